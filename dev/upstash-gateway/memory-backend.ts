@@ -1,0 +1,79 @@
+// The embedded Redis engine: ioredis-mock (commands and Lua through fengari) behind the Upstash gateway.
+import { exists as isRedisCommand } from "@ioredis/commands";
+import RedisMock from "ioredis-mock";
+import { createHash } from "node:crypto";
+import type { Command, RedisBackend, Reply } from "./backend.ts";
+
+type MockClient = Record<string, (...args: string[]) => Promise<unknown>> & {
+  shaScripts: Record<string, string | undefined>;
+  disconnect(): void;
+};
+
+/** Commands Upstash's REST API refuses too: they belong to a long-lived connection. */
+const connectionCommands = new Set([
+  "multi", "exec", "discard", "watch", "unwatch", "subscribe", "psubscribe", "ssubscribe", "unsubscribe",
+  "punsubscribe", "sunsubscribe", "monitor", "quit", "reset", "select", "client", "hello", "auth", "sync",
+]);
+
+export async function createMemoryBackend(): Promise<RedisBackend> {
+  const mock = new RedisMock() as unknown as MockClient;
+
+  /** ioredis-mock keeps loaded scripts but has no SCRIPT command; these three are what clients send. */
+  async function script([sub, ...args]: string[]): Promise<Reply> {
+    switch (sub?.toUpperCase()) {
+      case "LOAD": {
+        const [source] = args;
+        if (source === undefined) throw new Error("ERR wrong number of arguments for 'script|load' command");
+        const sha = createHash("sha1").update(source).digest("hex");
+        mock.shaScripts[sha] = source;
+        return sha;
+      }
+      case "EXISTS":
+        return args.map((sha) => (mock.shaScripts[sha.toLowerCase()] ? 1 : 0));
+      case "FLUSH":
+        for (const sha of Object.keys(mock.shaScripts)) delete mock.shaScripts[sha];
+        return "OK";
+      default:
+        throw new Error(`ERR unknown subcommand '${sub ?? ""}'. Try SCRIPT LOAD, EXISTS or FLUSH.`);
+    }
+  }
+
+  /** A real Redis command the engine implements, and not one that needs a connection of its own. */
+  const supported = (command: string) =>
+    command === "script" ||
+    (isRedisCommand(command) && !connectionCommands.has(command) && typeof mock[command] === "function");
+
+  async function run([name, ...args]: Command): Promise<Reply> {
+    const command = (name ?? "").toLowerCase();
+    if (!supported(command)) throw new Error(`ERR unknown command '${name ?? ""}'`);
+    if (command === "script") return script(args);
+    return (await mock[command]!.apply(mock, args)) as Reply;
+  }
+
+  // One command at a time, so that a MULTI/EXEC (or a Lua script) never interleaves with another request.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serialized = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work, work);
+    queue = next.catch(() => {});
+    return next;
+  };
+  const each = async (commands: Command[]) => {
+    const out: (Reply | Error)[] = [];
+    for (const command of commands) out.push(await run(command).catch((error: Error) => error));
+    return out;
+  };
+
+  return {
+    kind: "memory",
+    exec: (command) => serialized(() => run(command)),
+    pipeline: (commands) => serialized(() => each(commands)),
+    multi: (commands) =>
+      serialized(async () => {
+        if (!commands.every(([name]) => supported((name ?? "").toLowerCase()))) {
+          throw new Error("EXECABORT Transaction discarded because of previous errors.");
+        }
+        return each(commands);
+      }),
+    close: async () => mock.disconnect(),
+  };
+}

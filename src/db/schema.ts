@@ -1,0 +1,3 @@
+// Drizzle tables. drizzle-kit reads this file to generate migrations/ (npm run db:generate).
+// The foundation defines no tables yet; each resource adds its own here.
+export {};

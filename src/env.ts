@@ -1,0 +1,48 @@
+// One zod schema for every variable and secret the Worker reads; an unsafe value fails closed.
+import { z } from "zod";
+
+/** Values copied from docs and examples: a deployment using one has not been configured. */
+const placeholders = [/replace[-_ ]?(me|with)/i, /^changeme$/i, /^example/i, /^secret$/i, /^test$/i, /your[-_]/i];
+const notPlaceholder = (value: string) => !placeholders.some((pattern) => pattern.test(value));
+
+const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\/[^/\s]+\/\S+$/, "must be a postgres:// connection string naming a database")
+  .refine((value) => notPlaceholder(new URL(value).password), "has a placeholder password");
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+export const configSchema = z.object({
+  ENVIRONMENT: z.enum(["development", "test", "production"]).default("production"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  DATABASE_URL: postgresUrl,
+  NEON_FETCH_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(20, "must be at least 20 characters").refine(notPlaceholder, "is a placeholder"),
+  ALLOWED_ORIGINS: z
+    .string()
+    .default("")
+    .transform((value) => value.split(",").map((origin) => origin.trim()).filter(Boolean))
+    .pipe(z.array(z.union([z.literal("*"), z.url({ protocol: /^https?$/ })]))),
+  MAX_BODY_BYTES: positiveInt(1024 * 1024),
+  HEALTH_CHECK_TIMEOUT_MS: positiveInt(2_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+/** Env objects are stable per isolate, so each is validated once. */
+const cache = new WeakMap<object, ConfigResult>();
+
+/** Validates `env`; problems name the variable and the rule, never the value. */
+export function loadConfig(env: object): ConfigResult {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  const parsed = configSchema.safeParse(env);
+  const result: ConfigResult = parsed.success
+    ? { ok: true, config: parsed.data }
+    : { ok: false, problems: parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`) };
+  cache.set(env, result);
+  return result;
+}

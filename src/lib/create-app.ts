@@ -1,0 +1,56 @@
+// Builds routers and the app: the whole request pipeline, in order, in one place.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { cors } from "hono/cors";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { apiVersion } from "../middleware/api-version.ts";
+import { bodyLimit } from "../middleware/body-limit.ts";
+import { config } from "../middleware/config.ts";
+import { aliasingGetPath, type DeprecatedAlias, deprecatedAliases, deprecation } from "../middleware/deprecation.ts";
+import { requestLog } from "../middleware/request-log.ts";
+import { services } from "../middleware/services.ts";
+import { handleError, handleNotFound, methodNotAllowedResponse, validationHook } from "./handle-error.ts";
+import type { AppEnv, AppOpenAPI } from "./types.ts";
+
+/** A router for one resource; its routes validate with the shared problem+json hook. */
+export function createRouter(): AppOpenAPI {
+  return new OpenAPIHono<AppEnv>({ strict: false, defaultHook: validationHook });
+}
+
+/** Headers a browser client may read: tracing, versioning, pagination, caching, limits. */
+const exposedHeaders = [
+  "X-Request-ID", "API-Version", "Deprecation", "Sunset", "Link", "Location", "ETag", "Retry-After",
+  "RateLimit", "RateLimit-Policy", "Idempotent-Replayed",
+];
+
+/** The app with every middleware in order; routes are mounted on it by `src/app.ts` (or a test). */
+export function createApp({ aliases = deprecatedAliases }: { aliases?: DeprecatedAlias[] } = {}): AppOpenAPI {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, getPath: aliasingGetPath(aliases) });
+
+  app.use(requestId({ headerName: "X-Request-ID", limitLength: 128 }));
+  app.use(apiVersion());
+  app.use(requestLog());
+  app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
+  app.use(config());
+  app.use(
+    cors({
+      origin: (origin, c) => {
+        const allowed = c.get("config").ALLOWED_ORIGINS;
+        return allowed.includes("*") || allowed.includes(origin) ? origin : null;
+      },
+      allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "If-None-Match", "Last-Event-ID", "X-Request-ID"],
+      exposeHeaders: exposedHeaders,
+      maxAge: 600,
+    }),
+  );
+  app.use(deprecation(aliases));
+  app.use(services());
+  app.use(bodyLimit());
+  app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedResponse }));
+
+  app.onError(handleError);
+  app.notFound(handleNotFound);
+  return app;
+}

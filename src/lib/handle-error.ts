@@ -1,0 +1,61 @@
+// Every error path ends here as problem+json: thrown ApiErrors, Hono's HTTPExceptions, zod failures, 404 and the unexpected.
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { z } from "zod";
+import { describeError } from "./logger.ts";
+import { ApiError, type FieldError, problemResponse } from "./problem.ts";
+import type { AppEnv } from "./types.ts";
+
+export const handleError: ErrorHandler<AppEnv> = (error, c) => {
+  if (error instanceof ApiError) {
+    if (error.status >= 500) c.get("logger")?.error("request failed", { code: error.code, ...describeError(error.cause ?? error) });
+    return problemResponse(c, error);
+  }
+  if (error instanceof HTTPException) {
+    // Raised by Hono's own validators and middleware, e.g. malformed JSON or an undeclared media type.
+    const malformedJson = error.status === 400 && /json/i.test(error.message);
+    return problemResponse(
+      c,
+      new ApiError(error.status as ContentfulStatusCode, {
+        code: malformedJson ? "INVALID_JSON" : undefined,
+        detail: malformedJson ? "The request body is not valid JSON." : error.message || "The request could not be processed.",
+      }),
+    );
+  }
+  // Anything else is our bug: the client gets the request id, the log gets the cause.
+  const logger = c.get("logger");
+  if (logger) logger.error("unhandled error", describeError(error));
+  else console.error(JSON.stringify({ level: "error", message: "unhandled error", ...describeError(error) }));
+  return problemResponse(c, new ApiError(500, { detail: `An unexpected error occurred. Quote request id ${c.get("requestId")} when reporting it.` }));
+};
+
+export const handleNotFound: NotFoundHandler<AppEnv> = (c) =>
+  problemResponse(c, new ApiError(404, { detail: `No route matches ${c.req.method} ${c.req.path}.` }));
+
+export function methodNotAllowedResponse(c: Context, methods: string[]): Response {
+  const allow = methods.join(", ");
+  return problemResponse(
+    c,
+    new ApiError(405, { detail: `${c.req.method} is not allowed on ${c.req.path}; use ${allow}.`, headers: { Allow: allow } }),
+  );
+}
+
+const target = (issuePath: PropertyKey[], where: string) => [where, ...issuePath.map(String)].join(".");
+
+/** The default hook of every route: a zod failure becomes 400 with one entry per invalid field. */
+export function validationHook(
+  result: { success: true } | { success: false; error: z.ZodError; target: string },
+  c: Context,
+) {
+  if (result.success) return;
+  const errors: FieldError[] = result.error.issues.map((issue) => ({
+    path: target(issue.path, result.target === "json" ? "body" : result.target),
+    message: issue.message,
+  }));
+  throw new ApiError(400, {
+    code: "VALIDATION_FAILED",
+    detail: `The request has ${errors.length} invalid field${errors.length === 1 ? "" : "s"}.`,
+    errors,
+  });
+}

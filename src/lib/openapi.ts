@@ -1,0 +1,27 @@
+// Shared OpenAPI pieces: the problem+json responses every route spreads into its own.
+import { Problem } from "./problem.ts";
+
+const descriptions = {
+  400: "Invalid input: `errors` lists each field",
+  401: "Missing or invalid credentials",
+  403: "Authenticated, but not allowed",
+  404: "No such resource (or not yours)",
+  405: "Method not allowed on this path",
+  409: "Conflict with the current state",
+  412: "If-Match did not match",
+  413: "Request body too large",
+  415: "Unsupported Content-Type",
+  422: "Semantically invalid request",
+  429: "Rate limit exceeded",
+  500: "Unexpected error (quote the request id)",
+  503: "A dependency is unavailable",
+} as const;
+
+export type ErrorStatus = keyof typeof descriptions;
+
+/** `...problemResponses(400, 404)` in a route's `responses`: each documented as problem+json. */
+export function problemResponses<S extends ErrorStatus>(...statuses: S[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [status, { description: descriptions[status], content: { "application/problem+json": { schema: Problem } } }]),
+  ) as unknown as Record<S, { description: string; content: { "application/problem+json": { schema: typeof Problem } } }>;
+}

@@ -1,0 +1,29 @@
+// The app's Hono environment: bindings and the typed per-request variables every handler can read.
+import type { OpenAPIHono, RouteConfig, RouteHandler } from "@hono/zod-openapi";
+import type { Redis } from "@upstash/redis/cloudflare";
+import type { Database } from "../db/client.ts";
+import type { Config } from "../env.ts";
+import type { Logger } from "./logger.ts";
+
+/** Clients for one request, created on first use so routes that need no I/O pay nothing. */
+export interface Services {
+  readonly db: Database;
+  readonly redis: Redis;
+}
+
+export interface AppVariables {
+  requestId: string;
+  config: Config;
+  logger: Logger;
+  services: Services;
+  /** Set by authentication, read by the request log. */
+  userId?: string;
+}
+
+export interface AppEnv {
+  Bindings: Cloudflare.Env;
+  Variables: AppVariables;
+}
+
+export type AppOpenAPI = OpenAPIHono<AppEnv>;
+export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;

@@ -1,0 +1,10 @@
+// Names the API version on every response, so clients and logs can tell which contract answered.
+import { createMiddleware } from "hono/factory";
+
+export const API_VERSION = "1";
+
+export const apiVersion = (version = API_VERSION) =>
+  createMiddleware(async function apiVersion(c, next) {
+    c.header("API-Version", version);
+    await next();
+  });

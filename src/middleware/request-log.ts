@@ -1,0 +1,27 @@
+// One structured JSON line per request: method, route pattern, status, duration, request id, user.
+import { createMiddleware } from "hono/factory";
+import { routePath } from "hono/route";
+import { loadConfig } from "../env.ts";
+import { createLogger } from "../lib/logger.ts";
+import type { AppEnv } from "../lib/types.ts";
+
+export const requestLog = () =>
+  createMiddleware<AppEnv>(async function requestLog(c, next) {
+    const started = performance.now();
+    const loaded = loadConfig(c.env);
+    const logger = createLogger(loaded.ok ? loaded.config.LOG_LEVEL : "info", { requestId: c.get("requestId") });
+    c.set("logger", logger);
+    await next();
+    const status = c.res.status;
+    const route = routePath(c, -1);
+    const fields = {
+      method: c.req.method,
+      // The matched pattern, not the raw path: ids stay out of the index and the log stays groupable.
+      route: route === "/*" || route === "*" ? null : route,
+      status,
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+      userId: c.get("userId") ?? null,
+    };
+    if (status >= 500) logger.error("request", fields);
+    else logger.info("request", fields);
+  });

@@ -1,0 +1,19 @@
+// The OpenAPI 3.1 document generated from the route schemas, and the Scalar reference that reads it.
+import { Scalar } from "@scalar/hono-api-reference";
+import { API_VERSION } from "../../middleware/api-version.ts";
+import type { AppOpenAPI } from "../../lib/types.ts";
+
+export function mountDocs(app: AppOpenAPI) {
+  app.doc31("/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: {
+      title: "Datacrafted API",
+      version: API_VERSION,
+      description:
+        "Upload CSV/JSON datasets, open analysis sessions, stream AI analyses and chat about your data. " +
+        "Every error is RFC 9457 `application/problem+json` with a stable `code` and the `requestId`.",
+    },
+    servers: [{ url: new URL(c.req.url).origin }],
+  }));
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Datacrafted API reference" }));
+}

@@ -1,0 +1,46 @@
+// Route definitions for liveness and readiness.
+import { createRoute, z } from "@hono/zod-openapi";
+import { problemResponses } from "../../lib/openapi.ts";
+
+export const DependencyCheck = z
+  .object({
+    status: z.enum(["up", "down"]),
+    latencyMs: z.number().openapi({ example: 3.2 }),
+    error: z.enum(["timeout", "unreachable", "error"]).optional().openapi({ description: "Why it is down (details are in the log)" }),
+  })
+  .openapi("DependencyCheck");
+
+export const Readiness = z
+  .object({
+    status: z.literal("ready"),
+    checks: z.object({ postgres: DependencyCheck, redis: DependencyCheck }),
+  })
+  .openapi("Readiness");
+
+export const live = createRoute({
+  method: "get",
+  path: "/health",
+  operationId: "getLiveness",
+  tags: ["Health"],
+  summary: "Liveness: the Worker answers (no I/O)",
+  responses: {
+    200: { description: "Alive", content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } } },
+    ...problemResponses(500),
+  },
+});
+
+export const ready = createRoute({
+  method: "get",
+  path: "/health/ready",
+  operationId: "getReadiness",
+  tags: ["Health"],
+  summary: "Readiness: Postgres and Redis answer",
+  description: "Runs `SELECT 1` on Postgres and `PING` on Redis, each with a timeout. 503 names what is down and carries the same `checks`.",
+  responses: {
+    200: { description: "Every dependency is up", content: { "application/json": { schema: Readiness } } },
+    ...problemResponses(500, 503),
+  },
+});
+
+export type LiveRoute = typeof live;
+export type ReadyRoute = typeof ready;

@@ -1,0 +1,59 @@
+// Starts the gateways for a test run (in Node, outside workerd) on a fresh database, and hands their addresses to the tests.
+import type { TestProject } from "vitest/node";
+import { startStack, type Stack } from "../dev/stack.ts";
+
+export interface StackInfo {
+  name: string;
+  postgres: Stack["postgres"];
+  redis: Stack["redis"];
+  vars: Stack["workerVars"];
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** What the Worker under test is pointed at. */
+    workerVars: Stack["workerVars"];
+    /** Every stack of this run: the driver suites run against each. */
+    stacks: StackInfo[];
+  }
+}
+
+const info = (stack: Stack): StackInfo => ({
+  name: `${stack.postgres}+${stack.redis}`,
+  postgres: stack.postgres,
+  redis: stack.redis,
+  vars: stack.workerVars,
+});
+
+export default async function setup(project: TestProject) {
+  const requireReal = process.env.REQUIRE_REAL_SERVICES === "1";
+  // With REQUIRE_REAL_SERVICES=1 the machine's own servers are the default; a missing one fails the run.
+  const postgresUrl = process.env.LOCAL_POSTGRES_URL ?? (requireReal ? "postgresql://postgres@127.0.0.1:5432/postgres" : undefined);
+  // Database 15 of the machine's Redis belongs to the tests and is emptied first; a Redis named by the user is never emptied.
+  const redisUrl = process.env.LOCAL_REDIS_URL ?? (requireReal ? "redis://127.0.0.1:6379/15" : undefined);
+
+  const stacks: Stack[] = [];
+  const log = (message: string) => console.log(`[test stack] ${message}`);
+  try {
+    const primary = await startStack({
+      postgresUrl,
+      freshDatabase: true,
+      redisUrl,
+      flushRedis: process.env.LOCAL_REDIS_URL === undefined,
+      requireReal,
+      log,
+    });
+    stacks.push(primary);
+    if (primary.postgres !== "pglite" || primary.redis !== "memory") stacks.push(await startStack({ log }));
+  } catch (error) {
+    for (const stack of stacks) await stack.stop();
+    throw error;
+  }
+  log(`Worker on ${stacks[0]!.postgres} + ${stacks[0]!.redis}; driver suites on ${stacks.map((s) => `${s.postgres}+${s.redis}`).join(", ")}`);
+
+  project.provide("workerVars", stacks[0]!.workerVars);
+  project.provide("stacks", stacks.map(info));
+  return async () => {
+    for (const stack of stacks) await stack.stop();
+  };
+}
