@@ -8,7 +8,7 @@ export default defineConfig({
       main: "./src/index.ts",
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
-        bindings: { ...inject("workerVars"), ENVIRONMENT: "test", LOG_LEVEL: "error" },
+        bindings: { ...inject("workerVars"), ENVIRONMENT: "test", LOG_LEVEL: "error", ALLOWED_ORIGINS: "https://app.example.com" },
       },
     })),
   ],

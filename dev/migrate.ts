@@ -11,10 +11,11 @@ const lockId = 7_210_417; // any constant: serializes concurrent runners (dev se
  */
 export async function applyMigrations(options: {
   connectionString: string;
-  sqlEndpoint: string;
+  /** The local gateway's endpoint; without it, Neon's own (derived from the connection string). */
+  sqlEndpoint?: string;
   migrationsFolder: string;
 }): Promise<{ applied: number; total: number }> {
-  neonConfig.fetchEndpoint = options.sqlEndpoint;
+  if (options.sqlEndpoint) neonConfig.fetchEndpoint = options.sqlEndpoint;
   const sql = neon(options.connectionString);
   const migrations = readMigrationFiles({ migrationsFolder: options.migrationsFolder });
 

@@ -2,7 +2,7 @@
 import { z } from "zod";
 
 /** Values copied from docs and examples: a deployment using one has not been configured. */
-const placeholders = [/replace[-_ ]?(me|with)/i, /^changeme$/i, /^example/i, /^secret$/i, /^test$/i, /your[-_]/i];
+const placeholders = [/replace[-_ ]?(me|with)/i, /^changeme$/i, /^example/i, /^(secret|password|test)$/i, /your[-_]/i];
 const notPlaceholder = (value: string) => !placeholders.some((pattern) => pattern.test(value));
 
 const postgresUrl = z

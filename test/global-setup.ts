@@ -1,6 +1,7 @@
 // Starts the gateways for a test run (in Node, outside workerd) on a fresh database, and hands their addresses to the tests.
 import type { TestProject } from "vitest/node";
 import { startStack, type Stack } from "../dev/stack.ts";
+import { listen } from "../dev/http.ts";
 
 export interface StackInfo {
   name: string;
@@ -15,6 +16,8 @@ declare module "vitest" {
     workerVars: Stack["workerVars"];
     /** Every stack of this run: the driver suites run against each. */
     stacks: StackInfo[];
+    /** An address where nothing listens: a stopped gateway, as the Worker sees it. */
+    deadUrl: string;
   }
 }
 
@@ -53,6 +56,9 @@ export default async function setup(project: TestProject) {
 
   project.provide("workerVars", stacks[0]!.workerVars);
   project.provide("stacks", stacks.map(info));
+  const probe = await listen(async () => {});
+  await probe.close();
+  project.provide("deadUrl", probe.url);
   return async () => {
     for (const stack of stacks) await stack.stop();
   };

@@ -15,6 +15,34 @@ const connectionCommands = new Set([
   "punsubscribe", "sunsubscribe", "monitor", "quit", "reset", "select", "client", "hello", "auth", "sync",
 ]);
 
+/**
+ * ioredis-mock matches option keywords case-sensitively (`SET k v PX 100` works, `px` is ignored),
+ * while Redis and @upstash/redis (which sends lower case) do not: keywords are upper-cased here,
+ * from the first argument where options may start, skipping the values that keywords take.
+ */
+const optionsStartAt: Record<string, number> = {
+  set: 2, getex: 1, expire: 2, pexpire: 2, zadd: 1, zrange: 3, zrangebyscore: 3, zrevrangebyscore: 3,
+  scan: 1, hscan: 2, sscan: 2, zscan: 2,
+};
+const keywords = new Set([
+  "NX", "XX", "GT", "LT", "CH", "INCR", "GET", "EX", "PX", "EXAT", "PXAT", "KEEPTTL", "PERSIST",
+  "WITHSCORES", "LIMIT", "MATCH", "COUNT", "TYPE", "REV", "BYSCORE", "BYLEX",
+]);
+const takesValue = new Set(["EX", "PX", "EXAT", "PXAT", "MATCH", "COUNT", "TYPE"]);
+
+function normalizeKeywords(command: string, args: string[]): string[] {
+  const start = optionsStartAt[command];
+  if (start === undefined) return args;
+  return args.map((arg, i) => {
+    const upper = arg.toUpperCase();
+    const previous = args[i - 1]?.toUpperCase() ?? "";
+    return i >= start && keywords.has(upper) && !takesValue.has(previous) ? upper : arg;
+  });
+}
+
+/** Redis refuses arithmetic on a value that is not an integer; ioredis-mock would answer NaN. */
+const integerCommands = new Set(["incr", "incrby", "decr", "decrby"]);
+
 export async function createMemoryBackend(): Promise<RedisBackend> {
   const mock = new RedisMock() as unknown as MockClient;
 
@@ -47,7 +75,11 @@ export async function createMemoryBackend(): Promise<RedisBackend> {
     const command = (name ?? "").toLowerCase();
     if (!supported(command)) throw new Error(`ERR unknown command '${name ?? ""}'`);
     if (command === "script") return script(args);
-    return (await mock[command]!.apply(mock, args)) as Reply;
+    if (integerCommands.has(command) && args[0] !== undefined) {
+      const current = (await mock.get!(args[0])) as string | null;
+      if (current !== null && !/^-?\d+$/.test(current)) throw new Error("ERR value is not an integer or out of range");
+    }
+    return (await mock[command]!.apply(mock, normalizeKeywords(command, args))) as Reply;
   }
 
   // One command at a time, so that a MULTI/EXEC (or a Lua script) never interleaves with another request.

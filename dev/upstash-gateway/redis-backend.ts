@@ -1,5 +1,5 @@
 // A real Redis server behind the Upstash gateway, through ioredis with raw (Buffer) replies.
-import { Redis } from "ioredis";
+import Redis from "ioredis";
 import { BackendUnavailable, type Command, type RedisBackend, type Reply } from "./backend.ts";
 
 function results(replies: [Error | null, unknown][] | null): (Reply | Error)[] {

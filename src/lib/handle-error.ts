@@ -9,7 +9,8 @@ import type { AppEnv } from "./types.ts";
 
 export const handleError: ErrorHandler<AppEnv> = (error, c) => {
   if (error instanceof ApiError) {
-    if (error.status >= 500) c.get("logger")?.error("request failed", { code: error.code, ...describeError(error.cause ?? error) });
+    // A deliberate 5xx says what it needs to; only an underlying cause is worth a log line of its own.
+    if (error.status >= 500 && error.cause) c.get("logger")?.error("request failed", { code: error.code, ...describeError(error.cause) });
     return problemResponse(c, error);
   }
   if (error instanceof HTTPException) {
@@ -31,7 +32,7 @@ export const handleError: ErrorHandler<AppEnv> = (error, c) => {
 };
 
 export const handleNotFound: NotFoundHandler<AppEnv> = (c) =>
-  problemResponse(c, new ApiError(404, { detail: `No route matches ${c.req.method} ${c.req.path}.` }));
+  problemResponse(c, new ApiError(404, { detail: `No route matches ${c.req.method} ${new URL(c.req.url).pathname}.` }));
 
 export function methodNotAllowedResponse(c: Context, methods: string[]): Response {
   const allow = methods.join(", ");

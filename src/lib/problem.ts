@@ -118,7 +118,8 @@ export function problemResponse(c: Context, error: ApiError): Response {
     title: titles[status] ?? "Error",
     status,
     detail: error.detail,
-    instance: c.req.path,
+    // The path the client sent (c.req.path would show a deprecated alias's successor).
+    instance: new URL(c.req.url).pathname,
     code: error.code,
     requestId: c.get("requestId") ?? "unknown",
     ...(error.errors ? { errors: error.errors } : {}),

@@ -24,8 +24,8 @@ function findAlias(path: string, aliases: DeprecatedAlias[]) {
 const successor = (path: string, alias: DeprecatedAlias) => alias.to + path.slice(alias.from.length);
 
 /**
- * The router's path resolver (Hono's `getPath` option): an aliased path routes as its successor,
- * while `c.req.path` keeps what the client sent, for logs and problem `instance`s.
+ * The router's path resolver (Hono's `getPath` option): an aliased path routes as its successor.
+ * `c.req.path` then shows the successor; `new URL(c.req.url).pathname` keeps what the client sent.
  */
 export function aliasingGetPath(aliases: DeprecatedAlias[]) {
   return (request: Request): string => {
@@ -39,11 +39,12 @@ export function aliasingGetPath(aliases: DeprecatedAlias[]) {
 /** Marks responses to aliased paths: RFC 9745 `Deprecation`, RFC 8594 `Sunset`, and the successor link. */
 export const deprecation = (aliases: DeprecatedAlias[]) =>
   createMiddleware(async function deprecation(c, next) {
-    const alias = findAlias(c.req.path, aliases);
+    const sent = new URL(c.req.url).pathname;
+    const alias = findAlias(sent, aliases);
     if (alias) {
       c.header("Deprecation", `@${Math.floor(alias.deprecatedAt.getTime() / 1000)}`);
       c.header("Sunset", alias.sunset.toUTCString());
-      c.header("Link", `<${successor(c.req.path, alias)}>; rel="successor-version"`);
+      c.header("Link", `<${successor(sent, alias)}>; rel="successor-version"`);
     }
     await next();
   });

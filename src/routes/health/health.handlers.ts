@@ -21,11 +21,21 @@ async function measure(probe: () => Promise<unknown>, timeoutMs: number, onError
     return { status: "up", latencyMs: elapsed(started) };
   } catch (error) {
     onError(error);
-    const kind = error instanceof Timeout ? "timeout" : /fetch failed|connect|network|ECONNREFUSED/i.test(String(error)) ? "unreachable" : "error";
+    const kind = error instanceof Timeout ? "timeout" : /fetch failed|connect|network/i.test(causeChain(error)) ? "unreachable" : "error";
     return { status: "down", latencyMs: elapsed(started), error: kind };
   } finally {
     if (timer !== undefined) clearTimeout(timer);
   }
+}
+
+/** Drivers wrap the network failure (drizzle → NeonDbError → TypeError): read every message down the chain. */
+function causeChain(error: unknown): string {
+  const messages: string[] = [];
+  for (let current = error; current; current = (current as { cause?: unknown }).cause) {
+    messages.push(String(current));
+    if (messages.length > 5) break;
+  }
+  return messages.join(" <- ");
 }
 
 const elapsed = (started: number) => Math.round((performance.now() - started) * 10) / 10;

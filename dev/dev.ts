@@ -1,0 +1,76 @@
+// `npm run dev`: the gateways (embedded by default), migrations, then `wrangler dev` pointed at them. Ctrl-C stops it all.
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { startStack } from "./stack.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const port = Number(process.env.PORT ?? 8787);
+const log = (message: string) => console.log(`[dev] ${message}`);
+
+const pgliteDir = `${root}.data/pglite`;
+if (!process.env.LOCAL_POSTGRES_URL) mkdirSync(pgliteDir, { recursive: true });
+
+const stack = await startStack({
+  postgresUrl: process.env.LOCAL_POSTGRES_URL,
+  pgliteDir: process.env.LOCAL_POSTGRES_URL ? undefined : pgliteDir,
+  redisUrl: process.env.LOCAL_REDIS_URL,
+  requireReal: process.env.REQUIRE_REAL_SERVICES === "1",
+  neonPort: process.env.LOCAL_NEON_PORT ? Number(process.env.LOCAL_NEON_PORT) : undefined,
+  upstashPort: process.env.LOCAL_UPSTASH_PORT ? Number(process.env.LOCAL_UPSTASH_PORT) : undefined,
+  log,
+});
+log(`Postgres: ${stack.postgres === "pglite" ? `embedded PGlite (data in .data/pglite)` : "LOCAL_POSTGRES_URL"} via the Neon gateway at ${stack.neon.sqlEndpoint}`);
+log(`Redis:    ${stack.redis === "memory" ? "embedded in-memory engine" : "LOCAL_REDIS_URL"} via the Upstash gateway at ${stack.upstash.url}`);
+
+// The connection variables go on the command line (never into a file); fresh secrets every run.
+const vars = Object.entries({ ...stack.workerVars, ENVIRONMENT: "development", ALLOWED_ORIGINS: process.env.ALLOWED_ORIGINS ?? "*" })
+  .flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+const wrangler = spawn(`${root}node_modules/.bin/wrangler`, ["dev", "--port", String(port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false", ...vars], {
+  cwd: root,
+  stdio: ["ignore", "pipe", "inherit"],
+  // Offline by default: no Request.cf download, no telemetry.
+  env: { CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", ...process.env },
+});
+
+let announced = false;
+wrangler.stdout.on("data", (chunk: Buffer) => {
+  process.stdout.write(chunk);
+  if (!announced && /Ready on/i.test(chunk.toString())) {
+    announced = true;
+    const base = `http://127.0.0.1:${port}`;
+    console.log(`
+  Datacrafted API is running at ${base}
+
+  Try first:
+    curl ${base}/health/ready        both dependencies, with latency
+    open ${base}/docs                interactive API reference
+    curl ${base}/openapi.json        the OpenAPI 3.1 document
+
+  Ctrl-C stops the Worker and both gateways.
+`);
+  }
+});
+
+let stopping = false;
+async function shutdown(code: number) {
+  if (stopping) return;
+  stopping = true;
+  log("stopping…");
+  if (wrangler.exitCode === null) {
+    wrangler.kill("SIGINT");
+    await new Promise((resolve) => setTimeout(resolve, 3_000).unref() && wrangler.once("exit", resolve));
+    if (wrangler.exitCode === null) wrangler.kill("SIGKILL");
+  }
+  await stack.stop();
+  process.exit(code);
+}
+
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+wrangler.on("exit", (code) => {
+  if (!stopping) {
+    log(`wrangler exited (${code ?? "signal"})`);
+    void shutdown(code ?? 1);
+  }
+});

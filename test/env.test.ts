@@ -1,0 +1,65 @@
+// The configuration schema (unit) and how the Worker fails closed on a bad environment (the Worker's fetch, called directly).
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { loadConfig } from "../src/env.ts";
+import worker from "../src/index.ts";
+import { expectProblem } from "./support/problem.ts";
+
+const valid = {
+  DATABASE_URL: "postgresql://app:s3cr3t-Pa55@ep-cool-1.eu-central-1.aws.neon.tech/neondb?sslmode=require",
+  UPSTASH_REDIS_REST_URL: "https://eu1-cool-12345.upstash.io",
+  UPSTASH_REDIS_REST_TOKEN: "AXXXASQgNzYyYjg0ZjktMWE2ZS00",
+};
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("loadConfig", () => {
+  it("applies defaults to a minimal environment", () => {
+    const result = loadConfig({ ...valid });
+    expect(result).toEqual({
+      ok: true,
+      config: expect.objectContaining({ ENVIRONMENT: "production", LOG_LEVEL: "info", ALLOWED_ORIGINS: [], MAX_BODY_BYTES: 1_048_576, HEALTH_CHECK_TIMEOUT_MS: 2_000 }),
+    });
+  });
+
+  it("parses lists and numbers from their string form", () => {
+    const result = loadConfig({ ...valid, ALLOWED_ORIGINS: " https://a.example.com, http://localhost:5173 ", MAX_BODY_BYTES: "2048" });
+    expect(result.ok && result.config.ALLOWED_ORIGINS).toEqual(["https://a.example.com", "http://localhost:5173"]);
+    expect(result.ok && result.config.MAX_BODY_BYTES).toBe(2048);
+  });
+
+  it.each([
+    ["a missing DATABASE_URL", { DATABASE_URL: undefined }, "DATABASE_URL"],
+    ["a DATABASE_URL that is not Postgres", { DATABASE_URL: "mysql://u:p@h/db" }, "DATABASE_URL"],
+    ["a placeholder database password", { DATABASE_URL: "postgresql://USER:PASSWORD@host/db" }, "DATABASE_URL"],
+    ["a short Upstash token", { UPSTASH_REDIS_REST_TOKEN: "short" }, "UPSTASH_REDIS_REST_TOKEN"],
+    ["the sample token from .dev.vars.example", { UPSTASH_REDIS_REST_TOKEN: "replace-with-your-upstash-token" }, "UPSTASH_REDIS_REST_TOKEN"],
+    ["a non-HTTP Upstash URL", { UPSTASH_REDIS_REST_URL: "redis://localhost:6379" }, "UPSTASH_REDIS_REST_URL"],
+    ["an origin that is not a URL", { ALLOWED_ORIGINS: "example.com" }, "ALLOWED_ORIGINS"],
+    ["a zero body limit", { MAX_BODY_BYTES: "0" }, "MAX_BODY_BYTES"],
+    ["an unknown log level", { LOG_LEVEL: "verbose" }, "LOG_LEVEL"],
+  ])("refuses %s, naming the variable but not the value", (_, override, variable) => {
+    const result = loadConfig({ ...valid, ...override });
+    expect(result.ok).toBe(false);
+    const problems = result.ok ? [] : result.problems;
+    expect(problems.some((problem) => problem.startsWith(`${variable}`))).toBe(true);
+    for (const value of Object.values(override)) if (value && value.length > 3) expect(problems.join("\n")).not.toContain(value);
+  });
+});
+
+describe("the Worker with an unsafe environment", () => {
+  it("answers every route with 500 CONFIG_INVALID and logs which variable, never its value", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    const unsafe = { ...env, UPSTASH_REDIS_REST_TOKEN: "short" };
+    for (const path of ["/health", "/api/v1/anything"]) {
+      const ctx = createExecutionContext();
+      const response = await worker.fetch(new Request(`https://api.test${path}`), unsafe, ctx);
+      await waitOnExecutionContext(ctx);
+      const body = await expectProblem(response, 500, "CONFIG_INVALID");
+      expect(JSON.stringify(body)).not.toContain("UPSTASH");
+    }
+    const lines = logged.mock.calls.map(([line]) => String(line));
+    expect(lines.some((line) => line.includes("configuration invalid") && line.includes("UPSTASH_REDIS_REST_TOKEN"))).toBe(true);
+    expect(lines.join("\n")).not.toContain('"short"');
+  });
+});
