@@ -6,5 +6,6 @@ declare namespace Cloudflare {
     UPSTASH_REDIS_REST_URL: string;
     UPSTASH_REDIS_REST_TOKEN: string;
     HEALTH_CHECK_TIMEOUT_MS?: string;
+    DOCS_SCRIPT_URL?: string;
   }
 }

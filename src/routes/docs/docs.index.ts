@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document generated from the route schemas, and the Scalar reference that reads it.
 import { Scalar } from "@scalar/hono-api-reference";
 import { API_VERSION } from "../../middleware/api-version.ts";
-import type { AppOpenAPI } from "../../lib/types.ts";
+import type { AppEnv, AppOpenAPI } from "../../lib/types.ts";
 
 export function mountDocs(app: AppOpenAPI) {
   app.doc31("/openapi.json", (c) => ({
@@ -15,5 +15,11 @@ export function mountDocs(app: AppOpenAPI) {
     },
     servers: [{ url: new URL(c.req.url).origin }],
   }));
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Datacrafted API reference" }));
+  app.get(
+    "/docs",
+    Scalar<AppEnv>((c) => {
+      const script = c.get("config").DOCS_SCRIPT_URL;
+      return { url: "/openapi.json", pageTitle: "Datacrafted API reference", ...(script ? { cdn: script } : {}) };
+    }),
+  );
 }

@@ -1,5 +1,6 @@
 // The OpenAPI document and the interactive reference, through the Worker.
-import { SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import worker from "../../../src/index.ts";
 import { describe, expect, it } from "vitest";
 
 describe("GET /openapi.json", () => {
@@ -31,5 +32,18 @@ describe("GET /docs", () => {
     const html = await response.text();
     expect(html).toContain("/openapi.json");
     expect(html).toContain("Datacrafted API reference");
+  });
+
+  it("loads the reference script from DOCS_SCRIPT_URL when set (npm run dev serves it locally)", async () => {
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(new Request("https://api.test/docs"), { ...env, DOCS_SCRIPT_URL: "http://127.0.0.1:4321/scalar.js" }, ctx);
+    await waitOnExecutionContext(ctx);
+    const html = await response.text();
+    expect(html).toContain('src="http://127.0.0.1:4321/scalar.js"');
+    expect(html).not.toContain("cdn.jsdelivr.net");
+  });
+
+  it("loads it from the CDN by default", async () => {
+    expect(await (await SELF.fetch("https://api.test/docs")).text()).toContain("https://cdn.jsdelivr.net/npm/@scalar/api-reference");
   });
 });
