@@ -1,6 +1,7 @@
 // `npm run dev`: the gateways (embedded by default), migrations, then `wrangler dev` pointed at them. Ctrl-C stops it all.
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createReadStream } from "node:fs";
 import { listen } from "./http.ts";
@@ -12,6 +13,16 @@ const log = (message: string) => console.log(`[dev] ${message}`);
 
 const pgliteDir = `${root}.data/pglite`;
 if (!process.env.LOCAL_POSTGRES_URL) mkdirSync(pgliteDir, { recursive: true });
+
+/** The token-signing key, made on first run and kept in .data/ (ignored by git) so sessions survive a restart. */
+function devSigningKeys(): string {
+  const file = `${root}.data/dev-secrets.json`;
+  if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { AUTH_JWT_KEYS: string }).AUTH_JWT_KEYS;
+  const keys = `dev-1:${randomBytes(32).toString("base64url")}`;
+  mkdirSync(`${root}.data`, { recursive: true });
+  writeFileSync(file, JSON.stringify({ AUTH_JWT_KEYS: keys }), { mode: 0o600 });
+  return keys;
+}
 
 const stack = await startStack({
   postgresUrl: process.env.LOCAL_POSTGRES_URL,
@@ -39,6 +50,7 @@ const assets = await listen(async (req, res) => {
 // The connection variables go on the command line (never into a file); fresh secrets every run.
 const vars = Object.entries({
   ...stack.workerVars,
+  AUTH_JWT_KEYS: process.env.AUTH_JWT_KEYS ?? devSigningKeys(),
   ENVIRONMENT: "development",
   ALLOWED_ORIGINS: process.env.ALLOWED_ORIGINS ?? "*",
   DOCS_SCRIPT_URL: `${assets.url}/scalar.js`,

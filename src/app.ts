@@ -1,12 +1,17 @@
 // The Datacrafted API: the pipeline from createApp, then every router, then the docs that describe them.
 import { createApp } from "./lib/create-app.ts";
+import { apiKeysRouter } from "./routes/api-keys/api-keys.index.ts";
+import { auth } from "./routes/auth/auth.index.ts";
 import { mountDocs } from "./routes/docs/docs.index.ts";
 import { health } from "./routes/health/health.index.ts";
+import { me } from "./routes/me/me.index.ts";
+import { members } from "./routes/members/members.index.ts";
+import { orgs } from "./routes/orgs/orgs.index.ts";
 
 const app = createApp();
 
 app.route("/", health);
-// Resource routers mount under /api/v1 as they land.
+for (const router of [auth, me, orgs, members, apiKeysRouter]) app.route("/api/v1", router);
 
 mountDocs(app);
 

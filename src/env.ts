@@ -12,6 +12,23 @@ const postgresUrl = z
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/** `kid:secret[,kid:secret…]`: the first key signs, all of them verify (rotation without logging anyone out). */
+const signingKeys = z
+  .string()
+  .transform((value, ctx) => {
+    const keys = value.split(",").map((entry) => entry.trim()).filter(Boolean).map((entry) => {
+      const at = entry.indexOf(":");
+      return { kid: entry.slice(0, at), secret: entry.slice(at + 1) };
+    });
+    if (keys.length === 0) ctx.addIssue({ code: "custom", message: "needs at least one kid:secret" });
+    for (const [i, key] of keys.entries()) {
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(key.kid)) ctx.addIssue({ code: "custom", message: `key ${i + 1} needs a kid of letters, digits, . _ -` });
+      if (key.secret.length < 32) ctx.addIssue({ code: "custom", message: `key ${i + 1} secret must be at least 32 characters` });
+      else if (!notPlaceholder(key.secret)) ctx.addIssue({ code: "custom", message: `key ${i + 1} secret is a placeholder` });
+    }
+    return keys;
+  });
+
 export const configSchema = z.object({
   ENVIRONMENT: z.enum(["development", "test", "production"]).default("production"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -28,6 +45,23 @@ export const configSchema = z.object({
   HEALTH_CHECK_TIMEOUT_MS: positiveInt(2_000),
   /** Where /docs loads the Scalar reference script; by default jsDelivr's CDN (npm run dev serves a local copy). */
   DOCS_SCRIPT_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AUTH_JWT_KEYS: signingKeys,
+  AUTH_ISSUER: z.string().min(1).default("https://api.datacrafted.app"),
+  AUTH_AUDIENCE: z.string().min(1).default("datacrafted-api"),
+  ACCESS_TOKEN_TTL_SECONDS: positiveInt(900),
+  REFRESH_TOKEN_TTL_DAYS: positiveInt(30),
+  /** An external OpenID Connect provider (Auth0, Clerk, Firebase, Supabase…): all three, or none. */
+  OIDC_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  OIDC_ISSUER: z.string().min(1).optional(),
+  OIDC_AUDIENCE: z.string().min(1).optional(),
+}).superRefine((config, ctx) => {
+  const oidc = [config.OIDC_JWKS_URL, config.OIDC_ISSUER, config.OIDC_AUDIENCE];
+  if (oidc.some(Boolean) && !oidc.every(Boolean)) {
+    ctx.addIssue({ code: "custom", path: ["OIDC_JWKS_URL"], message: "OIDC_JWKS_URL, OIDC_ISSUER and OIDC_AUDIENCE go together" });
+  }
+  if (config.OIDC_ISSUER && config.OIDC_ISSUER === config.AUTH_ISSUER) {
+    ctx.addIssue({ code: "custom", path: ["OIDC_ISSUER"], message: "must differ from AUTH_ISSUER" });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -7,5 +7,13 @@ declare namespace Cloudflare {
     UPSTASH_REDIS_REST_TOKEN: string;
     HEALTH_CHECK_TIMEOUT_MS?: string;
     DOCS_SCRIPT_URL?: string;
+    AUTH_JWT_KEYS: string;
+    AUTH_ISSUER?: string;
+    AUTH_AUDIENCE?: string;
+    ACCESS_TOKEN_TTL_SECONDS?: string;
+    REFRESH_TOKEN_TTL_DAYS?: string;
+    OIDC_JWKS_URL?: string;
+    OIDC_ISSUER?: string;
+    OIDC_AUDIENCE?: string;
   }
 }

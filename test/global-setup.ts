@@ -2,6 +2,8 @@
 import type { TestProject } from "vitest/node";
 import { startStack, type Stack } from "../dev/stack.ts";
 import { listen } from "../dev/http.ts";
+import { randomBytes } from "node:crypto";
+import { startOidcProvider } from "./support/oidc-provider.ts";
 
 export interface StackInfo {
   name: string;
@@ -12,14 +14,23 @@ export interface StackInfo {
 
 declare module "vitest" {
   export interface ProvidedContext {
-    /** What the Worker under test is pointed at. */
-    workerVars: Stack["workerVars"];
+    /** What the Worker under test is pointed at, and its secrets. */
+    workerVars: WorkerVars;
     /** Every stack of this run: the driver suites run against each. */
     stacks: StackInfo[];
     /** An address where nothing listens: a stopped gateway, as the Worker sees it. */
     deadUrl: string;
+    /** The stand-in identity provider's signing key and settings. */
+    oidc: { issuer: string; audience: string; privateJwk: JsonWebKey & { kid: string }; statsUrl: string };
   }
 }
+
+export type WorkerVars = Stack["workerVars"] & {
+  AUTH_JWT_KEYS: string;
+  OIDC_JWKS_URL: string;
+  OIDC_ISSUER: string;
+  OIDC_AUDIENCE: string;
+};
 
 const info = (stack: Stack): StackInfo => ({
   name: `${stack.postgres}+${stack.redis}`,
@@ -54,12 +65,23 @@ export default async function setup(project: TestProject) {
   }
   log(`Worker on ${stacks[0]!.postgres} + ${stacks[0]!.redis}; driver suites on ${stacks.map((s) => `${s.postgres}+${s.redis}`).join(", ")}`);
 
-  project.provide("workerVars", stacks[0]!.workerVars);
+  const idp = await startOidcProvider();
+  const signingKey = (kid: string) => `${kid}:${randomBytes(32).toString("base64url")}`;
+  project.provide("workerVars", {
+    ...stacks[0]!.workerVars,
+    // Two keys: the first signs, both verify, as after a rotation.
+    AUTH_JWT_KEYS: `${signingKey("test-2")},${signingKey("test-1")}`,
+    OIDC_JWKS_URL: idp.jwksUrl,
+    OIDC_ISSUER: idp.issuer,
+    OIDC_AUDIENCE: idp.audience,
+  });
+  project.provide("oidc", { issuer: idp.issuer, audience: idp.audience, privateJwk: idp.privateJwk, statsUrl: `${idp.server.url}/stats` });
   project.provide("stacks", stacks.map(info));
   const probe = await listen(async () => {});
   await probe.close();
   project.provide("deadUrl", probe.url);
   return async () => {
+    await idp.server.close();
     for (const stack of stacks) await stack.stop();
   };
 }

@@ -2,8 +2,14 @@
 import type { OpenAPIHono, RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Database } from "../db/client.ts";
+import type { ApiKeyScope } from "../db/schema.ts";
 import type { Config } from "../env.ts";
 import type { Logger } from "./logger.ts";
+
+/** Who is calling: a person (own session or external IdP) or an organization's API key. */
+export type Principal =
+  | { kind: "user"; userId: string; email: string; sessionId: string | null; via: "password" | "oidc" }
+  | { kind: "api_key"; userId: string; keyId: string; orgId: string; scopes: ApiKeyScope[] };
 
 /** Clients for one request, created on first use so routes that need no I/O pay nothing. */
 export interface Services {
@@ -18,6 +24,7 @@ export interface AppVariables {
   services: Services;
   /** Set by authentication, read by the request log. */
   userId?: string;
+  principal?: Principal;
 }
 
 export interface AppEnv {

@@ -4,6 +4,11 @@ import { API_VERSION } from "../../middleware/api-version.ts";
 import type { AppEnv, AppOpenAPI } from "../../lib/types.ts";
 
 export function mountDocs(app: AppOpenAPI) {
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "An access token from /api/v1/auth/signin, a token of the configured OpenID Connect provider, or an API key (`dck_…`).",
+  });
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
     info: {

@@ -1,0 +1,27 @@
+// Who may do what: the one table of roles every route consults.
+import type { ApiKeyScope, Role } from "../db/schema.ts";
+
+const rank: Record<Role, number> = { viewer: 1, member: 2, admin: 3, owner: 4 };
+
+/** The least role each action needs. */
+export const policy = {
+  "org:read": "viewer",
+  "org:update": "admin",
+  "org:delete": "owner",
+  "members:read": "viewer",
+  "members:manage": "admin",
+  "api_keys:read": "admin",
+  "api_keys:manage": "admin",
+} as const satisfies Record<string, Role>;
+
+export type Action = keyof typeof policy;
+
+/** Managing an organization, its people and its keys takes a person: API keys never may, whatever their scopes. */
+const peopleOnly = new Set<Action>(["org:update", "org:delete", "members:manage", "api_keys:read", "api_keys:manage"]);
+
+export const allows = (role: Role, action: Action) => rank[role] >= rank[policy[action]];
+export const outranks = (a: Role, b: Role) => rank[a] > rank[b];
+export const keyMayTake = (action: Action) => !peopleOnly.has(action);
+
+/** The role an API key acts with inside its organization. */
+export const keyRole = (scopes: ApiKeyScope[]): Role => (scopes.includes("write") ? "member" : "viewer");

@@ -1,0 +1,149 @@
+// Authentication: a Bearer access token (ours), an external OIDC token, or an API key becomes c.var.principal.
+import { and, eq, isNull, sql } from "drizzle-orm";
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { apiKeys, authSessions, organizations, users } from "../db/schema.ts";
+import { sha256Hex } from "../lib/crypto.ts";
+import { ApiError, type ErrorCode } from "../lib/problem.ts";
+import type { AppEnv, Principal } from "../lib/types.ts";
+import { provisionUser } from "../services/identity.ts";
+import { API_KEY_PREFIX, claimedIssuer, TokenError, verifyAccessToken, verifyExternalToken } from "../services/tokens.ts";
+
+const REALM = 'Bearer realm="datacrafted-api"';
+
+/** 401 with the RFC 6750 challenge; `error="invalid_token"` only when a token was presented. */
+export function unauthorized(code: ErrorCode, detail: string, presented = true): ApiError {
+  const challenge = presented ? `${REALM}, error="invalid_token", error_description="${detail.replaceAll('"', "'")}"` : REALM;
+  return new ApiError(401, { code, detail, headers: { "WWW-Authenticate": challenge } });
+}
+
+const readMethods = new Set(["GET", "HEAD", "OPTIONS"]);
+
+async function fromAccessToken(c: Context<AppEnv>, token: string): Promise<Principal> {
+  const config = c.get("config");
+  const claims = await verifyAccessToken(config, token);
+  const [row] = await c.get("services").db
+    .select({ email: users.email, status: users.status, deletedAt: users.deletedAt, revokedAt: authSessions.revokedAt, expiresAt: authSessions.expiresAt })
+    .from(users)
+    .innerJoin(authSessions, and(eq(authSessions.id, claims.sessionId), eq(authSessions.userId, users.id)))
+    .where(eq(users.id, claims.userId));
+  if (!row || row.revokedAt || row.expiresAt < new Date()) throw unauthorized("INVALID_TOKEN", "The session of this token has ended; sign in again.");
+  if (row.deletedAt) throw unauthorized("INVALID_TOKEN", "The account of this token has been deleted.");
+  if (row.status !== "active") throw unauthorized("INVALID_TOKEN", "The account of this token is suspended.");
+  return { kind: "user", userId: claims.userId, email: row.email, sessionId: claims.sessionId, via: "password" };
+}
+
+async function fromExternalToken(c: Context<AppEnv>, token: string): Promise<Principal> {
+  const identity = await verifyExternalToken(c.get("config"), token);
+  const db = c.get("services").db;
+  const find = () =>
+    db
+      .select({ id: users.id, email: users.email, status: users.status, deletedAt: users.deletedAt })
+      .from(users)
+      .where(and(eq(users.externalIssuer, identity.issuer), eq(users.externalSubject, identity.subject)));
+  let [user] = await find();
+  if (!user) {
+    // The first valid token provisions the account (what POST /api/user/sync used to do).
+    if (!identity.email) throw unauthorized("INVALID_TOKEN", "The identity provider's token carries no email claim.");
+    const { statements } = provisionUser(db, {
+      email: identity.email,
+      name: identity.name,
+      passwordHash: null,
+      externalIssuer: identity.issuer,
+      externalSubject: identity.subject,
+    });
+    await db.batch([...statements]);
+    [user] = await find();
+    if (!user) {
+      throw new ApiError(409, { code: "CONFLICT", detail: "This email already belongs to an account that signs in another way." });
+    }
+  }
+  if (user.deletedAt) throw unauthorized("INVALID_TOKEN", "The account of this token has been deleted.");
+  if (user.status !== "active") throw unauthorized("INVALID_TOKEN", "The account of this token is suspended.");
+  return { kind: "user", userId: user.id, email: user.email, sessionId: null, via: "oidc" };
+}
+
+async function fromApiKey(c: Context<AppEnv>, key: string): Promise<Principal> {
+  const db = c.get("services").db;
+  const [row] = await db
+    .select({
+      id: apiKeys.id,
+      orgId: apiKeys.orgId,
+      userId: apiKeys.createdBy,
+      scopes: apiKeys.scopes,
+      expiresAt: apiKeys.expiresAt,
+      revokedAt: apiKeys.revokedAt,
+      lastUsedAt: apiKeys.lastUsedAt,
+      userStatus: users.status,
+      userDeletedAt: users.deletedAt,
+    })
+    .from(apiKeys)
+    .innerJoin(users, eq(users.id, apiKeys.createdBy))
+    .innerJoin(organizations, and(eq(organizations.id, apiKeys.orgId), isNull(organizations.deletedAt)))
+    .where(eq(apiKeys.keyHash, await sha256Hex(key)));
+  if (!row || row.revokedAt) throw unauthorized("INVALID_TOKEN", "The API key is not valid.");
+  if (row.expiresAt && row.expiresAt < new Date()) throw unauthorized("TOKEN_EXPIRED", "The API key has expired.");
+  if (row.userDeletedAt || row.userStatus !== "active") throw unauthorized("INVALID_TOKEN", "The API key's owner is no longer active.");
+  // "Last used" to the minute is enough; it costs a write at most once a minute per key, after the response.
+  if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
+    const update = db.update(apiKeys).set({ lastUsedAt: sql`now()` }).where(eq(apiKeys.id, row.id));
+    waitUntil(c, update.execute().catch(() => {}));
+  }
+  return { kind: "api_key", userId: row.userId, keyId: row.id, orgId: row.orgId, scopes: row.scopes };
+}
+
+function waitUntil(c: Context, work: Promise<unknown>) {
+  try {
+    c.executionCtx.waitUntil(work);
+  } catch {
+    void work; // no execution context (app.request in a unit test): the promise runs on its own
+  }
+}
+
+/** Requires credentials; sets `principal` and `userId`. Read-only API keys may only read. */
+export const authenticate = () =>
+  createMiddleware<AppEnv>(async function authenticate(c, next) {
+    // Routers each declare what they need; a path two of them cover is still authenticated once.
+    if (c.get("principal")) return next();
+    const header = c.req.header("Authorization");
+    if (!header) throw unauthorized("UNAUTHORIZED", "Send Authorization: Bearer <access token or API key>.", false);
+    const match = /^Bearer +([A-Za-z0-9._~+/=-]+)$/.exec(header);
+    if (!match?.[1]) throw unauthorized("INVALID_TOKEN", "The Authorization header must be: Bearer <token>.");
+    const token = match[1];
+    let principal: Principal;
+    try {
+      if (token.startsWith(API_KEY_PREFIX)) principal = await fromApiKey(c, token);
+      else {
+        const config = c.get("config");
+        const external = config.OIDC_ISSUER !== undefined && claimedIssuer(token) === config.OIDC_ISSUER;
+        principal = external ? await fromExternalToken(c, token) : await fromAccessToken(c, token);
+      }
+    } catch (error) {
+      if (error instanceof TokenError) throw unauthorized(error.code, error.message);
+      throw error;
+    }
+    if (principal.kind === "api_key" && !principal.scopes.includes("write") && !readMethods.has(c.req.method)) {
+      throw new ApiError(403, {
+        code: "INSUFFICIENT_SCOPE",
+        detail: "This API key is read-only; writing needs a key with the write scope.",
+        headers: { "WWW-Authenticate": `${REALM}, error="insufficient_scope", scope="write"` },
+      });
+    }
+    c.set("principal", principal);
+    c.set("userId", principal.userId);
+    await next();
+  });
+
+/** The authenticated caller (routes behind `authenticate()` only). */
+export function principalOf(c: Context<AppEnv>): Principal {
+  const principal = c.get("principal");
+  if (!principal) throw new Error("principalOf() used on a route without authenticate()");
+  return principal;
+}
+
+/** The caller as a person: API keys cannot use routes about a person's own account. */
+export function userOf(c: Context<AppEnv>): Extract<Principal, { kind: "user" }> {
+  const principal = principalOf(c);
+  if (principal.kind !== "user") throw new ApiError(403, { code: "FORBIDDEN", detail: "This route is for people signed in, not API keys." });
+  return principal;
+}

@@ -1,0 +1,140 @@
+// Sign-up, sign-in and token rotation. Unknown and known addresses cost the same and answer alike.
+import { and, eq, isNull, sql } from "drizzle-orm";
+import type { Context } from "hono";
+import { authRefreshTokens, authSessions, users } from "../../db/schema.ts";
+import { sha256Hex } from "../../lib/crypto.ts";
+import { ApiError } from "../../lib/problem.ts";
+import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
+import { unauthorized, userOf } from "../../middleware/auth.ts";
+import { openSession, provisionUser, type SessionContext } from "../../services/identity.ts";
+import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from "../../services/passwords.ts";
+import { newRefreshToken, signAccessToken } from "../../services/tokens.ts";
+import type * as routes from "./auth.routes.ts";
+
+const sessionContext = (c: Context<AppEnv>): SessionContext => ({
+  userAgent: c.req.header("User-Agent") ?? null,
+  ip: c.req.header("CF-Connecting-IP") ?? null,
+});
+
+async function tokens(c: Context<AppEnv>, userId: string, sessionId: string, refreshToken: string, refreshExpiresAt: Date) {
+  const access = await signAccessToken(c.get("config"), { userId, sessionId });
+  c.header("Cache-Control", "no-store");
+  return {
+    tokenType: "Bearer" as const,
+    accessToken: access.token,
+    expiresIn: access.expiresIn,
+    refreshToken,
+    refreshTokenExpiresAt: refreshExpiresAt.toISOString(),
+  };
+}
+
+export const signup: AppRouteHandler<typeof routes.signup> = async (c) => {
+  const { email, password, name } = c.req.valid("json");
+  const db = c.get("services").db;
+  // Hash first, always: a taken address must cost what a new one costs.
+  const { statements } = provisionUser(db, { email, name: name ?? null, passwordHash: await hashPassword(password) });
+  await db.batch([...statements]);
+  return c.json({ status: "accepted" as const, detail: "If this address can be registered, its account is ready: sign in with it." }, 202);
+};
+
+export const signin: AppRouteHandler<typeof routes.signin> = async (c) => {
+  const { email, password } = c.req.valid("json");
+  const db = c.get("services").db;
+  const [user] = await db
+    .select({ id: users.id, passwordHash: users.passwordHash, status: users.status })
+    .from(users)
+    .where(and(eq(users.email, email), isNull(users.deletedAt)));
+  // Unknown address or not: one PBKDF2 verification either way.
+  const valid = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+  if (!user?.passwordHash || !valid) throw unauthorized("INVALID_CREDENTIALS", "The email or password is not right.", false);
+  if (user.status !== "active") throw new ApiError(403, { code: "FORBIDDEN", detail: "This account is suspended." });
+
+  const config = c.get("config");
+  const session = await openSession(db, user.id, config.REFRESH_TOKEN_TTL_DAYS, sessionContext(c));
+  const rehash = needsRehash(user.passwordHash)
+    ? [db.update(users).set({ passwordHash: await hashPassword(password), updatedAt: sql`now()` }).where(eq(users.id, user.id))]
+    : [];
+  await db.batch([...session.statements, ...rehash]);
+  return c.json(await tokens(c, user.id, session.sessionId, session.refreshToken, session.expiresAt), 200);
+};
+
+export const refresh: AppRouteHandler<typeof routes.refresh> = async (c) => {
+  const { refreshToken } = c.req.valid("json");
+  const db = c.get("services").db;
+  const hash = await sha256Hex(refreshToken);
+  const [row] = await db
+    .select({
+      sessionId: authSessions.id,
+      userId: authSessions.userId,
+      replacedAt: authRefreshTokens.replacedAt,
+      revokedAt: authSessions.revokedAt,
+      expiresAt: authSessions.expiresAt,
+      status: users.status,
+      deletedAt: users.deletedAt,
+    })
+    .from(authRefreshTokens)
+    .innerJoin(authSessions, eq(authSessions.id, authRefreshTokens.sessionId))
+    .innerJoin(users, eq(users.id, authSessions.userId))
+    .where(eq(authRefreshTokens.tokenHash, hash));
+  if (!row) throw unauthorized("INVALID_TOKEN", "The refresh token is not valid.");
+
+  const revokeForReuse = async () => {
+    await db.update(authSessions).set({ revokedAt: sql`now()`, revokedReason: "reuse" }).where(and(eq(authSessions.id, row.sessionId), isNull(authSessions.revokedAt)));
+    c.get("logger").warn("refresh token reuse: session revoked", { sessionId: row.sessionId, userId: row.userId });
+    return unauthorized("TOKEN_REUSED", "This refresh token was already used; its session has been ended. Sign in again.");
+  };
+  if (row.replacedAt) throw await revokeForReuse();
+  if (row.revokedAt || row.expiresAt < new Date() || row.deletedAt || row.status !== "active") {
+    throw unauthorized("INVALID_TOKEN", "The session of this refresh token has ended; sign in again.");
+  }
+
+  const next = await newRefreshToken();
+  const { userAgent, ip } = sessionContext(c);
+  // Spend the token and issue its successor in one statement; losing a race with a concurrent use counts as reuse.
+  const rotated = await db.execute<{ session_id: string }>(sql`
+    WITH spent AS (
+      UPDATE auth_refresh_tokens SET replaced_at = now() WHERE token_hash = ${hash} AND replaced_at IS NULL RETURNING session_id
+    ), touched AS (
+      UPDATE auth_sessions SET last_active_at = now(), user_agent = coalesce(${userAgent?.slice(0, 512) ?? null}, user_agent), ip = coalesce(${ip}, ip)
+      WHERE id IN (SELECT session_id FROM spent) RETURNING id
+    )
+    INSERT INTO auth_refresh_tokens (token_hash, session_id) SELECT ${next.hash}, session_id FROM spent RETURNING session_id`);
+  if (rotated.rows.length === 0) throw await revokeForReuse();
+  return c.json(await tokens(c, row.userId, row.sessionId, next.token, row.expiresAt), 200);
+};
+
+export const signout: AppRouteHandler<typeof routes.signout> = async (c) => {
+  const user = userOf(c);
+  if (user.sessionId) {
+    await c.get("services").db
+      .update(authSessions)
+      .set({ revokedAt: sql`now()`, revokedReason: "signout" })
+      .where(and(eq(authSessions.id, user.sessionId), isNull(authSessions.revokedAt)));
+  }
+  return c.body(null, 204);
+};
+
+export const session: AppRouteHandler<typeof routes.session> = async (c) => {
+  const principal = userOf(c);
+  const db = c.get("services").db;
+  const [user] = await db.select().from(users).where(eq(users.id, principal.userId));
+  if (!user) throw unauthorized("INVALID_TOKEN", "The account of this token no longer exists.");
+  const [current] = principal.sessionId ? await db.select().from(authSessions).where(eq(authSessions.id, principal.sessionId)) : [];
+  return c.json(
+    {
+      user: { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt.toISOString() },
+      method: principal.via,
+      session: current
+        ? {
+            id: current.id,
+            createdAt: current.createdAt.toISOString(),
+            lastActiveAt: current.lastActiveAt.toISOString(),
+            expiresAt: current.expiresAt.toISOString(),
+            userAgent: current.userAgent,
+            ip: current.ip,
+          }
+        : null,
+    },
+    200,
+  );
+};

@@ -1,0 +1,14 @@
+// Mounts the auth routes: sign-up, sign-in and refresh are public; sign-out and session need a token.
+import { createRouter } from "../../lib/create-app.ts";
+import { authenticate } from "../../middleware/auth.ts";
+import * as handlers from "./auth.handlers.ts";
+import * as routes from "./auth.routes.ts";
+
+export const auth = createRouter()
+  .openapi(routes.signup, handlers.signup)
+  .openapi(routes.signin, handlers.signin)
+  .openapi(routes.refresh, handlers.refresh);
+
+auth.use("/auth/signout", authenticate());
+auth.use("/auth/session", authenticate());
+auth.openapi(routes.signout, handlers.signout).openapi(routes.session, handlers.session);

@@ -1,0 +1,59 @@
+// The caller's own account: read, rename, delete (soft, revoking every credential at once).
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { orgMembers, organizations, users } from "../../db/schema.ts";
+import { ApiError } from "../../lib/problem.ts";
+import type { AppRouteHandler } from "../../lib/types.ts";
+import { userOf } from "../../middleware/auth.ts";
+import type * as routes from "./me.routes.ts";
+
+export const getMe: AppRouteHandler<typeof routes.getMe> = async (c) => {
+  const { userId } = userOf(c);
+  const db = c.get("services").db;
+  const [[user], memberships] = await db.batch([
+    db.select().from(users).where(eq(users.id, userId)),
+    db
+      .select({ id: organizations.id, slug: organizations.slug, name: organizations.name, personal: organizations.personal, role: orgMembers.role })
+      .from(orgMembers)
+      .innerJoin(organizations, and(eq(organizations.id, orgMembers.orgId), isNull(organizations.deletedAt)))
+      .where(eq(orgMembers.userId, userId))
+      .orderBy(organizations.createdAt),
+  ]);
+  if (!user) throw new ApiError(404, { detail: "Your account no longer exists." });
+  return c.json({ id: user.id, email: user.email, name: user.name, createdAt: user.createdAt.toISOString(), organizations: memberships }, 200);
+};
+
+export const updateMe: AppRouteHandler<typeof routes.updateMe> = async (c) => {
+  const { userId } = userOf(c);
+  const { name } = c.req.valid("json");
+  const [user] = await c.get("services").db.update(users).set({ name, updatedAt: sql`now()` }).where(eq(users.id, userId)).returning();
+  if (!user) throw new ApiError(404, { detail: "Your account no longer exists." });
+  return c.json({ id: user.id, email: user.email, name: user.name, createdAt: user.createdAt.toISOString() }, 200);
+};
+
+export const deleteMe: AppRouteHandler<typeof routes.deleteMe> = async (c) => {
+  const { userId } = userOf(c);
+  const db = c.get("services").db;
+  // Organizations where the caller is the only owner, with how many other members each has.
+  const sole = await db.execute<{ id: string; slug: string; others: number }>(sql`
+    SELECT o.id, o.slug, (SELECT count(*)::int FROM org_members x WHERE x.org_id = o.id AND x.user_id <> ${userId}) AS others
+    FROM organizations o JOIN org_members m ON m.org_id = o.id AND m.user_id = ${userId} AND m.role = 'owner'
+    WHERE o.deleted_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM org_members y WHERE y.org_id = o.id AND y.role = 'owner' AND y.user_id <> ${userId})`);
+  const blocked = sole.rows.filter((org) => org.others > 0);
+  if (blocked.length > 0) {
+    throw new ApiError(409, {
+      code: "LAST_OWNER",
+      detail: `You are the last owner of ${blocked.map((org) => `"${org.slug}"`).join(", ")}: make someone else an owner (or remove the other members) first.`,
+    });
+  }
+  // A Postgres array literal: drizzle would expand a JS array into a parameter list. The ids are uuids from the database.
+  const alone = `{${sole.rows.map((org) => org.id).join(",")}}`;
+  await db.batch([
+    db.execute(sql`UPDATE users SET deleted_at = now(), updated_at = now() WHERE id = ${userId}`),
+    db.execute(sql`UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'account_deleted' WHERE user_id = ${userId} AND revoked_at IS NULL`),
+    db.execute(sql`UPDATE api_keys SET revoked_at = now() WHERE created_by = ${userId} AND revoked_at IS NULL`),
+    db.execute(sql`UPDATE organizations SET deleted_at = now(), updated_at = now() WHERE id = ANY(${alone}::uuid[])`),
+    db.execute(sql`DELETE FROM org_members WHERE user_id = ${userId} AND NOT (org_id = ANY(${alone}::uuid[]))`),
+  ]);
+  return c.body(null, 204);
+};

@@ -1,0 +1,14 @@
+// Mounts /orgs/{slug}/members and /orgs/{slug}/invitations.
+import { createRouter } from "../../lib/create-app.ts";
+import { authenticate } from "../../middleware/auth.ts";
+import * as handlers from "./members.handlers.ts";
+import * as routes from "./members.routes.ts";
+
+export const members = createRouter();
+members.use("/orgs/*", authenticate());
+members
+  .openapi(routes.list, handlers.list)
+  .openapi(routes.listInvitations, handlers.listInvitations)
+  .openapi(routes.invite, handlers.invite)
+  .openapi(routes.update, handlers.update)
+  .openapi(routes.remove, handlers.remove);

@@ -1,0 +1,98 @@
+// Organizations: list yours, create, read, update, delete. Every lookup goes through requireOrg.
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { orgMembers, organizations, type Role } from "../../db/schema.ts";
+import { decodeCursor, toPage } from "../../lib/pagination.ts";
+import { ApiError } from "../../lib/problem.ts";
+import { requireOrg, type Organization } from "../../lib/tenancy.ts";
+import type { AppRouteHandler } from "../../lib/types.ts";
+import { principalOf, userOf } from "../../middleware/auth.ts";
+import { keyRole } from "../../lib/policy.ts";
+import { uniqueSlug } from "../../services/identity.ts";
+import type * as routes from "./orgs.routes.ts";
+
+export const present = (org: Organization, role: Role) => ({
+  id: org.id,
+  slug: org.slug,
+  name: org.name,
+  personal: org.personal,
+  role,
+  createdAt: org.createdAt.toISOString(),
+  updatedAt: org.updatedAt.toISOString(),
+});
+
+const slugTaken = (slug: string) => new ApiError(409, { code: "CONFLICT", detail: `The slug "${slug}" is taken; choose another.` });
+const isUniqueViolation = (error: unknown) => {
+  for (let e = error; e; e = (e as { cause?: unknown }).cause) if ((e as { code?: string }).code === "23505") return true;
+  return false;
+};
+
+export const list: AppRouteHandler<typeof routes.list> = async (c) => {
+  const { limit, cursor } = c.req.valid("query");
+  const after = decodeCursor(cursor);
+  const principal = principalOf(c);
+  const db = c.get("services").db;
+  const before = after ? sql`(${organizations.createdAt}, ${organizations.id}) < (${after.at.toISOString()}::timestamptz, ${after.id}::uuid)` : undefined;
+  const live = isNull(organizations.deletedAt);
+  const rows =
+    principal.kind === "api_key"
+      ? (await db.select().from(organizations).where(and(live, eq(organizations.id, principal.orgId), before)).limit(limit + 1)).map((org) => ({ org, role: keyRole(principal.scopes) }))
+      : await db
+          .select({ org: organizations, role: orgMembers.role })
+          .from(organizations)
+          .innerJoin(orgMembers, and(eq(orgMembers.orgId, organizations.id), eq(orgMembers.userId, principal.userId)))
+          .where(and(live, before))
+          .orderBy(desc(organizations.createdAt), desc(organizations.id))
+          .limit(limit + 1);
+  const page = toPage(c, rows, limit, ({ org }) => ({ at: org.createdAt, id: org.id }));
+  return c.json({ data: page.data.map(({ org, role }) => present(org, role)), nextCursor: page.nextCursor }, 200);
+};
+
+export const create: AppRouteHandler<typeof routes.create> = async (c) => {
+  const { userId } = userOf(c);
+  const { name, slug: wanted } = c.req.valid("json");
+  const slug = wanted ?? uniqueSlug(name);
+  const db = c.get("services").db;
+  const id = crypto.randomUUID();
+  try {
+    const [[org]] = await db.batch([
+      db.insert(organizations).values({ id, slug, name, createdBy: userId }).returning(),
+      db.insert(orgMembers).values({ orgId: id, userId, role: "owner" }),
+    ]);
+    c.header("Location", `/api/v1/orgs/${slug}`);
+    return c.json(present(org!, "owner"), 201);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw slugTaken(slug);
+    throw error;
+  }
+};
+
+export const get: AppRouteHandler<typeof routes.get> = async (c) => {
+  const { org, role } = await requireOrg(c, c.req.valid("param").slug, "org:read");
+  return c.json(present(org, role), 200);
+};
+
+export const update: AppRouteHandler<typeof routes.update> = async (c) => {
+  const { org, role } = await requireOrg(c, c.req.valid("param").slug, "org:update");
+  const changes = c.req.valid("json");
+  if (changes.name === undefined && changes.slug === undefined) return c.json(present(org, role), 200);
+  try {
+    const [updated] = await c.get("services").db
+      .update(organizations)
+      .set({ ...changes, updatedAt: sql`now()` })
+      .where(eq(organizations.id, org.id))
+      .returning();
+    return c.json(present(updated!, role), 200);
+  } catch (error) {
+    if (changes.slug && isUniqueViolation(error)) throw slugTaken(changes.slug);
+    throw error;
+  }
+};
+
+export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
+  const { org } = await requireOrg(c, c.req.valid("param").slug, "org:delete");
+  if (org.personal) {
+    throw new ApiError(409, { code: "CONFLICT", detail: "A personal organization goes with its account: delete the account (DELETE /api/v1/me) instead." });
+  }
+  await c.get("services").db.update(organizations).set({ deletedAt: sql`now()`, updatedAt: sql`now()` }).where(eq(organizations.id, org.id));
+  return c.body(null, 204);
+};

@@ -1,0 +1,15 @@
+// Mounts /orgs.
+import { createRouter } from "../../lib/create-app.ts";
+import { authenticate } from "../../middleware/auth.ts";
+import * as handlers from "./orgs.handlers.ts";
+import * as routes from "./orgs.routes.ts";
+
+export const orgs = createRouter();
+orgs.use("/orgs", authenticate());
+orgs.use("/orgs/*", authenticate());
+orgs
+  .openapi(routes.list, handlers.list)
+  .openapi(routes.create, handlers.create)
+  .openapi(routes.get, handlers.get)
+  .openapi(routes.update, handlers.update)
+  .openapi(routes.remove, handlers.remove);

@@ -1,0 +1,77 @@
+// Route definitions for organizations, addressed by slug.
+import { createRoute, z } from "@hono/zod-openapi";
+import { problemResponses } from "../../lib/openapi.ts";
+import { PageQuery, pageSchema } from "../../lib/pagination.ts";
+import { bearerSecurity, Role, Slug, Timestamp } from "../schemas.ts";
+
+export const Organization = z
+  .object({
+    id: z.uuid(),
+    slug: Slug,
+    name: z.string(),
+    personal: z.boolean().openapi({ description: "Every user has one personal organization; it goes when the account goes" }),
+    role: Role.openapi({ description: "Your role in it" }),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi("Organization");
+
+export const SlugParam = z.object({ slug: Slug });
+const Name = z.string().trim().min(1).max(100);
+const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
+const one = (description: string) => ({ description, content: { "application/json": { schema: Organization } } });
+
+export const list = createRoute({
+  method: "get",
+  path: "/orgs",
+  operationId: "listOrganizations",
+  tags: ["Organizations"],
+  summary: "Organizations you belong to, newest first",
+  security: bearerSecurity,
+  request: { query: PageQuery },
+  responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(Organization) } } }, ...problemResponses(400, 401) },
+});
+
+export const create = createRoute({
+  method: "post",
+  path: "/orgs",
+  operationId: "createOrganization",
+  tags: ["Organizations"],
+  summary: "Create an organization (you become its owner)",
+  security: bearerSecurity,
+  request: { body: json(z.object({ name: Name, slug: Slug.optional().openapi({ description: "Derived from the name when omitted" }) }).strict()) },
+  responses: { 201: one("Created"), ...problemResponses(400, 401, 403, 409, 415) },
+});
+
+export const get = createRoute({
+  method: "get",
+  path: "/orgs/{slug}",
+  operationId: "getOrganization",
+  tags: ["Organizations"],
+  summary: "One organization",
+  security: bearerSecurity,
+  request: { params: SlugParam },
+  responses: { 200: one("The organization"), ...problemResponses(400, 401, 404) },
+});
+
+export const update = createRoute({
+  method: "patch",
+  path: "/orgs/{slug}",
+  operationId: "updateOrganization",
+  tags: ["Organizations"],
+  summary: "Rename an organization or change its slug (admins and owners)",
+  security: bearerSecurity,
+  request: { params: SlugParam, body: json(z.object({ name: Name.optional(), slug: Slug.optional() }).strict()) },
+  responses: { 200: one("Updated"), ...problemResponses(400, 401, 403, 404, 409, 415) },
+});
+
+export const remove = createRoute({
+  method: "delete",
+  path: "/orgs/{slug}",
+  operationId: "deleteOrganization",
+  tags: ["Organizations"],
+  summary: "Delete an organization (owners; soft, its API keys stop working)",
+  security: bearerSecurity,
+  request: { params: SlugParam },
+  responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404, 409) },
+});
