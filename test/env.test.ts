@@ -9,6 +9,7 @@ const valid = {
   DATABASE_URL: "postgresql://app:s3cr3t-Pa55@ep-cool-1.eu-central-1.aws.neon.tech/neondb?sslmode=require",
   UPSTASH_REDIS_REST_URL: "https://eu1-cool-12345.upstash.io",
   UPSTASH_REDIS_REST_TOKEN: "AXXXASQgNzYyYjg0ZjktMWE2ZS00",
+  AUTH_JWT_KEYS: "k2:9f8e7d6c5b4a39281706f5e4d3c2b1a0ffeeddcc,k1:0a1b2c3d4e5f60718293a4b5c6d7e8f9aabbccdd",
 };
 
 afterEach(() => vi.restoreAllMocks());
@@ -18,7 +19,21 @@ describe("loadConfig", () => {
     const result = loadConfig({ ...valid });
     expect(result).toEqual({
       ok: true,
-      config: expect.objectContaining({ ENVIRONMENT: "production", LOG_LEVEL: "info", ALLOWED_ORIGINS: [], MAX_BODY_BYTES: 1_048_576, HEALTH_CHECK_TIMEOUT_MS: 2_000 }),
+      config: expect.objectContaining({
+        ENVIRONMENT: "production",
+        LOG_LEVEL: "info",
+        ALLOWED_ORIGINS: [],
+        MAX_BODY_BYTES: 1_048_576,
+        HEALTH_CHECK_TIMEOUT_MS: 2_000,
+        AUTH_ISSUER: "https://api.datacrafted.app",
+        AUTH_AUDIENCE: "datacrafted-api",
+        ACCESS_TOKEN_TTL_SECONDS: 900,
+        REFRESH_TOKEN_TTL_DAYS: 30,
+        AUTH_JWT_KEYS: [
+          { kid: "k2", secret: "9f8e7d6c5b4a39281706f5e4d3c2b1a0ffeeddcc" },
+          { kid: "k1", secret: "0a1b2c3d4e5f60718293a4b5c6d7e8f9aabbccdd" },
+        ],
+      }),
     });
   });
 
@@ -38,6 +53,11 @@ describe("loadConfig", () => {
     ["an origin that is not a URL", { ALLOWED_ORIGINS: "example.com" }, "ALLOWED_ORIGINS"],
     ["a zero body limit", { MAX_BODY_BYTES: "0" }, "MAX_BODY_BYTES"],
     ["an unknown log level", { LOG_LEVEL: "verbose" }, "LOG_LEVEL"],
+    ["missing signing keys", { AUTH_JWT_KEYS: undefined }, "AUTH_JWT_KEYS"],
+    ["a short signing secret", { AUTH_JWT_KEYS: "k1:tooshortsecret" }, "AUTH_JWT_KEYS"],
+    ["the sample signing key from .dev.vars.example", { AUTH_JWT_KEYS: "key-2026-11:replace-with-32-or-more-random-characters" }, "AUTH_JWT_KEYS"],
+    ["a signing key without a kid", { AUTH_JWT_KEYS: ":0a1b2c3d4e5f60718293a4b5c6d7e8f9aabbccdd" }, "AUTH_JWT_KEYS"],
+    ["half an OIDC configuration", { OIDC_ISSUER: "https://idp.example.com/" }, "OIDC_JWKS_URL"],
   ])("refuses %s, naming the variable but not the value", (_, override, variable) => {
     const result = loadConfig({ ...valid, ...override });
     expect(result.ok).toBe(false);

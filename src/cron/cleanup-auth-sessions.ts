@@ -1,4 +1,5 @@
 // Cron job: deletes expired and revoked auth sessions (their refresh tokens go with them), in bounded batches.
+// Revoked sessions are kept for a day first, so a token-reuse incident can still be looked into.
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 
@@ -16,7 +17,7 @@ export async function cleanupAuthSessions(db: Database, { batchSize = 500, maxBa
   for (let batch = 0; batch < maxBatches; batch++) {
     const result = await db.execute<{ id: string }>(sql`
       DELETE FROM auth_sessions WHERE id IN (
-        SELECT id FROM auth_sessions WHERE expires_at < now() OR revoked_at IS NOT NULL
+        SELECT id FROM auth_sessions WHERE expires_at < now() OR revoked_at < now() - interval '1 day'
         ORDER BY expires_at LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
       ) RETURNING id`);
     deleted += result.rows.length;

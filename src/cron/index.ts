@@ -4,7 +4,7 @@ import { loadConfig } from "../env.ts";
 import { createLogger, describeError } from "../lib/logger.ts";
 import { cleanupAuthSessions } from "./cleanup-auth-sessions.ts";
 
-export async function scheduled(controller: ScheduledController, env: Cloudflare.Env): Promise<void> {
+export async function scheduled(controller: ScheduledController, env: Cloudflare.Env, _ctx: ExecutionContext): Promise<void> {
   const loaded = loadConfig(env);
   if (!loaded.ok) {
     console.error(JSON.stringify({ level: "error", message: "configuration invalid", problems: loaded.problems }));

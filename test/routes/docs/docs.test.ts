@@ -24,6 +24,26 @@ describe("GET /openapi.json", () => {
   });
 });
 
+describe("the document's security", () => {
+  it("declares bearerAuth, and every /api/v1 operation but sign-up, sign-in and refresh requires it", async () => {
+    const doc = (await (await SELF.fetch("https://api.test/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { operationId: string; security?: unknown[]; responses: Record<string, unknown> }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    };
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
+    const operations = Object.entries(doc.paths)
+      .filter(([path]) => path.startsWith("/api/v1/"))
+      .flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ route: `${method.toUpperCase()} ${path}`, ...op })));
+    expect(operations.length).toBeGreaterThanOrEqual(19);
+    const open = operations.filter((op) => !op.security).map((op) => op.operationId).sort();
+    expect(open).toEqual(["refreshTokens", "signIn", "signUp"]);
+    for (const op of operations.filter((o) => o.security)) {
+      expect(op.security, op.route).toEqual([{ bearerAuth: [] }]);
+      expect(Object.keys(op.responses), op.route).toContain("401");
+    }
+  });
+});
+
 describe("GET /docs", () => {
   it("serves the interactive reference pointed at the document", async () => {
     const response = await SELF.fetch("https://api.test/docs");
