@@ -1,5 +1,9 @@
 // Shared OpenAPI pieces: the problem+json responses every route spreads into its own.
+import type { z } from "@hono/zod-openapi";
 import { Problem } from "./problem.ts";
+
+/** A required JSON request body. */
+export const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 
 const descriptions = {
   400: "Invalid input: `errors` lists each field",

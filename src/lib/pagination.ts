@@ -1,4 +1,6 @@
 // Cursor pagination, the same for every list: newest first by (created_at, id), an opaque cursor, and a Link rel="next".
+import { desc, sql, type SQL } from "drizzle-orm";
+import type { PgColumn } from "drizzle-orm/pg-core";
 import type { Context } from "hono";
 import { z } from "@hono/zod-openapi";
 import { base64url, fromBase64url } from "./crypto.ts";
@@ -52,4 +54,13 @@ export function toPage<T>(c: Context, rows: T[], limit: number, key: (row: T) =>
     c.header("Link", `<${next.pathname}${next.search}>; rel="next"`);
   }
   return { data, nextCursor };
+}
+
+/** The WHERE fragment and ORDER BY of a newest-first keyset page over (createdAt, id). */
+export function keyset(createdAt: PgColumn, id: PgColumn, cursor: string | undefined): { after: SQL | undefined; order: [SQL, SQL] } {
+  const from = decodeCursor(cursor);
+  return {
+    after: from ? sql`(${createdAt}, ${id}) < (${from.at.toISOString()}::timestamptz, ${from.id}::uuid)` : undefined,
+    order: [desc(createdAt), desc(id)],
+  };
 }

@@ -1,7 +1,7 @@
 // API keys: create (the secret shown once, only its hash kept), list, revoke.
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { apiKeys } from "../../db/schema.ts";
-import { decodeCursor, toPage } from "../../lib/pagination.ts";
+import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { requireOrg } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
@@ -26,16 +26,16 @@ const present = (row: Row) => ({
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { slug } = c.req.valid("param");
   const { limit, cursor } = c.req.valid("query");
-  const after = decodeCursor(cursor);
+  const page = keyset(apiKeys.createdAt, apiKeys.id, cursor);
   const { org } = await requireOrg(c, slug, "api_keys:read");
   const rows = await c.get("services").db
     .select()
     .from(apiKeys)
-    .where(and(eq(apiKeys.orgId, org.id), after ? sql`(${apiKeys.createdAt}, ${apiKeys.id}) < (${after.at.toISOString()}::timestamptz, ${after.id}::uuid)` : undefined))
-    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+    .where(and(eq(apiKeys.orgId, org.id), page.after))
+    .orderBy(...page.order)
     .limit(limit + 1);
-  const page = toPage(c, rows, limit, (row) => ({ at: row.createdAt, id: row.id }));
-  return c.json({ data: page.data.map(present), nextCursor: page.nextCursor }, 200);
+  const { data, nextCursor } = toPage(c, rows, limit, (row) => ({ at: row.createdAt, id: row.id }));
+  return c.json({ data: data.map(present), nextCursor }, 200);
 };
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {

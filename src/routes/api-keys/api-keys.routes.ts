@@ -1,7 +1,7 @@
 // Route definitions for an organization's API keys.
 import { createRoute, z } from "@hono/zod-openapi";
 import { apiKeyScopes } from "../../db/schema.ts";
-import { problemResponses } from "../../lib/openapi.ts";
+import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
 import { bearerSecurity, Slug, Timestamp } from "../schemas.ts";
 
@@ -45,20 +45,15 @@ export const create = createRoute({
   security: bearerSecurity,
   request: {
     params: SlugParam,
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z
-            .object({
-              name: z.string().trim().min(1).max(100),
-              scopes: z.array(z.enum(apiKeyScopes)).min(1).default(["read"]).openapi({ description: "`read` only, or `read` and `write`" }),
-              expiresInDays: z.number().int().min(1).max(3650).optional().openapi({ description: "Never expires when omitted" }),
-            })
-            .strict(),
-        },
-      },
-    },
+    body: jsonBody(
+      z
+        .object({
+          name: z.string().trim().min(1).max(100),
+          scopes: z.array(z.enum(apiKeyScopes)).min(1).default(["read"]).openapi({ description: "`read` only, or `read` and `write`" }),
+          expiresInDays: z.number().int().min(1).max(3650).optional().openapi({ description: "Never expires when omitted" }),
+        })
+        .strict(),
+    ),
   },
   responses: { 201: { description: "Created", content: { "application/json": { schema: CreatedApiKey } } }, ...problemResponses(400, 401, 403, 404, 415) },
 });

@@ -1,6 +1,6 @@
 // Route definitions for sign-up, sign-in, refresh, sign-out and the current session.
 import { createRoute, z } from "@hono/zod-openapi";
-import { problemResponses } from "../../lib/openapi.ts";
+import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { bearerSecurity, Email, Timestamp } from "../schemas.ts";
 
 const Password = z.string().min(10, "at least 10 characters").max(256).openapi({ example: "correct horse battery staple" });
@@ -19,7 +19,6 @@ export const User = z
   .object({ id: z.uuid(), email: z.string(), name: z.string().nullable(), createdAt: Timestamp })
   .openapi("User");
 
-const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 
 export const signup = createRoute({
   method: "post",
@@ -29,7 +28,7 @@ export const signup = createRoute({
   summary: "Create an account",
   description:
     "Always answers 202 with the same body, whether or not the address already has an account, so the API never tells who is registered. Then sign in.",
-  request: { body: json(z.object({ email: Email, password: Password, name: z.string().trim().min(1).max(100).optional() })) },
+  request: { body: jsonBody(z.object({ email: Email, password: Password, name: z.string().trim().min(1).max(100).optional() })) },
   responses: {
     202: { description: "Accepted", content: { "application/json": { schema: z.object({ status: z.literal("accepted"), detail: z.string() }) } } },
     ...problemResponses(400, 415),
@@ -42,7 +41,7 @@ export const signin = createRoute({
   operationId: "signIn",
   tags: ["Auth"],
   summary: "Sign in with email and password",
-  request: { body: json(z.object({ email: Email, password: z.string().min(1).max(256) })) },
+  request: { body: jsonBody(z.object({ email: Email, password: z.string().min(1).max(256) })) },
   responses: {
     200: { description: "Signed in", content: { "application/json": { schema: Tokens } } },
     ...problemResponses(400, 401, 403, 415),
@@ -56,7 +55,7 @@ export const refresh = createRoute({
   tags: ["Auth"],
   summary: "Trade a refresh token for new tokens (the old one is spent)",
   description: "Presenting a refresh token that was already spent ends its whole session (`TOKEN_REUSED`): it was probably stolen.",
-  request: { body: json(z.object({ refreshToken: z.string().min(1).max(200) })) },
+  request: { body: jsonBody(z.object({ refreshToken: z.string().min(1).max(200) })) },
   responses: {
     200: { description: "New tokens", content: { "application/json": { schema: Tokens } } },
     ...problemResponses(400, 401, 415),

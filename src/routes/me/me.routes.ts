@@ -1,6 +1,6 @@
 // Route definitions for the caller's own account.
 import { createRoute, z } from "@hono/zod-openapi";
-import { problemResponses } from "../../lib/openapi.ts";
+import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { User } from "../auth/auth.routes.ts";
 import { bearerSecurity, Role, Slug } from "../schemas.ts";
 
@@ -25,7 +25,7 @@ export const updateMe = createRoute({
   tags: ["Me"],
   summary: "Change your name",
   security: bearerSecurity,
-  request: { body: { required: true, content: { "application/json": { schema: z.object({ name: z.string().trim().min(1).max(100).nullable() }).strict() } } } },
+  request: { body: jsonBody(z.object({ name: z.string().trim().min(1).max(100).nullable() }).strict()) },
   responses: { 200: { description: "Updated", content: { "application/json": { schema: User } } }, ...problemResponses(400, 401, 403, 415) },
 });
 

@@ -1,8 +1,8 @@
 // Members: list, invite, change role, remove or leave. The last owner can neither leave nor be demoted.
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { orgInvitations, orgMembers, users, type Role } from "../../db/schema.ts";
-import { decodeCursor, toPage } from "../../lib/pagination.ts";
+import { keyset, toPage } from "../../lib/pagination.ts";
 import { outranks } from "../../lib/policy.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { requireOrg } from "../../lib/tenancy.ts";
@@ -42,32 +42,32 @@ const notLastOwner = (orgId: string) =>
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { slug } = c.req.valid("param");
   const { limit, cursor } = c.req.valid("query");
-  const after = decodeCursor(cursor);
+  const page = keyset(orgMembers.createdAt, orgMembers.userId, cursor);
   const { org } = await requireOrg(c, slug, "members:read");
   const rows = await c.get("services").db
     .select(memberColumns)
     .from(orgMembers)
     .innerJoin(users, and(eq(users.id, orgMembers.userId), isNull(users.deletedAt)))
-    .where(and(eq(orgMembers.orgId, org.id), after ? sql`(${orgMembers.createdAt}, ${orgMembers.userId}) < (${after.at.toISOString()}::timestamptz, ${after.id}::uuid)` : undefined))
-    .orderBy(desc(orgMembers.createdAt), desc(orgMembers.userId))
+    .where(and(eq(orgMembers.orgId, org.id), page.after))
+    .orderBy(...page.order)
     .limit(limit + 1);
-  const page = toPage(c, rows, limit, (row) => ({ at: row.joinedAt, id: row.userId }));
-  return c.json({ data: page.data.map(present), nextCursor: page.nextCursor }, 200);
+  const { data, nextCursor } = toPage(c, rows, limit, (row) => ({ at: row.joinedAt, id: row.userId }));
+  return c.json({ data: data.map(present), nextCursor }, 200);
 };
 
 export const listInvitations: AppRouteHandler<typeof routes.listInvitations> = async (c) => {
   const { slug } = c.req.valid("param");
   const { limit, cursor } = c.req.valid("query");
-  const after = decodeCursor(cursor);
+  const page = keyset(orgInvitations.createdAt, orgInvitations.id, cursor);
   const { org } = await requireOrg(c, slug, "members:manage");
   const rows = await c.get("services").db
     .select({ id: orgInvitations.id, email: orgInvitations.email, role: orgInvitations.role, createdAt: orgInvitations.createdAt })
     .from(orgInvitations)
-    .where(and(eq(orgInvitations.orgId, org.id), after ? sql`(${orgInvitations.createdAt}, ${orgInvitations.id}) < (${after.at.toISOString()}::timestamptz, ${after.id}::uuid)` : undefined))
-    .orderBy(desc(orgInvitations.createdAt), desc(orgInvitations.id))
+    .where(and(eq(orgInvitations.orgId, org.id), page.after))
+    .orderBy(...page.order)
     .limit(limit + 1);
-  const page = toPage(c, rows, limit, (row) => ({ at: row.createdAt, id: row.id }));
-  return c.json({ data: page.data.map((row) => ({ ...row, createdAt: row.createdAt.toISOString() })), nextCursor: page.nextCursor }, 200);
+  const { data, nextCursor } = toPage(c, rows, limit, (row) => ({ at: row.createdAt, id: row.id }));
+  return c.json({ data: data.map((row) => ({ ...row, createdAt: row.createdAt.toISOString() })), nextCursor }, 200);
 };
 
 export const invite: AppRouteHandler<typeof routes.invite> = async (c) => {

@@ -1,6 +1,6 @@
 // Route definitions for an organization's members and invitations.
 import { createRoute, z } from "@hono/zod-openapi";
-import { problemResponses } from "../../lib/openapi.ts";
+import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
 import { bearerSecurity, Email, Role, Slug, Timestamp } from "../schemas.ts";
 
@@ -13,7 +13,6 @@ export const Invitation = z
   .openapi("Invitation", { description: "Waiting for the address to sign up; it then joins with this role" });
 
 const MemberParams = z.object({ slug: Slug, userId: z.uuid() });
-const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 
 export const list = createRoute({
   method: "get",
@@ -45,7 +44,7 @@ export const invite = createRoute({
   summary: "Invite someone by email (admins and owners; only owners grant owner)",
   description: "An address with an account joins at once (201, the member); otherwise an invitation waits for it to sign up (202).",
   security: bearerSecurity,
-  request: { params: z.object({ slug: Slug }), body: json(z.object({ email: Email, role: Role.default("member") }).strict()) },
+  request: { params: z.object({ slug: Slug }), body: jsonBody(z.object({ email: Email, role: Role.default("member") }).strict()) },
   responses: {
     201: { description: "Joined", content: { "application/json": { schema: Member } } },
     202: { description: "Invited", content: { "application/json": { schema: Invitation } } },
@@ -60,7 +59,7 @@ export const update = createRoute({
   tags: ["Members"],
   summary: "Change a member's role (admins and owners; owner roles only by owners; never the last owner)",
   security: bearerSecurity,
-  request: { params: MemberParams, body: json(z.object({ role: Role }).strict()) },
+  request: { params: MemberParams, body: jsonBody(z.object({ role: Role }).strict()) },
   responses: { 200: { description: "Updated", content: { "application/json": { schema: Member } } }, ...problemResponses(400, 401, 403, 404, 409, 415) },
 });
 

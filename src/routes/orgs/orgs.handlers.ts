@@ -1,7 +1,7 @@
 // Organizations: list yours, create, read, update, delete. Every lookup goes through requireOrg.
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { orgMembers, organizations, type Role } from "../../db/schema.ts";
-import { decodeCursor, toPage } from "../../lib/pagination.ts";
+import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { requireOrg, type Organization } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
@@ -28,23 +28,22 @@ const isUniqueViolation = (error: unknown) => {
 
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { limit, cursor } = c.req.valid("query");
-  const after = decodeCursor(cursor);
+  const page = keyset(organizations.createdAt, organizations.id, cursor);
   const principal = principalOf(c);
   const db = c.get("services").db;
-  const before = after ? sql`(${organizations.createdAt}, ${organizations.id}) < (${after.at.toISOString()}::timestamptz, ${after.id}::uuid)` : undefined;
   const live = isNull(organizations.deletedAt);
   const rows =
     principal.kind === "api_key"
-      ? (await db.select().from(organizations).where(and(live, eq(organizations.id, principal.orgId), before)).limit(limit + 1)).map((org) => ({ org, role: keyRole(principal.scopes) }))
+      ? (await db.select().from(organizations).where(and(live, eq(organizations.id, principal.orgId), page.after)).limit(limit + 1)).map((org) => ({ org, role: keyRole(principal.scopes) }))
       : await db
           .select({ org: organizations, role: orgMembers.role })
           .from(organizations)
           .innerJoin(orgMembers, and(eq(orgMembers.orgId, organizations.id), eq(orgMembers.userId, principal.userId)))
-          .where(and(live, before))
-          .orderBy(desc(organizations.createdAt), desc(organizations.id))
+          .where(and(live, page.after))
+          .orderBy(...page.order)
           .limit(limit + 1);
-  const page = toPage(c, rows, limit, ({ org }) => ({ at: org.createdAt, id: org.id }));
-  return c.json({ data: page.data.map(({ org, role }) => present(org, role)), nextCursor: page.nextCursor }, 200);
+  const { data, nextCursor } = toPage(c, rows, limit, ({ org }) => ({ at: org.createdAt, id: org.id }));
+  return c.json({ data: data.map(({ org, role }) => present(org, role)), nextCursor }, 200);
 };
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {

@@ -1,6 +1,6 @@
 // Route definitions for organizations, addressed by slug.
 import { createRoute, z } from "@hono/zod-openapi";
-import { problemResponses } from "../../lib/openapi.ts";
+import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
 import { bearerSecurity, Role, Slug, Timestamp } from "../schemas.ts";
 
@@ -18,7 +18,6 @@ export const Organization = z
 
 export const SlugParam = z.object({ slug: Slug });
 const Name = z.string().trim().min(1).max(100);
-const json = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 const one = (description: string) => ({ description, content: { "application/json": { schema: Organization } } });
 
 export const list = createRoute({
@@ -39,7 +38,7 @@ export const create = createRoute({
   tags: ["Organizations"],
   summary: "Create an organization (you become its owner)",
   security: bearerSecurity,
-  request: { body: json(z.object({ name: Name, slug: Slug.optional().openapi({ description: "Derived from the name when omitted" }) }).strict()) },
+  request: { body: jsonBody(z.object({ name: Name, slug: Slug.optional().openapi({ description: "Derived from the name when omitted" }) }).strict()) },
   responses: { 201: one("Created"), ...problemResponses(400, 401, 403, 409, 415) },
 });
 
@@ -61,7 +60,7 @@ export const update = createRoute({
   tags: ["Organizations"],
   summary: "Rename an organization or change its slug (admins and owners)",
   security: bearerSecurity,
-  request: { params: SlugParam, body: json(z.object({ name: Name.optional(), slug: Slug.optional() }).strict()) },
+  request: { params: SlugParam, body: jsonBody(z.object({ name: Name.optional(), slug: Slug.optional() }).strict()) },
   responses: { 200: one("Updated"), ...problemResponses(400, 401, 403, 404, 409, 415) },
 });
 
