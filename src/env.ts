@@ -50,6 +50,14 @@ export const configSchema = z.object({
   AUTH_AUDIENCE: z.string().min(1).default("datacrafted-api"),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt(900),
   REFRESH_TOKEN_TTL_DAYS: positiveInt(30),
+  /** Requests a minute per tier, and LLM cost units a minute (src/lib/rate-limits.ts). */
+  RATE_LIMIT_FREE: positiveInt(100),
+  RATE_LIMIT_PRO: positiveInt(1_000),
+  RATE_LIMIT_ENTERPRISE: positiveInt(10_000),
+  RATE_LIMIT_LLM: positiveInt(60),
+  /** When Redis does not answer within RATE_LIMIT_TIMEOUT_MS: let requests through (open) or refuse them (closed). */
+  RATE_LIMIT_FAIL_MODE: z.enum(["open", "closed"]).default("open"),
+  RATE_LIMIT_TIMEOUT_MS: positiveInt(500),
   /** An external OpenID Connect provider (Auth0, Clerk, Firebase, Supabase…): all three, or none. */
   OIDC_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   OIDC_ISSUER: z.string().min(1).optional(),

@@ -15,5 +15,11 @@ declare namespace Cloudflare {
     OIDC_JWKS_URL?: string;
     OIDC_ISSUER?: string;
     OIDC_AUDIENCE?: string;
+    RATE_LIMIT_FREE?: string;
+    RATE_LIMIT_PRO?: string;
+    RATE_LIMIT_ENTERPRISE?: string;
+    RATE_LIMIT_LLM?: string;
+    RATE_LIMIT_FAIL_MODE?: string;
+    RATE_LIMIT_TIMEOUT_MS?: string;
   }
 }

@@ -1,6 +1,7 @@
 // Starts the gateways for a test run (in Node, outside workerd) on a fresh database, and hands their addresses to the tests.
 import type { TestProject } from "vitest/node";
 import { startStack, type Stack } from "../dev/stack.ts";
+import { unstable_startWorker } from "wrangler";
 import { listen } from "../dev/http.ts";
 import { randomBytes } from "node:crypto";
 import { startOidcProvider } from "./support/oidc-provider.ts";
@@ -21,6 +22,8 @@ declare module "vitest" {
     /** An address where nothing listens: a stopped gateway, as the Worker sees it. */
     deadUrl: string;
     /** The stand-in identity provider's signing key and settings. */
+    /** A second, separate instance of the Worker (its own workerd) on the same Postgres and Redis, with RATE_LIMIT_FREE=6. */
+    secondWorkerUrl: string;
     oidc: { issuer: string; audience: string; privateJwk: JsonWebKey & { kid: string }; statsUrl: string };
   }
 }
@@ -40,6 +43,9 @@ const info = (stack: Stack): StackInfo => ({
 });
 
 export default async function setup(project: TestProject) {
+  // Offline: no Request.cf download or telemetry from the second Worker's wrangler.
+  process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+  process.env.WRANGLER_SEND_METRICS ??= "false";
   const requireReal = process.env.REQUIRE_REAL_SERVICES === "1";
   // With REQUIRE_REAL_SERVICES=1 the machine's own servers are the default; a missing one fails the run.
   const postgresUrl = process.env.LOCAL_POSTGRES_URL ?? (requireReal ? "postgresql://postgres@127.0.0.1:5432/postgres" : undefined);
@@ -67,20 +73,32 @@ export default async function setup(project: TestProject) {
 
   const idp = await startOidcProvider();
   const signingKey = (kid: string) => `${kid}:${randomBytes(32).toString("base64url")}`;
-  project.provide("workerVars", {
+  const workerVars: WorkerVars = {
     ...stacks[0]!.workerVars,
     // Two keys: the first signs, both verify, as after a rotation.
     AUTH_JWT_KEYS: `${signingKey("test-2")},${signingKey("test-1")}`,
     OIDC_JWKS_URL: idp.jwksUrl,
     OIDC_ISSUER: idp.issuer,
     OIDC_AUDIENCE: idp.audience,
+  };
+  project.provide("workerVars", workerVars);
+
+  // The multi-instance case: limits must hold across Workers that share nothing but Redis.
+  const secondVars = { ...workerVars, ENVIRONMENT: "test", LOG_LEVEL: "error", RATE_LIMIT_FREE: "6" };
+  const second = await unstable_startWorker({
+    config: "wrangler.toml",
+    bindings: Object.fromEntries(Object.entries(secondVars).map(([name, value]) => [name, { type: "plain_text" as const, value }])),
+    dev: { server: { hostname: "127.0.0.1", port: 0 }, inspector: false, watch: false, logLevel: "warn" },
   });
+  await second.ready;
+  project.provide("secondWorkerUrl", (await second.url).origin);
   project.provide("oidc", { issuer: idp.issuer, audience: idp.audience, privateJwk: idp.privateJwk, statsUrl: `${idp.server.url}/stats` });
   project.provide("stacks", stacks.map(info));
   const probe = await listen(async () => {});
   await probe.close();
   project.provide("deadUrl", probe.url);
   return async () => {
+    await second.dispose();
     await idp.server.close();
     for (const stack of stacks) await stack.stop();
   };

@@ -111,6 +111,7 @@ export async function startNeonGateway(options: NeonGatewayOptions): Promise<Neo
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const path = new URL(req.url ?? "/", "http://gateway").pathname;
+    if (path === "/_gateway/stats") return sendJson(res, 200, stats);
     if (path !== "/sql") return sendJson(res, 404, { message: `no route ${path}; Neon's endpoint is POST /sql` });
     if (req.method !== "POST") return sendJson(res, 405, { message: "use POST" }, { allow: "POST" });
     stats.requests++;

@@ -40,6 +40,11 @@ function normalizeKeywords(command: string, args: string[]): string[] {
   });
 }
 
+const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
+
+/** Redis 7 scripts may start with `#!lua flags=…` (as @upstash/ratelimit's do); Lua 5.3 (fengari) does not parse it. */
+const withoutShebang = (source: string) => (source.startsWith("#!") ? source.replace(/^#![^\n]*\n/, "") : source);
+
 /** Redis refuses arithmetic on a value that is not an integer; ioredis-mock would answer NaN. */
 const integerCommands = new Set(["incr", "incrby", "decr", "decrby"]);
 
@@ -52,8 +57,8 @@ export async function createMemoryBackend(): Promise<RedisBackend> {
       case "LOAD": {
         const [source] = args;
         if (source === undefined) throw new Error("ERR wrong number of arguments for 'script|load' command");
-        const sha = createHash("sha1").update(source).digest("hex");
-        mock.shaScripts[sha] = source;
+        const sha = sha1(source);
+        mock.shaScripts[sha] = withoutShebang(source);
         return sha;
       }
       case "EXISTS":
@@ -75,6 +80,13 @@ export async function createMemoryBackend(): Promise<RedisBackend> {
     const command = (name ?? "").toLowerCase();
     if (!supported(command)) throw new Error(`ERR unknown command '${name ?? ""}'`);
     if (command === "script") return script(args);
+    if (command === "eval" && args[0] !== undefined) {
+      // Known by the hash of what the client sent, run without the shebang fengari cannot parse.
+      const [source, ...rest] = args;
+      const result = (await mock.eval!(withoutShebang(source), ...rest)) as Reply;
+      mock.shaScripts[sha1(source)] = withoutShebang(source);
+      return result;
+    }
     if (integerCommands.has(command) && args[0] !== undefined) {
       const current = (await mock.get!(args[0])) as string | null;
       if (current !== null && !/^-?\d+$/.test(current)) throw new Error("ERR value is not an integer or out of range");

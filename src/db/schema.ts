@@ -1,6 +1,6 @@
 // Drizzle tables. drizzle-kit reads this file to generate migrations/ (npm run db:generate).
 import { sql } from "drizzle-orm";
-import { boolean, index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { boolean, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 /** Millisecond precision, like a JS Date: cursors built from these values compare exactly. */
 const timestamps = {
@@ -9,6 +9,10 @@ const timestamps = {
 };
 
 export const roles = ["owner", "admin", "member", "viewer"] as const;
+
+/** Rate-limit tiers (src/lib/rate-limits.ts): a person's own, or an API key's organization's. */
+export const tiers = ["free", "pro", "enterprise"] as const;
+export type Tier = (typeof tiers)[number];
 export type Role = (typeof roles)[number];
 
 export const users = pgTable(
@@ -21,6 +25,7 @@ export const users = pgTable(
     /** `pbkdf2-sha256$<iterations>$<salt>$<hash>`; null for users of an external identity provider. */
     passwordHash: text("password_hash"),
     status: text("status", { enum: ["active", "banned"] }).notNull().default("active"),
+    tier: text("tier", { enum: tiers }).notNull().default("free"),
     externalIssuer: text("external_issuer"),
     externalSubject: text("external_subject"),
     ...timestamps,
@@ -68,6 +73,7 @@ export const organizations = pgTable(
     slug: text("slug").notNull(),
     name: text("name").notNull(),
     personal: boolean("personal").notNull().default(false),
+    tier: text("tier", { enum: tiers }).notNull().default("free"),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     ...timestamps,
     deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date", precision: 3 }),
@@ -120,4 +126,34 @@ export const apiKeys = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex("api_keys_key_hash_key").on(t.keyHash), index("api_keys_org_idx").on(t.orgId, t.createdAt)],
+);
+
+/** One row per state-changing request and auth event. Never a token, a password or a raw body. */
+export const auditLogs = pgTable(
+  "audit_logs",
+  {
+    id: uuid("id").primaryKey(),
+    at: timestamp("at", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
+    requestId: text("request_id").notNull(),
+    actorType: text("actor_type", { enum: ["user", "api_key", "anonymous"] }).notNull(),
+    /** The user (for an API key: the key's creator). */
+    actorId: uuid("actor_id"),
+    apiKeyId: uuid("api_key_id"),
+    orgId: uuid("org_id"),
+    action: text("action").notNull(),
+    targetType: text("target_type"),
+    targetId: text("target_id"),
+    method: text("method").notNull(),
+    route: text("route"),
+    status: integer("status").notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    errorCode: text("error_code"),
+  },
+  (t) => [
+    index("audit_logs_org_at_idx").on(t.orgId, t.at, t.id),
+    index("audit_logs_org_actor_idx").on(t.orgId, t.actorId, t.at),
+    index("audit_logs_org_action_idx").on(t.orgId, t.action, t.at),
+  ],
 );

@@ -5,6 +5,10 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { apiVersion } from "../middleware/api-version.ts";
+import { audit } from "../middleware/audit.ts";
+import { authenticate } from "../middleware/auth.ts";
+import { idempotency } from "../middleware/idempotency.ts";
+import { rateLimit } from "../middleware/rate-limit.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { config } from "../middleware/config.ts";
 import { aliasingGetPath, type DeprecatedAlias, deprecatedAliases, deprecation } from "../middleware/deprecation.ts";
@@ -48,6 +52,10 @@ export function createApp({ aliases = deprecatedAliases }: { aliases?: Deprecate
   app.use(deprecation(aliases));
   app.use(services());
   app.use(bodyLimit());
+  app.use("/api/*", audit({ app }));
+  app.use("/api/*", authenticate({ optional: true }));
+  app.use("/api/*", rateLimit());
+  app.use("/api/*", idempotency());
   app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedResponse }));
 
   app.onError(handleError);

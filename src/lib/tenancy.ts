@@ -37,5 +37,6 @@ export async function requireOrg(c: Context<AppEnv>, slug: string, action: Actio
   if (!allows(found.role, action)) {
     throw new ApiError(403, { code: "FORBIDDEN", detail: `Your role (${found.role}) cannot ${action.replace(":", " ")}; it needs ${policy[action]} or above.` });
   }
+  c.set("orgId", found.org.id);
   return found;
 }

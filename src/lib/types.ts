@@ -2,14 +2,14 @@
 import type { OpenAPIHono, RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Database } from "../db/client.ts";
-import type { ApiKeyScope } from "../db/schema.ts";
+import type { ApiKeyScope, Tier } from "../db/schema.ts";
 import type { Config } from "../env.ts";
 import type { Logger } from "./logger.ts";
 
 /** Who is calling: a person (own session or external IdP) or an organization's API key. */
 export type Principal =
-  | { kind: "user"; userId: string; email: string; sessionId: string | null; via: "password" | "oidc" }
-  | { kind: "api_key"; userId: string; keyId: string; orgId: string; scopes: ApiKeyScope[] };
+  | { kind: "user"; userId: string; email: string; tier: Tier; sessionId: string | null; via: "password" | "oidc" }
+  | { kind: "api_key"; userId: string; keyId: string; orgId: string; tier: Tier; scopes: ApiKeyScope[] };
 
 /** Clients for one request, created on first use so routes that need no I/O pay nothing. */
 export interface Services {
@@ -25,6 +25,10 @@ export interface AppVariables {
   /** Set by authentication, read by the request log. */
   userId?: string;
   principal?: Principal;
+  /** The organization a request acted in (set by requireOrg), for the audit log. */
+  orgId?: string;
+  /** What a request acted on, when the route's params do not say (e.g. what a POST created). */
+  auditTarget?: { type: string; id: string };
 }
 
 export interface AppEnv {

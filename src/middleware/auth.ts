@@ -6,6 +6,7 @@ import { apiKeys, authSessions, organizations, users } from "../db/schema.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 import { ApiError, type ErrorCode } from "../lib/problem.ts";
 import type { AppEnv, Principal } from "../lib/types.ts";
+import { waitUntil } from "../lib/wait-until.ts";
 import { provisionUser } from "../services/identity.ts";
 import { API_KEY_PREFIX, claimedIssuer, TokenError, verifyAccessToken, verifyExternalToken } from "../services/tokens.ts";
 
@@ -23,14 +24,14 @@ async function fromAccessToken(c: Context<AppEnv>, token: string): Promise<Princ
   const config = c.get("config");
   const claims = await verifyAccessToken(config, token);
   const [row] = await c.get("services").db
-    .select({ email: users.email, status: users.status, deletedAt: users.deletedAt, revokedAt: authSessions.revokedAt, expiresAt: authSessions.expiresAt })
+    .select({ email: users.email, tier: users.tier, status: users.status, deletedAt: users.deletedAt, revokedAt: authSessions.revokedAt, expiresAt: authSessions.expiresAt })
     .from(users)
     .innerJoin(authSessions, and(eq(authSessions.id, claims.sessionId), eq(authSessions.userId, users.id)))
     .where(eq(users.id, claims.userId));
   if (!row || row.revokedAt || row.expiresAt < new Date()) throw unauthorized("INVALID_TOKEN", "The session of this token has ended; sign in again.");
   if (row.deletedAt) throw unauthorized("INVALID_TOKEN", "The account of this token has been deleted.");
   if (row.status !== "active") throw unauthorized("INVALID_TOKEN", "The account of this token is suspended.");
-  return { kind: "user", userId: claims.userId, email: row.email, sessionId: claims.sessionId, via: "password" };
+  return { kind: "user", userId: claims.userId, email: row.email, tier: row.tier, sessionId: claims.sessionId, via: "password" };
 }
 
 async function fromExternalToken(c: Context<AppEnv>, token: string): Promise<Principal> {
@@ -38,7 +39,7 @@ async function fromExternalToken(c: Context<AppEnv>, token: string): Promise<Pri
   const db = c.get("services").db;
   const find = () =>
     db
-      .select({ id: users.id, email: users.email, status: users.status, deletedAt: users.deletedAt })
+      .select({ id: users.id, email: users.email, tier: users.tier, status: users.status, deletedAt: users.deletedAt })
       .from(users)
       .where(and(eq(users.externalIssuer, identity.issuer), eq(users.externalSubject, identity.subject)));
   let [user] = await find();
@@ -60,7 +61,7 @@ async function fromExternalToken(c: Context<AppEnv>, token: string): Promise<Pri
   }
   if (user.deletedAt) throw unauthorized("INVALID_TOKEN", "The account of this token has been deleted.");
   if (user.status !== "active") throw unauthorized("INVALID_TOKEN", "The account of this token is suspended.");
-  return { kind: "user", userId: user.id, email: user.email, sessionId: null, via: "oidc" };
+  return { kind: "user", userId: user.id, email: user.email, tier: user.tier, sessionId: null, via: "oidc" };
 }
 
 async function fromApiKey(c: Context<AppEnv>, key: string): Promise<Principal> {
@@ -74,6 +75,7 @@ async function fromApiKey(c: Context<AppEnv>, key: string): Promise<Principal> {
       expiresAt: apiKeys.expiresAt,
       revokedAt: apiKeys.revokedAt,
       lastUsedAt: apiKeys.lastUsedAt,
+      tier: organizations.tier,
       userStatus: users.status,
       userDeletedAt: users.deletedAt,
     })
@@ -89,23 +91,20 @@ async function fromApiKey(c: Context<AppEnv>, key: string): Promise<Principal> {
     const update = db.update(apiKeys).set({ lastUsedAt: sql`now()` }).where(eq(apiKeys.id, row.id));
     waitUntil(c, update.execute().catch(() => {}));
   }
-  return { kind: "api_key", userId: row.userId, keyId: row.id, orgId: row.orgId, scopes: row.scopes };
+  return { kind: "api_key", userId: row.userId, keyId: row.id, orgId: row.orgId, tier: row.tier, scopes: row.scopes };
 }
 
-function waitUntil(c: Context, work: Promise<unknown>) {
-  try {
-    c.executionCtx.waitUntil(work);
-  } catch {
-    void work; // no execution context (app.request in a unit test): the promise runs on its own
-  }
-}
 
-/** Requires credentials; sets `principal` and `userId`. Read-only API keys may only read. */
-export const authenticate = () =>
+/**
+ * Requires credentials (or, with `optional`, checks them only when sent); sets `principal` and
+ * `userId`. Read-only API keys may only read. The app identifies every /api call once, up front,
+ * so that rate limits and the audit log know the caller; the routers' own checks then cost nothing.
+ */
+export const authenticate = ({ optional = false }: { optional?: boolean } = {}) =>
   createMiddleware<AppEnv>(async function authenticate(c, next) {
-    // Routers each declare what they need; a path two of them cover is still authenticated once.
     if (c.get("principal")) return next();
     const header = c.req.header("Authorization");
+    if (!header && optional) return next();
     if (!header) throw unauthorized("UNAUTHORIZED", "Send Authorization: Bearer <access token or API key>.", false);
     const match = /^Bearer +([A-Za-z0-9._~+/=-]+)$/.exec(header);
     if (!match?.[1]) throw unauthorized("INVALID_TOKEN", "The Authorization header must be: Bearer <token>.");

@@ -11,11 +11,15 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
+/** A random client address: anonymous rate limits are per IP, and tests must not share one unless they mean to. */
+export const randomIp = () => `10.${[0, 0, 0].map(() => Math.floor(Math.random() * 256)).join(".")}`;
+
 /** A request through the whole Worker, JSON in and out. */
 export async function call(path: string, { method = "GET", token, body, headers = {} }: CallOptions = {}): Promise<Response> {
   return SELF.fetch(`${BASE}${path}`, {
     method,
     headers: {
+      "CF-Connecting-IP": randomIp(),
       ...(token ? { Authorization: `Bearer ${token}` } : {}),
       ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
       ...headers,

@@ -58,6 +58,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     })
     .returning();
   c.header("Cache-Control", "no-store");
+  c.set("auditTarget", { type: "api-keys", id: row!.id });
   c.header("Location", `/api/v1/orgs/${org.slug}/api-keys/${row!.id}`);
   return c.json({ ...present(row!), key: secret.key }, 201);
 };

@@ -5,7 +5,9 @@ import { authRefreshTokens, authSessions, users } from "../../db/schema.ts";
 import { sha256Hex } from "../../lib/crypto.ts";
 import { ApiError } from "../../lib/problem.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
+import { consume, enforce } from "../../lib/rate-limits.ts";
 import { unauthorized, userOf } from "../../middleware/auth.ts";
+import { clientIp } from "../../middleware/rate-limit.ts";
 import { openSession, provisionUser, type SessionContext } from "../../services/identity.ts";
 import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from "../../services/passwords.ts";
 import { newRefreshToken, signAccessToken } from "../../services/tokens.ts";
@@ -30,6 +32,7 @@ async function tokens(c: Context<AppEnv>, userId: string, sessionId: string, ref
 
 export const signup: AppRouteHandler<typeof routes.signup> = async (c) => {
   const { email, password, name } = c.req.valid("json");
+  enforce(c, await consume(c, "signup-ip", `ip:${clientIp(c)}`));
   const db = c.get("services").db;
   // Hash first, always: a taken address must cost what a new one costs.
   const { statements } = provisionUser(db, { email, name: name ?? null, passwordHash: await hashPassword(password) });
@@ -39,6 +42,9 @@ export const signup: AppRouteHandler<typeof routes.signup> = async (c) => {
 
 export const signin: AppRouteHandler<typeof routes.signin> = async (c) => {
   const { email, password } = c.req.valid("json");
+  c.set("auditTarget", { type: "email", id: email });
+  enforce(c, await consume(c, "signin-ip", `ip:${clientIp(c)}`));
+  enforce(c, await consume(c, "signin-email", `email:${email}`));
   const db = c.get("services").db;
   const [user] = await db
     .select({ id: users.id, passwordHash: users.passwordHash, status: users.status })
@@ -55,6 +61,7 @@ export const signin: AppRouteHandler<typeof routes.signin> = async (c) => {
     ? [db.update(users).set({ passwordHash: await hashPassword(password), updatedAt: sql`now()` }).where(eq(users.id, user.id))]
     : [];
   await db.batch([...session.statements, ...rehash]);
+  c.set("userId", user.id);
   return c.json(await tokens(c, user.id, session.sessionId, session.refreshToken, session.expiresAt), 200);
 };
 

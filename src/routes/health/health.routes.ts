@@ -10,10 +10,19 @@ export const DependencyCheck = z
   })
   .openapi("DependencyCheck");
 
+export const RateLimiterState = z
+  .object({
+    failMode: z.enum(["open", "closed"]).openapi({ description: "What happens to requests while Redis cannot count them (RATE_LIMIT_FAIL_MODE)" }),
+    status: z.enum(["ok", "degraded"]).openapi({ description: "Degraded since the last failed check in this instance" }),
+    since: z.string().nullable(),
+  })
+  .openapi("RateLimiterState");
+
 export const Readiness = z
   .object({
     status: z.literal("ready"),
     checks: z.object({ postgres: DependencyCheck, redis: DependencyCheck }),
+    rateLimiter: RateLimiterState,
   })
   .openapi("Readiness");
 

@@ -81,6 +81,7 @@ export const invite: AppRouteHandler<typeof routes.invite> = async (c) => {
   if (existing) {
     const [added] = await db.insert(orgMembers).values({ orgId: org.id, userId: existing.id, role }).onConflictDoNothing().returning();
     if (!added) throw new ApiError(409, { code: "CONFLICT", detail: `${email} is already a member.` });
+    c.set("auditTarget", { type: "members", id: existing.id });
     return c.json(present(await findMember(c, org.id, existing.id)), 201);
   }
   const [invitation] = await db
@@ -88,6 +89,7 @@ export const invite: AppRouteHandler<typeof routes.invite> = async (c) => {
     .values({ id: crypto.randomUUID(), orgId: org.id, email, role, invitedBy: caller.userId })
     .onConflictDoUpdate({ target: [orgInvitations.orgId, orgInvitations.email], set: { role, invitedBy: caller.userId } })
     .returning();
+  c.set("auditTarget", { type: "invitations", id: invitation!.id });
   return c.json({ id: invitation!.id, email: invitation!.email, role: invitation!.role, createdAt: invitation!.createdAt.toISOString() }, 202);
 };
 

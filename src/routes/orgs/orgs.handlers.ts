@@ -58,6 +58,8 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
       db.insert(orgMembers).values({ orgId: id, userId, role: "owner" }),
     ]);
     c.header("Location", `/api/v1/orgs/${slug}`);
+    c.set("orgId", id);
+    c.set("auditTarget", { type: "orgs", id: slug });
     return c.json(present(org!, "owner"), 201);
   } catch (error) {
     if (isUniqueViolation(error)) throw slugTaken(slug);

@@ -40,6 +40,7 @@ describe("GET /health/ready", () => {
         postgres: { status: "up", latencyMs: expect.any(Number) },
         redis: { status: "up", latencyMs: expect.any(Number) },
       },
+      rateLimiter: { failMode: "open", status: expect.stringMatching(/^(ok|degraded)$/), since: expect.toBeOneOf([null, expect.any(String)]) },
     });
   });
 
