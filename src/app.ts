@@ -1,6 +1,7 @@
 // The Datacrafted API: the pipeline from createApp, then every router, then the docs that describe them.
 import { createApp } from "./lib/create-app.ts";
 import { apiKeysRouter } from "./routes/api-keys/api-keys.index.ts";
+import { auditLogsRouter } from "./routes/audit-logs/audit-logs.index.ts";
 import { auth } from "./routes/auth/auth.index.ts";
 import { mountDocs } from "./routes/docs/docs.index.ts";
 import { health } from "./routes/health/health.index.ts";
@@ -11,7 +12,7 @@ import { orgs } from "./routes/orgs/orgs.index.ts";
 const app = createApp();
 
 app.route("/", health);
-for (const router of [auth, me, orgs, members, apiKeysRouter]) app.route("/api/v1", router);
+for (const router of [auth, me, orgs, members, apiKeysRouter, auditLogsRouter]) app.route("/api/v1", router);
 
 mountDocs(app);
 

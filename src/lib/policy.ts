@@ -12,12 +12,13 @@ export const policy = {
   "members:manage": "admin",
   "api_keys:read": "admin",
   "api_keys:manage": "admin",
+  "audit:read": "admin",
 } as const satisfies Record<string, Role>;
 
 export type Action = keyof typeof policy;
 
 /** Managing an organization, its people and its keys takes a person: API keys never may, whatever their scopes. */
-const peopleOnly = new Set<Action>(["org:update", "org:delete", "members:manage", "api_keys:read", "api_keys:manage"]);
+const peopleOnly = new Set<Action>(["org:update", "org:delete", "members:manage", "api_keys:read", "api_keys:manage", "audit:read"]);
 
 export const allows = (role: Role, action: Action) => rank[role] >= rank[policy[action]];
 export const outranks = (a: Role, b: Role) => rank[a] > rank[b];

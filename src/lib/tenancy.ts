@@ -31,12 +31,13 @@ export async function requireOrg(c: Context<AppEnv>, slug: string, action: Actio
     found = row;
   }
   if (!found) throw new ApiError(404, { detail: `No organization "${slug}" is visible to you.` });
+  // From here the caller is inside: a refusal below is part of the organization's audit trail.
+  c.set("orgId", found.org.id);
   if (principal.kind === "api_key" && !keyMayTake(action)) {
     throw new ApiError(403, { code: "FORBIDDEN", detail: `API keys cannot ${action.replace(":", " ")}; a person with the ${policy[action]} role can.` });
   }
   if (!allows(found.role, action)) {
     throw new ApiError(403, { code: "FORBIDDEN", detail: `Your role (${found.role}) cannot ${action.replace(":", " ")}; it needs ${policy[action]} or above.` });
   }
-  c.set("orgId", found.org.id);
   return found;
 }

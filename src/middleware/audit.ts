@@ -1,8 +1,8 @@
 // The audit log: one row for every state-changing /api request (auth events included), written after the response.
 import { createMiddleware } from "hono/factory";
-import { routePath } from "hono/route";
 import { auditLogs } from "../db/schema.ts";
 import { describeError } from "../lib/logger.ts";
+import { routePattern } from "../lib/route.ts";
 import type { AppEnv, AppOpenAPI } from "../lib/types.ts";
 import { waitUntil } from "../lib/wait-until.ts";
 import { clientIp } from "./rate-limit.ts";
@@ -35,8 +35,7 @@ export const audit = ({ app }: { app: AppOpenAPI }) => {
     if (readOnly.has(c.req.method)) return;
 
     names ??= actionNames(app);
-    const matched = routePath(c, -1);
-    const route = matched.endsWith("*") ? null : matched;
+    const route = routePattern(c);
     let params: Record<string, string> = {};
     try {
       params = c.req.param() as Record<string, string>;

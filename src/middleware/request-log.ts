@@ -1,8 +1,8 @@
 // One structured JSON line per request: method, route pattern, status, duration, request id, user.
 import { createMiddleware } from "hono/factory";
-import { routePath } from "hono/route";
 import { loadConfig } from "../env.ts";
 import { createLogger } from "../lib/logger.ts";
+import { routePattern } from "../lib/route.ts";
 import type { AppEnv } from "../lib/types.ts";
 
 export const requestLog = () =>
@@ -13,11 +13,9 @@ export const requestLog = () =>
     c.set("logger", logger);
     await next();
     const status = c.res.status;
-    const route = routePath(c, -1);
     const fields = {
       method: c.req.method,
-      // The matched pattern, not the raw path: ids stay out of the index and the log stays groupable.
-      route: route === "/*" || route === "*" ? null : route,
+      route: routePattern(c),
       status,
       durationMs: Math.round((performance.now() - started) * 10) / 10,
       userId: c.get("userId") ?? null,
