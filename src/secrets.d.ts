@@ -15,6 +15,7 @@ declare namespace Cloudflare {
     OIDC_JWKS_URL?: string;
     OIDC_ISSUER?: string;
     OIDC_AUDIENCE?: string;
+    RATE_LIMIT_ENABLED?: string;
     RATE_LIMIT_FREE?: string;
     RATE_LIMIT_PRO?: string;
     RATE_LIMIT_ENTERPRISE?: string;

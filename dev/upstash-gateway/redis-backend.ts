@@ -1,6 +1,7 @@
 // A real Redis server behind the Upstash gateway, through ioredis with raw (Buffer) replies.
 import Redis from "ioredis";
 import { BackendUnavailable, type Command, type RedisBackend, type Reply } from "./backend.ts";
+import { ScriptCompat } from "./script-compat.ts";
 
 function results(replies: [Error | null, unknown][] | null): (Reply | Error)[] {
   return (replies ?? []).map(([error, reply]) => error ?? (reply as Reply));
@@ -21,19 +22,25 @@ export async function createRedisBackend(url: string): Promise<RedisBackend> {
   // Connection errors surface on the command that needed the connection; don't crash the gateway.
   client.on("error", () => {});
   await client.connect();
+  const scripts = new ScriptCompat();
+  /** Sends commands (rewritten for script compatibility) and maps each reply back. */
+  const batch = async (commands: Command[], queue: ReturnType<typeof client.pipeline>) => {
+    const rewritten = commands.map((command) => scripts.rewrite(command));
+    for (const { command: [name, ...args] } of rewritten) queue.callBuffer(name ?? "", ...args);
+    return results(await guarded(queue.exec())).map((reply, i) => {
+      const map = rewritten[i]?.reply;
+      return map && !(reply instanceof Error) ? (map(reply) as Reply) : reply;
+    });
+  };
   return {
     kind: "redis",
-    exec: ([name, ...args]: Command) => guarded(client.callBuffer(name ?? "", ...args) as Promise<Reply>),
-    async pipeline(commands) {
-      const pipeline = client.pipeline();
-      for (const [name, ...args] of commands) pipeline.callBuffer(name ?? "", ...args);
-      return results(await guarded(pipeline.exec()));
+    async exec(original: Command) {
+      const { command: [name, ...args], reply } = scripts.rewrite(original);
+      const result = (await guarded(client.callBuffer(name ?? "", ...args))) as Reply;
+      return reply ? (reply(result) as Reply) : result;
     },
-    async multi(commands) {
-      const multi = client.multi();
-      for (const [name, ...args] of commands) multi.callBuffer(name ?? "", ...args);
-      return results(await guarded(multi.exec()));
-    },
+    pipeline: (commands) => batch(commands, client.pipeline()),
+    multi: (commands) => batch(commands, client.multi()),
     close: async () => {
       client.disconnect();
     },

@@ -52,6 +52,7 @@ const blockedCaches = new Map<PolicyName, Map<string, number>>();
 let incident: { since: number } | null = null;
 
 export function rateLimiterState(config: Config) {
+  if (!config.RATE_LIMIT_ENABLED) return { failMode: config.RATE_LIMIT_FAIL_MODE, status: "disabled" as const, since: null };
   return { failMode: config.RATE_LIMIT_FAIL_MODE, status: incident ? ("degraded" as const) : ("ok" as const), since: incident ? new Date(incident.since).toISOString() : null };
 }
 
@@ -76,6 +77,7 @@ class Deadline extends Error {}
  */
 export async function consume(c: Context<AppEnv>, name: PolicyName, identifier: string, cost = 1): Promise<Outcome | null> {
   const config = c.get("config");
+  if (!config.RATE_LIMIT_ENABLED) return null;
   const policy = policies(config)[name];
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {

@@ -91,6 +91,16 @@ describe.each(inject("stacks"))("Upstash gateway on $redis", ({ vars }) => {
     await expect(redis.evalsha(sha, [k], [1, "x"])).rejects.toThrow(/NOSCRIPT/);
   });
 
+  it("runs scripts with Upstash's shebang flags (as @upstash/ratelimit sends them), known by the client's hash", async () => {
+    const k = key("flags");
+    const script = "#!lua flags=allow-key-locking\nreturn redis.call('INCRBY', KEYS[1], ARGV[1])";
+    expect(await redis.eval(script, [k], [2])).toBe(2);
+    const sha = await redis.scriptLoad(script);
+    expect(sha).toBe([...new Uint8Array(await crypto.subtle.digest("SHA-1", new TextEncoder().encode(script)))].map((b) => b.toString(16).padStart(2, "0")).join(""));
+    expect(await redis.scriptExists(sha)).toEqual([1]);
+    expect(await redis.evalsha(sha, [k], [3])).toBe(5);
+  });
+
   it("reports a command error as {error} with HTTP 400", async () => {
     const response = await fetch(vars.UPSTASH_REDIS_REST_URL, {
       method: "POST",

@@ -166,6 +166,20 @@ describe("when Redis is down", () => {
   });
 });
 
+describe("RATE_LIMIT_ENABLED=false", () => {
+  it("stops checking limits, and /health/ready says so", async () => {
+    const ada = await person("disabled");
+    const off = { RATE_LIMIT_ENABLED: "false", RATE_LIMIT_FREE: "1" };
+    for (let i = 0; i < 3; i++) {
+      const response = await direct("/api/v1/me", off, bearer(ada.token));
+      expect(response.status).toBe(200);
+      expect(response.headers.get("RateLimit")).toBeNull();
+    }
+    const ready = (await (await direct("/health/ready", off)).json()) as { rateLimiter: { status: string } };
+    expect(ready.rateLimiter.status).toBe("disabled");
+  });
+});
+
 describe("two Worker instances sharing Redis", () => {
   it("hold one limit between them", async () => {
     const ada = await person("multi");

@@ -13,7 +13,7 @@ export const DependencyCheck = z
 export const RateLimiterState = z
   .object({
     failMode: z.enum(["open", "closed"]).openapi({ description: "What happens to requests while Redis cannot count them (RATE_LIMIT_FAIL_MODE)" }),
-    status: z.enum(["ok", "degraded"]).openapi({ description: "Degraded since the last failed check in this instance" }),
+    status: z.enum(["ok", "degraded", "disabled"]).openapi({ description: "Degraded since the last failed check in this instance; disabled by RATE_LIMIT_ENABLED=false" }),
     since: z.string().nullable(),
   })
   .openapi("RateLimiterState");

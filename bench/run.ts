@@ -1,0 +1,139 @@
+// `npm run bench`: the Worker under wrangler's local runtime on the gateways, driven by autocannon from a second process.
+// Prints a table and writes bench/results/latest.json.
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import pg from "pg";
+import { unstable_startWorker } from "wrangler";
+import { startStack } from "../dev/stack.ts";
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL("..", import.meta.url));
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+process.env.WRANGLER_SEND_METRICS ??= "false";
+
+/** The machine's own servers when they answer (as in CI), else the embedded engines. */
+async function realPostgres(): Promise<string | undefined> {
+  const url = process.env.LOCAL_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
+  try {
+    await client.connect();
+    await client.end();
+    return url;
+  } catch {
+    return undefined;
+  }
+}
+
+const stack = await startStack({
+  postgresUrl: await realPostgres(),
+  freshDatabase: true,
+  redisUrl: process.env.LOCAL_REDIS_URL ?? "redis://127.0.0.1:6379/14",
+  flushRedis: process.env.LOCAL_REDIS_URL === undefined,
+  log: (message) => console.log(`[bench] ${message}`),
+});
+console.log(`[bench] Postgres: ${stack.postgres}, Redis: ${stack.redis}; ${seconds} s per scenario, ${connections} connections`);
+
+const vars = {
+  ...stack.workerVars,
+  AUTH_JWT_KEYS: `bench:${randomBytes(32).toString("base64url")}`,
+  ENVIRONMENT: "test",
+  LOG_LEVEL: "error",
+  // High enough never to refuse: the limiter runs on every request but the load is not cut short.
+  RATE_LIMIT_FREE: "1000000000",
+};
+async function startWorker(extra: Record<string, string>) {
+  const worker = await unstable_startWorker({
+    config: `${root}wrangler.toml`,
+    bindings: Object.fromEntries(Object.entries({ ...vars, ...extra }).map(([name, value]) => [name, { type: "plain_text" as const, value }])),
+    dev: { server: { hostname: "127.0.0.1", port: 0 }, inspector: false, watch: false, logLevel: "error" },
+  });
+  await worker.ready;
+  return { worker, url: (await worker.url).origin };
+}
+const limited = await startWorker({});
+const unlimited = await startWorker({ RATE_LIMIT_ENABLED: "false" });
+
+// One person to call as.
+const email = `bench-${Date.now()}@example.com`;
+const password = "bench-password-123";
+const post = (path: string, body: unknown) =>
+  fetch(`${limited.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+await post("/api/v1/auth/signup", { email, password });
+const { accessToken } = (await (await post("/api/v1/auth/signin", { email, password })).json()) as { accessToken: string };
+
+interface Scenario {
+  name: string;
+  url: string;
+  headers?: Record<string, string>;
+}
+const auth = { authorization: `Bearer ${accessToken}` };
+const scenarios: Scenario[] = [
+  { name: "GET /health", url: `${limited.url}/health` },
+  { name: "GET /api/v1/me (rate limited)", url: `${limited.url}/api/v1/me`, headers: auth },
+  { name: "GET /api/v1/me (limits off)", url: `${unlimited.url}/api/v1/me`, headers: auth },
+];
+
+const gatewayCount = async (url: string) => ((await (await fetch(`${url}/_gateway/stats`)).json()) as { requests: number }).requests;
+
+interface Result {
+  scenario: string;
+  requests: number;
+  non2xx: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  postgresRoundTrips: number;
+  redisRoundTrips: number;
+}
+const results: Result[] = [];
+const autocannon = `${root}node_modules/.bin/autocannon`;
+for (const scenario of scenarios) {
+  const headerArgs = Object.entries(scenario.headers ?? {}).flatMap(([name, value]) => ["-H", `${name}=${value}`]);
+  // A short warm-up, unmeasured: first requests compile code and open connections.
+  await run(autocannon, ["-c", String(connections), "-d", "2", "--json", ...headerArgs, scenario.url], { maxBuffer: 64 << 20 });
+  const [pgBefore, redisBefore] = [await gatewayCount(stack.neon.url), await gatewayCount(stack.upstash.url)];
+  const { stdout } = await run(autocannon, ["-c", String(connections), "-d", String(seconds), "--json", ...headerArgs, scenario.url], { maxBuffer: 64 << 20 });
+  const [pgAfter, redisAfter] = [await gatewayCount(stack.neon.url), await gatewayCount(stack.upstash.url)];
+  const report = JSON.parse(stdout) as { requests: { total: number; average: number }; latency: { p50: number; p99: number }; non2xx: number };
+  const total = report.requests.total;
+  results.push({
+    scenario: scenario.name,
+    requests: total,
+    non2xx: report.non2xx,
+    rps: Math.round(report.requests.average),
+    p50: report.latency.p50,
+    p99: report.latency.p99,
+    postgresRoundTrips: Math.round(((pgAfter - pgBefore) / total) * 100) / 100,
+    redisRoundTrips: Math.round(((redisAfter - redisBefore) / total) * 100) / 100,
+  });
+}
+
+const health = results[0]!;
+const table = results.map((result) => ({
+  ...result,
+  "rps vs /health": Math.round((result.rps / health.rps) * 100) / 100,
+}));
+const [on, off] = [results[1]!, results[2]!];
+const summary = {
+  at: new Date().toISOString(),
+  machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
+  postgres: stack.postgres,
+  redis: stack.redis,
+  seconds,
+  connections,
+  results: table,
+  rateLimitOverhead: { p50Ms: on.p50 - off.p50, p99Ms: on.p99 - off.p99, rpsRatio: Math.round((on.rps / off.rps) * 100) / 100 },
+};
+mkdirSync(`${root}bench/results`, { recursive: true });
+writeFileSync(`${root}bench/results/latest.json`, `${JSON.stringify(summary, null, 2)}\n`);
+console.table(table);
+console.log("rate limiting adds:", summary.rateLimitOverhead);
+
+await limited.worker.dispose();
+await unlimited.worker.dispose();
+await stack.stop();
