@@ -40,7 +40,7 @@ describe("audit rows", () => {
     await json(await call(`/api/v1/orgs/${slug}`, { method: "PATCH", token: owner.token, body: { name: "Renamed" } }), 200);
     await addMember(owner, slug, ada, "member");
     await json(await call(`/api/v1/orgs/${slug}/members/${ada.userId}`, { method: "PATCH", token: owner.token, body: { role: "admin" } }), 200);
-    const key = await json<{ id: string }>(await call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: owner.token, body: { name: "k" } }), 201);
+    const key = await json<{ id: string; key: string }>(await call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: owner.token, body: { name: "k" } }), 201);
     expect((await call(`/api/v1/orgs/${slug}/api-keys/${key.id}`, { method: "DELETE", token: owner.token })).status).toBe(204);
     await expectProblem(await call(`/api/v1/orgs/${slug}`, { method: "DELETE", token: ada.token }), 403, "FORBIDDEN");
 
@@ -57,6 +57,8 @@ describe("audit rows", () => {
     ]);
     expect(rows.at(-1)).toMatchObject({ actorType: "user", actorId: owner.userId, route: "/api/v1/orgs" });
     expect(rows[0]).toMatchObject({ actorId: ada.userId, route: "/api/v1/orgs/:slug" });
+    const stored = JSON.stringify(await db().select().from(auditLogs).where(inArray(auditLogs.requestId, rows.map((row) => row.requestId))));
+    for (const secret of [key.key, owner.token, ada.token]) expect(stored).not.toContain(secret);
   });
 
   it("record sign-in success and failure and token reuse, with no password or token anywhere", async () => {
