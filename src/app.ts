@@ -8,11 +8,12 @@ import { health } from "./routes/health/health.index.ts";
 import { me } from "./routes/me/me.index.ts";
 import { members } from "./routes/members/members.index.ts";
 import { orgs } from "./routes/orgs/orgs.index.ts";
+import { projectsRouter } from "./routes/projects/projects.index.ts";
 
 const app = createApp();
 
 app.route("/", health);
-for (const router of [auth, me, orgs, members, apiKeysRouter, auditLogsRouter]) app.route("/api/v1", router);
+for (const router of [auth, me, orgs, members, apiKeysRouter, auditLogsRouter, projectsRouter]) app.route("/api/v1", router);
 
 mountDocs(app);
 

@@ -50,6 +50,8 @@ export const configSchema = z.object({
   AUTH_AUDIENCE: z.string().min(1).default("datacrafted-api"),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt(900),
   REFRESH_TOKEN_TTL_DAYS: positiveInt(30),
+  /** Days a soft-deleted resource can be restored before the cron purges it. */
+  RETENTION_DAYS: positiveInt(30),
   /** Off only to measure what limiting costs, or in an emergency: every limit stops being checked. */
   RATE_LIMIT_ENABLED: z.enum(["true", "false"]).default("true").transform((value) => value === "true"),
   /** Requests a minute per tier, and LLM cost units a minute (src/lib/rate-limits.ts). */

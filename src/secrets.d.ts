@@ -16,6 +16,7 @@ declare namespace Cloudflare {
     OIDC_ISSUER?: string;
     OIDC_AUDIENCE?: string;
     RATE_LIMIT_ENABLED?: string;
+    RETENTION_DAYS?: string;
     RATE_LIMIT_FREE?: string;
     RATE_LIMIT_PRO?: string;
     RATE_LIMIT_ENTERPRISE?: string;

@@ -98,8 +98,8 @@ describe("deprecated aliases", () => {
     expect(response.headers.get("Deprecation")).toMatch(/^@\d+$/);
     expect(new Date(response.headers.get("Sunset")!).getTime()).toBeGreaterThan(Date.now());
     expect(response.headers.get("Link")).toBe('</api/v1/projects/abc>; rel="successor-version"');
-    // Until the projects resource lands, its successor does not exist either: the alias answers as it would.
-    const body = await expectProblem(response, 404, "NOT_FOUND");
+    // The alias answers as its successor would: here, without credentials, a 401.
+    const body = await expectProblem(response, 401, "UNAUTHORIZED");
     expect(body.instance).toBe("/api/projects/abc");
   });
 

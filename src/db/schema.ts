@@ -1,6 +1,6 @@
 // Drizzle tables. drizzle-kit reads this file to generate migrations/ (npm run db:generate).
 import { sql } from "drizzle-orm";
-import { boolean, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 /** Millisecond precision, like a JS Date: cursors built from these values compare exactly. */
 const timestamps = {
@@ -155,5 +155,32 @@ export const auditLogs = pgTable(
     index("audit_logs_org_at_idx").on(t.orgId, t.at, t.id),
     index("audit_logs_org_actor_idx").on(t.orgId, t.actorId, t.at),
     index("audit_logs_org_action_idx").on(t.orgId, t.action, t.at),
+  ],
+);
+
+/** A workspace's unit of work: datasets and analysis sessions belong to one. */
+export const projects = pgTable(
+  "projects",
+  {
+    id: uuid("id").primaryKey(),
+    orgId: uuid("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    description: text("description"),
+    /** `#RRGGBB` */
+    color: text("color"),
+    icon: text("icon"),
+    settings: jsonb("settings").$type<Record<string, unknown>>().notNull().default({}),
+    /** Bumped by every change: the ETag, and what If-Match compares. */
+    version: integer("version").notNull().default(1),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    updatedBy: uuid("updated_by").references(() => users.id, { onDelete: "set null" }),
+    ...timestamps,
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date", precision: 3 }),
+  },
+  (t) => [
+    // Every list query: one organization's live projects, newest first, keyset-paged.
+    index("projects_org_created_idx").on(t.orgId, t.createdAt, t.id).where(sql`deleted_at IS NULL`),
+    // The purge: soft-deleted rows by age.
+    index("projects_deleted_idx").on(t.deletedAt).where(sql`deleted_at IS NOT NULL`),
   ],
 );

@@ -12,6 +12,7 @@ const descriptions = {
   404: "No such resource (or not yours)",
   405: "Method not allowed on this path",
   409: "Conflict with the current state",
+  410: "Gone for good (past the retention window)",
   412: "If-Match did not match",
   413: "Request body too large",
   415: "Unsupported Content-Type",

@@ -13,6 +13,9 @@ export const policy = {
   "api_keys:read": "admin",
   "api_keys:manage": "admin",
   "audit:read": "admin",
+  "projects:read": "viewer",
+  "projects:write": "member",
+  "projects:delete": "admin",
 } as const satisfies Record<string, Role>;
 
 export type Action = keyof typeof policy;

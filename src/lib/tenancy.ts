@@ -1,7 +1,7 @@
 // Tenant isolation: every organization-scoped route resolves its organization here, so another tenant's is a 404.
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNotNull, isNull } from "drizzle-orm";
 import type { Context } from "hono";
-import { orgMembers, organizations, type Role } from "../db/schema.ts";
+import { orgMembers, organizations, projects, type Role } from "../db/schema.ts";
 import { principalOf } from "../middleware/auth.ts";
 import { type Action, allows, keyMayTake, keyRole, policy } from "./policy.ts";
 import { ApiError } from "./problem.ts";
@@ -31,13 +31,55 @@ export async function requireOrg(c: Context<AppEnv>, slug: string, action: Actio
     found = row;
   }
   if (!found) throw new ApiError(404, { detail: `No organization "${slug}" is visible to you.` });
+  authorize(c, found.org.id, found.role, action);
+  return found;
+}
+
+/** Checks `role` against the policy for `action`, inside organization `orgId` (403 when short). */
+function authorize(c: Context<AppEnv>, orgId: string, role: Role, action: Action) {
   // From here the caller is inside: a refusal below is part of the organization's audit trail.
-  c.set("orgId", found.org.id);
-  if (principal.kind === "api_key" && !keyMayTake(action)) {
+  c.set("orgId", orgId);
+  if (principalOf(c).kind === "api_key" && !keyMayTake(action)) {
     throw new ApiError(403, { code: "FORBIDDEN", detail: `API keys cannot ${action.replace(":", " ")}; a person with the ${policy[action]} role can.` });
   }
-  if (!allows(found.role, action)) {
-    throw new ApiError(403, { code: "FORBIDDEN", detail: `Your role (${found.role}) cannot ${action.replace(":", " ")}; it needs ${policy[action]} or above.` });
+  if (!allows(role, action)) {
+    throw new ApiError(403, { code: "FORBIDDEN", detail: `Your role (${role}) cannot ${action.replace(":", " ")}; it needs ${policy[action]} or above.` });
   }
-  return found;
+}
+
+export type Project = typeof projects.$inferSelect;
+
+/**
+ * Project `id` as the caller may see it (live, or soft-deleted with `{ deleted: true }`), in an
+ * organization they belong to; anything else is a 404, the same as a project that never existed.
+ */
+export async function requireProject(
+  c: Context<AppEnv>,
+  id: string,
+  action: Action,
+  { deleted = false }: { deleted?: boolean } = {},
+): Promise<{ project: Project; role: Role; orgSlug: string }> {
+  const principal = principalOf(c);
+  const db = c.get("services").db;
+  const visible = and(eq(projects.id, id), deleted ? isNotNull(projects.deletedAt) : isNull(projects.deletedAt));
+  const liveOrg = and(eq(organizations.id, projects.orgId), isNull(organizations.deletedAt));
+  let row: { project: Project; role: Role; orgSlug: string } | undefined;
+  if (principal.kind === "api_key") {
+    const [found] = await db
+      .select({ project: projects, orgSlug: organizations.slug })
+      .from(projects)
+      .innerJoin(organizations, liveOrg)
+      .where(and(visible, eq(projects.orgId, principal.orgId)));
+    row = found && { ...found, role: keyRole(principal.scopes) };
+  } else {
+    [row] = await db
+      .select({ project: projects, role: orgMembers.role, orgSlug: organizations.slug })
+      .from(projects)
+      .innerJoin(organizations, liveOrg)
+      .innerJoin(orgMembers, and(eq(orgMembers.orgId, projects.orgId), eq(orgMembers.userId, principal.userId)))
+      .where(visible);
+  }
+  if (!row) throw new ApiError(404, { detail: deleted ? "No deleted project with this id is visible to you." : "No project with this id is visible to you." });
+  authorize(c, row.project.orgId, row.role, action);
+  return row;
 }
