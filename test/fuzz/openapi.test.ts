@@ -1,0 +1,150 @@
+// Every operation of /openapi.json, probed with generated requests (fast-check), checked the way Schemathesis checks:
+// not_a_server_error, content_type_conformance, ignored_auth, unsupported_method, missing_required_header,
+// negative_data_rejection (invalid bodies and queries are 4xx problems), use_after_free and ensure_resource_availability.
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import worker from "../../src/index.ts";
+import { call, json, person, randomIp, team, type Person } from "../support/harness.ts";
+
+interface Operation {
+  method: string;
+  path: string;
+  operationId: string;
+  security?: unknown[];
+  requestBody?: { content: Record<string, unknown> };
+  parameters?: { name: string; in: string; required?: boolean }[];
+}
+
+const methods = ["get", "post", "put", "patch", "delete"] as const;
+let operations: Operation[] = [];
+let owner: Person;
+let values: Record<string, string> = {};
+
+/** Through the Worker with limits raised: the fuzzer's volume is not what rate limiting is for. */
+async function send(method: string, path: string, init: { token?: string; body?: string; headers?: Record<string, string> } = {}) {
+  const ctx = createExecutionContext();
+  const headers: Record<string, string> = { "CF-Connecting-IP": randomIp(), ...init.headers };
+  if (init.token) headers.Authorization = `Bearer ${init.token}`;
+  const response = await worker.fetch(
+    new Request(`https://api.test${path}`, { method: method.toUpperCase(), headers, body: init.body }),
+    { ...env, RATE_LIMIT_FREE: "1000000", LOG_LEVEL: "error" },
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+/** The checks every response must pass. */
+async function conforms(response: Response, label: string) {
+  expect(response.status, `${label}: not_a_server_error`).toBeLessThan(500);
+  const type = response.headers.get("Content-Type") ?? "";
+  if (response.status >= 400) {
+    expect(type, `${label}: content_type_conformance`).toBe("application/problem+json");
+    const problem = (await response.json()) as { status: number; code: string; requestId: string };
+    expect(problem.status, `${label}: problem status`).toBe(response.status);
+    expect(problem.code, `${label}: problem code`).toMatch(/^[A-Z_]+$/);
+    expect(problem.requestId, `${label}: problem requestId`).toBe(response.headers.get("X-Request-ID"));
+  } else if (response.status !== 204 && response.status !== 304) {
+    expect(type, `${label}: content_type_conformance`).toMatch(/^application\/json/);
+  }
+  expect(response.headers.get("X-Request-ID"), `${label}: response_headers_conformance`).toBeTruthy();
+  expect(response.headers.get("API-Version"), `${label}: response_headers_conformance`).toBe("1");
+}
+
+const fill = (path: string) => path.replaceAll(/\{(\w+)\}/g, (_, name: string) => values[name] ?? "00000000-0000-4000-8000-000000000000");
+
+beforeAll(async () => {
+  const doc = (await (await send("get", "/openapi.json")).json()) as { paths: Record<string, Record<string, Omit<Operation, "method" | "path">>> };
+  operations = Object.entries(doc.paths).flatMap(([path, byMethod]) =>
+    Object.entries(byMethod).filter(([method]) => (methods as readonly string[]).includes(method)).map(([method, op]) => ({ ...op, method, path })),
+  );
+  owner = await person("fuzz");
+  const slug = await team(owner, "Fuzz team");
+  const project = await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: owner.token, body: { org: slug, name: "Fuzz" } }), 201);
+  values = { slug, id: project.id, userId: owner.userId };
+});
+
+describe("every operation in /openapi.json", () => {
+  it("is described: at least the routes this suite knows", () => {
+    expect(operations.length).toBeGreaterThanOrEqual(26);
+  });
+
+  it("ignored_auth: without credentials, or with bad ones, a secured operation is 401", async () => {
+    for (const op of operations.filter((o) => o.security)) {
+      const label = `${op.method.toUpperCase()} ${op.path}`;
+      for (const token of [undefined, "not-a-token", "dck_forged_key"]) {
+        const response = await send(op.method, fill(op.path), { token, body: op.requestBody ? "{}" : undefined, headers: op.requestBody ? { "Content-Type": "application/json" } : {} });
+        expect(response.status, `${label} with ${token ?? "no token"}`).toBe(401);
+        expect(response.headers.get("WWW-Authenticate"), label).toMatch(/^Bearer realm=/);
+        await conforms(response, label);
+      }
+    }
+  });
+
+  it("unsupported_method: a method a path does not declare is 405 with Allow", async () => {
+    const byPath = new Map<string, Set<string>>();
+    for (const op of operations) byPath.set(op.path, (byPath.get(op.path) ?? new Set()).add(op.method.toUpperCase()));
+    for (const [path, declared] of byPath) {
+      for (const method of methods.map((m) => m.toUpperCase()).filter((m) => !declared.has(m))) {
+        const response = await send(method, fill(path), { token: owner.token });
+        expect(response.status, `${method} ${path}`).toBe(405);
+        const allow = new Set(response.headers.get("Allow")?.split(", "));
+        for (const m of declared) expect(allow.has(m), `${method} ${path}: Allow lists ${m}`).toBe(true);
+        await conforms(response, `${method} ${path}`);
+      }
+    }
+  });
+
+  it("negative_data_rejection: arbitrary JSON bodies never crash an operation, and invalid ones are 4xx problems", async () => {
+    const withBody = operations.filter((op) => op.requestBody?.content["application/json"] && !["deleteMe", "signOut"].includes(op.operationId));
+    for (const op of withBody) {
+      const label = `${op.method.toUpperCase()} ${op.path}`;
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(fc.jsonValue(), fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }))), async (body) => {
+          const response = await send(op.method, fill(op.path), { token: owner.token, body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
+          await conforms(response, label);
+        }),
+        { numRuns: 15 },
+      );
+      // Not JSON at all, and a media type the operation does not take.
+      await conforms(await send(op.method, fill(op.path), { token: owner.token, body: "{ nope", headers: { "Content-Type": "application/json" } }), label);
+      const xml = await send(op.method, fill(op.path), { token: owner.token, body: "<a/>", headers: { "Content-Type": "application/xml" } });
+      expect(xml.status, `${label}: wrong media type`).toBe(415);
+      await conforms(xml, label);
+    }
+  });
+
+  it("negative_data_rejection: arbitrary path and query values never crash an operation", async () => {
+    const reads = operations.filter((op) => op.method === "get");
+    for (const op of reads) {
+      const label = `GET ${op.path}`;
+      await fc.assert(
+        fc.asyncProperty(fc.string({ maxLength: 40 }), fc.dictionary(fc.constantFrom("limit", "cursor", "org", "q", "actor", "action", "from", "to"), fc.string({ maxLength: 30 })), async (segment, query) => {
+          const path = op.path.replaceAll(/\{(\w+)\}/g, () => encodeURIComponent(segment) || "x");
+          const search = new URLSearchParams(query).toString();
+          const response = await send("get", `${path}${search ? `?${search}` : ""}`, { token: owner.token });
+          await conforms(response, label);
+        }),
+        { numRuns: 15 },
+      );
+    }
+  });
+
+  it("missing_required_header: If-Match is optional, a malformed one is a 412 problem, never a crash", async () => {
+    const response = await send("patch", `/api/v1/projects/${values.id}`, { token: owner.token, body: "{}", headers: { "Content-Type": "application/json", "If-Match": "garbage, W/" } });
+    expect(response.status).toBe(412);
+    await conforms(response, "PATCH /api/v1/projects/{id} with a malformed If-Match");
+  });
+
+  it("ensure_resource_availability and use_after_free: a created resource reads at once, and is 404 after DELETE", async () => {
+    const created = await send("post", "/api/v1/projects", { token: owner.token, body: JSON.stringify({ name: "Ephemeral" }), headers: { "Content-Type": "application/json" } });
+    expect(created.status).toBe(201);
+    const location = created.headers.get("Location")!;
+    expect((await send("get", location, { token: owner.token })).status).toBe(200);
+    expect((await send("delete", location, { token: owner.token })).status).toBe(204);
+    const after = await send("get", location, { token: owner.token });
+    expect(after.status).toBe(404);
+    await conforms(after, "GET after DELETE");
+  });
+});
