@@ -3,6 +3,7 @@ import { createApp } from "./lib/create-app.ts";
 import { apiKeysRouter } from "./routes/api-keys/api-keys.index.ts";
 import { auditLogsRouter } from "./routes/audit-logs/audit-logs.index.ts";
 import { auth } from "./routes/auth/auth.index.ts";
+import { datasetsRouter } from "./routes/datasets/datasets.index.ts";
 import { mountDocs } from "./routes/docs/docs.index.ts";
 import { health } from "./routes/health/health.index.ts";
 import { me } from "./routes/me/me.index.ts";
@@ -13,7 +14,7 @@ import { projectsRouter } from "./routes/projects/projects.index.ts";
 const app = createApp();
 
 app.route("/", health);
-for (const router of [auth, me, orgs, members, apiKeysRouter, auditLogsRouter, projectsRouter]) app.route("/api/v1", router);
+for (const router of [auth, me, orgs, members, apiKeysRouter, auditLogsRouter, projectsRouter, datasetsRouter]) app.route("/api/v1", router);
 
 mountDocs(app);
 

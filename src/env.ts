@@ -50,6 +50,12 @@ export const configSchema = z.object({
   AUTH_AUDIENCE: z.string().min(1).default("datacrafted-api"),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt(900),
   REFRESH_TOKEN_TTL_DAYS: positiveInt(30),
+  /** Dataset uploads: the largest file, and the most rows and columns it may have. */
+  MAX_UPLOAD_BYTES: positiveInt(50 * 1024 * 1024),
+  MAX_ROWS: positiveInt(1_000_000),
+  MAX_COLUMNS: positiveInt(1_000),
+  /** The R2 bucket of uploaded dataset files. */
+  DATASETS: z.custom<R2Bucket>((value) => typeof (value as R2Bucket | undefined)?.createMultipartUpload === "function", "must be an R2 bucket binding"),
   /** Days a soft-deleted resource can be restored before the cron purges it. */
   RETENTION_DAYS: positiveInt(30),
   /** Off only to measure what limiting costs, or in an emergency: every limit stops being checked. */

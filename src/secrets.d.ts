@@ -17,6 +17,9 @@ declare namespace Cloudflare {
     OIDC_AUDIENCE?: string;
     RATE_LIMIT_ENABLED?: string;
     RETENTION_DAYS?: string;
+    MAX_UPLOAD_BYTES?: string;
+    MAX_ROWS?: string;
+    MAX_COLUMNS?: string;
     RATE_LIMIT_FREE?: string;
     RATE_LIMIT_PRO?: string;
     RATE_LIMIT_ENTERPRISE?: string;

@@ -1,6 +1,8 @@
 // Drizzle tables. drizzle-kit reads this file to generate migrations/ (npm run db:generate).
 import { sql } from "drizzle-orm";
-import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import type { ParseOptions } from "../services/datasets/parsers.ts";
+import type { Profile } from "../services/datasets/profiler.ts";
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 /** Millisecond precision, like a JS Date: cursors built from these values compare exactly. */
 const timestamps = {
@@ -182,5 +184,38 @@ export const projects = pgTable(
     index("projects_org_created_idx").on(t.orgId, t.createdAt, t.id).where(sql`deleted_at IS NULL`),
     // The purge: soft-deleted rows by age.
     index("projects_deleted_idx").on(t.deletedAt).where(sql`deleted_at IS NOT NULL`),
+  ],
+);
+
+/** One version of an uploaded file: the bytes live in R2, the profile here. */
+export const datasets = pgTable(
+  "datasets",
+  {
+    id: uuid("id").primaryKey(),
+    projectId: uuid("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
+    orgId: uuid("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
+    /** Versions share a name within a project. */
+    name: text("name").notNull(),
+    version: integer("version").notNull(),
+    format: text("format", { enum: ["csv", "json", "ndjson"] }).notNull(),
+    status: text("status", { enum: ["ready"] }).notNull().default("ready"),
+    sizeBytes: bigint("size_bytes", { mode: "number" }).notNull(),
+    sha256: text("sha256").notNull(),
+    rowCount: integer("row_count").notNull(),
+    columnCount: integer("column_count").notNull(),
+    /** How the file is read back: format, delimiter, header. */
+    parseOptions: jsonb("parse_options").$type<ParseOptions>().notNull(),
+    profile: jsonb("profile").$type<Profile>().notNull(),
+    sample: jsonb("sample").$type<Record<string, unknown>[]>().notNull(),
+    r2Key: text("r2_key").notNull(),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date", precision: 3 }),
+  },
+  (t) => [
+    uniqueIndex("datasets_project_name_version_key").on(t.projectId, t.name, t.version),
+    index("datasets_project_created_idx").on(t.projectId, t.createdAt, t.id).where(sql`deleted_at IS NULL`),
+    index("datasets_project_sha_idx").on(t.projectId, t.sha256).where(sql`deleted_at IS NULL`),
+    index("datasets_deleted_idx").on(t.deletedAt).where(sql`deleted_at IS NOT NULL`),
   ],
 );

@@ -16,6 +16,8 @@ export const policy = {
   "projects:read": "viewer",
   "projects:write": "member",
   "projects:delete": "admin",
+  "datasets:read": "viewer",
+  "datasets:write": "member",
 } as const satisfies Record<string, Role>;
 
 export type Action = keyof typeof policy;

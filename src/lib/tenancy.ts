@@ -1,7 +1,7 @@
 // Tenant isolation: every organization-scoped route resolves its organization here, so another tenant's is a 404.
 import { and, eq, isNotNull, isNull } from "drizzle-orm";
 import type { Context } from "hono";
-import { orgMembers, organizations, projects, type Role } from "../db/schema.ts";
+import { datasets, orgMembers, organizations, projects, type Role } from "../db/schema.ts";
 import { principalOf } from "../middleware/auth.ts";
 import { type Action, allows, keyMayTake, keyRole, policy } from "./policy.ts";
 import { ApiError } from "./problem.ts";
@@ -81,5 +81,37 @@ export async function requireProject(
   }
   if (!row) throw new ApiError(404, { detail: deleted ? "No deleted project with this id is visible to you." : "No project with this id is visible to you." });
   authorize(c, row.project.orgId, row.role, action);
+  return row;
+}
+
+export type Dataset = typeof datasets.$inferSelect;
+
+/** Dataset `id` (live, in a live project) as the caller may see it; anything else is a 404. */
+export async function requireDataset(c: Context<AppEnv>, id: string, action: Action): Promise<{ dataset: Dataset; role: Role }> {
+  const principal = principalOf(c);
+  const db = c.get("services").db;
+  const visible = and(eq(datasets.id, id), isNull(datasets.deletedAt));
+  const liveProject = and(eq(projects.id, datasets.projectId), isNull(projects.deletedAt));
+  const liveOrg = and(eq(organizations.id, datasets.orgId), isNull(organizations.deletedAt));
+  let row: { dataset: Dataset; role: Role } | undefined;
+  if (principal.kind === "api_key") {
+    const [found] = await db
+      .select({ dataset: datasets })
+      .from(datasets)
+      .innerJoin(projects, liveProject)
+      .innerJoin(organizations, liveOrg)
+      .where(and(visible, eq(datasets.orgId, principal.orgId)));
+    row = found && { dataset: found.dataset, role: keyRole(principal.scopes) };
+  } else {
+    [row] = await db
+      .select({ dataset: datasets, role: orgMembers.role })
+      .from(datasets)
+      .innerJoin(projects, liveProject)
+      .innerJoin(organizations, liveOrg)
+      .innerJoin(orgMembers, and(eq(orgMembers.orgId, datasets.orgId), eq(orgMembers.userId, principal.userId)))
+      .where(visible);
+  }
+  if (!row) throw new ApiError(404, { detail: "No dataset with this id is visible to you." });
+  authorize(c, row.dataset.orgId, row.role, action);
   return row;
 }

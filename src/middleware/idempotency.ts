@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { sha256Hex } from "../lib/crypto.ts";
 import { ApiError } from "../lib/problem.ts";
 import type { AppEnv } from "../lib/types.ts";
+import { isUpload } from "../lib/uploads.ts";
 
 const KEEP_SECONDS = 24 * 60 * 60;
 /** How long a request may hold its key before another may take it over (a crashed request must not block it forever). */
@@ -21,6 +22,7 @@ interface Stored {
 const replayedHeaders = ["Content-Type", "Location", "ETag", "Cache-Control"];
 
 /**
+ * Uploads are left alone: their bodies stream, and the same bytes already return the same dataset.
  * Scoped to the caller (an anonymous POST is never deduplicated: without an identity, one client's
  * key could collide with another's). The fingerprint covers method, path and body.
  */
@@ -28,7 +30,7 @@ export const idempotency = () =>
   createMiddleware<AppEnv>(async function idempotency(c, next) {
     const key = c.req.header("Idempotency-Key");
     const principal = c.get("principal");
-    if (c.req.method !== "POST" || key === undefined || !principal) return next();
+    if (c.req.method !== "POST" || key === undefined || !principal || isUpload(c)) return next();
     if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
       throw new ApiError(400, {
         code: "VALIDATION_FAILED",

@@ -8,7 +8,7 @@ export async function expectProblem(response: Response, status: number, code: Er
   expect(response.headers.get("Content-Type")).toBe("application/problem+json");
   const body = (await response.json()) as Problem & Record<string, unknown>;
   expect(body).toMatchObject({
-    type: expect.stringMatching(/^https:\/\/datacrafted\.app\/problems\/[a-z-]+$/),
+    type: expect.stringMatching(/^https:\/\/datacrafted\.app\/problems\/[a-z0-9-]+$/),
     title: expect.any(String),
     status,
     code,

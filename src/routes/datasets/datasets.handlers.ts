@@ -1,0 +1,185 @@
+// Datasets: streamed upload with profiling, reads, a rows preview from R2, versions, soft delete.
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import type { Context } from "hono";
+import { datasets, projects } from "../../db/schema.ts";
+import { keyset, toPage } from "../../lib/pagination.ts";
+import { ApiError } from "../../lib/problem.ts";
+import { type Dataset, requireDataset, requireProject } from "../../lib/tenancy.ts";
+import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
+import { principalOf } from "../../middleware/auth.ts";
+import { ingest } from "../../services/datasets/ingest.ts";
+import { boundaryOf, filePart } from "../../services/datasets/multipart.ts";
+import { type Format, rowsOf } from "../../services/datasets/parsers.ts";
+import type * as routes from "./datasets.routes.ts";
+
+const summary = (d: Dataset) => ({
+  id: d.id,
+  projectId: d.projectId,
+  name: d.name,
+  version: d.version,
+  format: d.format,
+  status: d.status,
+  sizeBytes: d.sizeBytes,
+  sha256: d.sha256,
+  rowCount: d.rowCount,
+  columnCount: d.columnCount,
+  createdBy: d.createdBy,
+  createdAt: d.createdAt.toISOString(),
+});
+
+const full = (d: Dataset) => ({ ...summary(d), profile: d.profile, sample: d.sample });
+
+const byMediaType: Record<string, Format> = {
+  "text/csv": "csv",
+  "application/csv": "csv",
+  "text/tab-separated-values": "csv",
+  "application/json": "json",
+  "application/x-ndjson": "ndjson",
+  "application/ndjson": "ndjson",
+  "application/jsonl": "ndjson",
+  "application/x-jsonlines": "ndjson",
+};
+const byExtension: Record<string, Format> = { csv: "csv", tsv: "csv", txt: "csv", json: "json", ndjson: "ndjson", jsonl: "ndjson" };
+
+const mediaType = (header: string | null | undefined) => header?.split(";")[0]?.trim().toLowerCase() ?? "";
+const extension = (filename: string | null) => filename?.split(".").pop()?.toLowerCase() ?? "";
+
+export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
+  const { id } = c.req.valid("param");
+  const query = c.req.valid("query");
+  const { project } = await requireProject(c, id, "datasets:write");
+  const config = c.get("config");
+  const declared = Number(c.req.header("Content-Length") ?? Number.NaN);
+  if (declared > config.MAX_UPLOAD_BYTES) {
+    throw new ApiError(413, { code: "UPLOAD_TOO_LARGE", detail: `The file is larger than the limit of ${config.MAX_UPLOAD_BYTES} bytes.` });
+  }
+  const body = c.req.raw.body;
+  if (!body || declared === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The request has no file in its body." });
+
+  let stream = body;
+  let type = mediaType(c.req.header("Content-Type"));
+  let filename: string | null = null;
+  let fieldName: string | undefined;
+  if (type === "multipart/form-data") {
+    const part = await filePart(body, boundaryOf(c.req.header("Content-Type")!));
+    ({ stream, filename } = part);
+    type = mediaType(part.contentType);
+    fieldName = part.fields.name;
+  }
+  const format = query.format ?? byMediaType[type] ?? byExtension[extension(filename)] ?? (type === "text/plain" ? "csv" : undefined);
+  if (!format) {
+    await stream.cancel().catch(() => {});
+    throw new ApiError(415, {
+      detail: `Upload CSV (text/csv), JSON (application/json, an array of objects) or NDJSON (application/x-ndjson), raw or as multipart/form-data; got ${type || "no Content-Type"}.`,
+    });
+  }
+  const name = query.name ?? fieldName ?? filename?.replace(/\.[^.]+$/, "") ?? "dataset";
+  const datasetId = crypto.randomUUID();
+  const key = `datasets/${project.orgId}/${project.id}/${datasetId}`;
+  const ingested = await ingest(stream, { format }, config.DATASETS, key, type || "application/octet-stream", {
+    maxBytes: config.MAX_UPLOAD_BYTES,
+    maxRows: config.MAX_ROWS,
+    maxColumns: config.MAX_COLUMNS,
+  });
+
+  const db = c.get("services").db;
+  // The same bytes again: the dataset that has them (and no second copy in R2).
+  const [existing] = await db
+    .select()
+    .from(datasets)
+    .where(and(eq(datasets.projectId, project.id), eq(datasets.sha256, ingested.sha256), isNull(datasets.deletedAt)))
+    .orderBy(desc(datasets.createdAt))
+    .limit(1);
+  if (existing) {
+    await config.DATASETS.delete(key);
+    c.header("Content-Location", `/api/v1/datasets/${existing.id}`);
+    c.set("auditTarget", { type: "datasets", id: existing.id });
+    return c.json(full(existing), 200);
+  }
+
+  const userId = principalOf(c).userId;
+  const insert = (attempt: number) =>
+    db.batch([
+      db.execute(sql`
+        INSERT INTO datasets (id, project_id, org_id, name, version, format, size_bytes, sha256, row_count, column_count, parse_options, profile, sample, r2_key, created_by)
+        SELECT ${datasetId}, ${project.id}, ${project.orgId}, ${name}, coalesce(max(version), 0) + 1 + ${attempt}, ${format}, ${ingested.sizeBytes}, ${ingested.sha256},
+               ${ingested.rowCount}, ${ingested.columns.length}, ${JSON.stringify(ingested.parse)}::jsonb, ${JSON.stringify(ingested.profile)}::jsonb,
+               ${JSON.stringify(ingested.sample)}::jsonb, ${key}, ${userId}
+        FROM datasets WHERE project_id = ${project.id} AND name = ${name}`),
+      db.update(projects).set({ updatedAt: sql`now()` }).where(eq(projects.id, project.id)),
+    ]);
+  try {
+    await insert(0).catch(async (error: unknown) => {
+      // Two uploads of one name at once: the unique (project, name, version) sends the later one a version up.
+      if ((error as { code?: string }).code === "23505") return insert(1);
+      throw error;
+    });
+  } catch (error) {
+    await config.DATASETS.delete(key).catch(() => {});
+    throw error;
+  }
+  const [dataset] = await db.select().from(datasets).where(eq(datasets.id, datasetId));
+  c.header("Location", `/api/v1/datasets/${datasetId}`);
+  c.set("auditTarget", { type: "datasets", id: datasetId });
+  return c.json(full(dataset!), 201);
+};
+
+export const list: AppRouteHandler<typeof routes.list> = async (c) => {
+  const { id } = c.req.valid("param");
+  const { limit, cursor, name } = c.req.valid("query");
+  const page = keyset(datasets.createdAt, datasets.id, cursor);
+  const { project } = await requireProject(c, id, "datasets:read");
+  const rows = await c.get("services").db
+    .select()
+    .from(datasets)
+    .where(and(eq(datasets.projectId, project.id), isNull(datasets.deletedAt), name ? eq(datasets.name, name) : undefined, page.after))
+    .orderBy(...page.order)
+    .limit(limit + 1);
+  const { data, nextCursor } = toPage(c, rows, limit, (row) => ({ at: row.createdAt, id: row.id }));
+  return c.json({ data: data.map(summary), nextCursor }, 200);
+};
+
+export const get: AppRouteHandler<typeof routes.get> = async (c) => {
+  const { dataset } = await requireDataset(c, c.req.valid("param").id, "datasets:read");
+  return c.json(full(dataset), 200);
+};
+
+/** Reads rows `offset`… from the stored file, parsing only as far as needed. */
+async function readRows(c: Context<AppEnv>, dataset: Dataset, offset: number, limit: number) {
+  const object = await c.get("config").DATASETS.get(dataset.r2Key);
+  if (!object) throw new ApiError(404, { detail: "The dataset's file is no longer stored." });
+  const text = object.body.pipeThrough(new TextDecoderStream());
+  const { columns, rows } = await rowsOf(text, dataset.parseOptions);
+  const out: Record<string, unknown>[] = [];
+  let index = 0;
+  for await (const row of rows) {
+    if (index++ < offset) continue;
+    out.push(Object.fromEntries(columns.map((column, i) => [column, row[i] ?? null])));
+    if (out.length >= limit) break;
+  }
+  await rows.return(undefined);
+  return { columns: [...columns], rows: out };
+}
+
+export const rows: AppRouteHandler<typeof routes.rows> = async (c) => {
+  const { offset, limit } = c.req.valid("query");
+  const { dataset } = await requireDataset(c, c.req.valid("param").id, "datasets:read");
+  const page = offset >= dataset.rowCount ? { columns: dataset.profile.columns.map((column) => column.name), rows: [] } : await readRows(c, dataset, offset, limit);
+  return c.json({ ...page, offset, limit, total: dataset.rowCount }, 200);
+};
+
+export const versions: AppRouteHandler<typeof routes.versions> = async (c) => {
+  const { dataset } = await requireDataset(c, c.req.valid("param").id, "datasets:read");
+  const rows = await c.get("services").db
+    .select()
+    .from(datasets)
+    .where(and(eq(datasets.projectId, dataset.projectId), eq(datasets.name, dataset.name), isNull(datasets.deletedAt)))
+    .orderBy(desc(datasets.version));
+  return c.json({ data: rows.map(summary) }, 200);
+};
+
+export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
+  const { dataset } = await requireDataset(c, c.req.valid("param").id, "datasets:write");
+  await c.get("services").db.update(datasets).set({ deletedAt: sql`now()` }).where(eq(datasets.id, dataset.id));
+  return c.body(null, 204);
+};

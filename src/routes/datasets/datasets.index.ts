@@ -1,0 +1,16 @@
+// Mounts /projects/{id}/datasets and /datasets.
+import { createRouter } from "../../lib/create-app.ts";
+import { authenticate } from "../../middleware/auth.ts";
+import * as handlers from "./datasets.handlers.ts";
+import * as routes from "./datasets.routes.ts";
+
+export const datasetsRouter = createRouter();
+datasetsRouter.use("/projects/*", authenticate());
+datasetsRouter.use("/datasets/*", authenticate());
+datasetsRouter
+  .openapi(routes.upload, handlers.upload)
+  .openapi(routes.list, handlers.list)
+  .openapi(routes.get, handlers.get)
+  .openapi(routes.rows, handlers.rows)
+  .openapi(routes.versions, handlers.versions)
+  .openapi(routes.remove, handlers.remove);

@@ -1,0 +1,144 @@
+// Route definitions for datasets: upload (streamed), list, get with profile, rows preview, versions, delete.
+import { createRoute, z } from "@hono/zod-openapi";
+import { problemResponses } from "../../lib/openapi.ts";
+import { PageQuery, pageSchema } from "../../lib/pagination.ts";
+import { bearerSecurity, Timestamp } from "../schemas.ts";
+
+const ColumnProfile = z
+  .object({
+    name: z.string(),
+    type: z.enum(["integer", "number", "boolean", "datetime", "string"]),
+    count: z.number().int(),
+    nulls: z.number().int(),
+    distinct: z.number().int().openapi({ description: "An estimate (HyperLogLog, about ±2 %)" }),
+    min: z.union([z.number(), z.string(), z.boolean()]).nullable(),
+    max: z.union([z.number(), z.string(), z.boolean()]).nullable(),
+    mean: z.number().nullable(),
+    stddev: z.number().nullable(),
+    quantiles: z.record(z.string(), z.number()).nullable().openapi({ description: "p5, p25, p50, p75, p95 from a 2,048-value reservoir sample" }),
+    topValues: z.array(z.object({ value: z.string(), count: z.number().int() })),
+  })
+  .openapi("ColumnProfile");
+
+export const DatasetSummary = z
+  .object({
+    id: z.uuid(),
+    projectId: z.uuid(),
+    name: z.string(),
+    version: z.number().int(),
+    format: z.enum(["csv", "json", "ndjson"]),
+    status: z.enum(["ready"]),
+    sizeBytes: z.number().int(),
+    sha256: z.string(),
+    rowCount: z.number().int(),
+    columnCount: z.number().int(),
+    createdBy: z.uuid().nullable(),
+    createdAt: Timestamp,
+  })
+  .openapi("DatasetSummary");
+
+export const Dataset = DatasetSummary.extend({
+  profile: z.object({ rowCount: z.number().int(), columns: z.array(ColumnProfile) }),
+  sample: z.array(z.record(z.string(), z.unknown())).openapi({ description: "The first rows" }),
+}).openapi("Dataset");
+
+const IdParam = z.object({ id: z.uuid() });
+const binary = { schema: { type: "string" as const, format: "binary" } };
+
+export const upload = createRoute({
+  method: "post",
+  path: "/projects/{id}/datasets",
+  operationId: "uploadDataset",
+  tags: ["Datasets"],
+  summary: "Upload a CSV, JSON or NDJSON file (streamed and profiled)",
+  description:
+    "Send the file as the raw body (`text/csv`, `application/json` for an array of objects, `application/x-ndjson`) or as `multipart/form-data` with a `file` field. CSV delimiter and header are detected; UTF-8 with or without BOM. The same bytes uploaded again to the project answer 200 with the existing dataset; a changed file under the same name becomes its next version. Limits: MAX_UPLOAD_BYTES (413 `UPLOAD_TOO_LARGE`), MAX_ROWS (422 `TOO_MANY_ROWS`), MAX_COLUMNS (422 `TOO_MANY_COLUMNS`); a refused upload leaves nothing behind.",
+  security: bearerSecurity,
+  request: {
+    params: IdParam,
+    query: z.object({
+      name: z.string().trim().min(1).max(200).optional().openapi({ description: "Defaults to the file name, or a multipart `name` field" }),
+      format: z.enum(["csv", "json", "ndjson"]).optional().openapi({ description: "Overrides what Content-Type and file name say" }),
+    }),
+    body: {
+      required: true,
+      content: { "text/csv": binary, "application/json": binary, "application/x-ndjson": binary, "multipart/form-data": binary },
+    },
+  },
+  responses: {
+    200: { description: "These bytes were already uploaded: the existing dataset", content: { "application/json": { schema: Dataset } } },
+    201: { description: "Uploaded", content: { "application/json": { schema: Dataset } } },
+    ...problemResponses(400, 401, 403, 404, 413, 415, 422),
+  },
+});
+
+export const list = createRoute({
+  method: "get",
+  path: "/projects/{id}/datasets",
+  operationId: "listDatasets",
+  tags: ["Datasets"],
+  summary: "A project's datasets (every version), newest first",
+  security: bearerSecurity,
+  request: { params: IdParam, query: PageQuery.extend({ name: z.string().min(1).max(200).optional() }) },
+  responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(DatasetSummary) } } }, ...problemResponses(400, 401, 404) },
+});
+
+export const get = createRoute({
+  method: "get",
+  path: "/datasets/{id}",
+  operationId: "getDataset",
+  tags: ["Datasets"],
+  summary: "One dataset with its profile and sample",
+  security: bearerSecurity,
+  request: { params: IdParam },
+  responses: { 200: { description: "The dataset", content: { "application/json": { schema: Dataset } } }, ...problemResponses(400, 401, 404) },
+});
+
+export const rows = createRoute({
+  method: "get",
+  path: "/datasets/{id}/rows",
+  operationId: "getDatasetRows",
+  tags: ["Datasets"],
+  summary: "A page of the file's rows, read from storage",
+  security: bearerSecurity,
+  request: {
+    params: IdParam,
+    query: z.object({
+      offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
+      limit: z.coerce.number().int().min(1).max(1_000).default(100),
+    }),
+  },
+  responses: {
+    200: {
+      description: "Rows",
+      content: {
+        "application/json": {
+          schema: z.object({ columns: z.array(z.string()), rows: z.array(z.record(z.string(), z.unknown())), offset: z.number().int(), limit: z.number().int(), total: z.number().int() }),
+        },
+      },
+    },
+    ...problemResponses(400, 401, 404),
+  },
+});
+
+export const versions = createRoute({
+  method: "get",
+  path: "/datasets/{id}/versions",
+  operationId: "listDatasetVersions",
+  tags: ["Datasets"],
+  summary: "Every live version of this dataset's name in its project, newest first",
+  security: bearerSecurity,
+  request: { params: IdParam },
+  responses: { 200: { description: "Versions", content: { "application/json": { schema: z.object({ data: z.array(DatasetSummary) }) } } }, ...problemResponses(400, 401, 404) },
+});
+
+export const remove = createRoute({
+  method: "delete",
+  path: "/datasets/{id}",
+  operationId: "deleteDataset",
+  tags: ["Datasets"],
+  summary: "Delete a dataset version (soft; its file is purged after RETENTION_DAYS)",
+  security: bearerSecurity,
+  request: { params: IdParam },
+  responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404) },
+});

@@ -1,0 +1,146 @@
+// The streaming profiler: one row at a time, per-column type inference and statistics in bounded memory.
+import { DistinctCounter, Moments, Reservoir, TopValues } from "./sketches.ts";
+
+export type ColumnType = "integer" | "number" | "boolean" | "datetime" | "string";
+export type Cell = string | number | boolean | null | undefined | object;
+
+export interface ColumnProfile {
+  name: string;
+  type: ColumnType;
+  count: number;
+  nulls: number;
+  distinct: number;
+  min: number | string | boolean | null;
+  max: number | string | boolean | null;
+  mean: number | null;
+  stddev: number | null;
+  quantiles: Record<string, number> | null;
+  topValues: { value: string; count: number }[];
+}
+
+export interface Profile {
+  rowCount: number;
+  columns: ColumnProfile[];
+}
+
+const nullTokens = new Set(["", "null", "na", "n/a", "nan", "none"]);
+const integerPattern = /^[-+]?\d+$/;
+const numberPattern = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
+const datePattern = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[-+]\d{2}:?\d{2})?)?$/;
+const quantilePoints = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+class ColumnProfiler {
+  private count = 0;
+  private nulls = 0;
+  /** How many non-null values fit each kind; the column's type is the narrowest that fits all. */
+  private readonly kinds = { integer: 0, number: 0, boolean: 0, datetime: 0 };
+  private readonly distinct = new DistinctCounter();
+  private readonly top = new TopValues();
+  private readonly moments = new Moments();
+  private readonly reservoir = new Reservoir();
+  private numMin = Infinity;
+  private numMax = -Infinity;
+  private dateMin = Infinity;
+  private dateMax = -Infinity;
+  private textMin: string | null = null;
+  private textMax: string | null = null;
+
+  constructor(readonly name: string) {}
+
+  /** Rows that came before this column existed (a key first seen late in JSON): nulls. */
+  skip(rows: number) {
+    this.count += rows;
+    this.nulls += rows;
+  }
+
+  add(cell: Cell) {
+    this.count++;
+    if (cell === null || cell === undefined || (typeof cell === "string" && nullTokens.has(cell.trim().toLowerCase()))) {
+      this.nulls++;
+      return;
+    }
+    const text = typeof cell === "object" ? JSON.stringify(cell) : String(cell);
+    this.distinct.add(text);
+    this.top.add(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+    const short = text.slice(0, 200);
+    if (this.textMin === null || short < this.textMin) this.textMin = short;
+    if (this.textMax === null || short > this.textMax) this.textMax = short;
+
+    const trimmed = typeof cell === "string" ? cell.trim() : text;
+    if (typeof cell === "boolean" || /^(true|false)$/i.test(trimmed)) this.kinds.boolean++;
+    const numeric = typeof cell === "number" ? cell : numberPattern.test(trimmed) ? Number(trimmed) : Number.NaN;
+    if (Number.isFinite(numeric)) {
+      this.kinds.number++;
+      if (typeof cell === "number" ? Number.isInteger(cell) : integerPattern.test(trimmed)) this.kinds.integer++;
+      this.moments.add(numeric);
+      this.reservoir.add(numeric);
+      if (numeric < this.numMin) this.numMin = numeric;
+      if (numeric > this.numMax) this.numMax = numeric;
+    } else if (typeof cell === "string" && datePattern.test(trimmed)) {
+      const at = Date.parse(trimmed.replace(" ", "T"));
+      if (!Number.isNaN(at)) {
+        this.kinds.datetime++;
+        if (at < this.dateMin) this.dateMin = at;
+        if (at > this.dateMax) this.dateMax = at;
+      }
+    }
+  }
+
+  private type(): ColumnType {
+    const present = this.count - this.nulls;
+    if (present === 0) return "string";
+    if (this.kinds.integer === present) return "integer";
+    if (this.kinds.number === present) return "number";
+    if (this.kinds.boolean === present) return "boolean";
+    if (this.kinds.datetime === present) return "datetime";
+    return "string";
+  }
+
+  result(): ColumnProfile {
+    const type = this.type();
+    const numeric = type === "integer" || type === "number";
+    const moments = numeric ? this.moments.result() : null;
+    const [min, max] = numeric
+      ? [this.numMin, this.numMax]
+      : type === "datetime"
+        ? [new Date(this.dateMin).toISOString(), new Date(this.dateMax).toISOString()]
+        : type === "boolean"
+          ? [null, null]
+          : [this.textMin, this.textMax];
+    return {
+      name: this.name,
+      type,
+      count: this.count,
+      nulls: this.nulls,
+      distinct: Math.min(this.distinct.estimate(), this.count - this.nulls),
+      min: this.count === this.nulls ? null : min,
+      max: this.count === this.nulls ? null : max,
+      mean: moments?.mean ?? null,
+      stddev: moments?.stddev ?? null,
+      quantiles: numeric ? this.reservoir.quantiles(quantilePoints) : null,
+      topValues: this.top.top(10),
+    };
+  }
+}
+
+/** Profiles rows given as arrays of cells, in the order of `names` (which may grow as JSON brings new keys). */
+export class Profiler {
+  private readonly columns: ColumnProfiler[] = [];
+  rowCount = 0;
+
+  constructor(private readonly names: readonly string[]) {}
+
+  add(row: Cell[]) {
+    while (this.columns.length < this.names.length) {
+      const column = new ColumnProfiler(this.names[this.columns.length]!);
+      column.skip(this.rowCount);
+      this.columns.push(column);
+    }
+    this.rowCount++;
+    for (let i = 0; i < this.columns.length; i++) this.columns[i]!.add(row[i]);
+  }
+
+  result(): Profile {
+    return { rowCount: this.rowCount, columns: this.columns.map((column) => column.result()) };
+  }
+}
