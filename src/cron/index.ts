@@ -3,6 +3,7 @@ import { createDb } from "../db/client.ts";
 import { loadConfig } from "../env.ts";
 import { createLogger, describeError } from "../lib/logger.ts";
 import { cleanupAuthSessions } from "./cleanup-auth-sessions.ts";
+import { purgeDeleted } from "./purge-deleted.ts";
 
 export async function scheduled(controller: ScheduledController, env: Cloudflare.Env, _ctx: ExecutionContext): Promise<void> {
   const loaded = loadConfig(env);
@@ -12,7 +13,10 @@ export async function scheduled(controller: ScheduledController, env: Cloudflare
   }
   const logger = createLogger(loaded.config.LOG_LEVEL, { cron: controller.cron });
   const db = createDb(loaded.config);
-  const jobs = { cleanupAuthSessions: () => cleanupAuthSessions(db) };
+  const jobs = {
+    cleanupAuthSessions: () => cleanupAuthSessions(db),
+    purgeDeleted: () => purgeDeleted(db, loaded.config.DATASETS, { retentionDays: loaded.config.RETENTION_DAYS }),
+  };
   for (const [name, job] of Object.entries(jobs)) {
     const started = performance.now();
     try {

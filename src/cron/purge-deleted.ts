@@ -1,0 +1,43 @@
+// Cron job: removes projects and datasets soft-deleted longer than RETENTION_DAYS, their R2 files first.
+import { sql } from "drizzle-orm";
+import type { Database } from "../db/client.ts";
+
+export interface PurgeOptions {
+  retentionDays: number;
+  batchSize?: number;
+  maxBatches?: number;
+}
+
+/**
+ * Deletes the stored files before the rows that point at them, so a run cut short leaves rows to
+ * retry, never files nobody can find. Bounded per run; a second run finds nothing more to do.
+ */
+export async function purgeDeleted(db: Database, bucket: R2Bucket, { retentionDays, batchSize = 100, maxBatches = 10 }: PurgeOptions) {
+  const cutoff = sql`now() - make_interval(days => ${retentionDays})`;
+  let datasets = 0;
+  let projects = 0;
+  for (let batch = 0; batch < maxBatches; batch++) {
+    // Datasets deleted themselves, or inside a project past its window.
+    const due = await db.execute<{ id: string; r2_key: string }>(sql`
+      SELECT d.id, d.r2_key FROM datasets d JOIN projects p ON p.id = d.project_id
+      WHERE d.deleted_at < ${cutoff} OR p.deleted_at < ${cutoff}
+      LIMIT ${batchSize}`);
+    if (due.rows.length === 0) break;
+    await bucket.delete(due.rows.map((row) => row.r2_key));
+    const ids = `{${due.rows.map((row) => row.id).join(",")}}`;
+    await db.execute(sql`DELETE FROM datasets WHERE id = ANY(${ids}::uuid[])`);
+    datasets += due.rows.length;
+    if (due.rows.length < batchSize) break;
+  }
+  for (let batch = 0; batch < maxBatches; batch++) {
+    const gone = await db.execute<{ id: string }>(sql`
+      DELETE FROM projects WHERE id IN (
+        SELECT p.id FROM projects p WHERE p.deleted_at < ${cutoff}
+          AND NOT EXISTS (SELECT 1 FROM datasets d WHERE d.project_id = p.id)
+        LIMIT ${batchSize}
+      ) RETURNING id`);
+    projects += gone.rows.length;
+    if (gone.rows.length < batchSize) break;
+  }
+  return { datasets, projects };
+}
