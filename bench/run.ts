@@ -2,9 +2,10 @@
 // Prints a table and writes bench/results/latest.json.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import Papa from "papaparse";
 import pg from "pg";
 import { unstable_startWorker } from "wrangler";
 import { startStack } from "../dev/stack.ts";
@@ -113,6 +114,70 @@ for (const scenario of scenarios) {
   });
 }
 
+// The upload: a generated CSV of about 50 MB (1 M rows × 10 mixed columns), streamed to R2 and profiled.
+function generateCsv(path: string): Buffer {
+  if (existsSync(path)) return readFileSync(path);
+  const regions = ["North", "South", "East", "West", "Central"];
+  const lines = ["id,day,region,product,qty,price,discount,paid,rating,note"];
+  let bytes = lines[0]!.length + 1;
+  for (let i = 1; bytes < 49_900_000 && i < 1_000_000; i++) {
+    const line = `${i},2026-${String((i % 12) + 1).padStart(2, "0")}-${String((i % 28) + 1).padStart(2, "0")},${regions[i % 5]},P${i % 97},${i % 50},${((i * 7) % 10000) / 100},${(i % 30) / 100},${i % 3 === 0},${(i % 5) + 1},"n ${i % 1000}"`;
+    lines.push(line);
+    bytes += line.length + 1;
+  }
+  const file = Buffer.from(`${lines.join("\n")}\n`);
+  writeFileSync(path, file);
+  return file;
+}
+
+/** Resident memory of this process's workerd children (KiB), read from /proc: the Worker runtime's footprint. */
+function workerdRssKiB(): number {
+  let total = 0;
+  for (const pid of readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      if (!/^Name:\s+workerd/m.test(status)) continue;
+      total += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
+mkdirSync(`${root}bench/results`, { recursive: true });
+const csvPath = `${root}bench/results/bench-50mb.csv`;
+const csv = generateCsv(csvPath);
+const csvMB = statSync(csvPath).size / 1_000_000;
+
+// papaparse in Node, parse-only, on the same bytes: the reference throughput.
+const papaStarted = performance.now();
+let papaRows = 0;
+Papa.parse(csv.toString("utf8"), { header: true, step: () => void papaRows++ });
+const papaSeconds = (performance.now() - papaStarted) / 1000;
+
+const project = (await (await fetch(`${limited.url}/api/v1/projects`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ name: "bench" }) })).json()) as { id: string };
+const baselineKiB = workerdRssKiB();
+let peakKiB = baselineKiB;
+const sampler = setInterval(() => (peakKiB = Math.max(peakKiB, workerdRssKiB())), 50);
+const uploadStarted = performance.now();
+const uploadResponse = await fetch(`${limited.url}/api/v1/projects/${project.id}/datasets?name=bench`, { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: new Uint8Array(csv) });
+const uploadBody = (await uploadResponse.json()) as { rowCount?: number; code?: string };
+const uploadSeconds = (performance.now() - uploadStarted) / 1000;
+clearInterval(sampler);
+const upload = {
+  status: uploadResponse.status,
+  fileMB: Math.round(csvMB * 10) / 10,
+  rows: uploadBody.rowCount ?? null,
+  seconds: Math.round(uploadSeconds * 100) / 100,
+  mbPerSecond: Math.round((csvMB / uploadSeconds) * 10) / 10,
+  papaparseMbPerSecond: Math.round((csvMB / papaSeconds) * 10) / 10,
+  ratioToPapaparse: Math.round((papaSeconds / uploadSeconds) * 100) / 100,
+  workerdPeakRssMB: Math.round(peakKiB / 1024),
+  workerdRssGrowthMB: Math.round((peakKiB - baselineKiB) / 1024),
+};
+if (uploadResponse.status !== 201) console.error("[bench] upload failed:", uploadBody);
+
 const health = results[0]!;
 const table = results.map((result) => ({
   ...result,
@@ -128,11 +193,12 @@ const summary = {
   connections,
   results: table,
   rateLimitOverhead: { p50Ms: on.p50 - off.p50, p99Ms: on.p99 - off.p99, rpsRatio: Math.round((on.rps / off.rps) * 100) / 100 },
+  upload,
 };
-mkdirSync(`${root}bench/results`, { recursive: true });
 writeFileSync(`${root}bench/results/latest.json`, `${JSON.stringify(summary, null, 2)}\n`);
 console.table(table);
 console.log("rate limiting adds:", summary.rateLimitOverhead);
+console.table([upload]);
 
 await limited.worker.dispose();
 await unlimited.worker.dispose();

@@ -38,16 +38,20 @@ export async function ingest(body: ReadableStream<Uint8Array>, parse: ParseOptio
   const digest = new crypto.DigestStream("SHA-256");
   const hasher = digest.getWriter();
 
-  const flushPart = async () => {
-    if (pendingBytes === 0) return;
-    const part = new Uint8Array(pendingBytes);
+  /** R2 wants every part but the last of one size: cut exactly PART_BYTES (or, at the end, what is left). */
+  const flushPart = async (size = pendingBytes) => {
+    if (size === 0) return;
+    const part = new Uint8Array(size);
     let offset = 0;
-    for (const chunk of pending) {
-      part.set(chunk, offset);
-      offset += chunk.length;
+    while (offset < size) {
+      const chunk = pending[0]!;
+      const take = Math.min(chunk.length, size - offset);
+      part.set(take === chunk.length ? chunk : chunk.subarray(0, take), offset);
+      offset += take;
+      if (take === chunk.length) pending.shift();
+      else pending[0] = chunk.subarray(take);
     }
-    pending = [];
-    pendingBytes = 0;
+    pendingBytes -= size;
     parts.push(await upload.uploadPart(parts.length + 1, part));
   };
 
@@ -62,7 +66,7 @@ export async function ingest(body: ReadableStream<Uint8Array>, parse: ParseOptio
       await hasher.write(chunk);
       pending.push(chunk);
       pendingBytes += chunk.length;
-      if (pendingBytes >= PART_BYTES) await flushPart();
+      while (pendingBytes >= PART_BYTES) await flushPart(PART_BYTES);
       controller.enqueue(chunk);
     },
   });

@@ -1,7 +1,6 @@
-// Turns a dataset's text stream into rows: CSV (csv-parse), a JSON array (@streamparser/json) or NDJSON.
-import { Buffer } from "node:buffer";
+// Turns a dataset's text stream into rows: CSV (papaparse's parser), a JSON array (@streamparser/json) or NDJSON.
 import { JSONParser } from "@streamparser/json";
-import { CsvError, parse as csvParse } from "csv-parse/stream";
+import Papa from "papaparse";
 import { ApiError } from "../../lib/problem.ts";
 import type { Cell } from "./profiler.ts";
 
@@ -76,38 +75,53 @@ async function peek(text: ReadableStream<string>): Promise<{ head: string; strea
   return { head, stream };
 }
 
-function csvError(error: unknown): never {
-  if (error instanceof CsvError) {
-    const record = (error as CsvError & { records?: number }).records;
-    const where = `row ${(record ?? 0) + 1} (line ${(error as CsvError & { lines?: number }).lines ?? "?"})`;
-    const why =
-      error.code === "CSV_RECORD_INCONSISTENT_FIELDS_LENGTH"
-        ? "has a different number of columns than the header"
-        : error.code === "CSV_QUOTE_NOT_CLOSED"
-          ? "opens a quote that is never closed"
-          : error.message;
-    throw unprocessable("CSV_MALFORMED", `The CSV is malformed: ${where} ${why}.`);
-  }
-  throw error;
-}
+/** One row longer than this means an unclosed quote swallowing the file: refuse instead of buffering it. */
+const MAX_ROW_CHARS = 1024 * 1024;
 
 async function csvRows(text: ReadableStream<string>, options: ParseOptions): Promise<RowStream & { options: ParseOptions }> {
   const { head, stream } = await peek(text);
   const delimiter = options.delimiter ?? sniffDelimiter(head);
-  // csv-parse concatenates Buffers internally: hand it the decoded (validated) text as UTF-8 bytes.
-  const bytes = stream.pipeThrough(new TransformStream<string, Buffer>({ transform: (chunk, controller) => controller.enqueue(Buffer.from(chunk, "utf8")) }));
-  const records = bytes.pipeThrough(csvParse({ delimiter, skip_empty_lines: true, relax_column_count: false }) as unknown as TransformStream<Buffer, string[]>);
-  const reader = records.getReader();
-  const first = await reader.read().catch(csvError);
+  const newline = head.includes("\r\n") ? "\r\n" : head.includes("\n") ? "\n" : "\r";
+  // papaparse's own Parser, fed chunk by chunk as its ChunkStreamer does: the unfinished last row carries over.
+  const parser = new Papa.Parser({ delimiter, newline, quoteChar: '"' });
+  const reader = stream.getReader();
+  let carry = "";
+  let line = 0;
+
+  async function* records(): AsyncGenerator<string[]> {
+    for (;;) {
+      const { value, done } = await reader.read();
+      const input = carry + (value ?? "");
+      const result = parser.parse(input, 0, !done) as { data: string[][]; errors: { code: string; row: number }[]; meta: { cursor: number } };
+      if (result.errors.some((error) => error.code === "MissingQuotes")) {
+        throw unprocessable("CSV_MALFORMED", `The CSV is malformed: a quote opened near line ${line + (result.errors[0]?.row ?? 0) + 1} is never closed.`);
+      }
+      carry = done ? "" : input.slice(result.meta.cursor);
+      if (carry.length > MAX_ROW_CHARS) throw unprocessable("CSV_MALFORMED", `The CSV is malformed: a row near line ${line + 1} runs past ${MAX_ROW_CHARS} characters (an unclosed quote?).`);
+      for (const record of result.data) {
+        line++;
+        if (record.length === 1 && record[0] === "") continue; // a blank line
+        yield record;
+      }
+      if (done) return;
+    }
+  }
+
+  const all = records();
+  const first = await all.next();
   if (first.done) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
   const header = options.header ?? looksLikeHeader(first.value);
+  const width = first.value.length;
   const columns = header ? first.value.map((cell, i) => cell.trim() || `column_${i + 1}`) : first.value.map((_, i) => `column_${i + 1}`);
   async function* rows(): AsyncGenerator<Cell[]> {
+    let row = 1;
     if (!header) yield first.value as string[];
-    for (;;) {
-      const next = await reader.read().catch(csvError);
-      if (next.done) return;
-      yield next.value;
+    for await (const record of all) {
+      row++;
+      if (record.length !== width) {
+        throw unprocessable("CSV_MALFORMED", `The CSV is malformed: row ${row} has ${record.length} columns where the first has ${width} (column ${Math.min(record.length, width) + 1} is where they part).`);
+      }
+      yield record;
     }
   }
   return { columns, rows: rows(), options: { format: "csv", delimiter, header } };

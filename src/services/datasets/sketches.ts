@@ -63,23 +63,39 @@ export class Reservoir {
   }
 }
 
-/** The most frequent values (Metwally's space-saving): exact while there are at most `capacity` distinct ones. */
+/**
+ * The most frequent values, with bounded memory: counts are exact until `capacity` distinct values,
+ * then the least frequent half is dropped (amortized: one sort per `capacity / 2` new values).
+ * Values that survive are counted exactly from when they were last admitted, so frequent values
+ * (what a profile shows) keep counts within a small margin.
+ */
 export class TopValues {
-  private readonly counts = new Map<string, number>();
-  constructor(private readonly capacity = 64) {}
+  private counts = new Map<string, number>();
+  private seen = 0;
+  private evictions = 0;
+  /** Set once values are nearly all distinct (an id, a timestamp): no value is frequent, so stop counting. */
+  unique = false;
+  constructor(private readonly capacity = 2_048) {}
 
   add(value: string) {
+    if (this.unique) return;
+    this.seen++;
     const current = this.counts.get(value);
-    if (current !== undefined) this.counts.set(value, current + 1);
-    else if (this.counts.size < this.capacity) this.counts.set(value, 1);
-    else {
-      // Replace the least frequent, inheriting its count (an overestimate, never an underestimate).
-      let minKey = "";
-      let min = Infinity;
-      for (const [key, count] of this.counts) if (count < min) [minKey, min] = [key, count];
-      this.counts.delete(minKey);
-      this.counts.set(value, min + 1);
+    if (current !== undefined) {
+      this.counts.set(value, current + 1);
+      return;
     }
+    if (this.counts.size >= this.capacity) {
+      const sorted = [...this.counts].sort((a, b) => b[1] - a[1]);
+      // After a few rounds with no value seen twice in the kept half, the column is (nearly) all distinct.
+      if (++this.evictions >= 4 && (sorted[0]?.[1] ?? 0) <= 2) {
+        this.unique = true;
+        this.counts = new Map(sorted.slice(0, 10));
+        return;
+      }
+      this.counts = new Map(sorted.slice(0, this.capacity / 2));
+    }
+    this.counts.set(value, 1);
   }
 
   top(n = 10): { value: string; count: number }[] {

@@ -1,0 +1,68 @@
+// The profile's streaming sketches against exact answers computed the slow way.
+import { describe, expect, it } from "vitest";
+import { Profiler } from "../../../src/services/datasets/profiler.ts";
+import { DistinctCounter, Moments, Reservoir, TopValues } from "../../../src/services/datasets/sketches.ts";
+
+describe("DistinctCounter (HyperLogLog)", () => {
+  it.each([10, 1_000, 100_000])("estimates %i distinct values within 3 %", (n) => {
+    const counter = new DistinctCounter();
+    for (let i = 0; i < n; i++) counter.add(`value-${i}`);
+    for (let i = 0; i < n; i++) counter.add(`value-${i}`); // repeats change nothing
+    expect(Math.abs(counter.estimate() - n) / n).toBeLessThan(0.03);
+  });
+});
+
+describe("Reservoir", () => {
+  it("estimates quantiles of a large uniform stream closely", () => {
+    const reservoir = new Reservoir();
+    for (let i = 0; i < 200_000; i++) reservoir.add(i);
+    const q = reservoir.quantiles([0.05, 0.5, 0.95])!;
+    expect(Math.abs(q.p50! - 100_000)).toBeLessThan(200_000 * 0.05);
+    expect(Math.abs(q.p5! - 10_000)).toBeLessThan(200_000 * 0.03);
+    expect(Math.abs(q.p95! - 190_000)).toBeLessThan(200_000 * 0.03);
+  });
+});
+
+describe("TopValues", () => {
+  it("counts frequent values exactly among many rare ones", () => {
+    const top = new TopValues(64);
+    for (let i = 0; i < 10_000; i++) top.add(i % 10 === 0 ? "frequent" : i % 3 === 0 ? "common" : `rare-${i}`);
+    const [first, second] = top.top(2);
+    expect(first).toEqual({ value: "common", count: expect.any(Number) });
+    expect(second).toEqual({ value: "frequent", count: 1_000 });
+    expect(Math.abs(first!.count - 3_000)).toBeLessThan(100);
+    expect(top.unique).toBe(false);
+  });
+
+  it("gives up on an all-distinct column", () => {
+    const top = new TopValues(64);
+    for (let i = 0; i < 1_000; i++) top.add(`id-${i}`);
+    expect(top.unique).toBe(true);
+  });
+});
+
+describe("Moments", () => {
+  it("matches the two-pass mean and sample standard deviation", () => {
+    const values = [2, 4, 4, 4, 5, 5, 7, 9];
+    const moments = new Moments();
+    for (const value of values) moments.add(value);
+    const mean = values.reduce((a, b) => a + b) / values.length;
+    const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1));
+    expect(moments.result()!.mean).toBeCloseTo(mean, 12);
+    expect(moments.result()!.stddev).toBeCloseTo(sd, 12);
+  });
+});
+
+describe("Profiler", () => {
+  it("infers each type and treats the usual null spellings as nulls", () => {
+    const profiler = new Profiler(["int", "num", "bool", "date", "text", "mixed"]);
+    const rows = [
+      ["1", "1.5", "true", "2026-01-01", "a", "1"],
+      ["-2", "2e3", "FALSE", "2026-01-02T10:00:00Z", "b", "x"],
+      ["", "NA", "null", "N/A", "", "2"],
+    ];
+    for (const row of rows) profiler.add(row);
+    const types = Object.fromEntries(profiler.result().columns.map((c) => [c.name, [c.type, c.nulls]]));
+    expect(types).toEqual({ int: ["integer", 1], num: ["number", 1], bool: ["boolean", 1], date: ["datetime", 1], text: ["string", 1], mixed: ["string", 0] });
+  });
+});
