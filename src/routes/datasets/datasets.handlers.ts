@@ -152,10 +152,12 @@ async function readRows(c: Context<AppEnv>, dataset: Dataset, offset: number, li
   const { columns, rows } = await rowsOf(text, dataset.parseOptions);
   const out: Record<string, unknown>[] = [];
   let index = 0;
-  for await (const row of rows) {
-    if (index++ < offset) continue;
-    out.push(Object.fromEntries(columns.map((column, i) => [column, row[i] ?? null])));
-    if (out.length >= limit) break;
+  reading: for await (const batch of rows) {
+    for (const row of batch) {
+      if (index++ < offset) continue;
+      out.push(Object.fromEntries(columns.map((column, i) => [column, row[i] ?? null])));
+      if (out.length >= limit) break reading;
+    }
   }
   await rows.return(undefined);
   return { columns: [...columns], rows: out };

@@ -79,15 +79,15 @@ export async function ingest(body: ReadableStream<Uint8Array>, parse: ParseOptio
     }
     const profiler = new Profiler(columns);
     const sample: Cell[][] = [];
-    for await (const row of rows) {
-      if (profiler.rowCount >= limits.maxRows) {
+    for await (const batch of rows) {
+      if (profiler.rowCount + batch.length > limits.maxRows) {
         throw new ApiError(422, { code: "TOO_MANY_ROWS", detail: `The file has more than ${limits.maxRows} rows, the limit.` });
       }
       if (columns.length > limits.maxColumns) {
         throw new ApiError(422, { code: "TOO_MANY_COLUMNS", detail: `The file has more than ${limits.maxColumns} columns, the limit.` });
       }
-      profiler.add(row);
-      if (sample.length < SAMPLE_ROWS) sample.push(row);
+      for (const row of batch) profiler.add(row);
+      for (const row of batch.slice(0, SAMPLE_ROWS - sample.length)) sample.push(row);
     }
     if (sizeBytes === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
     if (profiler.rowCount === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file has no data rows." });

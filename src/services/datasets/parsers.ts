@@ -14,10 +14,13 @@ export interface ParseOptions {
   header?: boolean;
 }
 
-/** Rows as arrays of cells in the order of `columns`, which may grow as later JSON objects bring new keys. */
+/**
+ * Rows as arrays of cells in the order of `columns` (which may grow as later JSON objects bring new
+ * keys), in batches: one await per chunk of input, not per row.
+ */
 export interface RowStream {
   columns: string[];
-  rows: AsyncGenerator<Cell[]>;
+  rows: AsyncGenerator<Cell[][]>;
 }
 
 const unprocessable = (code: "CSV_MALFORMED" | "JSON_MALFORMED", detail: string) => new ApiError(422, { code, detail });
@@ -88,7 +91,7 @@ async function csvRows(text: ReadableStream<string>, options: ParseOptions): Pro
   let carry = "";
   let line = 0;
 
-  async function* records(): AsyncGenerator<string[]> {
+  async function* records(): AsyncGenerator<string[][]> {
     for (;;) {
       const { value, done } = await reader.read();
       const input = carry + (value ?? "");
@@ -98,43 +101,46 @@ async function csvRows(text: ReadableStream<string>, options: ParseOptions): Pro
       }
       carry = done ? "" : input.slice(result.meta.cursor);
       if (carry.length > MAX_ROW_CHARS) throw unprocessable("CSV_MALFORMED", `The CSV is malformed: a row near line ${line + 1} runs past ${MAX_ROW_CHARS} characters (an unclosed quote?).`);
+      const batch: string[][] = [];
       for (const record of result.data) {
         line++;
-        if (record.length === 1 && record[0] === "") continue; // a blank line
-        yield record;
+        if (record.length !== 1 || record[0] !== "") batch.push(record); // not a blank line
       }
+      if (batch.length > 0) yield batch;
       if (done) return;
     }
   }
 
   const all = records();
-  const first = await all.next();
-  if (first.done) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
-  const header = options.header ?? looksLikeHeader(first.value);
-  const width = first.value.length;
-  const columns = header ? first.value.map((cell, i) => cell.trim() || `column_${i + 1}`) : first.value.map((_, i) => `column_${i + 1}`);
-  async function* rows(): AsyncGenerator<Cell[]> {
-    let row = 1;
-    if (!header) yield first.value as string[];
-    for await (const record of all) {
+  const firstBatch = await all.next();
+  const head0 = firstBatch.done ? undefined : firstBatch.value[0];
+  if (!head0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
+  const header = options.header ?? looksLikeHeader(head0);
+  const width = head0.length;
+  const columns = header ? head0.map((cell, i) => cell.trim() || `column_${i + 1}`) : head0.map((_, i) => `column_${i + 1}`);
+  let row = header ? 1 : 0;
+  const checked = (batch: string[][]) => {
+    for (const record of batch) {
       row++;
       if (record.length !== width) {
         throw unprocessable("CSV_MALFORMED", `The CSV is malformed: row ${row} has ${record.length} columns where the first has ${width} (column ${Math.min(record.length, width) + 1} is where they part).`);
       }
-      yield record;
     }
+    return batch;
+  };
+  async function* rows(): AsyncGenerator<Cell[][]> {
+    const rest = header ? firstBatch.value!.slice(1) : firstBatch.value!;
+    if (rest.length > 0) yield checked(rest);
+    for await (const batch of all) yield checked(batch);
   }
   return { columns, rows: rows(), options: { format: "csv", delimiter, header } };
 }
 
 /** Objects' keys become columns, in the order first seen. */
-function objectRows(values: AsyncGenerator<unknown>, describe: (index: number) => string): RowStream {
+function objectRows(batches: AsyncGenerator<unknown[]>, describe: (index: number) => string): RowStream {
   const columns: string[] = [];
   const index = new Map<string, number>();
-  async function* rows(): AsyncGenerator<Cell[]> {
-    let n = 0;
-    for await (const value of values) {
-      n++;
+  const toRow = (value: unknown, n: number): Cell[] => {
       if (value === null || typeof value !== "object" || Array.isArray(value)) {
         throw unprocessable("JSON_MALFORMED", `The JSON must hold objects (one per row), but ${describe(n)} is ${Array.isArray(value) ? "an array" : value === null ? "null" : `a ${typeof value}`}.`);
       }
@@ -147,16 +153,19 @@ function objectRows(values: AsyncGenerator<unknown>, describe: (index: number) =
         }
         row[i] = cell;
       }
-      yield row;
-    }
+      return row;
+  };
+  async function* rows(): AsyncGenerator<Cell[][]> {
+    let n = 0;
+    for await (const batch of batches) yield batch.map((value) => toRow(value, ++n));
   }
   return { columns, rows: rows() };
 }
 
-async function* jsonArrayValues(text: ReadableStream<string>): AsyncGenerator<unknown> {
+async function* jsonArrayValues(text: ReadableStream<string>): AsyncGenerator<unknown[]> {
   const { head, stream } = await peek(text);
   if (head.trimStart()[0] !== "[") throw unprocessable("JSON_MALFORMED", "The JSON must be an array of objects (it does not start with [). For one object per line, send NDJSON.");
-  const queue: unknown[] = [];
+  let queue: unknown[] = [];
   const parser = new JSONParser({ paths: ["$.*"], keepStack: false });
   parser.onValue = ({ value }) => void queue.push(value);
   const reader = stream.getReader();
@@ -168,12 +177,15 @@ async function* jsonArrayValues(text: ReadableStream<string>): AsyncGenerator<un
     } catch (error) {
       throw unprocessable("JSON_MALFORMED", `The JSON is malformed: ${error instanceof Error ? error.message : String(error)}.`);
     }
-    while (queue.length > 0) yield queue.shift();
+    if (queue.length > 0) {
+      yield queue;
+      queue = [];
+    }
     if (done) return;
   }
 }
 
-async function* ndjsonValues(text: ReadableStream<string>): AsyncGenerator<unknown> {
+async function* ndjsonValues(text: ReadableStream<string>): AsyncGenerator<unknown[]> {
   const reader = text.getReader();
   let pending = "";
   let line = 0;
@@ -189,10 +201,12 @@ async function* ndjsonValues(text: ReadableStream<string>): AsyncGenerator<unkno
     if (!done) pending += value;
     const lines = pending.split("\n");
     pending = done ? "" : (lines.pop() ?? "");
+    const batch: unknown[] = [];
     for (const source of lines) {
       line++;
-      if (source.trim() !== "") yield parseLine(source);
+      if (source.trim() !== "") batch.push(parseLine(source));
     }
+    if (batch.length > 0) yield batch;
     if (done) return;
   }
 }
