@@ -56,7 +56,7 @@ const vars = Object.entries({
   DOCS_SCRIPT_URL: `${assets.url}/scalar.js`,
 })
   .flatMap(([key, value]) => ["--var", `${key}:${value}`]);
-const wrangler = spawn(`${root}node_modules/.bin/wrangler`, ["dev", "--port", String(port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false", ...vars], {
+const wrangler = spawn(`${root}node_modules/.bin/wrangler`, ["dev", "--port", String(port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--test-scheduled", ...vars], {
   cwd: root,
   stdio: ["ignore", "pipe", "inherit"],
   // Offline by default: no Request.cf download, no telemetry.
@@ -75,6 +75,7 @@ wrangler.stdout.on("data", (chunk: Buffer) => {
   Try first:
     curl ${base}/health/ready        both dependencies, with latency
     open ${base}/docs                interactive API reference
+    curl ${base}/__scheduled         run the cron jobs now
     curl ${base}/openapi.json        the OpenAPI 3.1 document
 
   Ctrl-C stops the Worker and both gateways.

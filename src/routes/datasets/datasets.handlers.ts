@@ -27,7 +27,17 @@ const summary = (d: Dataset) => ({
   createdAt: d.createdAt.toISOString(),
 });
 
-const full = (d: Dataset) => ({ ...summary(d), profile: d.profile, sample: d.sample });
+/** Postgres sorts jsonb keys; a profile reads better in its own order. */
+const full = (d: Dataset) => ({
+  ...summary(d),
+  profile: {
+    rowCount: d.profile.rowCount,
+    columns: d.profile.columns.map(({ name, type, count, nulls, distinct, min, max, mean, stddev, quantiles, topValues }) => ({
+      name, type, count, nulls, distinct, min, max, mean, stddev, quantiles, topValues,
+    })),
+  },
+  sample: d.sample,
+});
 
 const byMediaType: Record<string, Format> = {
   "text/csv": "csv",
