@@ -185,6 +185,27 @@ const upload = {
 };
 if (uploadResponse.status !== 201) console.error("[bench] upload failed:", uploadBody);
 
+// Sign-in and sign-up must not tell who is registered, by answer or by time: the same calls for a
+// known and an unknown address, timed (on the instance with limits off, so none is refused).
+async function meanMs(times: number, request: (i: number) => Promise<Response>) {
+  const spent: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const started = performance.now();
+    await (await request(i)).arrayBuffer();
+    spent.push(performance.now() - started);
+  }
+  spent.sort((a, b) => a - b);
+  return Math.round(spent[Math.floor(spent.length / 2)]! * 10) / 10;
+}
+const postTo = (path: string, body: unknown) =>
+  fetch(`${unlimited.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const enumeration = {
+  signinKnownMs: await meanMs(30, () => postTo("/api/v1/auth/signin", { email, password: "wrong-password-1" })),
+  signinUnknownMs: await meanMs(30, (i) => postTo("/api/v1/auth/signin", { email: `nobody-${i}@example.com`, password: "wrong-password-1" })),
+  signupTakenMs: await meanMs(30, () => postTo("/api/v1/auth/signup", { email, password: "another-password-1" })),
+  signupNewMs: await meanMs(30, (i) => postTo("/api/v1/auth/signup", { email: `new-${Date.now()}-${i}@example.com`, password: "another-password-1" })),
+};
+
 const health = results[0]!;
 const table = results.map((result) => ({
   ...result,
@@ -201,11 +222,13 @@ const summary = {
   results: table,
   rateLimitOverhead: { p50Ms: on.p50 - off.p50, p99Ms: on.p99 - off.p99, rpsRatio: Math.round((on.rps / off.rps) * 100) / 100 },
   upload,
+  enumeration,
 };
 writeFileSync(`${root}bench/results/latest.json`, `${JSON.stringify(summary, null, 2)}\n`);
 console.table(table);
 console.log("rate limiting adds:", summary.rateLimitOverhead);
 console.table([upload]);
+console.log("median ms, known vs unknown address:", enumeration);
 
 await limited.worker.dispose();
 await unlimited.worker.dispose();
