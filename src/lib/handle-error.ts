@@ -3,6 +3,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
+import { unavailableDependency } from "./dependency-errors.ts";
 import { describeError } from "./logger.ts";
 import { ApiError, type FieldError, problemResponse } from "./problem.ts";
 import type { AppEnv } from "./types.ts";
@@ -24,8 +25,20 @@ export const handleError: ErrorHandler<AppEnv> = (error, c) => {
       }),
     );
   }
-  // Anything else is our bug: the client gets the request id, the log gets the cause.
   const logger = c.get("logger");
+  const dependency = unavailableDependency(error);
+  if (dependency) {
+    logger?.warn("dependency unavailable", { dependency, ...describeError(error) });
+    return problemResponse(
+      c,
+      new ApiError(503, {
+        code: "DEPENDENCY_UNAVAILABLE",
+        detail: `${dependency === "postgres" ? "The database" : dependency === "redis" ? "The cache" : "A service this API depends on"} is unavailable right now; retry shortly.`,
+        headers: { "Retry-After": "5" },
+      }),
+    );
+  }
+  // Anything else is our bug: the client gets the request id, the log gets the cause.
   if (logger) logger.error("unhandled error", describeError(error));
   else console.error(JSON.stringify({ level: "error", message: "unhandled error", ...describeError(error) }));
   return problemResponse(c, new ApiError(500, { detail: `An unexpected error occurred. Quote request id ${c.get("requestId")} when reporting it.` }));
