@@ -25,7 +25,6 @@ export interface Profile {
 
 const nullTokens = new Set(["", "null", "na", "n/a", "nan", "none"]);
 const integerPattern = /^[-+]?\d+$/;
-const numberPattern = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
 const datePattern = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[-+]\d{2}:?\d{2})?)?$/;
 const quantilePoints = [0.05, 0.25, 0.5, 0.75, 0.95];
 
@@ -35,7 +34,12 @@ class ColumnProfiler {
   /** How many non-null values fit each kind; the column's type is the narrowest that fits all. */
   private readonly kinds = { integer: 0, number: 0, boolean: 0, datetime: 0 };
   private readonly distinct = new DistinctCounter();
-  private readonly top = new TopValues();
+  /** Until the top-values map overflows it holds every distinct value, so hashing for the sketch can wait till then. */
+  private sketching = false;
+  private readonly top = new TopValues(2_048, (values) => {
+    for (const value of values) this.distinct.add(value);
+    this.sketching = true;
+  });
   private readonly moments = new Moments();
   private readonly reservoir = new Reservoir();
   private numMin = Infinity;
@@ -69,9 +73,14 @@ class ColumnProfiler {
       text = cell;
     } else text = typeof cell === "object" ? JSON.stringify(cell) : String(cell);
 
-    this.distinct.add(text);
     const short = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    // Long values are shortened for the top list, which would make its exact count inexact: sketch from the start.
+    if (short !== text && !this.sketching) {
+      this.top.flushTo((value) => this.distinct.add(value));
+      this.sketching = true;
+    }
     this.top.add(short);
+    if (this.sketching) this.distinct.add(text);
 
     if (typeof cell === "number") return this.addNumber(cell, Number.isInteger(cell));
     if (typeof cell === "boolean") {
@@ -94,7 +103,10 @@ class ColumnProfiler {
         return;
       }
       const value = Number(text);
-      if (Number.isFinite(value) && numberPattern.test(text)) this.addNumber(value, integerPattern.test(text));
+      // Number() also reads "0x1f", "0b1", "0o7" and padded " 12 ": only plain decimal notation counts.
+      const second = text.charCodeAt(1);
+      const plain = second !== 120 && second !== 98 && second !== 111 && text.charCodeAt(text.length - 1) > 32;
+      if (Number.isFinite(value) && plain) this.addNumber(value, Number.isInteger(value) && integerPattern.test(text));
     } else if ((first === 116 || first === 102 || first === 84 || first === 70) && /^(true|false)$/i.test(text)) {
       this.kinds.boolean++;
     }
@@ -135,7 +147,7 @@ class ColumnProfiler {
       type,
       count: this.count,
       nulls: this.nulls,
-      distinct: Math.min(this.distinct.estimate(), this.count - this.nulls),
+      distinct: this.sketching ? Math.min(this.distinct.estimate(), this.count - this.nulls) : this.top.size,
       min: this.count === this.nulls ? null : min,
       max: this.count === this.nulls ? null : max,
       mean: moments?.mean ?? null,

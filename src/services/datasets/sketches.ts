@@ -75,7 +75,16 @@ export class TopValues {
   private evictions = 0;
   /** Set once values are nearly all distinct (an id, a timestamp): no value is frequent, so stop counting. */
   unique = false;
-  constructor(private readonly capacity = 2_048) {}
+  /** Called once, with every value seen so far, when they stop fitting: until then the count is exact. */
+  constructor(
+    private readonly capacity = 2_048,
+    private readonly onOverflow?: (values: Iterable<string>) => void,
+  ) {}
+
+  /** How many distinct values have been seen, while that is still known exactly. */
+  get size() {
+    return this.counts.size;
+  }
 
   add(value: string) {
     if (this.unique) return;
@@ -86,6 +95,7 @@ export class TopValues {
       return;
     }
     if (this.counts.size >= this.capacity) {
+      if (this.evictions === 0) this.onOverflow?.(this.counts.keys());
       const sorted = [...this.counts].sort((a, b) => b[1] - a[1]);
       // After a few rounds with no value seen twice in the kept half, the column is (nearly) all distinct.
       if (++this.evictions >= 4 && (sorted[0]?.[1] ?? 0) <= 2) {
@@ -96,6 +106,11 @@ export class TopValues {
       this.counts = new Map(sorted.slice(0, this.capacity / 2));
     }
     this.counts.set(value, 1);
+  }
+
+  /** Hands every value still held to `sink` (for a sketch that starts late). */
+  flushTo(sink: (value: string) => void) {
+    for (const value of this.counts.keys()) sink(value);
   }
 
   top(n = 10): { value: string; count: number }[] {
