@@ -2,8 +2,8 @@
 import type { Context } from "hono";
 import { ApiError } from "./problem.ts";
 
-/** A strong ETag from a row's version counter. */
-export const etagOf = (version: number) => `"${version}"`;
+/** A strong ETag from a row's version (a counter, or anything else that changes with the representation). */
+export const etagOf = (version: number | string) => `"${version}"`;
 
 /** The entity tags a conditional header lists (`*`, or one or more quoted tags; weak ones compare by value). */
 function tags(header: string): string[] {
@@ -20,7 +20,7 @@ export function notModified(c: Context, etag: string): boolean {
  * The version the client's If-Match names (to make the write conditional on it), or undefined when
  * it sent none. A tag that is not the current one is 412: someone else changed the resource.
  */
-export function expectedVersion(c: Context, current: number): number | undefined {
+export function expectedVersion<V extends number | string>(c: Context, current: V): V | undefined {
   const header = c.req.header("If-Match");
   if (header === undefined || header.trim() === "*") return undefined;
   if (!tags(header).includes(etagOf(current))) {

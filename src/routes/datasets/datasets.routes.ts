@@ -91,7 +91,11 @@ export const get = createRoute({
   summary: "One dataset with its profile and sample",
   security: bearerSecurity,
   request: { params: IdParam },
-  responses: { 200: { description: "The dataset", content: { "application/json": { schema: Dataset } } }, ...problemResponses(400, 401, 404) },
+  responses: {
+    200: { description: "The dataset", headers: z.object({ ETag: z.string() }), content: { "application/json": { schema: Dataset } } },
+    304: { description: "Not modified (If-None-Match)" },
+    ...problemResponses(400, 401, 404),
+  },
 });
 
 export const rows = createRoute({

@@ -1,10 +1,12 @@
 // Organizations: list yours, create, read, update, delete. Every lookup goes through requireOrg.
 import { and, eq, isNull, sql } from "drizzle-orm";
+import type { Context } from "hono";
 import { orgMembers, organizations, type Role } from "../../db/schema.ts";
+import { etagOf, expectedVersion, notModified } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { requireOrg, type Organization } from "../../lib/tenancy.ts";
-import type { AppRouteHandler } from "../../lib/types.ts";
+import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
 import { principalOf, userOf } from "../../middleware/auth.ts";
 import { keyRole } from "../../lib/policy.ts";
 import { uniqueSlug } from "../../services/identity.ts";
@@ -67,22 +69,37 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   }
 };
 
+/** An organization's representation changes with its row and with the caller's role in it. */
+const versionOf = (org: Organization, role: Role) => `${org.updatedAt.getTime()}-${role}`;
+
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const { org, role } = await requireOrg(c, c.req.valid("param").slug, "org:read");
+  const etag = etagOf(versionOf(org, role));
+  if (notModified(c, etag)) return c.body(null, 304, { ETag: etag });
+  c.header("ETag", etag);
   return c.json(present(org, role), 200);
 };
 
+/** A write conditional on If-Match: the row must still be as the client read it. */
+const unchangedSince = (c: Context<AppEnv>, org: Organization, role: Role) =>
+  expectedVersion(c, versionOf(org, role)) === undefined ? undefined : eq(organizations.updatedAt, org.updatedAt);
+
+const stale = () => new ApiError(412, { detail: "The organization changed while this request was on its way; fetch it again and retry." });
+
 export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   const { org, role } = await requireOrg(c, c.req.valid("param").slug, "org:update");
+  const condition = unchangedSince(c, org, role);
   const changes = c.req.valid("json");
   if (changes.name === undefined && changes.slug === undefined) return c.json(present(org, role), 200);
   try {
     const [updated] = await c.get("services").db
       .update(organizations)
       .set({ ...changes, updatedAt: sql`now()` })
-      .where(eq(organizations.id, org.id))
+      .where(and(eq(organizations.id, org.id), condition))
       .returning();
-    return c.json(present(updated!, role), 200);
+    if (!updated) throw stale();
+    c.header("ETag", etagOf(versionOf(updated, role)));
+    return c.json(present(updated, role), 200);
   } catch (error) {
     if (changes.slug && isUniqueViolation(error)) throw slugTaken(changes.slug);
     throw error;
@@ -90,10 +107,16 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 };
 
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
-  const { org } = await requireOrg(c, c.req.valid("param").slug, "org:delete");
+  const { org, role } = await requireOrg(c, c.req.valid("param").slug, "org:delete");
+  const condition = unchangedSince(c, org, role);
   if (org.personal) {
     throw new ApiError(409, { code: "CONFLICT", detail: "A personal organization goes with its account: delete the account (DELETE /api/v1/me) instead." });
   }
-  await c.get("services").db.update(organizations).set({ deletedAt: sql`now()`, updatedAt: sql`now()` }).where(eq(organizations.id, org.id));
+  const [deleted] = await c.get("services").db
+    .update(organizations)
+    .set({ deletedAt: sql`now()`, updatedAt: sql`now()` })
+    .where(and(eq(organizations.id, org.id), condition))
+    .returning({ id: organizations.id });
+  if (!deleted) throw stale();
   return c.body(null, 204);
 };

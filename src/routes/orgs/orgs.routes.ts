@@ -18,7 +18,12 @@ export const Organization = z
 
 export const SlugParam = z.object({ slug: Slug });
 const Name = z.string().trim().min(1).max(100);
-const one = (description: string) => ({ description, content: { "application/json": { schema: Organization } } });
+const one = (description: string) => ({
+  description,
+  headers: z.object({ ETag: z.string().openapi({ description: "Send as If-Match to change only this version" }) }),
+  content: { "application/json": { schema: Organization } },
+});
+const ifMatch = z.object({ "if-match": z.string().max(200).optional().openapi({ description: "The ETag you read: 412 if the organization changed since" }) });
 
 export const list = createRoute({
   method: "get",
@@ -50,7 +55,7 @@ export const get = createRoute({
   summary: "One organization",
   security: bearerSecurity,
   request: { params: SlugParam },
-  responses: { 200: one("The organization"), ...problemResponses(400, 401, 404) },
+  responses: { 200: one("The organization"), 304: { description: "Not modified (If-None-Match)" }, ...problemResponses(400, 401, 404) },
 });
 
 export const update = createRoute({
@@ -60,8 +65,8 @@ export const update = createRoute({
   tags: ["Organizations"],
   summary: "Rename an organization or change its slug (admins and owners)",
   security: bearerSecurity,
-  request: { params: SlugParam, body: jsonBody(z.object({ name: Name.optional(), slug: Slug.optional() }).strict()) },
-  responses: { 200: one("Updated"), ...problemResponses(400, 401, 403, 404, 409, 415) },
+  request: { params: SlugParam, headers: ifMatch, body: jsonBody(z.object({ name: Name.optional(), slug: Slug.optional() }).strict()) },
+  responses: { 200: one("Updated"), ...problemResponses(400, 401, 403, 404, 409, 412, 415) },
 });
 
 export const remove = createRoute({
@@ -71,6 +76,6 @@ export const remove = createRoute({
   tags: ["Organizations"],
   summary: "Delete an organization (owners; soft, its API keys stop working)",
   security: bearerSecurity,
-  request: { params: SlugParam },
-  responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404, 409) },
+  request: { params: SlugParam, headers: ifMatch },
+  responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404, 409, 412) },
 });

@@ -156,7 +156,11 @@ describe("reading", () => {
     const ada = await person("ds-rows");
     const projectId = await project(ada);
     const { id } = await json<Dataset>(await sendRaw(ada, projectId, sales, "text/csv"), 201);
-    expect((await json<Dataset>(await call(`/api/v1/datasets/${id}`, { token: ada.token }), 200)).profile.rowCount).toBe(5);
+    const read = await call(`/api/v1/datasets/${id}`, { token: ada.token });
+    const etag = read.headers.get("ETag")!;
+    expect((await json<Dataset>(read, 200)).profile.rowCount).toBe(5);
+    const cached = await call(`/api/v1/datasets/${id}`, { token: ada.token, headers: { "If-None-Match": etag } });
+    expect(cached.status).toBe(304);
     const page = await json<{ rows: { id: string }[]; columns: string[]; total: number }>(await call(`/api/v1/datasets/${id}/rows?offset=3&limit=10`, { token: ada.token }), 200);
     expect(page).toMatchObject({ columns: ["id", "region", "amount", "paid", "day"], total: 5 });
     expect(page.rows.map((row) => row.id)).toEqual(["4", "5"]);

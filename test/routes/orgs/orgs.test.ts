@@ -103,6 +103,21 @@ describe("one organization", () => {
     await json(await call(`/api/v1/orgs/${slug}`, { token: viewer.token }), 200);
   });
 
+  it("carries an ETag: If-None-Match answers 304, a stale If-Match is 412", async () => {
+    const owner = await person("o-etag");
+    const slug = await team(owner);
+    const read = await call(`/api/v1/orgs/${slug}`, { token: owner.token });
+    const etag = read.headers.get("ETag")!;
+    expect(etag).toMatch(/^"\d+-owner"$/);
+    expect((await call(`/api/v1/orgs/${slug}`, { token: owner.token, headers: { "If-None-Match": etag } })).status).toBe(304);
+    const renamed = await call(`/api/v1/orgs/${slug}`, { method: "PATCH", token: owner.token, body: { name: "First" }, headers: { "If-Match": etag } });
+    expect(renamed.status).toBe(200);
+    expect(renamed.headers.get("ETag")).not.toBe(etag);
+    await expectProblem(await call(`/api/v1/orgs/${slug}`, { method: "PATCH", token: owner.token, body: { name: "Second" }, headers: { "If-Match": etag } }), 412, "PRECONDITION_FAILED");
+    await expectProblem(await call(`/api/v1/orgs/${slug}`, { method: "DELETE", token: owner.token, headers: { "If-Match": etag } }), 412, "PRECONDITION_FAILED");
+    expect((await call(`/api/v1/orgs/${slug}`, { method: "DELETE", token: owner.token, headers: { "If-Match": renamed.headers.get("ETag")! } })).status).toBe(204);
+  });
+
   it("can change its slug, and the old one is gone", async () => {
     const owner = await person("reslug");
     const slug = await team(owner);
