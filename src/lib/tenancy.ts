@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { datasets, orgMembers, organizations, projects, type Role } from "../db/schema.ts";
 import { principalOf } from "../middleware/auth.ts";
 import { type Action, allows, keyMayTake, keyRole, policy } from "./policy.ts";
+import { guarded } from "./session-guard.ts";
 import { ApiError } from "./problem.ts";
 import type { AppEnv } from "./types.ts";
 
@@ -16,19 +17,20 @@ export type Organization = typeof organizations.$inferSelect;
  */
 export async function requireOrg(c: Context<AppEnv>, slug: string, action: Action): Promise<{ org: Organization; role: Role }> {
   const principal = principalOf(c);
-  const db = c.get("services").db;
+  const db = c.get("services").rawDb;
   const live = and(eq(organizations.slug, slug), isNull(organizations.deletedAt));
   let found: { org: Organization; role: Role } | undefined;
   if (principal.kind === "api_key") {
-    const [org] = await db.select().from(organizations).where(and(live, eq(organizations.id, principal.orgId)));
+    const [[org]] = await guarded(c, [db.select().from(organizations).where(and(live, eq(organizations.id, principal.orgId)))]);
     if (org) found = { org, role: keyRole(principal.scopes) };
   } else {
-    const [row] = await db
-      .select({ org: organizations, role: orgMembers.role })
-      .from(organizations)
-      .innerJoin(orgMembers, and(eq(orgMembers.orgId, organizations.id), eq(orgMembers.userId, principal.userId)))
-      .where(live);
-    found = row;
+    [[found]] = await guarded(c, [
+      db
+        .select({ org: organizations, role: orgMembers.role })
+        .from(organizations)
+        .innerJoin(orgMembers, and(eq(orgMembers.orgId, organizations.id), eq(orgMembers.userId, principal.userId)))
+        .where(live),
+    ]);
   }
   if (!found) throw new ApiError(404, { detail: `No organization "${slug}" is visible to you.` });
   authorize(c, found.org.id, found.role, action);
@@ -60,24 +62,24 @@ export async function requireProject(
   { deleted = false }: { deleted?: boolean } = {},
 ): Promise<{ project: Project; role: Role; orgSlug: string }> {
   const principal = principalOf(c);
-  const db = c.get("services").db;
+  const db = c.get("services").rawDb;
   const visible = and(eq(projects.id, id), deleted ? isNotNull(projects.deletedAt) : isNull(projects.deletedAt));
   const liveOrg = and(eq(organizations.id, projects.orgId), isNull(organizations.deletedAt));
   let row: { project: Project; role: Role; orgSlug: string } | undefined;
   if (principal.kind === "api_key") {
-    const [found] = await db
-      .select({ project: projects, orgSlug: organizations.slug })
-      .from(projects)
-      .innerJoin(organizations, liveOrg)
-      .where(and(visible, eq(projects.orgId, principal.orgId)));
+    const [[found]] = await guarded(c, [
+      db.select({ project: projects, orgSlug: organizations.slug }).from(projects).innerJoin(organizations, liveOrg).where(and(visible, eq(projects.orgId, principal.orgId))),
+    ]);
     row = found && { ...found, role: keyRole(principal.scopes) };
   } else {
-    [row] = await db
-      .select({ project: projects, role: orgMembers.role, orgSlug: organizations.slug })
-      .from(projects)
-      .innerJoin(organizations, liveOrg)
-      .innerJoin(orgMembers, and(eq(orgMembers.orgId, projects.orgId), eq(orgMembers.userId, principal.userId)))
-      .where(visible);
+    [[row]] = await guarded(c, [
+      db
+        .select({ project: projects, role: orgMembers.role, orgSlug: organizations.slug })
+        .from(projects)
+        .innerJoin(organizations, liveOrg)
+        .innerJoin(orgMembers, and(eq(orgMembers.orgId, projects.orgId), eq(orgMembers.userId, principal.userId)))
+        .where(visible),
+    ]);
   }
   if (!row) throw new ApiError(404, { detail: deleted ? "No deleted project with this id is visible to you." : "No project with this id is visible to you." });
   authorize(c, row.project.orgId, row.role, action);
@@ -89,27 +91,31 @@ export type Dataset = typeof datasets.$inferSelect;
 /** Dataset `id` (live, in a live project) as the caller may see it; anything else is a 404. */
 export async function requireDataset(c: Context<AppEnv>, id: string, action: Action): Promise<{ dataset: Dataset; role: Role }> {
   const principal = principalOf(c);
-  const db = c.get("services").db;
+  const db = c.get("services").rawDb;
   const visible = and(eq(datasets.id, id), isNull(datasets.deletedAt));
   const liveProject = and(eq(projects.id, datasets.projectId), isNull(projects.deletedAt));
   const liveOrg = and(eq(organizations.id, datasets.orgId), isNull(organizations.deletedAt));
   let row: { dataset: Dataset; role: Role } | undefined;
   if (principal.kind === "api_key") {
-    const [found] = await db
-      .select({ dataset: datasets })
-      .from(datasets)
-      .innerJoin(projects, liveProject)
-      .innerJoin(organizations, liveOrg)
-      .where(and(visible, eq(datasets.orgId, principal.orgId)));
+    const [[found]] = await guarded(c, [
+      db
+        .select({ dataset: datasets })
+        .from(datasets)
+        .innerJoin(projects, liveProject)
+        .innerJoin(organizations, liveOrg)
+        .where(and(visible, eq(datasets.orgId, principal.orgId))),
+    ]);
     row = found && { dataset: found.dataset, role: keyRole(principal.scopes) };
   } else {
-    [row] = await db
-      .select({ dataset: datasets, role: orgMembers.role })
-      .from(datasets)
-      .innerJoin(projects, liveProject)
-      .innerJoin(organizations, liveOrg)
-      .innerJoin(orgMembers, and(eq(orgMembers.orgId, datasets.orgId), eq(orgMembers.userId, principal.userId)))
-      .where(visible);
+    [[row]] = await guarded(c, [
+      db
+        .select({ dataset: datasets, role: orgMembers.role })
+        .from(datasets)
+        .innerJoin(projects, liveProject)
+        .innerJoin(organizations, liveOrg)
+        .innerJoin(orgMembers, and(eq(orgMembers.orgId, datasets.orgId), eq(orgMembers.userId, principal.userId)))
+        .where(visible),
+    ]);
   }
   if (!row) throw new ApiError(404, { detail: "No dataset with this id is visible to you." });
   authorize(c, row.dataset.orgId, row.role, action);

@@ -8,12 +8,15 @@ import type { Logger } from "./logger.ts";
 
 /** Who is calling: a person (own session or external IdP) or an organization's API key. */
 export type Principal =
-  | { kind: "user"; userId: string; email: string; tier: Tier; sessionId: string | null; via: "password" | "oidc" }
+  | { kind: "user"; userId: string; tier: Tier; sessionId: string | null; via: "password" | "oidc" }
   | { kind: "api_key"; userId: string; keyId: string; orgId: string; tier: Tier; scopes: ApiKeyScope[] };
 
 /** Clients for one request, created on first use so routes that need no I/O pay nothing. */
 export interface Services {
+  /** Refuses to run while the caller's session is unchecked: the first query must go through guarded(). */
   readonly db: Database;
+  /** The same client without that rule: for the guard itself, and for audit rows written after the response. */
+  readonly rawDb: Database;
   readonly redis: Redis;
 }
 
@@ -25,6 +28,8 @@ export interface AppVariables {
   /** Set by authentication, read by the request log. */
   userId?: string;
   principal?: Principal;
+  /** An access token whose session is not yet checked: guarded() checks it with the route's first query. */
+  pendingSession?: { userId: string; sessionId: string };
   /** The organization a request acted in (set by requireOrg), for the audit log. */
   orgId?: string;
   /** What a request acted on, when the route's params do not say (e.g. what a POST created). */

@@ -73,7 +73,7 @@ export const audit = ({ app }: { app: AppOpenAPI }) => {
     const logger = c.get("logger");
     waitUntil(
       c,
-      services.db
+      services.rawDb
         .insert(auditLogs)
         .values(row)
         .execute()

@@ -20,18 +20,14 @@ export function unauthorized(code: ErrorCode, detail: string, presented = true):
 
 const readMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 
+/**
+ * Our own access token: its signature is checked here, without I/O. Its session (revoked? account
+ * deleted or suspended?) is checked by guarded() in the same round trip as the route's first query.
+ */
 async function fromAccessToken(c: Context<AppEnv>, token: string): Promise<Principal> {
-  const config = c.get("config");
-  const claims = await verifyAccessToken(config, token);
-  const [row] = await c.get("services").db
-    .select({ email: users.email, tier: users.tier, status: users.status, deletedAt: users.deletedAt, revokedAt: authSessions.revokedAt, expiresAt: authSessions.expiresAt })
-    .from(users)
-    .innerJoin(authSessions, and(eq(authSessions.id, claims.sessionId), eq(authSessions.userId, users.id)))
-    .where(eq(users.id, claims.userId));
-  if (!row || row.revokedAt || row.expiresAt < new Date()) throw unauthorized("INVALID_TOKEN", "The session of this token has ended; sign in again.");
-  if (row.deletedAt) throw unauthorized("INVALID_TOKEN", "The account of this token has been deleted.");
-  if (row.status !== "active") throw unauthorized("INVALID_TOKEN", "The account of this token is suspended.");
-  return { kind: "user", userId: claims.userId, email: row.email, tier: row.tier, sessionId: claims.sessionId, via: "password" };
+  const claims = await verifyAccessToken(c.get("config"), token);
+  c.set("pendingSession", { userId: claims.userId, sessionId: claims.sessionId });
+  return { kind: "user", userId: claims.userId, tier: claims.tier, sessionId: claims.sessionId, via: "password" };
 }
 
 async function fromExternalToken(c: Context<AppEnv>, token: string): Promise<Principal> {
@@ -61,7 +57,7 @@ async function fromExternalToken(c: Context<AppEnv>, token: string): Promise<Pri
   }
   if (user.deletedAt) throw unauthorized("INVALID_TOKEN", "The account of this token has been deleted.");
   if (user.status !== "active") throw unauthorized("INVALID_TOKEN", "The account of this token is suspended.");
-  return { kind: "user", userId: user.id, email: user.email, tier: user.tier, sessionId: null, via: "oidc" };
+  return { kind: "user", userId: user.id, tier: user.tier, sessionId: null, via: "oidc" };
 }
 
 async function fromApiKey(c: Context<AppEnv>, key: string): Promise<Principal> {

@@ -12,6 +12,12 @@ export const services = () =>
     let redis: Redis | undefined;
     const lazy: Services = {
       get db() {
+        if (c.get("pendingSession")) {
+          throw new Error("The caller's session is unchecked: run the route's first query through guarded() (src/lib/session-guard.ts).");
+        }
+        return (db ??= createDb(config));
+      },
+      get rawDb() {
         return (db ??= createDb(config));
       },
       get redis() {

@@ -1,5 +1,6 @@
 // Tokens: our own short-lived access JWTs (HS256, rotating keys by kid), external OIDC JWTs (JWKS), opaque refresh tokens and API keys.
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, SignJWT, type JWTPayload } from "jose";
+import { type Tier, tiers } from "../db/schema.ts";
 import type { Config } from "../env.ts";
 import { randomSecret, sha256Hex } from "../lib/crypto.ts";
 
@@ -34,13 +35,15 @@ function tokenError(error: unknown): TokenError {
 export interface AccessClaims {
   userId: string;
   sessionId: string;
+  /** The account's rate-limit tier when the token was issued: limits apply before any query. */
+  tier: Tier;
 }
 
 export async function signAccessToken(config: Config, claims: AccessClaims): Promise<{ token: string; expiresIn: number }> {
   const [active] = config.AUTH_JWT_KEYS;
   if (!active) throw new Error("AUTH_JWT_KEYS is empty");
   const expiresIn = config.ACCESS_TOKEN_TTL_SECONDS;
-  const token = await new SignJWT({ sid: claims.sessionId })
+  const token = await new SignJWT({ sid: claims.sessionId, tier: claims.tier })
     .setProtectedHeader({ alg: "HS256", kid: active.kid, typ: "JWT" })
     .setSubject(claims.userId)
     .setIssuer(config.AUTH_ISSUER)
@@ -64,7 +67,8 @@ export async function verifyAccessToken(config: Config, token: string): Promise<
       { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, algorithms: ["HS256"], requiredClaims: ["sub", "exp", "iat"] },
     );
     if (typeof payload.sid !== "string" || typeof payload.sub !== "string") throw new TokenError("INVALID_TOKEN", "The token lacks a session.");
-    return { userId: payload.sub, sessionId: payload.sid };
+    const tier = tiers.includes(payload.tier as Tier) ? (payload.tier as Tier) : "free";
+    return { userId: payload.sub, sessionId: payload.sid, tier };
   } catch (error) {
     throw tokenError(error);
   }

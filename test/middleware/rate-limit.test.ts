@@ -53,8 +53,10 @@ describe("the tier limit", () => {
   });
 
   it("differs by tier", async () => {
-    const [free, pro] = [await person("free"), await person("pro")];
-    await createDb(env).update(users).set({ tier: "pro" }).where(eq(users.email, pro.email));
+    const [free, upgraded] = [await person("free"), await person("pro")];
+    await createDb(env).update(users).set({ tier: "pro" }).where(eq(users.email, upgraded.email));
+    // The tier travels in the access token: the upgrade applies from the next token.
+    const pro = { token: (await json<{ accessToken: string }>(await call("/api/v1/auth/refresh", { method: "POST", body: { refreshToken: upgraded.tokens.refreshToken } }), 200)).accessToken };
     // person() spent its request in the free bucket, before the upgrade: the pro bucket starts full.
     const limits = { RATE_LIMIT_FREE: String(2 + SPENT), RATE_LIMIT_PRO: "4" };
     const statuses = async (token: string) => {

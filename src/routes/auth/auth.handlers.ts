@@ -1,11 +1,12 @@
 // Sign-up, sign-in and token rotation. Unknown and known addresses cost the same and answer alike.
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { authRefreshTokens, authSessions, users } from "../../db/schema.ts";
+import { authRefreshTokens, authSessions, type Tier, users } from "../../db/schema.ts";
 import { sha256Hex } from "../../lib/crypto.ts";
 import { ApiError } from "../../lib/problem.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
 import { consume, enforce } from "../../lib/rate-limits.ts";
+import { guarded } from "../../lib/session-guard.ts";
 import { unauthorized, userOf } from "../../middleware/auth.ts";
 import { clientIp } from "../../middleware/rate-limit.ts";
 import { openSession, provisionUser, type SessionContext } from "../../services/identity.ts";
@@ -18,8 +19,8 @@ const sessionContext = (c: Context<AppEnv>): SessionContext => ({
   ip: c.req.header("CF-Connecting-IP") ?? null,
 });
 
-async function tokens(c: Context<AppEnv>, userId: string, sessionId: string, refreshToken: string, refreshExpiresAt: Date) {
-  const access = await signAccessToken(c.get("config"), { userId, sessionId });
+async function tokens(c: Context<AppEnv>, userId: string, tier: Tier, sessionId: string, refreshToken: string, refreshExpiresAt: Date) {
+  const access = await signAccessToken(c.get("config"), { userId, sessionId, tier });
   c.header("Cache-Control", "no-store");
   return {
     tokenType: "Bearer" as const,
@@ -33,7 +34,8 @@ async function tokens(c: Context<AppEnv>, userId: string, sessionId: string, ref
 export const signup: AppRouteHandler<typeof routes.signup> = async (c) => {
   const { email, password, name } = c.req.valid("json");
   enforce(c, await consume(c, "signup-ip", `ip:${clientIp(c)}`));
-  const db = c.get("services").db;
+  // A public route: whatever Authorization header came along, it acts for no session.
+  const db = c.get("services").rawDb;
   // Hash first, always: a taken address must cost what a new one costs.
   const { statements } = provisionUser(db, { email, name: name ?? null, passwordHash: await hashPassword(password) });
   await db.batch([...statements]);
@@ -45,9 +47,10 @@ export const signin: AppRouteHandler<typeof routes.signin> = async (c) => {
   c.set("auditTarget", { type: "email", id: email });
   enforce(c, await consume(c, "signin-ip", `ip:${clientIp(c)}`));
   enforce(c, await consume(c, "signin-email", `email:${email}`));
-  const db = c.get("services").db;
+  // A public route: whatever Authorization header came along, it acts for no session.
+  const db = c.get("services").rawDb;
   const [user] = await db
-    .select({ id: users.id, passwordHash: users.passwordHash, status: users.status })
+    .select({ id: users.id, passwordHash: users.passwordHash, status: users.status, tier: users.tier })
     .from(users)
     .where(and(eq(users.email, email), isNull(users.deletedAt)));
   // Unknown address or not: one PBKDF2 verification either way.
@@ -62,12 +65,13 @@ export const signin: AppRouteHandler<typeof routes.signin> = async (c) => {
     : [];
   await db.batch([...session.statements, ...rehash]);
   c.set("userId", user.id);
-  return c.json(await tokens(c, user.id, session.sessionId, session.refreshToken, session.expiresAt), 200);
+  return c.json(await tokens(c, user.id, user.tier, session.sessionId, session.refreshToken, session.expiresAt), 200);
 };
 
 export const refresh: AppRouteHandler<typeof routes.refresh> = async (c) => {
   const { refreshToken } = c.req.valid("json");
-  const db = c.get("services").db;
+  // A public route: whatever Authorization header came along, it acts for no session.
+  const db = c.get("services").rawDb;
   const hash = await sha256Hex(refreshToken);
   const [row] = await db
     .select({
@@ -77,6 +81,7 @@ export const refresh: AppRouteHandler<typeof routes.refresh> = async (c) => {
       revokedAt: authSessions.revokedAt,
       expiresAt: authSessions.expiresAt,
       status: users.status,
+      tier: users.tier,
       deletedAt: users.deletedAt,
     })
     .from(authRefreshTokens)
@@ -107,26 +112,29 @@ export const refresh: AppRouteHandler<typeof routes.refresh> = async (c) => {
     )
     INSERT INTO auth_refresh_tokens (token_hash, session_id) SELECT ${next.hash}, session_id FROM spent RETURNING session_id`);
   if (rotated.rows.length === 0) throw await revokeForReuse();
-  return c.json(await tokens(c, row.userId, row.sessionId, next.token, row.expiresAt), 200);
+  return c.json(await tokens(c, row.userId, row.tier, row.sessionId, next.token, row.expiresAt), 200);
 };
 
 export const signout: AppRouteHandler<typeof routes.signout> = async (c) => {
   const user = userOf(c);
   if (user.sessionId) {
-    await c.get("services").db
-      .update(authSessions)
-      .set({ revokedAt: sql`now()`, revokedReason: "signout" })
-      .where(and(eq(authSessions.id, user.sessionId), isNull(authSessions.revokedAt)));
+    const db = c.get("services").rawDb;
+    await guarded(c, [
+      db.update(authSessions).set({ revokedAt: sql`now()`, revokedReason: "signout" }).where(and(eq(authSessions.id, user.sessionId), isNull(authSessions.revokedAt))),
+    ]);
   }
   return c.body(null, 204);
 };
 
 export const session: AppRouteHandler<typeof routes.session> = async (c) => {
   const principal = userOf(c);
-  const db = c.get("services").db;
-  const [user] = await db.select().from(users).where(eq(users.id, principal.userId));
+  const db = c.get("services").rawDb;
+  const [[user], sessions] = await guarded(c, [
+    db.select().from(users).where(eq(users.id, principal.userId)),
+    db.select().from(authSessions).where(principal.sessionId ? eq(authSessions.id, principal.sessionId) : sql`false`),
+  ]);
   if (!user) throw unauthorized("INVALID_TOKEN", "The account of this token no longer exists.");
-  const [current] = principal.sessionId ? await db.select().from(authSessions).where(eq(authSessions.id, principal.sessionId)) : [];
+  const current = principal.sessionId ? sessions[0] : undefined;
   return c.json(
     {
       user: { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt.toISOString() },

@@ -3,13 +3,14 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { orgMembers, organizations, users } from "../../db/schema.ts";
 import { ApiError } from "../../lib/problem.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
+import { guarded } from "../../lib/session-guard.ts";
 import { userOf } from "../../middleware/auth.ts";
 import type * as routes from "./me.routes.ts";
 
 export const getMe: AppRouteHandler<typeof routes.getMe> = async (c) => {
   const { userId } = userOf(c);
-  const db = c.get("services").db;
-  const [[user], memberships] = await db.batch([
+  const db = c.get("services").rawDb;
+  const [[user], memberships] = await guarded(c, [
     db.select().from(users).where(eq(users.id, userId)),
     db
       .select({ id: organizations.id, slug: organizations.slug, name: organizations.name, personal: organizations.personal, role: orgMembers.role })
@@ -25,20 +26,21 @@ export const getMe: AppRouteHandler<typeof routes.getMe> = async (c) => {
 export const updateMe: AppRouteHandler<typeof routes.updateMe> = async (c) => {
   const { userId } = userOf(c);
   const { name } = c.req.valid("json");
-  const [user] = await c.get("services").db.update(users).set({ name, updatedAt: sql`now()` }).where(eq(users.id, userId)).returning();
+  const db = c.get("services").rawDb;
+  const [[user]] = await guarded(c, [db.update(users).set({ name, updatedAt: sql`now()` }).where(eq(users.id, userId)).returning()]);
   if (!user) throw new ApiError(404, { detail: "Your account no longer exists." });
   return c.json({ id: user.id, email: user.email, name: user.name, createdAt: user.createdAt.toISOString() }, 200);
 };
 
 export const deleteMe: AppRouteHandler<typeof routes.deleteMe> = async (c) => {
   const { userId } = userOf(c);
-  const db = c.get("services").db;
+  const db = c.get("services").rawDb;
   // Organizations where the caller is the only owner, with how many other members each has.
-  const sole = await db.execute<{ id: string; slug: string; others: number }>(sql`
+  const [sole] = await guarded(c, [db.execute<{ id: string; slug: string; others: number }>(sql`
     SELECT o.id, o.slug, (SELECT count(*)::int FROM org_members x WHERE x.org_id = o.id AND x.user_id <> ${userId}) AS others
     FROM organizations o JOIN org_members m ON m.org_id = o.id AND m.user_id = ${userId} AND m.role = 'owner'
     WHERE o.deleted_at IS NULL
-      AND NOT EXISTS (SELECT 1 FROM org_members y WHERE y.org_id = o.id AND y.role = 'owner' AND y.user_id <> ${userId})`);
+      AND NOT EXISTS (SELECT 1 FROM org_members y WHERE y.org_id = o.id AND y.role = 'owner' AND y.user_id <> ${userId})`)]);
   const blocked = sole.rows.filter((org) => org.others > 0);
   if (blocked.length > 0) {
     throw new ApiError(409, {

@@ -7,6 +7,7 @@ import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { requireOrg, type Organization } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
+import { guarded } from "../../lib/session-guard.ts";
 import { principalOf, userOf } from "../../middleware/auth.ts";
 import { keyRole } from "../../lib/policy.ts";
 import { uniqueSlug } from "../../services/identity.ts";
@@ -32,18 +33,22 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { limit, cursor } = c.req.valid("query");
   const page = keyset(organizations.createdAt, organizations.id, cursor);
   const principal = principalOf(c);
-  const db = c.get("services").db;
+  const db = c.get("services").rawDb;
   const live = isNull(organizations.deletedAt);
   const rows =
     principal.kind === "api_key"
       ? (await db.select().from(organizations).where(and(live, eq(organizations.id, principal.orgId), page.after)).limit(limit + 1)).map((org) => ({ org, role: keyRole(principal.scopes) }))
-      : await db
-          .select({ org: organizations, role: orgMembers.role })
-          .from(organizations)
-          .innerJoin(orgMembers, and(eq(orgMembers.orgId, organizations.id), eq(orgMembers.userId, principal.userId)))
-          .where(and(live, page.after))
-          .orderBy(...page.order)
-          .limit(limit + 1);
+      : (
+          await guarded(c, [
+            db
+              .select({ org: organizations, role: orgMembers.role })
+              .from(organizations)
+              .innerJoin(orgMembers, and(eq(orgMembers.orgId, organizations.id), eq(orgMembers.userId, principal.userId)))
+              .where(and(live, page.after))
+              .orderBy(...page.order)
+              .limit(limit + 1),
+          ])
+        )[0];
   const { data, nextCursor } = toPage(c, rows, limit, ({ org }) => ({ at: org.createdAt, id: org.id }));
   return c.json({ data: data.map(({ org, role }) => present(org, role)), nextCursor }, 200);
 };
@@ -52,10 +57,10 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const { userId } = userOf(c);
   const { name, slug: wanted } = c.req.valid("json");
   const slug = wanted ?? uniqueSlug(name);
-  const db = c.get("services").db;
+  const db = c.get("services").rawDb;
   const id = crypto.randomUUID();
   try {
-    const [[org]] = await db.batch([
+    const [[org]] = await guarded(c, [
       db.insert(organizations).values({ id, slug, name, createdBy: userId }).returning(),
       db.insert(orgMembers).values({ orgId: id, userId, role: "owner" }),
     ]);

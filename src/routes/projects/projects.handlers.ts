@@ -7,6 +7,7 @@ import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { requireOrg, requireProject, type Project } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
+import { guarded } from "../../lib/session-guard.ts";
 import { principalOf } from "../../middleware/auth.ts";
 import type * as routes from "./projects.routes.ts";
 
@@ -40,19 +41,21 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { limit, cursor, org, q } = c.req.valid("query");
   const page = keyset(projects.createdAt, projects.id, cursor);
   const principal = principalOf(c);
-  const db = c.get("services").db;
+  const db = c.get("services").rawDb;
   // Only organizations the caller belongs to (an API key: its own); a slug outside them lists nothing.
   const scope =
     principal.kind === "api_key"
       ? eq(projects.orgId, principal.orgId)
       : inArray(projects.orgId, db.select({ id: orgMembers.orgId }).from(orgMembers).where(eq(orgMembers.userId, principal.userId)));
-  const rows = await db
-    .select({ project: projects, org: organizations.slug })
-    .from(projects)
-    .innerJoin(organizations, and(eq(organizations.id, projects.orgId), isNull(organizations.deletedAt)))
-    .where(and(scope, isNull(projects.deletedAt), org ? eq(organizations.slug, org) : undefined, q ? ilike(projects.name, `%${literal(q)}%`) : undefined, page.after))
-    .orderBy(...page.order)
-    .limit(limit + 1);
+  const [rows] = await guarded(c, [
+    db
+      .select({ project: projects, org: organizations.slug })
+      .from(projects)
+      .innerJoin(organizations, and(eq(organizations.id, projects.orgId), isNull(organizations.deletedAt)))
+      .where(and(scope, isNull(projects.deletedAt), org ? eq(organizations.slug, org) : undefined, q ? ilike(projects.name, `%${literal(q)}%`) : undefined, page.after))
+      .orderBy(...page.order)
+      .limit(limit + 1),
+  ]);
   const { data, nextCursor } = toPage(c, rows, limit, ({ project }) => ({ at: project.createdAt, id: project.id }));
   return c.json({ data: data.map(({ project, org: slug }) => present(project, slug)), nextCursor }, 200);
 };
@@ -60,15 +63,17 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 /** Where a project goes when the request names no organization: the key's, or the person's personal one. */
 async function defaultOrgSlug(c: Context<AppEnv>): Promise<string> {
   const principal = principalOf(c);
-  const db = c.get("services").db;
-  const [row] =
+  const db = c.get("services").rawDb;
+  const [[row]] =
     principal.kind === "api_key"
-      ? await db.select({ slug: organizations.slug }).from(organizations).where(eq(organizations.id, principal.orgId))
-      : await db
-          .select({ slug: organizations.slug })
-          .from(organizations)
-          .innerJoin(orgMembers, and(eq(orgMembers.orgId, organizations.id), eq(orgMembers.userId, principal.userId)))
-          .where(and(eq(organizations.personal, true), eq(organizations.createdBy, principal.userId), isNull(organizations.deletedAt)));
+      ? await guarded(c, [db.select({ slug: organizations.slug }).from(organizations).where(eq(organizations.id, principal.orgId))])
+      : await guarded(c, [
+          db
+            .select({ slug: organizations.slug })
+            .from(organizations)
+            .innerJoin(orgMembers, and(eq(orgMembers.orgId, organizations.id), eq(orgMembers.userId, principal.userId)))
+            .where(and(eq(organizations.personal, true), eq(organizations.createdBy, principal.userId), isNull(organizations.deletedAt))),
+        ]);
   if (!row) throw new ApiError(422, { detail: 'You have no personal organization: name one with "org".' });
   return row.slug;
 }
