@@ -58,10 +58,7 @@ export function methodNotAllowedResponse(c: Context, methods: string[]): Respons
 const target = (issuePath: PropertyKey[], where: string) => [where, ...issuePath.map(String)].join(".");
 
 /** The default hook of every route: a zod failure becomes 400 with one entry per invalid field. */
-export function validationHook(
-  result: { success: true } | { success: false; error: z.ZodError; target: string },
-  c: Context,
-) {
+export function validationHook(result: { success: true } | { success: false; error: z.ZodError; target: string }) {
   if (result.success) return;
   const errors: FieldError[] = result.error.issues.map((issue) => ({
     path: target(issue.path, result.target === "json" ? "body" : result.target),

@@ -2,7 +2,7 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { apiKeys, authSessions, organizations, users } from "../db/schema.ts";
+import { apiKeys, organizations, users } from "../db/schema.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 import { ApiError, type ErrorCode } from "../lib/problem.ts";
 import type { AppEnv, Principal } from "../lib/types.ts";
