@@ -71,12 +71,21 @@ interface Scenario {
   name: string;
   url: string;
   headers?: Record<string, string>;
+  method?: string;
+  body?: string;
 }
 const auth = { authorization: `Bearer ${accessToken}` };
 const scenarios: Scenario[] = [
   { name: "GET /health", url: `${limited.url}/health` },
   { name: "GET /api/v1/me (rate limited)", url: `${limited.url}/api/v1/me`, headers: auth },
   { name: "GET /api/v1/me (limits off)", url: `${unlimited.url}/api/v1/me`, headers: auth },
+  {
+    name: "POST /api/v1/projects",
+    url: `${limited.url}/api/v1/projects`,
+    headers: { ...auth, "content-type": "application/json" },
+    method: "POST",
+    body: JSON.stringify({ name: "bench project" }),
+  },
 ];
 
 const gatewayCount = async (url: string) => ((await (await fetch(`${url}/_gateway/stats`)).json()) as { requests: number }).requests;
@@ -94,7 +103,11 @@ interface Result {
 const results: Result[] = [];
 const autocannon = `${root}node_modules/.bin/autocannon`;
 for (const scenario of scenarios) {
-  const headerArgs = Object.entries(scenario.headers ?? {}).flatMap(([name, value]) => ["-H", `${name}=${value}`]);
+  const headerArgs = [
+    ...Object.entries(scenario.headers ?? {}).flatMap(([name, value]) => ["-H", `${name}=${value}`]),
+    ...(scenario.method ? ["-m", scenario.method] : []),
+    ...(scenario.body ? ["-b", scenario.body] : []),
+  ];
   // A short warm-up, unmeasured: first requests compile code and open connections.
   await run(autocannon, ["-c", String(connections), "-d", "2", "--json", ...headerArgs, scenario.url], { maxBuffer: 64 << 20 });
   const [pgBefore, redisBefore] = [await gatewayCount(stack.neon.url), await gatewayCount(stack.upstash.url)];

@@ -1,7 +1,8 @@
 // Projects: tenant-scoped CRUD with soft delete, restore, ETags and conditional writes.
 import { and, eq, ilike, inArray, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { orgMembers, organizations, projects } from "../../db/schema.ts";
+import { orgMembers, organizations, projects, roles } from "../../db/schema.ts";
+import { allows } from "../../lib/policy.ts";
 import { etagOf, expectedVersion, notModified } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
@@ -78,18 +79,67 @@ async function defaultOrgSlug(c: Context<AppEnv>): Promise<string> {
   return row.slug;
 }
 
+/** Roles that may create projects (the policy's projects:write and above). */
+const writers = sql.raw(`(${roles.filter((role) => allows(role, "projects:write")).map((role) => `'${role}'`).join(", ")})`);
+
+/**
+ * One round trip: the insert happens only where the caller may write (the organization named, or
+ * by default the personal one or the API key's). When nothing was inserted, the slower path finds
+ * out why (404, 403 or 422) and answers that.
+ */
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const { org: slug, ...fields } = c.req.valid("json");
-  const { org } = await requireOrg(c, slug ?? (await defaultOrgSlug(c)), "projects:write");
-  const userId = principalOf(c).userId;
-  const [project] = await c.get("services").db
-    .insert(projects)
-    .values({ id: crypto.randomUUID(), orgId: org.id, ...fields, settings: fields.settings ?? {}, createdBy: userId, updatedBy: userId })
-    .returning();
-  c.header("Location", `/api/v1/projects/${project!.id}`);
-  c.set("auditTarget", { type: "projects", id: project!.id });
-  return one(c, project!, org.slug, 201);
+  const principal = principalOf(c);
+  const db = c.get("services").rawDb;
+  const target =
+    principal.kind === "api_key"
+      ? sql`SELECT o.id, o.slug FROM organizations o WHERE o.id = ${principal.orgId} AND o.deleted_at IS NULL ${slug ? sql`AND o.slug = ${slug}` : sql``}`
+      : sql`SELECT o.id, o.slug FROM organizations o JOIN org_members m ON m.org_id = o.id AND m.user_id = ${principal.userId} AND m.role IN ${writers}
+            WHERE o.deleted_at IS NULL AND ${slug ? sql`o.slug = ${slug}` : sql`o.personal AND o.created_by = ${principal.userId}`}`;
+  const id = crypto.randomUUID();
+  const [inserted] = await guarded(c, [
+    db.execute<Record<string, unknown> & { org_slug: string }>(sql`
+      WITH target AS (${target}),
+      created AS (
+        INSERT INTO projects (id, org_id, name, description, color, icon, settings, created_by, updated_by)
+        SELECT ${id}, target.id, ${fields.name}, ${fields.description ?? null}, ${fields.color ?? null}, ${fields.icon ?? null},
+               ${JSON.stringify(fields.settings ?? {})}::jsonb, ${principal.userId}, ${principal.userId}
+        FROM target RETURNING *
+      )
+      SELECT created.*, target.slug AS org_slug FROM created, target`),
+  ]);
+  const row = inserted.rows[0];
+  if (!row) {
+    // Not allowed, or no such organization: requireOrg says which, as it would for any route.
+    await requireOrg(c, slug ?? (await defaultOrgSlug(c)), "projects:write");
+    throw new ApiError(409, { code: "CONFLICT", detail: "The organization changed while the project was being created; retry." });
+  }
+  const project = fromRow(row);
+  c.set("orgId", project.orgId);
+  c.header("Location", `/api/v1/projects/${id}`);
+  c.set("auditTarget", { type: "projects", id });
+  return one(c, project, row.org_slug, 201);
 };
+
+/** A raw `projects` row (snake_case, timestamps as text) as drizzle would have mapped it. */
+function fromRow(row: Record<string, unknown>): Project {
+  const date = (value: unknown) => (value === null ? null : (projects.createdAt.mapFromDriverValue(value as string) as Date));
+  return {
+    id: row.id as string,
+    orgId: row.org_id as string,
+    name: row.name as string,
+    description: row.description as string | null,
+    color: row.color as string | null,
+    icon: row.icon as string | null,
+    settings: row.settings as Record<string, unknown>,
+    version: row.version as number,
+    createdBy: row.created_by as string | null,
+    updatedBy: row.updated_by as string | null,
+    createdAt: date(row.created_at)!,
+    updatedAt: date(row.updated_at)!,
+    deletedAt: date(row.deleted_at),
+  };
+}
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const { project, orgSlug } = await requireProject(c, c.req.valid("param").id, "projects:read");
