@@ -1,8 +1,8 @@
 // The embedded Redis engine: ioredis-mock (commands and Lua through fengari) behind the Upstash gateway.
 import { exists as isRedisCommand } from "@ioredis/commands";
 import RedisMock from "ioredis-mock";
-import { createHash } from "node:crypto";
 import type { Command, RedisBackend, Reply } from "./backend.ts";
+import { sha1 } from "./script-compat.ts";
 
 type MockClient = Record<string, (...args: string[]) => Promise<unknown>> & {
   shaScripts: Record<string, string | undefined>;
@@ -39,8 +39,6 @@ function normalizeKeywords(command: string, args: string[]): string[] {
     return i >= start && keywords.has(upper) && !takesValue.has(previous) ? upper : arg;
   });
 }
-
-const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
 
 /** Redis 7 scripts may start with `#!lua flags=…` (as @upstash/ratelimit's do); Lua 5.3 (fengari) does not parse it. */
 const withoutShebang = (source: string) => (source.startsWith("#!") ? source.replace(/^#![^\n]*\n/, "") : source);

@@ -7,7 +7,8 @@ import type { Command } from "./backend.ts";
 /** Flags every Redis 7.0 accepts; others are dropped. */
 const knownFlags = new Set(["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"]);
 
-const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
+/** How Redis names a script: the SHA-1 of its source, in hex. */
+export const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
 
 export function compatibleScript(source: string): string {
   const match = /^#!lua([^\n]*)\n/.exec(source);

@@ -5,6 +5,7 @@ import type { Database } from "../db/client.ts";
 import type { ApiKeyScope, Tier } from "../db/schema.ts";
 import type { Config } from "../env.ts";
 import type { Logger } from "./logger.ts";
+import type { PendingSession } from "./session-guard.ts";
 
 /** Who is calling: a person (own session or external IdP) or an organization's API key. */
 export type Principal =
@@ -29,7 +30,7 @@ export interface AppVariables {
   userId?: string;
   principal?: Principal;
   /** An access token whose session is not yet checked: guarded() checks it with the route's first query. */
-  pendingSession?: { userId: string; sessionId: string };
+  pendingSession?: PendingSession;
   /** The organization a request acted in (set by requireOrg), for the audit log. */
   orgId?: string;
   /** What a request acted on, when the route's params do not say (e.g. what a POST created). */
