@@ -49,8 +49,9 @@ export default async function setup(project: TestProject) {
   const requireReal = process.env.REQUIRE_REAL_SERVICES === "1";
   // With REQUIRE_REAL_SERVICES=1 the machine's own servers are the default; a missing one fails the run.
   const postgresUrl = process.env.LOCAL_POSTGRES_URL ?? (requireReal ? "postgresql://postgres@127.0.0.1:5432/postgres" : undefined);
-  // Database 15 of the machine's Redis belongs to the tests and is emptied first; a Redis named by the user is never emptied.
-  const redisUrl = process.env.LOCAL_REDIS_URL ?? (requireReal ? "redis://127.0.0.1:6379/15" : undefined);
+  // Database 15 (or TEST_REDIS_DB, so two checkouts can run at once) of the machine's Redis belongs to the tests and is
+  // emptied first; a Redis named by the user is never emptied.
+  const redisUrl = process.env.LOCAL_REDIS_URL ?? (requireReal ? `redis://127.0.0.1:6379/${process.env.TEST_REDIS_DB ?? 15}` : undefined);
 
   const stacks: Stack[] = [];
   const log = (message: string) => console.log(`[test stack] ${message}`);
