@@ -5,6 +5,7 @@ import { unstable_startWorker } from "wrangler";
 import { listen } from "../dev/http.ts";
 import { randomBytes } from "node:crypto";
 import { startOidcProvider } from "./support/oidc-provider.ts";
+import { startOpenAIStub } from "../dev/openai-stub/server.ts";
 
 export interface StackInfo {
   name: string;
@@ -25,6 +26,8 @@ declare module "vitest" {
     /** A second, separate instance of the Worker (its own workerd) on the same Postgres and Redis, with RATE_LIMIT_FREE=6. */
     secondWorkerUrl: string;
     oidc: { issuer: string; audience: string; privateJwk: JsonWebKey & { kid: string }; statsUrl: string };
+    /** The OpenAI stub's base URL (ends in /v1); scripted per test through its /_stub routes. */
+    openaiStub: string;
   }
 }
 
@@ -73,6 +76,8 @@ export default async function setup(project: TestProject) {
   log(`Worker on ${stacks[0]!.postgres} + ${stacks[0]!.redis}; driver suites on ${stacks.map((s) => `${s.postgres}+${s.redis}`).join(", ")}`);
 
   const idp = await startOidcProvider();
+  const openaiStub = await startOpenAIStub();
+  project.provide("openaiStub", openaiStub.url);
   const signingKey = (kid: string) => `${kid}:${randomBytes(32).toString("base64url")}`;
   const workerVars: WorkerVars = {
     ...stacks[0]!.workerVars,
@@ -101,6 +106,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     await second.dispose();
     await idp.server.close();
+    await openaiStub.close();
     for (const stack of stacks) await stack.stop();
   };
 }

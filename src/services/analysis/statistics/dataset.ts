@@ -1,0 +1,100 @@
+// The engine's view of a dataset: the profile plus per-column numeric vectors read once from the sample rows.
+import type { Chart, Insight } from "../result.ts";
+import type { ColumnProfile, Profile } from "../../datasets/profiler.ts";
+import { type Stats, count, describe, toNumber } from "./values.ts";
+
+export interface EngineInput {
+  name: string;
+  profile: Profile;
+  /** A sample of the dataset's rows (up to ~5,000, in file order), values as parsed. */
+  rows: Record<string, unknown>[];
+}
+
+export interface NumericColumn {
+  name: string;
+  profile: ColumnProfile;
+  /** One entry per sample row: the value, or NaN where it is missing or unreadable. */
+  cells: Float64Array;
+  /** The readable values, ascending. */
+  sorted: number[];
+  stats: Stats | null;
+  /** A running index (1, 2, 3… in row order): no distribution or correlation worth reporting. */
+  sequence: boolean;
+}
+
+export interface Dataset {
+  name: string;
+  profile: Profile;
+  rows: Record<string, unknown>[];
+  /** Whether the rows are the whole dataset (else statistics from them say "in the sample"). */
+  complete: boolean;
+  numeric: NumericColumn[];
+}
+
+/** One insight and how strong it is, to order insights of one kind (strongest first). */
+export interface Finding {
+  insight: Insight;
+  strength: number;
+}
+
+export interface StepResult {
+  findings: Finding[];
+  charts: Chart[];
+}
+
+/** Bounds that keep one analysis cheap on a 1,000-column file (pairs grow quadratically). */
+export const MAX_NUMERIC_COLUMNS = 40;
+
+/** Column names a chart or insight may cite (the schema allows 1–300 characters). */
+export const citable = (name: string) => name.length >= 1 && name.length <= 300;
+export const cite = (...names: string[]) => [...new Set(names.filter(citable))].slice(0, 10);
+/** A column's name for prose: a blank name (a JSON key "") would leave a sentence without its subject. */
+export const label = (name: string) => (name.trim() === "" ? "(unnamed column)" : name);
+
+function isSequence(cells: Float64Array): boolean {
+  if (cells.length < 3) return false;
+  const step = cells[1]! - cells[0]!;
+  if (!(step !== 0 && Number.isFinite(step))) return false;
+  for (let i = 1; i < cells.length; i++) if (cells[i]! - cells[i - 1]! !== step) return false;
+  return true;
+}
+
+export function numericColumn(profile: ColumnProfile, rows: Record<string, unknown>[]): NumericColumn {
+  const cells = new Float64Array(rows.length);
+  const values: number[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const value = toNumber(rows[i]![profile.name]);
+    cells[i] = value ?? Number.NaN;
+    if (value !== null) values.push(value);
+  }
+  values.sort((a, b) => a - b);
+  return {
+    name: profile.name,
+    profile,
+    cells,
+    sorted: values,
+    stats: values.length > 0 ? describe(values) : null,
+    sequence: profile.type === "integer" && isSequence(cells),
+  };
+}
+
+export function datasetOf(input: EngineInput): Dataset {
+  const rows = Array.isArray(input.rows) ? input.rows.filter((row) => row !== null && typeof row === "object") : [];
+  const columns = input.profile?.columns ?? [];
+  const numeric = columns
+    .filter((column) => column.type === "integer" || column.type === "number")
+    .slice(0, MAX_NUMERIC_COLUMNS)
+    .map((column) => numericColumn(column, rows));
+  return {
+    name: input.name,
+    profile: { rowCount: input.profile?.rowCount ?? 0, columns },
+    rows,
+    complete: rows.length >= (input.profile?.rowCount ?? 0),
+    numeric,
+  };
+}
+
+/** The sentence that says statistics came from a sample, when they did. */
+export function sampleNote(dataset: Dataset): string {
+  return dataset.complete ? "" : ` (computed on a sample of ${count(dataset.rows.length)} of ${count(dataset.profile.rowCount)} rows)`;
+}
