@@ -8,7 +8,21 @@ export default defineConfig({
       main: "./src/index.ts",
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
-        bindings: { ...inject("workerVars"), ENVIRONMENT: "test", LOG_LEVEL: "error", ALLOWED_ORIGINS: "https://app.example.com" },
+        bindings: {
+          ...inject("workerVars"),
+          ENVIRONMENT: "test",
+          LOG_LEVEL: "error",
+          ALLOWED_ORIGINS: "https://app.example.com",
+          // The model is the OpenAI-compatible stub (dev/openai-stub), with short clocks so failures show quickly.
+          OPENAI_API_KEY: "sk-stub-tests-only",
+          OPENAI_BASE_URL: inject("openaiStub"),
+          OPENAI_TIMEOUT_MS: "2500",
+          OPENAI_QUEUE_TIMEOUT_MS: "2500",
+          OPENAI_MAX_RETRIES: "1",
+          LLM_BREAKER_THRESHOLD: "3",
+          LLM_BREAKER_COOLDOWN_MS: "60000",
+          SSE_HEARTBEAT_SECONDS: "1",
+        },
       },
     })),
   ],

@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import Papa from "papaparse";
 import pg from "pg";
 import { unstable_startWorker } from "wrangler";
+import { startOpenAIStub } from "../dev/openai-stub/server.ts";
 import { startStack } from "../dev/stack.ts";
 
 const run = promisify(execFile);
@@ -39,8 +40,12 @@ const stack = await startStack({
 });
 console.log(`[bench] Postgres: ${stack.postgres}, Redis: ${stack.redis}; ${seconds} s per scenario, ${connections} connections`);
 
+// The model: the OpenAI-compatible stub, streaming its default analysis (so the figures are ours, not a model's).
+const openaiStub = await startOpenAIStub();
 const vars = {
   ...stack.workerVars,
+  OPENAI_API_KEY: "sk-bench-stub",
+  OPENAI_BASE_URL: openaiStub.url,
   AUTH_JWT_KEYS: `bench:${randomBytes(32).toString("base64url")}`,
   ENVIRONMENT: "test",
   LOG_LEVEL: "error",
@@ -79,6 +84,7 @@ const scenarios: Scenario[] = [
   { name: "GET /health", url: `${limited.url}/health` },
   { name: "GET /api/v1/me (rate limited)", url: `${limited.url}/api/v1/me`, headers: auth },
   { name: "GET /api/v1/me (limits off)", url: `${unlimited.url}/api/v1/me`, headers: auth },
+  { name: "GET /api/v1/projects", url: `${limited.url}/api/v1/projects`, headers: auth },
   {
     name: "POST /api/v1/projects",
     url: `${limited.url}/api/v1/projects`,
@@ -198,6 +204,55 @@ const upload = {
 };
 if (uploadResponse.status !== 201) console.error("[bench] upload failed:", uploadBody);
 
+// Analyses: time to the first SSE event and to `done`, and round trips per analysis, run one at a time
+// so the gateways' counters belong to it (audit rows written after the response included).
+async function measureAnalyses(engine: "openai" | "statistical", runs: number) {
+  const lines = ["day,region,units,revenue"];
+  for (let i = 0; i < 500; i++) lines.push(`2026-01-${String((i % 28) + 1).padStart(2, "0")},${["north", "south", "east"][i % 3]},${10 + (i % 40)},${(10 + (i % 40)) * 12.5}`);
+  const uploaded = await fetch(`${limited.url}/api/v1/projects/${project.id}/datasets?name=analysis-${engine}`, { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: `${lines.join("\n")}\n` });
+  const dataset = (await uploaded.json()) as { id: string };
+  const session = (await (await fetch(`${limited.url}/api/v1/sessions`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ datasetId: dataset.id }) })).json()) as { id: string };
+  const first: number[] = [];
+  const done: number[] = [];
+  let failures = 0;
+  const [pgBefore, redisBefore] = [await gatewayCount(stack.neon.url), await gatewayCount(stack.upstash.url)];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    const response = await fetch(`${limited.url}/api/v1/sessions/${session.id}/analyses`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ engine }),
+    });
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    let firstAt = 0;
+    for (;;) {
+      const { done: ended, value } = await reader.read();
+      if (ended) break;
+      text += value;
+      if (!firstAt && text.includes("event: ")) firstAt = performance.now() - started;
+    }
+    if (!text.includes("event: done")) failures++;
+    first.push(firstAt);
+    done.push(performance.now() - started);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const [pgAfter, redisAfter] = [await gatewayCount(stack.neon.url), await gatewayCount(stack.upstash.url)];
+  const median = (values: number[]) => Math.round([...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]! * 10) / 10;
+  return {
+    engine,
+    runs,
+    failures,
+    firstEventMsP50: median(first),
+    doneMsP50: median(done),
+    doneMsMax: Math.round(Math.max(...done)),
+    postgresRoundTrips: Math.round(((pgAfter - pgBefore) / runs) * 100) / 100,
+    redisRoundTrips: Math.round(((redisAfter - redisBefore) / runs) * 100) / 100,
+  };
+}
+const analysisRuns = Number(process.env.BENCH_ANALYSES ?? 20);
+const analysis = [await measureAnalyses("openai", analysisRuns), await measureAnalyses("statistical", analysisRuns)];
+
 // Sign-in and sign-up must not tell who is registered, by answer or by time: the same calls for a
 // known and an unknown address, timed (on the instance with limits off, so none is refused).
 async function meanMs(times: number, request: (i: number) => Promise<Response>) {
@@ -235,14 +290,17 @@ const summary = {
   results: table,
   rateLimitOverhead: { p50Ms: on.p50 - off.p50, p99Ms: on.p99 - off.p99, rpsRatio: Math.round((on.rps / off.rps) * 100) / 100 },
   upload,
+  analysis,
   enumeration,
 };
 writeFileSync(`${root}bench/results/latest.json`, `${JSON.stringify(summary, null, 2)}\n`);
 console.table(table);
 console.log("rate limiting adds:", summary.rateLimitOverhead);
 console.table([upload]);
+console.table(analysis);
 console.log("median ms, known vs unknown address:", enumeration);
 
 await limited.worker.dispose();
 await unlimited.worker.dispose();
 await stack.stop();
+await openaiStub.close();

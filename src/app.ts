@@ -1,20 +1,28 @@
 // The Datacrafted API: the pipeline from createApp, then every router, then the docs that describe them.
 import { createApp } from "./lib/create-app.ts";
+import { bodyAliasHandlers, bodyAliases } from "./middleware/deprecation.ts";
+import { analysesRouter } from "./routes/analyses/analyses.index.ts";
 import { apiKeysRouter } from "./routes/api-keys/api-keys.index.ts";
 import { auditLogsRouter } from "./routes/audit-logs/audit-logs.index.ts";
 import { auth } from "./routes/auth/auth.index.ts";
+import { chatRouter } from "./routes/chat/chat.index.ts";
+import { eventsRouter } from "./routes/events/events.index.ts";
 import { datasetsRouter } from "./routes/datasets/datasets.index.ts";
 import { mountDocs } from "./routes/docs/docs.index.ts";
+import { exportsRouter } from "./routes/exports/exports.index.ts";
 import { health } from "./routes/health/health.index.ts";
 import { me } from "./routes/me/me.index.ts";
 import { members } from "./routes/members/members.index.ts";
 import { orgs } from "./routes/orgs/orgs.index.ts";
 import { projectsRouter } from "./routes/projects/projects.index.ts";
+import { sessionsRouter } from "./routes/sessions/sessions.index.ts";
 
 const app = createApp();
 
 app.route("/", health);
-for (const router of [auth, me, orgs, members, apiKeysRouter, auditLogsRouter, projectsRouter, datasetsRouter]) app.route("/api/v1", router);
+for (const router of [auth, me, orgs, members, apiKeysRouter, auditLogsRouter, projectsRouter, datasetsRouter, sessionsRouter, analysesRouter, eventsRouter, chatRouter, exportsRouter]) app.route("/api/v1", router);
+// Old paths that named their session in the body: re-dispatched to their successors.
+for (const alias of bodyAliases) app.post(alias.from, ...bodyAliasHandlers(alias, app));
 
 mountDocs(app);
 

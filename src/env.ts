@@ -68,6 +68,26 @@ export const configSchema = z.object({
   /** When Redis does not answer within RATE_LIMIT_TIMEOUT_MS: let requests through (open) or refuse them (closed). */
   RATE_LIMIT_FAIL_MODE: z.enum(["open", "closed"]).default("open"),
   RATE_LIMIT_TIMEOUT_MS: positiveInt(500),
+  /** The model behind analyses and chat. With no key, the built-in statistical engine answers (labelled `engine: "statistical"`). */
+  OPENAI_API_KEY: z.string().min(1).refine(notPlaceholder, "is a placeholder").optional(),
+  /** An OpenAI-compatible endpoint (Azure, a gateway, the test stub); the SDK's default when unset. */
+  OPENAI_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  OPENAI_MODEL: z.string().min(1).default("gpt-4o-mini"),
+  /** How long one model call may take inside a request, and inside a queue job. */
+  OPENAI_TIMEOUT_MS: positiveInt(30_000),
+  OPENAI_QUEUE_TIMEOUT_MS: positiveInt(120_000),
+  /** Retries of retryable failures only (429, 5xx, timeouts, dropped connections), with the SDK's backoff. */
+  OPENAI_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  /** The circuit breaker: opens after this many consecutive failed calls, half-opens after the cool-down. */
+  LLM_BREAKER_THRESHOLD: positiveInt(5),
+  LLM_BREAKER_COOLDOWN_MS: positiveInt(30_000),
+  /** Datasets larger than this are analysed by a queue job even when the client asked for a stream. */
+  ANALYSIS_ASYNC_BYTES: positiveInt(20 * 1024 * 1024),
+  /** Seconds between SSE heartbeat comments. */
+  SSE_HEARTBEAT_SECONDS: positiveInt(15),
+  /** Queue jobs: the analysis queue's producer binding, and the session rooms (Durable Objects). */
+  ANALYSIS_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
+  SESSION_ROOMS: z.custom<DurableObjectNamespace>((value) => typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function", "must be a Durable Object namespace binding"),
   /** An external OpenID Connect provider (Auth0, Clerk, Firebase, Supabase…): all three, or none. */
   OIDC_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   OIDC_ISSUER: z.string().min(1).optional(),

@@ -1,8 +1,12 @@
-// The Worker: HTTP through the Hono app, cron triggers through the scheduled jobs (queues and Durable Objects join as they land).
+// The Worker: HTTP through the Hono app, analysis jobs through the queue consumer, cron triggers through the scheduled jobs.
 import app from "./app.ts";
 import { scheduled } from "./cron/index.ts";
+import { queue } from "./queues/index.ts";
+
+export { SessionRoom } from "./durable-objects/session-room/session-room.ts";
 
 export default {
   fetch: app.fetch,
+  queue,
   scheduled,
 } satisfies ExportedHandler<Cloudflare.Env>;

@@ -11,6 +11,8 @@ const valid = {
   UPSTASH_REDIS_REST_TOKEN: "AXXXASQgNzYyYjg0ZjktMWE2ZS00",
   AUTH_JWT_KEYS: "k2:9f8e7d6c5b4a39281706f5e4d3c2b1a0ffeeddcc,k1:0a1b2c3d4e5f60718293a4b5c6d7e8f9aabbccdd",
   DATASETS: env.DATASETS,
+  ANALYSIS_QUEUE: env.ANALYSIS_QUEUE,
+  SESSION_ROOMS: env.SESSION_ROOMS,
 };
 
 afterEach(() => vi.restoreAllMocks());
@@ -59,6 +61,9 @@ describe("loadConfig", () => {
     ["the sample signing key from .dev.vars.example", { AUTH_JWT_KEYS: "key-2026-11:replace-with-32-or-more-random-characters" }, "AUTH_JWT_KEYS"],
     ["a signing key without a kid", { AUTH_JWT_KEYS: ":0a1b2c3d4e5f60718293a4b5c6d7e8f9aabbccdd" }, "AUTH_JWT_KEYS"],
     ["a missing R2 binding", { DATASETS: undefined }, "DATASETS"],
+    ["a missing queue binding", { ANALYSIS_QUEUE: undefined }, "ANALYSIS_QUEUE"],
+    ["a missing Durable Object binding", { SESSION_ROOMS: undefined }, "SESSION_ROOMS"],
+    ["a placeholder model key", { OPENAI_API_KEY: "replace-me" }, "OPENAI_API_KEY"],
     ["half an OIDC configuration", { OIDC_ISSUER: "https://idp.example.com/" }, "OIDC_JWKS_URL"],
   ])("refuses %s, naming the variable but not the value", (_, override, variable) => {
     const result = loadConfig({ ...valid, ...override });

@@ -4,6 +4,7 @@ import { loadConfig } from "../env.ts";
 import { createLogger, describeError } from "../lib/logger.ts";
 import { cleanupAuthSessions } from "./cleanup-auth-sessions.ts";
 import { purgeDeleted } from "./purge-deleted.ts";
+import { recoverAnalyses } from "./recover-analyses.ts";
 
 export async function scheduled(controller: ScheduledController, env: Cloudflare.Env, _ctx: ExecutionContext): Promise<void> {
   const loaded = loadConfig(env);
@@ -16,6 +17,7 @@ export async function scheduled(controller: ScheduledController, env: Cloudflare
   const jobs = {
     cleanupAuthSessions: () => cleanupAuthSessions(db),
     purgeDeleted: () => purgeDeleted(db, loaded.config.DATASETS, { retentionDays: loaded.config.RETENTION_DAYS }),
+    recoverAnalyses: () => recoverAnalyses(db, loaded.config.ANALYSIS_QUEUE),
   };
   for (const [name, job] of Object.entries(jobs)) {
     const started = performance.now();

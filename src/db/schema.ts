@@ -219,3 +219,95 @@ export const datasets = pgTable(
     index("datasets_deleted_idx").on(t.deletedAt).where(sql`deleted_at IS NOT NULL`),
   ],
 );
+
+export const analysisStatuses = ["queued", "running", "succeeded", "failed"] as const;
+export type AnalysisStatus = (typeof analysisStatuses)[number];
+
+/** An analysis session: one person's (or team's) line of inquiry into one dataset version. */
+export const analysisSessions = pgTable(
+  "analysis_sessions",
+  {
+    id: uuid("id").primaryKey(),
+    orgId: uuid("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
+    projectId: uuid("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
+    datasetId: uuid("dataset_id").notNull().references(() => datasets.id, { onDelete: "cascade" }),
+    title: text("title").notNull(),
+    /** Bumped by every change: the ETag, and what If-Match compares. */
+    version: integer("version").notNull().default(1),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    updatedBy: uuid("updated_by").references(() => users.id, { onDelete: "set null" }),
+    ...timestamps,
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date", precision: 3 }),
+  },
+  (t) => [
+    index("analysis_sessions_org_created_idx").on(t.orgId, t.createdAt, t.id).where(sql`deleted_at IS NULL`),
+    index("analysis_sessions_project_created_idx").on(t.projectId, t.createdAt, t.id).where(sql`deleted_at IS NULL`),
+    index("analysis_sessions_deleted_idx").on(t.deletedAt).where(sql`deleted_at IS NOT NULL`),
+  ],
+);
+
+/** One run of the analysis engine on a session's dataset: queued or streamed, with its result once it succeeded. */
+export const analyses = pgTable(
+  "analyses",
+  {
+    id: uuid("id").primaryKey(),
+    sessionId: uuid("session_id").notNull().references(() => analysisSessions.id, { onDelete: "cascade" }),
+    orgId: uuid("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
+    status: text("status", { enum: analysisStatuses }).notNull(),
+    mode: text("mode", { enum: ["stream", "queue"] }).notNull(),
+    engine: text("engine", { enum: ["openai", "statistical"] }).notNull(),
+    model: text("model"),
+    /** What the person asked to focus on, if anything. */
+    question: text("question"),
+    summary: text("summary"),
+    insights: jsonb("insights").$type<unknown[]>(),
+    promptTokens: integer("prompt_tokens"),
+    completionTokens: integer("completion_tokens"),
+    /** The problem (RFC 9457 fields) that ended a failed analysis. */
+    error: jsonb("error").$type<Record<string, unknown>>(),
+    attempts: integer("attempts").notNull().default(0),
+    heartbeatAt: timestamp("heartbeat_at", { withTimezone: true, mode: "date", precision: 3 }),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
+    startedAt: timestamp("started_at", { withTimezone: true, mode: "date", precision: 3 }),
+    finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date", precision: 3 }),
+  },
+  (t) => [
+    index("analyses_session_created_idx").on(t.sessionId, t.createdAt, t.id),
+    // The cron's sweep for jobs whose heartbeat stopped.
+    index("analyses_running_heartbeat_idx").on(t.heartbeatAt).where(sql`status = 'running'`),
+    // …and for queued jobs whose message was lost.
+    index("analyses_queued_created_idx").on(t.createdAt).where(sql`status = 'queued'`),
+  ],
+);
+
+/** A chart configuration an analysis proposed, in its order. */
+export const charts = pgTable(
+  "charts",
+  {
+    id: uuid("id").primaryKey(),
+    analysisId: uuid("analysis_id").notNull().references(() => analyses.id, { onDelete: "cascade" }),
+    position: integer("position").notNull(),
+    type: text("type").notNull(),
+    title: text("title").notNull(),
+    config: jsonb("config").$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [uniqueIndex("charts_analysis_position_key").on(t.analysisId, t.position)],
+);
+
+/** The chat transcript of a session. */
+export const chatMessages = pgTable(
+  "chat_messages",
+  {
+    id: uuid("id").primaryKey(),
+    sessionId: uuid("session_id").notNull().references(() => analysisSessions.id, { onDelete: "cascade" }),
+    role: text("role", { enum: ["user", "assistant"] }).notNull(),
+    content: text("content").notNull(),
+    engine: text("engine", { enum: ["openai", "statistical"] }),
+    model: text("model"),
+    tokens: integer("tokens"),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [index("chat_messages_session_created_idx").on(t.sessionId, t.createdAt, t.id)],
+);

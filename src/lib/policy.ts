@@ -18,6 +18,10 @@ export const policy = {
   "projects:delete": "admin",
   "datasets:read": "viewer",
   "datasets:write": "member",
+  "sessions:read": "viewer",
+  "sessions:write": "member",
+  /** Running an analysis or a chat turn spends the organization's model budget. */
+  "analyses:run": "member",
 } as const satisfies Record<string, Role>;
 
 export type Action = keyof typeof policy;

@@ -39,6 +39,12 @@ export const ErrorCode = z.enum([
   "CONFIG_INVALID",
   "SERVICE_UNAVAILABLE",
   "DEPENDENCY_UNAVAILABLE",
+  "MODEL_UNAVAILABLE",
+  "MODEL_TIMEOUT",
+  "MODEL_OUTPUT_INVALID",
+  "MODEL_ERROR",
+  "ANALYSIS_ABANDONED",
+  "CHAT_BUSY",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
@@ -95,7 +101,9 @@ const titles: Record<number, string> = {
   422: "Unprocessable Content",
   429: "Too Many Requests",
   500: "Internal Server Error",
+  502: "Bad Gateway",
   503: "Service Unavailable",
+  504: "Gateway Timeout",
 };
 
 export interface ApiErrorOptions {
@@ -128,22 +136,27 @@ export class ApiError extends HTTPException {
 
 const kebab = (code: ErrorCode) => code.toLowerCase().replaceAll("_", "-");
 
-/** Builds the problem+json response for `error` in the context of request `c`. */
-export function problemResponse(c: Context, error: ApiError): Response {
+/** The problem document for `error`; `instance` is the path the client sent. */
+export function problemBody(error: ApiError, instance: string, requestId: string): Problem & Record<string, unknown> {
   const status = error.status as ContentfulStatusCode;
-  const body: Problem & Record<string, unknown> = {
+  return {
     ...error.extensions,
     type: `https://datacrafted.app/problems/${kebab(error.code)}`,
     title: titles[status] ?? "Error",
     status,
     detail: error.detail,
-    // The path the client sent (c.req.path would show a deprecated alias's successor).
-    instance: new URL(c.req.url).pathname,
+    instance,
     code: error.code,
-    requestId: c.get("requestId") ?? "unknown",
+    requestId,
     ...(error.errors ? { errors: error.errors } : {}),
   };
-  return c.body(JSON.stringify(body), status, {
+}
+
+/** Builds the problem+json response for `error` in the context of request `c`. */
+export function problemResponse(c: Context, error: ApiError): Response {
+  // The path the client sent (c.req.path would show a deprecated alias's successor).
+  const body = problemBody(error, new URL(c.req.url).pathname, c.get("requestId") ?? "unknown");
+  return c.body(JSON.stringify(body), error.status as ContentfulStatusCode, {
     ...error.headers,
     "Content-Type": "application/problem+json",
     "Cache-Control": "no-store",

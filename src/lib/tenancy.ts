@@ -1,7 +1,7 @@
 // Tenant isolation: every organization-scoped route resolves its organization here, so another tenant's is a 404.
 import { and, eq, isNotNull, isNull } from "drizzle-orm";
 import type { Context } from "hono";
-import { datasets, orgMembers, organizations, projects, type Role } from "../db/schema.ts";
+import { analysisSessions, datasets, orgMembers, organizations, projects, type Role } from "../db/schema.ts";
 import { principalOf } from "../middleware/auth.ts";
 import { type Action, allows, keyMayTake, keyRole, policy } from "./policy.ts";
 import { guarded } from "./session-guard.ts";
@@ -119,5 +119,50 @@ export async function requireDataset(c: Context<AppEnv>, id: string, action: Act
   }
   if (!row) throw new ApiError(404, { detail: "No dataset with this id is visible to you." });
   authorize(c, row.dataset.orgId, row.role, action);
+  return row;
+}
+
+export type AnalysisSession = typeof analysisSessions.$inferSelect;
+
+/**
+ * Session `id` (live, or soft-deleted with `{ deleted: true }`) in a live project and organization,
+ * with its dataset (which may since have been deleted: the caller decides what that means).
+ */
+export async function requireSession(
+  c: Context<AppEnv>,
+  id: string,
+  action: Action,
+  { deleted = false }: { deleted?: boolean } = {},
+): Promise<{ session: AnalysisSession; dataset: Dataset; role: Role }> {
+  const principal = principalOf(c);
+  const db = c.get("services").rawDb;
+  const visible = and(eq(analysisSessions.id, id), deleted ? isNotNull(analysisSessions.deletedAt) : isNull(analysisSessions.deletedAt));
+  const liveProject = and(eq(projects.id, analysisSessions.projectId), isNull(projects.deletedAt));
+  const liveOrg = and(eq(organizations.id, analysisSessions.orgId), isNull(organizations.deletedAt));
+  const base = db
+    .select({ session: analysisSessions, dataset: datasets, role: orgMembers.role })
+    .from(analysisSessions)
+    .innerJoin(datasets, eq(datasets.id, analysisSessions.datasetId))
+    .innerJoin(projects, liveProject)
+    .innerJoin(organizations, liveOrg);
+  let row: { session: AnalysisSession; dataset: Dataset; role: Role } | undefined;
+  if (principal.kind === "api_key") {
+    const [[found]] = await guarded(c, [
+      db
+        .select({ session: analysisSessions, dataset: datasets })
+        .from(analysisSessions)
+        .innerJoin(datasets, eq(datasets.id, analysisSessions.datasetId))
+        .innerJoin(projects, liveProject)
+        .innerJoin(organizations, liveOrg)
+        .where(and(visible, eq(analysisSessions.orgId, principal.orgId))),
+    ]);
+    row = found && { ...found, role: keyRole(principal.scopes) };
+  } else {
+    [[row]] = await guarded(c, [
+      base.innerJoin(orgMembers, and(eq(orgMembers.orgId, analysisSessions.orgId), eq(orgMembers.userId, principal.userId))).where(visible),
+    ]);
+  }
+  if (!row) throw new ApiError(404, { detail: deleted ? "No deleted session with this id is visible to you." : "No session with this id is visible to you." });
+  authorize(c, row.session.orgId, row.role, action);
   return row;
 }

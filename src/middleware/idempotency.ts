@@ -59,6 +59,11 @@ export const idempotency = () =>
     }
 
     await next();
+    if (c.res.headers.get("Content-Type")?.startsWith("text/event-stream")) {
+      // A stream cannot be replayed (nor read here without holding it back); what it created has its own id to follow.
+      await redis.del(slot);
+      return;
+    }
     const body = await c.res.clone().text();
     if (c.res.status >= 500 || body.length > MAX_STORED_BODY) {
       // A failure of ours may be retried with the same key; so may a response too large to keep.

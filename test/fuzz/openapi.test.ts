@@ -148,8 +148,21 @@ describe("every operation in /openapi.json", () => {
     const upload = await send("post", `/api/v1/projects/${values.id}/datasets`, { token: owner.token, body: "a,b\n1,x\n2,y\n", headers: { "Content-Type": "text/csv" } });
     expect(upload.status).toBe(201);
     const dataset = (await upload.json()) as { id: string };
-    const ids: Record<string, string> = { "/api/v1/datasets/{id}": dataset.id, "/api/v1/datasets/{id}/rows": dataset.id, "/api/v1/datasets/{id}/versions": dataset.id };
-    const reads = operations.filter((op) => op.method === "get" && op.path.startsWith("/api/v1/"));
+    const session = (await (await send("post", "/api/v1/sessions", { token: owner.token, body: JSON.stringify({ datasetId: dataset.id }), headers: { "Content-Type": "application/json" } })).json()) as { id: string };
+    const analysis = await send("post", `/api/v1/sessions/${session.id}/analyses`, { token: owner.token, body: JSON.stringify({ engine: "statistical" }), headers: { "Content-Type": "application/json", Accept: "text/event-stream" } });
+    const analysisId = /"analysisId":"([0-9a-f-]{36})"/.exec(await analysis.text())?.[1];
+    const ids: Record<string, string> = {
+      "/api/v1/datasets/{id}": dataset.id,
+      "/api/v1/datasets/{id}/rows": dataset.id,
+      "/api/v1/datasets/{id}/versions": dataset.id,
+      "/api/v1/sessions/{id}": session.id,
+      "/api/v1/sessions/{id}/analyses": session.id,
+      "/api/v1/sessions/{id}/messages": session.id,
+      "/api/v1/sessions/{id}/export": session.id,
+      "/api/v1/analyses/{id}": analysisId!,
+    };
+    // Event streams never end by themselves: they have their own tests (test/routes/events).
+    const reads = operations.filter((op) => op.method === "get" && op.path.startsWith("/api/v1/") && !op.path.endsWith("/events"));
     for (const op of reads) {
       const path = op.path.replaceAll(/\{(\w+)\}/g, (_, name: string) => (name === "id" && ids[op.path]) || values[name] || "");
       for (const token of [owner.token, key]) {
@@ -163,7 +176,7 @@ describe("every operation in /openapi.json", () => {
         expect(result.success, `${label}: ${JSON.stringify(result.error)}`).toBe(true);
       }
     }
-  });
+  }, 90_000);
 
   it("missing_required_header: If-Match is optional, a malformed one is a 412 problem, never a crash", async () => {
     const response = await send("patch", `/api/v1/projects/${values.id}`, { token: owner.token, body: "{}", headers: { "Content-Type": "application/json", "If-Match": "garbage, W/" } });

@@ -1,16 +1,16 @@
 // Datasets: streamed upload with profiling, reads, a rows preview from R2, versions, soft delete.
 import { and, desc, eq, isNull, or, sql } from "drizzle-orm";
-import type { Context } from "hono";
 import { datasets, projects } from "../../db/schema.ts";
 import { etagOf, notModified } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { type Dataset, requireDataset, requireProject } from "../../lib/tenancy.ts";
-import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
+import type { AppRouteHandler } from "../../lib/types.ts";
 import { principalOf } from "../../middleware/auth.ts";
 import { ingest } from "../../services/datasets/ingest.ts";
 import { boundaryOf, filePart } from "../../services/datasets/multipart.ts";
-import { type Format, rowsOf } from "../../services/datasets/parsers.ts";
+import type { Format } from "../../services/datasets/parsers.ts";
+import { readRows } from "../../services/datasets/read-rows.ts";
 import type * as routes from "./datasets.routes.ts";
 
 const summary = (d: Dataset) => ({
@@ -157,29 +157,11 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   return c.json(full(dataset), 200);
 };
 
-/** Reads rows `offset`… from the stored file, parsing only as far as needed. */
-async function readRows(c: Context<AppEnv>, dataset: Dataset, offset: number, limit: number) {
-  const object = await c.get("config").DATASETS.get(dataset.r2Key);
-  if (!object) throw new ApiError(404, { detail: "The dataset's file is no longer stored." });
-  const text = object.body.pipeThrough(new TextDecoderStream());
-  const { columns, rows } = await rowsOf(text, dataset.parseOptions);
-  const out: Record<string, unknown>[] = [];
-  let index = 0;
-  reading: for await (const batch of rows) {
-    for (const row of batch) {
-      if (index++ < offset) continue;
-      out.push(Object.fromEntries(columns.map((column, i) => [column, row[i] ?? null])));
-      if (out.length >= limit) break reading;
-    }
-  }
-  await rows.return(undefined);
-  return { columns: [...columns], rows: out };
-}
-
 export const rows: AppRouteHandler<typeof routes.rows> = async (c) => {
   const { offset, limit } = c.req.valid("query");
   const { dataset } = await requireDataset(c, c.req.valid("param").id, "datasets:read");
-  const page = offset >= dataset.rowCount ? { columns: dataset.profile.columns.map((column) => column.name), rows: [] } : await readRows(c, dataset, offset, limit);
+  const page = offset >= dataset.rowCount ? { columns: dataset.profile.columns.map((column) => column.name), rows: [] } : await readRows(c.get("config").DATASETS, dataset, offset, limit);
+  if (!page) throw new ApiError(404, { detail: "The dataset's file is no longer stored." });
   return c.json({ ...page, offset, limit, total: dataset.rowCount }, 200);
 };
 

@@ -1,0 +1,43 @@
+// Cron job: analysis jobs whose heartbeat stopped (their Worker was evicted) or whose message was lost go back on the queue.
+import { sql } from "drizzle-orm";
+import type { Database } from "../db/client.ts";
+import type { AnalysisMessage } from "../queues/analyses/message.ts";
+
+export interface RecoverOptions {
+  /** A running job silent this long is presumed dead. */
+  staleSeconds?: number;
+  /** A queued job untouched this long presumably lost its message. */
+  lostSeconds?: number;
+  /** Jobs already tried this often fail instead of going round again. */
+  maxAttempts?: number;
+  batchSize?: number;
+}
+
+export async function recoverAnalyses(db: Database, queue: Queue, { staleSeconds = 120, lostSeconds = 600, maxAttempts = 4, batchSize = 100 }: RecoverOptions = {}) {
+  const abandoned = JSON.stringify({
+    type: "https://datacrafted.app/problems/analysis-abandoned",
+    title: "Bad Gateway",
+    status: 502,
+    code: "ANALYSIS_ABANDONED",
+    detail: "The analysis stopped answering on every attempt.",
+    instance: "/api/v1/analyses",
+    requestId: "cron",
+  });
+  // Out of attempts: failed for good, in the same statement that finds them.
+  const failed = await db.execute(sql`
+    UPDATE analyses SET status = 'failed', finished_at = now(), heartbeat_at = NULL, error = coalesce(error, ${abandoned}::jsonb)
+    WHERE id IN (SELECT id FROM analyses WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => ${staleSeconds}) AND attempts >= ${maxAttempts} LIMIT ${batchSize})`);
+  // The rest: queued again (stamped, so the next run does not send them twice) and sent.
+  const requeued = await db.execute<{ id: string }>(sql`
+    UPDATE analyses SET status = 'queued', heartbeat_at = now()
+    WHERE id IN (
+      (SELECT id FROM analyses WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => ${staleSeconds}) LIMIT ${batchSize})
+      UNION ALL
+      (SELECT id FROM analyses WHERE status = 'queued' AND created_at < now() - make_interval(secs => ${lostSeconds})
+         AND coalesce(heartbeat_at, created_at) < now() - make_interval(secs => ${lostSeconds}) LIMIT ${batchSize}))
+    RETURNING id`);
+  if (requeued.rows.length > 0) {
+    await queue.sendBatch(requeued.rows.map((row) => ({ body: { analysisId: row.id, requestId: "cron" } satisfies AnalysisMessage, contentType: "json" as const })));
+  }
+  return { failed: failed.rowCount ?? 0, requeued: requeued.rows.length };
+}

@@ -1,0 +1,27 @@
+// The queue handler: each batch goes to its queue's consumer, one message at a time.
+import { createDb } from "../db/client.ts";
+import { loadConfig } from "../env.ts";
+import { createLogger, describeError } from "../lib/logger.ts";
+import { handleAnalysisMessage, handleDeadLetter } from "./analyses/consumer.ts";
+
+export async function queue(batch: MessageBatch<unknown>, env: Cloudflare.Env, _ctx: ExecutionContext): Promise<void> {
+  const loaded = loadConfig(env);
+  if (!loaded.ok) {
+    console.error(JSON.stringify({ level: "error", message: "configuration invalid", problems: loaded.problems }));
+    batch.retryAll({ delaySeconds: 60 });
+    return;
+  }
+  const config = loaded.config;
+  const logger = createLogger(config.LOG_LEVEL, { queue: batch.queue });
+  const db = createDb(config);
+  const handle = batch.queue.endsWith("-dlq") ? handleDeadLetter : handleAnalysisMessage;
+  for (const message of batch.messages) {
+    try {
+      await handle(message, config, db, logger);
+    } catch (error) {
+      // Postgres unreachable, most likely: try this message again later.
+      logger.error("queue message failed", { messageId: message.id, ...describeError(error) });
+      message.retry({ delaySeconds: 30 });
+    }
+  }
+}

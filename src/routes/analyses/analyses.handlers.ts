@@ -1,0 +1,143 @@
+// Analyses: start one (streamed over SSE or queued), read one with its charts, list a session's.
+import { and, eq, inArray, isNull } from "drizzle-orm";
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import { analyses, analysisSessions, charts, orgMembers, organizations, projects } from "../../db/schema.ts";
+import { keyset, toPage } from "../../lib/pagination.ts";
+import { ApiError, problemBody } from "../../lib/problem.ts";
+import { guarded } from "../../lib/session-guard.ts";
+import { wantsEventStream } from "../../lib/sse.ts";
+import { requireSession } from "../../lib/tenancy.ts";
+import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
+import { waitUntil } from "../../lib/wait-until.ts";
+import { principalOf } from "../../middleware/auth.ts";
+import { publish } from "../../durable-objects/session-room/room.ts";
+import { executeAnalysis } from "../../services/analysis/execute.ts";
+import { estimateTokens } from "../../services/analysis/prompt.ts";
+import { type Analysis, presentAnalysis, saveFailed } from "../../services/analysis/store.ts";
+import { chooseEngine, spendModelBudget } from "../../services/llm/budget.ts";
+import type { AnalysisMessage } from "../../queues/analyses/message.ts";
+import type * as routes from "./analyses.routes.ts";
+
+export const create: AppRouteHandler<typeof routes.create> = async (c) => {
+  const { id } = c.req.valid("param");
+  const { question, engine: asked } = c.req.valid("json");
+  const { session, dataset } = await requireSession(c, id, "analyses:run");
+  if (dataset.deletedAt) throw new ApiError(409, { detail: "The session's dataset has been deleted; open a session on another dataset." });
+  const config = c.get("config");
+  const engine = chooseEngine(c, asked);
+  if (engine === "openai") await spendModelBudget(c, 8_000 + estimateTokens(question ?? ""));
+
+  const queued = !wantsEventStream(c.req.header("Accept")) || /\brespond-async\b/i.test(c.req.header("Prefer") ?? "") || dataset.sizeBytes > config.ANALYSIS_ASYNC_BYTES;
+  const db = c.get("services").db;
+  const [analysis] = (await db
+    .insert(analyses)
+    .values({
+      id: crypto.randomUUID(),
+      sessionId: session.id,
+      orgId: session.orgId,
+      status: queued ? "queued" : "running",
+      mode: queued ? "queue" : "stream",
+      engine,
+      model: engine === "openai" ? config.OPENAI_MODEL : null,
+      question: question ?? null,
+      attempts: queued ? 0 : 1,
+      createdBy: principalOf(c).userId,
+      ...(queued ? {} : { startedAt: new Date(), heartbeatAt: new Date() }),
+    })
+    .returning()) as [Analysis];
+  c.set("auditTarget", { type: "analyses", id: analysis.id });
+  const logger = c.get("logger");
+
+  if (queued) {
+    const message: AnalysisMessage = { analysisId: analysis.id, requestId: c.get("requestId") };
+    try {
+      await config.ANALYSIS_QUEUE.send(message, { contentType: "json" });
+    } catch (error) {
+      const refused = new ApiError(503, { code: "SERVICE_UNAVAILABLE", detail: "The analysis queue is unavailable; retry shortly.", headers: { "Retry-After": "5" }, cause: error });
+      await saveFailed(db, analysis.id, problemBody(refused, `/api/v1/analyses/${analysis.id}`, c.get("requestId")));
+      throw refused;
+    }
+    waitUntil(c, publish(config, logger, session.id, "status", { analysisId: analysis.id, status: "queued", engine }));
+    c.header("Location", `/api/v1/analyses/${analysis.id}`);
+    return c.json(presentAnalysis(analysis, []), 202);
+  }
+
+  const input = {
+    dataset: { name: dataset.name, rowCount: dataset.rowCount, profile: dataset.profile, sample: dataset.sample, r2Key: dataset.r2Key, parseOptions: dataset.parseOptions },
+    question: question ?? null,
+    engine,
+    timeoutMs: config.OPENAI_TIMEOUT_MS,
+  };
+  const requestId = c.get("requestId");
+  return streamSSE(c, async (stream) => {
+    let open = true;
+    stream.onAbort(() => {
+      open = false;
+    });
+    const write = async (event: string, data: unknown) => {
+      if (!open) return;
+      await stream.writeSSE({ event, data: JSON.stringify(data) }).catch(() => {
+        open = false;
+      });
+    };
+    const heartbeat = setInterval(() => {
+      if (open) void stream.write(": heartbeat\n\n").catch(() => {});
+    }, config.SSE_HEARTBEAT_SECONDS * 1000);
+    // The work outlives a client that goes away: the analysis is still saved for the others.
+    const work = (async () => {
+      const finished = await executeAnalysis({ config, db, logger, requestId }, { id: analysis.id, sessionId: session.id }, input, write);
+      if (!finished.ok) {
+        await saveFailed(db, analysis.id, finished.problem);
+        const event = { analysisId: analysis.id, ...finished.problem };
+        await Promise.all([publish(config, logger, session.id, "error", event), write("error", event)]);
+      }
+    })();
+    waitUntil(c, work);
+    try {
+      await work;
+    } finally {
+      clearInterval(heartbeat);
+    }
+  });
+};
+
+/** Analysis `id` as the caller may see it (through its session's organization), with its charts. */
+async function requireAnalysis(c: Context<AppEnv>, id: string) {
+  const principal = principalOf(c);
+  const db = c.get("services").rawDb;
+  const scope =
+    principal.kind === "api_key"
+      ? eq(analyses.orgId, principal.orgId)
+      : inArray(analyses.orgId, db.select({ id: orgMembers.orgId }).from(orgMembers).where(eq(orgMembers.userId, principal.userId)));
+  const [found, chartRows] = await guarded(c, [
+    db
+      .select({ analysis: analyses })
+      .from(analyses)
+      .innerJoin(analysisSessions, and(eq(analysisSessions.id, analyses.sessionId), isNull(analysisSessions.deletedAt)))
+      .innerJoin(projects, and(eq(projects.id, analysisSessions.projectId), isNull(projects.deletedAt)))
+      .innerJoin(organizations, and(eq(organizations.id, analyses.orgId), isNull(organizations.deletedAt)))
+      .where(and(eq(analyses.id, id), scope)),
+    db.select().from(charts).where(and(eq(charts.analysisId, id), inArray(charts.analysisId, db.select({ id: analyses.id }).from(analyses).where(and(eq(analyses.id, id), scope))))),
+  ]);
+  const row = found[0];
+  if (!row) throw new ApiError(404, { detail: "No analysis with this id is visible to you." });
+  c.set("orgId", row.analysis.orgId);
+  return { analysis: row.analysis, charts: chartRows };
+}
+
+export const get: AppRouteHandler<typeof routes.get> = async (c) => {
+  const { analysis, charts: stored } = await requireAnalysis(c, c.req.valid("param").id);
+  return c.json(presentAnalysis(analysis, stored), 200);
+};
+
+export const list: AppRouteHandler<typeof routes.list> = async (c) => {
+  const { limit, cursor } = c.req.valid("query");
+  const { session } = await requireSession(c, c.req.valid("param").id, "sessions:read");
+  const page = keyset(analyses.createdAt, analyses.id, cursor);
+  const db = c.get("services").db;
+  const rows = await db.select().from(analyses).where(and(eq(analyses.sessionId, session.id), page.after)).orderBy(...page.order).limit(limit + 1);
+  const { data, nextCursor } = toPage(c, rows, limit, (row) => ({ at: row.createdAt, id: row.id }));
+  const chartRows = data.length ? await db.select().from(charts).where(inArray(charts.analysisId, data.map((row) => row.id))) : [];
+  return c.json({ data: data.map((row) => presentAnalysis(row, chartRows.filter((chart) => chart.analysisId === row.id))), nextCursor }, 200);
+};

@@ -1,0 +1,98 @@
+// Chat: one turn on a session (streamed over SSE, or JSON once complete), and the session's transcript.
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import { unavailableDependency } from "../../lib/dependency-errors.ts";
+import { describeError } from "../../lib/logger.ts";
+import { decodeCursor, toPage } from "../../lib/pagination.ts";
+import { ApiError, problemBody } from "../../lib/problem.ts";
+import { wantsEventStream } from "../../lib/sse.ts";
+import { requireSession } from "../../lib/tenancy.ts";
+import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
+import { waitUntil } from "../../lib/wait-until.ts";
+import { principalOf } from "../../middleware/auth.ts";
+import { answerTurn, type TurnResult } from "../../services/chat/answer.ts";
+import { turnCostTokens } from "../../services/chat/context.ts";
+import { messageCursor, presentMessage, transcriptPage } from "../../services/chat/transcript.ts";
+import { holdTurn } from "../../services/chat/turn.ts";
+import { chooseEngine, spendModelBudget } from "../../services/llm/budget.ts";
+import type * as routes from "./chat.routes.ts";
+
+/** What ended a streamed turn, as the problem the client is sent (our own failures are logged, not described). */
+function asApiError(c: Context<AppEnv>, error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  const dependency = unavailableDependency(error);
+  c.get("logger").error("chat turn failed", { dependency, ...describeError(error) });
+  if (dependency) return new ApiError(503, { code: "DEPENDENCY_UNAVAILABLE", detail: "A service this API depends on is unavailable right now; retry shortly." });
+  return new ApiError(500, { detail: `An unexpected error occurred. Quote request id ${c.get("requestId")} when reporting it.` });
+}
+
+const reply = (result: TurnResult) => ({ ...presentMessage(result.assistant), userMessageId: result.user.id, usage: result.usage });
+
+export const create: AppRouteHandler<typeof routes.create> = async (c) => {
+  const { id } = c.req.valid("param");
+  const { message, engine: asked } = c.req.valid("json");
+  const { session, dataset } = await requireSession(c, id, "analyses:run");
+  if (dataset.deletedAt) throw new ApiError(409, { detail: "The session's dataset has been deleted; open a session on another dataset." });
+  const engine = chooseEngine(c, asked);
+  if (engine === "openai") await spendModelBudget(c, turnCostTokens(message));
+  c.set("auditTarget", { type: "sessions", id: session.id });
+
+  const config = c.get("config");
+  const logger = c.get("logger");
+  const deps = { config, db: c.get("services").db, logger };
+  const input = {
+    sessionId: session.id,
+    userId: principalOf(c).userId,
+    dataset: { name: dataset.name, rowCount: dataset.rowCount, profile: dataset.profile, sample: dataset.sample },
+    question: message,
+    engine,
+  };
+  // Held until the turn is saved (or failed): a client that leaves meanwhile does not cut it short.
+  const turn = await holdTurn(config, logger, session.id, (done) => waitUntil(c, done));
+
+  if (!wantsEventStream(c.req.header("Accept"))) {
+    try {
+      return c.json(reply(await answerTurn(deps, input, () => {})), 201);
+    } finally {
+      await turn.release();
+    }
+  }
+
+  const instance = new URL(c.req.url).pathname;
+  const requestId = c.get("requestId");
+  return streamSSE(c, async (stream) => {
+    // Writes go out in order through one chain; once the client is gone they are dropped, the turn goes on.
+    let open = true;
+    let sending: Promise<unknown> = Promise.resolve();
+    stream.onAbort(() => {
+      open = false;
+    });
+    const send = (event: string, data: unknown) => {
+      sending = sending.then(() => (open ? stream.writeSSE({ event, data: JSON.stringify(data) }) : undefined));
+      return sending;
+    };
+    const heartbeat = setInterval(() => {
+      sending = sending.then(() => (open ? stream.write(": heartbeat\n\n") : undefined));
+    }, config.SSE_HEARTBEAT_SECONDS * 1000);
+
+    void send("status", { status: "answering", engine, model: engine === "openai" ? config.OPENAI_MODEL : null });
+    const work = answerTurn(deps, input, (text) => void send("delta", { text })).finally(() => turn.release());
+    try {
+      const result = await work;
+      await send("done", { messageId: result.assistant.id, userMessageId: result.user.id, engine: result.engine, model: result.model, usage: result.usage });
+    } catch (error) {
+      await send("error", problemBody(asApiError(c, error), instance, requestId));
+    } finally {
+      clearInterval(heartbeat);
+    }
+  });
+};
+
+export const list: AppRouteHandler<typeof routes.list> = async (c) => {
+  const { limit, cursor } = c.req.valid("query");
+  const after = decodeCursor(cursor);
+  const { session } = await requireSession(c, c.req.valid("param").id, "sessions:read");
+  const rows = await transcriptPage(c.get("services").db, session.id, after, limit + 1);
+  const { data, nextCursor } = toPage(c, rows, limit, messageCursor);
+  return c.json({ data: data.map(presentMessage), nextCursor }, 200);
+};

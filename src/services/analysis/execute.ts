@@ -1,0 +1,53 @@
+// One analysis from start to record: run it, tell the session's room (and the caller) as it goes, save the outcome.
+import type { Database } from "../../db/client.ts";
+import type { Config } from "../../env.ts";
+import type { Logger } from "../../lib/logger.ts";
+import { describeError } from "../../lib/logger.ts";
+import { ApiError, problemBody, type Problem } from "../../lib/problem.ts";
+import { publish } from "../../durable-objects/session-room/room.ts";
+import { type AnalysisEvent, type AnalysisInput, runAnalysis } from "./run.ts";
+import { saveSucceeded } from "./store.ts";
+
+export interface ExecuteContext {
+  config: Config;
+  db: Database;
+  logger: Logger;
+  /** For the problem document of a failure. */
+  requestId: string;
+}
+
+export type Finished = { ok: true; summary: string } | { ok: false; problem: Problem; error: ApiError };
+
+/** Unknown errors become a 502 without their message: nothing internal reaches a client or the record. */
+export function asApiError(error: unknown, logger: Logger): ApiError {
+  if (error instanceof ApiError) return error;
+  logger.error("analysis failed", describeError(error));
+  return new ApiError(502, { code: "MODEL_ERROR", detail: "The analysis failed unexpectedly." });
+}
+
+/**
+ * Runs analysis `id` of `sessionId`. Every event goes to the room and to `onEvent` (the request's
+ * own stream, when there is one). A success is saved (analysis and charts in one batch) and
+ * announced with `done`; a failure is returned for the caller to record or retry.
+ */
+export async function executeAnalysis(
+  ctx: ExecuteContext,
+  analysis: { id: string; sessionId: string },
+  input: AnalysisInput,
+  onEvent: (type: string, data: unknown) => Promise<void> = async () => {},
+): Promise<Finished> {
+  const send = async (type: string, data: unknown) => {
+    const payload = { analysisId: analysis.id, ...(data as object) };
+    await Promise.all([publish(ctx.config, ctx.logger, analysis.sessionId, type, payload), onEvent(type, payload)]);
+  };
+  try {
+    const outcome = await runAnalysis(ctx.config, input, (event: AnalysisEvent) => send(event.type, event.data));
+    const saved = await saveSucceeded(ctx.db, analysis.id, outcome);
+    if (!saved) throw new ApiError(409, { code: "CONFLICT", detail: "The analysis was finished elsewhere (a duplicate run)." });
+    await send("done", { status: "succeeded", summary: outcome.result.summary, insights: outcome.result.insights.length, charts: outcome.result.charts.length, usage: outcome.usage });
+    return { ok: true, summary: outcome.result.summary };
+  } catch (caught) {
+    const error = asApiError(caught, ctx.logger);
+    return { ok: false, error, problem: problemBody(error, `/api/v1/analyses/${analysis.id}`, ctx.requestId) };
+  }
+}

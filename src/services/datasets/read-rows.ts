@@ -1,0 +1,27 @@
+// Reads rows back from a stored dataset file, parsing only as far as the page needs.
+import type { ParseOptions } from "./parsers.ts";
+import { rowsOf } from "./parsers.ts";
+
+export interface StoredFile {
+  r2Key: string;
+  parseOptions: ParseOptions;
+}
+
+/** Rows `offset`… (at most `limit`) as records, or null when the file is no longer stored. */
+export async function readRows(bucket: R2Bucket, file: StoredFile, offset: number, limit: number): Promise<{ columns: string[]; rows: Record<string, unknown>[] } | null> {
+  const object = await bucket.get(file.r2Key);
+  if (!object) return null;
+  const text = object.body.pipeThrough(new TextDecoderStream());
+  const { columns, rows } = await rowsOf(text, file.parseOptions);
+  const out: Record<string, unknown>[] = [];
+  let index = 0;
+  reading: for await (const batch of rows) {
+    for (const row of batch) {
+      if (index++ < offset) continue;
+      out.push(Object.fromEntries(columns.map((column, i) => [column, row[i] ?? null])));
+      if (out.length >= limit) break reading;
+    }
+  }
+  await rows.return(undefined);
+  return { columns: [...columns], rows: out };
+}
