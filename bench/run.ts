@@ -42,6 +42,7 @@ console.log(`[bench] Postgres: ${stack.postgres}, Redis: ${stack.redis}; ${secon
 const vars = {
   ...stack.workerVars,
   AUTH_JWT_KEYS: `bench:${randomBytes(32).toString("base64url")}`,
+  DATA_SOURCE_KEYS: `bench:${randomBytes(32).toString("base64url")}`,
   ENVIRONMENT: "test",
   LOG_LEVEL: "error",
   // High enough never to refuse: the limiter runs on every request but the load is not cut short.

@@ -10,6 +10,7 @@ const valid = {
   UPSTASH_REDIS_REST_URL: "https://eu1-cool-12345.upstash.io",
   UPSTASH_REDIS_REST_TOKEN: "AXXXASQgNzYyYjg0ZjktMWE2ZS00",
   AUTH_JWT_KEYS: "k2:9f8e7d6c5b4a39281706f5e4d3c2b1a0ffeeddcc,k1:0a1b2c3d4e5f60718293a4b5c6d7e8f9aabbccdd",
+  DATA_SOURCE_KEYS: "ds-2:q3Jx1y8Wm0nV7tK2pL9sR4eH6uC5aZ1bN8dF0gT3kYw,ds-1:Zk9mP2xQ7vL4nR8sT1wY5bC3dF6gH0jK2lM9pN4qR7s",
   DATASETS: env.DATASETS,
 };
 
@@ -58,6 +59,11 @@ describe("loadConfig", () => {
     ["a short signing secret", { AUTH_JWT_KEYS: "k1:tooshortsecret" }, "AUTH_JWT_KEYS"],
     ["the sample signing key from .dev.vars.example", { AUTH_JWT_KEYS: "key-2026-11:replace-with-32-or-more-random-characters" }, "AUTH_JWT_KEYS"],
     ["a signing key without a kid", { AUTH_JWT_KEYS: ":0a1b2c3d4e5f60718293a4b5c6d7e8f9aabbccdd" }, "AUTH_JWT_KEYS"],
+    ["missing data-source keys", { DATA_SOURCE_KEYS: undefined }, "DATA_SOURCE_KEYS"],
+    ["a short data-source key", { DATA_SOURCE_KEYS: "ds-1:c2hvcnQta2V5LW9ubHk" }, "DATA_SOURCE_KEYS"],
+    ["the sample data-source key from .dev.vars.example", { DATA_SOURCE_KEYS: "key-2026-11:replace-with-32-random-bytes-base64url-encoded" }, "DATA_SOURCE_KEYS"],
+    ["an all-zero data-source key", { DATA_SOURCE_KEYS: "ds-1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }, "DATA_SOURCE_KEYS"],
+    ["a data-source key without a kid", { DATA_SOURCE_KEYS: "q3Jx1y8Wm0nV7tK2pL9sR4eH6uC5aZ1bN8dF0gT3kYw" }, "DATA_SOURCE_KEYS"],
     ["a missing R2 binding", { DATASETS: undefined }, "DATASETS"],
     ["half an OIDC configuration", { OIDC_ISSUER: "https://idp.example.com/" }, "OIDC_JWKS_URL"],
   ])("refuses %s, naming the variable but not the value", (_, override, variable) => {
