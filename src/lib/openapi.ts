@@ -19,7 +19,9 @@ const descriptions = {
   422: "Semantically invalid request",
   429: "Rate limit exceeded",
   500: "Unexpected error (quote the request id)",
+  502: "An external data source refused or could not be reached",
   503: "A dependency is unavailable",
+  504: "An external data source did not answer in time",
 } as const;
 
 export type ErrorStatus = keyof typeof descriptions;

@@ -39,6 +39,19 @@ export const ErrorCode = z.enum([
   "CONFIG_INVALID",
   "SERVICE_UNAVAILABLE",
   "DEPENDENCY_UNAVAILABLE",
+  "DATA_SOURCE_UNREACHABLE",
+  "DATA_SOURCE_TIMEOUT",
+  "DATA_SOURCE_AUTH_FAILED",
+  "DATA_SOURCE_ERROR",
+  "DATA_SOURCE_CIRCUIT_OPEN",
+  "DATA_SOURCE_WRONG_KIND",
+  "DATA_SOURCE_SECRET_UNREADABLE",
+  "QUERY_NOT_READ_ONLY",
+  "QUERY_FAILED",
+  "QUERY_TIMEOUT",
+  "RESULT_TOO_LARGE",
+  "REDIS_COMMAND_NOT_ALLOWED",
+  "REDIS_COMMAND_FAILED",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
@@ -95,7 +108,9 @@ const titles: Record<number, string> = {
   422: "Unprocessable Content",
   429: "Too Many Requests",
   500: "Internal Server Error",
+  502: "Bad Gateway",
   503: "Service Unavailable",
+  504: "Gateway Timeout",
 };
 
 export interface ApiErrorOptions {
