@@ -4,6 +4,7 @@ import { apiKeysRouter } from "./routes/api-keys/api-keys.index.ts";
 import { auditLogsRouter } from "./routes/audit-logs/audit-logs.index.ts";
 import { auth } from "./routes/auth/auth.index.ts";
 import { dataSourcePostgresRouter } from "./routes/data-source-postgres/data-source-postgres.index.ts";
+import { dataSourceRedisRouter } from "./routes/data-source-redis/data-source-redis.index.ts";
 import { dataSourcesRouter } from "./routes/data-sources/data-sources.index.ts";
 import { datasetsRouter } from "./routes/datasets/datasets.index.ts";
 import { mountDocs } from "./routes/docs/docs.index.ts";
@@ -16,7 +17,7 @@ import { projectsRouter } from "./routes/projects/projects.index.ts";
 const app = createApp();
 
 app.route("/", health);
-for (const router of [auth, me, orgs, members, apiKeysRouter, auditLogsRouter, projectsRouter, datasetsRouter, dataSourcesRouter, dataSourcePostgresRouter]) app.route("/api/v1", router);
+for (const router of [auth, me, orgs, members, apiKeysRouter, auditLogsRouter, projectsRouter, datasetsRouter, dataSourcesRouter, dataSourcePostgresRouter, dataSourceRedisRouter]) app.route("/api/v1", router);
 
 mountDocs(app);
 
