@@ -1,5 +1,7 @@
 // `npm run data-sources:rotate`: re-seals every data source's credentials under the first DATA_SOURCE_KEYS key, over DATABASE_URL.
-import { createDb } from "../src/db/client.ts";
+import { neon, neonConfig } from "@neondatabase/serverless";
+import { drizzle } from "drizzle-orm/neon-http";
+import * as schema from "../src/db/schema.ts";
 import { rotateDataSourceKeys } from "../src/services/data-sources/rotate.ts";
 import { parseDataSourceKeys } from "../src/services/data-sources/secrets.ts";
 
@@ -13,7 +15,9 @@ if (problems.length > 0) {
   console.error(`DATA_SOURCE_KEYS: ${problems.join("; ")}`);
   process.exit(1);
 }
-const db = createDb({ DATABASE_URL, NEON_FETCH_ENDPOINT });
+// NEON_FETCH_ENDPOINT only for a proxy (the local gateway); unset, the driver derives Neon's endpoint.
+if (NEON_FETCH_ENDPOINT) neonConfig.fetchEndpoint = NEON_FETCH_ENDPOINT;
+const db = drizzle({ client: neon(DATABASE_URL), schema });
 const report = await rotateDataSourceKeys(db, keys);
 console.log(`Re-sealed ${report.rotated} data source(s) under key "${keys[0]!.kid}".`);
 if (report.unreadable.length > 0) {

@@ -1,7 +1,8 @@
 // Key rotation: re-seals every data source whose credentials are under an older DATA_SOURCE_KEYS key with the first one.
 import { and, eq, ne } from "drizzle-orm";
-import type { Database } from "../../db/client.ts";
+import type { NeonHttpDatabase } from "drizzle-orm/neon-http";
 import { dataSources } from "../../db/schema.ts";
+import type * as schema from "../../db/schema.ts";
 import { type DataSourceKeys, keyIdOf, reencryptSecret } from "./secrets.ts";
 
 export interface RotationReport {
@@ -14,7 +15,7 @@ export interface RotationReport {
  * Re-seals in batches of `batchSize`. Each update applies only if the row still holds the
  * ciphertext that was read, so a concurrent PATCH wins and is not overwritten. Safe to rerun.
  */
-export async function rotateDataSourceKeys(db: Database, keys: DataSourceKeys, { batchSize = 100 }: { batchSize?: number } = {}): Promise<RotationReport> {
+export async function rotateDataSourceKeys(db: NeonHttpDatabase<typeof schema>, keys: DataSourceKeys, { batchSize = 100 }: { batchSize?: number } = {}): Promise<RotationReport> {
   const current = keys[0]?.kid;
   if (!current) throw new Error("DATA_SOURCE_KEYS has no key");
   const report: RotationReport = { rotated: 0, unreadable: [] };

@@ -4,7 +4,7 @@ import { base64url, fromBase64url } from "../../lib/crypto.ts";
 /** One entry of DATA_SOURCE_KEYS: `kid:base64url(32 bytes)`. */
 export interface DataSourceKey {
   kid: string;
-  key: Uint8Array;
+  key: Uint8Array<ArrayBuffer>;
 }
 
 /** The first key encrypts; every key decrypts (rotation: put a new key first, run `npm run data-sources:rotate`, drop the old). */
@@ -34,9 +34,9 @@ export function parseDataSourceKeys(value: string): { keys: DataSourceKeys; prob
     const kid = at < 0 ? "" : entry.slice(0, at);
     const encoded = at < 0 ? entry : entry.slice(at + 1);
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(kid)) problems.push(`key ${i + 1} needs a kid of letters, digits, . _ -`);
-    let key: Uint8Array | undefined;
+    let key: Uint8Array<ArrayBuffer> | undefined;
     try {
-      if (/^[A-Za-z0-9_-]+={0,2}$/.test(encoded)) key = fromBase64url(encoded.replace(/=+$/, ""));
+      if (/^[A-Za-z0-9_-]+={0,2}$/.test(encoded)) key = new Uint8Array(fromBase64url(encoded.replace(/=+$/, "")));
     } catch {
       key = undefined;
     }
@@ -73,7 +73,7 @@ export async function decryptSecret(keys: DataSourceKeys, recordId: string, ciph
   const entry = keys.find((candidate) => candidate.kid === kid);
   if (!entry) throw new SecretUnreadable(`no key "${kid}" in DATA_SOURCE_KEYS`);
   try {
-    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64url(iv), additionalData: aad(recordId) }, await importKey(entry), fromBase64url(sealed));
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: new Uint8Array(fromBase64url(iv)), additionalData: aad(recordId) }, await importKey(entry), new Uint8Array(fromBase64url(sealed)));
     return new TextDecoder().decode(plain);
   } catch {
     throw new SecretUnreadable(`the secret does not open with key "${kid}"`);
