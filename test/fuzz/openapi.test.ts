@@ -63,7 +63,7 @@ beforeAll(async () => {
   owner = await person("fuzz");
   const slug = await team(owner, "Fuzz team");
   const project = await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: owner.token, body: { org: slug, name: "Fuzz" } }), 201);
-  values = { slug, id: project.id, userId: owner.userId };
+  values = { slug, id: project.id, userId: owner.userId, schema: "public", key: "fuzz:key" };
 });
 
 /** The zod schema each operation declares for a status, straight from the route definitions the document is made of. */
@@ -149,6 +149,15 @@ describe("every operation in /openapi.json", () => {
     expect(upload.status).toBe(201);
     const dataset = (await upload.json()) as { id: string };
     const ids: Record<string, string> = { "/api/v1/datasets/{id}": dataset.id, "/api/v1/datasets/{id}/rows": dataset.id, "/api/v1/datasets/{id}/versions": dataset.id };
+    // Data sources on the test stack's own gateways: a Postgres one for the registry and catalog reads, a Redis one (with the key) for the rest.
+    const register = async (body: Record<string, unknown>) =>
+      (await json<{ id: string }>(await send("post", `/api/v1/orgs/${values.slug}/data-sources`, { token: owner.token, body: JSON.stringify(body), headers: { "Content-Type": "application/json" } }), 201)).id;
+    const pg = await register({ kind: "postgres", name: "fuzz-pg", connectionString: env.DATABASE_URL, endpoint: env.NEON_FETCH_ENDPOINT });
+    const redis = await register({ kind: "redis", name: "fuzz-redis", url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
+    const seeded = await send("post", `/api/v1/orgs/${values.slug}/data-sources/${redis}/pipeline`, { token: owner.token, body: JSON.stringify({ commands: [["SET", values.key!, "v"]] }), headers: { "Content-Type": "application/json" } });
+    expect(seeded.status).toBe(200);
+    for (const suffix of ["", "/schemas", "/schemas/{schema}/tables"]) ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = pg;
+    for (const suffix of ["/keys", "/keys/{key}", "/info"]) ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = redis;
     const reads = operations.filter((op) => op.method === "get" && op.path.startsWith("/api/v1/"));
     for (const op of reads) {
       const path = op.path.replaceAll(/\{(\w+)\}/g, (_, name: string) => (name === "id" && ids[op.path]) || values[name] || "");
