@@ -47,6 +47,7 @@ const vars = {
   OPENAI_API_KEY: "sk-bench-stub",
   OPENAI_BASE_URL: openaiStub.url,
   AUTH_JWT_KEYS: `bench:${randomBytes(32).toString("base64url")}`,
+  DATA_SOURCE_KEYS: `bench:${randomBytes(32).toString("base64url")}`,
   ENVIRONMENT: "test",
   LOG_LEVEL: "error",
   // High enough never to refuse: the limiter runs on every request but the load is not cut short.

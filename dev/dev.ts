@@ -14,14 +14,28 @@ const log = (message: string) => console.log(`[dev] ${message}`);
 const pgliteDir = `${root}.data/pglite`;
 if (!process.env.LOCAL_POSTGRES_URL) mkdirSync(pgliteDir, { recursive: true });
 
-/** The token-signing key, made on first run and kept in .data/ (ignored by git) so sessions survive a restart. */
-function devSigningKeys(): string {
+interface DevSecrets {
+  AUTH_JWT_KEYS: string;
+  DATA_SOURCE_KEYS: string;
+}
+
+/**
+ * The token-signing key and the data-source credential key, made on first run and kept in .data/
+ * (ignored by git) so sessions and stored credentials survive a restart. A file from before a key
+ * existed gains it.
+ */
+function devSecrets(): DevSecrets {
   const file = `${root}.data/dev-secrets.json`;
-  if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { AUTH_JWT_KEYS: string }).AUTH_JWT_KEYS;
-  const keys = `dev-1:${randomBytes(32).toString("base64url")}`;
-  mkdirSync(`${root}.data`, { recursive: true });
-  writeFileSync(file, JSON.stringify({ AUTH_JWT_KEYS: keys }), { mode: 0o600 });
-  return keys;
+  const stored = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Partial<DevSecrets>) : {};
+  const secrets: DevSecrets = {
+    AUTH_JWT_KEYS: stored.AUTH_JWT_KEYS ?? `dev-1:${randomBytes(32).toString("base64url")}`,
+    DATA_SOURCE_KEYS: stored.DATA_SOURCE_KEYS ?? `dev-1:${randomBytes(32).toString("base64url")}`,
+  };
+  if (stored.AUTH_JWT_KEYS !== secrets.AUTH_JWT_KEYS || stored.DATA_SOURCE_KEYS !== secrets.DATA_SOURCE_KEYS) {
+    mkdirSync(`${root}.data`, { recursive: true });
+    writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+  }
+  return secrets;
 }
 
 const stack = await startStack({
@@ -50,7 +64,8 @@ const assets = await listen(async (req, res) => {
 // The connection variables go on the command line (never into a file); fresh secrets every run.
 const vars = Object.entries({
   ...stack.workerVars,
-  AUTH_JWT_KEYS: process.env.AUTH_JWT_KEYS ?? devSigningKeys(),
+  AUTH_JWT_KEYS: process.env.AUTH_JWT_KEYS ?? devSecrets().AUTH_JWT_KEYS,
+  DATA_SOURCE_KEYS: process.env.DATA_SOURCE_KEYS ?? devSecrets().DATA_SOURCE_KEYS,
   ENVIRONMENT: "development",
   ALLOWED_ORIGINS: process.env.ALLOWED_ORIGINS ?? "*",
   DOCS_SCRIPT_URL: `${assets.url}/scalar.js`,

@@ -7,6 +7,9 @@ import { auditLogsRouter } from "./routes/audit-logs/audit-logs.index.ts";
 import { auth } from "./routes/auth/auth.index.ts";
 import { chatRouter } from "./routes/chat/chat.index.ts";
 import { eventsRouter } from "./routes/events/events.index.ts";
+import { dataSourcePostgresRouter } from "./routes/data-source-postgres/data-source-postgres.index.ts";
+import { dataSourceRedisRouter } from "./routes/data-source-redis/data-source-redis.index.ts";
+import { dataSourcesRouter } from "./routes/data-sources/data-sources.index.ts";
 import { datasetsRouter } from "./routes/datasets/datasets.index.ts";
 import { mountDocs } from "./routes/docs/docs.index.ts";
 import { exportsRouter } from "./routes/exports/exports.index.ts";
@@ -20,7 +23,8 @@ import { sessionsRouter } from "./routes/sessions/sessions.index.ts";
 const app = createApp();
 
 app.route("/", health);
-for (const router of [auth, me, orgs, members, apiKeysRouter, auditLogsRouter, projectsRouter, datasetsRouter, sessionsRouter, analysesRouter, eventsRouter, chatRouter, exportsRouter]) app.route("/api/v1", router);
+const routers = [auth, me, orgs, members, apiKeysRouter, auditLogsRouter, projectsRouter, datasetsRouter, sessionsRouter, analysesRouter, eventsRouter, chatRouter, exportsRouter, dataSourcesRouter, dataSourcePostgresRouter, dataSourceRedisRouter];
+for (const router of routers) app.route("/api/v1", router);
 // Old paths that named their session in the body: re-dispatched to their successors.
 for (const alias of bodyAliases) app.post(alias.from, ...bodyAliasHandlers(alias, app));
 

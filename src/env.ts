@@ -1,5 +1,6 @@
 // One zod schema for every variable and secret the Worker reads; an unsafe value fails closed.
 import { z } from "zod";
+import { parseDataSourceKeys } from "./services/data-sources/secrets.ts";
 
 /** Values copied from docs and examples: a deployment using one has not been configured. */
 const placeholders = [/replace[-_ ]?(me|with)/i, /^changeme$/i, /^example/i, /^(secret|password|test)$/i, /your[-_]/i];
@@ -28,6 +29,14 @@ const signingKeys = z
     }
     return keys;
   });
+
+/** `kid:base64url-32-bytes[,…]`: the first encrypts data-source credentials, all decrypt. */
+const dataSourceKeys = z.string().transform((value, ctx) => {
+  const { keys, problems } = parseDataSourceKeys(value);
+  if (!notPlaceholder(value)) problems.push("is a placeholder");
+  for (const message of problems) ctx.addIssue({ code: "custom", message });
+  return keys;
+});
 
 export const configSchema = z.object({
   ENVIRONMENT: z.enum(["development", "test", "production"]).default("production"),
@@ -88,6 +97,11 @@ export const configSchema = z.object({
   /** Queue jobs: the analysis queue's producer binding, and the session rooms (Durable Objects). */
   ANALYSIS_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
   SESSION_ROOMS: z.custom<DurableObjectNamespace>((value) => typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function", "must be a Durable Object namespace binding"),
+  /** Data sources: credential keys, the time each outbound call may take, and the most a browse or query answers. */
+  DATA_SOURCE_KEYS: dataSourceKeys,
+  DATA_SOURCE_TIMEOUT_MS: positiveInt(5_000),
+  DATA_SOURCE_MAX_RESULT_BYTES: positiveInt(4 * 1024 * 1024),
+  DATA_SOURCE_IMPORT_MAX_ROWS: positiveInt(100_000),
   /** An external OpenID Connect provider (Auth0, Clerk, Firebase, Supabase…): all three, or none. */
   OIDC_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   OIDC_ISSUER: z.string().min(1).optional(),

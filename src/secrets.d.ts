@@ -26,5 +26,9 @@ declare namespace Cloudflare {
     RATE_LIMIT_LLM?: string;
     RATE_LIMIT_FAIL_MODE?: string;
     RATE_LIMIT_TIMEOUT_MS?: string;
+    DATA_SOURCE_KEYS: string;
+    DATA_SOURCE_TIMEOUT_MS?: string;
+    DATA_SOURCE_MAX_RESULT_BYTES?: string;
+    DATA_SOURCE_IMPORT_MAX_ROWS?: string;
   }
 }

@@ -33,6 +33,7 @@ declare module "vitest" {
 
 export type WorkerVars = Stack["workerVars"] & {
   AUTH_JWT_KEYS: string;
+  DATA_SOURCE_KEYS: string;
   OIDC_JWKS_URL: string;
   OIDC_ISSUER: string;
   OIDC_AUDIENCE: string;
@@ -83,6 +84,8 @@ export default async function setup(project: TestProject) {
     ...stacks[0]!.workerVars,
     // Two keys: the first signs, both verify, as after a rotation.
     AUTH_JWT_KEYS: `${signingKey("test-2")},${signingKey("test-1")}`,
+    // Two data-source keys as after a rotation: the first encrypts, both decrypt.
+    DATA_SOURCE_KEYS: `${signingKey("ds-2")},${signingKey("ds-1")}`,
     OIDC_JWKS_URL: idp.jwksUrl,
     OIDC_ISSUER: idp.issuer,
     OIDC_AUDIENCE: idp.audience,

@@ -311,3 +311,32 @@ export const chatMessages = pgTable(
   },
   (t) => [index("chat_messages_session_created_idx").on(t.sessionId, t.createdAt, t.id)],
 );
+export const dataSourceKinds = ["postgres", "redis"] as const;
+export type DataSourceKind = (typeof dataSourceKinds)[number];
+
+/** A registered external database. Its credentials are only ever stored sealed (src/services/data-sources/secrets.ts). */
+export const dataSources = pgTable(
+  "data_sources",
+  {
+    id: uuid("id").primaryKey(),
+    orgId: uuid("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    kind: text("kind", { enum: dataSourceKinds }).notNull(),
+    /** What may be shown: host, port, database, user, endpoint (never a password or token). */
+    display: jsonb("display").$type<Record<string, string | number | boolean | null>>().notNull(),
+    /** `v1.<kid>.<iv>.<ciphertext>`: the connection string or URL and token, sealed with AES-GCM. */
+    secret: text("secret").notNull(),
+    /** The key that sealed `secret`, so rotation finds what is left under an old key. */
+    keyId: text("key_id").notNull(),
+    version: integer("version").notNull().default(1),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    updatedBy: uuid("updated_by").references(() => users.id, { onDelete: "set null" }),
+    lastTestedAt: timestamp("last_tested_at", { withTimezone: true, mode: "date", precision: 3 }),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("data_sources_org_name_key").on(t.orgId, t.name),
+    index("data_sources_org_created_idx").on(t.orgId, t.createdAt, t.id),
+    index("data_sources_key_id_idx").on(t.keyId),
+  ],
+);

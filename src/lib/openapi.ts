@@ -19,9 +19,9 @@ const descriptions = {
   422: "Semantically invalid request",
   429: "Rate limit exceeded",
   500: "Unexpected error (quote the request id)",
-  502: "The model answered with an error or unusable output",
+  502: "An upstream (the model, or an external data source) failed or answered unusably",
   503: "A dependency is unavailable",
-  504: "The model did not answer in time",
+  504: "An upstream (the model, or an external data source) did not answer in time",
 } as const;
 
 export type ErrorStatus = keyof typeof descriptions;

@@ -22,12 +22,17 @@ export const policy = {
   "sessions:write": "member",
   /** Running an analysis or a chat turn spends the organization's model budget. */
   "analyses:run": "member",
+  /** Data sources: see them and browse their structure; run read-only queries and imports; register and change them; write keys. */
+  "data_sources:read": "viewer",
+  "data_sources:query": "member",
+  "data_sources:manage": "admin",
+  "data_sources:write": "admin",
 } as const satisfies Record<string, Role>;
 
 export type Action = keyof typeof policy;
 
 /** Managing an organization, its people and its keys takes a person: API keys never may, whatever their scopes. */
-const peopleOnly = new Set<Action>(["org:update", "org:delete", "members:manage", "api_keys:read", "api_keys:manage", "audit:read"]);
+const peopleOnly = new Set<Action>(["org:update", "org:delete", "members:manage", "api_keys:read", "api_keys:manage", "audit:read", "data_sources:manage", "data_sources:write"]);
 
 export const allows = (role: Role, action: Action) => rank[role] >= rank[policy[action]];
 export const outranks = (a: Role, b: Role) => rank[a] > rank[b];

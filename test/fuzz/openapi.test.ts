@@ -63,7 +63,7 @@ beforeAll(async () => {
   owner = await person("fuzz");
   const slug = await team(owner, "Fuzz team");
   const project = await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: owner.token, body: { org: slug, name: "Fuzz" } }), 201);
-  values = { slug, id: project.id, userId: owner.userId };
+  values = { slug, id: project.id, userId: owner.userId, schema: "public", key: "fuzz:key" };
 });
 
 /** The zod schema each operation declares for a status, straight from the route definitions the document is made of. */
@@ -161,6 +161,15 @@ describe("every operation in /openapi.json", () => {
       "/api/v1/sessions/{id}/export": session.id,
       "/api/v1/analyses/{id}": analysisId!,
     };
+    // Data sources on the test stack's own gateways: a Postgres one for the registry and catalog reads, a Redis one (with the key) for the rest.
+    const register = async (body: Record<string, unknown>) =>
+      (await json<{ id: string }>(await send("post", `/api/v1/orgs/${values.slug}/data-sources`, { token: owner.token, body: JSON.stringify(body), headers: { "Content-Type": "application/json" } }), 201)).id;
+    const pg = await register({ kind: "postgres", name: "fuzz-pg", connectionString: env.DATABASE_URL, endpoint: env.NEON_FETCH_ENDPOINT });
+    const redis = await register({ kind: "redis", name: "fuzz-redis", url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
+    const seeded = await send("post", `/api/v1/orgs/${values.slug}/data-sources/${redis}/pipeline`, { token: owner.token, body: JSON.stringify({ commands: [["SET", values.key!, "v"]] }), headers: { "Content-Type": "application/json" } });
+    expect(seeded.status).toBe(200);
+    for (const suffix of ["", "/schemas", "/schemas/{schema}/tables"]) ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = pg;
+    for (const suffix of ["/keys", "/keys/{key}", "/info"]) ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = redis;
     // Event streams never end by themselves: they have their own tests (test/routes/events).
     const reads = operations.filter((op) => op.method === "get" && op.path.startsWith("/api/v1/") && !op.path.endsWith("/events"));
     for (const op of reads) {

@@ -1,6 +1,6 @@
 // Datasets: streamed upload with profiling, reads, a rows preview from R2, versions, soft delete.
-import { and, desc, eq, isNull, or, sql } from "drizzle-orm";
-import { datasets, projects } from "../../db/schema.ts";
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { datasets } from "../../db/schema.ts";
 import { etagOf, notModified } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
@@ -8,6 +8,7 @@ import { type Dataset, requireDataset, requireProject } from "../../lib/tenancy.
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { principalOf } from "../../middleware/auth.ts";
 import { ingest } from "../../services/datasets/ingest.ts";
+import { saveDataset } from "../../services/datasets/store.ts";
 import { boundaryOf, filePart } from "../../services/datasets/multipart.ts";
 import type { Format } from "../../services/datasets/parsers.ts";
 import { readRows } from "../../services/datasets/read-rows.ts";
@@ -29,7 +30,7 @@ const summary = (d: Dataset) => ({
 });
 
 /** Postgres sorts jsonb keys; a profile reads better in its own order. */
-const full = (d: Dataset) => ({
+export const full = (d: Dataset) => ({
   ...summary(d),
   profile: {
     rowCount: d.profile.rowCount,
@@ -93,44 +94,16 @@ export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
     maxColumns: config.MAX_COLUMNS,
   });
 
-  const db = c.get("services").db;
-  const userId = principalOf(c).userId;
-  const sameBytes = and(eq(datasets.projectId, project.id), eq(datasets.sha256, ingested.sha256), isNull(datasets.deletedAt));
-  // One batch: insert unless these bytes are already in the project, touch the project, and read back
-  // this upload's row, or, when nothing was inserted, the dataset that has the bytes.
-  const write = (attempt: number) =>
-    db.batch([
-      db.execute(sql`
-        INSERT INTO datasets (id, project_id, org_id, name, version, format, size_bytes, sha256, row_count, column_count, parse_options, profile, sample, r2_key, created_by)
-        SELECT ${datasetId}, ${project.id}, ${project.orgId}, ${name}, coalesce(max(version), 0) + 1 + ${attempt}, ${format}, ${ingested.sizeBytes}, ${ingested.sha256},
-               ${ingested.rowCount}, ${ingested.columns.length}, ${JSON.stringify(ingested.parse)}::jsonb, ${JSON.stringify(ingested.profile)}::jsonb,
-               ${JSON.stringify(ingested.sample)}::jsonb, ${key}, ${userId}
-        FROM datasets WHERE project_id = ${project.id} AND name = ${name}
-        HAVING NOT EXISTS (SELECT 1 FROM datasets d WHERE d.project_id = ${project.id} AND d.sha256 = ${ingested.sha256} AND d.deleted_at IS NULL)`),
-      db.update(projects).set({ updatedAt: sql`now()` }).where(and(eq(projects.id, project.id), sql`EXISTS (SELECT 1 FROM datasets WHERE id = ${datasetId})`)),
-      db.select().from(datasets).where(or(eq(datasets.id, datasetId), sameBytes)).orderBy(sql`${datasets.id} = ${datasetId} DESC`, datasets.createdAt).limit(1),
-    ]);
-  let dataset: Dataset | undefined;
-  try {
-    // Two uploads of one name at once: the unique (project, name, version) sends the later one a version up.
-    const [, , rows] = await write(0).catch((error: unknown) => {
-      if ((error as { code?: string }).code === "23505") return write(1);
-      throw error;
-    });
-    dataset = rows[0];
-  } catch (error) {
-    await config.DATASETS.delete(key).catch(() => {});
-    throw error;
-  }
-  c.set("auditTarget", { type: "datasets", id: dataset!.id });
-  if (dataset!.id !== datasetId) {
+  const dataset = await saveDataset(c.get("services").db, config.DATASETS, { id: datasetId, project, name, format, key, ingested, userId: principalOf(c).userId });
+  c.set("auditTarget", { type: "datasets", id: dataset.id });
+  if (dataset.id !== datasetId) {
     // The same bytes again: the dataset that has them, and no second copy in R2.
     await config.DATASETS.delete(key);
-    c.header("Content-Location", `/api/v1/datasets/${dataset!.id}`);
-    return c.json(full(dataset!), 200);
+    c.header("Content-Location", `/api/v1/datasets/${dataset.id}`);
+    return c.json(full(dataset), 200);
   }
   c.header("Location", `/api/v1/datasets/${datasetId}`);
-  return c.json(full(dataset!), 201);
+  return c.json(full(dataset), 201);
 };
 
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {

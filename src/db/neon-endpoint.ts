@@ -1,0 +1,33 @@
+// Where the Neon driver sends a query: the app's endpoint, or (inside withNeonEndpoint) a data source's own.
+import { AsyncLocalStorage } from "node:async_hooks";
+import { neonConfig } from "@neondatabase/serverless";
+
+type FetchEndpoint = Exclude<typeof neonConfig.fetchEndpoint, string>;
+
+/** The driver's own rule (https://api.<host>/sql), for databases on Neon itself. */
+const neonDefault = neonConfig.defaults.fetchEndpoint as FetchEndpoint;
+const scoped = new AsyncLocalStorage<{ endpoint: string | undefined }>();
+let appEndpoint: string | undefined;
+
+/**
+ * `neonConfig.fetchEndpoint` is global to the driver, but a data source may name its own HTTP
+ * endpoint: one resolver reads the endpoint of the call in progress (AsyncLocalStorage), so
+ * concurrent requests in an isolate never send a query to another's server.
+ */
+const resolve: FetchEndpoint = (host, port, options) => {
+  const current = scoped.getStore();
+  const endpoint = current ? current.endpoint : appEndpoint;
+  return endpoint ?? neonDefault(host, port, options);
+};
+
+/** The app's own database endpoint (NEON_FETCH_ENDPOINT; unset: Neon's default). */
+export function useAppNeonEndpoint(endpoint: string | undefined) {
+  appEndpoint = endpoint;
+  neonConfig.fetchEndpoint = resolve;
+}
+
+/** Runs `fn` with every Neon query it makes sent to `endpoint` (undefined: Neon's default for the host). */
+export function withNeonEndpoint<T>(endpoint: string | undefined, fn: () => Promise<T>): Promise<T> {
+  neonConfig.fetchEndpoint = resolve;
+  return scoped.run({ endpoint }, fn);
+}

@@ -1,0 +1,75 @@
+// Redis data sources: SCAN, read and write keys, server info, allow-listed pipelines, imports into datasets.
+import type { Context } from "hono";
+import { ApiError } from "../../lib/problem.ts";
+import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
+import { full } from "../datasets/datasets.handlers.ts";
+import { importRows } from "../../services/data-sources/import.ts";
+import { collectKeys, deleteKey as del, readKey, scanKeys, serverInfo, writeKey } from "../../services/data-sources/redis-browse.ts";
+import { classify } from "../../services/data-sources/redis-commands.ts";
+import { type Command, type RedisTarget, send } from "../../services/data-sources/redis.ts";
+import { capBytes } from "../../services/data-sources/postgres.ts";
+import { redisCredentials, requireDataSource } from "../../services/data-sources/registry.ts";
+import type { Action } from "../../lib/policy.ts";
+import type * as routes from "./data-source-redis.routes.ts";
+
+/** The Redis source named by the route's params, for a caller allowed `action`, ready to call. */
+async function target(c: Context<AppEnv>, { slug, id }: { slug: string; id: string }, action: Action): Promise<RedisTarget> {
+  const { source } = await requireDataSource(c, slug, id, action);
+  const config = c.get("config");
+  return { id: source.id, credentials: await redisCredentials(config, source), timeoutMs: config.DATA_SOURCE_TIMEOUT_MS, maxBytes: config.DATA_SOURCE_MAX_RESULT_BYTES };
+}
+
+export const keys: AppRouteHandler<typeof routes.keys> = async (c) => {
+  const { match, cursor, count, type } = c.req.valid("query");
+  const found = await scanKeys(await target(c, c.req.valid("param"), "data_sources:read"), { match, cursor, count, type });
+  return c.json(found, 200);
+};
+
+export const getKey: AppRouteHandler<typeof routes.getKey> = async (c) => {
+  const params = c.req.valid("param");
+  return c.json(await readKey(await target(c, params, "data_sources:read"), params.key, c.req.valid("query")), 200);
+};
+
+export const putKey: AppRouteHandler<typeof routes.putKey> = async (c) => {
+  const params = c.req.valid("param");
+  const { ttlSeconds, ...value } = c.req.valid("json");
+  const redis = await target(c, params, "data_sources:write");
+  await writeKey(redis, params.key, value, ttlSeconds);
+  return c.json(await readKey(redis, params.key, { offset: 0, count: 100, cursor: "0" }), 200);
+};
+
+export const deleteKey: AppRouteHandler<typeof routes.deleteKey> = async (c) => {
+  const params = c.req.valid("param");
+  if (!(await del(await target(c, params, "data_sources:write"), params.key))) throw new ApiError(404, { detail: "No such key." });
+  return c.body(null, 204);
+};
+
+export const info: AppRouteHandler<typeof routes.info> = async (c) => {
+  return c.json(await serverInfo(await target(c, c.req.valid("param"), "data_sources:read")), 200);
+};
+
+export const pipeline: AppRouteHandler<typeof routes.pipeline> = async (c) => {
+  const { commands } = c.req.valid("json");
+  const classes = commands.map((command) => classify(command[0]!));
+  const refused = commands.filter((_, i) => classes[i] === "refused").map((command) => command[0]!.toUpperCase());
+  if (refused.length > 0) {
+    throw new ApiError(422, { code: "REDIS_COMMAND_NOT_ALLOWED", detail: `Not allowed through a data source: ${[...new Set(refused)].join(", ")}.` });
+  }
+  const redis = await target(c, c.req.valid("param"), classes.includes("write") ? "data_sources:write" : "data_sources:query");
+  const results = await send(redis, commands as Command[]);
+  // One reply too big for the response is an error of its own, not a 500 or a cut answer.
+  const sized = results.map((reply) => (capBytes([reply], redis.maxBytes).length ? reply : { error: "RESULT_TOO_LARGE" }));
+  if (JSON.stringify(sized).length > redis.maxBytes) {
+    throw new ApiError(422, { code: "RESULT_TOO_LARGE", detail: `The replies are larger than ${redis.maxBytes} bytes together; send fewer commands.` });
+  }
+  return c.json({ results: sized }, 200);
+};
+
+export const importKeys: AppRouteHandler<typeof routes.importKeys> = async (c) => {
+  const { projectId, name, keys: names, match, maxKeys } = c.req.valid("json");
+  const rows = await collectKeys(await target(c, c.req.valid("param"), "data_sources:query"), { keys: names, match, maxKeys });
+  const { dataset, created } = await importRows(c, projectId, name, rows);
+  c.set("auditTarget", { type: "datasets", id: dataset.id });
+  c.header(created ? "Location" : "Content-Location", `/api/v1/datasets/${dataset.id}`);
+  return created ? c.json(full(dataset), 201) : c.json(full(dataset), 200);
+};

@@ -1,0 +1,15 @@
+// Mounts /orgs/{slug}/data-sources (the registry).
+import { createRouter } from "../../lib/create-app.ts";
+import { authenticate } from "../../middleware/auth.ts";
+import * as handlers from "./data-sources.handlers.ts";
+import * as routes from "./data-sources.routes.ts";
+
+export const dataSourcesRouter = createRouter();
+dataSourcesRouter.use("/orgs/*", authenticate());
+dataSourcesRouter
+  .openapi(routes.list, handlers.list)
+  .openapi(routes.create, handlers.create)
+  .openapi(routes.get, handlers.get)
+  .openapi(routes.update, handlers.update)
+  .openapi(routes.remove, handlers.remove)
+  .openapi(routes.test, handlers.test);

@@ -1,0 +1,132 @@
+// Route definitions for the data-source registry: list, create, get, update, delete, test the connection.
+import { createRoute, z } from "@hono/zod-openapi";
+import { dataSourceKinds } from "../../db/schema.ts";
+import { jsonBody, problemResponses } from "../../lib/openapi.ts";
+import { PageQuery, pageSchema } from "../../lib/pagination.ts";
+import { bearerSecurity, Slug, Timestamp } from "../schemas.ts";
+
+const name = z.string().trim().min(1).max(200).openapi({ example: "Warehouse (read replica)" });
+const connectionString = z
+  .string()
+  .max(2_000)
+  .regex(/^postgres(ql)?:\/\/[^/\s]+\/[^\s]+$/, "a postgres:// connection string naming a database")
+  .openapi({ description: "Written once, never shown again", example: "postgresql://analyst:secret@ep-cool-1.eu-central-1.aws.neon.tech/neondb?sslmode=require" });
+const endpoint = z
+  .url({ protocol: /^https?$/ })
+  .max(2_000)
+  .openapi({ description: "A non-Neon proxy that speaks Neon's SQL-over-HTTP protocol (POST …/sql); unset: Neon's endpoint for the host" });
+const redisUrl = z.url({ protocol: /^https?$/ }).max(2_000).openapi({ description: "The Upstash REST URL", example: "https://eu1-cool-12345.upstash.io" });
+const token = z.string().min(1).max(4_000).openapi({ description: "The Upstash REST token; written once, never shown again" });
+
+export const CreateDataSource = z
+  .discriminatedUnion("kind", [
+    z.object({ kind: z.literal("postgres"), name, connectionString, endpoint: endpoint.optional() }).strict(),
+    z.object({ kind: z.literal("redis"), name, url: redisUrl, token }).strict(),
+  ])
+  .openapi("CreateDataSource");
+
+const Connection = z
+  .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
+  .openapi({
+    description: "Where the source points and as whom (Postgres: host, port, database, user, hasPassword, sslmode, endpoint; Redis: url, hasToken); never a secret",
+    example: { host: "ep-cool-1.eu-central-1.aws.neon.tech", port: 5432, database: "neondb", user: "analyst", hasPassword: true, sslmode: "require", endpoint: null },
+  });
+
+export const DataSource = z
+  .object({
+    id: z.uuid(),
+    org: Slug,
+    name: z.string(),
+    kind: z.enum(dataSourceKinds),
+    connection: Connection,
+    keyId: z.string().openapi({ description: "The DATA_SOURCE_KEYS key its credentials are sealed with" }),
+    createdBy: z.uuid().nullable(),
+    updatedBy: z.uuid().nullable(),
+    lastTestedAt: Timestamp.nullable(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi("DataSource");
+
+const SlugParam = z.object({ slug: Slug });
+export const SourceParams = z.object({ slug: Slug, id: z.uuid() });
+const one = (description: string) => ({ description, content: { "application/json": { schema: DataSource } } });
+const tags = ["Data sources"];
+
+export const list = createRoute({
+  method: "get",
+  path: "/orgs/{slug}/data-sources",
+  operationId: "listDataSources",
+  tags,
+  summary: "The organization's data sources, newest first",
+  security: bearerSecurity,
+  request: { params: SlugParam, query: PageQuery.extend({ kind: z.enum(dataSourceKinds).optional() }) },
+  responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(DataSource) } } }, ...problemResponses(400, 401, 403, 404) },
+});
+
+export const create = createRoute({
+  method: "post",
+  path: "/orgs/{slug}/data-sources",
+  operationId: "createDataSource",
+  tags,
+  summary: "Register a Postgres or Redis data source (admins and owners); its credentials are sealed at rest",
+  security: bearerSecurity,
+  request: { params: SlugParam, body: jsonBody(CreateDataSource) },
+  responses: { 201: one("Registered"), ...problemResponses(400, 401, 403, 404, 409, 415) },
+});
+
+export const get = createRoute({
+  method: "get",
+  path: "/orgs/{slug}/data-sources/{id}",
+  operationId: "getDataSource",
+  tags,
+  summary: "One data source",
+  security: bearerSecurity,
+  request: { params: SourceParams },
+  responses: { 200: one("The data source"), ...problemResponses(400, 401, 403, 404) },
+});
+
+export const update = createRoute({
+  method: "patch",
+  path: "/orgs/{slug}/data-sources/{id}",
+  operationId: "updateDataSource",
+  tags,
+  summary: "Rename it or replace its connection (admins and owners); fields of the other kind are refused",
+  security: bearerSecurity,
+  request: {
+    params: SourceParams,
+    body: jsonBody(z.object({ name, connectionString, endpoint: endpoint.nullable(), url: redisUrl, token }).partial().strict()),
+  },
+  responses: { 200: one("Updated"), ...problemResponses(400, 401, 403, 404, 409, 415) },
+});
+
+export const remove = createRoute({
+  method: "delete",
+  path: "/orgs/{slug}/data-sources/{id}",
+  operationId: "deleteDataSource",
+  tags,
+  summary: "Forget a data source and its credentials (admins and owners)",
+  security: bearerSecurity,
+  request: { params: SourceParams },
+  responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404) },
+});
+
+export const TestResult = z
+  .object({
+    ok: z.literal(true),
+    latencyMs: z.number().int(),
+    serverVersion: z.string().openapi({ example: "16.4" }),
+    details: z.record(z.string(), z.union([z.string(), z.number()])),
+  })
+  .openapi("DataSourceTest");
+
+export const test = createRoute({
+  method: "post",
+  path: "/orgs/{slug}/data-sources/{id}/test",
+  operationId: "testDataSource",
+  tags,
+  summary: "Connect and answer with latency and server version, or a problem naming what failed (members and above)",
+  security: bearerSecurity,
+  request: { params: SourceParams },
+  responses: { 200: { description: "Connected", content: { "application/json": { schema: TestResult } } }, ...problemResponses(400, 401, 403, 404, 409, 502, 503, 504) },
+});

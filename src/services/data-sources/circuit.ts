@@ -1,0 +1,53 @@
+// A circuit breaker per data source, in the isolate's memory: after repeated outages, calls fail fast for a while.
+import { ApiError } from "../../lib/problem.ts";
+
+export interface CircuitOptions {
+  /** Consecutive outages (unreachable, timeout) that open the circuit. */
+  threshold?: number;
+  /** How long it stays open before one trial call may pass. */
+  openMs?: number;
+}
+
+interface State {
+  failures: number;
+  openUntil: number;
+}
+
+const states = new Map<string, State>();
+const MAX_TRACKED = 10_000;
+
+/** Only outages count: a wrong password or a bad query is an answer, and the source is up. */
+export const isOutage = (error: unknown) => error instanceof ApiError && (error.code === "DATA_SOURCE_UNREACHABLE" || error.code === "DATA_SOURCE_TIMEOUT");
+
+/**
+ * Runs `call` for source `id` unless its circuit is open (503 DATA_SOURCE_CIRCUIT_OPEN with
+ * Retry-After). Outages count towards opening it; any answer closes it again.
+ */
+export async function throughCircuit<T>(id: string, call: () => Promise<T>, { threshold = 5, openMs = 30_000 }: CircuitOptions = {}): Promise<T> {
+  const state = states.get(id);
+  const now = Date.now();
+  if (state && state.openUntil > now) {
+    throw new ApiError(503, {
+      code: "DATA_SOURCE_CIRCUIT_OPEN",
+      detail: `This data source failed ${state.failures} times in a row; calls to it pause until it has had time to recover.`,
+      headers: { "Retry-After": String(Math.ceil((state.openUntil - now) / 1000)) },
+    });
+  }
+  try {
+    const result = await call();
+    states.delete(id);
+    return result;
+  } catch (error) {
+    if (isOutage(error)) {
+      if (states.size >= MAX_TRACKED && !states.has(id)) states.delete(states.keys().next().value!);
+      const failures = (state?.failures ?? 0) + 1;
+      states.set(id, { failures, openUntil: failures >= threshold ? Date.now() + openMs : 0 });
+    } else if (!(error instanceof ApiError && error.status >= 500)) {
+      states.delete(id);
+    }
+    throw error;
+  }
+}
+
+/** Forgets a source's failures (its settings changed, or it was deleted). */
+export const resetCircuit = (id: string) => void states.delete(id);

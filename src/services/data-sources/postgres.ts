@@ -1,0 +1,246 @@
+// External Postgres over Neon's SQL-over-HTTP protocol: a connection test, the catalog, and read-only paged queries.
+import { neon, type FullQueryResults, type NeonQueryPromise } from "@neondatabase/serverless";
+import { withNeonEndpoint } from "../../db/neon-endpoint.ts";
+import { ApiError } from "../../lib/problem.ts";
+import { throughCircuit } from "./circuit.ts";
+import { postgresProblem } from "./postgres-errors.ts";
+import { shapeOf } from "./sql-text.ts";
+
+export interface PostgresCredentials {
+  connectionString: string;
+  /** A non-Neon proxy speaking Neon's protocol (e.g. http://127.0.0.1:4444/sql); unset: Neon's own endpoint for the host. */
+  endpoint?: string;
+}
+
+export interface PostgresTarget {
+  id: string;
+  credentials: PostgresCredentials;
+  timeoutMs: number;
+  maxBytes: number;
+}
+
+type Result = FullQueryResults<true>;
+type Sql = ReturnType<typeof neon<true, true>>;
+type Value = string | number | boolean | null | Record<string, unknown> | unknown[];
+
+/** Every value arrives as Postgres text; `jsonValue` decides what it becomes in JSON. */
+const rawText = { getTypeParser: () => (value: string) => value };
+const integers = new Set([21, 23, 26]);
+const floats = new Set([700, 701]);
+const jsons = new Set([114, 3802]);
+
+const typeNames: Record<number, string> = {
+  16: "boolean", 17: "bytea", 19: "name", 20: "bigint", 21: "smallint", 23: "integer", 25: "text", 26: "oid", 114: "json",
+  700: "real", 701: "double precision", 1042: "character", 1043: "character varying", 1082: "date", 1083: "time",
+  1114: "timestamp", 1184: "timestamptz", 1186: "interval", 1700: "numeric", 2950: "uuid", 3802: "jsonb",
+};
+export const typeName = (oid: number) => typeNames[oid] ?? `oid:${oid}`;
+
+/** Numbers that fit a double, booleans and JSON become themselves; bigint and numeric stay exact as strings. */
+function jsonValue(text: string | null, oid: number): Value {
+  if (text === null) return null;
+  if (integers.has(oid)) return Number(text);
+  if (floats.has(oid)) return Number.isFinite(Number(text)) ? Number(text) : text;
+  if (oid === 16) return text === "t";
+  if (jsons.has(oid)) return JSON.parse(text) as Value;
+  return text;
+}
+
+/**
+ * Runs `build`'s queries in one read-only transaction (Neon's batch `readOnly` option) after
+ * `SET LOCAL statement_timeout`, through the source's circuit breaker and with a fetch timeout.
+ */
+async function readOnly(target: PostgresTarget, build: (sql: Sql) => NeonQueryPromise<true, true>[]): Promise<Result[]> {
+  return throughCircuit(target.id, () =>
+    withNeonEndpoint(target.credentials.endpoint, async () => {
+      const sql = neon<true, true>(target.credentials.connectionString, {
+        arrayMode: true,
+        fullResults: true,
+        fetchOptions: { signal: AbortSignal.timeout(target.timeoutMs) },
+      });
+      // The database gives up a little before the fetch does, so a slow query says so itself.
+      const statementMs = Math.max(100, target.timeoutMs - 500);
+      try {
+        const [, ...results] = await sql.transaction(
+          [sql.query("SELECT set_config('statement_timeout', $1, true)", [String(statementMs)], { types: rawText }), ...build(sql)],
+          { readOnly: true, arrayMode: true, fullResults: true },
+        );
+        return results as Result[];
+      } catch (error) {
+        throw postgresProblem(error);
+      }
+    }),
+  );
+}
+
+const query = (sql: Sql, text: string, params: unknown[] = []) => sql.query(text, params, { types: rawText });
+
+/** Rows of a catalog query as objects with JSON values. */
+function objects(result: Result): Record<string, Value>[] {
+  return (result.rows as (string | null)[][]).map((row) => Object.fromEntries(result.fields.map((field, i) => [field.name, jsonValue(row[i] ?? null, field.dataTypeID)])));
+}
+
+export async function testPostgres(target: PostgresTarget) {
+  const started = Date.now();
+  const [result] = await readOnly(target, (sql) => [
+    query(sql, "SELECT current_setting('server_version') AS version, version() AS description, current_database() AS database, current_user AS \"user\""),
+  ]);
+  const [info] = objects(result!);
+  return { latencyMs: Date.now() - started, serverVersion: String(info?.version ?? ""), description: String(info?.description ?? ""), database: String(info?.database ?? ""), user: String(info?.user ?? "") };
+}
+
+const hidden = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'";
+
+export async function listSchemas(target: PostgresTarget) {
+  const [result] = await readOnly(target, (sql) => [
+    query(
+      sql,
+      `SELECT n.nspname AS name,
+              count(c.oid) FILTER (WHERE c.relkind IN ('r', 'p', 'f'))::int AS tables,
+              count(c.oid) FILTER (WHERE c.relkind IN ('v', 'm'))::int AS views
+       FROM pg_namespace n LEFT JOIN pg_class c ON c.relnamespace = n.oid
+       WHERE ${hidden} GROUP BY n.nspname ORDER BY n.nspname LIMIT 1000`,
+    ),
+  ]);
+  return objects(result!) as { name: string; tables: number; views: number }[];
+}
+
+type RelationKind = "table" | "foreign_table" | "view" | "materialized_view";
+const kinds: Record<string, RelationKind> = { r: "table", p: "table", f: "foreign_table", v: "view", m: "materialized_view" };
+
+/** Tables and views of `schema`, each with its columns (name, type, nullable, default) and indexes. */
+export async function listTables(target: PostgresTarget, schema: string) {
+  const [relations, columns, indexes] = await readOnly(target, (sql) => [
+    query(
+      sql,
+      `SELECT c.relname AS name, c.relkind AS kind, greatest(c.reltuples, 0)::bigint AS "estimatedRows", obj_description(c.oid, 'pg_class') AS comment
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'f', 'v', 'm') ORDER BY c.relname LIMIT 1000`,
+      [schema],
+    ),
+    query(
+      sql,
+      `SELECT c.relname AS "table", a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable,
+              pg_get_expr(d.adbin, d.adrelid) AS "default"
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+       WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped
+       ORDER BY c.relname, a.attnum LIMIT 20000`,
+      [schema],
+    ),
+    query(
+      sql,
+      `SELECT t.relname AS "table", i.relname AS name, pg_get_indexdef(x.indexrelid) AS definition, x.indisunique AS "unique", x.indisprimary AS "primary"
+       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+       WHERE n.nspname = $1 ORDER BY t.relname, i.relname LIMIT 5000`,
+      [schema],
+    ),
+  ]);
+  const byTable = <T extends { table?: Value }>(rows: T[]) => {
+    const map = new Map<string, Omit<T, "table">[]>();
+    for (const { table, ...rest } of rows) map.set(String(table), [...(map.get(String(table)) ?? []), rest]);
+    return map;
+  };
+  const columnsOf = byTable(objects(columns!));
+  const indexesOf = byTable(objects(indexes!));
+  const tables = objects(relations!).map((row) => ({
+    name: String(row.name),
+    kind: kinds[String(row.kind)] ?? "table",
+    estimatedRows: Number(row.estimatedRows),
+    comment: (row.comment as string | null) ?? null,
+    columns: (columnsOf.get(String(row.name)) ?? []) as { name: string; type: string; nullable: boolean; default: string | null }[],
+    indexes: (indexesOf.get(String(row.name)) ?? []) as { name: string; definition: string; unique: boolean; primary: boolean }[],
+  }));
+  return capBytes(tables, target.maxBytes);
+}
+
+/** Statements that may run here; the read-only transaction is what enforces it, this only refuses the obvious early. */
+const cursorable = new Set(["select", "with", "values", "table", "("]);
+const direct = new Set(["explain", "show"]);
+
+function readableStatement(sql: string) {
+  const shape = shapeOf(sql);
+  if (shape.statements === 0) throw new ApiError(422, { code: "QUERY_FAILED", detail: "The query is empty." });
+  if (shape.statements > 1) throw new ApiError(422, { code: "QUERY_FAILED", detail: "Send one statement at a time." });
+  if (!cursorable.has(shape.keyword) && !direct.has(shape.keyword)) {
+    throw new ApiError(422, {
+      code: "QUERY_NOT_READ_ONLY",
+      detail: `Only reading statements run here (SELECT, WITH, VALUES, TABLE, EXPLAIN, SHOW); got ${shape.keyword.toUpperCase()}.`,
+    });
+  }
+  return { text: shape.text, cursor: cursorable.has(shape.keyword) };
+}
+
+export interface QueryPage {
+  columns: { name: string; type: string }[];
+  rows: Value[][];
+  /** More rows follow (ask again from `nextOffset`). */
+  hasMore: boolean;
+  /** Rows were left off this page to keep it under the size limit. */
+  truncated: boolean;
+}
+
+/**
+ * One page of a read-only query: a server-side cursor skips `offset` rows and fetches `limit + 1`,
+ * so a query of millions of rows costs one page. The page is cut to the byte limit.
+ */
+export async function runQuery(target: PostgresTarget, sql: string, offset: number, limit: number): Promise<QueryPage> {
+  const statement = readableStatement(sql);
+  const results = await readOnly(target, (neonSql) =>
+    statement.cursor
+      ? [
+          query(neonSql, `DECLARE datacrafted_result NO SCROLL CURSOR FOR ${statement.text}`),
+          ...(offset > 0 ? [query(neonSql, `MOVE FORWARD ${offset} IN datacrafted_result`)] : []),
+          query(neonSql, `FETCH FORWARD ${limit + 1} FROM datacrafted_result`),
+        ]
+      : [query(neonSql, statement.text)],
+  );
+  const result = results.at(-1)!;
+  const all = result.rows as (string | null)[][];
+  const window = statement.cursor ? all : all.slice(offset, offset + limit + 1);
+  const rows = window.slice(0, limit).map((row) => row.map((value, i) => jsonValue(value, result.fields[i]?.dataTypeID ?? 25)));
+  const kept = capBytes(rows, target.maxBytes);
+  return {
+    columns: result.fields.map((field) => ({ name: field.name, type: typeName(field.dataTypeID) })),
+    rows: kept,
+    hasMore: kept.length < rows.length || window.length > limit,
+    truncated: kept.length < rows.length,
+  };
+}
+
+/** Every row of a read-only query, for an import: more than `maxRows` is 422 RESULT_TOO_LARGE, not a silent cut. */
+export async function queryAll(target: PostgresTarget, sql: string, maxRows: number): Promise<{ columns: string[]; rows: Value[][] }> {
+  const statement = readableStatement(sql);
+  const results = await readOnly(target, (neonSql) =>
+    statement.cursor
+      ? [
+          query(neonSql, `DECLARE datacrafted_import NO SCROLL CURSOR FOR ${statement.text}`),
+          query(neonSql, `FETCH FORWARD ${maxRows + 1} FROM datacrafted_import`),
+        ]
+      : [query(neonSql, statement.text)],
+  );
+  const result = results.at(-1)!;
+  const rows = result.rows as (string | null)[][];
+  if (rows.length > maxRows) {
+    throw new ApiError(422, { code: "RESULT_TOO_LARGE", detail: `The query returns more than ${maxRows} rows, the import limit; narrow it (WHERE, LIMIT).` });
+  }
+  return {
+    columns: result.fields.map((field) => field.name),
+    rows: rows.map((row) => row.map((value, i) => jsonValue(value, result.fields[i]?.dataTypeID ?? 25))),
+  };
+}
+
+/** The longest prefix of `items` whose JSON fits in `maxBytes`; not even one item → 422 RESULT_TOO_LARGE. */
+export function capBytes<T>(items: T[], maxBytes: number): T[] {
+  let bytes = 2;
+  for (const [i, item] of items.entries()) {
+    bytes += new TextEncoder().encode(JSON.stringify(item)).length + 1;
+    if (bytes > maxBytes) {
+      if (i === 0) {
+        throw new ApiError(422, { code: "RESULT_TOO_LARGE", detail: `A single item of the result is larger than the ${maxBytes}-byte limit (DATA_SOURCE_MAX_RESULT_BYTES).` });
+      }
+      return items.slice(0, i);
+    }
+  }
+  return items;
+}

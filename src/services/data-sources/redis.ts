@@ -1,0 +1,81 @@
+// External Redis over Upstash's REST protocol (@upstash/redis): pipelines with timeouts, a circuit breaker and stable errors.
+import { Redis } from "@upstash/redis/cloudflare";
+import { ApiError } from "../../lib/problem.ts";
+import { throughCircuit } from "./circuit.ts";
+import type { RedisCredentials } from "./registry.ts";
+
+export interface RedisTarget {
+  id: string;
+  credentials: RedisCredentials;
+  timeoutMs: number;
+  maxBytes: number;
+}
+
+export type Command = [string, ...string[]];
+export interface Reply {
+  result?: unknown;
+  error?: string;
+}
+
+/** What a pipeline needs of a queued command: its words, and how to read its answer (as it came). */
+interface Chainable {
+  chain(command: { command: string[]; deserialize: (value: unknown) => unknown }): unknown;
+  exec(options: { keepErrors: true }): Promise<Reply[]>;
+}
+
+const authFailure = /unauthori[sz]ed|wrongpass|noauth|invalid (api )?token|auth(entication)? (failed|required)/i;
+
+/** Turns an Upstash client failure into the ApiError to answer with (no token, no command arguments). */
+export function redisProblem(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  const { name, message = "" } = (error ?? {}) as { name?: string; message?: string };
+  if (name === "TimeoutError" || name === "AbortError") {
+    return new ApiError(504, { code: "DATA_SOURCE_TIMEOUT", detail: "Redis did not answer in time (DATA_SOURCE_TIMEOUT_MS)." });
+  }
+  if (name === "UpstashJSONParseError") {
+    return new ApiError(502, { code: "DATA_SOURCE_ERROR", detail: "The Redis URL answered with something other than Upstash's REST protocol." });
+  }
+  const reason = message.replace(/, command was: [\s\S]*$/, "");
+  if (name === "UpstashError") {
+    if (authFailure.test(reason)) return new ApiError(502, { code: "DATA_SOURCE_AUTH_FAILED", detail: `Redis refused the stored token: ${reason}` });
+    return new ApiError(422, { code: "REDIS_COMMAND_FAILED", detail: `Redis refused the command: ${reason}` });
+  }
+  return new ApiError(502, { code: "DATA_SOURCE_UNREACHABLE", detail: "Redis's REST endpoint could not be reached." });
+}
+
+/**
+ * Sends `commands` in one request (`/pipeline`, or `/multi-exec` when `atomic`), each answered by
+ * its own result or error. Values stay as Redis sent them (no JSON guessing).
+ */
+export async function send(target: RedisTarget, commands: Command[], { atomic = false } = {}): Promise<Reply[]> {
+  return throughCircuit(target.id, async () => {
+    const redis = new Redis({
+      url: target.credentials.url,
+      token: target.credentials.token,
+      retry: false,
+      enableTelemetry: false,
+      automaticDeserialization: false,
+      signal: () => AbortSignal.timeout(target.timeoutMs),
+    });
+    const pipeline = (atomic ? redis.multi() : redis.pipeline()) as unknown as Chainable;
+    for (const command of commands) pipeline.chain({ command, deserialize: (value) => value });
+    try {
+      const replies = await pipeline.exec({ keepErrors: true });
+      const refused = replies.find((reply) => reply.error && authFailure.test(reply.error));
+      if (refused) throw new ApiError(502, { code: "DATA_SOURCE_AUTH_FAILED", detail: `Redis refused the stored token: ${refused.error}` });
+      return replies;
+    } catch (error) {
+      throw redisProblem(error);
+    }
+  });
+}
+
+/** `send`, where any error is the request's: 422 REDIS_COMMAND_FAILED naming the command. */
+export async function sendAll(target: RedisTarget, commands: Command[], options: { atomic?: boolean } = {}): Promise<unknown[]> {
+  const replies = await send(target, commands, options);
+  const failed = replies.findIndex((reply) => reply.error);
+  if (failed >= 0) {
+    throw new ApiError(422, { code: "REDIS_COMMAND_FAILED", detail: `Redis refused ${commands[failed]![0].toUpperCase()}: ${replies[failed]!.error}` });
+  }
+  return replies.map((reply) => reply.result);
+}

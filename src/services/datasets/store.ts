@@ -1,0 +1,49 @@
+// Writes one ingested dataset version: its row (next version of its name, unless the same bytes are already there) in one batch.
+import { and, eq, isNull, or, sql } from "drizzle-orm";
+import type { Database } from "../../db/client.ts";
+import { datasets, projects } from "../../db/schema.ts";
+import type { Dataset, Project } from "../../lib/tenancy.ts";
+import type { Ingested } from "./ingest.ts";
+
+export interface NewDataset {
+  id: string;
+  project: Project;
+  name: string;
+  format: Dataset["format"];
+  /** The R2 object ingest wrote. */
+  key: string;
+  ingested: Ingested;
+  userId: string;
+}
+
+/**
+ * One batch: insert unless these bytes are already in the project, touch the project, and read back
+ * this version's row, or, when nothing was inserted, the dataset that has the bytes (the caller
+ * then deletes its own R2 object). On failure the R2 object is deleted.
+ */
+export async function saveDataset(db: Database, bucket: R2Bucket, { id, project, name, format, key, ingested, userId }: NewDataset): Promise<Dataset> {
+  const sameBytes = and(eq(datasets.projectId, project.id), eq(datasets.sha256, ingested.sha256), isNull(datasets.deletedAt));
+  const write = (attempt: number) =>
+    db.batch([
+      db.execute(sql`
+        INSERT INTO datasets (id, project_id, org_id, name, version, format, size_bytes, sha256, row_count, column_count, parse_options, profile, sample, r2_key, created_by)
+        SELECT ${id}, ${project.id}, ${project.orgId}, ${name}, coalesce(max(version), 0) + 1 + ${attempt}, ${format}, ${ingested.sizeBytes}, ${ingested.sha256},
+               ${ingested.rowCount}, ${ingested.columns.length}, ${JSON.stringify(ingested.parse)}::jsonb, ${JSON.stringify(ingested.profile)}::jsonb,
+               ${JSON.stringify(ingested.sample)}::jsonb, ${key}, ${userId}
+        FROM datasets WHERE project_id = ${project.id} AND name = ${name}
+        HAVING NOT EXISTS (SELECT 1 FROM datasets d WHERE d.project_id = ${project.id} AND d.sha256 = ${ingested.sha256} AND d.deleted_at IS NULL)`),
+      db.update(projects).set({ updatedAt: sql`now()` }).where(and(eq(projects.id, project.id), sql`EXISTS (SELECT 1 FROM datasets WHERE id = ${id})`)),
+      db.select().from(datasets).where(or(eq(datasets.id, id), sameBytes)).orderBy(sql`${datasets.id} = ${id} DESC`, datasets.createdAt).limit(1),
+    ]);
+  try {
+    // Two uploads of one name at once: the unique (project, name, version) sends the later one a version up.
+    const [, , rows] = await write(0).catch((error: unknown) => {
+      if ((error as { code?: string }).code === "23505") return write(1);
+      throw error;
+    });
+    return rows[0]!;
+  } catch (error) {
+    await bucket.delete(key).catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,193 @@
+// The data-source registry through the Worker: CRUD, pagination, roles, tenants, no credential in any response or audit row, connection tests.
+import { env } from "cloudflare:test";
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { createDb } from "../../../src/db/client.ts";
+import { auditLogs, dataSources } from "../../../src/db/schema.ts";
+import { addMember, call, json, person, team } from "../../support/harness.ts";
+import { createSource, deadUrl, postgresBody, redisBody, type Source, wrongPassword } from "../../support/data-sources.ts";
+import { expectProblem } from "../../support/problem.ts";
+
+const secrets = () => [new URL(env.DATABASE_URL).password, env.UPSTASH_REDIS_REST_TOKEN];
+
+describe("registering", () => {
+  it("stores a Postgres source sealed, and shows where it points but never the password", async () => {
+    const ada = await person("ds-create");
+    const slug = await team(ada);
+    const response = await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: ada.token, body: postgresBody({ name: "Warehouse" }) });
+    const text = await response.clone().text();
+    const source = await json<Source>(response, 201);
+    expect(response.headers.get("Location")).toBe(`/api/v1/orgs/${slug}/data-sources/${source.id}`);
+    expect(source).toMatchObject({ name: "Warehouse", kind: "postgres", connection: { user: "datacrafted", database: "datacrafted", hasPassword: true, endpoint: env.NEON_FETCH_ENDPOINT } });
+    for (const secret of secrets()) expect(text).not.toContain(secret);
+    expect(text).not.toContain("connectionString");
+
+    const [row] = await createDb(env).select().from(dataSources).where(eq(dataSources.id, source.id));
+    expect(row!.secret).toMatch(/^v1\./);
+    expect(row!.keyId).toBe(env.DATA_SOURCE_KEYS.split(":")[0]);
+    expect(JSON.stringify(row)).not.toContain(new URL(env.DATABASE_URL).password);
+  });
+
+  it("stores a Redis source with hasToken, and refuses a duplicate name with 409", async () => {
+    const ada = await person("ds-redis");
+    const slug = await team(ada);
+    const source = await createSource(ada, slug, redisBody({ name: "Cache" }));
+    expect(source.connection).toEqual({ url: env.UPSTASH_REDIS_REST_URL, hasToken: true });
+    await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: ada.token, body: redisBody({ name: "Cache" }) }), 409, "CONFLICT");
+  });
+
+  it("names every invalid field, and mixes of kinds are refused", async () => {
+    const ada = await person("ds-bad");
+    const slug = await team(ada);
+    const bad = await expectProblem(
+      await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: ada.token, body: { kind: "postgres", name: "", connectionString: "mysql://x", token: "t" } }),
+      400,
+      "VALIDATION_FAILED",
+    );
+    expect(bad.errors!.length).toBeGreaterThan(0);
+    await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: ada.token, body: { kind: "mongo", name: "x" } }), 400, "VALIDATION_FAILED");
+  });
+
+  it("writes an audit row naming the action and the source, with no credential in it", async () => {
+    const ada = await person("ds-audit");
+    const slug = await team(ada);
+    const source = await createSource(ada, slug, postgresBody());
+    await call(`/api/v1/orgs/${slug}/data-sources/${source.id}`, { method: "PATCH", token: ada.token, body: { connectionString: wrongPassword() } });
+    const db = createDb(env);
+    let rows: (typeof auditLogs.$inferSelect)[] = [];
+    for (let i = 0; i < 50 && rows.length < 2; i++) {
+      rows = await db.select().from(auditLogs).where(eq(auditLogs.targetId, source.id));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(rows.map((row) => row.action).sort()).toEqual(["createDataSource", "updateDataSource"]);
+    const text = JSON.stringify(rows);
+    for (const secret of [...secrets(), "not-the-password"]) expect(text).not.toContain(secret);
+  });
+});
+
+describe("reading, listing, changing, deleting", () => {
+  it("pages newest first with a Link and filters by kind", async () => {
+    const ada = await person("ds-list");
+    const slug = await team(ada);
+    for (const name of ["a", "b", "c"]) await createSource(ada, slug, postgresBody({ name }));
+    await createSource(ada, slug, redisBody({ name: "r" }));
+    const first = await call(`/api/v1/orgs/${slug}/data-sources?limit=2`, { token: ada.token });
+    const page1 = await json<{ data: Source[]; nextCursor: string }>(first, 200);
+    expect(page1.data.map((s) => s.name)).toEqual(["r", "c"]);
+    expect(first.headers.get("Link")).toContain('rel="next"');
+    const page2 = await json<{ data: Source[]; nextCursor: null }>(await call(`/api/v1/orgs/${slug}/data-sources?limit=2&cursor=${page1.nextCursor}`, { token: ada.token }), 200);
+    expect(page2.data.map((s) => s.name)).toEqual(["b", "a"]);
+    expect(page2.nextCursor).toBeNull();
+    const redis = await json<{ data: Source[] }>(await call(`/api/v1/orgs/${slug}/data-sources?kind=redis`, { token: ada.token }), 200);
+    expect(redis.data.map((s) => s.name)).toEqual(["r"]);
+  });
+
+  it("renames, replaces credentials (re-sealed), refuses the other kind's fields, and deletes", async () => {
+    const ada = await person("ds-patch");
+    const slug = await team(ada);
+    const source = await createSource(ada, slug, postgresBody());
+    const base = `/api/v1/orgs/${slug}/data-sources/${source.id}`;
+    const renamed = await json<Source>(await call(base, { method: "PATCH", token: ada.token, body: { name: "Renamed" } }), 200);
+    expect(renamed.name).toBe("Renamed");
+    await expectProblem(await call(base, { method: "PATCH", token: ada.token, body: { token: "x" } }), 400, "VALIDATION_FAILED");
+    const moved = await json<Source>(await call(base, { method: "PATCH", token: ada.token, body: { endpoint: null } }), 200);
+    expect(moved.connection.endpoint).toBeNull();
+    expect((await json<Source>(await call(base, { token: ada.token }), 200)).connection.endpoint).toBeNull();
+    expect((await call(base, { method: "DELETE", token: ada.token })).status).toBe(204);
+    await expectProblem(await call(base, { token: ada.token }), 404, "NOT_FOUND");
+  });
+
+  it("lets viewers read but not register, change or test; members test but do not manage", async () => {
+    const [owner, viewer, member] = [await person("ds-o"), await person("ds-v"), await person("ds-m")];
+    const slug = await team(owner);
+    await addMember(owner, slug, viewer, "viewer");
+    await addMember(owner, slug, member, "member");
+    const source = await createSource(owner, slug, postgresBody());
+    const base = `/api/v1/orgs/${slug}/data-sources/${source.id}`;
+    expect((await json<Source>(await call(base, { token: viewer.token }), 200)).id).toBe(source.id);
+    await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: viewer.token, body: postgresBody() }), 403, "FORBIDDEN");
+    await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: member.token, body: postgresBody() }), 403, "FORBIDDEN");
+    await expectProblem(await call(base, { method: "PATCH", token: member.token, body: { name: "x" } }), 403, "FORBIDDEN");
+    await expectProblem(await call(base, { method: "DELETE", token: member.token }), 403, "FORBIDDEN");
+    await expectProblem(await call(`${base}/test`, { method: "POST", token: viewer.token }), 403, "FORBIDDEN");
+    await json(await call(`${base}/test`, { method: "POST", token: member.token }), 200);
+  });
+
+  it("answers another tenant's source as a 404, for every route", async () => {
+    const [owner, stranger] = [await person("ds-t-o"), await person("ds-t-s")];
+    const slug = await team(owner);
+    const source = await createSource(owner, slug, postgresBody());
+    const theirs = await team(stranger);
+    for (const org of [slug, theirs]) {
+      const base = `/api/v1/orgs/${org}/data-sources/${source.id}`;
+      await expectProblem(await call(base, { token: stranger.token }), 404, "NOT_FOUND");
+      await expectProblem(await call(base, { method: "PATCH", token: stranger.token, body: { name: "mine" } }), 404, "NOT_FOUND");
+      await expectProblem(await call(`${base}/test`, { method: "POST", token: stranger.token }), 404, "NOT_FOUND");
+      await expectProblem(await call(base, { method: "DELETE", token: stranger.token }), 404, "NOT_FOUND");
+    }
+    await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources`, { token: stranger.token }), 404, "NOT_FOUND");
+  });
+});
+
+describe("testing a connection", () => {
+  it("answers a Postgres source with latency and server version", async () => {
+    const ada = await person("ds-test-pg");
+    const slug = await team(ada);
+    const source = await createSource(ada, slug, postgresBody());
+    const result = await json<{ ok: true; latencyMs: number; serverVersion: string; details: Record<string, string> }>(
+      await call(`/api/v1/orgs/${slug}/data-sources/${source.id}/test`, { method: "POST", token: ada.token }),
+      200,
+    );
+    expect(result.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(result.serverVersion).toMatch(/^\d+(\.\d+)?/);
+    expect(result.details).toMatchObject({ database: expect.any(String), user: expect.any(String) });
+    const after = await json<{ lastTestedAt: string | null }>(await call(`/api/v1/orgs/${slug}/data-sources/${source.id}`, { token: ada.token }), 200);
+    expect(after.lastTestedAt).not.toBeNull();
+  });
+
+  it("answers a Redis source with latency and server version", async () => {
+    const ada = await person("ds-test-redis");
+    const slug = await team(ada);
+    const source = await createSource(ada, slug, redisBody());
+    const result = await json<{ latencyMs: number; serverVersion: string; details: { ping: string } }>(
+      await call(`/api/v1/orgs/${slug}/data-sources/${source.id}/test`, { method: "POST", token: ada.token }),
+      200,
+    );
+    expect(result.details.ping).toBe("PONG");
+    expect(result.serverVersion.length).toBeGreaterThan(0);
+  });
+
+  it("names a wrong Postgres password (the gateway answers 28P01) without echoing it", async () => {
+    const ada = await person("ds-wrongpw");
+    const slug = await team(ada);
+    const source = await createSource(ada, slug, postgresBody({ connectionString: wrongPassword() }));
+    const problem = await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources/${source.id}/test`, { method: "POST", token: ada.token }), 502, "DATA_SOURCE_AUTH_FAILED");
+    expect(problem.detail).toContain("password authentication failed");
+    expect(JSON.stringify(problem)).not.toContain("not-the-password");
+  });
+
+  it("names a wrong Redis token", async () => {
+    const ada = await person("ds-wrongtoken");
+    const slug = await team(ada);
+    const source = await createSource(ada, slug, redisBody({ token: "wrong-token-wrong-token" }));
+    const problem = await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources/${source.id}/test`, { method: "POST", token: ada.token }), 502, "DATA_SOURCE_AUTH_FAILED");
+    expect(JSON.stringify(problem)).not.toContain("wrong-token-wrong-token");
+  });
+
+  it("answers an unreachable host with 502 DATA_SOURCE_UNREACHABLE, then opens the circuit", async () => {
+    const ada = await person("ds-dead");
+    const slug = await team(ada);
+    const pg = await createSource(ada, slug, postgresBody({ endpoint: `${deadUrl()}/sql` }));
+    const redis = await createSource(ada, slug, redisBody({ url: deadUrl() }));
+    await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources/${redis.id}/test`, { method: "POST", token: ada.token }), 502, "DATA_SOURCE_UNREACHABLE");
+    for (let i = 0; i < 5; i++) {
+      await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources/${pg.id}/test`, { method: "POST", token: ada.token }), 502, "DATA_SOURCE_UNREACHABLE");
+    }
+    const open = await call(`/api/v1/orgs/${slug}/data-sources/${pg.id}/test`, { method: "POST", token: ada.token });
+    expect(Number(open.headers.get("Retry-After"))).toBeGreaterThan(0);
+    await expectProblem(open, 503, "DATA_SOURCE_CIRCUIT_OPEN");
+    // New settings close it again.
+    await json(await call(`/api/v1/orgs/${slug}/data-sources/${pg.id}`, { method: "PATCH", token: ada.token, body: { endpoint: env.NEON_FETCH_ENDPOINT } }), 200);
+    await json(await call(`/api/v1/orgs/${slug}/data-sources/${pg.id}/test`, { method: "POST", token: ada.token }), 200);
+  });
+});
