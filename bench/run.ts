@@ -52,6 +52,7 @@ const vars = {
   LOG_LEVEL: "error",
   // High enough never to refuse: the limiter runs on every request but the load is not cut short.
   RATE_LIMIT_FREE: "1000000000",
+  RATE_LIMIT_LLM: "1000000000",
 };
 async function startWorker(extra: Record<string, string>) {
   const worker = await unstable_startWorker({
