@@ -1,6 +1,5 @@
 // The Datacrafted API: the pipeline from createApp, then every router, then the docs that describe them.
 import { createApp } from "./lib/create-app.ts";
-import { bodyAliasHandlers, bodyAliases } from "./middleware/deprecation.ts";
 import { analysesRouter } from "./routes/analyses/analyses.index.ts";
 import { apiKeysRouter } from "./routes/api-keys/api-keys.index.ts";
 import { auditLogsRouter } from "./routes/audit-logs/audit-logs.index.ts";
@@ -25,8 +24,6 @@ const app = createApp();
 app.route("/", health);
 const routers = [auth, me, orgs, members, apiKeysRouter, auditLogsRouter, projectsRouter, datasetsRouter, sessionsRouter, analysesRouter, eventsRouter, chatRouter, exportsRouter, dataSourcesRouter, dataSourcePostgresRouter, dataSourceRedisRouter];
 for (const router of routers) app.route("/api/v1", router);
-// Old paths that named their session in the body: re-dispatched to their successors.
-for (const alias of bodyAliases) app.post(alias.from, ...bodyAliasHandlers(alias, app));
 
 mountDocs(app);
 

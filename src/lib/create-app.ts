@@ -11,7 +11,7 @@ import { idempotency } from "../middleware/idempotency.ts";
 import { rateLimit } from "../middleware/rate-limit.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { config } from "../middleware/config.ts";
-import { aliasingGetPath, type DeprecatedAlias, deprecatedAliases, deprecation } from "../middleware/deprecation.ts";
+import { aliasingGetPath, bodyAliasHandlers, bodyAliases, type DeprecatedAlias, deprecatedAliases, deprecation } from "../middleware/deprecation.ts";
 import { requestLog } from "../middleware/request-log.ts";
 import { services } from "../middleware/services.ts";
 import { handleError, handleNotFound, methodNotAllowedResponse, validationHook } from "./handle-error.ts";
@@ -52,6 +52,9 @@ export function createApp({ aliases = deprecatedAliases }: { aliases?: Deprecate
   app.use(deprecation(aliases));
   app.use(services());
   app.use(bodyLimit());
+  // Old paths that named their session in the body: re-dispatched to their successors before the /api
+  // middleware, so the successor alone is authenticated, limited and audited (once, not twice).
+  for (const alias of bodyAliases) app.post(alias.from, ...bodyAliasHandlers(alias, app));
   app.use("/api/*", audit({ app }));
   app.use("/api/*", authenticate({ optional: true }));
   app.use("/api/*", rateLimit());

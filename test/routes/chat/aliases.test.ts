@@ -29,6 +29,18 @@ describe("POST /api/chat (deprecated alias)", () => {
     expect(messages.data[0]!.content).toBe("What about units?");
   });
 
+  it("counts a legacy call once against the caller's rate limit, as the successor call it becomes", async () => {
+    const ada = await person("alias-count");
+    const { sessionId } = await sessionOn(ada, "sales");
+    const remaining = async () => {
+      const response = await call("/api/chat", { method: "POST", token: ada.token, body: { sessionId, message: "units?", engine: "statistical" } });
+      expect(response.status).toBe(201);
+      return Number(/r=(\d+)/.exec(response.headers.get("RateLimit") ?? "")?.[1]);
+    };
+    const first = await remaining();
+    expect(first - (await remaining())).toBe(1);
+  });
+
   it("streams when asked, as the successor does", async () => {
     const ada = await person("alias-chat-sse");
     const { sessionId } = await sessionOn(ada, "sales");
