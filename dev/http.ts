@@ -33,6 +33,10 @@ export interface Listening {
   port: number;
   /** Stops accepting, drops open keep-alive connections, resolves when closed. */
   close(): Promise<void>;
+  /** An outage (fault tests): closes the listener and drops every open connection, in flight or idle; `start` comes back. */
+  stop(): Promise<void>;
+  /** Listens again on the same port (a no-op while listening), so clients configured with `url` reach the server again. */
+  start(): Promise<void>;
 }
 
 /** Serves `handler` on 127.0.0.1 (port 0 picks a free one); a handler that throws answers 500. */
@@ -43,19 +47,35 @@ export async function listen(handler: Handler, port = 0): Promise<Listening> {
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve());
-  });
+  const bind = (on: number) =>
+    new Promise<void>((resolve, reject) => {
+      const failed = (error: Error) => reject(error);
+      server.once("error", failed);
+      server.listen(on, "127.0.0.1", () => {
+        server.off("error", failed);
+        resolve();
+      });
+    });
+  await bind(port);
   const actual = (server.address() as AddressInfo).port;
+  const close = () =>
+    new Promise<void>((resolve) => {
+      if (!server.listening) {
+        server.closeAllConnections();
+        return resolve();
+      }
+      server.close(() => resolve());
+      // Requests in flight too, not only idle keep-alive sockets: an outage cuts them off mid-answer.
+      server.closeAllConnections();
+    });
   return {
     server,
     port: actual,
     url: `http://127.0.0.1:${actual}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close,
+    stop: close,
+    start: async () => {
+      if (!server.listening) await bind(actual);
+    },
   };
 }

@@ -50,7 +50,8 @@ export interface Stack {
 const secret = () => randomBytes(24).toString("base64url");
 
 async function createThrowawayDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `datacrafted_test_${Date.now()}_${process.pid}`;
+  // Random too: one run may create several (the fault tests' stack has its own).
+  const name = `datacrafted_test_${Date.now()}_${process.pid}_${randomBytes(3).toString("hex")}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${name}"`);

@@ -6,6 +6,10 @@ import { listen } from "../dev/http.ts";
 import { randomBytes } from "node:crypto";
 import { startOidcProvider } from "./support/oidc-provider.ts";
 import { startOpenAIStub } from "../dev/openai-stub/server.ts";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startFaultControl, type FaultTargets } from "./support/fault-control.ts";
 
 export interface StackInfo {
   name: string;
@@ -28,6 +32,12 @@ declare module "vitest" {
     oidc: { issuer: string; audience: string; privateJwk: JsonWebKey & { kid: string }; statsUrl: string };
     /** The OpenAI stub's base URL (ends in /v1); scripted per test through its /_stub routes. */
     openaiStub: string;
+    /** A third Worker on a stack of its own (gateways, model stub), with short clocks: only test/faults stops its dependencies. */
+    faultWorkerUrl: string;
+    /** Stops and restarts the fault stack's servers: POST /{neon|upstash|openai}/{stop|start} (test/support/fault-control.ts). */
+    faultControlUrl: string;
+    /** The fault stack's own OpenAI stub (ends in /v1). */
+    faultOpenaiStub: string;
   }
 }
 
@@ -106,7 +116,51 @@ export default async function setup(project: TestProject) {
   const probe = await listen(async () => {});
   await probe.close();
   project.provide("deadUrl", probe.url);
+
+  // Fault injection: stopping the shared gateways would break the other files, so the fault tests get a stack of their own.
+  const faultStack = await startStack({ postgresUrl, freshDatabase: postgresUrl !== undefined, redisUrl, requireReal, log });
+  const faultStub = await startOpenAIStub();
+  const persistDir = await mkdtemp(join(tmpdir(), "datacrafted-faults-"));
+  const faults: FaultTargets = { stack: faultStack, openai: faultStub, persistDir };
+  const faultVars = {
+    ...workerVars,
+    ...faultStack.workerVars,
+    ENVIRONMENT: "test",
+    LOG_LEVEL: "error",
+    OPENAI_API_KEY: "sk-stub-fault-tests-only",
+    OPENAI_BASE_URL: faultStub.url,
+    // Short clocks, so that an outage shows (and ends) within a test.
+    OPENAI_TIMEOUT_MS: "1500",
+    OPENAI_QUEUE_TIMEOUT_MS: "1500",
+    OPENAI_MAX_RETRIES: "0",
+    LLM_BREAKER_THRESHOLD: "2",
+    LLM_BREAKER_COOLDOWN_MS: "2000",
+    RATE_LIMIT_TIMEOUT_MS: "300",
+    HEALTH_CHECK_TIMEOUT_MS: "500",
+    SSE_HEARTBEAT_SECONDS: "1",
+    // Traffic loops send hundreds of requests a minute as one person: the tier and model budgets must not be what refuses them.
+    RATE_LIMIT_FREE: "100000",
+    RATE_LIMIT_LLM: "100000",
+  };
+  // An outage makes the Worker log an error per request, by design: silent unless FAULT_WORKER_LOGS=1 (debugging).
+  const faultLogLevel = process.env.FAULT_WORKER_LOGS === "1" ? ("warn" as const) : ("none" as const);
+  const faultWorker = await unstable_startWorker({
+    config: "wrangler.toml",
+    bindings: Object.fromEntries(Object.entries(faultVars).map(([name, value]) => [name, { type: "plain_text" as const, value }])),
+    dev: { server: { hostname: "127.0.0.1", port: 0 }, inspector: false, watch: false, logLevel: faultLogLevel, persist: persistDir },
+  });
+  await faultWorker.ready;
+  const control = await startFaultControl(faults);
+  log(`fault Worker on ${faultStack.postgres} + ${faultStack.redis} (its own gateways and model stub)`);
+  project.provide("faultWorkerUrl", (await faultWorker.url).origin);
+  project.provide("faultControlUrl", control.url);
+  project.provide("faultOpenaiStub", faultStub.url);
   return async () => {
+    await control.close();
+    await faultWorker.dispose();
+    await faultStub.close();
+    await faultStack.stop();
+    await rm(persistDir, { recursive: true, force: true });
     await second.dispose();
     await idp.server.close();
     await openaiStub.close();

@@ -1,5 +1,6 @@
 // The local Neon gateway: Neon's SQL-over-HTTP protocol (as @neondatabase/serverless speaks it) in front of a SqlBackend.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import { BodyTooLarge, listen, readBody, sendJson, type Listening } from "../http.ts";
 import type { IsolationLevel, SqlBackend, SqlQuery, SqlResult, TransactionOptions } from "./backend.ts";
 import { isolationLevels } from "./backend.ts";
@@ -20,6 +21,8 @@ export interface NeonGateway extends Listening {
   sqlEndpoint: string;
   /** HTTP requests answered on /sql since start (a batch is one): what a benchmark counts. */
   stats: { requests: number };
+  /** Fault injection (tests): latency added before each /sql request runs, so an outage can be timed to land mid-request. */
+  faults: { delayMs: number };
 }
 
 /** A Postgres error as Neon returns it: HTTP 400, `message` plus the server's fields. */
@@ -108,6 +111,7 @@ function shape(result: SqlResult, rawText: boolean, arrayMode: boolean) {
 export async function startNeonGateway(options: NeonGatewayOptions): Promise<NeonGateway> {
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
   const stats = { requests: 0 };
+  const faults = { delayMs: 0 };
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const path = new URL(req.url ?? "/", "http://gateway").pathname;
@@ -115,6 +119,11 @@ export async function startNeonGateway(options: NeonGatewayOptions): Promise<Neo
     if (path !== "/sql") return sendJson(res, 404, { message: `no route ${path}; Neon's endpoint is POST /sql` });
     if (req.method !== "POST") return sendJson(res, 405, { message: "use POST" }, { allow: "POST" });
     stats.requests++;
+    if (faults.delayMs > 0) {
+      await sleep(faults.delayMs);
+      // Cut off while waiting (a stopped gateway): like a proxy that died before forwarding, the query never runs.
+      if (req.socket.destroyed) return;
+    }
     try {
       checkCredentials(req.headers["neon-connection-string"] as string | undefined, options);
       let body: unknown;
@@ -149,6 +158,7 @@ export async function startNeonGateway(options: NeonGatewayOptions): Promise<Neo
   return {
     ...server,
     stats,
+    faults,
     sqlEndpoint: `${server.url}/sql`,
     connectionString: `postgresql://${auth}@localhost:${server.port}/${encodeURIComponent(options.database)}`,
   };

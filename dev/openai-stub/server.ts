@@ -18,6 +18,10 @@ export interface OpenAIStub {
   port: number;
   /** Stops the server, ending stalled and in-flight streams. */
   close(): Promise<void>;
+  /** An outage (fault tests): like close, cutting in-flight streams off mid-answer; scenarios and the request log are kept. */
+  stop(): Promise<void>;
+  /** Listens again on the same port after `stop`. */
+  start(): Promise<void>;
 }
 
 const models = ["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", "gpt-5-mini"];
@@ -72,7 +76,7 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
   const maxBodyBytes = options.maxBodyBytes ?? 16 * 1024 * 1024;
   const book = new ScenarioBook();
   // Aborted by close(): wakes every delayed or stalled answer so it ends instead of holding the server open.
-  const closing = new AbortController();
+  let closing = new AbortController();
   const log = options.log ?? (() => {});
 
   async function control(req: IncomingMessage, res: ServerResponse, path: string, url: URL) {
@@ -288,12 +292,18 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
   }
 
   const server = await listen(handle, options.port);
+  const close = async () => {
+    closing.abort();
+    await server.close();
+  };
   return {
     url: `${server.url}/v1`,
     port: server.port,
-    close: async () => {
-      closing.abort();
-      await server.close();
+    close,
+    stop: close,
+    start: async () => {
+      if (closing.signal.aborted) closing = new AbortController();
+      await server.start();
     },
   };
 }

@@ -1,6 +1,7 @@
 // Idempotency-Key on POST: the first response is kept 24 h and replayed; another body under the key is 422, one in flight 409.
 import { createMiddleware } from "hono/factory";
 import { sha256Hex } from "../lib/crypto.ts";
+import { describeError } from "../lib/logger.ts";
 import { ApiError } from "../lib/problem.ts";
 import type { AppEnv } from "../lib/types.ts";
 import { isUpload } from "../lib/uploads.ts";
@@ -59,21 +60,27 @@ export const idempotency = () =>
     }
 
     await next();
-    if (c.res.headers.get("Content-Type")?.startsWith("text/event-stream")) {
-      // A stream cannot be replayed (nor read here without holding it back); what it created has its own id to follow.
-      await redis.del(slot);
-      return;
+    // The route has run (and may have written): from here a Redis failure must not replace its answer with a 503
+    // that invites a retry. The key then stays in flight until it expires, and a retry meanwhile gets 409.
+    try {
+      if (c.res.headers.get("Content-Type")?.startsWith("text/event-stream")) {
+        // A stream cannot be replayed (nor read here without holding it back); what it created has its own id to follow.
+        await redis.del(slot);
+        return;
+      }
+      const body = await c.res.clone().text();
+      if (c.res.status >= 500 || body.length > MAX_STORED_BODY) {
+        // A failure of ours may be retried with the same key; so may a response too large to keep.
+        await redis.del(slot);
+        return;
+      }
+      const headers: Record<string, string> = {};
+      for (const name of replayedHeaders) {
+        const value = c.res.headers.get(name);
+        if (value !== null) headers[name] = value;
+      }
+      await redis.set<Stored>(slot, { state: "done", fingerprint, status: c.res.status, headers, body }, { ex: KEEP_SECONDS });
+    } catch (error) {
+      c.get("logger").warn("idempotent response not stored", { status: c.res.status, ...describeError(error) });
     }
-    const body = await c.res.clone().text();
-    if (c.res.status >= 500 || body.length > MAX_STORED_BODY) {
-      // A failure of ours may be retried with the same key; so may a response too large to keep.
-      await redis.del(slot);
-      return;
-    }
-    const headers: Record<string, string> = {};
-    for (const name of replayedHeaders) {
-      const value = c.res.headers.get(name);
-      if (value !== null) headers[name] = value;
-    }
-    await redis.set<Stored>(slot, { state: "done", fingerprint, status: c.res.status, headers, body }, { ex: KEEP_SECONDS });
   });
