@@ -1,35 +1,56 @@
-// Tests run inside workerd with the Worker's real bindings, pointed at the gateways the global setup starts.
+// Two projects: the suite inside workerd with the Worker's real bindings (pointed at the gateways the global setup starts),
+// and the browser test in Node, which drives Chromium against a Worker of its own.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest(({ inject }) => ({
-      main: "./src/index.ts",
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          ...inject("workerVars"),
-          ENVIRONMENT: "test",
-          LOG_LEVEL: "error",
-          ALLOWED_ORIGINS: "https://app.example.com",
-          // The model is the OpenAI-compatible stub (dev/openai-stub), with short clocks so failures show quickly.
-          OPENAI_API_KEY: "sk-stub-tests-only",
-          OPENAI_BASE_URL: inject("openaiStub"),
-          OPENAI_TIMEOUT_MS: "2500",
-          OPENAI_QUEUE_TIMEOUT_MS: "2500",
-          OPENAI_MAX_RETRIES: "1",
-          LLM_BREAKER_THRESHOLD: "3",
-          LLM_BREAKER_COOLDOWN_MS: "60000",
-          SSE_HEARTBEAT_SECONDS: "1",
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            main: "./src/index.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ...inject("workerVars"),
+                ENVIRONMENT: "test",
+                LOG_LEVEL: "error",
+                ALLOWED_ORIGINS: "https://app.example.com",
+                // The model is the OpenAI-compatible stub (dev/openai-stub), with short clocks so failures show quickly.
+                OPENAI_API_KEY: "sk-stub-tests-only",
+                OPENAI_BASE_URL: inject("openaiStub"),
+                OPENAI_TIMEOUT_MS: "2500",
+                OPENAI_QUEUE_TIMEOUT_MS: "2500",
+                OPENAI_MAX_RETRIES: "1",
+                LLM_BREAKER_THRESHOLD: "3",
+                LLM_BREAKER_COOLDOWN_MS: "60000",
+                SSE_HEARTBEAT_SECONDS: "1",
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          globalSetup: ["./test/global-setup.ts"],
+          include: ["test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "test/browser/**"],
+          testTimeout: 20_000,
+          hookTimeout: 60_000,
         },
       },
-    })),
-  ],
-  test: {
-    globalSetup: ["./test/global-setup.ts"],
-    include: ["test/**/*.test.ts"],
-    testTimeout: 20_000,
-    hookTimeout: 60_000,
+      {
+        test: {
+          name: "browser",
+          environment: "node",
+          globalSetup: ["./test/browser/global-setup.ts"],
+          include: ["test/browser/**/*.test.ts"],
+          // After the workers project, so Chromium does not compete with workerd for the CPU.
+          sequence: { groupOrder: 1 },
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
   },
 });
