@@ -9,6 +9,7 @@ import Papa from "papaparse";
 import pg from "pg";
 import { unstable_startWorker } from "wrangler";
 import { startOpenAIStub } from "../dev/openai-stub/server.ts";
+import { connectInspector } from "./inspector.ts";
 import { startStack } from "../dev/stack.ts";
 
 const run = promisify(execFile);
@@ -54,16 +55,17 @@ const vars = {
   RATE_LIMIT_FREE: "1000000000",
   RATE_LIMIT_LLM: "1000000000",
 };
-async function startWorker(extra: Record<string, string>) {
+async function startWorker(extra: Record<string, string>, { inspector = false } = {}) {
   const worker = await unstable_startWorker({
     config: `${root}wrangler.toml`,
     bindings: Object.fromEntries(Object.entries({ ...vars, ...extra }).map(([name, value]) => [name, { type: "plain_text" as const, value }])),
-    dev: { server: { hostname: "127.0.0.1", port: 0 }, inspector: false, watch: false, logLevel: "error" },
+    dev: { server: { hostname: "127.0.0.1", port: 0 }, inspector: inspector ? { hostname: "127.0.0.1", port: 0 } : false, watch: false, logLevel: "error" },
   });
   await worker.ready;
   return { worker, url: (await worker.url).origin };
 }
-const limited = await startWorker({});
+// The limited instance also opens its inspector: the upload's heap is read from its isolate.
+const limited = await startWorker({}, { inspector: true });
 const unlimited = await startWorker({ RATE_LIMIT_ENABLED: "false" });
 
 // One person to call as.
@@ -188,11 +190,33 @@ const sampler = setInterval(() => {
     if (growth > peakGrowthKiB) [peakGrowthKiB, peakRssKiB] = [growth, rss];
   }
 }, 25);
+// The isolate's own heap, read through the inspector while the upload runs: the Worker's memory, without the runtime around it.
+const inspector = await connectInspector((await limited.worker.inspectorUrl)!);
+await inspector.collectGarbage();
+const heapBefore = await inspector.heapUsage();
+let heapPeak = { usedMB: 0, totalMB: 0, withBuffersMB: 0 };
+let sampling = true;
+let heapSamples = 0;
+const heapSampler = (async () => {
+  while (sampling) {
+    const heap = await inspector.heapUsage();
+    heapSamples++;
+    const mb = (bytes: number) => Math.round((bytes / 1_048_576) * 10) / 10;
+    heapPeak = {
+      usedMB: Math.max(heapPeak.usedMB, mb(heap.usedSize)),
+      totalMB: Math.max(heapPeak.totalMB, mb(heap.totalSize)),
+      withBuffersMB: Math.max(heapPeak.withBuffersMB, mb(heap.usedSize + heap.backingStorageSize)),
+    };
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+})();
 const uploadStarted = performance.now();
 const uploadResponse = await fetch(`${limited.url}/api/v1/projects/${project.id}/datasets?name=bench`, { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: new Uint8Array(csv) });
 const uploadBody = (await uploadResponse.json()) as { rowCount?: number; code?: string };
 const uploadSeconds = (performance.now() - uploadStarted) / 1000;
 clearInterval(sampler);
+sampling = false;
+await heapSampler;
 const upload = {
   status: uploadResponse.status,
   fileMB: Math.round(csvMB * 10) / 10,
@@ -201,9 +225,34 @@ const upload = {
   mbPerSecond: Math.round((csvMB / uploadSeconds) * 10) / 10,
   papaparseMbPerSecond: Math.round((csvMB / papaSeconds) * 10) / 10,
   ratioToPapaparse: Math.round((papaSeconds / uploadSeconds) * 100) / 100,
+  isolateHeapBeforeMB: Math.round((heapBefore.usedSize / 1_048_576) * 10) / 10,
+  isolateHeapSamples: heapSamples,
+  isolateHeapPeakUsedMB: heapPeak.usedMB,
+  isolateHeapPeakTotalMB: heapPeak.totalMB,
+  isolateHeapPeakWithBuffersMB: heapPeak.withBuffersMB,
   workerdPeakRssMB: Math.round(peakRssKiB / 1024),
   workerdRssGrowthMB: Math.round(peakGrowthKiB / 1024),
 };
+
+// BENCH_PROFILE=1: the same upload once more (into another project, so it is not deduplicated) under the
+// CPU profiler; the profile goes to bench/results/upload.cpuprofile and the top functions by self time are printed.
+if (process.env.BENCH_PROFILE === "1") {
+  const other = (await (await fetch(`${limited.url}/api/v1/projects`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ name: "profile" }) })).json()) as { id: string };
+  const { profile } = await inspector.profile(() =>
+    fetch(`${limited.url}/api/v1/projects/${other.id}/datasets?name=profile`, { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: new Uint8Array(csv) }).then((response) => response.arrayBuffer()),
+  );
+  writeFileSync(`${root}bench/results/upload.cpuprofile`, JSON.stringify(profile));
+  const { nodes, samples, timeDeltas } = profile as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[] };
+  const selfMs = new Map<number, number>();
+  samples.forEach((node, i) => selfMs.set(node, (selfMs.get(node) ?? 0) + (timeDeltas[i] ?? 0) / 1000));
+  const byFunction = new Map<string, number>();
+  for (const node of nodes) {
+    const name = `${node.callFrame.functionName || "(anonymous)"} ${node.callFrame.url.split("/").pop()}:${node.callFrame.lineNumber + 1}`;
+    byFunction.set(name, (byFunction.get(name) ?? 0) + (selfMs.get(node.id) ?? 0));
+  }
+  console.table([...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([fn, ms]) => ({ function: fn, selfMs: Math.round(ms) })));
+}
+inspector.close();
 if (uploadResponse.status !== 201) console.error("[bench] upload failed:", uploadBody);
 
 // Analyses: time to the first SSE event and to `done`, and round trips per analysis, run one at a time

@@ -1,0 +1,56 @@
+// The Worker's V8 inspector (through wrangler's inspector proxy): heap readings of the one isolate, and CPU profiles.
+import WebSocket from "ws";
+
+export interface HeapUsage {
+  usedSize: number;
+  totalSize: number;
+  backingStorageSize: number;
+}
+
+export interface Inspector {
+  heapUsage(): Promise<HeapUsage>;
+  /** A full garbage collection, so a reading that follows counts live objects only. */
+  collectGarbage(): Promise<void>;
+  profile<T>(work: () => Promise<T>): Promise<{ result: T; profile: unknown }>;
+  close(): void;
+}
+
+/** Connects to the inspector at `url` (a Worker's `inspectorUrl`). */
+export async function connectInspector(url: URL): Promise<Inspector> {
+  const targets = (await (await fetch(`http://${url.host}/json`)).json()) as { webSocketDebuggerUrl: string }[];
+  // The proxy only accepts DevTools' own origin.
+  const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl, { headers: { Origin: "https://devtools.devprod.cloudflare.dev" } });
+  await new Promise((resolve, reject) => {
+    socket.once("open", resolve);
+    socket.once("error", reject);
+  });
+  let next = 0;
+  const pending = new Map<number, (result: unknown) => void>();
+  socket.on("message", (data) => {
+    const message = JSON.parse(String(data)) as { id?: number; result?: unknown };
+    if (message.id !== undefined) pending.get(message.id)?.(message.result);
+  });
+  const send = <T>(method: string, params: Record<string, unknown> = {}) =>
+    new Promise<T>((resolve) => {
+      const id = ++next;
+      pending.set(id, (result) => {
+        pending.delete(id);
+        resolve(result as T);
+      });
+      socket.send(JSON.stringify({ id, method, params }));
+    });
+  await send("Runtime.enable");
+  return {
+    heapUsage: () => send<HeapUsage>("Runtime.getHeapUsage"),
+    collectGarbage: () => send("HeapProfiler.collectGarbage").then(() => undefined),
+    async profile(work) {
+      await send("Profiler.enable");
+      await send("Profiler.setSamplingInterval", { interval: 200 });
+      await send("Profiler.start");
+      const result = await work();
+      const { profile } = await send<{ profile: unknown }>("Profiler.stop");
+      return { result, profile };
+    },
+    close: () => socket.close(),
+  };
+}
