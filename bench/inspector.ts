@@ -9,8 +9,6 @@ export interface HeapUsage {
 
 export interface Inspector {
   heapUsage(): Promise<HeapUsage>;
-  /** A full garbage collection, so a reading that follows counts live objects only. */
-  collectGarbage(): Promise<void>;
   profile<T>(work: () => Promise<T>): Promise<{ result: T; profile: unknown }>;
   close(): void;
 }
@@ -30,10 +28,16 @@ export async function connectInspector(url: URL): Promise<Inspector> {
     const message = JSON.parse(String(data)) as { id?: number; result?: unknown };
     if (message.id !== undefined) pending.get(message.id)?.(message.result);
   });
-  const send = <T>(method: string, params: Record<string, unknown> = {}) =>
-    new Promise<T>((resolve) => {
+  // A bounded wait: an answer that never comes fails the bench instead of hanging it.
+  const send = <T>(method: string, params: Record<string, unknown> = {}, timeoutMs = 10_000) =>
+    new Promise<T>((resolve, reject) => {
       const id = ++next;
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new Error(`inspector: no answer to ${method} within ${timeoutMs} ms`));
+      }, timeoutMs);
       pending.set(id, (result) => {
+        clearTimeout(timer);
         pending.delete(id);
         resolve(result as T);
       });
@@ -42,7 +46,6 @@ export async function connectInspector(url: URL): Promise<Inspector> {
   await send("Runtime.enable");
   return {
     heapUsage: () => send<HeapUsage>("Runtime.getHeapUsage"),
-    collectGarbage: () => send("HeapProfiler.collectGarbage").then(() => undefined),
     async profile(work) {
       await send("Profiler.enable");
       await send("Profiler.setSamplingInterval", { interval: 200 });
