@@ -88,6 +88,7 @@ wrangler.stdout.on("data", (chunk: Buffer) => {
   Datacrafted API is running at ${base}
 
   Try first:
+    open ${base}/                    the playground: sign in, upload a CSV, watch the analysis stream
     curl ${base}/health/ready        both dependencies, with latency
     open ${base}/docs                interactive API reference
     curl ${base}/__scheduled         run the cron jobs now
