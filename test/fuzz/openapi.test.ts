@@ -15,6 +15,7 @@ interface Operation {
   security?: unknown[];
   requestBody?: { content: Record<string, unknown> };
   parameters?: { name: string; in: string; required?: boolean }[];
+  responses: Record<string, unknown>;
 }
 
 const methods = ["get", "post", "put", "patch", "delete"] as const;
@@ -37,8 +38,9 @@ async function send(method: string, path: string, init: { token?: string; body?:
 }
 
 /** The checks every response must pass. */
-async function conforms(response: Response, label: string) {
+async function conforms(response: Response, label: string, op?: Operation) {
   expect(response.status, `${label}: not_a_server_error`).toBeLessThan(500);
+  if (op) expect(Object.keys(op.responses), `${label}: status_code_conformance (${response.status} is documented)`).toContain(String(response.status));
   const type = response.headers.get("Content-Type") ?? "";
   if (response.status >= 400) {
     expect(type, `${label}: content_type_conformance`).toBe("application/problem+json");
@@ -88,7 +90,7 @@ describe("every operation in /openapi.json", () => {
         const response = await send(op.method, fill(op.path), { token, body: op.requestBody ? "{}" : undefined, headers: op.requestBody ? { "Content-Type": "application/json" } : {} });
         expect(response.status, `${label} with ${token ?? "no token"}`).toBe(401);
         expect(response.headers.get("WWW-Authenticate"), label).toMatch(/^Bearer realm=/);
-        await conforms(response, label);
+        await conforms(response, label, op);
       }
     }
   });
@@ -114,15 +116,15 @@ describe("every operation in /openapi.json", () => {
       await fc.assert(
         fc.asyncProperty(fc.oneof(fc.jsonValue(), fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }))), async (body) => {
           const response = await send(op.method, fill(op.path), { token: owner.token, body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
-          await conforms(response, label);
+          await conforms(response, label, op);
         }),
         { numRuns: 15 },
       );
       // Not JSON at all, and a media type the operation does not take.
-      await conforms(await send(op.method, fill(op.path), { token: owner.token, body: "{ nope", headers: { "Content-Type": "application/json" } }), label);
+      await conforms(await send(op.method, fill(op.path), { token: owner.token, body: "{ nope", headers: { "Content-Type": "application/json" } }), label, op);
       const xml = await send(op.method, fill(op.path), { token: owner.token, body: "<a/>", headers: { "Content-Type": "application/xml" } });
       expect(xml.status, `${label}: wrong media type`).toBe(415);
-      await conforms(xml, label);
+      await conforms(xml, label, op);
     }
   });
 
@@ -135,7 +137,7 @@ describe("every operation in /openapi.json", () => {
           const path = op.path.replaceAll(/\{(\w+)\}/g, () => encodeURIComponent(segment) || "x");
           const search = new URLSearchParams(query).toString();
           const response = await send("get", `${path}${search ? `?${search}` : ""}`, { token: owner.token });
-          await conforms(response, label);
+          await conforms(response, label, op);
         }),
         { numRuns: 15 },
       );

@@ -1,9 +1,29 @@
 // The OpenAPI 3.1 document generated from the route schemas, and the Scalar reference that reads it.
 import { Scalar } from "@scalar/hono-api-reference";
 import { API_VERSION } from "../../middleware/api-version.ts";
+import { type ErrorStatus, problemResponses } from "../../lib/openapi.ts";
 import type { AppEnv, AppOpenAPI } from "../../lib/types.ts";
 
+/**
+ * Answers the shared middleware can give on any /api operation, added to each one's documented
+ * responses (those it declares itself win): a bad or missing credential, the rate limiter, an
+ * outage, our own failure; and for a request with a body, its size and media type and a reused
+ * Idempotency-Key.
+ */
+function documentPipelineResponses(app: AppOpenAPI) {
+  for (const definition of app.openAPIRegistry.definitions) {
+    if (definition.type !== "route" || !definition.route.path.startsWith("/api/")) continue;
+    const route = definition.route;
+    const statuses: ErrorStatus[] = [429, 500, 503];
+    if (route.security?.length) statuses.push(401);
+    if (route.request?.body) statuses.push(413, 415);
+    if (route.method === "post") statuses.push(409, 422);
+    route.responses = { ...problemResponses(...statuses), ...route.responses };
+  }
+}
+
 export function mountDocs(app: AppOpenAPI) {
+  documentPipelineResponses(app);
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
