@@ -96,6 +96,8 @@ export const configSchema = z.object({
   SSE_HEARTBEAT_SECONDS: positiveInt(15),
   /** Queue jobs: the analysis queue's producer binding, and the session rooms (Durable Objects). */
   ANALYSIS_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
+  /** Audit rows on their way to Postgres (src/queues/audit). */
+  AUDIT_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
   SESSION_ROOMS: z.custom<DurableObjectNamespace>((value) => typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function", "must be a Durable Object namespace binding"),
   /** Data sources: credential keys, the time each outbound call may take, and the most a browse or query answers. */
   DATA_SOURCE_KEYS: dataSourceKeys,

@@ -1,4 +1,4 @@
-// The audit log: one row for every state-changing /api request (auth events included), written after the response.
+// The audit log: one row for every state-changing /api request (auth events included), queued after the response.
 import { createMiddleware } from "hono/factory";
 import { auditLogs } from "../db/schema.ts";
 import { describeError } from "../lib/logger.ts";
@@ -71,13 +71,19 @@ export const audit = ({ app }: { app: AppOpenAPI }) => {
     const services = c.get("services");
     if (!services) return; // the configuration was refused: there is no database to write to
     const logger = c.get("logger");
-    waitUntil(
-      c,
+    const insert = () =>
       services.rawDb
         .insert(auditLogs)
         .values(row)
         .execute()
-        .catch((error: unknown) => logger.error("audit write failed", { action: row.action, ...describeError(error) })),
+        .catch((error: unknown) => logger.error("audit write failed", { action: row.action, ...describeError(error) }));
+    // Through the audit queue, whose consumer writes many rows in one insert; straight to Postgres if the queue refuses it.
+    waitUntil(
+      c,
+      c.get("config").AUDIT_QUEUE.send(row, { contentType: "json" }).catch((error: unknown) => {
+        logger.warn("audit queue unavailable; writing the row directly", { action: row.action, ...describeError(error) });
+        return insert();
+      }),
     );
   });
 };

@@ -1,8 +1,9 @@
-// The queue handler: each batch goes to its queue's consumer, one message at a time.
+// The queue handler: each batch goes to its queue's consumer (audit rows a batch at a time, analyses one message at a time).
 import { createDb } from "../db/client.ts";
 import { loadConfig } from "../env.ts";
 import { createLogger, describeError } from "../lib/logger.ts";
 import { handleAnalysisMessage, handleDeadLetter } from "./analyses/consumer.ts";
+import { handleAuditBatch } from "./audit/consumer.ts";
 
 export async function queue(batch: MessageBatch<unknown>, env: Cloudflare.Env, _ctx: ExecutionContext): Promise<void> {
   const loaded = loadConfig(env);
@@ -14,6 +15,7 @@ export async function queue(batch: MessageBatch<unknown>, env: Cloudflare.Env, _
   const config = loaded.config;
   const logger = createLogger(config.LOG_LEVEL, { queue: batch.queue });
   const db = createDb(config);
+  if (batch.queue === "datacrafted-audit") return handleAuditBatch(batch, db, logger);
   const handle = batch.queue.endsWith("-dlq") ? handleDeadLetter : handleAnalysisMessage;
   for (const message of batch.messages) {
     try {

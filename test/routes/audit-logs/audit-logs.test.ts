@@ -21,6 +21,9 @@ interface Row {
 
 const db = () => createDb(env);
 
+/** Audit rows travel through a queue (batches of up to a second) before they land. */
+const landing = { timeout: 5_000, interval: 100 };
+
 /** The audit rows of an organization, once the writes that follow the responses have landed. */
 async function rowsOf(owner: { token: string }, slug: string, query = "", atLeast = 1): Promise<Row[]> {
   let rows: Row[] = [];
@@ -28,7 +31,7 @@ async function rowsOf(owner: { token: string }, slug: string, query = "", atLeas
     .poll(async () => {
       rows = (await json<{ data: Row[] }>(await call(`/api/v1/orgs/${slug}/audit-logs?limit=100${query}`, { token: owner.token }), 200)).data;
       return rows.length;
-    })
+    }, landing)
     .toBeGreaterThanOrEqual(atLeast);
   return rows;
 }
@@ -71,7 +74,7 @@ describe("audit rows", () => {
     const ids = [wrong, replay, reuse].map((r) => r.headers.get("X-Request-ID")!);
 
     let rows: (typeof auditLogs.$inferSelect)[] = [];
-    await expect.poll(async () => (rows = await db().select().from(auditLogs).where(inArray(auditLogs.requestId, ids))).length).toBe(3);
+    await expect.poll(async () => (rows = await db().select().from(auditLogs).where(inArray(auditLogs.requestId, ids))).length, landing).toBe(3);
     const byRequest = new Map(rows.map((row) => [row.requestId, row]));
     expect(byRequest.get(ids[0]!)).toMatchObject({ action: "signIn", status: 401, errorCode: "INVALID_CREDENTIALS", targetType: "email", targetId: ada.email, actorType: "anonymous" });
     expect(byRequest.get(ids[1]!)).toMatchObject({ action: "refreshTokens", status: 200 });
@@ -90,7 +93,7 @@ describe("audit rows", () => {
     await json(response, 200);
     const id = response.headers.get("X-Request-ID")!;
     let row: typeof auditLogs.$inferSelect | undefined;
-    await expect.poll(async () => ([row] = await db().select().from(auditLogs).where(eq(auditLogs.requestId, id))).length).toBe(1);
+    await expect.poll(async () => ([row] = await db().select().from(auditLogs).where(eq(auditLogs.requestId, id))).length, landing).toBe(1);
     expect(row?.route).toBe("/api/v1/orgs/:slug");
     expect(JSON.stringify(row)).not.toContain("hunter2");
   });

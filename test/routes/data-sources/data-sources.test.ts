@@ -55,7 +55,8 @@ describe("registering", () => {
     await call(`/api/v1/orgs/${slug}/data-sources/${source.id}`, { method: "PATCH", token: ada.token, body: { connectionString: wrongPassword() } });
     const db = createDb(env);
     let rows: (typeof auditLogs.$inferSelect)[] = [];
-    for (let i = 0; i < 50 && rows.length < 2; i++) {
+    // Audit rows land through a queue (batches of up to a second).
+    for (let i = 0; i < 100 && rows.length < 2; i++) {
       rows = await db.select().from(auditLogs).where(eq(auditLogs.targetId, source.id));
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
