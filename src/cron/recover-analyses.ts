@@ -2,6 +2,7 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import type { AnalysisMessage } from "../queues/analyses/message.ts";
+import { analysisProblem } from "../services/analysis/store.ts";
 
 export interface RecoverOptions {
   /** A running job silent this long is presumed dead. */
@@ -14,18 +15,11 @@ export interface RecoverOptions {
 }
 
 export async function recoverAnalyses(db: Database, queue: Queue, { staleSeconds = 120, lostSeconds = 600, maxAttempts = 4, batchSize = 100 }: RecoverOptions = {}) {
-  const abandoned = JSON.stringify({
-    type: "https://datacrafted.app/problems/analysis-abandoned",
-    title: "Bad Gateway",
-    status: 502,
-    code: "ANALYSIS_ABANDONED",
-    detail: "The analysis stopped answering on every attempt.",
-    instance: "/api/v1/analyses",
-    requestId: "cron",
-  });
+  // One document for the whole sweep; each row gets its own instance below.
+  const abandoned = JSON.stringify(analysisProblem("", "cron", 502, { code: "ANALYSIS_ABANDONED", detail: "The analysis stopped answering on every attempt." }));
   // Out of attempts: failed for good, in the same statement that finds them.
   const failed = await db.execute(sql`
-    UPDATE analyses SET status = 'failed', finished_at = now(), heartbeat_at = NULL, error = coalesce(error, ${abandoned}::jsonb)
+    UPDATE analyses SET status = 'failed', finished_at = now(), heartbeat_at = NULL, error = coalesce(error, jsonb_set(${abandoned}::jsonb, '{instance}', to_jsonb('/api/v1/analyses/' || id)))
     WHERE id IN (SELECT id FROM analyses WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => ${staleSeconds}) AND attempts >= ${maxAttempts} LIMIT ${batchSize})`);
   // The rest: queued again (stamped, so the next run does not send them twice) and sent.
   const requeued = await db.execute<{ id: string }>(sql`

@@ -4,45 +4,46 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { unavailableDependency } from "./dependency-errors.ts";
-import { describeError } from "./logger.ts";
+import { describeError, type Logger } from "./logger.ts";
 import { ApiError, type FieldError, problemResponse } from "./problem.ts";
 import type { AppEnv } from "./types.ts";
 
-export const handleError: ErrorHandler<AppEnv> = (error, c) => {
+/**
+ * Any error as the ApiError the client should see: thrown ApiErrors as they are, Hono's
+ * HTTPExceptions by their status, a dependency outage as a 503 to retry, anything else as a 500
+ * that names only the request id (the cause goes to the log). Also used where an error ends a
+ * stream or a job rather than a response (analyses, chat).
+ */
+export function toApiError(error: unknown, logger: Logger | undefined, requestId: string | undefined): ApiError {
   if (error instanceof ApiError) {
     // A deliberate 5xx says what it needs to; only an underlying cause is worth a log line of its own.
-    if (error.status >= 500 && error.cause) c.get("logger")?.error("request failed", { code: error.code, ...describeError(error.cause) });
-    return problemResponse(c, error);
+    if (error.status >= 500 && error.cause) logger?.error("request failed", { code: error.code, ...describeError(error.cause) });
+    return error;
   }
   if (error instanceof HTTPException) {
     // Raised by Hono's own validators and middleware, e.g. malformed JSON or an undeclared media type.
     const malformedJson = error.status === 400 && /json/i.test(error.message);
-    return problemResponse(
-      c,
-      new ApiError(error.status as ContentfulStatusCode, {
-        code: malformedJson ? "INVALID_JSON" : undefined,
-        detail: malformedJson ? "The request body is not valid JSON." : error.message || "The request could not be processed.",
-      }),
-    );
+    return new ApiError(error.status as ContentfulStatusCode, {
+      code: malformedJson ? "INVALID_JSON" : undefined,
+      detail: malformedJson ? "The request body is not valid JSON." : error.message || "The request could not be processed.",
+    });
   }
-  const logger = c.get("logger");
   const dependency = unavailableDependency(error);
   if (dependency) {
     logger?.warn("dependency unavailable", { dependency, ...describeError(error) });
-    return problemResponse(
-      c,
-      new ApiError(503, {
-        code: "DEPENDENCY_UNAVAILABLE",
-        detail: `${dependency === "postgres" ? "The database" : dependency === "redis" ? "The cache" : "A service this API depends on"} is unavailable right now; retry shortly.`,
-        headers: { "Retry-After": "5" },
-      }),
-    );
+    return new ApiError(503, {
+      code: "DEPENDENCY_UNAVAILABLE",
+      detail: `${dependency === "postgres" ? "The database" : dependency === "redis" ? "The cache" : "A service this API depends on"} is unavailable right now; retry shortly.`,
+      headers: { "Retry-After": "5" },
+    });
   }
   // Anything else is our bug: the client gets the request id, the log gets the cause.
   if (logger) logger.error("unhandled error", describeError(error));
   else console.error(JSON.stringify({ level: "error", message: "unhandled error", ...describeError(error) }));
-  return problemResponse(c, new ApiError(500, { detail: `An unexpected error occurred. Quote request id ${c.get("requestId")} when reporting it.` }));
-};
+  return new ApiError(500, { detail: `An unexpected error occurred. Quote request id ${requestId ?? "unknown"} when reporting it.` });
+}
+
+export const handleError: ErrorHandler<AppEnv> = (error, c) => problemResponse(c, toApiError(error, c.get("logger"), c.get("requestId")));
 
 export const handleNotFound: NotFoundHandler<AppEnv> = (c) =>
   problemResponse(c, new ApiError(404, { detail: `No route matches ${c.req.method} ${new URL(c.req.url).pathname}.` }));

@@ -6,7 +6,7 @@ import type { Config } from "../../env.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { publish } from "../../durable-objects/session-room/room.ts";
 import { executeAnalysis } from "../../services/analysis/execute.ts";
-import { saveFailed } from "../../services/analysis/store.ts";
+import { analysisProblem, saveFailed } from "../../services/analysis/store.ts";
 import { AnalysisMessage } from "./message.ts";
 
 /** A running job touches its heartbeat this often; the cron takes over one silent for much longer. */
@@ -68,7 +68,7 @@ export async function handleAnalysisMessage(message: Message<unknown>, config: C
   }, HEARTBEAT_MS);
   try {
     if (dataset.deletedAt) {
-      const problem = { type: "https://datacrafted.app/problems/conflict", title: "Conflict", status: 409, code: "CONFLICT", detail: "The session's dataset has been deleted.", instance: `/api/v1/analyses/${analysisId}`, requestId };
+      const problem = analysisProblem(analysisId, requestId, 409, { code: "CONFLICT", detail: "The session's dataset has been deleted." });
       await saveFailed(db, analysisId, problem);
       await publish(config, logger, analysis.sessionId, "error", { analysisId, ...problem });
       message.ack();
@@ -109,15 +109,7 @@ export async function handleDeadLetter(message: Message<unknown>, config: Config
     return;
   }
   const { analysisId, requestId = message.id } = parsed.data;
-  const exhausted = {
-    type: "https://datacrafted.app/problems/analysis-abandoned",
-    title: "Bad Gateway",
-    status: 502,
-    code: "ANALYSIS_ABANDONED",
-    detail: "The analysis failed on every retry.",
-    instance: `/api/v1/analyses/${analysisId}`,
-    requestId,
-  };
+  const exhausted = analysisProblem(analysisId, requestId, 502, { code: "ANALYSIS_ABANDONED", detail: "The analysis failed on every retry." });
   const [failed] = await db
     .update(analyses)
     .set({ status: "failed", finishedAt: sql`now()`, heartbeatAt: null, error: sql`coalesce(${analyses.error}, ${JSON.stringify(exhausted)}::jsonb)` })

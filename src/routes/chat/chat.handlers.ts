@@ -1,13 +1,11 @@
 // Chat: one turn on a session (streamed over SSE, or JSON once complete), and the session's transcript.
-import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import { unavailableDependency } from "../../lib/dependency-errors.ts";
-import { describeError } from "../../lib/logger.ts";
+import { toApiError } from "../../lib/handle-error.ts";
 import { decodeCursor, toPage } from "../../lib/pagination.ts";
 import { ApiError, problemBody } from "../../lib/problem.ts";
 import { wantsEventStream } from "../../lib/sse.ts";
 import { requireSession } from "../../lib/tenancy.ts";
-import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
+import type { AppRouteHandler } from "../../lib/types.ts";
 import { waitUntil } from "../../lib/wait-until.ts";
 import { principalOf } from "../../middleware/auth.ts";
 import { answerTurn, type TurnResult } from "../../services/chat/answer.ts";
@@ -16,15 +14,6 @@ import { messageCursor, presentMessage, transcriptPage } from "../../services/ch
 import { holdTurn } from "../../services/chat/turn.ts";
 import { chooseEngine, spendModelBudget } from "../../services/llm/budget.ts";
 import type * as routes from "./chat.routes.ts";
-
-/** What ended a streamed turn, as the problem the client is sent (our own failures are logged, not described). */
-function asApiError(c: Context<AppEnv>, error: unknown): ApiError {
-  if (error instanceof ApiError) return error;
-  const dependency = unavailableDependency(error);
-  c.get("logger").error("chat turn failed", { dependency, ...describeError(error) });
-  if (dependency) return new ApiError(503, { code: "DEPENDENCY_UNAVAILABLE", detail: "A service this API depends on is unavailable right now; retry shortly." });
-  return new ApiError(500, { detail: `An unexpected error occurred. Quote request id ${c.get("requestId")} when reporting it.` });
-}
 
 const reply = (result: TurnResult) => ({ ...presentMessage(result.assistant), userMessageId: result.user.id, usage: result.usage });
 
@@ -81,7 +70,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
       const result = await work;
       await send("done", { messageId: result.assistant.id, userMessageId: result.user.id, engine: result.engine, model: result.model, usage: result.usage });
     } catch (error) {
-      await send("error", problemBody(asApiError(c, error), instance, requestId));
+      await send("error", problemBody(toApiError(error, c.get("logger"), requestId), instance, requestId));
     } finally {
       clearInterval(heartbeat);
     }

@@ -2,7 +2,7 @@
 import type { Database } from "../../db/client.ts";
 import type { Config } from "../../env.ts";
 import type { Logger } from "../../lib/logger.ts";
-import { describeError } from "../../lib/logger.ts";
+import { toApiError } from "../../lib/handle-error.ts";
 import { ApiError, problemBody, type Problem } from "../../lib/problem.ts";
 import { publish } from "../../durable-objects/session-room/room.ts";
 import { type AnalysisEvent, type AnalysisInput, runAnalysis } from "./run.ts";
@@ -17,13 +17,6 @@ export interface ExecuteContext {
 }
 
 export type Finished = { ok: true; summary: string } | { ok: false; problem: Problem; error: ApiError };
-
-/** Unknown errors become a 502 without their message: nothing internal reaches a client or the record. */
-export function asApiError(error: unknown, logger: Logger): ApiError {
-  if (error instanceof ApiError) return error;
-  logger.error("analysis failed", describeError(error));
-  return new ApiError(502, { code: "MODEL_ERROR", detail: "The analysis failed unexpectedly." });
-}
 
 /**
  * Runs analysis `id` of `sessionId`. Every event goes to the room and to `onEvent` (the request's
@@ -47,7 +40,7 @@ export async function executeAnalysis(
     await send("done", { status: "succeeded", summary: outcome.result.summary, insights: outcome.result.insights.length, charts: outcome.result.charts.length, usage: outcome.usage });
     return { ok: true, summary: outcome.result.summary };
   } catch (caught) {
-    const error = asApiError(caught, ctx.logger);
+    const error = toApiError(caught, ctx.logger, ctx.requestId);
     return { ok: false, error, problem: problemBody(error, `/api/v1/analyses/${analysis.id}`, ctx.requestId) };
   }
 }

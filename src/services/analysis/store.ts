@@ -2,7 +2,8 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
 import { analyses, charts } from "../../db/schema.ts";
-import type { Problem } from "../../lib/problem.ts";
+import { ApiError, type ApiErrorOptions, problemBody, type Problem } from "../../lib/problem.ts";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Chart, Insight } from "./result.ts";
 import type { AnalysisOutcome } from "./run.ts";
 
@@ -45,8 +46,12 @@ export async function saveSucceeded(db: Database, id: string, outcome: AnalysisO
   return updated.length > 0;
 }
 
+/** The problem document recorded on analysis `id` when it fails outside a request (a queue job, the cron). */
+export const analysisProblem = (id: string, requestId: string, status: ContentfulStatusCode, options: ApiErrorOptions): Problem =>
+  problemBody(new ApiError(status, options), `/api/v1/analyses/${id}`, requestId);
+
 /** Records a failure with the problem that ended it (a finished analysis is left as it was). */
-export async function saveFailed(db: Database, id: string, problem: Problem | Record<string, unknown>): Promise<void> {
+export async function saveFailed(db: Database, id: string, problem: Problem): Promise<void> {
   await db
     .update(analyses)
     .set({ status: "failed", error: problem, finishedAt: sql`now()`, heartbeatAt: null })
