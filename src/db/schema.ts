@@ -5,10 +5,19 @@ import type { Profile } from "../services/datasets/profiler.ts";
 import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 /** Millisecond precision, like a JS Date: cursors built from these values compare exactly. */
+const instant = (name: string) => timestamp(name, { withTimezone: true, mode: "date", precision: 3 });
+
 const timestamps = {
-  createdAt: timestamp("created_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
-  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
+  createdAt: instant("created_at").notNull().defaultNow(),
+  updatedAt: instant("updated_at").notNull().defaultNow(),
 };
+
+/** A resource people change: its version (the ETag, and what If-Match compares) and who created and last changed it. */
+const edits = () => ({
+  version: integer("version").notNull().default(1),
+  createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+  updatedBy: uuid("updated_by").references(() => users.id, { onDelete: "set null" }),
+});
 
 export const roles = ["owner", "admin", "member", "viewer"] as const;
 
@@ -31,7 +40,7 @@ export const users = pgTable(
     externalIssuer: text("external_issuer"),
     externalSubject: text("external_subject"),
     ...timestamps,
-    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date", precision: 3 }),
+    deletedAt: instant("deleted_at"),
   },
   (t) => [
     uniqueIndex("users_email_key").on(t.email),
@@ -45,10 +54,10 @@ export const authSessions = pgTable(
   {
     id: uuid("id").primaryKey(),
     userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
-    createdAt: timestamp("created_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
-    lastActiveAt: timestamp("last_active_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
-    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
-    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date", precision: 3 }),
+    createdAt: instant("created_at").notNull().defaultNow(),
+    lastActiveAt: instant("last_active_at").notNull().defaultNow(),
+    expiresAt: instant("expires_at").notNull(),
+    revokedAt: instant("revoked_at"),
     revokedReason: text("revoked_reason", { enum: ["signout", "reuse", "account_deleted"] }),
     userAgent: text("user_agent"),
     ip: text("ip"),
@@ -62,8 +71,8 @@ export const authRefreshTokens = pgTable(
   {
     tokenHash: text("token_hash").primaryKey(),
     sessionId: uuid("session_id").notNull().references(() => authSessions.id, { onDelete: "cascade" }),
-    createdAt: timestamp("created_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
-    replacedAt: timestamp("replaced_at", { withTimezone: true, mode: "date", precision: 3 }),
+    createdAt: instant("created_at").notNull().defaultNow(),
+    replacedAt: instant("replaced_at"),
   },
   (t) => [index("auth_refresh_tokens_session_idx").on(t.sessionId)],
 );
@@ -78,7 +87,7 @@ export const organizations = pgTable(
     tier: text("tier", { enum: tiers }).notNull().default("free"),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     ...timestamps,
-    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date", precision: 3 }),
+    deletedAt: instant("deleted_at"),
   },
   (t) => [uniqueIndex("organizations_slug_key").on(t.slug)],
 );
@@ -103,7 +112,7 @@ export const orgInvitations = pgTable(
     email: text("email").notNull(),
     role: text("role", { enum: roles }).notNull(),
     invitedBy: uuid("invited_by").references(() => users.id, { onDelete: "set null" }),
-    createdAt: timestamp("created_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
+    createdAt: instant("created_at").notNull().defaultNow(),
   },
   (t) => [uniqueIndex("org_invitations_org_email_key").on(t.orgId, t.email), index("org_invitations_email_idx").on(t.email)],
 );
@@ -122,10 +131,10 @@ export const apiKeys = pgTable(
     prefix: text("prefix").notNull(),
     keyHash: text("key_hash").notNull(),
     scopes: text("scopes", { enum: apiKeyScopes }).array().notNull().default(sql`'{read}'::text[]`),
-    lastUsedAt: timestamp("last_used_at", { withTimezone: true, mode: "date", precision: 3 }),
-    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date", precision: 3 }),
-    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date", precision: 3 }),
-    createdAt: timestamp("created_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
+    lastUsedAt: instant("last_used_at"),
+    expiresAt: instant("expires_at"),
+    revokedAt: instant("revoked_at"),
+    createdAt: instant("created_at").notNull().defaultNow(),
   },
   (t) => [uniqueIndex("api_keys_key_hash_key").on(t.keyHash), index("api_keys_org_idx").on(t.orgId, t.createdAt)],
 );
@@ -135,7 +144,7 @@ export const auditLogs = pgTable(
   "audit_logs",
   {
     id: uuid("id").primaryKey(),
-    at: timestamp("at", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
+    at: instant("at").notNull(),
     requestId: text("request_id").notNull(),
     actorType: text("actor_type", { enum: ["user", "api_key", "anonymous"] }).notNull(),
     /** The user (for an API key: the key's creator). */
@@ -172,12 +181,9 @@ export const projects = pgTable(
     color: text("color"),
     icon: text("icon"),
     settings: jsonb("settings").$type<Record<string, unknown>>().notNull().default({}),
-    /** Bumped by every change: the ETag, and what If-Match compares. */
-    version: integer("version").notNull().default(1),
-    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
-    updatedBy: uuid("updated_by").references(() => users.id, { onDelete: "set null" }),
+    ...edits(),
     ...timestamps,
-    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date", precision: 3 }),
+    deletedAt: instant("deleted_at"),
   },
   (t) => [
     // Every list query: one organization's live projects, newest first, keyset-paged.
@@ -209,8 +215,8 @@ export const datasets = pgTable(
     sample: jsonb("sample").$type<Record<string, unknown>[]>().notNull(),
     r2Key: text("r2_key").notNull(),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
-    createdAt: timestamp("created_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
-    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date", precision: 3 }),
+    createdAt: instant("created_at").notNull().defaultNow(),
+    deletedAt: instant("deleted_at"),
   },
   (t) => [
     uniqueIndex("datasets_project_name_version_key").on(t.projectId, t.name, t.version),
@@ -232,12 +238,9 @@ export const analysisSessions = pgTable(
     projectId: uuid("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
     datasetId: uuid("dataset_id").notNull().references(() => datasets.id, { onDelete: "cascade" }),
     title: text("title").notNull(),
-    /** Bumped by every change: the ETag, and what If-Match compares. */
-    version: integer("version").notNull().default(1),
-    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
-    updatedBy: uuid("updated_by").references(() => users.id, { onDelete: "set null" }),
+    ...edits(),
     ...timestamps,
-    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date", precision: 3 }),
+    deletedAt: instant("deleted_at"),
   },
   (t) => [
     index("analysis_sessions_org_created_idx").on(t.orgId, t.createdAt, t.id).where(sql`deleted_at IS NULL`),
@@ -266,11 +269,11 @@ export const analyses = pgTable(
     /** The problem (RFC 9457 fields) that ended a failed analysis. */
     error: jsonb("error").$type<Record<string, unknown>>(),
     attempts: integer("attempts").notNull().default(0),
-    heartbeatAt: timestamp("heartbeat_at", { withTimezone: true, mode: "date", precision: 3 }),
+    heartbeatAt: instant("heartbeat_at"),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
-    createdAt: timestamp("created_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
-    startedAt: timestamp("started_at", { withTimezone: true, mode: "date", precision: 3 }),
-    finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date", precision: 3 }),
+    createdAt: instant("created_at").notNull().defaultNow(),
+    startedAt: instant("started_at"),
+    finishedAt: instant("finished_at"),
   },
   (t) => [
     index("analyses_session_created_idx").on(t.sessionId, t.createdAt, t.id),
@@ -307,7 +310,7 @@ export const chatMessages = pgTable(
     model: text("model"),
     tokens: integer("tokens"),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
-    createdAt: timestamp("created_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
+    createdAt: instant("created_at").notNull().defaultNow(),
   },
   (t) => [index("chat_messages_session_created_idx").on(t.sessionId, t.createdAt, t.id)],
 );
@@ -328,10 +331,8 @@ export const dataSources = pgTable(
     secret: text("secret").notNull(),
     /** The key that sealed `secret`, so rotation finds what is left under an old key. */
     keyId: text("key_id").notNull(),
-    version: integer("version").notNull().default(1),
-    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
-    updatedBy: uuid("updated_by").references(() => users.id, { onDelete: "set null" }),
-    lastTestedAt: timestamp("last_tested_at", { withTimezone: true, mode: "date", precision: 3 }),
+    ...edits(),
+    lastTestedAt: instant("last_tested_at"),
     ...timestamps,
   },
   (t) => [
