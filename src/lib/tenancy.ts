@@ -1,5 +1,6 @@
 // Tenant isolation: every organization-scoped route resolves its organization here, so another tenant's is a 404.
-import { and, eq, isNotNull, isNull } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, type SQL } from "drizzle-orm";
+import type { PgColumn } from "drizzle-orm/pg-core";
 import type { Context } from "hono";
 import { analysisSessions, datasets, orgMembers, organizations, projects, type Role } from "../db/schema.ts";
 import { principalOf } from "../middleware/auth.ts";
@@ -9,6 +10,17 @@ import { ApiError } from "./problem.ts";
 import type { AppEnv } from "./types.ts";
 
 export type Organization = typeof organizations.$inferSelect;
+
+/**
+ * The condition that keeps a list to the caller's organizations: an API key's own, or every one the
+ * person belongs to. For lists across organizations, where there is no single one to require.
+ */
+export function visibleOrgs(c: Context<AppEnv>, orgId: PgColumn): SQL {
+  const principal = principalOf(c);
+  if (principal.kind === "api_key") return eq(orgId, principal.orgId);
+  const db = c.get("services").rawDb;
+  return inArray(orgId, db.select({ id: orgMembers.orgId }).from(orgMembers).where(eq(orgMembers.userId, principal.userId)));
+}
 
 /**
  * The organization `slug` as the caller may see it, with the caller's role there. Not a member

@@ -1,7 +1,7 @@
 // Fault injection: the fault Worker's Postgres gateway, Redis gateway and model stub really stop mid-traffic, then come back.
 import { afterEach, describe, expect, inject, it } from "vitest";
 import type { Problem } from "../../src/lib/problem.ts";
-import { parseSse, salesCsv, validAnswer, type SseEvent } from "../support/analysis.ts";
+import { readSse, salesCsv, validAnswer, type SseEvent } from "../support/analysis.ts";
 import type { R2State } from "../support/fault-control.ts";
 import { randomIp } from "../support/harness.ts";
 
@@ -444,17 +444,8 @@ describe.sequential("fault injection on the fault Worker's own stack", () => {
         signal: AbortSignal.timeout(8_000),
       });
     /** Reads an event stream to its end (bounded by the fetch's own timeout), calling `onEvent` as events arrive. */
-    const drain = async (response: Response, onEvent: (events: SseEvent[]) => Promise<void> = async () => {}) => {
-      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-      let text = "";
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        text += value;
-        await onEvent(parseSse(text.slice(0, text.lastIndexOf("\n\n") + 2)).events);
-      }
-      return parseSse(text).events;
-    };
+    const drain = async (response: Response, onEvent: (events: SseEvent[]) => Promise<void> = async () => {}) =>
+      (await readSse(response, async (events) => (await onEvent(events), false))).events;
 
     // 1. Mid-stream: a chart has been streamed when the stub stops; the stream ends with `error`, promptly.
     const streamed = await analyse(`Trends? ${marker}`);

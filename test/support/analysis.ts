@@ -29,8 +29,8 @@ export function parseSse(text: string): { events: SseEvent[]; comments: number }
   return { events, comments };
 }
 
-/** Reads an event stream until `until` says stop (or it ends), then cancels it. */
-export async function readSse(response: Response, until: (events: SseEvent[]) => boolean = () => false): Promise<{ events: SseEvent[]; comments: number }> {
+/** Reads an event stream until `until` says stop (or it ends), then cancels it; `until` sees every event so far as they arrive. */
+export async function readSse(response: Response, until: (events: SseEvent[]) => boolean | Promise<boolean> = () => false): Promise<{ events: SseEvent[]; comments: number }> {
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   for (;;) {
@@ -38,7 +38,7 @@ export async function readSse(response: Response, until: (events: SseEvent[]) =>
     if (done) break;
     text += value;
     const complete = text.slice(0, text.lastIndexOf("\n\n") + 2);
-    if (until(parseSse(complete).events)) break;
+    if (await until(parseSse(complete).events)) break;
   }
   await reader.cancel().catch(() => {});
   return parseSse(text.slice(0, text.lastIndexOf("\n\n") + 2));

@@ -2,12 +2,12 @@
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import { analyses, analysisSessions, charts, orgMembers, organizations, projects } from "../../db/schema.ts";
+import { analyses, analysisSessions, charts, organizations, projects } from "../../db/schema.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError, problemBody } from "../../lib/problem.ts";
 import { guarded } from "../../lib/session-guard.ts";
 import { wantsEventStream } from "../../lib/sse.ts";
-import { requireSession } from "../../lib/tenancy.ts";
+import { requireSession, visibleOrgs } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
 import { waitUntil } from "../../lib/wait-until.ts";
 import { principalOf } from "../../middleware/auth.ts";
@@ -104,12 +104,8 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 
 /** Analysis `id` as the caller may see it (through its session's organization), with its charts. */
 async function requireAnalysis(c: Context<AppEnv>, id: string) {
-  const principal = principalOf(c);
   const db = c.get("services").rawDb;
-  const scope =
-    principal.kind === "api_key"
-      ? eq(analyses.orgId, principal.orgId)
-      : inArray(analyses.orgId, db.select({ id: orgMembers.orgId }).from(orgMembers).where(eq(orgMembers.userId, principal.userId)));
+  const scope = visibleOrgs(c, analyses.orgId);
   const [found, chartRows] = await guarded(c, [
     db
       .select({ analysis: analyses })

@@ -1,12 +1,12 @@
 // Projects: tenant-scoped CRUD with soft delete, restore, ETags and conditional writes.
-import { and, eq, ilike, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, ilike, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { orgMembers, organizations, projects, roles } from "../../db/schema.ts";
 import { allows } from "../../lib/policy.ts";
 import { etagOf, expectedVersion, notModified } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
-import { requireOrg, requireProject, type Project } from "../../lib/tenancy.ts";
+import { requireOrg, requireProject, type Project, visibleOrgs } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
 import { guarded } from "../../lib/session-guard.ts";
 import { principalOf } from "../../middleware/auth.ts";
@@ -41,13 +41,9 @@ const literal = (text: string) => text.replaceAll(/[\\%_]/g, (char) => `\\${char
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { limit, cursor, org, q } = c.req.valid("query");
   const page = keyset(projects.createdAt, projects.id, cursor);
-  const principal = principalOf(c);
   const db = c.get("services").rawDb;
   // Only organizations the caller belongs to (an API key: its own); a slug outside them lists nothing.
-  const scope =
-    principal.kind === "api_key"
-      ? eq(projects.orgId, principal.orgId)
-      : inArray(projects.orgId, db.select({ id: orgMembers.orgId }).from(orgMembers).where(eq(orgMembers.userId, principal.userId)));
+  const scope = visibleOrgs(c, projects.orgId);
   const [rows] = await guarded(c, [
     db
       .select({ project: projects, org: organizations.slug })

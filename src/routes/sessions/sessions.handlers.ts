@@ -1,12 +1,12 @@
 // Analysis sessions: tenant-scoped CRUD with soft delete, restore, ETags and conditional writes.
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { analysisSessions, orgMembers, organizations } from "../../db/schema.ts";
+import { analysisSessions, organizations } from "../../db/schema.ts";
 import { etagOf, expectedVersion, notModified } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { guarded } from "../../lib/session-guard.ts";
-import { type AnalysisSession, requireDataset, requireSession } from "../../lib/tenancy.ts";
+import { type AnalysisSession, requireDataset, requireSession, visibleOrgs } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
 import { principalOf } from "../../middleware/auth.ts";
 import type * as routes from "./sessions.routes.ts";
@@ -31,12 +31,8 @@ function one<S extends 200 | 201>(c: Context<AppEnv>, session: AnalysisSession, 
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { limit, cursor, org, projectId, datasetId } = c.req.valid("query");
   const page = keyset(analysisSessions.createdAt, analysisSessions.id, cursor);
-  const principal = principalOf(c);
   const db = c.get("services").rawDb;
-  const scope =
-    principal.kind === "api_key"
-      ? eq(analysisSessions.orgId, principal.orgId)
-      : inArray(analysisSessions.orgId, db.select({ id: orgMembers.orgId }).from(orgMembers).where(eq(orgMembers.userId, principal.userId)));
+  const scope = visibleOrgs(c, analysisSessions.orgId);
   const [rows] = await guarded(c, [
     db
       .select({ session: analysisSessions })
