@@ -1,12 +1,11 @@
 // Analyses: start one (streamed over SSE or queued), read one with its charts, list a session's.
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Context } from "hono";
-import { streamSSE } from "hono/streaming";
 import { analyses, analysisSessions, charts, organizations, projects } from "../../db/schema.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError, problemBody } from "../../lib/problem.ts";
 import { guarded } from "../../lib/session-guard.ts";
-import { wantsEventStream } from "../../lib/sse.ts";
+import { eventStream, wantsEventStream } from "../../lib/sse.ts";
 import { requireSession, visibleOrgs } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
 import { waitUntil } from "../../lib/wait-until.ts";
@@ -70,35 +69,18 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     timeoutMs: config.OPENAI_TIMEOUT_MS,
   };
   const requestId = c.get("requestId");
-  return streamSSE(c, async (stream) => {
-    let open = true;
-    stream.onAbort(() => {
-      open = false;
-    });
-    const write = async (event: string, data: unknown) => {
-      if (!open) return;
-      await stream.writeSSE({ event, data: JSON.stringify(data) }).catch(() => {
-        open = false;
-      });
-    };
-    const heartbeat = setInterval(() => {
-      if (open) void stream.write(": heartbeat\n\n").catch(() => {});
-    }, config.SSE_HEARTBEAT_SECONDS * 1000);
+  return eventStream(c, config.SSE_HEARTBEAT_SECONDS, async (send) => {
     // The work outlives a client that goes away: the analysis is still saved for the others.
     const work = (async () => {
-      const finished = await executeAnalysis({ config, db, logger, requestId }, { id: analysis.id, sessionId: session.id }, input, write);
+      const finished = await executeAnalysis({ config, db, logger, requestId }, { id: analysis.id, sessionId: session.id }, input, send);
       if (!finished.ok) {
         await saveFailed(db, analysis.id, finished.problem);
         const event = { analysisId: analysis.id, ...finished.problem };
-        await Promise.all([publish(config, logger, session.id, "error", event), write("error", event)]);
+        await Promise.all([publish(config, logger, session.id, "error", event), send("error", event)]);
       }
     })();
     waitUntil(c, work);
-    try {
-      await work;
-    } finally {
-      clearInterval(heartbeat);
-    }
+    await work;
   });
 };
 

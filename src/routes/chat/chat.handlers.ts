@@ -1,9 +1,8 @@
 // Chat: one turn on a session (streamed over SSE, or JSON once complete), and the session's transcript.
-import { streamSSE } from "hono/streaming";
 import { toApiError } from "../../lib/handle-error.ts";
 import { decodeCursor, toPage } from "../../lib/pagination.ts";
 import { ApiError, problemBody } from "../../lib/problem.ts";
-import { wantsEventStream } from "../../lib/sse.ts";
+import { eventStream, wantsEventStream } from "../../lib/sse.ts";
 import { requireSession } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { waitUntil } from "../../lib/wait-until.ts";
@@ -49,21 +48,8 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 
   const instance = new URL(c.req.url).pathname;
   const requestId = c.get("requestId");
-  return streamSSE(c, async (stream) => {
-    // Writes go out in order through one chain; once the client is gone they are dropped, the turn goes on.
-    let open = true;
-    let sending: Promise<unknown> = Promise.resolve();
-    stream.onAbort(() => {
-      open = false;
-    });
-    const send = (event: string, data: unknown) => {
-      sending = sending.then(() => (open ? stream.writeSSE({ event, data: JSON.stringify(data) }) : undefined));
-      return sending;
-    };
-    const heartbeat = setInterval(() => {
-      sending = sending.then(() => (open ? stream.write(": heartbeat\n\n") : undefined));
-    }, config.SSE_HEARTBEAT_SECONDS * 1000);
-
+  return eventStream(c, config.SSE_HEARTBEAT_SECONDS, async (send) => {
+    // Once the client is gone its events are dropped; the turn goes on and is saved.
     void send("status", { status: "answering", engine, model: engine === "openai" ? config.OPENAI_MODEL : null });
     const work = answerTurn(deps, input, (text) => void send("delta", { text })).finally(() => turn.release());
     try {
@@ -71,8 +57,6 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
       await send("done", { messageId: result.assistant.id, userMessageId: result.user.id, engine: result.engine, model: result.model, usage: result.usage });
     } catch (error) {
       await send("error", problemBody(toApiError(error, c.get("logger"), requestId), instance, requestId));
-    } finally {
-      clearInterval(heartbeat);
     }
   });
 };
