@@ -47,6 +47,10 @@ export async function listen(handler: Handler, port = 0): Promise<Listening> {
       else res.destroy();
     });
   });
+  // Node closes an idle keep-alive connection after 5 s; workerd may reuse one the server has just
+  // closed and fail with "Network connection lost" (an upload that works for 8 s between queries did).
+  // Hosted endpoints keep idle connections far longer, so the gateways do too.
+  server.keepAliveTimeout = 120_000;
   const bind = (on: number) =>
     new Promise<void>((resolve, reject) => {
       const failed = (error: Error) => reject(error);
