@@ -1,7 +1,8 @@
 // The upload pipeline: one pass over the body, streaming it to R2, hashing it and profiling its rows at once.
 import { ApiError } from "../../lib/problem.ts";
-import { type Cell, type Profile, Profiler } from "./profiler.ts";
-import { type ParseOptions, rowsOf } from "./parsers.ts";
+import { CsvScanner, ESCAPED, unescapeCell } from "./csv-scanner.ts";
+import { type Cell, NotUtf8Error, type Profile, Profiler } from "./profiler.ts";
+import { looksLikeHeader, type ParseOptions, rowsOf, sniffDelimiter } from "./parsers.ts";
 
 export interface Limits {
   maxBytes: number;
@@ -22,8 +23,173 @@ export interface Ingested {
 /** R2 multipart parts must be at least 5 MiB (but the last): memory holds one part at a time. */
 const PART_BYTES = 5 * 1024 * 1024;
 const SAMPLE_ROWS = 20;
+/** How much of a CSV is read before deciding its delimiter, line break and header. */
+const HEAD_BYTES = 64 * 1024;
+/** One record longer than this means an unclosed quote swallowing the file: refuse instead of buffering it. */
+const MAX_RECORD_BYTES = 1024 * 1024;
 
 const toHex = (buffer: ArrayBuffer) => [...new Uint8Array(buffer)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+const tooManyRows = (limit: number) => new ApiError(422, { code: "TOO_MANY_ROWS", detail: `The file has more than ${limit} rows, the limit.` });
+const tooManyColumns = (count: number | string, limit: number) =>
+  new ApiError(422, { code: "TOO_MANY_COLUMNS", detail: `The file has ${count} columns; the limit is ${limit}.` });
+
+/** Every byte of the upload passes here once: counted, checked, hashed, and stored in R2 parts. */
+class Storage {
+  sizeBytes = 0;
+  private readonly digest = new crypto.DigestStream("SHA-256");
+  private readonly hasher = this.digest.getWriter();
+  private readonly parts: R2UploadedPart[] = [];
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+
+  constructor(
+    private readonly upload: R2MultipartUpload,
+    private readonly maxBytes: number,
+  ) {}
+
+  async take(chunk: Uint8Array) {
+    this.sizeBytes += chunk.length;
+    if (this.sizeBytes > this.maxBytes) {
+      throw new ApiError(413, { code: "UPLOAD_TOO_LARGE", detail: `The file is larger than the limit of ${this.maxBytes} bytes.` });
+    }
+    if (chunk.includes(0)) throw new ApiError(422, { code: "BINARY_FILE", detail: "The file holds binary data (a NUL byte); upload CSV or JSON text." });
+    await this.hasher.write(chunk);
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    while (this.pendingBytes >= PART_BYTES) await this.flushPart(PART_BYTES);
+  }
+
+  /** R2 wants every part but the last of one size: cut exactly PART_BYTES (or, at the end, what is left). */
+  private async flushPart(size = this.pendingBytes) {
+    if (size === 0) return;
+    const part = new Uint8Array(size);
+    let offset = 0;
+    while (offset < size) {
+      const chunk = this.pending[0]!;
+      const take = Math.min(chunk.length, size - offset);
+      part.set(take === chunk.length ? chunk : chunk.subarray(0, take), offset);
+      offset += take;
+      if (take === chunk.length) this.pending.shift();
+      else this.pending[0] = chunk.subarray(take);
+    }
+    this.pendingBytes -= size;
+    this.parts.push(await this.upload.uploadPart(this.parts.length + 1, part));
+  }
+
+  /** Stores the last part and completes the object; returns the file's SHA-256. */
+  async finish(): Promise<string> {
+    await this.flushPart();
+    await this.hasher.close();
+    const sha256 = toHex(await this.digest.digest);
+    await this.upload.complete(this.parts);
+    return sha256;
+  }
+}
+
+interface Rows {
+  columns: string[];
+  rowCount: number;
+  profile: Profile;
+  sample: Cell[][];
+  parse: ParseOptions;
+}
+
+const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Cell i of a scanned record as text (for the header and the sample). */
+function cellText(bytes: Uint8Array, cells: Int32Array, i: number): string {
+  const start = cells[3 * i]!;
+  const end = cells[3 * i + 1]!;
+  if (cells[3 * i + 2] !== ESCAPED) return strict.decode(bytes.subarray(start, end));
+  const [unescaped, length] = unescapeCell(bytes, start, end, new Uint8Array(end - start));
+  return strict.decode(unescaped.subarray(0, length));
+}
+
+/**
+ * CSV straight from the bytes: the scanner finds each record's cells and the profiler reads them in
+ * place, so no text is made of a cell but for the header, the sample and values not seen before.
+ */
+async function profileCsv(reader: ReadableStreamDefaultReader<Uint8Array>, storage: Storage, options: ParseOptions, limits: Limits): Promise<Rows> {
+  const head: Uint8Array[] = [];
+  let headBytes = 0;
+  let done = false;
+  while (headBytes < HEAD_BYTES) {
+    const next = await reader.read();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    await storage.take(next.value);
+    head.push(next.value);
+    headBytes += next.value.length;
+  }
+  const decoder = new TextDecoder();
+  const headText = head.map((chunk, i) => decoder.decode(chunk, { stream: i < head.length - 1 })).join("");
+  const delimiter = options.delimiter ?? sniffDelimiter(headText);
+  const lineBreak = headText.includes("\n") || !headText.includes("\r") ? 10 : 13;
+  const scanner = new CsvScanner(delimiter.charCodeAt(0), lineBreak, limits.maxColumns + 1, MAX_RECORD_BYTES);
+
+  let columns: string[] = [];
+  let header = options.header;
+  let profiler: Profiler | undefined;
+  const sample: Cell[][] = [];
+  const onRecord = (bytes: Uint8Array, cells: Int32Array, count: number, row: number) => {
+    if (!profiler) {
+      if (count > limits.maxColumns) throw tooManyColumns(count, limits.maxColumns);
+      const first = Array.from({ length: count }, (_, i) => cellText(bytes, cells, i));
+      header ??= looksLikeHeader(first);
+      columns = header ? first.map((cell, i) => cell.trim() || `column_${i + 1}`) : first.map((_, i) => `column_${i + 1}`);
+      profiler = new Profiler(columns);
+      if (header) return;
+    }
+    if (count !== columns.length) {
+      throw new ApiError(422, {
+        code: "CSV_MALFORMED",
+        detail: `The CSV is malformed: row ${row} has ${count} columns where the first has ${columns.length} (column ${Math.min(count, columns.length) + 1} is where they part).`,
+      });
+    }
+    if (profiler.rowCount >= limits.maxRows) throw tooManyRows(limits.maxRows);
+    profiler.addRecord(bytes, cells);
+    if (sample.length < SAMPLE_ROWS) sample.push(Array.from({ length: count }, (_, i) => cellText(bytes, cells, i)));
+  };
+
+  // A byte order mark is not part of the first cell.
+  const first = head[0];
+  if (first && first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf) head[0] = first.subarray(3);
+  for (const chunk of head) scanner.push(chunk, onRecord);
+  while (!done) {
+    const next = await reader.read();
+    if (next.done) break;
+    await storage.take(next.value);
+    scanner.push(next.value, onRecord);
+  }
+  scanner.end(onRecord);
+  if (!profiler) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
+  return { columns, rowCount: profiler.rowCount, profile: profiler.result(), sample, parse: { format: "csv", delimiter, header } };
+}
+
+/** JSON and NDJSON: decoded as a stream and parsed into rows of values (see parsers.ts). */
+async function profileJson(reader: ReadableStreamDefaultReader<Uint8Array>, storage: Storage, options: ParseOptions, limits: Limits): Promise<Rows> {
+  const bytes = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await reader.read();
+      if (next.done) return controller.close();
+      await storage.take(next.value);
+      controller.enqueue(next.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  const { columns, rows, options: parse } = await rowsOf(bytes.pipeThrough(new TextDecoderStream("utf-8", { fatal: true })), options);
+  const profiler = new Profiler(columns);
+  const sample: Cell[][] = [];
+  for await (const batch of rows) {
+    if (profiler.rowCount + batch.length > limits.maxRows) throw tooManyRows(limits.maxRows);
+    if (columns.length > limits.maxColumns) throw tooManyColumns(`more than ${limits.maxColumns}`, limits.maxColumns);
+    for (const row of batch) profiler.add(row);
+    for (const row of batch.slice(0, SAMPLE_ROWS - sample.length)) sample.push(row);
+  }
+  return { columns, rowCount: profiler.rowCount, profile: profiler.result(), sample, parse };
+}
 
 /**
  * Streams `body` into R2 at `key` while hashing and profiling it. On any failure (a limit, bad
@@ -31,83 +197,27 @@ const toHex = (buffer: ArrayBuffer) => [...new Uint8Array(buffer)].map((byte) =>
  */
 export async function ingest(body: ReadableStream<Uint8Array>, parse: ParseOptions, bucket: R2Bucket, key: string, contentType: string, limits: Limits): Promise<Ingested> {
   const upload = await bucket.createMultipartUpload(key, { httpMetadata: { contentType } });
-  const parts: R2UploadedPart[] = [];
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  let sizeBytes = 0;
-  const digest = new crypto.DigestStream("SHA-256");
-  const hasher = digest.getWriter();
-
-  /** R2 wants every part but the last of one size: cut exactly PART_BYTES (or, at the end, what is left). */
-  const flushPart = async (size = pendingBytes) => {
-    if (size === 0) return;
-    const part = new Uint8Array(size);
-    let offset = 0;
-    while (offset < size) {
-      const chunk = pending[0]!;
-      const take = Math.min(chunk.length, size - offset);
-      part.set(take === chunk.length ? chunk : chunk.subarray(0, take), offset);
-      offset += take;
-      if (take === chunk.length) pending.shift();
-      else pending[0] = chunk.subarray(take);
-    }
-    pendingBytes -= size;
-    parts.push(await upload.uploadPart(parts.length + 1, part));
-  };
-
-  // Every byte passes here once on its way to the parser: counted, checked, hashed, stored.
-  const tap = new TransformStream<Uint8Array, Uint8Array>({
-    async transform(chunk, controller) {
-      sizeBytes += chunk.length;
-      if (sizeBytes > limits.maxBytes) {
-        throw new ApiError(413, { code: "UPLOAD_TOO_LARGE", detail: `The file is larger than the limit of ${limits.maxBytes} bytes.` });
-      }
-      if (chunk.includes(0)) throw new ApiError(422, { code: "BINARY_FILE", detail: "The file holds binary data (a NUL byte); upload CSV or JSON text." });
-      await hasher.write(chunk);
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      while (pendingBytes >= PART_BYTES) await flushPart(PART_BYTES);
-      controller.enqueue(chunk);
-    },
-  });
-
+  const storage = new Storage(upload, limits.maxBytes);
+  const reader = body.getReader();
   try {
-    const text = body.pipeThrough(tap).pipeThrough(new TextDecoderStream("utf-8", { fatal: true }));
-    const { columns, rows, options } = await rowsOf(text, parse);
-    if (columns.length > limits.maxColumns) {
-      throw new ApiError(422, { code: "TOO_MANY_COLUMNS", detail: `The file has ${columns.length} columns; the limit is ${limits.maxColumns}.` });
-    }
-    const profiler = new Profiler(columns);
-    const sample: Cell[][] = [];
-    for await (const batch of rows) {
-      if (profiler.rowCount + batch.length > limits.maxRows) {
-        throw new ApiError(422, { code: "TOO_MANY_ROWS", detail: `The file has more than ${limits.maxRows} rows, the limit.` });
-      }
-      if (columns.length > limits.maxColumns) {
-        throw new ApiError(422, { code: "TOO_MANY_COLUMNS", detail: `The file has more than ${limits.maxColumns} columns, the limit.` });
-      }
-      for (const row of batch) profiler.add(row);
-      for (const row of batch.slice(0, SAMPLE_ROWS - sample.length)) sample.push(row);
-    }
-    if (sizeBytes === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
-    if (profiler.rowCount === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file has no data rows." });
-
-    await flushPart();
-    await hasher.close();
-    const sha256 = toHex(await digest.digest);
-    await upload.complete(parts);
+    const rows = await (parse.format === "csv" ? profileCsv : profileJson)(reader, storage, parse, limits);
+    if (storage.sizeBytes === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
+    if (rows.rowCount === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file has no data rows." });
+    const sha256 = await storage.finish();
+    const { columns } = rows;
     return {
-      sizeBytes,
+      sizeBytes: storage.sizeBytes,
       sha256,
-      columns: [...columns],
-      rowCount: profiler.rowCount,
-      profile: profiler.result(),
-      sample: sample.map((row) => Object.fromEntries(columns.map((name, i) => [name, row[i] ?? null]))),
-      parse: options,
+      columns,
+      rowCount: rows.rowCount,
+      profile: rows.profile,
+      sample: rows.sample.map((row) => Object.fromEntries(columns.map((name, i) => [name, row[i] ?? null]))),
+      parse: rows.parse,
     };
   } catch (error) {
+    await reader.cancel().catch(() => {});
     await upload.abort().catch(() => {});
-    if (error instanceof TypeError && /decode|utf-?8|encoding/i.test(error.message)) {
+    if (error instanceof NotUtf8Error || (error instanceof TypeError && /decode|utf-?8|encoding/i.test(error.message))) {
       throw new ApiError(422, { code: "NOT_UTF8", detail: "The file is not UTF-8 text." });
     }
     throw error;

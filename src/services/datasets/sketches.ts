@@ -1,17 +1,25 @@
 // Small streaming sketches for column profiles: each takes one value at a time in bounded memory.
 
-/** 32-bit FNV-1a: a fast, well-spread hash for the distinct-count sketch (not for security). */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  // A final avalanche, so that similar strings land in unrelated registers.
+/** FNV-1a's last step: an avalanche, so that similar values land in unrelated registers. */
+function avalanche(hash: number): number {
   hash ^= hash >>> 16;
   hash = Math.imul(hash, 0x85ebca6b);
   hash ^= hash >>> 13;
   return hash >>> 0;
+}
+
+/** 32-bit FNV-1a over UTF-16 code units: a fast, well-spread hash (not for security). */
+export function hashText(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return avalanche(hash);
+}
+
+/** The same hash over bytes `start`…`end` of `bytes` (equal to hashText for ASCII). */
+export function hashBytes(bytes: Uint8Array, start: number, end: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  return avalanche(hash);
 }
 
 /** HyperLogLog (Flajolet et al.) with 2^12 registers: distinct counts to about ±1.6 %, in 4 KB. */
@@ -20,7 +28,11 @@ export class DistinctCounter {
   private readonly registers = new Uint8Array(1 << DistinctCounter.bits);
 
   add(value: string) {
-    const hash = fnv1a(value);
+    this.addHash(hashText(value));
+  }
+
+  /** Adds a value by its 32-bit hash (hashText or hashBytes). */
+  addHash(hash: number) {
     const index = hash >>> (32 - DistinctCounter.bits);
     const rest = (hash << DistinctCounter.bits) | (1 << (DistinctCounter.bits - 1));
     const rank = Math.clz32(rest) + 1;
@@ -41,19 +53,29 @@ export class DistinctCounter {
   }
 }
 
-/** A uniform random sample of fixed size (Vitter's algorithm R): quantiles of any stream, from `size` values. */
+/**
+ * A uniform random sample of fixed size: quantiles of any stream, from `size` values. Li's
+ * Algorithm L: once full, it draws how many values to skip rather than a random number per value.
+ */
 export class Reservoir {
   private readonly values: number[] = [];
-  private seen = 0;
+  private skip = 0;
+  private w = 1;
   constructor(private readonly size = 2_048) {}
 
   add(value: number) {
-    this.seen++;
-    if (this.values.length < this.size) this.values.push(value);
-    else {
-      const slot = Math.floor(Math.random() * this.seen);
-      if (slot < this.size) this.values[slot] = value;
+    if (this.values.length < this.size) {
+      this.values.push(value);
+      if (this.values.length === this.size) this.draw();
+    } else if (--this.skip < 0) {
+      this.values[Math.floor(Math.random() * this.size)] = value;
+      this.draw();
     }
+  }
+
+  private draw() {
+    this.w *= Math.exp(Math.log(Math.random()) / this.size);
+    this.skip = Math.floor(Math.log(Math.random()) / Math.log(1 - this.w));
   }
 
   quantiles(points: number[]): Record<string, number> | null {
@@ -63,58 +85,79 @@ export class Reservoir {
   }
 }
 
+/** What TopValues keeps per value: its count, and whatever else its user wants to remember of it. */
+export interface Counted {
+  count: number;
+}
+
 /**
  * The most frequent values, with bounded memory: counts are exact until `capacity` distinct values,
  * then the least frequent half is dropped (amortized: one sort per `capacity / 2` new values).
  * Values that survive are counted exactly from when they were last admitted, so frequent values
- * (what a profile shows) keep counts within a small margin.
+ * (what a profile shows) keep counts within a small margin. Values are held under a key (the value
+ * itself, or its hash), and each entry can carry more: the profiler keeps what it learned of the
+ * value, so a value seen again costs one lookup.
  */
-export class TopValues {
-  private counts = new Map<string, number>();
-  private seen = 0;
+export class TopValues<Key = string, Entry extends Counted = Counted> {
+  private entries = new Map<Key, Entry>();
   private evictions = 0;
+  /** Changes whenever entries are dropped: a cache of entries taken before is stale. */
+  generation = 0;
   /** Set once values are nearly all distinct (an id, a timestamp): no value is frequent, so stop counting. */
   unique = false;
-  /** Called once, with every value seen so far, when they stop fitting: until then the count is exact. */
+  /** Called once, with every entry held so far, when they stop fitting: until then the count is exact. */
   constructor(
     private readonly capacity = 2_048,
-    private readonly onOverflow?: (values: Iterable<string>) => void,
+    private readonly onOverflow?: (entries: Iterable<[Key, Entry]>) => void,
   ) {}
 
   /** How many distinct values have been seen, while that is still known exactly. */
   get size() {
-    return this.counts.size;
+    return this.entries.size;
   }
 
-  add(value: string) {
+  /** The entry held under `key` (not counted: the caller counts it once it knows the value is the same). */
+  get(key: Key): Entry | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Holds a value not held yet, with `entry.count` 1, dropping the least frequent half to make room. */
+  admit(key: Key, entry: Entry) {
     if (this.unique) return;
-    this.seen++;
-    const current = this.counts.get(value);
-    if (current !== undefined) {
-      this.counts.set(value, current + 1);
-      return;
-    }
-    if (this.counts.size >= this.capacity) {
-      if (this.evictions === 0) this.onOverflow?.(this.counts.keys());
-      const sorted = [...this.counts].sort((a, b) => b[1] - a[1]);
+    if (this.entries.size >= this.capacity) {
+      if (this.evictions === 0) this.onOverflow?.(this.entries);
+      const sorted = [...this.entries].sort((a, b) => b[1].count - a[1].count);
+      this.generation++;
       // After a few rounds with no value seen twice in the kept half, the column is (nearly) all distinct.
-      if (++this.evictions >= 4 && (sorted[0]?.[1] ?? 0) <= 2) {
+      if (++this.evictions >= 4 && (sorted[0]?.[1].count ?? 0) <= 2) {
         this.unique = true;
-        this.counts = new Map(sorted.slice(0, 10));
+        this.entries = new Map(sorted.slice(0, 10));
         return;
       }
-      this.counts = new Map(sorted.slice(0, this.capacity / 2));
+      this.entries = new Map(sorted.slice(0, this.capacity / 2));
     }
-    this.counts.set(value, 1);
+    this.entries.set(key, entry);
   }
 
-  /** Hands every value still held to `sink` (for a sketch that starts late). */
-  flushTo(sink: (value: string) => void) {
-    for (const value of this.counts.keys()) sink(value);
+  /** Every entry held. */
+  all(): Iterable<[Key, Entry]> {
+    return this.entries;
   }
 
-  top(n = 10): { value: string; count: number }[] {
-    return [...this.counts].sort((a, b) => b[1] - a[1]).slice(0, n).map(([value, count]) => ({ value, count }));
+  /** Counts a value whose key is the value itself. */
+  add(key: Key) {
+    if (this.unique) return;
+    const entry = this.entries.get(key);
+    if (entry !== undefined) entry.count++;
+    else this.admit(key, { count: 1 } as Entry);
+  }
+
+  /** The `n` most frequent values held, with their entries. */
+  top(n = 10): { key: Key; entry: Entry }[] {
+    return [...this.entries]
+      .sort((a, b) => b[1].count - a[1].count)
+      .slice(0, n)
+      .map(([key, entry]) => ({ key, entry }));
   }
 }
 

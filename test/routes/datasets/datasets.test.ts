@@ -183,6 +183,9 @@ describe("bad input leaves nothing behind", () => {
   const cases: [string, BodyInit, string | null, number, string, RegExp?][] = [
     ["ragged rows", "a,b\n1,2\n3,4,5\n", "text/csv", 422, "CSV_MALFORMED", /row 3/],
     ["an unclosed quote", 'a,b\n1,"never closed\n', "text/csv", 422, "CSV_MALFORMED", /quote/],
+    ["text after a closing quote", 'a,b\n1,"x"y\n', "text/csv", 422, "CSV_MALFORMED", /row 2, column 2/],
+    // Past the first 64 KB, which decide the delimiter: the scanner itself must notice.
+    ["bytes that are not UTF-8, far into the file", new Uint8Array([...new TextEncoder().encode(`a,b\n${"1,x\n".repeat(20_000)}`), 0x32, 0x2c, 0xc3, 0x28, 0x0a]), "text/csv", 422, "NOT_UTF8"],
     ["binary data", new Uint8Array([0x61, 0x2c, 0x62, 0x0a, 0x00, 0x01, 0x02]), "text/csv", 422, "BINARY_FILE"],
     ["bytes that are not UTF-8", new Uint8Array([0x61, 0x0a, 0xff, 0xfe, 0x0a]), "text/csv", 422, "NOT_UTF8"],
     ["JSON that is one object", '{"a":1}', "application/json", 422, "JSON_MALFORMED", /array of objects/],

@@ -28,9 +28,9 @@ describe("TopValues", () => {
     const top = new TopValues(64);
     for (let i = 0; i < 10_000; i++) top.add(i % 10 === 0 ? "frequent" : i % 3 === 0 ? "common" : `rare-${i}`);
     const [first, second] = top.top(2);
-    expect(first).toEqual({ value: "common", count: expect.any(Number) });
-    expect(second).toEqual({ value: "frequent", count: 1_000 });
-    expect(Math.abs(first!.count - 3_000)).toBeLessThan(100);
+    expect(first).toEqual({ key: "common", entry: { count: expect.any(Number) } });
+    expect(second).toEqual({ key: "frequent", entry: { count: 1_000 } });
+    expect(Math.abs(first!.entry.count - 3_000)).toBeLessThan(100);
     expect(top.unique).toBe(false);
   });
 

@@ -1,0 +1,106 @@
+// The profiler against figures computed here the slow way, through both its doors: CSV byte spans and JSON values.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { type ColumnProfile, Profiler } from "../../../src/services/datasets/profiler.ts";
+
+const encoder = new TextEncoder();
+
+/** One column of text values through the CSV door: each value as the span of a record of its own. */
+function profileBytes(values: string[]): ColumnProfile {
+  const profiler = new Profiler(["v"]);
+  for (const value of values) {
+    const bytes = encoder.encode(`#${value}#`);
+    profiler.addRecord(bytes, new Int32Array([1, bytes.length - 1, 0]));
+  }
+  return profiler.result().columns[0]!;
+}
+
+function profileValues(values: unknown[]): ColumnProfile {
+  const profiler = new Profiler(["v"]);
+  for (const value of values) profiler.add([value as string]);
+  return profiler.result().columns[0]!;
+}
+
+const isNull = (value: string) => value.length <= 4 && ["", "null", "na", "n/a", "nan", "none"].includes(value.trim().toLowerCase());
+const kindOf = (value: string) => {
+  if (/^[-+]?\d+$/.test(value)) return "integer";
+  if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(value) && Number.isFinite(Number(value))) return "number";
+  if (/^(true|false)$/i.test(value)) return "boolean";
+  if (/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?Z)?$/.test(value) && !Number.isNaN(Date.parse(value))) return "datetime";
+  return "string";
+};
+/** Code point order, which is UTF-8's byte order. */
+const byCodePoint = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+const value = fc.oneof(
+  fc.integer({ min: -1e6, max: 1e6 }).map(String),
+  fc.double({ min: -1e4, max: 1e4, noNaN: true }).map((n) => n.toFixed(3)),
+  fc.constantFrom("1e3", "-2.5E-2", "007", "+4", ".5", "5.", "0x1f", " 12", "1,5", "-", "."),
+  fc.constantFrom("2026-01-31", "2025-12-01T10:00:00Z", "2026-02-30", "true", "FALSE", "True"),
+  fc.constantFrom("", "NA", "null", "N/A", "nan", "None", " na", "nul", "none!"),
+  fc.string({ unit: fc.constantFrom("a", "b", "é", "😀", " ", "-"), maxLength: 6 }),
+);
+
+describe("Profiler", () => {
+  it("matches exact figures for any column of text values", () => {
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 1, maxLength: 300 }), (values) => {
+        const profile = profileBytes(values);
+        const present = values.filter((v) => !isNull(v));
+        const kinds = new Set(present.map(kindOf));
+        const type = present.length === 0 ? "string" : kinds.size === 1 ? [...kinds][0] : kinds.size === 2 && kinds.has("integer") && kinds.has("number") ? "number" : "string";
+        const counts = new Map<string, number>();
+        for (const v of present) counts.set(v, (counts.get(v) ?? 0) + 1);
+        expect(profile).toMatchObject({ type, count: values.length, nulls: values.length - present.length, distinct: counts.size });
+        if (type === "integer" || type === "number") {
+          const numbers = present.map(Number);
+          // == so that -0 and 0 (both in "-0.000" and "0.000") count as the same number.
+          expect(profile.min === Math.min(...numbers) && profile.max === Math.max(...numbers)).toBe(true);
+          expect(profile.mean).toBeCloseTo(numbers.reduce((a, b) => a + b, 0) / numbers.length, 6);
+        } else if (type === "string" && present.length > 0) {
+          const sorted = [...present].sort(byCodePoint);
+          expect([profile.min, profile.max]).toEqual([sorted[0], sorted.at(-1)]);
+        }
+        // Every value listed is counted exactly, and none left out was more frequent.
+        if (counts.size < present.length) {
+          for (const { value: listed, count } of profile.topValues) expect(count).toBe(counts.get(listed));
+          const least = Math.min(...profile.topValues.map((top) => top.count));
+          const listed = new Set(profile.topValues.map((top) => top.value));
+          for (const [v, count] of counts) if (!listed.has(v)) expect(count).toBeLessThanOrEqual(least);
+        }
+        // JSON strings go through the same door and give the same profile (but for the reservoir's random quantiles).
+        expect({ ...profileValues(values), quantiles: null }).toEqual({ ...profile, quantiles: null });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("types JSON numbers and booleans by what they are, and counts 1 and \"1\" as one value", () => {
+    expect(profileValues([1, 2.5, "1", null])).toMatchObject({ type: "number", count: 4, nulls: 1, distinct: 2, min: 1, max: 2.5 });
+    expect(profileValues([true, false, "true"])).toMatchObject({ type: "boolean", distinct: 2, topValues: [{ value: "true", count: 2 }, { value: "false", count: 1 }] });
+  });
+
+  it("shortens long values between characters, and still counts them", () => {
+    const long = `${"é".repeat(150)}tail`;
+    const profile = profileBytes([long, long, `${long}!`, "short"]);
+    expect(profile.type).toBe("string");
+    expect(profile.max).toBe(`${"é".repeat(100)}…`);
+    expect(profile.topValues[0]).toEqual({ value: `${"é".repeat(100)}…`, count: 3 });
+    expect(profile.distinct).toBe(3);
+  });
+
+  it("keeps exact figures past the top-values capacity, and gives up listing an all-distinct column", () => {
+    const values = Array.from({ length: 20_000 }, (_, i) => String(i % 2 === 0 ? i : 7));
+    const profile = profileBytes(values);
+    expect(profile).toMatchObject({ type: "integer", count: 20_000, min: 0, max: 19_998 });
+    expect(profile.mean).toBeCloseTo((7 * 10_000 + 2 * (9_999 * 10_000) / 2) / 20_000, 6);
+    expect(profile.topValues[0]).toEqual({ value: "7", count: 10_000 });
+    expect(Math.abs(profile.distinct - 10_001) / 10_001).toBeLessThan(0.03);
+    expect(profileBytes(Array.from({ length: 20_000 }, (_, i) => `id-${i}`)).topValues).toEqual([]);
+  });
+
+  it("refuses a value that is not UTF-8", () => {
+    const profiler = new Profiler(["v"]);
+    expect(() => profiler.addRecord(new Uint8Array([0x61, 0xff, 0x62]), new Int32Array([0, 3, 0]))).toThrow(/UTF-8/);
+  });
+});
