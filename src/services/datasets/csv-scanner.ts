@@ -43,9 +43,12 @@ export class CsvScanner {
   push(chunk: Uint8Array, sink: RecordSink) {
     let bytes = chunk;
     if (this.carry) {
-      bytes = new Uint8Array(this.carry.length + chunk.length);
-      bytes.set(this.carry);
-      bytes.set(chunk, this.carry.length);
+      // Usually the carried record ends at the chunk's first line break: join only that much, not the whole chunk.
+      const lineEnd = chunk.indexOf(this.lineBreak) + 1;
+      const joined = join(this.carry, lineEnd > 0 ? chunk.subarray(0, lineEnd) : chunk);
+      if (lineEnd > 0 && this.scan(joined, false, sink) === joined.length) bytes = chunk.subarray(lineEnd);
+      else bytes = lineEnd > 0 ? join(this.carry, chunk) : joined; // the line break was inside quotes: nothing was emitted, so scan it all
+      this.carry = null;
     }
     const used = this.scan(bytes, false, sink);
     this.carry = used < bytes.length ? bytes.slice(used) : null;
@@ -141,6 +144,13 @@ export class CsvScanner {
     }
     return n;
   }
+}
+
+function join(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
 }
 
 /** The bytes of an ESCAPED cell with each "" made ", written to `into` (grown as needed); returns [bytes, length]. */

@@ -42,8 +42,13 @@ const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const lenient = new TextDecoder();
 const encoder = new TextEncoder();
 
-/** Slots of the direct-mapped cache in front of the top-values map (a power of two). */
-const SLOTS = 4_096;
+/**
+ * Memory is budgeted across columns, so a file of 1,000 columns costs what one of 32 does: each
+ * column holds up to 2,048 values (fewer when there are more than 32 columns, at least 64), a
+ * cache of twice as many slots, and a reservoir of as many numbers (at least 256).
+ */
+const VALUE_BUDGET = 65_536;
+const valuesPerColumn = (columns: number) => 2 ** Math.max(6, Math.min(11, Math.floor(Math.log2(VALUE_BUDGET / Math.max(1, columns)))));
 
 /** What a value is, worked out once per distinct value. */
 const enum Kind {
@@ -114,12 +119,13 @@ class ColumnProfiler {
   /** Until the top-values map overflows it holds every distinct value, so hashing for the sketch can wait till then. */
   private sketching = false;
   /** Values by the low 30 bits of their hash (small integers are the cheapest Map keys). */
-  private readonly top = new TopValues<number, Seen>(2_048, (entries) => this.startSketching(entries));
-  /** Entries by hash & (SLOTS - 1): an array read is cheaper than a Map lookup, the hot path's main cost. */
-  private readonly slots: (Seen | undefined)[] = new Array<Seen | undefined>(SLOTS).fill(undefined);
+  private readonly top: TopValues<number, Seen>;
+  /** Entries by hash & mask (a direct-mapped cache): an array read is cheaper than a Map lookup, the hot path's main cost. */
+  private readonly slots: (Seen | undefined)[];
+  private readonly mask: number;
   private generation = 0;
   private readonly moments = new Moments();
-  private readonly reservoir = new Reservoir();
+  private readonly reservoir: Reservoir;
   private numMin = Infinity;
   private numMax = -Infinity;
   private dateMin = Infinity;
@@ -134,7 +140,17 @@ class ColumnProfiler {
   /** Where JSON strings are encoded on their way to addBytes. */
   private scratch = new Uint8Array(256);
 
-  constructor(readonly name: string) {}
+  /** `columns`: how many the file has (so far), which sets this column's share of the memory budget. */
+  constructor(
+    readonly name: string,
+    columns: number,
+  ) {
+    const values = valuesPerColumn(columns);
+    this.top = new TopValues<number, Seen>(values, (entries) => this.startSketching(entries));
+    this.slots = new Array<Seen | undefined>(2 * values).fill(undefined);
+    this.mask = 2 * values - 1;
+    this.reservoir = new Reservoir(Math.max(256, values));
+  }
 
   /** Rows that came before this column existed (a key first seen late in JSON): nulls. */
   skip(rows: number) {
@@ -155,11 +171,13 @@ class ColumnProfiler {
    */
   addBytes(bytes: Uint8Array, start: number, end: number, typed?: Kind) {
     this.count++;
-    if (typed === undefined && end - start <= 4 && isNullBytes(bytes, start, end)) {
+    const length = end - start;
+    // Null spellings are short and start with n, N or a space (checked here, the call only when it may be one).
+    if (typed === undefined && length <= 4 && (length === 0 || bytes[start]! === 110 || bytes[start]! === 78 || bytes[start]! <= 32) && isNullBytes(bytes, start, end)) {
       this.nulls++;
       return;
     }
-    const long = end - start > SHORT;
+    const long = length > SHORT;
     const keyEnd = long ? cut(bytes, start) : end;
     const hash = hashBytes(bytes, start, keyEnd);
     if (this.top.unique) return this.addNew(bytes, start, end, keyEnd, hash, false, typed);
@@ -167,7 +185,7 @@ class ColumnProfiler {
       this.slots.fill(undefined);
       this.generation = this.top.generation;
     }
-    const slot = hash & (SLOTS - 1);
+    const slot = hash & this.mask;
     let seen = this.slots[slot];
     if (seen === undefined || seen.hash !== hash) {
       seen = this.top.get(hash & 0x3fffffff);
@@ -358,7 +376,7 @@ export class Profiler {
 
   private grow() {
     while (this.columns.length < this.names.length) {
-      const column = new ColumnProfiler(this.names[this.columns.length]!);
+      const column = new ColumnProfiler(this.names[this.columns.length]!, this.names.length);
       column.skip(this.rowCount);
       this.columns.push(column);
     }

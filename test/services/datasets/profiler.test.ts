@@ -99,6 +99,28 @@ describe("Profiler", () => {
     expect(profileBytes(Array.from({ length: 20_000 }, (_, i) => `id-${i}`)).topValues).toEqual([]);
   });
 
+  it("shares its memory budget among many columns and still profiles each", () => {
+    const width = 1_000;
+    const profiler = new Profiler(Array.from({ length: width }, (_, i) => `c${i}`));
+    const cells = new Int32Array(3 * width);
+    for (let row = 0; row < 500; row++) {
+      const text = Array.from({ length: width }, (_, column) => (column % 2 === 0 ? String(row) : `v${row % 7}`)).join(",");
+      const bytes = encoder.encode(text);
+      let at = 0;
+      for (let column = 0; column < width; column++) {
+        const end = bytes.indexOf(44, at) < 0 ? bytes.length : bytes.indexOf(44, at);
+        cells.set([at, end, 0], 3 * column);
+        at = end + 1;
+      }
+      profiler.addRecord(bytes, cells);
+    }
+    const [ids, labels] = profiler.result().columns;
+    expect(ids).toMatchObject({ type: "integer", count: 500, min: 0, max: 499, mean: 249.5 });
+    // 64 values held per column at this width: 500 distinct ids are estimated, 7 labels counted exactly.
+    expect(Math.abs(ids!.distinct - 500) / 500).toBeLessThan(0.03);
+    expect(labels).toMatchObject({ type: "string", distinct: 7, topValues: expect.arrayContaining([{ value: "v0", count: 72 }]) });
+  });
+
   it("refuses a value that is not UTF-8", () => {
     const profiler = new Profiler(["v"]);
     expect(() => profiler.addRecord(new Uint8Array([0x61, 0xff, 0x62]), new Int32Array([0, 3, 0]))).toThrow(/UTF-8/);
