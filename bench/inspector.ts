@@ -1,14 +1,7 @@
-// The Worker's V8 inspector (through wrangler's inspector proxy): heap readings of the one isolate, and CPU profiles.
+// The Worker's V8 inspector (through wrangler's inspector proxy): CPU profiles of the one isolate.
 import WebSocket from "ws";
 
-export interface HeapUsage {
-  usedSize: number;
-  totalSize: number;
-  backingStorageSize: number;
-}
-
 export interface Inspector {
-  heapUsage(): Promise<HeapUsage>;
   profile<T>(work: () => Promise<T>): Promise<{ result: T; profile: unknown }>;
   close(): void;
 }
@@ -45,7 +38,6 @@ export async function connectInspector(url: URL): Promise<Inspector> {
     });
   await send("Runtime.enable");
   return {
-    heapUsage: () => send<HeapUsage>("Runtime.getHeapUsage"),
     async profile(work) {
       await send("Profiler.enable");
       await send("Profiler.setSamplingInterval", { interval: 200 });
