@@ -45,7 +45,7 @@ const encoder = new TextEncoder();
 /**
  * Memory is budgeted across columns, so a file of 1,000 columns costs what one of 32 does: each
  * column holds up to 2,048 values (fewer when there are more than 32 columns, at least 64), a
- * cache of twice as many slots, and a reservoir of as many numbers (at least 256).
+ * cache of four times as many slots (so that few values share one), and a reservoir of as many numbers (at least 256).
  */
 const VALUE_BUDGET = 65_536;
 const valuesPerColumn = (columns: number) => 2 ** Math.max(6, Math.min(11, Math.floor(Math.log2(VALUE_BUDGET / Math.max(1, columns)))));
@@ -123,7 +123,6 @@ class ColumnProfiler {
   /** Entries by hash & mask (a direct-mapped cache): an array read is cheaper than a Map lookup, the hot path's main cost. */
   private readonly slots: (Seen | undefined)[];
   private readonly mask: number;
-  private generation = 0;
   private readonly moments = new Moments();
   private readonly reservoir: Reservoir;
   private numMin = Infinity;
@@ -146,9 +145,13 @@ class ColumnProfiler {
     columns: number,
   ) {
     const values = valuesPerColumn(columns);
-    this.top = new TopValues<number, Seen>(values, (entries) => this.startSketching(entries));
-    this.slots = new Array<Seen | undefined>(2 * values).fill(undefined);
-    this.mask = 2 * values - 1;
+    this.top = new TopValues<number, Seen>(
+      values,
+      (entries) => this.startSketching(entries),
+      () => this.slots.fill(undefined),
+    );
+    this.slots = new Array<Seen | undefined>(4 * values).fill(undefined);
+    this.mask = 4 * values - 1;
     this.reservoir = new Reservoir(Math.max(256, values));
   }
 
@@ -181,10 +184,6 @@ class ColumnProfiler {
     const keyEnd = long ? cut(bytes, start) : end;
     const hash = hashBytes(bytes, start, keyEnd);
     if (this.top.unique) return this.addNew(bytes, start, end, keyEnd, hash, false, typed);
-    if (this.top.generation !== this.generation) {
-      this.slots.fill(undefined);
-      this.generation = this.top.generation;
-    }
     const slot = hash & this.mask;
     let seen = this.slots[slot];
     if (seen === undefined || seen.hash !== hash) {

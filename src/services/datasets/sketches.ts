@@ -5,7 +5,7 @@ function avalanche(hash: number): number {
   hash ^= hash >>> 16;
   hash = Math.imul(hash, 0x85ebca6b);
   hash ^= hash >>> 13;
-  return hash >>> 0;
+  return hash;
 }
 
 /** 32-bit FNV-1a over UTF-16 code units: a fast, well-spread hash (not for security). */
@@ -101,14 +101,16 @@ export interface Counted {
 export class TopValues<Key = string, Entry extends Counted = Counted> {
   private entries = new Map<Key, Entry>();
   private evictions = 0;
-  /** Changes whenever entries are dropped: a cache of entries taken before is stale. */
-  generation = 0;
   /** Set once values are nearly all distinct (an id, a timestamp): no value is frequent, so stop counting. */
   unique = false;
-  /** Called once, with every entry held so far, when they stop fitting: until then the count is exact. */
+  /**
+   * `onOverflow` is called once, with every entry held so far, when they stop fitting (until then
+   * the count is exact); `onDrop` whenever entries are dropped (a cache of entries is stale then).
+   */
   constructor(
     private readonly capacity = 2_048,
     private readonly onOverflow?: (entries: Iterable<[Key, Entry]>) => void,
+    private readonly onDrop?: () => void,
   ) {}
 
   /** How many distinct values have been seen, while that is still known exactly. */
@@ -127,7 +129,7 @@ export class TopValues<Key = string, Entry extends Counted = Counted> {
     if (this.entries.size >= this.capacity) {
       if (this.evictions === 0) this.onOverflow?.(this.entries);
       const sorted = [...this.entries].sort((a, b) => b[1].count - a[1].count);
-      this.generation++;
+      this.onDrop?.();
       // After a few rounds with no value seen twice in the kept half, the column is (nearly) all distinct.
       if (++this.evictions >= 4 && (sorted[0]?.[1].count ?? 0) <= 2) {
         this.unique = true;
