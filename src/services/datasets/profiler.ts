@@ -95,10 +95,9 @@ function cut(bytes: Uint8Array, start: number): number {
 /** A kept value's bytes as text, with … where it was cut. */
 const shown = (key: Uint8Array, long: boolean) => `${lenient.decode(key)}${long ? "…" : ""}`;
 
-/** The usual spellings of "no value" (all but the empty one start with n after trimming). */
+/** The usual spellings of "no value", for a value of at most 4 bytes (all but the empty one start with n after trimming). */
 function isNullBytes(bytes: Uint8Array, start: number, end: number): boolean {
   if (end === start) return true;
-  if (end - start > 4) return false;
   const first = bytes[start]!;
   return (first === 110 || first === 78 || first <= 32) && nullTokens.has(lenient.decode(bytes.subarray(start, end)).trim().toLowerCase());
 }
@@ -161,7 +160,9 @@ class ColumnProfiler {
     this.nulls += rows;
   }
 
+  /** Once: a long value may start it before the map overflows, and the overflow must not add the entries again. */
   private startSketching(entries: Iterable<[number, Seen]>) {
+    if (this.sketching) return;
     for (const [, seen] of entries) this.distinct.addHash(seen.hash);
     this.sketching = true;
   }
@@ -175,8 +176,7 @@ class ColumnProfiler {
   addBytes(bytes: Uint8Array, start: number, end: number, typed?: Kind) {
     this.count++;
     const length = end - start;
-    // Null spellings are short and start with n, N or a space (checked here, the call only when it may be one).
-    if (typed === undefined && length <= 4 && (length === 0 || bytes[start]! === 110 || bytes[start]! === 78 || bytes[start]! <= 32) && isNullBytes(bytes, start, end)) {
+    if (typed === undefined && length <= 4 && isNullBytes(bytes, start, end)) {
       this.nulls++;
       return;
     }

@@ -8,14 +8,7 @@ function avalanche(hash: number): number {
   return hash;
 }
 
-/** 32-bit FNV-1a over UTF-16 code units: a fast, well-spread hash (not for security). */
-export function hashText(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return avalanche(hash);
-}
-
-/** The same hash over bytes `start`…`end` of `bytes` (equal to hashText for ASCII). */
+/** 32-bit FNV-1a over bytes `start`…`end` of `bytes`: a fast, well-spread hash (not for security). */
 export function hashBytes(bytes: Uint8Array, start: number, end: number): number {
   let hash = 0x811c9dc5;
   for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
@@ -27,11 +20,7 @@ export class DistinctCounter {
   private static readonly bits = 12;
   private readonly registers = new Uint8Array(1 << DistinctCounter.bits);
 
-  add(value: string) {
-    this.addHash(hashText(value));
-  }
-
-  /** Adds a value by its 32-bit hash (hashText or hashBytes). */
+  /** Adds a value by its 32-bit hash (hashBytes). */
   addHash(hash: number) {
     const index = hash >>> (32 - DistinctCounter.bits);
     const rest = (hash << DistinctCounter.bits) | (1 << (DistinctCounter.bits - 1));
