@@ -1,5 +1,6 @@
 // The upload pipeline: one pass over the body, streaming it to R2, hashing it and profiling its rows at once.
 import { ApiError } from "../../lib/problem.ts";
+import { BodyReader } from "./body-reader.ts";
 import { CsvScanner, ESCAPED, unescapeCell } from "./csv-scanner.ts";
 import { type Cell, NotUtf8Error, type Profile, Profiler } from "./profiler.ts";
 import { looksLikeHeader, type ParseOptions, rowsOf, sniffDelimiter } from "./parsers.ts";
@@ -109,19 +110,19 @@ function cellText(bytes: Uint8Array, cells: Int32Array, i: number): string {
  * CSV straight from the bytes: the scanner finds each record's cells and the profiler reads them in
  * place, so no text is made of a cell but for the header, the sample and values not seen before.
  */
-async function profileCsv(reader: ReadableStreamDefaultReader<Uint8Array>, storage: Storage, options: ParseOptions, limits: Limits): Promise<Rows> {
+async function profileCsv(reader: BodyReader, storage: Storage, options: ParseOptions, limits: Limits): Promise<Rows> {
   const head: Uint8Array[] = [];
   let headBytes = 0;
   let done = false;
   while (headBytes < HEAD_BYTES) {
-    const next = await reader.read();
-    if (next.done) {
+    const chunk = await reader.read();
+    if (!chunk) {
       done = true;
       break;
     }
-    await storage.take(next.value);
-    head.push(next.value);
-    headBytes += next.value.length;
+    await storage.take(chunk);
+    head.push(chunk);
+    headBytes += chunk.length;
   }
   const decoder = new TextDecoder();
   const headText = head.map((chunk, i) => decoder.decode(chunk, { stream: i < head.length - 1 })).join("");
@@ -158,10 +159,10 @@ async function profileCsv(reader: ReadableStreamDefaultReader<Uint8Array>, stora
   if (first && first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf) head[0] = first.subarray(3);
   for (const chunk of head) scanner.push(chunk, onRecord);
   while (!done) {
-    const next = await reader.read();
-    if (next.done) break;
-    await storage.take(next.value);
-    scanner.push(next.value, onRecord);
+    const chunk = await reader.read();
+    if (!chunk) break;
+    await storage.take(chunk);
+    scanner.push(chunk, onRecord);
   }
   scanner.end(onRecord);
   if (!profiler) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
@@ -169,13 +170,13 @@ async function profileCsv(reader: ReadableStreamDefaultReader<Uint8Array>, stora
 }
 
 /** JSON and NDJSON: decoded as a stream and parsed into rows of values (see parsers.ts). */
-async function profileJson(reader: ReadableStreamDefaultReader<Uint8Array>, storage: Storage, options: ParseOptions, limits: Limits): Promise<Rows> {
+async function profileJson(reader: BodyReader, storage: Storage, options: ParseOptions, limits: Limits): Promise<Rows> {
   const bytes = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const next = await reader.read();
-      if (next.done) return controller.close();
-      await storage.take(next.value);
-      controller.enqueue(next.value);
+      const chunk = await reader.read();
+      if (!chunk) return controller.close();
+      await storage.take(chunk);
+      controller.enqueue(chunk);
     },
     cancel: (reason) => reader.cancel(reason),
   });
@@ -198,7 +199,7 @@ async function profileJson(reader: ReadableStreamDefaultReader<Uint8Array>, stor
 export async function ingest(body: ReadableStream<Uint8Array>, parse: ParseOptions, bucket: R2Bucket, key: string, contentType: string, limits: Limits): Promise<Ingested> {
   const upload = await bucket.createMultipartUpload(key, { httpMetadata: { contentType } });
   const storage = new Storage(upload, limits.maxBytes);
-  const reader = body.getReader();
+  const reader = new BodyReader(body);
   try {
     const rows = await (parse.format === "csv" ? profileCsv : profileJson)(reader, storage, parse, limits);
     if (storage.sizeBytes === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });

@@ -1,6 +1,7 @@
 // Streams the file out of a multipart/form-data body without buffering it.
 // (Libraries on npm hand over each part whole, which would hold a 50 MB upload in memory.)
 import { ApiError } from "../../lib/problem.ts";
+import { BodyReader } from "./body-reader.ts";
 
 export interface FilePart {
   filename: string | null;
@@ -41,16 +42,16 @@ export function boundaryOf(contentType: string): string {
 }
 
 export async function filePart(body: ReadableStream<Uint8Array>, boundary: string): Promise<FilePart> {
-  const reader = body.getReader();
+  const reader = new BodyReader(body);
   const delimiter = encoder.encode(`\r\n--${boundary}`);
   // The first boundary has no CRLF before it: pretend it does, so every boundary looks alike.
   let buffer: Uint8Array = encoder.encode("\r\n");
   const fields: Record<string, string> = {};
 
   const fill = async () => {
-    const { value, done } = await reader.read();
-    if (done) throw malformed("it ended before the file");
-    buffer = concat(buffer, value);
+    const chunk = await reader.read();
+    if (!chunk) throw malformed("it ended before the file");
+    buffer = concat(buffer, chunk);
   };
   const until = async (needle: Uint8Array, limit: number) => {
     let at: number;
@@ -99,9 +100,9 @@ export async function filePart(body: ReadableStream<Uint8Array>, boundary: strin
             buffer = buffer.slice(safe);
             return;
           }
-          const { value, done: ended } = await reader.read();
-          if (ended) throw malformed("the file part is not terminated by its boundary");
-          buffer = concat(buffer, value);
+          const chunk = await reader.read();
+          if (!chunk) throw malformed("the file part is not terminated by its boundary");
+          buffer = concat(buffer, chunk);
         }
       },
       async cancel() {
