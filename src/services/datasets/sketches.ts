@@ -8,6 +8,25 @@ function avalanche(hash: number): number {
   return hash;
 }
 
+/** murmur3's finalizer: every input bit reaches every output bit. */
+function fmix32(hash: number): number {
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  return hash ^ (hash >>> 16);
+}
+
+/**
+ * A short value held as three int32 words and its length (see the profiler), hashed for tables: a
+ * multiply per word (odd constants, so a word alone never collides), their high bits folded down.
+ * Cheap, as it runs for every cell; the distinct counter mixes it further.
+ */
+export function hashWords(w0: number, w1: number, w2: number, length: number): number {
+  const hash = Math.imul(w0, 0x9e3779b1) ^ Math.imul(w1, 0x85ebca77) ^ Math.imul(w2, 0xc2b2ae3d) ^ length;
+  return hash ^ (hash >>> 15);
+}
+
 /** 32-bit FNV-1a over bytes `start`…`end` of `bytes`: a fast, well-spread hash (not for security). */
 export function hashBytes(bytes: Uint8Array, start: number, end: number): number {
   let hash = 0x811c9dc5;
@@ -20,8 +39,9 @@ export class DistinctCounter {
   private static readonly bits = 12;
   private readonly registers = new Uint8Array(1 << DistinctCounter.bits);
 
-  /** Adds a value by its 32-bit hash (hashBytes). */
+  /** Adds a value by a 32-bit hash of it (hashBytes, hashWords), mixed again here so that every bit counts. */
   addHash(hash: number) {
+    hash = fmix32(hash);
     const index = hash >>> (32 - DistinctCounter.bits);
     const rest = (hash << DistinctCounter.bits) | (1 << (DistinctCounter.bits - 1));
     const rank = Math.clz32(rest) + 1;
@@ -52,13 +72,26 @@ export class Reservoir {
   private w = 1;
   constructor(private readonly size = 2_048) {}
 
-  add(value: number) {
-    if (this.values.length < this.size) {
-      this.values.push(value);
-      if (this.values.length === this.size) this.draw();
-    } else if (--this.skip < 0) {
-      this.values[Math.floor(Math.random() * this.size)] = value;
-      this.draw();
+  /** Adds `value`, `times` times over (as that many values in a row). */
+  add(value: number, times = 1) {
+    if (this.skip >= times && this.values.length === this.size) {
+      this.skip -= times; // the usual case, once full: skipped
+      return;
+    }
+    while (times > 0) {
+      if (this.values.length < this.size) {
+        this.values.push(value);
+        times--;
+        if (this.values.length === this.size) this.draw();
+      } else if (this.skip >= times) {
+        this.skip -= times;
+        return;
+      } else {
+        // The value after the skipped ones takes a random place.
+        times -= this.skip + 1;
+        this.values[Math.floor(Math.random() * this.size)] = value;
+        this.draw();
+      }
     }
   }
 
@@ -94,7 +127,7 @@ export class TopValues<Key = string, Entry extends Counted = Counted> {
   unique = false;
   /**
    * `onOverflow` is called once, with every entry held so far, when they stop fitting (until then
-   * the count is exact); `onDrop` whenever entries are dropped (a cache of entries is stale then).
+   * the count is exact); `onDrop` just before entries are dropped, all still held (a cache of entries is stale after).
    */
   constructor(
     private readonly capacity = 2_048,
@@ -158,11 +191,14 @@ export class Moments {
   private mean = 0;
   private m2 = 0;
 
-  add(value: number) {
-    this.count++;
+  /** Adds `value`, `times` times over: Chan et al.'s merge of a group of equal values (Welford's step when once). */
+  add(value: number, times = 1) {
+    const count = this.count + times;
     const delta = value - this.mean;
-    this.mean += delta / this.count;
-    this.m2 += delta * (value - this.mean);
+    const share = times / count;
+    this.mean += delta * share;
+    this.m2 += delta * delta * this.count * share;
+    this.count = count;
   }
 
   result(): { mean: number; stddev: number } | null {

@@ -1,6 +1,7 @@
 // The profiler against figures computed here the slow way, through both its doors: CSV byte spans and JSON values.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { CsvScanner } from "../../../src/services/datasets/csv-scanner.ts";
 import { type ColumnProfile, Profiler } from "../../../src/services/datasets/profiler.ts";
 
 const encoder = new TextEncoder();
@@ -123,6 +124,46 @@ describe("Profiler", () => {
 
   it("refuses a value that is not UTF-8", () => {
     const profiler = new Profiler(["v"]);
-    expect(() => profiler.addRecord(new Uint8Array([0x61, 0xff, 0x62]), new Int32Array([0, 3, 0]))).toThrow(/UTF-8/);
+    // Records are profiled in batches: the error comes by the result at the latest.
+    expect(() => {
+      profiler.addRecord(new Uint8Array([0x61, 0xff, 0x62]), new Int32Array([0, 3, 0]));
+      profiler.result();
+    }).toThrow(/UTF-8/);
+  });
+
+  it("tells apart values that differ in any of their bytes, short (held as words) or long", () => {
+    // Dates differ only in their middle bytes; ids of 1 to 14 bytes cross the 12 bytes held as words.
+    const dates = Array.from({ length: 365 }, (_, day) => new Date(Date.UTC(2026, 0, 1 + day)).toISOString().slice(0, 10));
+    const ids = Array.from({ length: 14 }, (_, length) => "x".repeat(length) + "y");
+    const values = [...dates, ...ids].flatMap((value, i) => Array.from({ length: 1 + (i % 3) }, () => value));
+    const profile = profileBytes(values.sort(() => Math.random() - 0.5));
+    expect(profile).toMatchObject({ count: values.length, distinct: 365 + 14 });
+    const counts = new Map(profile.topValues.map(({ value: listed, count }) => [listed, count]));
+    for (const [i, value] of [...dates, ...ids].entries()) if (counts.has(value)) expect(counts.get(value)).toBe(1 + (i % 3));
+  });
+
+  it("profiles many records of one chunk, held and taken a column at a time, as one at a time", () => {
+    // More records than one batch holds, in one buffer (as a chunk of an upload), with quoted and escaped cells.
+    const rows = Array.from({ length: 20_000 }, (_, i) => [String(i % 250), i % 7 === 0 ? `"say ""${i % 5}"""` : `w${i % 5}`]);
+    const bytes = encoder.encode(rows.map((row) => row.join(",")).join("\n"));
+    const batched = new Profiler(["n", "w"]);
+    const single = new Profiler(["n", "w"]);
+    const scanner = new CsvScanner(44, 10, 3, 1 << 20);
+    const sink = (chunk: Uint8Array, cells: Int32Array) => {
+      batched.addRecord(chunk, cells);
+      // The same record on bytes of its own: profiled with no others held.
+      const own = chunk.slice(cells[0]!, cells[4]! + 1);
+      single.addRecord(own, cells.slice(0, 6).map((at, i) => (i % 3 === 2 ? at : at - cells[0]!)));
+    };
+    scanner.push(bytes, sink);
+    scanner.end(sink);
+    const [n, w] = batched.result().columns;
+    expect(n).toMatchObject({ type: "integer", count: 20_000, distinct: 250, min: 0, max: 249 });
+    expect(n!.mean).toBeCloseTo(124.5, 9);
+    expect(w!.topValues.find((top) => top.value === 'say "0"')).toBeDefined();
+    expect({ ...batched.result(), columns: batched.result().columns.map((c) => ({ ...c, quantiles: null })) }).toEqual({
+      ...single.result(),
+      columns: single.result().columns.map((c) => ({ ...c, quantiles: null })),
+    });
   });
 });

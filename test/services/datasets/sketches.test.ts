@@ -26,6 +26,23 @@ describe("Reservoir", () => {
     expect(Math.abs(q.p5! - 10_000)).toBeLessThan(200_000 * 0.03);
     expect(Math.abs(q.p95! - 190_000)).toBeLessThan(200_000 * 0.03);
   });
+
+  it("takes a value many times over in one step, as a sample of that many", () => {
+    const few = new Reservoir(256);
+    few.add(5, 3);
+    expect(few.quantiles([0, 1])).toEqual({ p0: 5, p100: 5 });
+    // 10,000 zeros (filling the sample, then skipped) and 10,000 ones: about half the sample is ones (within six standard deviations).
+    const reservoir = new Reservoir(256);
+    reservoir.add(0, 100);
+    for (let i = 0; i < 99; i++) reservoir.add(0, 100);
+    reservoir.add(1, 10_000);
+    // The sorted sample read at 100 even points: how many read 1 is the share of ones, to 1 %.
+    const points = Object.values(reservoir.quantiles(Array.from({ length: 100 }, (_, i) => i / 100))!);
+    const ones = points.filter((point) => point === 1).length / points.length;
+    expect(points).toHaveLength(100);
+    expect(ones).toBeGreaterThan(0.3);
+    expect(ones).toBeLessThan(0.7);
+  });
 });
 
 describe("TopValues", () => {
@@ -55,6 +72,18 @@ describe("Moments", () => {
     const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1));
     expect(moments.result()!.mean).toBeCloseTo(mean, 12);
     expect(moments.result()!.stddev).toBeCloseTo(sd, 12);
+  });
+
+  it("takes a value many times over in one step, as that many single values", () => {
+    const once = new Moments();
+    const grouped = new Moments();
+    for (const [value, times] of [[3.5, 1], [10, 400], [-2, 7], [10, 1], [1e6, 3]] as const) {
+      for (let i = 0; i < times; i++) once.add(value);
+      grouped.add(value, times);
+    }
+    expect(grouped.count).toBe(once.count);
+    expect(grouped.result()!.mean).toBeCloseTo(once.result()!.mean, 9);
+    expect(grouped.result()!.stddev).toBeCloseTo(once.result()!.stddev, 9);
   });
 });
 
