@@ -63,16 +63,13 @@ export class CsvScanner {
     this.carry = null;
   }
 
-  private store(index: number, start: number, end: number, flags: number) {
-    if (index >= this.maxCells) return;
-    if (3 * index + 3 > this.cells.length) {
-      const grown = new Int32Array(Math.min(this.cells.length * 2, 3 * this.maxCells));
-      grown.set(this.cells);
-      this.cells = grown;
-    }
-    this.cells[3 * index] = start;
-    this.cells[3 * index + 1] = end;
-    this.cells[3 * index + 2] = flags;
+  /** Makes room for cell `index` (up to maxCells); false past maxCells, where cells are counted but not stored. */
+  private room(index: number): boolean {
+    if (index >= this.maxCells) return false;
+    const grown = new Int32Array(Math.min(this.cells.length * 2, 3 * this.maxCells));
+    grown.set(this.cells);
+    this.cells = grown;
+    return true;
   }
 
   private emit(bytes: Uint8Array, count: number, sink: RecordSink) {
@@ -85,7 +82,9 @@ export class CsvScanner {
   /** Emits every complete record of `bytes`; returns where the unfinished one starts (bytes.length if none). */
   private scan(bytes: Uint8Array, final: boolean, sink: RecordSink): number {
     const { delimiter, lineBreak } = this;
+    const crlf = lineBreak === LF;
     const n = bytes.length;
+    let cells = this.cells;
     let pos = 0;
     while (pos < n) {
       const recordStart = pos;
@@ -97,7 +96,11 @@ export class CsvScanner {
         if (pos < n && bytes[pos] === QUOTE) {
           let from = pos + 1;
           for (;;) {
-            const close = bytes.indexOf(QUOTE, from);
+            // Most quoted cells are short: a loop finds their end sooner than a call to indexOf, which takes over after 32 bytes.
+            const near = from + 32 < n ? from + 32 : n;
+            let close = from;
+            while (close < near && bytes[close] !== QUOTE) close++;
+            if (close === near) close = near === n ? -1 : bytes.indexOf(QUOTE, near);
             if (close < 0 || (close + 1 === n && !final)) {
               if (!final) return recordStart;
               throw malformed(`a quote opened in row ${this.row + 1} is never closed`);
@@ -114,31 +117,33 @@ export class CsvScanner {
           }
           if (pos < n) {
             const next = bytes[pos];
-            const crlf = next === CR && lineBreak === LF;
-            if (crlf && pos + 1 === n && !final) return recordStart;
-            if (next !== delimiter && next !== lineBreak && !(crlf && (bytes[pos + 1] === LF || pos + 1 === n))) {
+            const cr = next === CR && crlf;
+            if (cr && pos + 1 === n && !final) return recordStart;
+            if (next !== delimiter && next !== lineBreak && !(cr && (bytes[pos + 1] === LF || pos + 1 === n))) {
               throw malformed(`in row ${this.row + 1}, column ${count + 1}, a quoted value is followed by text before the next delimiter`);
             }
-            if (crlf) pos++;
+            if (cr) pos++;
           }
         } else {
-          while (pos < n) {
-            const byte = bytes[pos];
-            if (byte === delimiter || byte === lineBreak) break;
-            pos++;
-          }
+          let byte = 0;
+          while (pos < n && (byte = bytes[pos]!) !== delimiter && byte !== lineBreak) pos++;
           end = pos;
           if (pos === n && !final) return recordStart;
           // CR LF (or a CR ending the file): the CR ends the line, it is not part of the cell.
-          if (lineBreak === LF && end > start && bytes[end - 1] === CR && (pos === n || bytes[pos] === LF)) end--;
+          if (byte !== delimiter && crlf && end > start && bytes[end - 1] === CR) end--;
         }
-        this.store(count++, start, end, flags);
+        if (3 * count + 3 > cells.length && this.room(count)) cells = this.cells;
+        if (3 * count + 3 <= cells.length) {
+          cells[3 * count] = start;
+          cells[3 * count + 1] = end;
+          cells[3 * count + 2] = flags;
+        }
+        count++;
         if (pos >= n) {
           this.emit(bytes, count, sink);
           return n;
         }
-        const byte = bytes[pos++];
-        if (byte !== delimiter) break; // a line break (the CR of CR LF was stepped over above)
+        if (bytes[pos++] !== delimiter) break; // a line break (the CR of CR LF was stepped over above)
       }
       this.emit(bytes, count, sink);
     }
