@@ -114,6 +114,7 @@ const lower = (byte: number) => byte | 0x20;
  * whitespace around; read from the bytes (a value of at most 4), as it runs for most short cells.
  */
 function isNullBytes(bytes: Uint8Array, start: number, end: number): boolean {
+  if (end > start && bytes[start]! > 32 && lower(bytes[start]!) !== 110) return false; // the usual case: neither space nor n
   while (start < end && isSpace(bytes[start]!)) start++;
   while (end > start && isSpace(bytes[end - 1]!)) end--;
   const length = end - start;
@@ -294,19 +295,22 @@ class ColumnProfiler {
    */
   private addNew(bytes: Uint8Array, start: number, end: number, keyEnd: number, hash: number, admit: boolean, typed: Kind | undefined, w0: number, w1: number, w2: number) {
     const long = keyEnd !== end;
-    let ascii = true;
-    for (let i = start; i < end && ascii; i++) ascii = bytes[i]! < 0x80;
-    if (!ascii) {
-      try {
-        strict.decode(bytes.subarray(start, end));
-      } catch {
-        throw new NotUtf8Error("not UTF-8");
+    const kind = typed ?? (long ? Kind.Text : this.classify(bytes, start, end));
+    // Only text can hold bytes that are not UTF-8: a number, date or boolean is made of ASCII (an invalid byte fails every pattern).
+    if (kind === Kind.Text) {
+      let ascii = true;
+      for (let i = start; i < end && ascii; i++) ascii = bytes[i]! < 0x80;
+      if (!ascii) {
+        try {
+          strict.decode(bytes.subarray(start, end));
+        } catch {
+          throw new NotUtf8Error("not UTF-8");
+        }
       }
     }
     // A long value is listed shortened, which would make the exact count inexact: sketch from the start.
     if (long && !this.sketching) this.startSketching(this.top.all());
     if (this.sketching) this.distinct.addHash(long ? hashBytes(bytes, start, end) : hash);
-    const kind = typed ?? (long ? Kind.Text : this.classify(bytes, start, end));
     const value = this.parsed;
     // The kept bytes, copied only if something keeps them (no closure here: the bundle names every one, at a cost per call).
     let key: Uint8Array | null = null;

@@ -123,12 +123,14 @@ describe("Profiler", () => {
   });
 
   it("refuses a value that is not UTF-8", () => {
-    const profiler = new Profiler(["v"]);
-    // Records are profiled in batches: the error comes by the result at the latest.
-    expect(() => {
-      profiler.addRecord(new Uint8Array([0x61, 0xff, 0x62]), new Int32Array([0, 3, 0]));
-      profiler.result();
-    }).toThrow(/UTF-8/);
+    // Text, and bytes that start like a number or a date. Records are profiled in batches: the error comes by the result at the latest.
+    for (const bad of [[0x61, 0xff, 0x62], [0x31, 0xff], [0x32, 0x30, 0x32, 0x36, 0x2d, 0x30, 0x31, 0x2d, 0x30, 0xc3]]) {
+      const profiler = new Profiler(["v"]);
+      expect(() => {
+        profiler.addRecord(new Uint8Array(bad), new Int32Array([0, bad.length, 0]));
+        profiler.result();
+      }).toThrow(/UTF-8/);
+    }
   });
 
   it("tells apart values that differ in any of their bytes, short (held as words) or long", () => {
