@@ -1,4 +1,4 @@
-// The streaming profiler: one row at a time, per-column type inference and statistics in bounded memory.
+// The streaming profiler: per-column type inference and statistics in bounded memory, a row or a batch of CSV records at a time.
 // Cells arrive as UTF-8 byte spans (CSV, straight from the scanner) or as JSON values; both meet in
 // addBytes, where a value seen before costs one hash and one lookup, and only new values are decoded.
 import { ESCAPED, unescapeCell } from "./csv-scanner.ts";
@@ -72,9 +72,9 @@ interface Seen {
   value: number;
   /** The value's bytes (only its first SHORT or so when `long`); a value of more than PACKED bytes is checked against them on every lookup. */
   key: Uint8Array;
-  /** The value's length in bytes. */
+  /** The value's length in bytes (as `key.length` for a short value, kept here so the hot path reads one object). */
   length: number;
-  /** A value of at most PACKED bytes, packed (0 for longer ones): these and the key's length are what a lookup checks. */
+  /** A value of at most PACKED bytes, packed (0 for longer ones): these and `length` are what a lookup checks. */
   w0: number;
   w1: number;
   w2: number;
@@ -145,13 +145,9 @@ class ColumnProfiler {
   private sketching = false;
   /** Values by the low 30 bits of their hash (small integers are the cheapest Map keys). */
   private readonly top: TopValues<number, Seen>;
-  /**
-   * Entries by hash & mask (a direct-mapped cache): an array read is cheaper than a Map lookup. It
-   * grows with the values held (four slots each), so a column of few values keeps a small, cache-hot table.
-   */
-  private slots: (Seen | undefined)[] = new Array<Seen | undefined>(16).fill(undefined);
-  private mask = 15;
-  private readonly maxSlots: number;
+  /** Entries by hash & mask (a direct-mapped cache): an array read is cheaper than a Map lookup. */
+  private readonly slots: (Seen | undefined)[];
+  private readonly mask: number;
   private readonly moments = new Moments();
   private readonly reservoir: Reservoir;
   private numMin = Infinity;
@@ -180,7 +176,8 @@ class ColumnProfiler {
       (entries) => this.startSketching(entries),
       () => this.dropping(),
     );
-    this.maxSlots = 4 * values;
+    this.slots = new Array<Seen | undefined>(4 * values).fill(undefined);
+    this.mask = 4 * values - 1;
     this.reservoir = new Reservoir(Math.max(256, values));
   }
 
@@ -271,13 +268,6 @@ class ColumnProfiler {
     this.addNew(bytes, start, end, keyEnd, hash, seen === undefined, typed, 0, 0, 0);
   }
 
-  /** Twice the slots, filled again from the entries held. */
-  private growSlots() {
-    this.slots = new Array<Seen | undefined>(2 * this.slots.length).fill(undefined);
-    this.mask = this.slots.length - 1;
-    for (const [, seen] of this.top.all()) this.slots[seen.hash & this.mask] = seen;
-  }
-
   /** The entry held under `hash`, if any (it may be another value's: the caller checks). */
   private lookup(hash: number): Seen | undefined {
     const slot = hash & this.mask;
@@ -329,10 +319,7 @@ class ColumnProfiler {
       this.textMax = key ??= bytes.slice(start, keyEnd);
       this.textMaxLong = long;
     }
-    if (admit) {
-      this.top.admit(hash & 0x3fffffff, { count: 1, settled: 1, kind, value, key: key ?? bytes.slice(start, keyEnd), length: end - start, w0, w1, w2, hash, long });
-      if (4 * this.top.size > this.slots.length && this.slots.length < this.maxSlots) this.growSlots();
-    }
+    if (admit) this.top.admit(hash & 0x3fffffff, { count: 1, settled: 1, kind, value, key: key ?? bytes.slice(start, keyEnd), length: end - start, w0, w1, w2, hash, long });
     this.tally(kind, value, 1);
   }
 

@@ -1,13 +1,5 @@
 // Small streaming sketches for column profiles: each takes one value at a time in bounded memory.
 
-/** FNV-1a's last step: an avalanche, so that similar values land in unrelated registers. */
-function avalanche(hash: number): number {
-  hash ^= hash >>> 16;
-  hash = Math.imul(hash, 0x85ebca6b);
-  hash ^= hash >>> 13;
-  return hash;
-}
-
 /** murmur3's finalizer: every input bit reaches every output bit. */
 function fmix32(hash: number): number {
   hash ^= hash >>> 16;
@@ -31,7 +23,7 @@ export function hashWords(w0: number, w1: number, w2: number, length: number): n
 export function hashBytes(bytes: Uint8Array, start: number, end: number): number {
   let hash = 0x811c9dc5;
   for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
-  return avalanche(hash);
+  return fmix32(hash);
 }
 
 /** HyperLogLog (Flajolet et al.) with 2^12 registers: distinct counts to about ±1.6 %, in 4 KB. */
@@ -74,10 +66,6 @@ export class Reservoir {
 
   /** Adds `value`, `times` times over (as that many values in a row). */
   add(value: number, times = 1) {
-    if (this.skip >= times && this.values.length === this.size) {
-      this.skip -= times; // the usual case, once full: skipped
-      return;
-    }
     while (times > 0) {
       if (this.values.length < this.size) {
         this.values.push(value);
