@@ -70,7 +70,7 @@ export async function handleAnalysisMessage(message: Message<unknown>, config: C
     if (dataset.deletedAt) {
       const problem = analysisProblem(analysisId, requestId, 409, { code: "CONFLICT", detail: "The session's dataset has been deleted." });
       await saveFailed(db, analysisId, problem);
-      await publish(config, logger, analysis.sessionId, "error", { analysisId, ...problem });
+      await publish(config, logger, analysis.sessionId, "problem", { analysisId, ...problem });
       message.ack();
       return;
     }
@@ -94,7 +94,7 @@ export async function handleAnalysisMessage(message: Message<unknown>, config: C
       return;
     }
     await saveFailed(db, analysisId, finished.problem);
-    await publish(config, logger, analysis.sessionId, "error", finished.problem);
+    await publish(config, logger, analysis.sessionId, "problem", finished.problem);
     message.ack();
   } finally {
     clearInterval(heartbeat);
@@ -117,7 +117,7 @@ export async function handleDeadLetter(message: Message<unknown>, config: Config
     .returning();
   if (failed) {
     logger.warn("analysis dead-lettered", { analysisId, attempts: failed.attempts });
-    await publish(config, logger, failed.sessionId, "error", { analysisId, ...(failed.error ?? exhausted) });
+    await publish(config, logger, failed.sessionId, "problem", { analysisId, ...(failed.error ?? exhausted) });
   }
   message.ack();
 }

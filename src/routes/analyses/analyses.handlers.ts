@@ -76,7 +76,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
       if (!finished.ok) {
         await saveFailed(db, analysis.id, finished.problem);
         const event = { analysisId: analysis.id, ...finished.problem };
-        await Promise.all([publish(config, logger, session.id, "error", event), send("error", event)]);
+        await Promise.all([publish(config, logger, session.id, "problem", event), send("problem", event)]);
       }
     })();
     waitUntil(c, work);

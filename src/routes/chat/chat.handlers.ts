@@ -56,7 +56,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
       const result = await work;
       await send("done", { messageId: result.assistant.id, userMessageId: result.user.id, engine: result.engine, model: result.model, usage: result.usage });
     } catch (error) {
-      await send("error", problemBody(toApiError(error, c.get("logger"), requestId), instance, requestId));
+      await send("problem", problemBody(toApiError(error, c.get("logger"), requestId), instance, requestId));
     }
   });
 };
