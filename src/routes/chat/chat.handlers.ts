@@ -34,6 +34,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     dataset: { name: dataset.name, rowCount: dataset.rowCount, profile: dataset.profile, sample: dataset.sample },
     question: message,
     engine,
+    traceparent: c.get("trace").traceparent,
   };
   // Held until the turn is saved (or failed): a client that leaves meanwhile does not cut it short.
   const turn = await holdTurn(config, logger, session.id, (done) => waitUntil(c, done));

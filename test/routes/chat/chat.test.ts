@@ -189,7 +189,7 @@ describe("POST /sessions/{id}/chat (integration, SELF)", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
-  it("saves nothing when the model fails, and says why (502 as JSON, an error event when streamed)", async () => {
+  it("saves nothing when the model fails, and says why (502 as JSON, a problem event when streamed)", async () => {
     const ada = await person("chat-fail");
     const { sessionId } = await sessionOn(ada, "sales");
     const marker = unique("fail");
