@@ -8,6 +8,7 @@ import { ApiError, type ErrorCode } from "../lib/problem.ts";
 import type { AppEnv, Principal } from "../lib/types.ts";
 import { waitUntil } from "../lib/wait-until.ts";
 import { provisionUser } from "../services/identity.ts";
+import { spendStreamTicket } from "../services/stream-tickets.ts";
 import { API_KEY_PREFIX, claimedIssuer, TokenError, verifyAccessToken, verifyExternalToken } from "../services/tokens.ts";
 
 const REALM = 'Bearer realm="datacrafted-api"';
@@ -90,6 +91,27 @@ async function fromApiKey(c: Context<AppEnv>, key: string): Promise<Principal> {
   return { kind: "api_key", userId: row.userId, keyId: row.id, orgId: row.orgId, tier: row.tier, scopes: row.scopes };
 }
 
+/** The one route that takes a stream ticket instead of a header: a session's event stream, read by EventSource. */
+const EVENTS_STREAM = /^\/api\/v1\/sessions\/([0-9a-f-]{36})\/events$/i;
+
+/** The `?ticket=` of a GET on a session's event stream, with that session's id; anything else carries no ticket. */
+function streamTicketOf(c: Context<AppEnv>): { ticket: string; sessionId: string } | null {
+  if (c.req.method !== "GET") return null;
+  const sessionId = EVENTS_STREAM.exec(c.req.path)?.[1];
+  const ticket = c.req.query("ticket");
+  return sessionId && ticket ? { ticket, sessionId: sessionId.toLowerCase() } : null;
+}
+
+/** The person a stream ticket was issued to, once: it is spent here, and a ticket for another session is refused. */
+async function fromStreamTicket(c: Context<AppEnv>, { ticket, sessionId }: { ticket: string; sessionId: string }): Promise<Principal> {
+  const stored = ticket.length <= 100 ? await spendStreamTicket(c.get("services").redis, ticket) : null;
+  if (!stored || stored.sessionId !== sessionId) {
+    throw unauthorized("INVALID_TOKEN", "The stream ticket is unknown, spent, expired or for another session; ask for a new one.");
+  }
+  // The sign-in behind it must still be live: guarded() checks it with the route's first query, as for an access token.
+  if (stored.principal.sessionId) c.set("pendingSession", { userId: stored.principal.userId, sessionId: stored.principal.sessionId });
+  return stored.principal;
+}
 
 /**
  * Requires credentials (or, with `optional`, checks them only when sent); sets `principal` and
@@ -100,6 +122,13 @@ export const authenticate = ({ optional = false }: { optional?: boolean } = {}) 
   createMiddleware<AppEnv>(async function authenticate(c, next) {
     if (c.get("principal")) return next();
     const header = c.req.header("Authorization");
+    const ticket = header ? null : streamTicketOf(c);
+    if (ticket) {
+      const principal = await fromStreamTicket(c, ticket);
+      c.set("principal", principal);
+      c.set("userId", principal.userId);
+      return next();
+    }
     if (!header && optional) return next();
     if (!header) throw unauthorized("UNAUTHORIZED", "Send Authorization: Bearer <access token or API key>.", false);
     const match = /^Bearer +([A-Za-z0-9._~+/=-]+)$/.exec(header);
