@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import { describeError } from "../../lib/logger.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { rateLimiterState } from "../../lib/rate-limits.ts";
+import { emailConfigured } from "../../services/email/send.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import type { DependencyCheck, LiveRoute, ReadyRoute } from "./health.routes.ts";
 import type { z } from "@hono/zod-openapi";
@@ -58,6 +59,7 @@ export const ready: AppRouteHandler<ReadyRoute> = async (c) => {
   ]);
   const checks = { postgres, redis: redisCheck };
   const rateLimiter = rateLimiterState(c.get("config"));
+  const email = { status: emailConfigured(c.get("config")) ? ("configured" as const) : ("not_configured" as const) };
   c.header("Cache-Control", "no-store");
   const down = Object.entries(checks).filter(([, check]) => check.status === "down").map(([name]) => name);
   if (down.length > 0) {
@@ -65,8 +67,8 @@ export const ready: AppRouteHandler<ReadyRoute> = async (c) => {
       code: "DEPENDENCY_UNAVAILABLE",
       detail: `Not ready: ${down.join(" and ")} ${down.length === 1 ? "is" : "are"} down.`,
       headers: { "Retry-After": "5" },
-      extensions: { checks, rateLimiter },
+      extensions: { checks, rateLimiter, email },
     });
   }
-  return c.json({ status: "ready" as const, checks, rateLimiter }, 200);
+  return c.json({ status: "ready" as const, checks, rateLimiter, email }, 200);
 };

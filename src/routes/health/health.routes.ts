@@ -18,11 +18,20 @@ export const RateLimiterState = z
   })
   .openapi("RateLimiterState");
 
+export const EmailState = z
+  .object({
+    status: z.enum(["configured", "not_configured"]).openapi({
+      description: "not_configured: EMAIL_API_URL is unset, so no verification or invitation mail is sent (sign-up still works). Not a readiness failure.",
+    }),
+  })
+  .openapi("EmailState");
+
 export const Readiness = z
   .object({
     status: z.literal("ready"),
     checks: z.object({ postgres: DependencyCheck, redis: DependencyCheck }),
     rateLimiter: RateLimiterState,
+    email: EmailState,
   })
   .openapi("Readiness");
 
