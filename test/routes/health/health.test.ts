@@ -41,6 +41,7 @@ describe("GET /health/ready", () => {
         redis: { status: "up", latencyMs: expect.any(Number) },
       },
       rateLimiter: { failMode: "open", status: expect.stringMatching(/^(ok|degraded)$/), since: expect.toBeOneOf([null, expect.any(String)]) },
+      email: { status: "configured" },
     });
   });
 
