@@ -127,8 +127,12 @@ export async function invite(inviter: Person, slug: string, email: string, role 
   return { invitation, token: tokenIn(messages[messages.length - 1]!) };
 }
 
-/** Adds an existing (verified) person to an organization with a role, through the real flow: invited by `owner`, accepted. */
+/**
+ * Adds an existing (verified) person to an organization with a role, through the real flow: invited by `owner`,
+ * accepted with the emailed token. Returns the invitation.
+ */
 export async function addMember(owner: Person, slug: string, member: Person, role: string) {
-  const { token } = await invite(owner, slug, member.email, role);
+  const { invitation, token } = await invite(owner, slug, member.email, role);
   await json(await call(`/api/v1/invitations/${encodeURIComponent(token)}/accept`, { method: "POST", token: member.token }), 200);
+  return invitation;
 }
