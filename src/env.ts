@@ -110,7 +110,10 @@ export const configSchema = z.object({
    */
   EMAIL_API_URL: z.url({ protocol: /^https?$/ }).transform((value) => value.replace(/\/+$/, "")).optional(),
   EMAIL_API_KEY: z.string().min(8, "must be at least 8 characters").refine(notPlaceholder, "is a placeholder").optional(),
-  EMAIL_FROM: z.string().min(3).regex(/^[^\r\n]*@[^\r\n]*$/, "must be an address, optionally `Name <address>`").default("Datacrafted <no-reply@datacrafted.app>"),
+  EMAIL_FROM: z
+    .string()
+    .regex(/^[^\r\n]*@[^\r\n]*$/, "must be an address, optionally `Name <address>`")
+    .default("Datacrafted <no-reply@datacrafted.app>"),
   /** The web app the links in emails open (`/verify-email#token=…`, `/invitations#token=…`). */
   APP_URL: z.url({ protocol: /^https?$/ }).transform((value) => value.replace(/\/+$/, "")).default("https://app.datacrafted.app"),
   EMAIL_VERIFICATION_TTL_HOURS: positiveInt(24),

@@ -31,14 +31,15 @@ export interface EmailStub {
 }
 
 /** Resend's error body: `{statusCode, name, message}`. */
-const fail = (res: ServerResponse, statusCode: number, name: string, message: string) => sendJson(res, statusCode, { statusCode, name, message });
+const fail = (res: ServerResponse, statusCode: number, name: string, message: string) =>
+  sendJson(res, statusCode, { statusCode, name, message });
 
 const linkPattern = /https?:\/\/[^\s<>"')]+/g;
+/** `a@b` or `Name <a@b>`. */
+const isAddress = (item: unknown): item is string => typeof item === "string" && /^[^\s@]+@[^\s@]+$/.test(item.replace(/^.*<(.*)>$/, "$1"));
 const addresses = (value: unknown): string[] | null => {
   const list = typeof value === "string" ? [value] : Array.isArray(value) ? value : null;
-  if (!list || list.length === 0 || list.length > 50 || !list.every((item) => typeof item === "string" && /^[^\s@]+@[^\s@]+$/.test(item.replace(/^.*<(.*)>$/, "$1")))) {
-    return null;
-  }
+  if (!list || list.length === 0 || list.length > 50 || !list.every(isAddress)) return null;
   return list as string[];
 };
 
@@ -60,7 +61,7 @@ export async function startEmailStub(options: EmailStubOptions): Promise<EmailSt
       return fail(res, 422, "validation_error", "The request body is not a JSON object.");
     }
     const to = addresses(body.to);
-    if (typeof body.from !== "string" || addresses(body.from) === null) return fail(res, 422, "validation_error", "`from` must be an email address.");
+    if (!isAddress(body.from)) return fail(res, 422, "validation_error", "`from` must be an email address.");
     if (!to) return fail(res, 422, "validation_error", "`to` must be an email address or a list of 1 to 50.");
     if (typeof body.subject !== "string" || body.subject.length === 0) return fail(res, 422, "validation_error", "Missing `subject` field.");
     const html = typeof body.html === "string" ? body.html : null;

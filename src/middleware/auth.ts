@@ -35,7 +35,14 @@ async function fromExternalToken(c: Context<AppEnv>, token: string): Promise<Pri
   const db = c.get("services").db;
   const find = () =>
     db
-      .select({ id: users.id, email: users.email, tier: users.tier, status: users.status, deletedAt: users.deletedAt, emailVerifiedAt: users.emailVerifiedAt })
+      .select({
+        id: users.id,
+        email: users.email,
+        tier: users.tier,
+        status: users.status,
+        deletedAt: users.deletedAt,
+        emailVerifiedAt: users.emailVerifiedAt,
+      })
       .from(users)
       .where(and(eq(users.externalIssuer, identity.issuer), eq(users.externalSubject, identity.subject)));
   let [user] = await find();
@@ -61,7 +68,10 @@ async function fromExternalToken(c: Context<AppEnv>, token: string): Promise<Pri
   if (user.status !== "active") throw unauthorized("INVALID_TOKEN", "The account of this token is suspended.");
   if (!user.emailVerifiedAt && identity.emailVerified && identity.email === user.email) {
     // The provider has since verified the address the account was made with: so is the account, from now on.
-    await db.update(users).set({ emailVerifiedAt: sql`now()`, updatedAt: sql`now()` }).where(and(eq(users.id, user.id), isNull(users.emailVerifiedAt)));
+    await db
+      .update(users)
+      .set({ emailVerifiedAt: sql`now()`, updatedAt: sql`now()` })
+      .where(and(eq(users.id, user.id), isNull(users.emailVerifiedAt)));
   }
   return { kind: "user", userId: user.id, tier: user.tier, sessionId: null, via: "oidc" };
 }

@@ -16,7 +16,8 @@ type Issued = Awaited<ReturnType<typeof newVerificationToken>>;
 export const storeForNewUser = (db: Database, userId: string, email: string, issued: Issued) =>
   db.execute(sql`
     INSERT INTO email_verification_tokens (token_hash, user_id, email, expires_at)
-    SELECT ${issued.hash}, ${userId}, ${email}, ${issued.expiresAt.toISOString()}::timestamptz WHERE EXISTS (SELECT 1 FROM users WHERE id = ${userId})`);
+    SELECT ${issued.hash}, ${userId}, ${email}, ${issued.expiresAt.toISOString()}::timestamptz
+    WHERE EXISTS (SELECT 1 FROM users WHERE id = ${userId})`);
 
 /**
  * A fresh token for the live, unverified account at `email`, if there is one: one statement either

@@ -48,10 +48,8 @@ export const signup: AppRouteHandler<typeof routes.signup> = async (c) => {
   // Only a new account gets a link; a taken address gets nothing, after the response either way.
   const created = (results[statements.length - 1]?.rows[0] as { created?: number } | undefined)?.created;
   if (Number(created) === 1) sendLater(c, "verification", verificationEmail(config, email, verification.token));
-  return c.json(
-    { status: "accepted" as const, detail: "If this address can be registered, its account is ready: sign in with it, and follow the link we emailed to verify it." },
-    202,
-  );
+  const detail = "If this address can be registered, its account is ready: sign in with it, and follow the link we emailed to verify it.";
+  return c.json({ status: "accepted" as const, detail }, 202);
 };
 
 export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c) => {
@@ -59,11 +57,16 @@ export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c)
   // A public route: the token is the credential, whatever Authorization header came along.
   const { outcome, userId } = await verifyEmailToken(c.get("services").rawDb, token);
   if (outcome === "invalid") {
-    throw new ApiError(400, { code: "VERIFICATION_TOKEN_INVALID", detail: "This verification link is not valid.", errors: [{ path: "body.token", message: "Unknown token" }] });
+    throw new ApiError(400, {
+      code: "VERIFICATION_TOKEN_INVALID",
+      detail: "This verification link is not valid.",
+      errors: [{ path: "body.token", message: "Unknown token" }],
+    });
   }
   if (outcome === "used") throw new ApiError(409, { code: "VERIFICATION_TOKEN_USED", detail: "This verification link was already used." });
   if (outcome === "expired") {
-    throw new ApiError(410, { code: "VERIFICATION_TOKEN_EXPIRED", detail: "This verification link has expired: ask for a new one (POST /auth/resend-verification)." });
+    const detail = "This verification link has expired: ask for a new one (POST /auth/resend-verification).";
+    throw new ApiError(410, { code: "VERIFICATION_TOKEN_EXPIRED", detail });
   }
   c.set("auditTarget", { type: "users", id: userId! });
   return c.json({ status: "verified" as const, userId: userId! }, 200);
@@ -80,7 +83,8 @@ export const resendVerification: AppRouteHandler<typeof routes.resendVerificatio
   if (await storeForAddress(c.get("services").rawDb, email, verification)) {
     sendLater(c, "verification", verificationEmail(config, email, verification.token));
   }
-  return c.json({ status: "accepted" as const, detail: "If this address has an account waiting for verification, a new link is on its way." }, 202);
+  const detail = "If this address has an account waiting for verification, a new link is on its way.";
+  return c.json({ status: "accepted" as const, detail }, 202);
 };
 
 export const signin: AppRouteHandler<typeof routes.signin> = async (c) => {

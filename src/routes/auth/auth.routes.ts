@@ -117,6 +117,7 @@ export const session = createRoute({
   },
 });
 
+const Accepted = z.object({ status: z.literal("accepted"), detail: z.string() });
 const VerificationToken = z.string().min(1).max(200).openapi({ description: "The `token` of the emailed link (after `#token=`)" });
 
 export const verifyEmail = createRoute({
@@ -141,10 +142,11 @@ export const resendVerification = createRoute({
   operationId: "resendVerification",
   tags: ["Auth"],
   summary: "Send a new verification link (rate limited)",
-  description: "Always answers 202 with the same body: a link goes out only to an unverified account, and the answer never says whether one exists.",
+  description:
+    "Always answers 202 with the same body: a link goes out only to an unverified account, and the answer never says whether one exists.",
   request: { body: jsonBody(z.object({ email: Email }).strict()) },
   responses: {
-    202: { description: "Accepted", content: { "application/json": { schema: z.object({ status: z.literal("accepted"), detail: z.string() }) } } },
+    202: { description: "Accepted", content: { "application/json": { schema: Accepted } } },
     ...problemResponses(400, 415, 429),
   },
 });

@@ -21,7 +21,9 @@ export const RateLimiterState = z
 export const EmailState = z
   .object({
     status: z.enum(["configured", "not_configured"]).openapi({
-      description: "not_configured: EMAIL_API_URL is unset, so no verification or invitation mail is sent (sign-up still works). Not a readiness failure.",
+      description:
+        "not_configured: EMAIL_API_URL is unset, so no verification or invitation mail is sent (sign-up still works). " +
+        "Not a readiness failure.",
     }),
   })
   .openapi("EmailState");

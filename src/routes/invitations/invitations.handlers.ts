@@ -18,7 +18,11 @@ export const accept: AppRouteHandler<typeof routes.accept> = async (c) => {
   const [[caller], [found]] = await guarded(c, [
     db.select({ email: users.email, emailVerifiedAt: users.emailVerifiedAt }).from(users).where(eq(users.id, userId)),
     db
-      .select({ invitation: orgInvitations, org: { id: organizations.id, slug: organizations.slug, name: organizations.name }, memberRole: orgMembers.role })
+      .select({
+        invitation: orgInvitations,
+        org: { id: organizations.id, slug: organizations.slug, name: organizations.name },
+        memberRole: orgMembers.role,
+      })
       .from(orgInvitations)
       .innerJoin(organizations, and(eq(organizations.id, orgInvitations.orgId), isNull(organizations.deletedAt)))
       .leftJoin(orgMembers, and(eq(orgMembers.orgId, orgInvitations.orgId), eq(orgMembers.userId, userId)))
@@ -29,7 +33,8 @@ export const accept: AppRouteHandler<typeof routes.accept> = async (c) => {
   if (!found) throw new ApiError(404, { detail: "No invitation has this token." });
   const { invitation, org } = found;
   if (invitation.email !== caller.email) {
-    throw new ApiError(403, { code: "INVITATION_EMAIL_MISMATCH", detail: "This invitation is for another address: sign in with the invited one." });
+    const detail = "This invitation is for another address: sign in with the invited one.";
+    throw new ApiError(403, { code: "INVITATION_EMAIL_MISMATCH", detail });
   }
   const state = invitationState(invitation);
   if (state === "accepted") throw new ApiError(409, { code: "INVITATION_USED", detail: "This invitation was already accepted." });

@@ -9,11 +9,13 @@ const escapeHtml = (text: string) =>
 /** One line, at most 100 characters: a name someone typed must not reshape the subject. */
 const oneLine = (text: string) => text.replaceAll(/[\r\n\t]+/g, " ").slice(0, 100);
 
+const buttonStyle = "display:inline-block;padding:8px 16px;background:#2563eb;color:#fff;text-decoration:none;border-radius:6px";
+
 function layout(paragraphs: string[], link: { href: string; label: string }, footer: string): string {
   return [
     "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5;color:#111\">",
     ...paragraphs.map((paragraph) => `<p>${paragraph}</p>`),
-    `<p><a href="${escapeHtml(link.href)}" style="display:inline-block;padding:8px 16px;background:#2563eb;color:#fff;text-decoration:none;border-radius:6px">${escapeHtml(link.label)}</a></p>`,
+    `<p><a href="${escapeHtml(link.href)}" style="${buttonStyle}">${escapeHtml(link.label)}</a></p>`,
     `<p style="color:#666;font-size:13px">${footer}</p>`,
     "</body></html>",
   ].join("\n");
@@ -56,7 +58,8 @@ export function invitationEmail(config: Config, to: string, token: string, detai
   return {
     to,
     subject: oneLine(`${who} invited you to ${org} on Datacrafted`),
-    text: [`${who} invited you to join "${org}" on Datacrafted as ${details.role}.`, "", link, "", steps, "If you did not expect it, ignore this email."].join("\n"),
+    text: [`${who} invited you to join "${org}" on Datacrafted as ${details.role}.`, "", link, "", steps, "If you did not expect it, ignore this email."]
+      .join("\n"),
     html: layout(
       [`${escapeHtml(who)} invited you to join <strong>${escapeHtml(org)}</strong> on Datacrafted as ${details.role}.`, escapeHtml(steps)],
       { href: link, label: "Accept the invitation" },
