@@ -36,7 +36,14 @@ async function fromExternalToken(c: Context<AppEnv>, token: string): Promise<Pri
   const db = c.get("services").db;
   const find = () =>
     db
-      .select({ id: users.id, email: users.email, tier: users.tier, status: users.status, deletedAt: users.deletedAt })
+      .select({
+        id: users.id,
+        email: users.email,
+        tier: users.tier,
+        status: users.status,
+        deletedAt: users.deletedAt,
+        emailVerifiedAt: users.emailVerifiedAt,
+      })
       .from(users)
       .where(and(eq(users.externalIssuer, identity.issuer), eq(users.externalSubject, identity.subject)));
   let [user] = await find();
@@ -49,6 +56,8 @@ async function fromExternalToken(c: Context<AppEnv>, token: string): Promise<Pri
       passwordHash: null,
       externalIssuer: identity.issuer,
       externalSubject: identity.subject,
+      // Only a provider that vouches for the address (email_verified: true) skips the verification link.
+      emailVerified: identity.emailVerified,
     });
     await db.batch([...statements]);
     [user] = await find();
@@ -58,6 +67,13 @@ async function fromExternalToken(c: Context<AppEnv>, token: string): Promise<Pri
   }
   if (user.deletedAt) throw unauthorized("INVALID_TOKEN", "The account of this token has been deleted.");
   if (user.status !== "active") throw unauthorized("INVALID_TOKEN", "The account of this token is suspended.");
+  if (!user.emailVerifiedAt && identity.emailVerified && identity.email === user.email) {
+    // The provider has since verified the address the account was made with: so is the account, from now on.
+    await db
+      .update(users)
+      .set({ emailVerifiedAt: sql`now()`, updatedAt: sql`now()` })
+      .where(and(eq(users.id, user.id), isNull(users.emailVerifiedAt)));
+  }
   return { kind: "user", userId: user.id, tier: user.tier, sessionId: null, via: "oidc" };
 }
 
