@@ -18,7 +18,7 @@ export const download = createRoute({
     "`Content-Length`, and the content hash (`sha256`) as the strong `ETag`. `csv`: for a CSV upload the same bytes as `original`; for JSON or NDJSON the rows",
     "as RFC 4180 CSV (comma, CRLF, a header of the profile's columns, objects as JSON, null and missing as empty). `parquet`: the rows read with the",
     "upload's own parsers and typed by the profile (integer INT64, number DOUBLE, boolean BOOLEAN, datetime TIMESTAMP in milliseconds UTC, string UTF-8;",
-    "null spellings as nulls), written by hyparquet-writer in row groups of at most 65,536 rows and 262,144 cells, Snappy-compressed. Converted downloads",
+    "null spellings as nulls), written by hyparquet-writer in row groups of at most 65,536 rows and 131,072 cells, Snappy-compressed. Converted downloads",
     "have a weak ETag (the hash and the format) and no Content-Length. `If-None-Match` answers 304. The file name is the dataset's name.",
   ].join(" "),
   security: bearerSecurity,

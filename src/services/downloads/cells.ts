@@ -51,12 +51,12 @@ export function converter(kind: ParquetKind): (cell: Cell) => bigint | number | 
     case "BOOLEAN":
       return typed((cell) => {
         if (typeof cell === "boolean") return cell;
-        const word = text(cell).toLowerCase();
+        const word = text(cell).trim().toLowerCase();
         return word === "true" ? true : word === "false" ? false : fail(cell);
       });
     case "TIMESTAMP":
       return typed((cell) => {
-        const at = instant(text(cell));
+        const at = instant(text(cell).trim());
         return Number.isNaN(at) ? fail(cell) : new Date(at);
       });
     case "STRING":

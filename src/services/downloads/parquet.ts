@@ -5,7 +5,7 @@ import type { Cell, ColumnProfile } from "../datasets/profiler.ts";
 import { converter, parquetKind, type ParquetKind } from "./cells.ts";
 
 /** A row group holds at most this many cells (and at most MAX_GROUP_ROWS rows): what bounds memory, with one input chunk. */
-const GROUP_CELLS = 262_144;
+const GROUP_CELLS = 131_072;
 const MAX_GROUP_ROWS = 65_536;
 const MIN_GROUP_ROWS = 1_024;
 /** The writer hands bytes on once it holds this many (inside a row group too). */

@@ -81,6 +81,16 @@ async function* csvBatches(body: ReadableStream<Uint8Array>, parse: ParseOptions
  */
 export async function storedRows(body: ReadableStream<Uint8Array>, parse: ParseOptions, columns: readonly string[]): Promise<AsyncGenerator<Cell[][]>> {
   if (parse.format === "csv") return csvBatches(body, parse, columns.length);
-  const { rows } = await rowsOf(body.pipeThrough(new TextDecoderStream()), parse);
-  return rows;
+  // Piped with a signal, so a reader that stops early (a client gone) also stops the R2 read.
+  const stop = new AbortController();
+  const text = new TextDecoderStream();
+  body.pipeTo(text.writable, { signal: stop.signal }).catch(() => {});
+  const { rows } = await rowsOf(text.readable, parse);
+  return (async function* () {
+    try {
+      yield* rows;
+    } finally {
+      stop.abort();
+    }
+  })();
 }
