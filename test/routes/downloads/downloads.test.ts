@@ -2,7 +2,7 @@
 import { SELF } from "cloudflare:test";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
-import { BASE, call, json, person, randomIp, team, type Person } from "../../support/harness.ts";
+import { addMember, BASE, call, json, person, randomIp, team, type Person } from "../../support/harness.ts";
 import { expectProblem } from "../../support/problem.ts";
 
 interface Dataset {
@@ -171,6 +171,16 @@ describe("downloading a JSON dataset", () => {
 });
 
 describe("who may download", () => {
+  it("a viewer of the organization may", async () => {
+    const [owner, viewer] = [await person("dl-team"), await person("dl-viewer")];
+    const slug = await team(owner);
+    await addMember(owner, slug, viewer, "viewer");
+    const dataset = await upload(owner, await project(owner, slug), csv, "text/csv", "team");
+    const response = await download(viewer.token, dataset.id, "?format=csv");
+    expect(response.status).toBe(200);
+    expect(await sha256(await response.arrayBuffer())).toBe(dataset.sha256);
+  });
+
   it("a read-scoped API key of the organization may", async () => {
     const owner = await person("dl-key");
     const slug = await team(owner);
