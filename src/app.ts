@@ -10,6 +10,7 @@ import { dataSourcePostgresRouter } from "./routes/data-source-postgres/data-sou
 import { dataSourceRedisRouter } from "./routes/data-source-redis/data-source-redis.index.ts";
 import { dataSourcesRouter } from "./routes/data-sources/data-sources.index.ts";
 import { datasetsRouter } from "./routes/datasets/datasets.index.ts";
+import { downloadsRouter } from "./routes/downloads/downloads.index.ts";
 import { mountDocs } from "./routes/docs/docs.index.ts";
 import { exportsRouter } from "./routes/exports/exports.index.ts";
 import { health } from "./routes/health/health.index.ts";
@@ -26,7 +27,26 @@ const app = createApp();
 app.route("/", health);
 // GET /: a page to try the API in a browser (outside the OpenAPI document: it is HTML, not part of the API).
 app.route("/", playground);
-const routers = [auth, me, orgs, members, invitations, apiKeysRouter, auditLogsRouter, projectsRouter, datasetsRouter, sessionsRouter, analysesRouter, eventsRouter, chatRouter, exportsRouter, dataSourcesRouter, dataSourcePostgresRouter, dataSourceRedisRouter];
+const routers = [
+  auth,
+  me,
+  orgs,
+  members,
+  invitations,
+  apiKeysRouter,
+  auditLogsRouter,
+  projectsRouter,
+  datasetsRouter,
+  downloadsRouter,
+  sessionsRouter,
+  analysesRouter,
+  eventsRouter,
+  chatRouter,
+  exportsRouter,
+  dataSourcesRouter,
+  dataSourcePostgresRouter,
+  dataSourceRedisRouter,
+];
 for (const router of routers) app.route("/api/v1", router);
 
 mountDocs(app);
