@@ -15,6 +15,9 @@ export class Binder {
 /** A SQLite identifier: double quotes, inner double quotes doubled. */
 export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
+/** A column of the store's table, qualified so a column named like a bin CTE's (step, d, last) is never ambiguous. */
+export const columnRef = (name: string): string => `"dataset".${ident(name)}`;
+
 export const timeUnits = ["year", "quarter", "month", "week", "day", "hour"] as const;
 export type TimeUnit = (typeof timeUnits)[number];
 

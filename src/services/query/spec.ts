@@ -1,14 +1,14 @@
 // The chart-data spec (a chart's encoding made executable) and its compiler to one parameterised SQLite statement over `dataset`.
 import { z } from "@hono/zod-openapi";
 import type { ColumnType } from "../datasets/profiler.ts";
-import { Binder, binExprs, ident, isNumeric, maxbinsCtes, type Param, stepCte, timeUnitExpr, timeUnits } from "./spec-sql.ts";
+import { Binder, binExprs, columnRef, ident, isNumeric, maxbinsCtes, type Param, stepCte, timeUnitExpr, timeUnits } from "./spec-sql.ts";
 
 /** The most rows a spec may ask for unless the caller says otherwise (the query API's QUERY_MAX_ROWS default). */
 export const DEFAULT_MAX_LIMIT = 10_000;
 export const MAX_FILTERS = 20;
 export const MAX_IN_VALUES = 1_000;
 
-export const channelNames = ["x", "y", "color"] as const;
+export const channelNames = ["x", "y", "color", "theta"] as const;
 export type ChannelName = (typeof channelNames)[number];
 export const aggregates = ["count", "sum", "mean", "median", "min", "max", "distinct"] as const;
 export const filterOps = ["=", "!=", "<", "<=", ">", ">=", "in", "between", "isNull"] as const;
@@ -74,7 +74,12 @@ const Sort = z
 
 export const ChartSpec = z
   .strictObject({
-    encoding: z.strictObject({ x: Channel.optional(), y: Channel.optional(), color: Channel.optional() }),
+    encoding: z.strictObject({
+      x: Channel.optional(),
+      y: Channel.optional(),
+      color: Channel.optional(),
+      theta: Channel.optional().openapi({ description: "A pie's angle: usually an aggregate, with the slices' category in color" }),
+    }),
     filter: z.array(Filter).max(MAX_FILTERS).optional(),
     sort: Sort.optional(),
     limit: z.number().int().min(1).optional().openapi({ description: `Rows returned; default and maximum ${DEFAULT_MAX_LIMIT}` }),
@@ -167,14 +172,14 @@ export function compileSpec(spec: ChartSpec, columns: SpecColumn[], options: { m
     const bin = c.spec.bin;
     if (bin !== undefined) {
       const name = `_bin${i}`;
-      if (bin === true || "maxbins" in bin) ctes.push(maxbinsCtes(name, ident(c.column!.name), where(), binder, bin === true ? 10 : bin.maxbins));
+      if (bin === true || "maxbins" in bin) ctes.push(maxbinsCtes(name, columnRef(c.column!.name), where(), binder, bin === true ? 10 : bin.maxbins));
       else ctes.push(stepCte(name, binder, bin.step));
       joins.push(name);
-      const { start, end } = binExprs(ident(c.column!.name), name, bin === true || "maxbins" in bin);
+      const { start, end } = binExprs(columnRef(c.column!.name), name, bin === true || "maxbins" in bin);
       rowColumns.push(`${start} AS ${c.alias}`);
       if (c.endName) rowColumns.push(`${end} AS ${c.alias}_end`);
-    } else if (c.spec.timeUnit) rowColumns.push(`${timeUnitExpr(ident(c.column!.name), c.spec.timeUnit)} AS ${c.alias}`);
-    else if (c.column) rowColumns.push(`${ident(c.column.name)} AS ${c.alias}`);
+    } else if (c.spec.timeUnit) rowColumns.push(`${timeUnitExpr(columnRef(c.column!.name), c.spec.timeUnit)} AS ${c.alias}`);
+    else if (c.column) rowColumns.push(`${columnRef(c.column.name)} AS ${c.alias}`);
   }
 
   const outputs: { expr: string; name: string; channel: string }[] = [];
@@ -196,7 +201,7 @@ export function compileSpec(spec: ChartSpec, columns: SpecColumn[], options: { m
       order.push(`${position(target.name)} ${direction} NULLS LAST`);
     } else if (position(field!) > 0) order.push(`${position(field!)} ${direction} NULLS LAST`);
     else if (!aggregated) {
-      rowColumns.push(`${ident(columnOf(field!, "sort.field").name)} AS _sort`);
+      rowColumns.push(`${columnRef(columnOf(field!, "sort.field").name)} AS _sort`);
       order.push(`_sort ${direction} NULLS LAST`);
     } else {
       const names = outputs.map((o) => JSON.stringify(o.name)).join(", ");
@@ -260,10 +265,10 @@ function resolveChannels(spec: ChartSpec, columnOf: (name: string, path: string)
     const base = c.field ?? "count";
     const prefix = c.aggregate ?? c.timeUnit ?? (c.bin !== undefined ? "bin" : channel);
     const name = unique([base, `${prefix}_${base}`, `${channel}_${base}`]);
-    const endName = c.bin !== undefined && channel !== "color" ? unique([`${name}_end`]) : undefined;
+    const endName = c.bin !== undefined && (channel === "x" || channel === "y") ? unique([`${name}_end`]) : undefined;
     resolved.push({ channel, path, column, aggregate: c.aggregate, spec: c, alias: `_c${i}`, name, endName });
   }
-  if (resolved.length === 0) throw new SpecError("encoding", "give at least one channel (x, y or color)");
+  if (resolved.length === 0) throw new SpecError("encoding", "give at least one channel (x, y, color or theta)");
   return resolved;
 }
 
@@ -307,7 +312,7 @@ function whereClause(filters: Filter[], columnOf: (name: string, path: string) =
   const conditions = filters.map((f, i) => {
     const path = `filter.${i}`;
     const column = columnOf(f.field, `${path}.field`);
-    const target = ident(column.name);
+    const target = columnRef(column.name);
     const value = (v: unknown, at: string): Param => binder.bind(coerce(v, column, at));
     switch (f.op) {
       case "isNull":
