@@ -1,7 +1,20 @@
 // The chart-data spec (a chart's encoding made executable) and its compiler to one parameterised SQLite statement over `dataset`.
 import { z } from "@hono/zod-openapi";
 import type { ColumnType } from "../datasets/profiler.ts";
-import { Binder, binExprs, columnRef, ident, isNumeric, maxbinsCtes, type Param, stepCte, timeUnitExpr, timeUnits } from "./spec-sql.ts";
+import {
+  Binder,
+  binBounds,
+  binIndexExpr,
+  columnRef,
+  ident,
+  isNumeric,
+  maxbinsCtes,
+  type Param,
+  stepCte,
+  timeUnitKey,
+  timeUnits,
+  timeUnitValue,
+} from "./spec-sql.ts";
 
 /** The most rows a spec may ask for unless the caller says otherwise (the query API's QUERY_MAX_ROWS default). */
 export const DEFAULT_MAX_LIMIT = 10_000;
@@ -168,24 +181,29 @@ export function compileSpec(spec: ChartSpec, columns: SpecColumn[], options: { m
   const ctes: string[] = [];
   const joins: string[] = [];
   const rowColumns: string[] = [];
+  // What each plain channel outputs, from its per-row key: bins and time units are formatted once per group, not per row.
+  const values = new Map<Resolved, { value: string; end?: string }>();
   for (const [i, c] of channels.entries()) {
     const bin = c.spec.bin;
     if (bin !== undefined) {
       const name = `_bin${i}`;
-      if (bin === true || "maxbins" in bin) ctes.push(maxbinsCtes(name, columnRef(c.column!.name), where(), binder, bin === true ? 10 : bin.maxbins));
+      const clamped = bin === true || "maxbins" in bin;
+      if (clamped) ctes.push(maxbinsCtes(name, columnRef(c.column!.name), where(), binder, bin === true ? 10 : bin.maxbins));
       else ctes.push(stepCte(name, binder, bin.step));
       joins.push(name);
-      const { start, end } = binExprs(columnRef(c.column!.name), name, bin === true || "maxbins" in bin);
-      rowColumns.push(`${start} AS ${c.alias}`);
-      if (c.endName) rowColumns.push(`${end} AS ${c.alias}_end`);
-    } else if (c.spec.timeUnit) rowColumns.push(`${timeUnitExpr(columnRef(c.column!.name), c.spec.timeUnit)} AS ${c.alias}`);
-    else if (c.column) rowColumns.push(`${columnRef(c.column.name)} AS ${c.alias}`);
+      rowColumns.push(`${binIndexExpr(columnRef(c.column!.name), name, clamped)} AS ${c.alias}`);
+      const { start, end } = binBounds(c.alias, name);
+      values.set(c, { value: start, end });
+    } else if (c.spec.timeUnit) {
+      rowColumns.push(`${timeUnitKey(columnRef(c.column!.name), c.spec.timeUnit)} AS ${c.alias}`);
+      values.set(c, { value: timeUnitValue(c.alias, c.spec.timeUnit) });
+    } else if (c.column) rowColumns.push(`${columnRef(c.column.name)} AS ${c.alias}`);
   }
 
   const outputs: { expr: string; name: string; channel: string }[] = [];
   for (const c of channels) {
-    outputs.push({ expr: c.aggregate ? aggregateExpr(c) : c.alias, name: c.name, channel: c.channel });
-    if (c.endName) outputs.push({ expr: `${c.alias}_end`, name: c.endName, channel: `${c.channel}2` });
+    outputs.push({ expr: c.aggregate ? aggregateExpr(c) : (values.get(c)?.value ?? c.alias), name: c.name, channel: c.channel });
+    if (c.endName) outputs.push({ expr: values.get(c)!.end!, name: c.endName, channel: `${c.channel}2` });
   }
   const position = (name: string): number => outputs.findIndex((o) => o.name === name) + 1;
 
@@ -208,7 +226,7 @@ export function compileSpec(spec: ChartSpec, columns: SpecColumn[], options: { m
       throw new SpecError("sort.field", `${JSON.stringify(field)} is not an output column of this spec (${names})`);
     }
   }
-  const groupBy = keys.flatMap((c) => (c.endName ? [c.alias, `${c.alias}_end`] : [c.alias]));
+  const groupBy = keys.map((c) => c.alias);
   if (aggregated) order.push(...keys.map((c) => `${position(c.name)} ASC NULLS LAST`));
   else {
     // The table's rowid under a name no column of the dataset takes.
