@@ -649,3 +649,31 @@ describe("compileSpec: any spec either compiles to SQL SQLite runs, or is a Spec
     expect(compiled).toBeGreaterThan(20); // the generator reaches the compiler's happy path, not only its errors
   });
 });
+
+describe("compileSpec: time units on other ISO-8601 spellings", () => {
+  // The store writes `…T08:30:00.000Z`; a date alone or a time without milliseconds must land in the same periods.
+  const store = env.SESSION_ROOMS.get(env.SESSION_ROOMS.idFromName(`spec-test-dates-${crypto.randomUUID()}`));
+  const spellings = ["2024-05-17", "2024-05-17T08:30:00Z", "2024-05-17T08:30:00.000Z", null];
+
+  it("gives each the start of its period", async () => {
+    await runInDurableObject(store, (_instance, ctx) => {
+      ctx.storage.sql.exec(`CREATE TABLE dataset ("when" TEXT)`);
+      for (const value of spellings) ctx.storage.sql.exec("INSERT INTO dataset VALUES (?)", value);
+    });
+    const expected = {
+      year: "2024-01-01T00:00:00.000Z",
+      quarter: "2024-04-01T00:00:00.000Z",
+      month: "2024-05-01T00:00:00.000Z",
+      week: "2024-05-13T00:00:00.000Z",
+      day: "2024-05-17T00:00:00.000Z",
+    };
+    for (const [unit, start] of Object.entries(expected)) {
+      const { sql, params } = compileSpec({ encoding: { x: { field: "when", timeUnit: unit as "year" } } }, [{ name: "when", type: "datetime" }]);
+      const result = await runInDurableObject(store, (_instance, ctx) => ctx.storage.sql.exec(sql, ...params).toArray());
+      expect(result, unit).toEqual([start, start, start, null].map((when) => ({ when })));
+    }
+    const { sql, params } = compileSpec({ encoding: { x: { field: "when", timeUnit: "hour" } } }, [{ name: "when", type: "datetime" }]);
+    const hours = await runInDurableObject(store, (_instance, ctx) => ctx.storage.sql.exec(sql, ...params).toArray());
+    expect(hours).toEqual(["2024-05-17T00:00:00.000Z", "2024-05-17T08:00:00.000Z", "2024-05-17T08:00:00.000Z", null].map((when) => ({ when })));
+  });
+});
