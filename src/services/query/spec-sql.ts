@@ -33,7 +33,8 @@ export function timeUnitKey(column: string, unit: TimeUnit): string {
       return `substr(${column}, 1, 4)`;
     case "quarter": {
       const month = `substr(${column}, 6, 2)`;
-      return `substr(${column}, 1, 5) || CASE WHEN ${month} < '04' THEN '01' WHEN ${month} < '07' THEN '04' WHEN ${month} < '10' THEN '07' ELSE '10' END`;
+      const first = `CASE WHEN ${month} < '04' THEN '01' WHEN ${month} < '07' THEN '04' WHEN ${month} < '10' THEN '07' ELSE '10' END`;
+      return `substr(${column}, 1, 5) || ${first}`;
     }
     case "month":
       return `substr(${column}, 1, 7)`;
@@ -46,10 +47,18 @@ export function timeUnitKey(column: string, unit: TimeUnit): string {
   }
 }
 
+const timeUnitSuffix: Record<TimeUnit, string> = {
+  year: "-01-01T00:00:00.000Z",
+  quarter: "-01T00:00:00.000Z",
+  month: "-01T00:00:00.000Z",
+  week: "T00:00:00.000Z",
+  day: "T00:00:00.000Z",
+  hour: ":00:00.000Z",
+};
+
 /** The period's start from its key (see timeUnitKey). */
 export function timeUnitValue(key: string, unit: TimeUnit): string {
-  const suffix = { year: "-01-01T00:00:00.000Z", quarter: "-01T00:00:00.000Z", month: "-01T00:00:00.000Z", week: "T00:00:00.000Z", day: "T00:00:00.000Z", hour: ":00:00.000Z" }[unit];
-  return `${key} || '${suffix}'`;
+  return `${key} || '${timeUnitSuffix[unit]}'`;
 }
 
 /** floor(x) that forgives the last bits of a division (0.3 / 0.1 = 2.9999999999999996 is bin 3, as Vega's bin transform does). */
@@ -71,7 +80,8 @@ export function maxbinsCtes(name: string, column: string, where: string, binder:
   return [
     // The extent's filter comes first in the text, so its bound values come before maxbins.
     `${e} AS (SELECT CAST(min(${column}) AS REAL) AS lo, CAST(max(${column}) AS REAL) AS hi FROM "dataset"${where})`,
-    `${r} AS (SELECT lo, hi, CAST(CASE WHEN hi > lo THEN hi - lo ELSE coalesce(nullif(abs(lo), 0), 1) END AS REAL) / ${binder.bind(maxbins)} AS r FROM ${e})`,
+    `${r} AS (SELECT lo, hi, CAST(CASE WHEN hi > lo THEN hi - lo ELSE coalesce(nullif(abs(lo), 0), 1) END AS REAL)` +
+      ` / ${binder.bind(maxbins)} AS r FROM ${e})`,
     `${k} AS (SELECT lo, hi, r, CAST(substr(printf('%.15e', r), instr(printf('%.15e', r), 'e') + 1) AS INTEGER) AS k FROM ${r})`,
     `${s} AS (SELECT lo, hi, k, CASE WHEN m <= 1 THEN 1 WHEN m <= 2 THEN 2 WHEN m <= 5 THEN 5 ELSE 10 END AS c` +
       ` FROM (SELECT lo, hi, k, r / CAST('1e' || k AS REAL) AS m FROM ${k}))`,

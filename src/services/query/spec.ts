@@ -247,7 +247,9 @@ export function compileSpec(spec: ChartSpec, columns: SpecColumn[], options: { m
     // Each median's rank among the non-null values of its group (NULLs sort after them) and the group's count of those values.
     const partition = groupBy.length > 0 ? `PARTITION BY ${groupBy.join(", ")} ` : "";
     const ranks = medians.map(
-      (c) => `row_number() OVER (${partition}ORDER BY ${c.alias} NULLS LAST) AS ${c.alias}_rank, count(${c.alias}) OVER (${partition.trim()}) AS ${c.alias}_n`,
+      (c) =>
+        `row_number() OVER (${partition}ORDER BY ${c.alias} NULLS LAST) AS ${c.alias}_rank, ` +
+        `count(${c.alias}) OVER (${partition.trim()}) AS ${c.alias}_n`,
     );
     ctes.push(`_ranked AS (SELECT *, ${ranks.join(", ")} FROM _rows)`);
     source = "_ranked";
@@ -276,7 +278,8 @@ function resolveChannels(spec: ChartSpec, columnOf: (name: string, path: string)
     if (!c) continue;
     const path = `encoding.${channel}`;
     const transforms = [c.aggregate && "aggregate", c.bin !== undefined && "bin", c.timeUnit && "timeUnit"].filter(Boolean);
-    if (transforms.length > 1) throw new SpecError(path, `a channel takes at most one of aggregate, bin and timeUnit, not ${transforms.join(" and ")}`);
+    if (transforms.length > 1)
+      throw new SpecError(path, `a channel takes at most one of aggregate, bin and timeUnit, not ${transforms.join(" and ")}`);
     if (c.field === undefined && c.aggregate !== "count") throw new SpecError(`${path}.field`, "required (only a count may leave it out)");
     const column = c.field === undefined ? undefined : columnOf(c.field, `${path}.field`);
     checkTypes(c, column, path);

@@ -303,7 +303,12 @@ describe("compileSpec executed on SQLite, against plain JS", () => {
       expect(perQty[i]!.qty).toBe(qty);
       close(perQty[i]!.price!, median(values(members, "price")));
     }
-    const text = (await run({ encoding: { x: { field: "region", aggregate: "min" }, y: { field: "at", aggregate: "max" }, color: { field: "region", aggregate: "distinct" } } }))[0]!;
+    const encoding = {
+      x: { field: "region", aggregate: "min" },
+      y: { field: "at", aggregate: "max" },
+      color: { field: "region", aggregate: "distinct" },
+    } as const;
+    const text = (await run({ encoding }))[0]!;
     const regionsSeen = rows.map((r) => r.region).filter((v): v is string => v !== null).sort();
     const dates = rows.map((r) => r.at).filter((v): v is string => v !== null).sort();
     expect(text).toEqual({ region: regionsSeen[0], at: dates.at(-1), distinct_region: new Set(regionsSeen).size });
@@ -345,7 +350,10 @@ describe("compileSpec executed on SQLite, against plain JS", () => {
   });
 
   it("bins by count over the filtered rows only", async () => {
-    const result = await run({ encoding: { x: { field: "qty", bin: { maxbins: 5 } }, y: { aggregate: "count" } }, filter: [{ field: "qty", op: "between", value: [10, 20] }] });
+    const result = await run({
+      encoding: { x: { field: "qty", bin: { maxbins: 5 } }, y: { aggregate: "count" } },
+      filter: [{ field: "qty", op: "between", value: [10, 20] }],
+    });
     // 10..20 spans 10: step 2, bins 10,12,…,18 with 20 in the last.
     expect(result.map((r) => r.qty)).toEqual([10, 12, 14, 16, 18]);
     const xs = values(rows, "qty").filter((v) => v >= 10 && v <= 20);
@@ -381,7 +389,10 @@ describe("compileSpec executed on SQLite, against plain JS", () => {
       const expected = [...groups((r) => (r.at === null ? null : periodStart(r.at as string, unit)))].sort(([a], [b]) => compare(a, b));
       expect(result).toEqual(expected.map(([at, members]) => ({ at, count: members.length })));
     }
-    const weeks = await run({ encoding: { x: { field: "at", timeUnit: "week" }, y: { field: "id", aggregate: "min" } }, filter: [{ field: "id", op: "<=", value: 4 }] });
+    const weeks = await run({
+      encoding: { x: { field: "at", timeUnit: "week" }, y: { field: "id", aggregate: "min" } },
+      filter: [{ field: "id", op: "<=", value: 4 }],
+    });
     expect(weeks).toEqual([
       { at: "2020-12-28T00:00:00.000Z", id: 1 }, // Sunday 2021-01-03: ISO week 53 of 2020
       { at: "2021-01-04T00:00:00.000Z", id: 2 }, // Monday
@@ -445,7 +456,12 @@ describe("compileSpec executed on SQLite, against plain JS", () => {
   it("without an aggregate, returns rows in table order, filtered, sorted by any column, limited", async () => {
     const first = await run({ encoding: { x: { field: "price" }, y: { field: "qty" } }, limit: 5 });
     expect(first).toEqual(rows.slice(0, 5).map((r) => ({ price: r.price, qty: r.qty })));
-    const dearest = await run({ encoding: { x: { field: "region" }, y: { field: "qty" } }, filter: [{ field: "price", op: "isNull", value: false }], sort: { field: "price", order: "desc" }, limit: 20 });
+    const dearest = await run({
+      encoding: { x: { field: "region" }, y: { field: "qty" } },
+      filter: [{ field: "price", op: "isNull", value: false }],
+      sort: { field: "price", order: "desc" },
+      limit: 20,
+    });
     const expected = rows
       .filter((r) => r.price !== null)
       .sort((a, b) => (b.price as number) - (a.price as number) || (a.id as number) - (b.id as number))
@@ -532,12 +548,13 @@ describe("compileSpec: names that could clash with the compiler's own", () => {
 
 describe("compileSpec: pies, chart encodings and the OpenAPI component", () => {
   it("theta: a pie's slices, count and share per region", async () => {
-    const compiled = compileSpec({ encoding: { theta: { aggregate: "count" }, color: { field: "region" } }, sort: { channel: "theta", order: "desc" } }, columns);
+    const pie: ChartSpec = { encoding: { theta: { aggregate: "count" }, color: { field: "region" } }, sort: { channel: "theta", order: "desc" } };
+    const compiled = compileSpec(pie, columns);
     expect(compiled.fields).toEqual([
       { name: "region", channel: "color" },
       { name: "count", channel: "theta" },
     ]);
-    const result = await run({ encoding: { theta: { aggregate: "count" }, color: { field: "region" } }, sort: { channel: "theta", order: "desc" } });
+    const result = await run(pie);
     const expected = [...groups((r) => r.region!)]
       .map(([region, members]) => ({ region, count: members.length }))
       .sort((a, b) => b.count - a.count || compare(a.region, b.region));
@@ -586,7 +603,11 @@ describe("compileSpec: any spec either compiles to SQL SQLite runs, or is a Spec
     {
       arbitrary: fc.record({
         field: fc.oneof({ arbitrary: numeric, weight: 5 }, { arbitrary: field, weight: 1 }),
-        bin: fc.oneof(fc.constant(true), fc.record({ maxbins: fc.integer({ min: 0, max: 60 }) }), fc.record({ step: fc.constantFrom(0.01, 1, 7.5, 100, 1e6, -1) })),
+        bin: fc.oneof(
+          fc.constant(true),
+          fc.record({ maxbins: fc.integer({ min: 0, max: 60 }) }),
+          fc.record({ step: fc.constantFrom(0.01, 1, 7.5, 100, 1e6, -1) }),
+        ),
       }),
       weight: 2,
     },
@@ -599,7 +620,12 @@ describe("compileSpec: any spec either compiles to SQL SQLite runs, or is a Spec
     },
     { arbitrary: fc.record({ field, aggregate: fc.constantFrom("max", "sum"), timeUnit: fc.constantFrom("year", "day") }), weight: 1 },
   );
-  const scalar = fc.oneof(fc.integer({ min: -100, max: 1_000 }), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom("North", "2023-05-01", "v1", "", "x'y\"z"), fc.boolean());
+  const scalar = fc.oneof(
+    fc.integer({ min: -100, max: 1_000 }),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.constantFrom("North", "2023-05-01", "v1", "", "x'y\"z"),
+    fc.boolean(),
+  );
   const op = fc.constantFrom("=", "!=", "<", "<=", ">", ">=");
   const filter = fc.oneof(
     { arbitrary: fc.record({ field: numeric, op, value: fc.integer({ min: -100, max: 1_000 }) }), weight: 3 },
