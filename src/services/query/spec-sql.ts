@@ -15,30 +15,50 @@ export class Binder {
 /** A SQLite identifier: double quotes, inner double quotes doubled. */
 export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
+/** A column of the store's table, qualified so a column named like a bin CTE's (step, d, last) is never ambiguous. */
+export const columnRef = (name: string): string => `"dataset".${ident(name)}`;
+
 export const timeUnits = ["year", "quarter", "month", "week", "day", "hour"] as const;
 export type TimeUnit = (typeof timeUnits)[number];
 
 /**
- * The start of the period holding an ISO-8601 UTC datetime, as ISO text (`2024-03-04T00:00:00.000Z`); NULL stays NULL, and so does
- * text strftime cannot read. A week is an ISO 8601 week: Monday to Sunday (UTC), named by its Monday (`-6 days` then `weekday 1`
- * lands on the Monday on or before the date). A quarter starts on the first of January, April, July or October.
+ * Time units in two steps: a cheap per-row key (string slices of the store's ISO-8601 UTC text, so no date parsing per row),
+ * and, per group, the period's start as ISO text (`2024-03-01T00:00:00.000Z`). NULL stays NULL. A week is an ISO 8601 week:
+ * Monday to Sunday (UTC), named by its Monday (`-6 days` then `weekday 1` lands on the Monday on or before the day). A quarter
+ * starts on the first of January, April, July or October. Hours use strftime, so a date-only value is read as midnight.
  */
-export function timeUnitExpr(column: string, unit: TimeUnit): string {
+export function timeUnitKey(column: string, unit: TimeUnit): string {
   switch (unit) {
     case "year":
-      return `strftime('%Y-01-01T00:00:00.000Z', ${column})`;
-    case "quarter":
-      // Back to the first month of the quarter; a NULL month makes the modifier NULL, and so the result.
-      return `strftime('%Y-%m-01T00:00:00.000Z', ${column}, 'start of month', '-' || ((CAST(strftime('%m', ${column}) AS INTEGER) - 1) % 3) || ' months')`;
+      return `substr(${column}, 1, 4)`;
+    case "quarter": {
+      const month = `substr(${column}, 6, 2)`;
+      const first = `CASE WHEN ${month} < '04' THEN '01' WHEN ${month} < '07' THEN '04' WHEN ${month} < '10' THEN '07' ELSE '10' END`;
+      return `substr(${column}, 1, 5) || ${first}`;
+    }
     case "month":
-      return `strftime('%Y-%m-01T00:00:00.000Z', ${column})`;
+      return `substr(${column}, 1, 7)`;
     case "week":
-      return `strftime('%Y-%m-%dT00:00:00.000Z', ${column}, '-6 days', 'weekday 1')`;
+      return `date(substr(${column}, 1, 10), '-6 days', 'weekday 1')`;
     case "day":
-      return `strftime('%Y-%m-%dT00:00:00.000Z', ${column})`;
+      return `substr(${column}, 1, 10)`;
     case "hour":
-      return `strftime('%Y-%m-%dT%H:00:00.000Z', ${column})`;
+      return `strftime('%Y-%m-%dT%H', ${column})`;
   }
+}
+
+const timeUnitSuffix: Record<TimeUnit, string> = {
+  year: "-01-01T00:00:00.000Z",
+  quarter: "-01T00:00:00.000Z",
+  month: "-01T00:00:00.000Z",
+  week: "T00:00:00.000Z",
+  day: "T00:00:00.000Z",
+  hour: ":00:00.000Z",
+};
+
+/** The period's start from its key (see timeUnitKey). */
+export function timeUnitValue(key: string, unit: TimeUnit): string {
+  return `${key} || '${timeUnitSuffix[unit]}'`;
 }
 
 /** floor(x) that forgives the last bits of a division (0.3 / 0.1 = 2.9999999999999996 is bin 3, as Vega's bin transform does). */
@@ -60,7 +80,8 @@ export function maxbinsCtes(name: string, column: string, where: string, binder:
   return [
     // The extent's filter comes first in the text, so its bound values come before maxbins.
     `${e} AS (SELECT CAST(min(${column}) AS REAL) AS lo, CAST(max(${column}) AS REAL) AS hi FROM "dataset"${where})`,
-    `${r} AS (SELECT lo, hi, CAST(CASE WHEN hi > lo THEN hi - lo ELSE coalesce(nullif(abs(lo), 0), 1) END AS REAL) / ${binder.bind(maxbins)} AS r FROM ${e})`,
+    `${r} AS (SELECT lo, hi, CAST(CASE WHEN hi > lo THEN hi - lo ELSE coalesce(nullif(abs(lo), 0), 1) END AS REAL)` +
+      ` / ${binder.bind(maxbins)} AS r FROM ${e})`,
     `${k} AS (SELECT lo, hi, r, CAST(substr(printf('%.15e', r), instr(printf('%.15e', r), 'e') + 1) AS INTEGER) AS k FROM ${r})`,
     `${s} AS (SELECT lo, hi, k, CASE WHEN m <= 1 THEN 1 WHEN m <= 2 THEN 2 WHEN m <= 5 THEN 5 ELSE 10 END AS c` +
       ` FROM (SELECT lo, hi, k, r / CAST('1e' || k AS REAL) AS m FROM ${k}))`,
@@ -75,11 +96,17 @@ export function stepCte(name: string, binder: Binder, step: number): string {
   return `${name} AS MATERIALIZED (SELECT CAST(${binder.bind(step)} AS REAL) AS step, ${binder.bind(decimalsOf(step))} AS d, NULL AS last)`;
 }
 
-/** A bin's start and end for a row, rounded to the step's decimals (3 × 0.1 is 0.3). `clamped`: a maxbins bin (see `last`). */
-export function binExprs(column: string, bin: string, clamped: boolean): { start: string; end: string } {
+/** A row's bin as an integer index (cheap to group by). `clamped`: a maxbins bin, whose last bin holds the maximum. */
+export function binIndexExpr(column: string, bin: string, clamped: boolean): string {
   const raw = floorTolerant(`CAST(${column} AS REAL) / ${bin}.step`);
-  const index = clamped ? `min(${raw}, ${bin}.last)` : raw;
-  return { start: `round(${index} * ${bin}.step, ${bin}.d)`, end: `round((${index} + 1) * ${bin}.step, ${bin}.d)` };
+  return `CAST(${clamped ? `min(${raw}, ${bin}.last)` : raw} AS INTEGER)`;
+}
+
+/** A bin's start and end from its index, computed once per group, rounded to the step's decimals (3 × 0.1 is 0.3). */
+export function binBounds(index: string, bin: string): { start: string; end: string } {
+  const step = `(SELECT step FROM ${bin})`;
+  const d = `(SELECT d FROM ${bin})`;
+  return { start: `round(${index} * ${step}, ${d})`, end: `round((${index} + 1) * ${step}, ${d})` };
 }
 
 /** Decimal places of a step as written (0.25 → 2, 2.5e-8 → 9, 100 → 0), at most 20. */

@@ -1,14 +1,27 @@
 // The chart-data spec (a chart's encoding made executable) and its compiler to one parameterised SQLite statement over `dataset`.
 import { z } from "@hono/zod-openapi";
 import type { ColumnType } from "../datasets/profiler.ts";
-import { Binder, binExprs, ident, isNumeric, maxbinsCtes, type Param, stepCte, timeUnitExpr, timeUnits } from "./spec-sql.ts";
+import {
+  Binder,
+  binBounds,
+  binIndexExpr,
+  columnRef,
+  ident,
+  isNumeric,
+  maxbinsCtes,
+  type Param,
+  stepCte,
+  timeUnitKey,
+  timeUnits,
+  timeUnitValue,
+} from "./spec-sql.ts";
 
 /** The most rows a spec may ask for unless the caller says otherwise (the query API's QUERY_MAX_ROWS default). */
 export const DEFAULT_MAX_LIMIT = 10_000;
 export const MAX_FILTERS = 20;
 export const MAX_IN_VALUES = 1_000;
 
-export const channelNames = ["x", "y", "color"] as const;
+export const channelNames = ["x", "y", "color", "theta"] as const;
 export type ChannelName = (typeof channelNames)[number];
 export const aggregates = ["count", "sum", "mean", "median", "min", "max", "distinct"] as const;
 export const filterOps = ["=", "!=", "<", "<=", ">", ">=", "in", "between", "isNull"] as const;
@@ -74,7 +87,12 @@ const Sort = z
 
 export const ChartSpec = z
   .strictObject({
-    encoding: z.strictObject({ x: Channel.optional(), y: Channel.optional(), color: Channel.optional() }),
+    encoding: z.strictObject({
+      x: Channel.optional(),
+      y: Channel.optional(),
+      color: Channel.optional(),
+      theta: Channel.optional().openapi({ description: "A pie's angle: usually an aggregate, with the slices' category in color" }),
+    }),
     filter: z.array(Filter).max(MAX_FILTERS).optional(),
     sort: Sort.optional(),
     limit: z.number().int().min(1).optional().openapi({ description: `Rows returned; default and maximum ${DEFAULT_MAX_LIMIT}` }),
@@ -163,24 +181,29 @@ export function compileSpec(spec: ChartSpec, columns: SpecColumn[], options: { m
   const ctes: string[] = [];
   const joins: string[] = [];
   const rowColumns: string[] = [];
+  // What each plain channel outputs, from its per-row key: bins and time units are formatted once per group, not per row.
+  const values = new Map<Resolved, { value: string; end?: string }>();
   for (const [i, c] of channels.entries()) {
     const bin = c.spec.bin;
     if (bin !== undefined) {
       const name = `_bin${i}`;
-      if (bin === true || "maxbins" in bin) ctes.push(maxbinsCtes(name, ident(c.column!.name), where(), binder, bin === true ? 10 : bin.maxbins));
+      const clamped = bin === true || "maxbins" in bin;
+      if (clamped) ctes.push(maxbinsCtes(name, columnRef(c.column!.name), where(), binder, bin === true ? 10 : bin.maxbins));
       else ctes.push(stepCte(name, binder, bin.step));
       joins.push(name);
-      const { start, end } = binExprs(ident(c.column!.name), name, bin === true || "maxbins" in bin);
-      rowColumns.push(`${start} AS ${c.alias}`);
-      if (c.endName) rowColumns.push(`${end} AS ${c.alias}_end`);
-    } else if (c.spec.timeUnit) rowColumns.push(`${timeUnitExpr(ident(c.column!.name), c.spec.timeUnit)} AS ${c.alias}`);
-    else if (c.column) rowColumns.push(`${ident(c.column.name)} AS ${c.alias}`);
+      rowColumns.push(`${binIndexExpr(columnRef(c.column!.name), name, clamped)} AS ${c.alias}`);
+      const { start, end } = binBounds(c.alias, name);
+      values.set(c, { value: start, end });
+    } else if (c.spec.timeUnit) {
+      rowColumns.push(`${timeUnitKey(columnRef(c.column!.name), c.spec.timeUnit)} AS ${c.alias}`);
+      values.set(c, { value: timeUnitValue(c.alias, c.spec.timeUnit) });
+    } else if (c.column) rowColumns.push(`${columnRef(c.column.name)} AS ${c.alias}`);
   }
 
   const outputs: { expr: string; name: string; channel: string }[] = [];
   for (const c of channels) {
-    outputs.push({ expr: c.aggregate ? aggregateExpr(c) : c.alias, name: c.name, channel: c.channel });
-    if (c.endName) outputs.push({ expr: `${c.alias}_end`, name: c.endName, channel: `${c.channel}2` });
+    outputs.push({ expr: c.aggregate ? aggregateExpr(c) : (values.get(c)?.value ?? c.alias), name: c.name, channel: c.channel });
+    if (c.endName) outputs.push({ expr: values.get(c)!.end!, name: c.endName, channel: `${c.channel}2` });
   }
   const position = (name: string): number => outputs.findIndex((o) => o.name === name) + 1;
 
@@ -196,14 +219,14 @@ export function compileSpec(spec: ChartSpec, columns: SpecColumn[], options: { m
       order.push(`${position(target.name)} ${direction} NULLS LAST`);
     } else if (position(field!) > 0) order.push(`${position(field!)} ${direction} NULLS LAST`);
     else if (!aggregated) {
-      rowColumns.push(`${ident(columnOf(field!, "sort.field").name)} AS _sort`);
+      rowColumns.push(`${columnRef(columnOf(field!, "sort.field").name)} AS _sort`);
       order.push(`_sort ${direction} NULLS LAST`);
     } else {
       const names = outputs.map((o) => JSON.stringify(o.name)).join(", ");
       throw new SpecError("sort.field", `${JSON.stringify(field)} is not an output column of this spec (${names})`);
     }
   }
-  const groupBy = keys.flatMap((c) => (c.endName ? [c.alias, `${c.alias}_end`] : [c.alias]));
+  const groupBy = keys.map((c) => c.alias);
   if (aggregated) order.push(...keys.map((c) => `${position(c.name)} ASC NULLS LAST`));
   else {
     // The table's rowid under a name no column of the dataset takes.
@@ -224,7 +247,9 @@ export function compileSpec(spec: ChartSpec, columns: SpecColumn[], options: { m
     // Each median's rank among the non-null values of its group (NULLs sort after them) and the group's count of those values.
     const partition = groupBy.length > 0 ? `PARTITION BY ${groupBy.join(", ")} ` : "";
     const ranks = medians.map(
-      (c) => `row_number() OVER (${partition}ORDER BY ${c.alias} NULLS LAST) AS ${c.alias}_rank, count(${c.alias}) OVER (${partition.trim()}) AS ${c.alias}_n`,
+      (c) =>
+        `row_number() OVER (${partition}ORDER BY ${c.alias} NULLS LAST) AS ${c.alias}_rank, ` +
+        `count(${c.alias}) OVER (${partition.trim()}) AS ${c.alias}_n`,
     );
     ctes.push(`_ranked AS (SELECT *, ${ranks.join(", ")} FROM _rows)`);
     source = "_ranked";
@@ -253,17 +278,18 @@ function resolveChannels(spec: ChartSpec, columnOf: (name: string, path: string)
     if (!c) continue;
     const path = `encoding.${channel}`;
     const transforms = [c.aggregate && "aggregate", c.bin !== undefined && "bin", c.timeUnit && "timeUnit"].filter(Boolean);
-    if (transforms.length > 1) throw new SpecError(path, `a channel takes at most one of aggregate, bin and timeUnit, not ${transforms.join(" and ")}`);
+    if (transforms.length > 1)
+      throw new SpecError(path, `a channel takes at most one of aggregate, bin and timeUnit, not ${transforms.join(" and ")}`);
     if (c.field === undefined && c.aggregate !== "count") throw new SpecError(`${path}.field`, "required (only a count may leave it out)");
     const column = c.field === undefined ? undefined : columnOf(c.field, `${path}.field`);
     checkTypes(c, column, path);
     const base = c.field ?? "count";
     const prefix = c.aggregate ?? c.timeUnit ?? (c.bin !== undefined ? "bin" : channel);
     const name = unique([base, `${prefix}_${base}`, `${channel}_${base}`]);
-    const endName = c.bin !== undefined && channel !== "color" ? unique([`${name}_end`]) : undefined;
+    const endName = c.bin !== undefined && (channel === "x" || channel === "y") ? unique([`${name}_end`]) : undefined;
     resolved.push({ channel, path, column, aggregate: c.aggregate, spec: c, alias: `_c${i}`, name, endName });
   }
-  if (resolved.length === 0) throw new SpecError("encoding", "give at least one channel (x, y or color)");
+  if (resolved.length === 0) throw new SpecError("encoding", "give at least one channel (x, y, color or theta)");
   return resolved;
 }
 
@@ -307,7 +333,7 @@ function whereClause(filters: Filter[], columnOf: (name: string, path: string) =
   const conditions = filters.map((f, i) => {
     const path = `filter.${i}`;
     const column = columnOf(f.field, `${path}.field`);
-    const target = ident(column.name);
+    const target = columnRef(column.name);
     const value = (v: unknown, at: string): Param => binder.bind(coerce(v, column, at));
     switch (f.op) {
       case "isNull":

@@ -2,8 +2,11 @@
 // Object and compared with the same figure computed in plain JS over the generated rows.
 // The store runs in a SessionRoom (SQLite-backed) for now: these execution tests move to the DatasetStore class once it exists.
 import { env, runInDurableObject } from "cloudflare:test";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ChartSpec, compileSpec, type SpecColumn, SpecError } from "../../../src/services/query/spec.ts";
+import { Chart } from "../../../src/services/analysis/result.ts";
+import { ChartSpec, compileSpec, type SpecColumn, SpecError } from "../../../src/services/query/spec.ts";
 
 type Cell = string | number | null;
 type Row = Record<string, Cell>;
@@ -163,7 +166,7 @@ describe("compileSpec: the statement", () => {
       columns,
     );
     expect(compiled.sql).toBe(
-      'WITH _rows AS (SELECT "region" AS _c0, "price" AS _c1 FROM "dataset" WHERE "qty" > ?) ' +
+      'WITH _rows AS (SELECT "dataset"."region" AS _c0, "dataset"."price" AS _c1 FROM "dataset" WHERE "dataset"."qty" > ?) ' +
         'SELECT _c0 AS "region", avg(_c1) AS "price" FROM _rows GROUP BY _c0 ORDER BY 2 DESC NULLS LAST, 1 ASC NULLS LAST LIMIT ?',
     );
     expect(compiled.params).toEqual([3, 10]);
@@ -300,7 +303,12 @@ describe("compileSpec executed on SQLite, against plain JS", () => {
       expect(perQty[i]!.qty).toBe(qty);
       close(perQty[i]!.price!, median(values(members, "price")));
     }
-    const text = (await run({ encoding: { x: { field: "region", aggregate: "min" }, y: { field: "at", aggregate: "max" }, color: { field: "region", aggregate: "distinct" } } }))[0]!;
+    const encoding = {
+      x: { field: "region", aggregate: "min" },
+      y: { field: "at", aggregate: "max" },
+      color: { field: "region", aggregate: "distinct" },
+    } as const;
+    const text = (await run({ encoding }))[0]!;
     const regionsSeen = rows.map((r) => r.region).filter((v): v is string => v !== null).sort();
     const dates = rows.map((r) => r.at).filter((v): v is string => v !== null).sort();
     expect(text).toEqual({ region: regionsSeen[0], at: dates.at(-1), distinct_region: new Set(regionsSeen).size });
@@ -342,7 +350,10 @@ describe("compileSpec executed on SQLite, against plain JS", () => {
   });
 
   it("bins by count over the filtered rows only", async () => {
-    const result = await run({ encoding: { x: { field: "qty", bin: { maxbins: 5 } }, y: { aggregate: "count" } }, filter: [{ field: "qty", op: "between", value: [10, 20] }] });
+    const result = await run({
+      encoding: { x: { field: "qty", bin: { maxbins: 5 } }, y: { aggregate: "count" } },
+      filter: [{ field: "qty", op: "between", value: [10, 20] }],
+    });
     // 10..20 spans 10: step 2, bins 10,12,…,18 with 20 in the last.
     expect(result.map((r) => r.qty)).toEqual([10, 12, 14, 16, 18]);
     const xs = values(rows, "qty").filter((v) => v >= 10 && v <= 20);
@@ -378,7 +389,10 @@ describe("compileSpec executed on SQLite, against plain JS", () => {
       const expected = [...groups((r) => (r.at === null ? null : periodStart(r.at as string, unit)))].sort(([a], [b]) => compare(a, b));
       expect(result).toEqual(expected.map(([at, members]) => ({ at, count: members.length })));
     }
-    const weeks = await run({ encoding: { x: { field: "at", timeUnit: "week" }, y: { field: "id", aggregate: "min" } }, filter: [{ field: "id", op: "<=", value: 4 }] });
+    const weeks = await run({
+      encoding: { x: { field: "at", timeUnit: "week" }, y: { field: "id", aggregate: "min" } },
+      filter: [{ field: "id", op: "<=", value: 4 }],
+    });
     expect(weeks).toEqual([
       { at: "2020-12-28T00:00:00.000Z", id: 1 }, // Sunday 2021-01-03: ISO week 53 of 2020
       { at: "2021-01-04T00:00:00.000Z", id: 2 }, // Monday
@@ -442,7 +456,12 @@ describe("compileSpec executed on SQLite, against plain JS", () => {
   it("without an aggregate, returns rows in table order, filtered, sorted by any column, limited", async () => {
     const first = await run({ encoding: { x: { field: "price" }, y: { field: "qty" } }, limit: 5 });
     expect(first).toEqual(rows.slice(0, 5).map((r) => ({ price: r.price, qty: r.qty })));
-    const dearest = await run({ encoding: { x: { field: "region" }, y: { field: "qty" } }, filter: [{ field: "price", op: "isNull", value: false }], sort: { field: "price", order: "desc" }, limit: 20 });
+    const dearest = await run({
+      encoding: { x: { field: "region" }, y: { field: "qty" } },
+      filter: [{ field: "price", op: "isNull", value: false }],
+      sort: { field: "price", order: "desc" },
+      limit: 20,
+    });
     const expected = rows
       .filter((r) => r.price !== null)
       .sort((a, b) => (b.price as number) - (a.price as number) || (a.id as number) - (b.id as number))
@@ -470,5 +489,217 @@ describe("compileSpec executed on SQLite, against plain JS", () => {
     expect((await run({ encoding: { x: { field: "id" } } }, { maxLimit: 1_234 })).length).toBe(1_234);
     expect((await run({ encoding: { x: { field: "id" } } })).length).toBe(N);
     expect((await run({ encoding: { x: { field: "qty" }, y: { aggregate: "count" } }, limit: 7 })).map((r) => r.qty)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+});
+
+describe("compileSpec: names that could clash with the compiler's own", () => {
+  // Columns named like the bin CTE's columns, the internal aliases, SQLite's rowid and an output name.
+  const tricky: SpecColumn[] = [
+    { name: "step", type: "number" },
+    { name: "d", type: "integer" },
+    { name: "last", type: "string" },
+    { name: "_c0", type: "integer" },
+    { name: "rowid", type: "integer" },
+    { name: "count", type: "string" },
+  ];
+  const data = Array.from({ length: 200 }, (_, i) => ({
+    step: (i * 37) % 101 / 4,
+    d: i % 9,
+    last: ["a", "b", null][i % 3]!,
+    _c0: i,
+    rowid: 1_000 - i, // the opposite of the table's order
+    count: `c${i % 4}`,
+  }));
+  const store = env.SESSION_ROOMS.get(env.SESSION_ROOMS.idFromName(`spec-test-tricky-${crypto.randomUUID()}`));
+  const exec = async (spec: ChartSpec) => {
+    const { sql, params } = compileSpec(spec, tricky);
+    return runInDurableObject(store, (_instance, ctx) => ctx.storage.sql.exec(sql, ...params).toArray() as Row[]);
+  };
+
+  beforeAll(async () => {
+    await runInDurableObject(store, (_instance, ctx) => {
+      ctx.storage.sql.exec(`CREATE TABLE dataset ("step" REAL, "d" INTEGER, "last" TEXT, "_c0" INTEGER, "rowid" INTEGER, "count" TEXT)`);
+      for (const row of data) ctx.storage.sql.exec("INSERT INTO dataset VALUES (?, ?, ?, ?, ?, ?)", ...Object.values(row));
+    });
+  });
+
+  it("bins, sums and groups them, and keeps the table's order for rows", async () => {
+    const result = await exec({
+      encoding: { x: { field: "step", bin: { maxbins: 5 } }, y: { field: "d", aggregate: "sum" }, color: { field: "last" } },
+      filter: [{ field: "_c0", op: "<", value: 150 }],
+    });
+    // step runs 0..25: a span of 25 in at most 5 bins is a step of 5, and 25 closes the last bin.
+    const expected = new Map<string, Row>();
+    for (const row of data.filter((r) => r._c0 < 150)) {
+      const bin = Math.min(Math.floor(row.step / 5), 4) * 5;
+      const key = JSON.stringify([bin, row.last]);
+      const seen = expected.get(key) ?? { step: bin, step_end: bin + 5, d: 0, last: row.last };
+      seen.d = (seen.d as number) + row.d;
+      expected.set(key, seen);
+    }
+    const sorted = [...expected.values()].sort((a, b) => (a.step as number) - (b.step as number) || compare(a.last!, b.last!));
+    expect(result).toEqual(sorted);
+    const counted = await exec({ encoding: { x: { field: "count" }, y: { aggregate: "count" } } });
+    expect(counted).toEqual(["c0", "c1", "c2", "c3"].map((c) => ({ count: c, count_count: 50 })));
+    const inOrder = await exec({ encoding: { x: { field: "rowid" }, y: { field: "_c0" } }, limit: 3 });
+    expect(inOrder).toEqual([{ rowid: 1_000, _c0: 0 }, { rowid: 999, _c0: 1 }, { rowid: 998, _c0: 2 }]);
+  });
+});
+
+describe("compileSpec: pies, chart encodings and the OpenAPI component", () => {
+  it("theta: a pie's slices, count and share per region", async () => {
+    const pie: ChartSpec = { encoding: { theta: { aggregate: "count" }, color: { field: "region" } }, sort: { channel: "theta", order: "desc" } };
+    const compiled = compileSpec(pie, columns);
+    expect(compiled.fields).toEqual([
+      { name: "region", channel: "color" },
+      { name: "count", channel: "theta" },
+    ]);
+    const result = await run(pie);
+    const expected = [...groups((r) => r.region!)]
+      .map(([region, members]) => ({ region, count: members.length }))
+      .sort((a, b) => b.count - a.count || compare(a.region, b.region));
+    expect(result).toEqual(expected);
+  });
+
+  it("compiles the encoding of a chart as the analysis engines write it", async () => {
+    const chart = Chart.parse({
+      type: "bar",
+      title: "Mean price by region",
+      dataKeys: ["region", "price"],
+      encoding: { x: { field: "region", type: "nominal" }, y: { field: "price", type: "quantitative", aggregate: "mean" } },
+    });
+    const result = await run({ encoding: chart.encoding, limit: 500 });
+    expect(result.map((r) => r.region)).toEqual([...regions].sort().concat([null as never]));
+  });
+
+  it("is the OpenAPI component ChartSpec, described", () => {
+    const app = new OpenAPIHono();
+    const route = createRoute({
+      method: "post",
+      path: "/query",
+      request: { body: { content: { "application/json": { schema: z.object({ spec: ChartSpec }) } } } },
+      responses: { 204: { description: "nothing" } },
+    });
+    app.openapi(route, (c) => c.body(null, 204));
+    const doc = app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "t", version: "1" } });
+    const component = doc.components?.schemas?.ChartSpec as { description?: string; properties?: Record<string, unknown> };
+    expect(component.description).toMatch(/one SQL statement/);
+    expect(Object.keys(component.properties ?? {}).sort()).toEqual(["encoding", "filter", "limit", "sort"]);
+    expect(JSON.stringify(component)).toContain("ISO 8601 week");
+  });
+});
+
+describe("compileSpec: any spec either compiles to SQL SQLite runs, or is a SpecError", () => {
+  // Mostly specs that fit the columns (so the SQL path is exercised), with a share of every kind of mistake.
+  const field = fc.oneof({ arbitrary: fc.constantFrom(...columns.map((c) => c.name)), weight: 12 }, { arbitrary: fc.constant("missing"), weight: 1 });
+  const numeric = fc.constantFrom("price", "qty", "id");
+  const aggregate = fc.oneof(
+    { arbitrary: fc.record({ field: fc.option(field, { nil: undefined }), aggregate: fc.constantFrom("count", "min", "max", "distinct") }), weight: 2 },
+    { arbitrary: fc.record({ field: fc.oneof(numeric, field), aggregate: fc.constantFrom("sum", "mean", "median") }), weight: 2 },
+  );
+  const channel = fc.oneof(
+    { arbitrary: fc.record({ field }), weight: 3 },
+    { arbitrary: aggregate, weight: 4 },
+    {
+      arbitrary: fc.record({
+        field: fc.oneof({ arbitrary: numeric, weight: 5 }, { arbitrary: field, weight: 1 }),
+        bin: fc.oneof(
+          fc.constant(true),
+          fc.record({ maxbins: fc.integer({ min: 0, max: 60 }) }),
+          fc.record({ step: fc.constantFrom(0.01, 1, 7.5, 100, 1e6, -1) }),
+        ),
+      }),
+      weight: 2,
+    },
+    {
+      arbitrary: fc.record({
+        field: fc.oneof({ arbitrary: fc.constant("at"), weight: 5 }, { arbitrary: field, weight: 1 }),
+        timeUnit: fc.constantFrom("year", "quarter", "month", "week", "day", "hour"),
+      }),
+      weight: 2,
+    },
+    { arbitrary: fc.record({ field, aggregate: fc.constantFrom("max", "sum"), timeUnit: fc.constantFrom("year", "day") }), weight: 1 },
+  );
+  const scalar = fc.oneof(
+    fc.integer({ min: -100, max: 1_000 }),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.constantFrom("North", "2023-05-01", "v1", "", "x'y\"z"),
+    fc.boolean(),
+  );
+  const op = fc.constantFrom("=", "!=", "<", "<=", ">", ">=");
+  const filter = fc.oneof(
+    { arbitrary: fc.record({ field: numeric, op, value: fc.integer({ min: -100, max: 1_000 }) }), weight: 3 },
+    { arbitrary: fc.record({ field: fc.constant("region"), op: fc.constant("in"), value: fc.subarray(regions, { minLength: 1 }) }), weight: 1 },
+    { arbitrary: fc.record({ field: fc.constant("at"), op: fc.constant("between"), value: fc.constant(["2022-01-01", "2023-06-30T12:00Z"]) }), weight: 1 },
+    { arbitrary: fc.record({ field, op: fc.constant("isNull"), value: fc.option(fc.boolean(), { nil: undefined }) }), weight: 1 },
+    {
+      arbitrary: fc.record({
+        field,
+        op: fc.constantFrom("=", "!=", "<", "<=", ">", ">=", "in", "between", "isNull"),
+        value: fc.option(fc.oneof(scalar, fc.array(scalar, { minLength: 0, maxLength: 3 })), { nil: undefined }),
+      }),
+      weight: 1,
+    },
+  );
+  const spec = fc.record(
+    {
+      encoding: fc.record({ x: channel, y: channel, color: channel, theta: channel }, { requiredKeys: [] }),
+      filter: fc.array(filter, { maxLength: 3 }),
+      sort: fc.oneof(
+        fc.record({ channel: fc.constantFrom("x", "y", "color", "theta"), order: fc.constantFrom("asc", "desc") }),
+        fc.record({ field: fc.constantFrom("price", "count", "region", "at"), order: fc.constantFrom("asc", "desc") }),
+      ),
+      limit: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 10_000 }), weight: 9 }, { arbitrary: fc.constantFrom(0, 10_001, 1e9), weight: 1 }),
+    },
+    { requiredKeys: ["encoding"] },
+  );
+
+  it("never throws anything else, and what compiles runs", async () => {
+    let compiled = 0;
+    await fc.assert(
+      fc.asyncProperty(spec, async (candidate) => {
+        let statement: ReturnType<typeof compileSpec>;
+        try {
+          statement = compileSpec(candidate as ChartSpec, columns);
+        } catch (error) {
+          expect(error).toBeInstanceOf(SpecError);
+          return;
+        }
+        compiled++;
+        const result = await runInDurableObject(stub, (_instance, ctx) => ctx.storage.sql.exec(statement.sql, ...statement.params).toArray());
+        expect(result.length).toBeLessThanOrEqual((candidate as ChartSpec).limit ?? 10_000);
+        if (result.length > 0) expect(Object.keys(result[0]!)).toEqual(statement.fields.map((f) => f.name));
+      }),
+      { numRuns: 300, seed: 42 },
+    );
+    expect(compiled).toBeGreaterThan(20); // the generator reaches the compiler's happy path, not only its errors
+  });
+});
+
+describe("compileSpec: time units on other ISO-8601 spellings", () => {
+  // The store writes `…T08:30:00.000Z`; a date alone or a time without milliseconds must land in the same periods.
+  const store = env.SESSION_ROOMS.get(env.SESSION_ROOMS.idFromName(`spec-test-dates-${crypto.randomUUID()}`));
+  const spellings = ["2024-05-17", "2024-05-17T08:30:00Z", "2024-05-17T08:30:00.000Z", null];
+
+  it("gives each the start of its period", async () => {
+    await runInDurableObject(store, (_instance, ctx) => {
+      ctx.storage.sql.exec(`CREATE TABLE dataset ("when" TEXT)`);
+      for (const value of spellings) ctx.storage.sql.exec("INSERT INTO dataset VALUES (?)", value);
+    });
+    const expected = {
+      year: "2024-01-01T00:00:00.000Z",
+      quarter: "2024-04-01T00:00:00.000Z",
+      month: "2024-05-01T00:00:00.000Z",
+      week: "2024-05-13T00:00:00.000Z",
+      day: "2024-05-17T00:00:00.000Z",
+    };
+    for (const [unit, start] of Object.entries(expected)) {
+      const { sql, params } = compileSpec({ encoding: { x: { field: "when", timeUnit: unit as "year" } } }, [{ name: "when", type: "datetime" }]);
+      const result = await runInDurableObject(store, (_instance, ctx) => ctx.storage.sql.exec(sql, ...params).toArray());
+      expect(result, unit).toEqual([start, start, start, null].map((when) => ({ when })));
+    }
+    const { sql, params } = compileSpec({ encoding: { x: { field: "when", timeUnit: "hour" } } }, [{ name: "when", type: "datetime" }]);
+    const hours = await runInDurableObject(store, (_instance, ctx) => ctx.storage.sql.exec(sql, ...params).toArray());
+    expect(hours).toEqual(["2024-05-17T00:00:00.000Z", "2024-05-17T08:00:00.000Z", "2024-05-17T08:00:00.000Z", null].map((when) => ({ when })));
   });
 });
