@@ -18,6 +18,7 @@ import { members } from "./routes/members/members.index.ts";
 import { orgs } from "./routes/orgs/orgs.index.ts";
 import { playground } from "./routes/playground/playground.index.ts";
 import { projectsRouter } from "./routes/projects/projects.index.ts";
+import { queriesRouter } from "./routes/queries/queries.index.ts";
 import { sessionsRouter } from "./routes/sessions/sessions.index.ts";
 
 const app = createApp();
@@ -25,7 +26,7 @@ const app = createApp();
 app.route("/", health);
 // GET /: a page to try the API in a browser (outside the OpenAPI document: it is HTML, not part of the API).
 app.route("/", playground);
-const routers = [auth, me, orgs, members, apiKeysRouter, auditLogsRouter, projectsRouter, datasetsRouter, sessionsRouter, analysesRouter, eventsRouter, chatRouter, exportsRouter, dataSourcesRouter, dataSourcePostgresRouter, dataSourceRedisRouter];
+const routers = [auth, me, orgs, members, apiKeysRouter, auditLogsRouter, projectsRouter, datasetsRouter, queriesRouter, sessionsRouter, analysesRouter, eventsRouter, chatRouter, exportsRouter, dataSourcesRouter, dataSourcePostgresRouter, dataSourceRedisRouter];
 for (const router of routers) app.route("/api/v1", router);
 
 mountDocs(app);
