@@ -160,20 +160,20 @@ function cell(value: unknown): unknown {
   return value;
 }
 
-/** A column's type: the profile's when it is a column of the table that still holds its values, else what the values are. */
+/** A column's type: the profile's when it is named as a column of the table and its values fit, else what the values are. */
 function columnTypes(names: string[], rows: unknown[][], store: Map<string, StoreColumnType>): { name: string; type: ResultColumnType }[] {
   return names.map((name, index) => {
     const kinds = new Set<string>();
     for (const row of rows) {
       const value = row[index];
       if (value === null || value === undefined) continue;
-      kinds.add(typeof value === "number" ? (Number.isInteger(value) ? "integer" : "number") : typeof value === "string" ? "string" : "blob");
+      // A REAL that holds a whole number arrives as one: a computed number is "number", never guessed "integer".
+      kinds.add(typeof value === "number" ? "number" : typeof value === "string" ? "string" : "blob");
     }
     const declared = store.get(name);
-    const storage: Record<StoreColumnType, string[]> = { integer: ["integer"], number: ["integer", "number"], boolean: ["integer"], datetime: ["string"], string: ["string"] };
-    if (declared && [...kinds].every((kind) => storage[declared].includes(kind))) return { name, type: declared };
+    const storage: Record<StoreColumnType, string> = { integer: "number", number: "number", boolean: "number", datetime: "string", string: "string" };
+    if (declared && [...kinds].every((kind) => kind === storage[declared])) return { name, type: declared };
     if (kinds.size === 0) return { name, type: "null" };
-    if (kinds.size === 2 && kinds.has("integer") && kinds.has("number")) return { name, type: "number" };
     return { name, type: kinds.size === 1 ? ([...kinds][0] as ResultColumnType) : "mixed" };
   });
 }

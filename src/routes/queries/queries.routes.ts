@@ -23,7 +23,7 @@ export const QueryResult = z
       z.object({
         name: z.string(),
         type: z.enum(["integer", "number", "boolean", "datetime", "string", "blob", "null", "mixed"]).openapi({
-          description: "A dataset column's profile type when the result column is one, else the kind of its values (blob values are base64)",
+          description: "A dataset column's profile type when the result column has its name and its kind of values, else the kind of its values: number, string, blob (base64), null, or mixed",
         }),
       }),
     ),

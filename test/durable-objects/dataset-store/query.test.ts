@@ -44,7 +44,7 @@ describe("DatasetStore.query answers", () => {
     const expected = byRegion(rows);
     expect(result.rows.map((row) => row.slice(0, 2))).toEqual(expected.map((row) => row.slice(0, 2)));
     for (const [i, row] of result.rows.entries()) expect(row[2]).toBeCloseTo(expected[i]![2] as number, 9);
-    expect(result.columns).toEqual([{ name: "region", type: "string" }, { name: "n", type: "integer" }, { name: "mean", type: "number" }]);
+    expect(result.columns).toEqual([{ name: "region", type: "string" }, { name: "n", type: "number" }, { name: "mean", type: "number" }]);
     expect(result).toMatchObject({ rowCount: 4, truncated: false });
     expect(result.rowsRead).toBeGreaterThanOrEqual(300);
   });
