@@ -172,6 +172,7 @@ export function problemBody(error: ApiError, instance: string, requestId: string
 export function problemResponse(c: Context, error: ApiError): Response {
   // The path the client sent (c.req.path would show a deprecated alias's successor).
   const body = problemBody(error, new URL(c.req.url).pathname, c.get("requestId") ?? "unknown");
+  c.set("problemCode", error.code);
   return c.body(JSON.stringify(body), error.status as ContentfulStatusCode, {
     ...error.headers,
     "Content-Type": "application/problem+json",

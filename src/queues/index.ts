@@ -4,6 +4,7 @@ import { loadConfig } from "../env.ts";
 import { createLogger, describeError } from "../lib/logger.ts";
 import { handleAnalysisMessage, handleDeadLetter } from "./analyses/consumer.ts";
 import { handleAuditBatch } from "./audit/consumer.ts";
+import { handleAuditDeadLetters } from "./audit/dead-letter.ts";
 
 export async function queue(batch: MessageBatch<unknown>, env: Cloudflare.Env, _ctx: ExecutionContext): Promise<void> {
   const loaded = loadConfig(env);
@@ -15,7 +16,8 @@ export async function queue(batch: MessageBatch<unknown>, env: Cloudflare.Env, _
   const config = loaded.config;
   const logger = createLogger(config.LOG_LEVEL, { queue: batch.queue });
   const db = createDb(config);
-  if (batch.queue === "datacrafted-audit") return handleAuditBatch(batch, db, logger);
+  if (batch.queue === "datacrafted-audit") return handleAuditBatch(batch, config, db, logger);
+  if (batch.queue === "datacrafted-audit-dlq") return handleAuditDeadLetters(batch, config, db, logger);
   const handle = batch.queue.endsWith("-dlq") ? handleDeadLetter : handleAnalysisMessage;
   for (const message of batch.messages) {
     try {

@@ -37,7 +37,7 @@ export const create = createRoute({
   tags: ["Analyses"],
   summary: "Analyse the session's dataset (streamed as SSE, or queued)",
   description:
-    "With `Accept: text/event-stream` the analysis streams as server-sent events: `status`, then `insight` and `chart` events as each is ready, then `done` (with `analysisId`) or `error` (a problem document); a `: heartbeat` comment every SSE_HEARTBEAT_SECONDS. A `status` of `repairing` means the model's first answer failed validation: discard what it showed and follow the second. Otherwise, with `Prefer: respond-async`, or for a dataset above ANALYSIS_ASYNC_BYTES, the answer is 202 with `Location: /api/v1/analyses/{id}` and the job runs on the queue; follow it there or on `GET /sessions/{id}/events`.",
+    "With `Accept: text/event-stream` the analysis streams as server-sent events: `status`, then `insight` and `chart` events as each is ready, then `done` (with `analysisId`) or `problem` (a problem document; named so, not `error`, because EventSource fires its own `error` on a dropped connection); a `: heartbeat` comment every SSE_HEARTBEAT_SECONDS. A `status` of `repairing` means the model's first answer failed validation: discard what it showed and follow the second. Otherwise, with `Prefer: respond-async`, or for a dataset above ANALYSIS_ASYNC_BYTES, the answer is 202 with `Location: /api/v1/analyses/{id}` and the job runs on the queue; follow it there or on `GET /sessions/{id}/events`.",
   security: bearerSecurity,
   request: {
     params: IdParam,

@@ -36,7 +36,7 @@ export const create = createRoute({
   tags: ["Chat"],
   summary: "Ask about the session's data (answer streamed as SSE, or as JSON once complete)",
   description:
-    "Turns in one session are served one at a time, in arrival order: a turn waits (up to 30 s, else 409 `CHAT_BUSY`) while another is answered, and sees its answer. The context is the dataset's profile and sample, the latest succeeded analysis and the recent conversation, within a token budget. With `Accept: text/event-stream` the answer streams: `status`, then `delta` events (`{text}`), then `done` (`{messageId, userMessageId, engine, model, usage}`) or `error` (a problem document); a `: heartbeat` comment every SSE_HEARTBEAT_SECONDS. Otherwise the answer is 201 JSON once complete. The question and answer are saved together only when the answer completes: a failed turn saves nothing.",
+    "Turns in one session are served one at a time, in arrival order: a turn waits (up to 30 s, else 409 `CHAT_BUSY`) while another is answered, and sees its answer. The context is the dataset's profile and sample, the latest succeeded analysis and the recent conversation, within a token budget. With `Accept: text/event-stream` the answer streams: `status`, then `delta` events (`{text}`), then `done` (`{messageId, userMessageId, engine, model, usage}`) or `problem` (a problem document; named so, not `error`, because EventSource fires its own `error` on a dropped connection); a `: heartbeat` comment every SSE_HEARTBEAT_SECONDS. Otherwise the answer is 201 JSON once complete. The question and answer are saved together only when the answer completes: a failed turn saves nothing.",
   security: bearerSecurity,
   request: {
     params: IdParam,

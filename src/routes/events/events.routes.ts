@@ -10,7 +10,7 @@ export const stream = createRoute({
   tags: ["Sessions"],
   summary: "Follow a session live: analyses and chat as server-sent events",
   description:
-    "Every event has an `id`. Reconnect with `Last-Event-ID` (EventSource does this itself) to receive exactly the events you missed, then the live ones; the room keeps the last 500. Events: `status`, `insight`, `chart`, `done`, `error` (each with `analysisId`) and `message` (a chat message saved). A `: heartbeat` comment comes every SSE_HEARTBEAT_SECONDS.",
+    "Every event has an `id`. Reconnect with `Last-Event-ID` (EventSource does this itself) to receive exactly the events you missed, then the live ones; the room keeps the last 500. Events: `status`, `insight`, `chart`, `done`, `problem` (a problem document; each with `analysisId`) and `message` (a chat message saved). A `: heartbeat` comment comes every SSE_HEARTBEAT_SECONDS.",
   security: bearerSecurity,
   request: {
     params: z.object({ id: z.uuid() }),

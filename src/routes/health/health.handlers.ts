@@ -57,7 +57,12 @@ export const ready: AppRouteHandler<ReadyRoute> = async (c) => {
     measure(() => redis.ping(), timeoutMs, log("redis")),
   ]);
   const checks = { postgres, redis: redisCheck };
-  const rateLimiter = rateLimiterState(c.get("config"));
+  const config = c.get("config");
+  const rateLimiter = rateLimiterState(config);
+  // Not a dependency that makes the API unready (the statistical engine answers), but an operator must see it.
+  const model = config.OPENAI_API_KEY
+    ? { status: "configured" as const, model: config.OPENAI_MODEL }
+    : { status: "not configured" as const, model: null };
   c.header("Cache-Control", "no-store");
   const down = Object.entries(checks).filter(([, check]) => check.status === "down").map(([name]) => name);
   if (down.length > 0) {
@@ -65,8 +70,8 @@ export const ready: AppRouteHandler<ReadyRoute> = async (c) => {
       code: "DEPENDENCY_UNAVAILABLE",
       detail: `Not ready: ${down.join(" and ")} ${down.length === 1 ? "is" : "are"} down.`,
       headers: { "Retry-After": "5" },
-      extensions: { checks, rateLimiter },
+      extensions: { checks, rateLimiter, model },
     });
   }
-  return c.json({ status: "ready" as const, checks, rateLimiter }, 200);
+  return c.json({ status: "ready" as const, checks, rateLimiter, model }, 200);
 };

@@ -18,11 +18,21 @@ export const RateLimiterState = z
   })
   .openapi("RateLimiterState");
 
+export const ModelState = z
+  .object({
+    status: z.enum(["configured", "not configured"]).openapi({
+      description: "Whether OPENAI_API_KEY is set. Not configured, analyses and chat answer with the statistical engine (a deployment without the secret does so silently otherwise).",
+    }),
+    model: z.string().nullable().openapi({ description: "OPENAI_MODEL when configured", example: "gpt-4o-mini" }),
+  })
+  .openapi("ModelState");
+
 export const Readiness = z
   .object({
     status: z.literal("ready"),
     checks: z.object({ postgres: DependencyCheck, redis: DependencyCheck }),
     rateLimiter: RateLimiterState,
+    model: ModelState,
   })
   .openapi("Readiness");
 
