@@ -108,7 +108,14 @@ export function checkProgram(sql: SqlStorage, checked: CheckedSql, params: Query
   return null;
 }
 
-type PlanRow = { id: number; parent: number; detail: string };
+/** A row of EXPLAIN QUERY PLAN; `notused` carries SQLite's estimated cost of the loop (LogEst: 10·log2). */
+type PlanRow = { id: number; parent: number; notused: number; detail: string };
+
+/**
+ * A loop SQLite itself estimates at no more than this (LogEst 40 ≈ 16 rows: a one-row aggregate, a small LIMIT) may run inside or
+ * around a full scan: that is linear. A GROUP BY or DISTINCT subquery estimates far higher and stays refused.
+ */
+const SMALL_LOOP_COST = 40;
 
 /**
  * Shapes whose cost grows with the square of the table (or without bound), refused before they run, because SQLite in a Durable
@@ -132,14 +139,15 @@ export function checkPlan(sql: SqlStorage, checked: CheckedSql, params: QueryPar
     rows.flatMap((row) => {
       const match = /^(SCAN|SEARCH) (.+?)(?: USING .*| VIRTUAL TABLE .*)?$/.exec(row.detail);
       if (!match || /^(CONSTANT ROW|\d+-ROW VALUES CLAUSE|json_each|json_tree)$/.test(match[2]!)) return [];
-      return [{ full: match[1] === "SCAN", source: match[2]!, base: !derived.has(match[2]!) }];
+      return [{ full: match[1] === "SCAN", source: match[2]!, base: !derived.has(match[2]!), small: row.notused <= SMALL_LOOP_COST }];
     });
   const hint = "use a window function (… OVER (…)), a scalar subquery, or join an aggregated subquery on its group key";
   for (const siblings of children.values()) {
     // The loops of one join, outermost first: each inner loop runs once per row of the loops around it.
     const join = loops(siblings);
     if (join.filter((loop) => loop.base).length > 1) return fail("QUERY_INVALID", `joining "dataset" with itself is refused (its cost grows with the square of the rows): ${hint}`);
-    if (join.filter((loop) => loop.full).length > 1) return fail("QUERY_INVALID", `a join that reads two row sources in full, one per row of the other, is refused: ${hint}`);
+    const full = join.filter((loop) => loop.full);
+    if (full.length > 1 && full.filter((loop) => !loop.small).length > 1) return fail("QUERY_INVALID", `a join that reads two row sources in full, one per row of the other, is refused: ${hint}`);
   }
   // A correlated subquery runs once per outer row: it may look rows up, not read a source in full.
   for (const row of plan) {

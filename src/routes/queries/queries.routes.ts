@@ -1,6 +1,7 @@
 // Route definition for queries: one read-only SQL statement over a dataset version's store.
 import { createRoute, z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
+import { ChartSpec } from "../../services/query/spec.ts";
 import { bearerSecurity } from "../schemas.ts";
 
 const Param = z.union([z.string().max(10_000), z.number(), z.null()]);
@@ -11,10 +12,16 @@ export const QueryBody = z
       .string()
       .min(1)
       .max(100_000)
+      .optional()
       .openapi({ description: "One SELECT, WITH … SELECT or VALUES statement in SQLite's dialect over the table `dataset`", example: 'SELECT "region", avg("amount") AS mean FROM dataset GROUP BY 1 ORDER BY 2 DESC' }),
-    params: z.array(Param).max(100).optional().openapi({ description: "Values for the statement's `?` placeholders, in order" }),
+    params: z.array(Param).max(100).optional().openapi({ description: "With `sql`: values for its `?` placeholders, in order" }),
+    spec: ChartSpec.optional().openapi({ description: "A chart's data, compiled to one statement (returned as `sql`)" }),
   })
   .strict()
+  .superRefine((body, ctx) => {
+    if ((body.sql === undefined) === (body.spec === undefined)) ctx.addIssue({ code: "custom", path: ["sql"], message: "send exactly one of sql and spec" });
+    if (body.spec !== undefined && body.params !== undefined) ctx.addIssue({ code: "custom", path: ["params"], message: "params go with sql; a spec binds its own" });
+  })
   .openapi("QueryRequest");
 
 export const QueryResult = z
@@ -42,9 +49,9 @@ export const query = createRoute({
   path: "/datasets/{id}/query",
   operationId: "queryDataset",
   tags: ["Queries"],
-  summary: "Run one read-only SQL statement over every row of a dataset version",
+  summary: "Run one read-only SQL statement, or a chart spec, over every row of a dataset version",
   description:
-    "SQLite's dialect over one table, `dataset`, whose columns are named as in the profile (quote them: `\"unit price\"`). Exactly one SELECT, WITH … SELECT or VALUES statement; it runs in a transaction that is always rolled back. Only `dataset` is visible (not `sqlite_master`, the store's own tables, PRAGMA functions or ATTACH). Statements whose cost grows with the square of the rows (a join of `dataset` with itself, two full scans in one join, a correlated subquery that scans, a recursive CTE) are refused: use window functions or a join on an aggregated subquery. Limits: QUERY_MAX_ROWS (more rows are cut, `truncated: true`), QUERY_MAX_BYTES (413 `QUERY_RESULT_TOO_LARGE`), QUERY_TIMEOUT_MS (504 `QUERY_TIMEOUT`). A store still loading is 409 `DATASET_NOT_READY` with `Retry-After`. Results are cached per dataset bytes and normal form of the query (`cached: true`).",
+    "Send `{ sql, params? }` or `{ spec }` (a ChartSpec, compiled to one parameterised statement that is returned as `sql`; a spec naming a column the dataset lacks is 422 `QUERY_INVALID` with the path at fault in `errors`). SQL is SQLite's dialect over one table, `dataset`, whose columns are named as in the profile (quote them: `\"unit price\"`). Exactly one SELECT, WITH … SELECT or VALUES statement; it runs in a transaction that is always rolled back. Only `dataset` is visible (not `sqlite_master`, the store's own tables, PRAGMA functions or ATTACH). Statements whose cost grows with the square of the rows (a join of `dataset` with itself, two full scans in one join, a correlated subquery that scans, a recursive CTE) are refused: use window functions or a join on an aggregated subquery. Limits: QUERY_MAX_ROWS (more rows are cut, `truncated: true`), QUERY_MAX_BYTES (413 `QUERY_RESULT_TOO_LARGE`), QUERY_TIMEOUT_MS (504 `QUERY_TIMEOUT`). A store still loading is 409 `DATASET_NOT_READY` with `Retry-After`. Results are cached per dataset bytes and normal form of the query (`cached: true`).",
   security: bearerSecurity,
   request: { params: z.object({ id: z.uuid() }), body: jsonBody(QueryBody) },
   responses: {

@@ -177,3 +177,50 @@ describe("POST /datasets/{id}/query caps", () => {
     expect((await json<Answer>(await ask(owner.token, big.id, { sql: "SELECT count(*) FROM dataset" }), 200)).rows).toEqual([[200_000]]);
   });
 });
+
+describe("POST /datasets/{id}/query with a chart spec", () => {
+  const askSpec = (spec: unknown) => ask(owner.token, dataset.id, { spec });
+
+  it("compiles the spec, runs it through the same gates, and returns its SQL: mean by region, sorted, equal to plain JS", async () => {
+    const answer = await json<Answer>(
+      await askSpec({ encoding: { x: { field: "region", type: "nominal" }, y: { field: "amount", aggregate: "mean" } }, sort: { channel: "y", order: "desc" } }),
+      200,
+    );
+    const means = new Map<string, number[]>();
+    for (const row of rows) if (row.amount !== null) means.set(row.region, [...(means.get(row.region) ?? []), row.amount]);
+    const expected = [...means].map(([region, values]) => [region, values.reduce((a, b) => a + b, 0) / values.length] as const).sort((a, b) => b[1] - a[1]);
+    expect(answer.rows.map((row) => row[0])).toEqual(expected.map((row) => row[0]));
+    for (const [i, row] of answer.rows.entries()) expect(row[1]).toBeCloseTo(expected[i]![1], 9);
+    expect(answer.sql).toMatch(/\bdataset\b/);
+    expect(answer.cached).toBe(false);
+  });
+
+  it("runs every feature (count, median, distinct, bin, timeUnit, filters, limit) without a gate refusing it", async () => {
+    const specs = [
+      { encoding: { x: { field: "day", timeUnit: "month" }, y: { field: "unit price", aggregate: "sum" } } },
+      { encoding: { x: { field: "amount", bin: { maxbins: 5 } }, y: { aggregate: "count" } } },
+      { encoding: { x: { field: "region" }, y: { field: "amount", aggregate: "median" }, color: { field: "id", aggregate: "distinct" } } },
+      { encoding: { x: { field: "day", timeUnit: "week" }, y: { field: "id", aggregate: "max" } }, filter: [{ field: "region", op: "in", value: ["North", "South"] }, { field: "amount", op: "isNull", value: false }] },
+      { encoding: { x: { field: "id" }, y: { field: "amount" } }, filter: [{ field: "id", op: "between", value: [10, 19] }], limit: 5 },
+    ];
+    for (const spec of specs) {
+      const response = await askSpec(spec);
+      expect(response.status, `${JSON.stringify(spec)}: ${await response.clone().text()}`).toBe(200);
+    }
+    const counted = await json<Answer>(await askSpec({ encoding: { y: { aggregate: "count" } }, filter: [{ field: "paid", op: "=", value: true }] }), 200);
+    expect(counted.rows).toEqual([[rows.filter((row) => row.paid).length]]);
+  });
+
+  it("a spec naming a column the dataset lacks, or a limit past QUERY_MAX_ROWS: 422 QUERY_INVALID naming the path", async () => {
+    const missing = await expectProblem(await askSpec({ encoding: { x: { field: "prize" } } }), 422, "QUERY_INVALID");
+    expect(missing.errors).toEqual([expect.objectContaining({ path: "body.spec.encoding.x.field" })]);
+    const huge = await expectProblem(await askSpec({ encoding: { x: { field: "id" } }, limit: 1_000_000_000 }), 422, "QUERY_INVALID");
+    expect(huge.errors).toEqual([expect.objectContaining({ path: "body.spec.limit" })]);
+  });
+
+  it("both sql and spec, neither, or params with a spec: 400", async () => {
+    const spec = { encoding: { y: { aggregate: "count" } } };
+    await expectProblem(await ask(owner.token, dataset.id, { sql: "SELECT 1", spec }), 400, "VALIDATION_FAILED");
+    await expectProblem(await ask(owner.token, dataset.id, { spec, params: [1] }), 400, "VALIDATION_FAILED");
+  });
+});
