@@ -196,7 +196,7 @@ const newProject = async (name: string) =>
 const papaRuns: number[] = [];
 const uploadRuns: number[] = [];
 let uploadStatus = 0;
-let uploadBody: { rowCount?: number; code?: string } = {};
+let uploadBody: { id?: string; rowCount?: number; code?: string } = {};
 // (The projects are made first: a pooled connection left idle while papaparse holds the loop is closed under it.)
 const uploadProjects = [await newProject("bench upload 1"), await newProject("bench upload 2"), await newProject("bench upload 3")];
 const gcLogStart = existsSync(debugLog) ? readFileSync(debugLog, "utf8").length : 0;
@@ -214,8 +214,34 @@ for (const projectId of uploadProjects) {
   uploadStatus = response.status;
   if (uploadStatus !== 201) break;
 }
-delete process.env.MINIFLARE_WORKERD_V8_FLAGS;
 const heap = gcPeaks(existsSync(debugLog) ? readFileSync(debugLog, "utf8").slice(gcLogStart) : "");
+
+// The last upload downloaded as Parquet from the same heap-capped runtime: time, size, peak heap, and
+// that it holds every row and the same mean price as the CSV read in Node (hyparquet reads it back).
+let download: Record<string, number | string | null> | null = null;
+if (uploadStatus === 201 && uploadBody.id) {
+  const logStart = existsSync(debugLog) ? readFileSync(debugLog, "utf8").length : 0;
+  const started = performance.now();
+  const response = await fetch(`${uploader.url}/api/v1/datasets/${uploadBody.id}/download?format=parquet`, { headers: auth });
+  const file = await response.arrayBuffer();
+  const seconds = (performance.now() - started) / 1000;
+  const { parquetMetadata, parquetReadObjects } = await import("hyparquet");
+  const metadata = parquetMetadata(file);
+  const prices = (await parquetReadObjects({ file, columns: ["price"] })).map((row) => row.price as number);
+  const csvPrices = csv.toString("utf8").split("\n").slice(1, -1).map((line) => Number(line.split(",")[5]));
+  const mean = (values: number[]) => values.reduce((total, value) => total + value, 0) / values.length;
+  download = {
+    status: response.status,
+    parquetMB: Math.round((file.byteLength / 1_000_000) * 10) / 10,
+    seconds: Math.round(seconds * 100) / 100,
+    rows: Number(metadata.num_rows),
+    rowGroups: metadata.row_groups.length,
+    meanPrice: mean(prices),
+    meanPriceFromCsv: mean(csvPrices),
+    heapPeakUsedMB: gcPeaks(existsSync(debugLog) ? readFileSync(debugLog, "utf8").slice(logStart) : "").peakUsedMB,
+  };
+}
+delete process.env.MINIFLARE_WORKERD_V8_FLAGS;
 const [papaSeconds, uploadSeconds] = [median(papaRuns), median(uploadRuns)];
 const upload = {
   status: uploadStatus,
@@ -342,6 +368,7 @@ const summary = {
   results: table,
   rateLimitOverhead: on && off ? { p50Ms: on.p50 - off.p50, p99Ms: on.p99 - off.p99, rpsRatio: Math.round((on.rps / off.rps) * 100) / 100 } : null,
   upload,
+  download,
   analysis,
   enumeration,
 };
@@ -349,6 +376,7 @@ writeFileSync(`${root}bench/results/latest.json`, `${JSON.stringify(summary, nul
 console.table(table);
 console.log("rate limiting adds:", summary.rateLimitOverhead);
 console.table([upload]);
+console.table([download]);
 console.table(analysis);
 console.log("median ms, known vs unknown address:", enumeration);
 

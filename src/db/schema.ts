@@ -39,6 +39,8 @@ export const users = pgTable(
     tier: text("tier", { enum: tiers }).notNull().default("free"),
     externalIssuer: text("external_issuer"),
     externalSubject: text("external_subject"),
+    /** When the person proved they read this address (a verification link, or an IdP's `email_verified`); null until then. */
+    emailVerifiedAt: instant("email_verified_at"),
     ...timestamps,
     deletedAt: instant("deleted_at"),
   },
@@ -103,7 +105,10 @@ export const orgMembers = pgTable(
   (t) => [primaryKey({ columns: [t.orgId, t.userId] }), index("org_members_user_idx").on(t.userId, t.createdAt)],
 );
 
-/** An invitation to an address with no account yet: claimed when that address signs up. */
+/**
+ * An invitation to an address: a single-use token (only its SHA-256 kept) that a verified account with
+ * that address accepts explicitly. Accepted and revoked ones stay as history; one pending per address.
+ */
 export const orgInvitations = pgTable(
   "org_invitations",
   {
@@ -112,9 +117,37 @@ export const orgInvitations = pgTable(
     email: text("email").notNull(),
     role: text("role", { enum: roles }).notNull(),
     invitedBy: uuid("invited_by").references(() => users.id, { onDelete: "set null" }),
+    // Defaults only for rows from before tokens (the migration): no token hashes to `unissued:…`, and they show as
+    // expired, so an admin resends them (a resend issues a token). New invitations always set both.
+    tokenHash: text("token_hash").notNull().default(sql`('unissued:' || gen_random_uuid()::text)`),
+    expiresAt: instant("expires_at").notNull().defaultNow(),
+    acceptedAt: instant("accepted_at"),
+    acceptedBy: uuid("accepted_by").references(() => users.id, { onDelete: "set null" }),
+    revokedAt: instant("revoked_at"),
+    createdAt: instant("created_at").notNull().defaultNow(),
+    /** Last (re)sent: a resend issues a new token and a new expiry. */
+    updatedAt: instant("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("org_invitations_pending_key").on(t.orgId, t.email).where(sql`accepted_at IS NULL AND revoked_at IS NULL`),
+    uniqueIndex("org_invitations_token_key").on(t.tokenHash),
+    index("org_invitations_org_created_idx").on(t.orgId, t.createdAt, t.id),
+  ],
+);
+
+/** Email verification links: single use, expiring, stored only as SHA-256 hashes. */
+export const emailVerificationTokens = pgTable(
+  "email_verification_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    /** The address the link was sent to: it verifies that address only. */
+    email: text("email").notNull(),
+    expiresAt: instant("expires_at").notNull(),
+    usedAt: instant("used_at"),
     createdAt: instant("created_at").notNull().defaultNow(),
   },
-  (t) => [uniqueIndex("org_invitations_org_email_key").on(t.orgId, t.email), index("org_invitations_email_idx").on(t.email)],
+  (t) => [index("email_verification_tokens_user_idx").on(t.userId)],
 );
 
 export const apiKeyScopes = ["read", "write"] as const;

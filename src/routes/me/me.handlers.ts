@@ -5,6 +5,7 @@ import { ApiError } from "../../lib/problem.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { guarded } from "../../lib/session-guard.ts";
 import { userOf } from "../../middleware/auth.ts";
+import { presentUser } from "../auth/auth.routes.ts";
 import type * as routes from "./me.routes.ts";
 
 export const getMe: AppRouteHandler<typeof routes.getMe> = async (c) => {
@@ -20,7 +21,7 @@ export const getMe: AppRouteHandler<typeof routes.getMe> = async (c) => {
       .orderBy(organizations.createdAt),
   ]);
   if (!user) throw new ApiError(404, { detail: "Your account no longer exists." });
-  return c.json({ id: user.id, email: user.email, name: user.name, createdAt: user.createdAt.toISOString(), organizations: memberships }, 200);
+  return c.json({ ...presentUser(user), organizations: memberships }, 200);
 };
 
 export const updateMe: AppRouteHandler<typeof routes.updateMe> = async (c) => {
@@ -29,7 +30,7 @@ export const updateMe: AppRouteHandler<typeof routes.updateMe> = async (c) => {
   const db = c.get("services").rawDb;
   const [[user]] = await guarded(c, [db.update(users).set({ name, updatedAt: sql`now()` }).where(eq(users.id, userId)).returning()]);
   if (!user) throw new ApiError(404, { detail: "Your account no longer exists." });
-  return c.json({ id: user.id, email: user.email, name: user.name, createdAt: user.createdAt.toISOString() }, 200);
+  return c.json(presentUser(user), 200);
 };
 
 export const deleteMe: AppRouteHandler<typeof routes.deleteMe> = async (c) => {
