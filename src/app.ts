@@ -20,6 +20,7 @@ import { invitations } from "./routes/invitations/invitations.index.ts";
 import { orgs } from "./routes/orgs/orgs.index.ts";
 import { playground } from "./routes/playground/playground.index.ts";
 import { projectsRouter } from "./routes/projects/projects.index.ts";
+import { queriesRouter } from "./routes/queries/queries.index.ts";
 import { sessionsRouter } from "./routes/sessions/sessions.index.ts";
 
 const app = createApp();
@@ -38,6 +39,7 @@ const routers = [
   projectsRouter,
   datasetsRouter,
   downloadsRouter,
+  queriesRouter,
   sessionsRouter,
   analysesRouter,
   eventsRouter,

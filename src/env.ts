@@ -99,6 +99,11 @@ export const configSchema = z.object({
   /** Audit rows on their way to Postgres (src/queues/audit). */
   AUDIT_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
   SESSION_ROOMS: z.custom<DurableObjectNamespace>((value) => typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function", "must be a Durable Object namespace binding"),
+  /** Dataset stores (one Durable Object per dataset version) and the limits of one query there: rows, bytes of JSON, and time. */
+  DATASET_STORES: z.custom<DurableObjectNamespace>((value) => typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function", "must be a Durable Object namespace binding"),
+  QUERY_MAX_ROWS: positiveInt(10_000),
+  QUERY_MAX_BYTES: positiveInt(4 * 1024 * 1024),
+  QUERY_TIMEOUT_MS: positiveInt(5_000),
   /** Data sources: credential keys, the time each outbound call may take, and the most a browse or query answers. */
   DATA_SOURCE_KEYS: dataSourceKeys,
   DATA_SOURCE_TIMEOUT_MS: positiveInt(5_000),

@@ -15,6 +15,7 @@ const valid = {
   ANALYSIS_QUEUE: env.ANALYSIS_QUEUE,
   AUDIT_QUEUE: env.AUDIT_QUEUE,
   SESSION_ROOMS: env.SESSION_ROOMS,
+  DATASET_STORES: env.DATASET_STORES,
 };
 
 afterEach(() => vi.restoreAllMocks());

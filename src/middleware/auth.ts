@@ -20,6 +20,11 @@ export function unauthorized(code: ErrorCode, detail: string, presented = true):
 }
 
 const readMethods = new Set(["GET", "HEAD", "OPTIONS"]);
+/** POSTs that only read (a query's text does not fit a URL): a read-only key may send them, and they are not audited as writes. */
+const readPosts = [/^\/api\/v1\/datasets\/[^/]+\/query$/];
+
+/** Whether a request only reads, whatever its method. */
+export const readsOnly = (method: string, path: string) => readMethods.has(method) || (method === "POST" && readPosts.some((pattern) => pattern.test(path)));
 
 /**
  * Our own access token: its signature is checked here, without I/O. Its session (revoked? account
@@ -162,7 +167,7 @@ export const authenticate = ({ optional = false }: { optional?: boolean } = {}) 
       if (error instanceof TokenError) throw unauthorized(error.code, error.message);
       throw error;
     }
-    if (principal.kind === "api_key" && !principal.scopes.includes("write") && !readMethods.has(c.req.method)) {
+    if (principal.kind === "api_key" && !principal.scopes.includes("write") && !readsOnly(c.req.method, c.req.path)) {
       throw new ApiError(403, {
         code: "INSUFFICIENT_SCOPE",
         detail: "This API key is read-only; writing needs a key with the write scope.",
