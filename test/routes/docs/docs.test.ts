@@ -37,8 +37,11 @@ describe("the document's security", () => {
     expect(operations.length).toBeGreaterThanOrEqual(19);
     const open = operations.filter((op) => !op.security).map((op) => op.operationId).sort();
     expect(open).toEqual(["refreshTokens", "resendVerification", "signIn", "signUp", "verifyEmail"]);
+    expect(doc.components.securitySchemes.streamTicket).toMatchObject({ type: "apiKey", in: "query", name: "ticket" });
     for (const op of operations.filter((o) => o.security)) {
-      expect(op.security, op.route).toEqual([{ bearerAuth: [] }]);
+      // The events stream alone also takes a stream ticket (for EventSource), as an alternative to the bearer token.
+      const expected = op.operationId === "streamSessionEvents" ? [{ bearerAuth: [] }, { streamTicket: [] }] : [{ bearerAuth: [] }];
+      expect(op.security, op.route).toEqual(expected);
       expect(Object.keys(op.responses), op.route).toContain("401");
     }
   });
