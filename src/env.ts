@@ -98,6 +98,9 @@ export const configSchema = z.object({
   ANALYSIS_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
   /** Audit rows on their way to Postgres (src/queues/audit). */
   AUDIT_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
+  /** Dataset loads: the queue that fills each dataset's store, and the stores (src/durable-objects/dataset-store). */
+  DATASET_LOAD_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
+  DATASET_STORES: z.custom<DurableObjectNamespace>((value) => typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function", "must be a Durable Object namespace binding"),
   SESSION_ROOMS: z.custom<DurableObjectNamespace>((value) => typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function", "must be a Durable Object namespace binding"),
   /** Data sources: credential keys, the time each outbound call may take, and the most a browse or query answers. */
   DATA_SOURCE_KEYS: dataSourceKeys,

@@ -15,6 +15,8 @@ const valid = {
   ANALYSIS_QUEUE: env.ANALYSIS_QUEUE,
   AUDIT_QUEUE: env.AUDIT_QUEUE,
   SESSION_ROOMS: env.SESSION_ROOMS,
+  DATASET_LOAD_QUEUE: env.DATASET_LOAD_QUEUE,
+  DATASET_STORES: env.DATASET_STORES,
 };
 
 afterEach(() => vi.restoreAllMocks());

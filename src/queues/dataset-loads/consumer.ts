@@ -1,0 +1,91 @@
+// The dataset-load queue's consumer: loads a dataset into its store, records the outcome on the dataset, tells its sessions.
+import { and, eq, isNull, ne, sql } from "drizzle-orm";
+import type { Database } from "../../db/client.ts";
+import { analysisSessions, datasets } from "../../db/schema.ts";
+import { publish } from "../../durable-objects/session-room/room.ts";
+import type { Config } from "../../env.ts";
+import type { Logger } from "../../lib/logger.ts";
+import { describeError } from "../../lib/logger.ts";
+import type { Dataset } from "../../lib/tenancy.ts";
+import { storeFor } from "../../services/dataset-store/stub.ts";
+import { DatasetLoadMessage } from "./message.ts";
+
+/** 10 s, 20 s, 40 s… capped at 5 minutes. */
+const backoffSeconds = (attempts: number) => Math.min(300, 10 * 2 ** Math.max(0, attempts - 1));
+
+/** Tells every live session on the dataset (their event streams) what became of its store. */
+async function tellSessions(config: Config, db: Database, logger: Logger, datasetId: string, type: string, data: unknown) {
+  const sessions = await db
+    .select({ id: analysisSessions.id })
+    .from(analysisSessions)
+    .where(and(eq(analysisSessions.datasetId, datasetId), isNull(analysisSessions.deletedAt)));
+  await Promise.all(sessions.map((session) => publish(config, logger, session.id, type, data)));
+}
+
+const loadJob = (dataset: Dataset) => ({
+  datasetId: dataset.id,
+  sha256: dataset.sha256,
+  r2Key: dataset.r2Key,
+  parse: dataset.parseOptions,
+  columns: dataset.profile.columns.map(({ name, type }) => ({ name, type })),
+  rowCount: dataset.rowCount,
+});
+
+export async function handleDatasetLoad(message: Message<unknown>, config: Config, db: Database, logger: Logger): Promise<void> {
+  const parsed = DatasetLoadMessage.safeParse(message.body);
+  if (!parsed.success) {
+    logger.error("dataset load message malformed; dropped", { messageId: message.id });
+    message.ack();
+    return;
+  }
+  const { datasetId } = parsed.data;
+  const [dataset] = await db.select().from(datasets).where(eq(datasets.id, datasetId));
+  // Gone, deleted meanwhile, or loaded by an earlier delivery: nothing to do.
+  if (!dataset || dataset.deletedAt || dataset.queryStatus === "ready") {
+    message.ack();
+    return;
+  }
+  await db.update(datasets).set({ queryStatus: "loading" }).where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
+  let result;
+  try {
+    result = await storeFor(config, dataset).load(loadJob(dataset));
+  } catch (error) {
+    // The store or R2 was unwell: back to pending with the error on record, and another delivery later (the DLQ makes it final).
+    const detail = error instanceof Error ? error.message : String(error);
+    logger.warn("dataset load failed; retrying", { datasetId, attempts: message.attempts, ...describeError(error) });
+    await db.update(datasets).set({ queryStatus: "pending", queryError: detail }).where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
+    message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    return;
+  }
+  if (result.status === "ready") {
+    const loadedAt = new Date(result.loadedAt);
+    await db.update(datasets).set({ queryStatus: "ready", queryRows: result.rows, queryLoadedAt: loadedAt, queryError: null }).where(eq(datasets.id, datasetId));
+    logger.info("dataset loaded", { datasetId, rows: result.rows, reused: result.reused });
+    await tellSessions(config, db, logger, datasetId, "dataset.ready", { datasetId, rows: result.rows, loadedAt: result.loadedAt });
+  } else {
+    await db.update(datasets).set({ queryStatus: "failed", queryError: result.error }).where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
+    logger.warn("dataset load failed for good", { datasetId, error: result.error });
+    await tellSessions(config, db, logger, datasetId, "dataset.failed", { datasetId, error: result.error });
+  }
+  message.ack();
+}
+
+/** The dead-letter queue: a load out of retries fails for good, with the last error it recorded. */
+export async function handleDatasetLoadDeadLetter(message: Message<unknown>, config: Config, db: Database, logger: Logger): Promise<void> {
+  const parsed = DatasetLoadMessage.safeParse(message.body);
+  if (!parsed.success) {
+    message.ack();
+    return;
+  }
+  const { datasetId } = parsed.data;
+  const [failed] = await db
+    .update(datasets)
+    .set({ queryStatus: "failed", queryError: sql`coalesce(${datasets.queryError}, 'The load failed on every retry.')` })
+    .where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")))
+    .returning({ error: datasets.queryError });
+  if (failed) {
+    logger.warn("dataset load dead-lettered", { datasetId });
+    await tellSessions(config, db, logger, datasetId, "dataset.failed", { datasetId, error: failed.error });
+  }
+  message.ack();
+}
