@@ -4,6 +4,7 @@ import { BodyReader } from "../../services/datasets/body-reader.ts";
 import { CsvScanner, ESCAPED, unescapeCell } from "../../services/datasets/csv-scanner.ts";
 import { HEAD_BYTES, lineBreakOf, MAX_RECORD_BYTES } from "../../services/datasets/ingest.ts";
 import { type ParseOptions, rowsOf } from "../../services/datasets/parsers.ts";
+import { CsvColumn } from "./csv-values.ts";
 import { currentLoadId, readMeta, type StoreMeta, writeMeta } from "./meta.ts";
 import { LoadError, quoteIdentifier, type SqlValue, sqlType, type StoreColumn, toSqlValue } from "./values.ts";
 
@@ -23,8 +24,11 @@ export type LoadResult = { status: "ready"; rows: number; loadedAt: string; reus
 
 /** SQLite in a Durable Object allows 100 columns a table (and 2 MB a value, which bounds a batch below). */
 export const MAX_STORE_COLUMNS = 100;
-/** Rows go to SQLite as one JSON array a batch (one bound value, under the 2 MB a value may have even with multi-byte text). */
-const BATCH_CHARS = 512 * 1024;
+/** A Durable Object's SQLite takes at most 100 bound values a statement. */
+const MAX_BOUND_VALUES = 100;
+/** Rows per transaction, and the text they may hold before one is written early (bounding what waits in memory). */
+const BATCH_ROWS = 10_000;
+const BATCH_CHARS = 4 * 1024 * 1024;
 
 /** The load running in this object, if any: a second delivery meanwhile waits for it instead of starting over. */
 const running = new WeakMap<DurableObjectState, Promise<LoadResult>>();
@@ -111,11 +115,17 @@ async function runLoad(ctx: DurableObjectState, env: Cloudflare.Env, job: LoadJo
   }
 }
 
-/** Rows collected as JSON and written a batch per transaction, each checking the load is still this one. */
+/**
+ * Rows written a batch per transaction (each checking the load is still this one), as multi-row INSERTs
+ * of as many rows as 100 bound values allow: measured fastest, ahead of one JSON array unpacked by json_each.
+ */
 class Batches {
   rows = 0;
-  private pending: string[] = [];
+  private pending: SqlValue[] = [];
+  private pendingRows = 0;
   private chars = 0;
+  private readonly width: number;
+  private readonly perStatement: number;
   private readonly insert: string;
 
   constructor(
@@ -123,32 +133,43 @@ class Batches {
     columns: StoreColumn[],
     private readonly loadId: string,
   ) {
-    // One bound value per batch: SQLite unpacks the array (the 100-parameter limit would allow 10 rows of 10 columns).
-    this.insert = `INSERT INTO dataset SELECT ${columns.map((_, i) => `value ->> ${i}`).join(", ")} FROM json_each(?)`;
+    this.width = columns.length;
+    this.perStatement = Math.max(1, Math.floor(MAX_BOUND_VALUES / this.width));
+    this.insert = this.statement(this.perStatement);
+  }
+
+  private statement(rows: number) {
+    const tuple = `(${new Array(this.width).fill("?").join(", ")})`;
+    return `INSERT INTO dataset VALUES ${new Array(rows).fill(tuple).join(", ")}`;
   }
 
   add(values: SqlValue[]) {
-    const json = JSON.stringify(values);
-    if (this.chars + json.length > BATCH_CHARS) this.flush();
-    this.pending.push(json);
-    this.chars += json.length;
+    for (const value of values) {
+      this.pending.push(value);
+      if (typeof value === "string") this.chars += value.length;
+    }
+    if (++this.pendingRows >= BATCH_ROWS || this.chars > BATCH_CHARS) this.flush();
   }
 
   flush() {
-    if (this.pending.length === 0) return;
-    const payload = `[${this.pending.join(",")}]`;
+    if (this.pendingRows === 0) return;
     const { sql } = this.ctx.storage;
+    const { pending, width, perStatement } = this;
     this.ctx.storage.transactionSync(() => {
       if (currentLoadId(sql) !== this.loadId) throw new Superseded();
       try {
-        sql.exec(this.insert, payload);
+        const step = perStatement * width;
+        let at = 0;
+        for (; at + step <= pending.length; at += step) sql.exec(this.insert, ...pending.slice(at, at + step));
+        if (at < pending.length) sql.exec(this.statement((pending.length - at) / width), ...pending.slice(at));
       } catch (error) {
         // A value SQLite refuses (a row past 2 MB, the store full) is refused again next time.
-        throw new LoadError(`The store refused rows ${this.rows + 1}–${this.rows + this.pending.length}: ${error instanceof Error ? error.message : String(error)}`);
+        throw new LoadError(`The store refused rows ${this.rows + 1}–${this.rows + this.pendingRows}: ${error instanceof Error ? error.message : String(error)}`);
       }
     });
-    this.rows += this.pending.length;
+    this.rows += this.pendingRows;
     this.pending = [];
+    this.pendingRows = 0;
     this.chars = 0;
   }
 }
@@ -176,6 +197,7 @@ async function streamCsv(body: ReadableStream<Uint8Array>, job: LoadJob, batches
   const scanner = new CsvScanner(delimiter, lineBreakOf(headText), columns.length + 1, MAX_RECORD_BYTES);
   let skipHeader = job.parse.header === true;
   let unescaped: Uint8Array = new Uint8Array(256);
+  const converters = columns.map((column) => new CsvColumn(column.name, column.type));
   const onRecord = (bytes: Uint8Array, cells: Int32Array, count: number, row: number) => {
     if (skipHeader) {
       skipHeader = false;
@@ -186,15 +208,13 @@ async function streamCsv(body: ReadableStream<Uint8Array>, job: LoadJob, batches
     for (let i = 0; i < count; i++) {
       const start = cells[3 * i]!;
       const end = cells[3 * i + 1]!;
-      let text: string;
       if (cells[3 * i + 2] === ESCAPED) {
         const [into, length] = unescapeCell(bytes, start, end, unescaped);
         unescaped = into;
-        text = decoder.decode(into.subarray(0, length));
+        values[i] = converters[i]!.value(into, 0, length, row);
       } else {
-        text = decoder.decode(bytes.subarray(start, end));
+        values[i] = converters[i]!.value(bytes, start, end, row);
       }
-      values[i] = toSqlValue(text, columns[i]!.type, () => `Row ${row}, column ${JSON.stringify(columns[i]!.name)},`);
     }
     batches.add(values);
   };
@@ -219,7 +239,7 @@ async function streamJson(body: ReadableStream<Uint8Array>, job: LoadJob, batche
       row++;
       if (cells.length > columns.length) throw new LoadError(`Row ${row} has a key the dataset's profile does not have.`);
       const values: SqlValue[] = new Array(columns.length);
-      for (let i = 0; i < columns.length; i++) values[i] = toSqlValue(cells[i], columns[i]!.type, () => `Row ${row}, column ${JSON.stringify(columns[i]!.name)},`);
+      for (let i = 0; i < columns.length; i++) values[i] = toSqlValue(cells[i], columns[i]!.type, row, columns[i]!.name);
       batches.add(values);
     }
   }

@@ -25,17 +25,19 @@ export const quoteIdentifier = (name: string) => `"${name.replaceAll('"', '""')}
 const SQL_TYPES: Record<ColumnType, string> = { integer: "INTEGER", number: "REAL", boolean: "INTEGER", datetime: "TEXT", string: "TEXT" };
 export const sqlType = (type: ColumnType) => SQL_TYPES[type];
 
+const where = (row: number, column: string) => `Row ${row}, column ${JSON.stringify(column)},`;
+
 /**
  * One cell as its column's SQLite value: integer and number as numbers (an integer past 2^53 as its
  * digits, which INTEGER affinity stores exactly), boolean as 0/1, datetime as ISO-8601 UTC text (read
  * as the profiler reads it: Date.parse, a space before the time taken as T), string as text.
  * Throws LoadError for a value the type cannot hold (the profile said every value fits).
  */
-export function toSqlValue(cell: Cell, type: ColumnType, where: () => string): SqlValue {
+export function toSqlValue(cell: Cell, type: ColumnType, row: number, column: string): SqlValue {
   if (cell === null || cell === undefined) return null;
   if (typeof cell === "string") {
     if (isNullText(cell)) return null;
-    return fromText(cell, type, where);
+    return fromText(cell, type, row, column);
   }
   if (typeof cell === "number") {
     if (type === "integer" || type === "number") return cell;
@@ -46,10 +48,10 @@ export function toSqlValue(cell: Cell, type: ColumnType, where: () => string): S
   } else if (type === "string") {
     return JSON.stringify(cell);
   }
-  throw new LoadError(`${where()} holds ${JSON.stringify(cell)}, which is not a ${type} as the profile says.`);
+  throw new LoadError(`${where(row, column)} holds ${JSON.stringify(cell)}, which is not a ${type} as the profile says.`);
 }
 
-function fromText(text: string, type: ColumnType, where: () => string): SqlValue {
+function fromText(text: string, type: ColumnType, row: number, column: string): SqlValue {
   switch (type) {
     case "string":
       return text;
@@ -76,5 +78,5 @@ function fromText(text: string, type: ColumnType, where: () => string): SqlValue
       break;
     }
   }
-  throw new LoadError(`${where()} holds ${JSON.stringify(text.slice(0, 100))}, which is not a ${type} as the profile says.`);
+  throw new LoadError(`${where(row, column)} holds ${JSON.stringify(text.slice(0, 100))}, which is not a ${type} as the profile says.`);
 }
