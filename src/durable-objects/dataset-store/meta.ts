@@ -1,5 +1,5 @@
 // The store's metadata table (_store_meta): status, rows, loadedAt, error, columns, sha256, datasetId (see the DatasetStore contract).
-import type { StoreColumn } from "./values.ts";
+import type { StoreColumn } from "../../queues/dataset-loads/values.ts";
 
 export type StoreStatus = "pending" | "loading" | "ready" | "failed";
 
@@ -11,11 +11,13 @@ export interface StoreMeta {
   columns: StoreColumn[];
   sha256: string | null;
   datasetId: string | null;
-  /** Which load wrote the table (internal: a load checks it is still the current one before each batch). */
+  /** Which load is writing the table (internal: each batch checks it is still the current one). */
   loadId: string | null;
+  /** When the running load last wrote (internal: one silent for long was cut short). */
+  heartbeat: string | null;
 }
 
-type MetaKey = "status" | "rows" | "loadedAt" | "error" | "columns" | "sha256" | "datasetId" | "loadId";
+type MetaKey = "status" | "rows" | "loadedAt" | "error" | "columns" | "sha256" | "datasetId" | "loadId" | "heartbeat";
 
 /** Every entry point calls this first: the table may be gone after deleteAll(). */
 export function ensureMeta(sql: SqlStorage) {
@@ -35,6 +37,7 @@ export function readMeta(sql: SqlStorage): StoreMeta {
     sha256: values.get("sha256") ?? null,
     datasetId: values.get("datasetId") ?? null,
     loadId: values.get("loadId") ?? null,
+    heartbeat: values.get("heartbeat") ?? null,
   };
 }
 

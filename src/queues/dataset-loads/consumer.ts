@@ -8,7 +8,11 @@ import type { Logger } from "../../lib/logger.ts";
 import { describeError } from "../../lib/logger.ts";
 import type { Dataset } from "../../lib/tenancy.ts";
 import { storeFor } from "../../services/dataset-store/stub.ts";
+import { ApiError } from "../../lib/problem.ts";
+import type { BeginResult } from "../../durable-objects/dataset-store/load.ts";
 import { DatasetLoadMessage } from "./message.ts";
+import { streamRows } from "./stream.ts";
+import { LoadError } from "./values.ts";
 
 /** 10 s, 20 s, 40 s… capped at 5 minutes. */
 const backoffSeconds = (attempts: number) => Math.min(300, 10 * 2 ** Math.max(0, attempts - 1));
@@ -22,14 +26,27 @@ async function tellSessions(config: Config, db: Database, logger: Logger, datase
   await Promise.all(sessions.map((session) => publish(config, logger, session.id, type, data)));
 }
 
-const loadJob = (dataset: Dataset) => ({
-  datasetId: dataset.id,
-  sha256: dataset.sha256,
-  r2Key: dataset.r2Key,
-  parse: dataset.parseOptions,
-  columns: dataset.profile.columns.map(({ name, type }) => ({ name, type })),
-  rowCount: dataset.rowCount,
-});
+/**
+ * Loads the dataset's file into its store: begin (a fresh table, or the answer that it is ready, failed or
+ * busy), every batch of rows, finish. A file that cannot be loaded fails the load; anything else throws.
+ */
+async function load(config: Config, dataset: Dataset): Promise<Exclude<BeginResult, { status: "started" }>> {
+  const store = storeFor(config, dataset);
+  const columns = dataset.profile.columns.map(({ name, type }) => ({ name, type }));
+  const begun = await store.beginLoad({ datasetId: dataset.id, sha256: dataset.sha256, columns });
+  if (begun.status !== "started") return begun;
+  const { loadId } = begun;
+  try {
+    await streamRows(config.DATASETS, { r2Key: dataset.r2Key, parse: dataset.parseOptions, columns }, async (values, rows) => {
+      const appended = await store.appendRows(loadId, values, rows);
+      if (!appended.ok) throw new LoadError(appended.error);
+    });
+  } catch (error) {
+    if (error instanceof LoadError || error instanceof ApiError) return store.failLoad(loadId, error instanceof ApiError ? error.detail : error.message);
+    throw error;
+  }
+  return store.finishLoad(loadId, dataset.rowCount);
+}
 
 export async function handleDatasetLoad(message: Message<unknown>, config: Config, db: Database, logger: Logger): Promise<void> {
   const parsed = DatasetLoadMessage.safeParse(message.body);
@@ -48,13 +65,18 @@ export async function handleDatasetLoad(message: Message<unknown>, config: Confi
   await db.update(datasets).set({ queryStatus: "loading" }).where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
   let result;
   try {
-    result = await storeFor(config, dataset).load(loadJob(dataset));
+    result = await load(config, dataset);
   } catch (error) {
     // The store or R2 was unwell: back to pending with the error on record, and another delivery later (the DLQ makes it final).
     const detail = error instanceof Error ? error.message : String(error);
     logger.warn("dataset load failed; retrying", { datasetId, attempts: message.attempts, ...describeError(error) });
     await db.update(datasets).set({ queryStatus: "pending", queryError: detail }).where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
     message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    return;
+  }
+  if (result.status === "busy") {
+    // Another delivery is loading it right now: look again once it should be done.
+    message.retry({ delaySeconds: 30 });
     return;
   }
   if (result.status === "ready") {
