@@ -12,7 +12,10 @@ import { ApiError } from "../../lib/problem.ts";
 import type { BeginResult } from "../../durable-objects/dataset-store/load.ts";
 import { DatasetLoadMessage } from "./message.ts";
 import { streamRows } from "./stream.ts";
-import { LoadError } from "./values.ts";
+import { LoadError, type SqlValue } from "./values.ts";
+
+/** Batches sent to the store before the first is answered. */
+const BATCHES_IN_FLIGHT = 2;
 
 /** 10 s, 20 s, 40 s… capped at 5 minutes. */
 const backoffSeconds = (attempts: number) => Math.min(300, 10 * 2 ** Math.max(0, attempts - 1));
@@ -36,12 +39,22 @@ async function load(config: Config, dataset: Dataset): Promise<Exclude<BeginResu
   const begun = await store.beginLoad({ datasetId: dataset.id, sha256: dataset.sha256, columns });
   if (begun.status !== "started") return begun;
   const { loadId } = begun;
+  // A few batches in flight: the store takes them in order, and the wait for one's write to be confirmed overlaps the next.
+  const inFlight: Promise<void>[] = [];
+  const append = async (values: SqlValue[], rows: number) => {
+    const appended = await store.appendRows(loadId, values, rows);
+    if (!appended.ok) throw new LoadError(appended.error);
+  };
   try {
     await streamRows(config.DATASETS, { r2Key: dataset.r2Key, parse: dataset.parseOptions, columns }, async (values, rows) => {
-      const appended = await store.appendRows(loadId, values, rows);
-      if (!appended.ok) throw new LoadError(appended.error);
+      const sent = append(values, rows);
+      sent.catch(() => {}); // awaited below; this only keeps an early failure from being reported as unhandled
+      inFlight.push(sent);
+      if (inFlight.length >= BATCHES_IN_FLIGHT) await inFlight.shift();
     });
+    for (const sent of inFlight.splice(0)) await sent;
   } catch (error) {
+    await Promise.allSettled(inFlight);
     if (error instanceof LoadError || error instanceof ApiError) return store.failLoad(loadId, error instanceof ApiError ? error.detail : error.message);
     throw error;
   }

@@ -140,7 +140,7 @@ describe("queue(): dataset loads", () => {
     const ada = await person("store");
     const { dataset, key } = await loaded(ada, salesFile(3_000).csv);
     await reset(dataset);
-    const results = await Promise.all([1, 2].map(() => deliver("datacrafted-dataset-loads", [{ datasetId: dataset.id }])));
+    const results: Awaited<ReturnType<typeof deliver>>[] = await Promise.all([1, 2].map(() => deliver("datacrafted-dataset-loads", [{ datasetId: dataset.id }])));
     expect(results.filter((result) => result.explicitAcks.length === 1).length).toBeGreaterThanOrEqual(1);
     // Each delivery is settled one way: acknowledged (it loaded, or found the store ready) or sent back (the store was busy).
     for (const result of results) expect(result.explicitAcks.length + result.retryMessages.length).toBe(1);
