@@ -16,7 +16,7 @@ export interface StoredFile {
 export type BatchSink = (values: SqlValue[], rows: number) => Promise<void>;
 
 /** Rows per batch (one RPC to the store, one transaction there). */
-export const BATCH_ROWS = 15_000;
+export const BATCH_ROWS = 5_000;
 /** Text a batch may hold before it goes early (a file of long cells), well under an RPC's limits. */
 const BATCH_CHARS = 4 * 1024 * 1024;
 
