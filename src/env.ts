@@ -98,9 +98,11 @@ export const configSchema = z.object({
   ANALYSIS_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
   /** Audit rows on their way to Postgres (src/queues/audit). */
   AUDIT_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
+  /** Dataset loads: the queue that fills each dataset's store, and the stores (src/durable-objects/dataset-store). */
+  DATASET_LOAD_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
+  DATASET_STORES: z.custom<DurableObjectNamespace>((value) => typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function", "must be a Durable Object namespace binding"),
   SESSION_ROOMS: z.custom<DurableObjectNamespace>((value) => typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function", "must be a Durable Object namespace binding"),
   /** Dataset stores (one Durable Object per dataset version) and the limits of one query there: rows, bytes of JSON, and time. */
-  DATASET_STORES: z.custom<DurableObjectNamespace>((value) => typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function", "must be a Durable Object namespace binding"),
   QUERY_MAX_ROWS: positiveInt(10_000),
   QUERY_MAX_BYTES: positiveInt(4 * 1024 * 1024),
   QUERY_TIMEOUT_MS: positiveInt(5_000),

@@ -18,7 +18,7 @@ export async function scheduled(controller: ScheduledController, env: Cloudflare
   const jobs = {
     cleanupAuthSessions: () => cleanupAuthSessions(db),
     cleanupVerificationTokens: () => cleanupVerificationTokens(db),
-    purgeDeleted: () => purgeDeleted(db, loaded.config.DATASETS, { retentionDays: loaded.config.RETENTION_DAYS }),
+    purgeDeleted: () => purgeDeleted(db, loaded.config.DATASETS, { retentionDays: loaded.config.RETENTION_DAYS, stores: loaded.config.DATASET_STORES }),
     recoverAnalyses: () => recoverAnalyses(db, loaded.config.ANALYSIS_QUEUE),
   };
   for (const [name, job] of Object.entries(jobs)) {

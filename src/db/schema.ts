@@ -2,7 +2,7 @@
 import { sql } from "drizzle-orm";
 import type { ParseOptions } from "../services/datasets/parsers.ts";
 import type { Profile } from "../services/datasets/profiler.ts";
-import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 /** Millisecond precision, like a JS Date: cursors built from these values compare exactly. */
 const instant = (name: string) => timestamp(name, { withTimezone: true, mode: "date", precision: 3 });
@@ -227,6 +227,9 @@ export const projects = pgTable(
 );
 
 /** One version of an uploaded file: the bytes live in R2, the profile here. */
+export const datasetQueryStatuses = ["pending", "loading", "ready", "failed"] as const;
+export type DatasetQueryStatus = (typeof datasetQueryStatuses)[number];
+
 export const datasets = pgTable(
   "datasets",
   {
@@ -250,12 +253,20 @@ export const datasets = pgTable(
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: instant("created_at").notNull().defaultNow(),
     deletedAt: instant("deleted_at"),
+    /** The queryable copy (DatasetStore): set by the load queue's consumer. */
+    queryStatus: text("query_status", { enum: datasetQueryStatuses }).notNull().default("pending"),
+    queryRows: integer("query_rows"),
+    queryLoadedAt: instant("query_loaded_at"),
+    queryError: text("query_error"),
   },
   (t) => [
     uniqueIndex("datasets_project_name_version_key").on(t.projectId, t.name, t.version),
     index("datasets_project_created_idx").on(t.projectId, t.createdAt, t.id).where(sql`deleted_at IS NULL`),
     index("datasets_project_sha_idx").on(t.projectId, t.sha256).where(sql`deleted_at IS NULL`),
     index("datasets_deleted_idx").on(t.deletedAt).where(sql`deleted_at IS NOT NULL`),
+    // The purge asks whether any other row still uses a store (named by organization + sha256).
+    index("datasets_org_sha_idx").on(t.orgId, t.sha256),
+    check("datasets_query_status_check", sql`${t.queryStatus} IN ('pending', 'loading', 'ready', 'failed')`),
   ],
 );
 

@@ -17,12 +17,13 @@ const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /** The store of dataset `id`, with `rows` in `dataset` and its `_store_meta` (status "ready" unless told). */
 export async function seedStore(
-  dataset: { id: string; sha256?: string },
+  dataset: { id: string; sha256?: string; orgId?: string },
   columns: SeedColumn[],
   rows: Cell[][],
   { status = "ready" }: { status?: "pending" | "loading" | "ready" | "failed" } = {},
 ): Promise<DurableObjectStub<DatasetStore>> {
-  const stub = storeFor(env, { id: dataset.id, sha256: dataset.sha256 ?? "" });
+  // A store of its own: named by a made-up organization (and the id when no hash is given), so no real load shares it.
+  const stub = storeFor(env, { id: dataset.id, orgId: dataset.orgId ?? "seeded", sha256: dataset.sha256 ?? dataset.id });
   await runInDurableObject(stub, (_instance: DatasetStore, state) => {
     const sql = state.storage.sql;
     sql.exec(`CREATE TABLE IF NOT EXISTS _store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);

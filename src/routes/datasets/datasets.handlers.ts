@@ -7,12 +7,21 @@ import { ApiError } from "../../lib/problem.ts";
 import { type Dataset, requireDataset, requireProject } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { principalOf } from "../../middleware/auth.ts";
+import { queueDatasetLoad } from "../../queues/dataset-loads/enqueue.ts";
 import { ingest } from "../../services/datasets/ingest.ts";
 import { saveDataset } from "../../services/datasets/store.ts";
 import { boundaryOf, filePart } from "../../services/datasets/multipart.ts";
 import type { Format } from "../../services/datasets/parsers.ts";
 import { readRows } from "../../services/datasets/read-rows.ts";
 import type * as routes from "./datasets.routes.ts";
+
+/** The queryable copy's state (the DatasetStore, loaded by a queue job after the upload). */
+const queryState = (d: Dataset) => ({
+  status: d.queryStatus,
+  rows: d.queryRows,
+  loadedAt: d.queryLoadedAt?.toISOString() ?? null,
+  error: d.queryError,
+});
 
 const summary = (d: Dataset) => ({
   id: d.id,
@@ -27,6 +36,7 @@ const summary = (d: Dataset) => ({
   columnCount: d.columnCount,
   createdBy: d.createdBy,
   createdAt: d.createdAt.toISOString(),
+  query: queryState(d),
 });
 
 /** Postgres sorts jsonb keys; a profile reads better in its own order. */
@@ -96,6 +106,7 @@ export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
 
   const dataset = await saveDataset(c.get("services").db, config.DATASETS, { id: datasetId, project, name, format, key, ingested, userId: principalOf(c).userId });
   c.set("auditTarget", { type: "datasets", id: dataset.id });
+  await queueDatasetLoad(config, c.get("logger"), dataset);
   if (dataset.id !== datasetId) {
     // The same bytes again: the dataset that has them, and no second copy in R2.
     await config.DATASETS.delete(key);

@@ -20,6 +20,17 @@ const ColumnProfile = z
   })
   .openapi("ColumnProfile");
 
+export const DatasetQueryState = z
+  .object({
+    status: z.enum(["pending", "loading", "ready", "failed"]).openapi({
+      description: "The queryable copy (every row in the dataset's store): pending until a queue job loads it, ready once every row is in, failed with an error",
+    }),
+    rows: z.number().int().nullable().openapi({ description: "Rows in the store once ready" }),
+    loadedAt: Timestamp.nullable(),
+    error: z.string().nullable().openapi({ description: "Why the last load failed (kept while a retry is pending)" }),
+  })
+  .openapi("DatasetQueryState");
+
 export const DatasetSummary = z
   .object({
     id: z.uuid(),
@@ -34,6 +45,7 @@ export const DatasetSummary = z
     columnCount: z.number().int(),
     createdBy: z.uuid().nullable(),
     createdAt: Timestamp,
+    query: DatasetQueryState,
   })
   .openapi("DatasetSummary");
 

@@ -4,7 +4,12 @@ import { createExecutionContext, env, runInDurableObject, SELF, waitOnExecutionC
 import { beforeAll, describe, expect, it } from "vitest";
 import type { DatasetStore } from "../../../src/durable-objects/dataset-store/dataset-store.ts";
 import worker from "../../../src/index.ts";
-import { saleCells, sales, salesColumns, salesCsv, seedStore, storeChecksum } from "../../support/dataset-store.ts";
+import { eq } from "drizzle-orm";
+import { createDb } from "../../../src/db/client.ts";
+import { datasets } from "../../../src/db/schema.ts";
+import { storeFor } from "../../../src/services/dataset-store/stub.ts";
+import { sales, salesColumns, salesCsv, storeChecksum } from "../../support/dataset-store.ts";
+import { settled } from "../../support/dataset-loads.ts";
 import { addMember, call, json, person, randomIp, team, type Person } from "../../support/harness.ts";
 import { expectProblem } from "../../support/problem.ts";
 
@@ -37,6 +42,14 @@ async function upload(who: Person, org?: string, csv = salesCsv(rows)): Promise<
   return json<Uploaded>(response, 201);
 }
 
+/** Uploads and waits for the queue's load to fill the dataset's store; answers the dataset and its store. */
+async function loaded(who: Person, org?: string, csv = salesCsv(rows)) {
+  const uploaded = await upload(who, org, csv);
+  expect((await settled(who, uploaded.id)).query.status).toBe("ready");
+  const [row] = await createDb(env).select({ orgId: datasets.orgId }).from(datasets).where(eq(datasets.id, uploaded.id));
+  return { dataset: uploaded, store: storeFor(env, { id: uploaded.id, orgId: row!.orgId, sha256: uploaded.sha256 }) };
+}
+
 const ask = (token: string | undefined, datasetId: string, body: unknown) => call(`/api/v1/datasets/${datasetId}/query`, { method: "POST", token, body });
 
 /** Through the Worker with some variables changed (the caps). */
@@ -58,10 +71,9 @@ let store: DurableObjectStub<DatasetStore>;
 
 beforeAll(async () => {
   owner = await person("query");
-  dataset = await upload(owner);
-  // The load fills the store in production; here the test fills it with the same rows, typed by the upload's own profile.
+  // The queue's load fills the store from the uploaded file, typed by the upload's own profile.
+  ({ dataset, store } = await loaded(owner));
   expect(dataset.profile.columns.map(({ name, type }) => ({ name, type }))).toEqual(salesColumns);
-  store = await seedStore(dataset, salesColumns, saleCells(rows));
 });
 
 describe("POST /datasets/{id}/query answers", () => {
@@ -98,8 +110,7 @@ describe("POST /datasets/{id}/query answers", () => {
   it("to a viewer of the organization and to a read-only API key", async () => {
     const admin = await person("query-team");
     const slug = await team(admin, "Analysts");
-    const shared = await upload(admin, slug);
-    await seedStore(shared, salesColumns, saleCells(rows));
+    const { dataset: shared } = await loaded(admin, slug);
     const viewer = await person("query-viewer");
     await addMember(admin, slug, viewer, "viewer");
     const sql = `SELECT max(id) FROM dataset`;
@@ -123,13 +134,16 @@ describe("POST /datasets/{id}/query refuses", () => {
     await expectProblem(await ask(owner.token, dataset.id, { sql: "SELECT ?", params: [{ a: 1 }] }), 400, "VALIDATION_FAILED");
   });
 
-  it("a dataset whose store is not loaded yet, or still loading: 409 with Retry-After", async () => {
-    const fresh = await upload(owner, undefined, salesCsv(rows.slice(0, 20)));
-    const missing = await ask(owner.token, fresh.id, { sql: "SELECT 1" });
-    expect(missing.headers.get("Retry-After")).toMatch(/^\d+$/);
-    expect(await expectProblem(missing, 409, "DATASET_NOT_READY")).toMatchObject({ storeStatus: "missing" });
-    await seedStore(fresh, salesColumns, saleCells(rows.slice(0, 20)), { status: "loading" });
-    expect(await expectProblem(await ask(owner.token, fresh.id, { sql: "SELECT count(*) FROM dataset" }), 409, "DATASET_NOT_READY")).toMatchObject({ storeStatus: "loading" });
+  it("a dataset whose store is not loaded yet: 409 with Retry-After, then the answer once it is", async () => {
+    // 150,000 rows take the load seconds on any machine; the query is sent the moment the upload answers.
+    const csv = `n,label\n${Array.from({ length: 150_000 }, (_, i) => `${i},row ${i % 97}`).join("\n")}\n`;
+    const fresh = await upload(owner, undefined, csv);
+    const early = await ask(owner.token, fresh.id, { sql: "SELECT count(*) FROM dataset" });
+    expect(early.headers.get("Retry-After")).toMatch(/^\d+$/);
+    const problem = await expectProblem(early, 409, "DATASET_NOT_READY");
+    expect(["missing", "pending", "loading"]).toContain(problem.storeStatus);
+    expect((await settled(owner, fresh.id)).query.status).toBe("ready");
+    expect((await json<Answer>(await ask(owner.token, fresh.id, { sql: "SELECT count(*) FROM dataset" }), 200)).rows).toEqual([[150_000]]);
   });
 
   it("writes (422 QUERY_NOT_READ_ONLY), leaving every row as it was", async () => {
@@ -166,8 +180,7 @@ describe("POST /datasets/{id}/query caps", () => {
   });
 
   it("answers 504 QUERY_TIMEOUT past QUERY_TIMEOUT_MS, and the store answers afterwards", async () => {
-    const big = await upload(owner, undefined, "n\n1\n2\n");
-    const bigStore = await seedStore(big, [{ name: "n", type: "integer" }], []);
+    const { dataset: big, store: bigStore } = await loaded(owner, undefined, "n\n1\n2\n");
     await runInDurableObject(bigStore, (_instance: DatasetStore, state) => {
       state.storage.sql.exec(`INSERT INTO dataset WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c LIMIT 200000) SELECT n FROM c`);
     });
