@@ -152,7 +152,8 @@ export const authenticate = ({ optional = false }: { optional?: boolean } = {}) 
     }
     if (!header && optional) return next();
     if (!header) throw unauthorized("UNAUTHORIZED", "Send Authorization: Bearer <access token or API key>.", false);
-    const match = /^Bearer +([A-Za-z0-9._~+/=-]+)$/.exec(header);
+    // Auth schemes are case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" are Bearer too.
+    const match = /^Bearer +([A-Za-z0-9._~+/=-]+)$/i.exec(header);
     if (!match?.[1]) throw unauthorized("INVALID_TOKEN", "The Authorization header must be: Bearer <token>.");
     const token = match[1];
     let principal: Principal;

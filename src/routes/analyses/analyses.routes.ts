@@ -4,7 +4,7 @@ import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
 import { Problem } from "../../lib/problem.ts";
 import { Chart, Insight } from "../../services/analysis/result.ts";
-import { bearerSecurity, Timestamp } from "../schemas.ts";
+import { bearerSecurity, Text, Timestamp } from "../schemas.ts";
 
 export const Analysis = z
   .object({
@@ -45,7 +45,7 @@ export const create = createRoute({
     body: jsonBody(
       z
         .object({
-          question: z.string().trim().min(1).max(2_000).optional().openapi({ description: "What to focus on" }),
+          question: Text.trim().min(1).max(2_000).optional().openapi({ description: "What to focus on" }),
           engine: z.enum(["auto", "openai", "statistical"]).default("auto").openapi({ description: "`auto`: the model when one is configured, else the statistical engine" }),
         })
         .strict(),

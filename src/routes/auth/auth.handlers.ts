@@ -11,6 +11,7 @@ import { unauthorized, userOf } from "../../middleware/auth.ts";
 import { clientIp } from "../../middleware/rate-limit.ts";
 import { openSession, provisionUser, type SessionContext } from "../../services/identity.ts";
 import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from "../../services/passwords.ts";
+import { rememberDevice, signinBucket } from "../../services/signin-devices.ts";
 import { newRefreshToken, signAccessToken } from "../../services/tokens.ts";
 import { verificationEmail } from "../../services/email/messages.ts";
 import { sendLater } from "../../services/email/send.ts";
@@ -91,7 +92,8 @@ export const signin: AppRouteHandler<typeof routes.signin> = async (c) => {
   const { email, password } = c.req.valid("json");
   c.set("auditTarget", { type: "email", id: email });
   enforce(c, await consume(c, "signin-ip", `ip:${clientIp(c)}`));
-  enforce(c, await consume(c, "signin-email", `email:${email}`));
+  // Per address, but a device that signed in to it before spends from a bucket of its own (src/services/signin-devices.ts).
+  enforce(c, await consume(c, "signin-email", await signinBucket(c, email)));
   // A public route: whatever Authorization header came along, it acts for no session.
   const db = c.get("services").rawDb;
   const [user] = await db
@@ -109,6 +111,7 @@ export const signin: AppRouteHandler<typeof routes.signin> = async (c) => {
     ? [db.update(users).set({ passwordHash: await hashPassword(password), updatedAt: sql`now()` }).where(eq(users.id, user.id))]
     : [];
   await db.batch([...session.statements, ...rehash]);
+  await rememberDevice(c, email);
   c.set("userId", user.id);
   return c.json(await tokens(c, user.id, user.tier, session.sessionId, session.refreshToken, session.expiresAt), 200);
 };

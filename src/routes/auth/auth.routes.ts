@@ -1,7 +1,7 @@
 // Route definitions for sign-up, sign-in, refresh, sign-out and the current session.
 import { createRoute, z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
-import { bearerSecurity, Email, Timestamp } from "../schemas.ts";
+import { bearerSecurity, Email, Text, Timestamp } from "../schemas.ts";
 
 const Password = z.string().min(10, "at least 10 characters").max(256).openapi({ example: "correct horse battery staple" });
 
@@ -44,7 +44,7 @@ export const signup = createRoute({
   description:
     "Always answers 202 with the same body, whether or not the address already has an account, so the API never tells who is registered. " +
     "A new account gets a verification link by email; it can sign in at once, but accepts invitations and creates API keys only once verified.",
-  request: { body: jsonBody(z.object({ email: Email, password: Password, name: z.string().trim().min(1).max(100).optional() })) },
+  request: { body: jsonBody(z.object({ email: Email, password: Password, name: Text.trim().min(1).max(100).optional() })) },
   responses: {
     202: { description: "Accepted", content: { "application/json": { schema: z.object({ status: z.literal("accepted"), detail: z.string() }) } } },
     ...problemResponses(400, 415),

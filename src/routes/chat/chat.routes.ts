@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Timestamp } from "../schemas.ts";
+import { bearerSecurity, Text, Timestamp } from "../schemas.ts";
 
 const Engine = z.enum(["openai", "statistical"]);
 
@@ -43,7 +43,7 @@ export const create = createRoute({
     body: jsonBody(
       z
         .object({
-          message: z.string().trim().min(1).max(4_000).openapi({ description: "The question (1–4,000 characters after trimming)" }),
+          message: Text.trim().min(1).max(4_000).openapi({ description: "The question (1–4,000 characters after trimming)" }),
           engine: z.enum(["auto", "openai", "statistical"]).default("auto").openapi({ description: "`auto`: the model when one is configured, else the statistical engine" }),
         })
         .strict(),

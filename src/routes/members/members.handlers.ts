@@ -39,9 +39,18 @@ async function findMember(c: Context<AppEnv>, orgId: string, userId: string): Pr
   return member;
 }
 
-/** Keeps the row unless it is the organization's last owner: one statement, so two owners cannot both step down. */
-const notLastOwner = (orgId: string) =>
-  sql`(${orgMembers.role} <> 'owner' OR (SELECT count(*) FROM org_members o WHERE o.org_id = ${orgId} AND o.role = 'owner') > 1)`;
+/**
+ * Keeps the row unless it is the organization's last owner, in the one statement that demotes or removes it. A plain
+ * count is not enough under READ COMMITTED: two owners demoting each other each count two owners in their own snapshot,
+ * touch different rows, and both succeed. So the count locks the owners' rows (FOR UPDATE, in user id order, the same
+ * order everywhere, so two of these never deadlock): the second statement waits for the first to commit, re-reads each
+ * owner row it waited on at its latest version and drops one that is no longer an owner (EvalPlanQual), so it counts
+ * only owners that still are, and holds them until it commits. An owner added meanwhile is not counted, which can only
+ * refuse, never lose the last owner. Account deletion (me.handlers.ts) takes the same locks in the same order.
+ */
+export const notLastOwner = (orgId: string) =>
+  sql`(${orgMembers.role} <> 'owner' OR (SELECT count(*) FROM (
+        SELECT 1 FROM org_members o WHERE o.org_id = ${orgId} AND o.role = 'owner' ORDER BY o.user_id FOR UPDATE) owners) > 1)`;
 
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { slug } = c.req.valid("param");
