@@ -157,6 +157,7 @@ describe("every operation in /openapi.json", () => {
       "/api/v1/datasets/{id}": dataset.id,
       "/api/v1/datasets/{id}/rows": dataset.id,
       "/api/v1/datasets/{id}/versions": dataset.id,
+      "/api/v1/datasets/{id}/download": dataset.id,
       "/api/v1/sessions/{id}": session.id,
       "/api/v1/sessions/{id}/analyses": session.id,
       "/api/v1/sessions/{id}/messages": session.id,

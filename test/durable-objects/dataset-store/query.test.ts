@@ -226,7 +226,7 @@ describe("DatasetStore.query before the store is ready", () => {
   it("answers DATASET_NOT_READY while loading, and for a store that was never loaded", async () => {
     const loading = await seedStore({ id: crypto.randomUUID() }, salesColumns, saleCells(rows.slice(0, 5)), { status: "loading" });
     expect(await run(loading, `SELECT count(*) FROM dataset`)).toMatchObject({ ok: false, code: "DATASET_NOT_READY", status: "loading" });
-    const empty = storeFor(env, { id: crypto.randomUUID(), sha256: "" });
+    const empty = storeFor(env, { id: crypto.randomUUID(), orgId: "never-loaded", sha256: crypto.randomUUID() });
     expect(await run(empty, `SELECT 1`)).toMatchObject({ ok: false, code: "DATASET_NOT_READY", status: "missing" });
   });
 });
