@@ -32,6 +32,7 @@ export const ErrorCode = z.enum([
   "NOT_UTF8",
   "CSV_MALFORMED",
   "JSON_MALFORMED",
+  "JSON_TOO_DEEP",
   "RATE_LIMITED",
   "IDEMPOTENCY_KEY_REUSED",
   "IDEMPOTENCY_IN_FLIGHT",

@@ -8,7 +8,7 @@ import { type Dataset, requireDataset, requireProject } from "../../lib/tenancy.
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { principalOf } from "../../middleware/auth.ts";
 import { ingest } from "../../services/datasets/ingest.ts";
-import { saveDataset } from "../../services/datasets/store.ts";
+import { ProjectGoneError, saveDataset } from "../../services/datasets/store.ts";
 import { boundaryOf, filePart } from "../../services/datasets/multipart.ts";
 import type { Format } from "../../services/datasets/parsers.ts";
 import { readRows } from "../../services/datasets/read-rows.ts";
@@ -92,9 +92,16 @@ export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
     maxBytes: config.MAX_UPLOAD_BYTES,
     maxRows: config.MAX_ROWS,
     maxColumns: config.MAX_COLUMNS,
+    maxDepth: config.MAX_JSON_DEPTH,
   });
 
-  const dataset = await saveDataset(c.get("services").db, config.DATASETS, { id: datasetId, project, name, format, key, ingested, userId: principalOf(c).userId });
+  const dataset = await saveDataset(c.get("services").db, config.DATASETS, { id: datasetId, project, name, format, key, ingested, userId: principalOf(c).userId }).catch(
+    (error: unknown) => {
+      // Deleted while the file was on its way: nothing was kept (saveDataset removed the R2 object).
+      if (error instanceof ProjectGoneError) throw new ApiError(404, { detail: "No project with this id is visible to you." });
+      throw error;
+    },
+  );
   c.set("auditTarget", { type: "datasets", id: dataset.id });
   if (dataset.id !== datasetId) {
     // The same bytes again: the dataset that has them, and no second copy in R2.
