@@ -132,4 +132,15 @@ describe("npm run dev under requests answered before their body is read", () => 
     for (let i = 0; i < 150 && !output.includes("name=hangup") && !exited; i++) await new Promise((r) => setTimeout(r, 200));
     await expectAlive();
   });
+
+  it("answers a negative Content-Length itself (the runtime's plain-text 400, before the Worker), and carries on", async () => {
+    const socket = net.connect(Number(new URL(base).port), "127.0.0.1");
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => void (answer += chunk.toString()));
+    const ended = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.write(`POST /api/v1/projects/${projectId}/datasets HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Length: -1\r\nConnection: close\r\n\r\na\n1\n`);
+    await ended;
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    await expectAlive();
+  });
 });

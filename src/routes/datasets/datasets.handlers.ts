@@ -61,7 +61,10 @@ export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
   const query = c.req.valid("query");
   const { project } = await requireProject(c, id, "datasets:write");
   const config = c.get("config");
-  const declared = Number(c.req.header("Content-Length") ?? Number.NaN);
+  const length = c.req.header("Content-Length");
+  // workerd refuses a malformed Content-Length itself (a plain-text 400) before the app runs; this is for any runtime that does not.
+  if (length !== undefined && !/^\s*\d+\s*$/.test(length)) throw new ApiError(400, { code: "BAD_REQUEST", detail: "The Content-Length header is not a byte count." });
+  const declared = Number(length ?? Number.NaN);
   if (declared > config.MAX_UPLOAD_BYTES) {
     throw new ApiError(413, { code: "UPLOAD_TOO_LARGE", detail: `The file is larger than the limit of ${config.MAX_UPLOAD_BYTES} bytes.` });
   }
