@@ -247,6 +247,9 @@ async function* jsonArrayValues(text: ReadableStream<string>): AsyncGenerator<un
   }
 }
 
+/** The longest NDJSON line (one row): 8 Mi characters. */
+const MAX_LINE_CHARS = 8 * 1024 * 1024;
+
 /**
  * NDJSON, one value a line. A line's pieces are kept apart until its end is seen and joined once:
  * each chunk is searched for line breaks from where the last one was, so a line of any length is
@@ -255,6 +258,7 @@ async function* jsonArrayValues(text: ReadableStream<string>): AsyncGenerator<un
 async function* ndjsonValues(text: ReadableStream<string>): AsyncGenerator<unknown[]> {
   const reader = text.getReader();
   let pieces: string[] = [];
+  let held = 0;
   let line = 0;
   const parseLine = (source: string) => {
     try {
@@ -281,7 +285,14 @@ async function* ndjsonValues(text: ReadableStream<string>): AsyncGenerator<unkno
           pieces = [];
         }
       }
-      if (from < value.length) pieces.push(value.slice(from));
+      if (from < value.length) {
+        pieces.push(value.slice(from));
+        // A row is held whole to parse it: past MAX_LINE_CHARS it would take the isolate's memory (128 MB).
+        held = pieces.length === 1 ? value.length - from : held + value.length - from;
+        if (held > MAX_LINE_CHARS) {
+          throw new ApiError(422, { code: "ROW_TOO_LARGE", detail: `Line ${line + 1} runs past ${MAX_LINE_CHARS} characters, the most one NDJSON row may have.` });
+        }
+      }
     } else if (pieces.length > 0) {
       take(pieces.join(""), batch);
       pieces = [];

@@ -183,3 +183,14 @@ describe("NDJSON lines across chunks", () => {
     expect(dataset.sample.map((row) => [row.a, String(row.s).length])).toEqual([[1, 600_000], [2, 1], [3, 1]]);
   });
 });
+
+describe("an NDJSON line longer than one row may be", () => {
+  it("is refused with 422 ROW_TOO_LARGE (held whole, it would take the isolate's memory)", async () => {
+    const ada = await person("adv-long-line");
+    const projectId = await project(ada);
+    const body = `{"a":1}\n{"s":"${"z".repeat(9 * 1024 * 1024)}"}\n`;
+    const problem = await expectProblem(await send(ada, projectId, body, "application/x-ndjson"), 422, "ROW_TOO_LARGE");
+    expect(problem.detail).toContain("Line 2");
+    expect(await stored(projectId)).toEqual([]);
+  });
+});
