@@ -47,10 +47,14 @@ const stack = await startStack({
   requireReal: process.env.REQUIRE_REAL_SERVICES === "1",
   neonPort: process.env.LOCAL_NEON_PORT ? Number(process.env.LOCAL_NEON_PORT) : undefined,
   upstashPort: process.env.LOCAL_UPSTASH_PORT ? Number(process.env.LOCAL_UPSTASH_PORT) : undefined,
+  emailPort: process.env.LOCAL_EMAIL_PORT ? Number(process.env.LOCAL_EMAIL_PORT) : undefined,
+  // Nothing is really sent locally: each verification or invitation link shows here instead.
+  onEmail: (message) => log(`email to ${message.to.join(", ")}: "${message.subject}"${message.links.map((link) => `\n      ${link}`).join("")}`),
   log,
 });
 log(`Postgres: ${stack.postgres === "pglite" ? `embedded PGlite (data in .data/pglite)` : "LOCAL_POSTGRES_URL"} via the Neon gateway at ${stack.neon.sqlEndpoint}`);
 log(`Redis:    ${stack.redis === "memory" ? "embedded in-memory engine" : "LOCAL_REDIS_URL"} via the Upstash gateway at ${stack.upstash.url}`);
+log(`Email:    a local stub of the email API at ${stack.email.url} (links are printed here; GET /_stub/messages lists them)`);
 
 // /docs must render offline: the installed Scalar bundle is served locally instead of from its CDN.
 const scalarBundle = `${root}node_modules/@scalar/api-reference/dist/browser/standalone.js`;
@@ -69,6 +73,7 @@ const vars = Object.entries({
   AUTH_JWT_KEYS: process.env.AUTH_JWT_KEYS ?? devSecrets().AUTH_JWT_KEYS,
   DATA_SOURCE_KEYS: process.env.DATA_SOURCE_KEYS ?? devSecrets().DATA_SOURCE_KEYS,
   ENVIRONMENT: "development",
+  APP_URL: process.env.APP_URL ?? `http://127.0.0.1:${port}`,
   ALLOWED_ORIGINS: process.env.ALLOWED_ORIGINS ?? "*",
   DOCS_SCRIPT_URL: `${assets.url}/scalar.js`,
 })

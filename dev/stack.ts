@@ -1,7 +1,8 @@
-// Starts the local Neon and Upstash gateways on real servers or embedded engines: shared by `npm run dev` and the tests.
+// Starts the local Neon and Upstash gateways on real servers or embedded engines, and the email stub: shared by `npm run dev` and the tests.
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { startEmailStub, type EmailStub, type StoredEmail } from "./email-stub/server.ts";
 import { applyMigrations } from "./migrate.ts";
 import type { SqlBackend } from "./neon-gateway/backend.ts";
 import { createPgliteBackend } from "./neon-gateway/pglite-backend.ts";
@@ -29,12 +30,17 @@ export interface StackOptions {
   requireReal?: boolean;
   neonPort?: number;
   upstashPort?: number;
+  emailPort?: number;
+  /** Each message the email stub accepts (npm run dev prints its links). */
+  onEmail?: (message: StoredEmail) => void;
   log?: (message: string) => void;
 }
 
 export interface Stack {
   neon: NeonGateway;
   upstash: UpstashGateway;
+  /** Where the Worker's verification and invitation mail goes: a stub of the email API that keeps what it receives. */
+  email: EmailStub;
   postgres: SqlBackend["kind"];
   redis: RedisBackend["kind"];
   /** The Worker's variables that point it at these gateways. */
@@ -43,6 +49,8 @@ export interface Stack {
     NEON_FETCH_ENDPOINT: string;
     UPSTASH_REDIS_REST_URL: string;
     UPSTASH_REDIS_REST_TOKEN: string;
+    EMAIL_API_URL: string;
+    EMAIL_API_KEY: string;
   };
   stop(): Promise<void>;
 }
@@ -116,6 +124,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     cleanups.push(() => neon.close());
     const upstash = await startUpstashGateway({ backend: redis, token: secret(), port: options.upstashPort });
     cleanups.push(() => upstash.close());
+    const email = await startEmailStub({ apiKey: `re_stub_${secret()}`, port: options.emailPort, onMessage: options.onEmail });
+    cleanups.push(() => email.close());
 
     const migrations = await applyMigrations({
       connectionString: neon.connectionString,
@@ -127,6 +137,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return {
       neon,
       upstash,
+      email,
       postgres: sql.kind,
       redis: redis.kind,
       workerVars: {
@@ -134,6 +145,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         NEON_FETCH_ENDPOINT: neon.sqlEndpoint,
         UPSTASH_REDIS_REST_URL: upstash.url,
         UPSTASH_REDIS_REST_TOKEN: upstash.token,
+        EMAIL_API_URL: email.url,
+        EMAIL_API_KEY: email.apiKey,
       },
       stop,
     };

@@ -10,14 +10,17 @@ import { dataSourcePostgresRouter } from "./routes/data-source-postgres/data-sou
 import { dataSourceRedisRouter } from "./routes/data-source-redis/data-source-redis.index.ts";
 import { dataSourcesRouter } from "./routes/data-sources/data-sources.index.ts";
 import { datasetsRouter } from "./routes/datasets/datasets.index.ts";
+import { downloadsRouter } from "./routes/downloads/downloads.index.ts";
 import { mountDocs } from "./routes/docs/docs.index.ts";
 import { exportsRouter } from "./routes/exports/exports.index.ts";
 import { health } from "./routes/health/health.index.ts";
 import { me } from "./routes/me/me.index.ts";
 import { members } from "./routes/members/members.index.ts";
+import { invitations } from "./routes/invitations/invitations.index.ts";
 import { orgs } from "./routes/orgs/orgs.index.ts";
 import { playground } from "./routes/playground/playground.index.ts";
 import { projectsRouter } from "./routes/projects/projects.index.ts";
+import { queriesRouter } from "./routes/queries/queries.index.ts";
 import { sessionsRouter } from "./routes/sessions/sessions.index.ts";
 
 const app = createApp();
@@ -25,7 +28,27 @@ const app = createApp();
 app.route("/", health);
 // GET /: a page to try the API in a browser (outside the OpenAPI document: it is HTML, not part of the API).
 app.route("/", playground);
-const routers = [auth, me, orgs, members, apiKeysRouter, auditLogsRouter, projectsRouter, datasetsRouter, sessionsRouter, analysesRouter, eventsRouter, chatRouter, exportsRouter, dataSourcesRouter, dataSourcePostgresRouter, dataSourceRedisRouter];
+const routers = [
+  auth,
+  me,
+  orgs,
+  members,
+  invitations,
+  apiKeysRouter,
+  auditLogsRouter,
+  projectsRouter,
+  datasetsRouter,
+  downloadsRouter,
+  queriesRouter,
+  sessionsRouter,
+  analysesRouter,
+  eventsRouter,
+  chatRouter,
+  exportsRouter,
+  dataSourcesRouter,
+  dataSourcePostgresRouter,
+  dataSourceRedisRouter,
+];
 for (const router of routers) app.route("/api/v1", router);
 
 mountDocs(app);

@@ -101,12 +101,33 @@ export const configSchema = z.object({
   ANALYSIS_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
   /** Audit rows on their way to Postgres (src/queues/audit). */
   AUDIT_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
+  /** Dataset loads: the queue that fills each dataset's store, and the stores (src/durable-objects/dataset-store). */
+  DATASET_LOAD_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
+  DATASET_STORES: z.custom<DurableObjectNamespace>((value) => typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function", "must be a Durable Object namespace binding"),
   SESSION_ROOMS: z.custom<DurableObjectNamespace>((value) => typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function", "must be a Durable Object namespace binding"),
+  /** Dataset stores (one Durable Object per dataset version) and the limits of one query there: rows, bytes of JSON, and time. */
+  QUERY_MAX_ROWS: positiveInt(10_000),
+  QUERY_MAX_BYTES: positiveInt(4 * 1024 * 1024),
+  QUERY_TIMEOUT_MS: positiveInt(5_000),
   /** Data sources: credential keys, the time each outbound call may take, and the most a browse or query answers. */
   DATA_SOURCE_KEYS: dataSourceKeys,
   DATA_SOURCE_TIMEOUT_MS: positiveInt(5_000),
   DATA_SOURCE_MAX_RESULT_BYTES: positiveInt(4 * 1024 * 1024),
   DATA_SOURCE_IMPORT_MAX_ROWS: positiveInt(100_000),
+  /**
+   * Verification and invitation mail: an HTTP email API in Resend's wire format (`POST {EMAIL_API_URL}/emails`).
+   * Without EMAIL_API_URL nothing is sent (sign-up still works; /health/ready says so); with it, EMAIL_API_KEY is required.
+   */
+  EMAIL_API_URL: z.url({ protocol: /^https?$/ }).transform((value) => value.replace(/\/+$/, "")).optional(),
+  EMAIL_API_KEY: z.string().min(8, "must be at least 8 characters").refine(notPlaceholder, "is a placeholder").optional(),
+  EMAIL_FROM: z
+    .string()
+    .regex(/^[^\r\n]*@[^\r\n]*$/, "must be an address, optionally `Name <address>`")
+    .default("Datacrafted <no-reply@datacrafted.app>"),
+  /** The web app the links in emails open (`/verify-email#token=…`, `/invitations#token=…`). */
+  APP_URL: z.url({ protocol: /^https?$/ }).transform((value) => value.replace(/\/+$/, "")).default("https://app.datacrafted.app"),
+  EMAIL_VERIFICATION_TTL_HOURS: positiveInt(24),
+  INVITATION_TTL_DAYS: positiveInt(7),
   /** An external OpenID Connect provider (Auth0, Clerk, Firebase, Supabase…): all three, or none. */
   OIDC_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   OIDC_ISSUER: z.string().min(1).optional(),
@@ -115,6 +136,9 @@ export const configSchema = z.object({
   const oidc = [config.OIDC_JWKS_URL, config.OIDC_ISSUER, config.OIDC_AUDIENCE];
   if (oidc.some(Boolean) && !oidc.every(Boolean)) {
     ctx.addIssue({ code: "custom", path: ["OIDC_JWKS_URL"], message: "OIDC_JWKS_URL, OIDC_ISSUER and OIDC_AUDIENCE go together" });
+  }
+  if (config.EMAIL_API_URL && !config.EMAIL_API_KEY) {
+    ctx.addIssue({ code: "custom", path: ["EMAIL_API_KEY"], message: "is required with EMAIL_API_URL" });
   }
   if (config.OIDC_ISSUER && config.OIDC_ISSUER === config.AUTH_ISSUER) {
     ctx.addIssue({ code: "custom", path: ["OIDC_ISSUER"], message: "must differ from AUTH_ISSUER" });

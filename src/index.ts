@@ -4,6 +4,7 @@ import { scheduled } from "./cron/index.ts";
 import { queue } from "./queues/index.ts";
 
 export { SessionRoom } from "./durable-objects/session-room/session-room.ts";
+export { DatasetStore } from "./durable-objects/dataset-store/dataset-store.ts";
 
 export default {
   fetch: app.fetch,

@@ -1,6 +1,7 @@
 // Secrets and optional variables: `wrangler types` sees only [vars], so these are declared here.
 declare namespace Cloudflare {
   interface Env {
+    ALLOWED_ORIGINS?: string;
     DATABASE_URL: string;
     NEON_FETCH_ENDPOINT?: string;
     UPSTASH_REDIS_REST_URL: string;

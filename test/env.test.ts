@@ -15,6 +15,8 @@ const valid = {
   ANALYSIS_QUEUE: env.ANALYSIS_QUEUE,
   AUDIT_QUEUE: env.AUDIT_QUEUE,
   SESSION_ROOMS: env.SESSION_ROOMS,
+  DATASET_LOAD_QUEUE: env.DATASET_LOAD_QUEUE,
+  DATASET_STORES: env.DATASET_STORES,
 };
 
 afterEach(() => vi.restoreAllMocks());
@@ -34,6 +36,10 @@ describe("loadConfig", () => {
         AUTH_AUDIENCE: "datacrafted-api",
         ACCESS_TOKEN_TTL_SECONDS: 900,
         REFRESH_TOKEN_TTL_DAYS: 30,
+        EMAIL_FROM: "Datacrafted <no-reply@datacrafted.app>",
+        APP_URL: "https://app.datacrafted.app",
+        EMAIL_VERIFICATION_TTL_HOURS: 24,
+        INVITATION_TTL_DAYS: 7,
         AUTH_JWT_KEYS: [
           { kid: "k2", secret: "9f8e7d6c5b4a39281706f5e4d3c2b1a0ffeeddcc" },
           { kid: "k1", secret: "0a1b2c3d4e5f60718293a4b5c6d7e8f9aabbccdd" },
@@ -72,6 +78,11 @@ describe("loadConfig", () => {
     ["a missing Durable Object binding", { SESSION_ROOMS: undefined }, "SESSION_ROOMS"],
     ["a placeholder model key", { OPENAI_API_KEY: "replace-me" }, "OPENAI_API_KEY"],
     ["half an OIDC configuration", { OIDC_ISSUER: "https://idp.example.com/" }, "OIDC_JWKS_URL"],
+    ["an email API without its key", { EMAIL_API_URL: "https://api.resend.com" }, "EMAIL_API_KEY"],
+    ["the sample email key from .dev.vars.example", { EMAIL_API_URL: "https://api.resend.com", EMAIL_API_KEY: "replace-with-your-email-api-key" }, "EMAIL_API_KEY"],
+    ["an email API that is not HTTP", { EMAIL_API_URL: "smtp://mail.example.com", EMAIL_API_KEY: "re_0123456789abcdef" }, "EMAIL_API_URL"],
+    ["an app URL that is not a URL", { APP_URL: "app.example.com" }, "APP_URL"],
+    ["a sender with a line break", { EMAIL_FROM: "a@example.com\r\nBcc: x@example.com" }, "EMAIL_FROM"],
   ])("refuses %s, naming the variable but not the value", (_, override, variable) => {
     const result = loadConfig({ ...valid, ...override });
     expect(result.ok).toBe(false);

@@ -1,4 +1,5 @@
-// Starts the gateways for a test run (in Node, outside workerd) on a fresh database, and hands their addresses to the tests.
+// Starts the gateways and the email stub for a test run (in Node, outside workerd) on a fresh database, and hands their
+// addresses to the tests.
 import type { TestProject } from "vitest/node";
 import { startStack, type Stack } from "../dev/stack.ts";
 import { unstable_startWorker } from "wrangler";
@@ -38,6 +39,8 @@ declare module "vitest" {
     faultControlUrl: string;
     /** The fault stack's own OpenAI stub (ends in /v1). */
     faultOpenaiStub: string;
+    /** The email stub the Worker under test sends to (Resend's wire format); GET /_stub/messages reads what it received. */
+    emailStub: string;
   }
 }
 
@@ -101,6 +104,7 @@ export default async function setup(project: TestProject) {
     OIDC_AUDIENCE: idp.audience,
   };
   project.provide("workerVars", workerVars);
+  project.provide("emailStub", stacks[0]!.email.url);
 
   // The multi-instance case: limits must hold across Workers that share nothing but Redis.
   const secondVars = { ...workerVars, ENVIRONMENT: "test", LOG_LEVEL: "error", RATE_LIMIT_FREE: "6" };

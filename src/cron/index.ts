@@ -3,6 +3,7 @@ import { createDb } from "../db/client.ts";
 import { loadConfig } from "../env.ts";
 import { createLogger, describeError } from "../lib/logger.ts";
 import { cleanupAuthSessions } from "./cleanup-auth-sessions.ts";
+import { cleanupVerificationTokens } from "./cleanup-verification-tokens.ts";
 import { purgeDeleted } from "./purge-deleted.ts";
 import { recoverAnalyses } from "./recover-analyses.ts";
 
@@ -16,7 +17,8 @@ export async function scheduled(controller: ScheduledController, env: Cloudflare
   const db = createDb(loaded.config);
   const jobs = {
     cleanupAuthSessions: () => cleanupAuthSessions(db),
-    purgeDeleted: () => purgeDeleted(db, loaded.config.DATASETS, { retentionDays: loaded.config.RETENTION_DAYS }),
+    cleanupVerificationTokens: () => cleanupVerificationTokens(db),
+    purgeDeleted: () => purgeDeleted(db, loaded.config.DATASETS, { retentionDays: loaded.config.RETENTION_DAYS, stores: loaded.config.DATASET_STORES }),
     recoverAnalyses: () => recoverAnalyses(db, loaded.config.ANALYSIS_QUEUE),
   };
   for (const [name, job] of Object.entries(jobs)) {

@@ -1,9 +1,12 @@
-// Cron job: removes projects and datasets soft-deleted longer than RETENTION_DAYS, their R2 files first.
+// Cron job: removes projects and datasets soft-deleted longer than RETENTION_DAYS, their R2 files and stores first.
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
+import { storeFor } from "../services/dataset-store/stub.ts";
 
 export interface PurgeOptions {
   retentionDays: number;
+  /** The datasets' stores: one no remaining dataset row uses is deleted with the last row. */
+  stores?: DurableObjectNamespace;
   batchSize?: number;
   maxBatches?: number;
 }
@@ -12,7 +15,7 @@ export interface PurgeOptions {
  * Deletes the stored files before the rows that point at them, so a run cut short leaves rows to
  * retry, never files nobody can find. Bounded per run; a second run finds nothing more to do.
  */
-export async function purgeDeleted(db: Database, bucket: R2Bucket, { retentionDays, batchSize = 100, maxBatches = 10 }: PurgeOptions) {
+export async function purgeDeleted(db: Database, bucket: R2Bucket, { retentionDays, stores, batchSize = 100, maxBatches = 10 }: PurgeOptions) {
   const cutoff = sql`now() - make_interval(days => ${retentionDays})`;
   let datasets = 0;
   let projects = 0;
@@ -23,8 +26,16 @@ export async function purgeDeleted(db: Database, bucket: R2Bucket, { retentionDa
       WHERE d.deleted_at < ${cutoff} OR p.deleted_at < ${cutoff}
       LIMIT ${batchSize}`);
     if (due.rows.length === 0) break;
-    await bucket.delete(due.rows.map((row) => row.r2_key));
     const ids = `{${due.rows.map((row) => row.id).join(",")}}`;
+    if (stores) {
+      // A store is shared by the organization's rows with the same bytes: it goes only with the last of them (soft-deleted ones count).
+      const orphans = await db.execute<{ id: string; org_id: string; sha256: string }>(sql`
+        SELECT DISTINCT ON (d.org_id, d.sha256) d.id, d.org_id, d.sha256 FROM datasets d
+        WHERE d.id = ANY(${ids}::uuid[])
+          AND NOT EXISTS (SELECT 1 FROM datasets o WHERE o.org_id = d.org_id AND o.sha256 = d.sha256 AND NOT (o.id = ANY(${ids}::uuid[])))`);
+      await Promise.all(orphans.rows.map((row) => storeFor({ DATASET_STORES: stores }, { id: row.id, orgId: row.org_id, sha256: row.sha256 }).destroy()));
+    }
+    await bucket.delete(due.rows.map((row) => row.r2_key));
     await db.execute(sql`DELETE FROM datasets WHERE id = ANY(${ids}::uuid[])`);
     datasets += due.rows.length;
     if (due.rows.length < batchSize) break;

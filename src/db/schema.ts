@@ -2,7 +2,7 @@
 import { sql } from "drizzle-orm";
 import type { ParseOptions } from "../services/datasets/parsers.ts";
 import type { Profile } from "../services/datasets/profiler.ts";
-import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 /** Millisecond precision, like a JS Date: cursors built from these values compare exactly. */
 const instant = (name: string) => timestamp(name, { withTimezone: true, mode: "date", precision: 3 });
@@ -39,6 +39,8 @@ export const users = pgTable(
     tier: text("tier", { enum: tiers }).notNull().default("free"),
     externalIssuer: text("external_issuer"),
     externalSubject: text("external_subject"),
+    /** When the person proved they read this address (a verification link, or an IdP's `email_verified`); null until then. */
+    emailVerifiedAt: instant("email_verified_at"),
     ...timestamps,
     deletedAt: instant("deleted_at"),
   },
@@ -103,7 +105,10 @@ export const orgMembers = pgTable(
   (t) => [primaryKey({ columns: [t.orgId, t.userId] }), index("org_members_user_idx").on(t.userId, t.createdAt)],
 );
 
-/** An invitation to an address with no account yet: claimed when that address signs up. */
+/**
+ * An invitation to an address: a single-use token (only its SHA-256 kept) that a verified account with
+ * that address accepts explicitly. Accepted and revoked ones stay as history; one pending per address.
+ */
 export const orgInvitations = pgTable(
   "org_invitations",
   {
@@ -112,9 +117,37 @@ export const orgInvitations = pgTable(
     email: text("email").notNull(),
     role: text("role", { enum: roles }).notNull(),
     invitedBy: uuid("invited_by").references(() => users.id, { onDelete: "set null" }),
+    // Defaults only for rows from before tokens (the migration): no token hashes to `unissued:…`, and they show as
+    // expired, so an admin resends them (a resend issues a token). New invitations always set both.
+    tokenHash: text("token_hash").notNull().default(sql`('unissued:' || gen_random_uuid()::text)`),
+    expiresAt: instant("expires_at").notNull().defaultNow(),
+    acceptedAt: instant("accepted_at"),
+    acceptedBy: uuid("accepted_by").references(() => users.id, { onDelete: "set null" }),
+    revokedAt: instant("revoked_at"),
+    createdAt: instant("created_at").notNull().defaultNow(),
+    /** Last (re)sent: a resend issues a new token and a new expiry. */
+    updatedAt: instant("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("org_invitations_pending_key").on(t.orgId, t.email).where(sql`accepted_at IS NULL AND revoked_at IS NULL`),
+    uniqueIndex("org_invitations_token_key").on(t.tokenHash),
+    index("org_invitations_org_created_idx").on(t.orgId, t.createdAt, t.id),
+  ],
+);
+
+/** Email verification links: single use, expiring, stored only as SHA-256 hashes. */
+export const emailVerificationTokens = pgTable(
+  "email_verification_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    /** The address the link was sent to: it verifies that address only. */
+    email: text("email").notNull(),
+    expiresAt: instant("expires_at").notNull(),
+    usedAt: instant("used_at"),
     createdAt: instant("created_at").notNull().defaultNow(),
   },
-  (t) => [uniqueIndex("org_invitations_org_email_key").on(t.orgId, t.email), index("org_invitations_email_idx").on(t.email)],
+  (t) => [index("email_verification_tokens_user_idx").on(t.userId)],
 );
 
 export const apiKeyScopes = ["read", "write"] as const;
@@ -194,6 +227,9 @@ export const projects = pgTable(
 );
 
 /** One version of an uploaded file: the bytes live in R2, the profile here. */
+export const datasetQueryStatuses = ["pending", "loading", "ready", "failed"] as const;
+export type DatasetQueryStatus = (typeof datasetQueryStatuses)[number];
+
 export const datasets = pgTable(
   "datasets",
   {
@@ -217,12 +253,20 @@ export const datasets = pgTable(
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: instant("created_at").notNull().defaultNow(),
     deletedAt: instant("deleted_at"),
+    /** The queryable copy (DatasetStore): set by the load queue's consumer. */
+    queryStatus: text("query_status", { enum: datasetQueryStatuses }).notNull().default("pending"),
+    queryRows: integer("query_rows"),
+    queryLoadedAt: instant("query_loaded_at"),
+    queryError: text("query_error"),
   },
   (t) => [
     uniqueIndex("datasets_project_name_version_key").on(t.projectId, t.name, t.version),
     index("datasets_project_created_idx").on(t.projectId, t.createdAt, t.id).where(sql`deleted_at IS NULL`),
     index("datasets_project_sha_idx").on(t.projectId, t.sha256).where(sql`deleted_at IS NULL`),
     index("datasets_deleted_idx").on(t.deletedAt).where(sql`deleted_at IS NOT NULL`),
+    // The purge asks whether any other row still uses a store (named by organization + sha256).
+    index("datasets_org_sha_idx").on(t.orgId, t.sha256),
+    check("datasets_query_status_check", sql`${t.queryStatus} IN ('pending', 'loading', 'ready', 'failed')`),
   ],
 );
 

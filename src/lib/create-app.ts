@@ -8,6 +8,7 @@ import { apiVersion } from "../middleware/api-version.ts";
 import { audit } from "../middleware/audit.ts";
 import { authenticate } from "../middleware/auth.ts";
 import { idempotency } from "../middleware/idempotency.ts";
+import { listEtag } from "../middleware/list-etag.ts";
 import { rateLimit } from "../middleware/rate-limit.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { config } from "../middleware/config.ts";
@@ -25,7 +26,7 @@ export function createRouter(): AppOpenAPI {
 /** Headers a browser client may read: tracing, versioning, pagination, caching, limits. */
 const exposedHeaders = [
   "X-Request-ID", "API-Version", "Deprecation", "Sunset", "Link", "Location", "ETag", "Retry-After",
-  "RateLimit", "RateLimit-Policy", "Idempotent-Replayed",
+  "RateLimit", "RateLimit-Policy", "Idempotent-Replayed", "Content-Disposition",
 ];
 
 /** The app with every middleware in order; routes are mounted on it by `src/app.ts` (or a test). */
@@ -44,7 +45,9 @@ export function createApp({ aliases = deprecatedAliases }: { aliases?: Deprecate
         return allowed.includes("*") || allowed.includes(origin) ? origin : null;
       },
       allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "If-None-Match", "Last-Event-ID", "X-Request-ID"],
+      allowHeaders: [
+        "Authorization", "Content-Type", "Idempotency-Key", "If-Match", "If-None-Match", "Last-Event-ID", "Prefer", "X-Request-ID",
+      ],
       exposeHeaders: exposedHeaders,
       maxAge: 600,
     }),
@@ -59,6 +62,7 @@ export function createApp({ aliases = deprecatedAliases }: { aliases?: Deprecate
   app.use("/api/*", authenticate({ optional: true }));
   app.use("/api/*", rateLimit());
   app.use("/api/*", idempotency());
+  app.use("/api/*", listEtag());
   app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedResponse }));
 
   app.onError(handleError);

@@ -16,6 +16,15 @@ export const ErrorCode = z.enum([
   "FORBIDDEN",
   "INSUFFICIENT_SCOPE",
   "LAST_OWNER",
+  "EMAIL_NOT_VERIFIED",
+  "VERIFICATION_TOKEN_INVALID",
+  "VERIFICATION_TOKEN_EXPIRED",
+  "VERIFICATION_TOKEN_USED",
+  "INVITATION_EXPIRED",
+  "INVITATION_REVOKED",
+  "INVITATION_USED",
+  "INVITATION_EMAIL_MISMATCH",
+  "ALREADY_MEMBER",
   "NOT_FOUND",
   "METHOD_NOT_ALLOWED",
   "CONFLICT",
@@ -37,6 +46,7 @@ export const ErrorCode = z.enum([
   "RATE_LIMITED",
   "IDEMPOTENCY_KEY_REUSED",
   "IDEMPOTENCY_IN_FLIGHT",
+  "IDEMPOTENCY_NOT_REPLAYABLE",
   "INTERNAL_ERROR",
   "CONFIG_INVALID",
   "SERVICE_UNAVAILABLE",
@@ -55,6 +65,9 @@ export const ErrorCode = z.enum([
   "DATA_SOURCE_WRONG_KIND",
   "DATA_SOURCE_SECRET_UNREADABLE",
   "QUERY_NOT_READ_ONLY",
+  "QUERY_INVALID",
+  "QUERY_RESULT_TOO_LARGE",
+  "DATASET_NOT_READY",
   "QUERY_FAILED",
   "QUERY_TIMEOUT",
   "RESULT_TOO_LARGE",
@@ -171,6 +184,7 @@ export function problemBody(error: ApiError, instance: string, requestId: string
 export function problemResponse(c: Context, error: ApiError): Response {
   // The path the client sent (c.req.path would show a deprecated alias's successor).
   const body = problemBody(error, new URL(c.req.url).pathname, c.get("requestId") ?? "unknown");
+  c.set("problemCode", error.code);
   return c.body(JSON.stringify(body), error.status as ContentfulStatusCode, {
     ...error.headers,
     "Content-Type": "application/problem+json",

@@ -8,7 +8,7 @@ import { ApiError } from "./problem.ts";
 import type { AppEnv } from "./types.ts";
 import { waitUntil } from "./wait-until.ts";
 
-export type PolicyName = Tier | "signin-ip" | "signin-email" | "signup-ip" | "llm";
+export type PolicyName = Tier | "signin-ip" | "signin-email" | "signup-ip" | "verification-ip" | "verification-email" | "llm";
 
 export interface Policy {
   name: PolicyName;
@@ -28,6 +28,9 @@ export function policies(config: Config): Record<PolicyName, Policy> {
     "signin-ip": policy("signin-ip", 20),
     "signin-email": policy("signin-email", 5),
     "signup-ip": policy("signup-ip", 10, 3_600),
+    // Verification mail on request: a mailbox is not to be flooded, whoever asks.
+    "verification-ip": policy("verification-ip", 10, 3_600),
+    "verification-email": policy("verification-email", 3, 3_600),
     // Analyses and chat spend cost units (about one per thousand tokens), not requests.
     llm: policy("llm", config.RATE_LIMIT_LLM),
   };

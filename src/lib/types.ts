@@ -6,6 +6,7 @@ import type { ApiKeyScope, Tier } from "../db/schema.ts";
 import type { Config } from "../env.ts";
 import type { Logger } from "./logger.ts";
 import type { PendingSession } from "./session-guard.ts";
+import type { TraceContext } from "./trace-context.ts";
 
 /** Who is calling: a person (own session or external IdP) or an organization's API key. */
 export type Principal =
@@ -23,6 +24,10 @@ export interface Services {
 
 export interface AppVariables {
   requestId: string;
+  /** W3C trace context: the client's trace continued (or a new one), forwarded on outgoing calls. */
+  trace: TraceContext;
+  /** The problem code of an error response, for the request log. */
+  problemCode?: string;
   config: Config;
   logger: Logger;
   services: Services;

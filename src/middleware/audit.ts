@@ -5,9 +5,9 @@ import { describeError } from "../lib/logger.ts";
 import { routePattern } from "../lib/route.ts";
 import type { AppEnv, AppOpenAPI } from "../lib/types.ts";
 import { waitUntil } from "../lib/wait-until.ts";
+import { readsOnly } from "./auth.ts";
 import { clientIp } from "./rate-limit.ts";
 
-const readOnly = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** `POST /api/v1/orgs/:slug/api-keys` → `createApiKey`: the OpenAPI operation ids name the actions. */
 function actionNames(app: AppOpenAPI): Map<string, string> {
@@ -32,7 +32,7 @@ export const audit = ({ app }: { app: AppOpenAPI }) => {
   return createMiddleware<AppEnv>(async function audit(c, next) {
     const started = performance.now();
     await next();
-    if (readOnly.has(c.req.method)) return;
+    if (readsOnly(c.req.method, c.req.path)) return;
 
     names ??= actionNames(app);
     const route = routePattern(c);

@@ -8,6 +8,7 @@ import { ApiError, type ErrorCode } from "../lib/problem.ts";
 import type { AppEnv, Principal } from "../lib/types.ts";
 import { waitUntil } from "../lib/wait-until.ts";
 import { provisionUser } from "../services/identity.ts";
+import { spendStreamTicket } from "../services/stream-tickets.ts";
 import { API_KEY_PREFIX, claimedIssuer, TokenError, verifyAccessToken, verifyExternalToken } from "../services/tokens.ts";
 
 const REALM = 'Bearer realm="datacrafted-api"';
@@ -19,6 +20,11 @@ export function unauthorized(code: ErrorCode, detail: string, presented = true):
 }
 
 const readMethods = new Set(["GET", "HEAD", "OPTIONS"]);
+/** POSTs that only read (a query's text does not fit a URL): a read-only key may send them, and they are not audited as writes. */
+const readPosts = [/^\/api\/v1\/datasets\/[^/]+\/query$/];
+
+/** Whether a request only reads, whatever its method. */
+export const readsOnly = (method: string, path: string) => readMethods.has(method) || (method === "POST" && readPosts.some((pattern) => pattern.test(path)));
 
 /**
  * Our own access token: its signature is checked here, without I/O. Its session (revoked? account
@@ -35,7 +41,14 @@ async function fromExternalToken(c: Context<AppEnv>, token: string): Promise<Pri
   const db = c.get("services").db;
   const find = () =>
     db
-      .select({ id: users.id, email: users.email, tier: users.tier, status: users.status, deletedAt: users.deletedAt })
+      .select({
+        id: users.id,
+        email: users.email,
+        tier: users.tier,
+        status: users.status,
+        deletedAt: users.deletedAt,
+        emailVerifiedAt: users.emailVerifiedAt,
+      })
       .from(users)
       .where(and(eq(users.externalIssuer, identity.issuer), eq(users.externalSubject, identity.subject)));
   let [user] = await find();
@@ -48,6 +61,8 @@ async function fromExternalToken(c: Context<AppEnv>, token: string): Promise<Pri
       passwordHash: null,
       externalIssuer: identity.issuer,
       externalSubject: identity.subject,
+      // Only a provider that vouches for the address (email_verified: true) skips the verification link.
+      emailVerified: identity.emailVerified,
     });
     await db.batch([...statements]);
     [user] = await find();
@@ -57,6 +72,13 @@ async function fromExternalToken(c: Context<AppEnv>, token: string): Promise<Pri
   }
   if (user.deletedAt) throw unauthorized("INVALID_TOKEN", "The account of this token has been deleted.");
   if (user.status !== "active") throw unauthorized("INVALID_TOKEN", "The account of this token is suspended.");
+  if (!user.emailVerifiedAt && identity.emailVerified && identity.email === user.email) {
+    // The provider has since verified the address the account was made with: so is the account, from now on.
+    await db
+      .update(users)
+      .set({ emailVerifiedAt: sql`now()`, updatedAt: sql`now()` })
+      .where(and(eq(users.id, user.id), isNull(users.emailVerifiedAt)));
+  }
   return { kind: "user", userId: user.id, tier: user.tier, sessionId: null, via: "oidc" };
 }
 
@@ -90,6 +112,27 @@ async function fromApiKey(c: Context<AppEnv>, key: string): Promise<Principal> {
   return { kind: "api_key", userId: row.userId, keyId: row.id, orgId: row.orgId, tier: row.tier, scopes: row.scopes };
 }
 
+/** The one route that takes a stream ticket instead of a header: a session's event stream, read by EventSource. */
+const EVENTS_STREAM = /^\/api\/v1\/sessions\/([0-9a-f-]{36})\/events$/i;
+
+/** The `?ticket=` of a GET on a session's event stream, with that session's id; anything else carries no ticket. */
+function streamTicketOf(c: Context<AppEnv>): { ticket: string; sessionId: string } | null {
+  if (c.req.method !== "GET") return null;
+  const sessionId = EVENTS_STREAM.exec(c.req.path)?.[1];
+  const ticket = c.req.query("ticket");
+  return sessionId && ticket ? { ticket, sessionId: sessionId.toLowerCase() } : null;
+}
+
+/** The person a stream ticket was issued to, once: it is spent here, and a ticket for another session is refused. */
+async function fromStreamTicket(c: Context<AppEnv>, { ticket, sessionId }: { ticket: string; sessionId: string }): Promise<Principal> {
+  const stored = ticket.length <= 100 ? await spendStreamTicket(c.get("services").redis, ticket) : null;
+  if (!stored || stored.sessionId !== sessionId) {
+    throw unauthorized("INVALID_TOKEN", "The stream ticket is unknown, spent, expired or for another session; ask for a new one.");
+  }
+  // The sign-in behind it must still be live: guarded() checks it with the route's first query, as for an access token.
+  if (stored.principal.sessionId) c.set("pendingSession", { userId: stored.principal.userId, sessionId: stored.principal.sessionId });
+  return stored.principal;
+}
 
 /**
  * Requires credentials (or, with `optional`, checks them only when sent); sets `principal` and
@@ -100,9 +143,17 @@ export const authenticate = ({ optional = false }: { optional?: boolean } = {}) 
   createMiddleware<AppEnv>(async function authenticate(c, next) {
     if (c.get("principal")) return next();
     const header = c.req.header("Authorization");
+    const ticket = header ? null : streamTicketOf(c);
+    if (ticket) {
+      const principal = await fromStreamTicket(c, ticket);
+      c.set("principal", principal);
+      c.set("userId", principal.userId);
+      return next();
+    }
     if (!header && optional) return next();
     if (!header) throw unauthorized("UNAUTHORIZED", "Send Authorization: Bearer <access token or API key>.", false);
-    const match = /^Bearer +([A-Za-z0-9._~+/=-]+)$/.exec(header);
+    // Auth schemes are case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" are Bearer too.
+    const match = /^Bearer +([A-Za-z0-9._~+/=-]+)$/i.exec(header);
     if (!match?.[1]) throw unauthorized("INVALID_TOKEN", "The Authorization header must be: Bearer <token>.");
     const token = match[1];
     let principal: Principal;
@@ -117,7 +168,7 @@ export const authenticate = ({ optional = false }: { optional?: boolean } = {}) 
       if (error instanceof TokenError) throw unauthorized(error.code, error.message);
       throw error;
     }
-    if (principal.kind === "api_key" && !principal.scopes.includes("write") && !readMethods.has(c.req.method)) {
+    if (principal.kind === "api_key" && !principal.scopes.includes("write") && !readsOnly(c.req.method, c.req.path)) {
       throw new ApiError(403, {
         code: "INSUFFICIENT_SCOPE",
         detail: "This API key is read-only; writing needs a key with the write scope.",

@@ -125,6 +125,10 @@ export function bodyAliasHandlers(alias: BodyAlias, app: Pick<AppOpenAPI, "fetch
     const url = new URL(next.path, c.req.url);
     const answer = await app.fetch(new Request(url, { method: "POST", headers, body: JSON.stringify(next.body) }), c.env, c.executionCtx);
     const response = new Response(answer.body, answer);
+    // The successor's CORS pass said `Vary: Origin`; this request's own pass says it again on the way out.
+    const vary = response.headers.get("Vary")?.split(",").map((name) => name.trim()).filter((name) => name && name.toLowerCase() !== "origin");
+    if (vary?.length) response.headers.set("Vary", vary.join(", "));
+    else response.headers.delete("Vary");
     response.headers.set("Deprecation", `@${Math.floor(alias.deprecatedAt.getTime() / 1000)}`);
     response.headers.set("Sunset", alias.sunset.toUTCString());
     response.headers.set("Link", `<${next.path}>; rel="successor-version"`);

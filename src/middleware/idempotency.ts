@@ -1,9 +1,12 @@
-// Idempotency-Key on POST: the first response is kept 24 h and replayed; another body under the key is 422, one in flight 409.
+// Idempotency-Key on POST and PATCH: the first response is kept 24 h and replayed; another request under the key is 422, one in flight 409.
+import { sql } from "drizzle-orm";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { sha256Hex } from "../lib/crypto.ts";
 import { describeError } from "../lib/logger.ts";
 import { ApiError } from "../lib/problem.ts";
-import type { AppEnv } from "../lib/types.ts";
+import { guarded } from "../lib/session-guard.ts";
+import type { AppEnv, Principal } from "../lib/types.ts";
 import { isUpload } from "../lib/uploads.ts";
 
 const KEEP_SECONDS = 24 * 60 * 60;
@@ -13,7 +16,8 @@ const IN_FLIGHT_SECONDS = 60;
 const MAX_STORED_BODY = 256 * 1024;
 
 interface Stored {
-  state: "in-flight" | "done";
+  /** "secret": the first response carried a secret (Cache-Control: no-store); only that it happened is kept. */
+  state: "in-flight" | "done" | "secret";
   fingerprint: string;
   status?: number;
   headers?: Record<string, string>;
@@ -22,16 +26,32 @@ interface Stored {
 
 const replayedHeaders = ["Content-Type", "Location", "ETag", "Cache-Control"];
 
+const methods = new Set(["POST", "PATCH"]);
+
+/**
+ * Whose key this is: an API key, or a person in one session (a replay never outlives the session it was made in,
+ * nor crosses to another); an external IdP's token has no session of ours, so it is the person.
+ */
+const ownerOf = (principal: Principal) =>
+  principal.kind === "api_key" ? `key:${principal.keyId}` : `user:${principal.userId}:${principal.sessionId ?? "external"}`;
+
+/** What makes two requests the same: method, path with its query string, the If-Match they were conditional on, body. */
+export async function fingerprintOf(c: Context<AppEnv>): Promise<string> {
+  const url = new URL(c.req.url);
+  return sha256Hex(`${c.req.method} ${url.pathname}${url.search}\n${c.req.header("If-Match") ?? ""}\n${await c.req.text()}`);
+}
+
 /**
  * Uploads are left alone: their bodies stream, and the same bytes already return the same dataset.
- * Scoped to the caller (an anonymous POST is never deduplicated: without an identity, one client's
- * key could collide with another's). The fingerprint covers method, path and body.
+ * Scoped to the caller (an anonymous request is never deduplicated: without an identity, one client's
+ * key could collide with another's). A response marked `Cache-Control: no-store` (tokens, a new API key's
+ * secret) is never kept: its key then answers 409 IDEMPOTENCY_NOT_REPLAYABLE, so a secret never sits in Redis.
  */
 export const idempotency = () =>
   createMiddleware<AppEnv>(async function idempotency(c, next) {
     const key = c.req.header("Idempotency-Key");
     const principal = c.get("principal");
-    if (c.req.method !== "POST" || key === undefined || !principal || isUpload(c)) return next();
+    if (!methods.has(c.req.method) || key === undefined || !principal || isUpload(c)) return next();
     if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
       throw new ApiError(400, {
         code: "VALIDATION_FAILED",
@@ -40,19 +60,27 @@ export const idempotency = () =>
       });
     }
     const redis = c.get("services").redis;
-    const owner = principal.kind === "api_key" ? `key:${principal.keyId}` : `user:${principal.userId}`;
-    const slot = `idem:${owner}:${await sha256Hex(key)}`;
-    const fingerprint = await sha256Hex(`${c.req.method} ${c.req.path}\n${await c.req.text()}`);
+    const slot = `idem:${ownerOf(principal)}:${await sha256Hex(key)}`;
+    const fingerprint = await fingerprintOf(c);
 
     // One round trip: take the key if free, else read what holds it.
     const previous = await redis.set<Stored>(slot, { state: "in-flight", fingerprint }, { nx: true, ex: IN_FLIGHT_SECONDS, get: true });
     const taken = typeof previous === "object" ? previous : null;
     if (taken) {
+      // Nothing stored is told before the caller's session is checked again: a signed-out token replays nothing.
+      // (An API key was checked against its row when it authenticated, revocation included.)
+      if (c.get("pendingSession")) await guarded(c, [c.get("services").rawDb.execute(sql`SELECT 1`)]);
       if (taken.fingerprint !== fingerprint) {
         throw new ApiError(422, { code: "IDEMPOTENCY_KEY_REUSED", detail: "This Idempotency-Key was used with a different request; use a new key for a new request." });
       }
       if (taken.state === "in-flight") {
         throw new ApiError(409, { code: "IDEMPOTENCY_IN_FLIGHT", detail: "A request with this Idempotency-Key is still being processed; retry shortly.", headers: { "Retry-After": "1" } });
+      }
+      if (taken.state === "secret") {
+        throw new ApiError(409, {
+          code: "IDEMPOTENCY_NOT_REPLAYABLE",
+          detail: "The first response to this Idempotency-Key carried a secret shown only once, and is not kept; list the resource to find what it created.",
+        });
       }
       const headers = { ...taken.headers, "Idempotent-Replayed": "true" };
       const status = (taken.status ?? 200) as 200;
@@ -66,6 +94,10 @@ export const idempotency = () =>
       if (c.res.headers.get("Content-Type")?.startsWith("text/event-stream")) {
         // A stream cannot be replayed (nor read here without holding it back); what it created has its own id to follow.
         await redis.del(slot);
+        return;
+      }
+      if (c.res.ok && /\bno-store\b/i.test(c.res.headers.get("Cache-Control") ?? "")) {
+        await redis.set<Stored>(slot, { state: "secret", fingerprint }, { ex: KEEP_SECONDS });
         return;
       }
       const body = await c.res.clone().text();

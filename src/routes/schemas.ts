@@ -8,6 +8,30 @@ export const Email = z
   .transform((value) => value.toLowerCase())
   .openapi({ example: "ada@example.com" });
 
+/**
+ * Every string a client sends that reaches Postgres starts here: a text column refuses U+0000 (and jsonb refuses
+ * `\u0000`), so NUL is a 400 naming the field rather than a 500 from the database. Chain length and trim as usual.
+ */
+export const Text = z.string().regex(/^[^\u0000]*$/, "must not contain the NUL character (U+0000)");
+
+/** Whether a JSON value holds U+0000 in any string or key (jsonb refuses it). A loop, not recursion: any depth is safe. */
+export function holdsNul(value: unknown): boolean {
+  const pending = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item === "string") {
+      if (item.includes("\u0000")) return true;
+    } else if (Array.isArray(item)) pending.push(...item);
+    else if (item && typeof item === "object") {
+      for (const [key, inner] of Object.entries(item)) {
+        if (key.includes("\u0000")) return true;
+        pending.push(inner);
+      }
+    }
+  }
+  return false;
+}
+
 export const Role = z.enum(roles).openapi({ description: "owner > admin > member > viewer" });
 
 export const Slug = z

@@ -11,6 +11,8 @@ export interface NewUser {
   passwordHash: string | null;
   externalIssuer?: string;
   externalSubject?: string;
+  /** The address is proven already (an identity provider's `email_verified: true`); otherwise a link must prove it. */
+  emailVerified?: boolean;
 }
 
 const slugify = (text: string) =>
@@ -20,9 +22,10 @@ const slugify = (text: string) =>
 export const uniqueSlug = (base: string) => `${slugify(base)}-${randomSecret(6).toLowerCase().replaceAll(/[^a-z0-9]/g, "").slice(0, 6).padEnd(6, "0")}`;
 
 /**
- * One batch that creates the user, a personal organization they own, and the memberships waiting
- * for their address. If the address (or external identity) already has an account, every
- * statement is a no-op: the caller learns nothing from timing or errors.
+ * One batch that creates the user and a personal organization they own. Nothing else: invitations to
+ * the address are accepted explicitly, by a verified account holding the invitation's token. If the
+ * address (or external identity) already has an account, every statement is a no-op: the caller
+ * learns nothing from timing or errors.
  */
 export function provisionUser(db: Database, user: NewUser) {
   const userId = crypto.randomUUID();
@@ -31,20 +34,15 @@ export function provisionUser(db: Database, user: NewUser) {
   const userExists = sql`EXISTS (SELECT 1 FROM users WHERE id = ${userId})`;
   const statements = [
     db.execute(sql`
-      INSERT INTO users (id, email, name, password_hash, external_issuer, external_subject)
-      VALUES (${userId}, ${user.email}, ${user.name}, ${user.passwordHash}, ${user.externalIssuer ?? null}, ${user.externalSubject ?? null})
+      INSERT INTO users (id, email, name, password_hash, external_issuer, external_subject, email_verified_at)
+      VALUES (${userId}, ${user.email}, ${user.name}, ${user.passwordHash}, ${user.externalIssuer ?? null}, ${user.externalSubject ?? null},
+              ${user.emailVerified ? sql`now()` : null})
       ON CONFLICT DO NOTHING`),
     db.execute(sql`
       INSERT INTO organizations (id, slug, name, personal, created_by)
       SELECT ${orgId}, ${uniqueSlug(local)}, ${`${user.name ?? local}'s workspace`}, true, ${userId} WHERE ${userExists}`),
     db.execute(sql`INSERT INTO org_members (org_id, user_id, role) SELECT ${orgId}, ${userId}, 'owner' WHERE ${userExists}`),
-    db.execute(sql`
-      INSERT INTO org_members (org_id, user_id, role)
-      SELECT i.org_id, ${userId}, i.role FROM org_invitations i JOIN organizations o ON o.id = i.org_id AND o.deleted_at IS NULL
-      WHERE i.email = ${user.email} AND ${userExists}
-      ON CONFLICT DO NOTHING`),
-    db.execute(sql`DELETE FROM org_invitations WHERE email = ${user.email} AND ${userExists}`),
-    db.execute(sql`SELECT ${userExists} AS created`),
+    db.execute<{ created: number }>(sql`SELECT (${userExists})::int AS created`),
   ] as const;
   return { userId, statements };
 }

@@ -7,6 +7,8 @@ import { randomSecret, sha256Hex } from "../lib/crypto.ts";
 export const REFRESH_TOKEN_PREFIX = "dcr_";
 export const API_KEY_PREFIX = "dck_";
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const encoder = new TextEncoder();
 const keyBytes = new Map<string, Uint8Array>();
 const secretBytes = (secret: string) => {
@@ -67,6 +69,8 @@ export async function verifyAccessToken(config: Config, token: string): Promise<
       { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, algorithms: ["HS256"], requiredClaims: ["sub", "exp", "iat"] },
     );
     if (typeof payload.sid !== "string" || typeof payload.sub !== "string") throw new TokenError("INVALID_TOKEN", "The token lacks a session.");
+    // Both are uuid columns: a signed token with anything else in them must be a 401 here, not a cast error in Postgres.
+    if (!UUID.test(payload.sub) || !UUID.test(payload.sid)) throw new TokenError("INVALID_TOKEN", "The token's subject or session is not an id we issue.");
     const tier = tiers.includes(payload.tier as Tier) ? (payload.tier as Tier) : "free";
     return { userId: payload.sub, sessionId: payload.sid, tier };
   } catch (error) {

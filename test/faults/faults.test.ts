@@ -462,7 +462,7 @@ describe.sequential("fault injection on the fault Worker's own stack", () => {
     try {
       expect(stopped, JSON.stringify(events.map((e) => e.event))).toBe(true);
       const last = events.at(-1)!;
-      expect(last.event, JSON.stringify(events.map((e) => e.event))).toBe("error");
+      expect(last.event, JSON.stringify(events.map((e) => e.event))).toBe("problem");
       const error = JSON.parse(last.data) as Problem & { analysisId: string };
       expect(error.status).toBeGreaterThanOrEqual(500);
       expect(error.code).toMatch(/^MODEL_/);
@@ -473,7 +473,7 @@ describe.sequential("fault injection on the fault Worker's own stack", () => {
       // 2. Still down: the next analysis fails too, and that opens the breaker (threshold 2)…
       const second = await analyse("Anything else?");
       const secondEvents = second.status === 200 ? await drain(second) : [];
-      expect(secondEvents.at(-1)?.event, JSON.stringify(secondEvents)).toBe("error");
+      expect(secondEvents.at(-1)?.event, JSON.stringify(secondEvents)).toBe("problem");
 
       // 3. …so later calls, streamed or queued, are refused before they start: 503 MODEL_UNAVAILABLE, nothing recorded.
       for (const accept of ["text/event-stream", "application/json"]) {

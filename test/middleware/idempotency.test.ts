@@ -40,9 +40,10 @@ describe("Idempotency-Key", () => {
     const key = crypto.randomUUID();
     const body = { name: "Slow" };
     // What a concurrent request leaves in Redis while it runs: the key taken, no response yet.
-    const fingerprint = await sha256Hex(`POST /api/v1/orgs\n${JSON.stringify(body)}`);
+    const fingerprint = await sha256Hex(`POST /api/v1/orgs\n\n${JSON.stringify(body)}`);
     const redis = new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, enableTelemetry: false });
-    await redis.set(`idem:user:${ada.userId}:${await sha256Hex(key)}`, { state: "in-flight", fingerprint }, { ex: 60 });
+    const { sid } = JSON.parse(atob(ada.token.split(".")[1]!.replaceAll("-", "+").replaceAll("_", "/"))) as { sid: string };
+    await redis.set(`idem:user:${ada.userId}:${sid}:${await sha256Hex(key)}`, { state: "in-flight", fingerprint }, { ex: 60 });
     const response = await createOrg(ada.token, key, body);
     await expectProblem(response, 409, "IDEMPOTENCY_IN_FLIGHT");
     expect(response.headers.get("Retry-After")).toBe("1");

@@ -1,6 +1,7 @@
 // Test harness: calls through the Worker (SELF) and seeds people with their own organizations, one set per test.
 import { SELF } from "cloudflare:test";
-import { expect } from "vitest";
+import { expect, inject } from "vitest";
+import type { StoredEmail } from "../../dev/email-stub/server.ts";
 
 export const BASE = "https://api.test";
 
@@ -57,11 +58,50 @@ export async function signIn(email: string, password: string): Promise<Tokens> {
   return json<Tokens>(await call("/api/v1/auth/signin", { method: "POST", body: { email, password } }), 200);
 }
 
-/** Signs up a new person and signs them in. */
-export async function person(label = "user", name?: string): Promise<Person> {
+/**
+ * The messages the email stub received for `to`, once there are at least `min` (the Worker sends after
+ * its response, so this waits for them: a bounded long poll, woken by each arrival).
+ */
+export async function mailTo(to: string, min = 1): Promise<StoredEmail[]> {
+  const url = `${inject("emailStub")}/_stub/messages?to=${encodeURIComponent(to)}&min=${min}&wait=15000`;
+  const { data } = (await (await fetch(url)).json()) as { data: StoredEmail[] };
+  expect(data.length, `messages to ${to}`).toBeGreaterThanOrEqual(min);
+  return data;
+}
+
+/** The token in a message's link (`…#token=…`). */
+export function tokenIn(message: StoredEmail): string {
+  const link = message.links.find((href) => href.includes("#token="));
+  expect(link, `a link with a token in "${message.subject}"`).toBeDefined();
+  return decodeURIComponent(link!.split("#token=")[1]!);
+}
+
+/** The token of the `nth` (1-based) message of a kind to `to`, waiting for it to arrive. */
+export async function mailedToken(to: string, kind: "verification" | "invitation", nth = 1): Promise<string> {
+  const pattern = kind === "verification" ? /^Verify your email/ : /invited you to/;
+  const deadline = Date.now() + 15_000;
+  for (let min = 1; ; min++) {
+    const matching = (await mailTo(to, min)).filter((message) => pattern.test(message.subject));
+    if (matching.length >= nth) return tokenIn(matching[nth - 1]!);
+    expect(Date.now(), `${kind} message ${nth} to ${to}`).toBeLessThan(deadline);
+  }
+}
+
+/** Verifies `email` through the real flow: the link the Worker emailed, then POST /auth/verify-email. */
+export async function verifyByEmail(email: string) {
+  const token = await mailedToken(email, "verification");
+  await json(await call("/api/v1/auth/verify-email", { method: "POST", body: { token } }), 200);
+}
+
+/**
+ * Signs up a new person, verifies their address through the emailed link (unless `verified: false`)
+ * and signs them in.
+ */
+export async function person(label = "user", name?: string, { verified = true }: { verified?: boolean } = {}): Promise<Person> {
   const email = uniqueEmail(label);
   const password = `pw-${crypto.randomUUID()}`;
   await json(await call("/api/v1/auth/signup", { method: "POST", body: { email, password, ...(name ? { name } : {}) } }), 202);
+  if (verified) await verifyByEmail(email);
   const tokens = await signIn(email, password);
   const me = await json<{ id: string; organizations: { slug: string; personal: boolean }[] }>(await call("/api/v1/me", { token: tokens.accessToken }), 200);
   return { email, password, tokens, token: tokens.accessToken, userId: me.id, personalOrg: me.organizations.find((org) => org.personal)!.slug };
@@ -73,7 +113,26 @@ export async function team(owner: Person, name = "Team"): Promise<string> {
   return org.slug;
 }
 
-/** Adds an existing person to an organization with a role, as its owner. */
+/** An account that signed up but never followed its verification link. */
+export const unverifiedPerson = (label = "unverified", name?: string) => person(label, name, { verified: false });
+
+/** Invites `email` to `slug` as `inviter` (202) and returns the invitation and the token emailed for it. */
+export async function invite(inviter: Person, slug: string, email: string, role = "member") {
+  const before = (await mailTo(email, 0)).length;
+  const invitation = await json<{ id: string; email: string; role: string; status: string; expiresAt: string }>(
+    await call(`/api/v1/orgs/${slug}/members`, { method: "POST", token: inviter.token, body: { email, role } }),
+    202,
+  );
+  const messages = await mailTo(email, before + 1);
+  return { invitation, token: tokenIn(messages[messages.length - 1]!) };
+}
+
+/**
+ * Adds an existing (verified) person to an organization with a role, through the real flow: invited by `owner`,
+ * accepted with the emailed token. Returns the invitation.
+ */
 export async function addMember(owner: Person, slug: string, member: Person, role: string) {
-  await json(await call(`/api/v1/orgs/${slug}/members`, { method: "POST", token: owner.token, body: { email: member.email, role } }), 201);
+  const { invitation, token } = await invite(owner, slug, member.email, role);
+  await json(await call(`/api/v1/invitations/${encodeURIComponent(token)}/accept`, { method: "POST", token: member.token }), 200);
+  return invitation;
 }

@@ -8,6 +8,7 @@ import { publish } from "../../durable-objects/session-room/room.ts";
 import { executeAnalysis } from "../../services/analysis/execute.ts";
 import { analysisProblem, saveFailed } from "../../services/analysis/store.ts";
 import { AnalysisMessage } from "./message.ts";
+import { traceContext } from "../../lib/trace-context.ts";
 
 /** A running job touches its heartbeat this often; the cron takes over one silent for much longer. */
 export const HEARTBEAT_MS = 10_000;
@@ -56,6 +57,8 @@ export async function handleAnalysisMessage(message: Message<unknown>, config: C
     return;
   }
   const { analysisId, requestId = message.id } = parsed.data;
+  // A span of its own in the queuing request's trace (or a new trace for a message from before traces were sent).
+  const { traceparent } = traceContext(parsed.data.traceparent);
   const job = await claim(db, analysisId);
   if (!job) {
     logger.info("analysis already taken or finished; duplicate delivery acknowledged", { analysisId, attempts: message.attempts });
@@ -70,7 +73,7 @@ export async function handleAnalysisMessage(message: Message<unknown>, config: C
     if (dataset.deletedAt) {
       const problem = analysisProblem(analysisId, requestId, 409, { code: "CONFLICT", detail: "The session's dataset has been deleted." });
       await saveFailed(db, analysisId, problem);
-      await publish(config, logger, analysis.sessionId, "error", { analysisId, ...problem });
+      await publish(config, logger, analysis.sessionId, "problem", { analysisId, ...problem });
       message.ack();
       return;
     }
@@ -79,6 +82,7 @@ export async function handleAnalysisMessage(message: Message<unknown>, config: C
       question: analysis.question,
       engine: analysis.engine,
       timeoutMs: config.OPENAI_QUEUE_TIMEOUT_MS,
+      traceparent,
     };
     const finished = await executeAnalysis({ config, db, logger, requestId }, { id: analysisId, sessionId: analysis.sessionId }, input);
     if (finished.ok) {
@@ -94,7 +98,7 @@ export async function handleAnalysisMessage(message: Message<unknown>, config: C
       return;
     }
     await saveFailed(db, analysisId, finished.problem);
-    await publish(config, logger, analysis.sessionId, "error", finished.problem);
+    await publish(config, logger, analysis.sessionId, "problem", finished.problem);
     message.ack();
   } finally {
     clearInterval(heartbeat);
@@ -117,7 +121,7 @@ export async function handleDeadLetter(message: Message<unknown>, config: Config
     .returning();
   if (failed) {
     logger.warn("analysis dead-lettered", { analysisId, attempts: failed.attempts });
-    await publish(config, logger, failed.sessionId, "error", { analysisId, ...(failed.error ?? exhausted) });
+    await publish(config, logger, failed.sessionId, "problem", { analysisId, ...(failed.error ?? exhausted) });
   }
   message.ack();
 }

@@ -49,7 +49,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const logger = c.get("logger");
 
   if (queued) {
-    const message: AnalysisMessage = { analysisId: analysis.id, requestId: c.get("requestId") };
+    const message: AnalysisMessage = { analysisId: analysis.id, requestId: c.get("requestId"), traceparent: c.get("trace").traceparent };
     try {
       await config.ANALYSIS_QUEUE.send(message, { contentType: "json" });
     } catch (error) {
@@ -67,6 +67,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     question: question ?? null,
     engine,
     timeoutMs: config.OPENAI_TIMEOUT_MS,
+    traceparent: c.get("trace").traceparent,
   };
   const requestId = c.get("requestId");
   return eventStream(c, config.SSE_HEARTBEAT_SECONDS, async (send) => {
@@ -76,7 +77,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
       if (!finished.ok) {
         await saveFailed(db, analysis.id, finished.problem);
         const event = { analysisId: analysis.id, ...finished.problem };
-        await Promise.all([publish(config, logger, session.id, "error", event), send("error", event)]);
+        await Promise.all([publish(config, logger, session.id, "problem", event), send("problem", event)]);
       }
     })();
     waitUntil(c, work);

@@ -4,7 +4,7 @@ import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
 import { Problem } from "../../lib/problem.ts";
 import { Chart, Insight } from "../../services/analysis/result.ts";
-import { bearerSecurity, Timestamp } from "../schemas.ts";
+import { bearerSecurity, Text, Timestamp } from "../schemas.ts";
 
 export const Analysis = z
   .object({
@@ -37,7 +37,7 @@ export const create = createRoute({
   tags: ["Analyses"],
   summary: "Analyse the session's dataset (streamed as SSE, or queued)",
   description:
-    "With `Accept: text/event-stream` the analysis streams as server-sent events: `status`, then `insight` and `chart` events as each is ready, then `done` (with `analysisId`) or `error` (a problem document); a `: heartbeat` comment every SSE_HEARTBEAT_SECONDS. A `status` of `repairing` means the model's first answer failed validation: discard what it showed and follow the second. Otherwise, with `Prefer: respond-async`, or for a dataset above ANALYSIS_ASYNC_BYTES, the answer is 202 with `Location: /api/v1/analyses/{id}` and the job runs on the queue; follow it there or on `GET /sessions/{id}/events`.",
+    "With `Accept: text/event-stream` the analysis streams as server-sent events: `status`, then `insight` and `chart` events as each is ready, then `done` (with `analysisId`) or `problem` (a problem document; named so, not `error`, because EventSource fires its own `error` on a dropped connection); a `: heartbeat` comment every SSE_HEARTBEAT_SECONDS. A `status` of `repairing` means the model's first answer failed validation: discard what it showed and follow the second. Otherwise, with `Prefer: respond-async`, or for a dataset above ANALYSIS_ASYNC_BYTES, the answer is 202 with `Location: /api/v1/analyses/{id}` and the job runs on the queue; follow it there or on `GET /sessions/{id}/events`.",
   security: bearerSecurity,
   request: {
     params: IdParam,
@@ -45,7 +45,7 @@ export const create = createRoute({
     body: jsonBody(
       z
         .object({
-          question: z.string().trim().min(1).max(2_000).optional().openapi({ description: "What to focus on" }),
+          question: Text.trim().min(1).max(2_000).optional().openapi({ description: "What to focus on" }),
           engine: z.enum(["auto", "openai", "statistical"]).default("auto").openapi({ description: "`auto`: the model when one is configured, else the statistical engine" }),
         })
         .strict(),

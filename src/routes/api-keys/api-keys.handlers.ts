@@ -4,6 +4,7 @@ import { apiKeys } from "../../db/schema.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { requireOrg } from "../../lib/tenancy.ts";
+import { requireVerifiedEmail } from "../../lib/verified.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { userOf } from "../../middleware/auth.ts";
 import { newApiKey } from "../../services/tokens.ts";
@@ -43,6 +44,8 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const { name, scopes, expiresInDays } = c.req.valid("json");
   const { userId } = userOf(c);
   const { org } = await requireOrg(c, slug, "api_keys:manage");
+  // A key acts without its creator present: it is for accounts whose address is proven.
+  await requireVerifiedEmail(c, userId);
   const secret = await newApiKey();
   const [row] = await c.get("services").db
     .insert(apiKeys)

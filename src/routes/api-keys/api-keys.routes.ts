@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { apiKeyScopes } from "../../db/schema.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Slug, Timestamp } from "../schemas.ts";
+import { bearerSecurity, Slug, Text, Timestamp } from "../schemas.ts";
 
 export const ApiKey = z
   .object({
@@ -48,7 +48,7 @@ export const create = createRoute({
     body: jsonBody(
       z
         .object({
-          name: z.string().trim().min(1).max(100),
+          name: Text.trim().min(1).max(100),
           scopes: z.array(z.enum(apiKeyScopes)).min(1).default(["read"]).openapi({ description: "`read` only, or `read` and `write`" }),
           expiresInDays: z.number().int().min(1).max(3650).optional().openapi({ description: "Never expires when omitted" }),
         })

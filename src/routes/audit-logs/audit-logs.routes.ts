@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Slug, Timestamp } from "../schemas.ts";
+import { bearerSecurity, Slug, Text, Timestamp } from "../schemas.ts";
 
 export const AuditLog = z
   .object({
@@ -36,7 +36,7 @@ export const list = createRoute({
     params: z.object({ slug: Slug }),
     query: PageQuery.extend({
       actor: z.uuid().optional().openapi({ description: "Only this user's actions (their API keys' included)" }),
-      action: z.string().min(1).max(100).optional().openapi({ description: "Only this action", example: "createApiKey" }),
+      action: Text.min(1).max(100).optional().openapi({ description: "Only this action", example: "createApiKey" }),
       from: z.iso.datetime().optional().openapi({ description: "At or after this instant" }),
       to: z.iso.datetime().optional().openapi({ description: "Before this instant" }),
     }),

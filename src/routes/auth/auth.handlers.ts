@@ -11,7 +11,12 @@ import { unauthorized, userOf } from "../../middleware/auth.ts";
 import { clientIp } from "../../middleware/rate-limit.ts";
 import { openSession, provisionUser, type SessionContext } from "../../services/identity.ts";
 import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from "../../services/passwords.ts";
+import { rememberDevice, signinBucket } from "../../services/signin-devices.ts";
 import { newRefreshToken, signAccessToken } from "../../services/tokens.ts";
+import { verificationEmail } from "../../services/email/messages.ts";
+import { sendLater } from "../../services/email/send.ts";
+import { newVerificationToken, storeForAddress, storeForNewUser, verifyEmailToken } from "../../services/verification.ts";
+import { presentUser } from "./auth.routes.ts";
 import type * as routes from "./auth.routes.ts";
 
 const sessionContext = (c: Context<AppEnv>): SessionContext => ({
@@ -37,16 +42,58 @@ export const signup: AppRouteHandler<typeof routes.signup> = async (c) => {
   // A public route: whatever Authorization header came along, it acts for no session.
   const db = c.get("services").rawDb;
   // Hash first, always: a taken address must cost what a new one costs.
-  const { statements } = provisionUser(db, { email, name: name ?? null, passwordHash: await hashPassword(password) });
-  await db.batch([...statements]);
-  return c.json({ status: "accepted" as const, detail: "If this address can be registered, its account is ready: sign in with it." }, 202);
+  const { userId, statements } = provisionUser(db, { email, name: name ?? null, passwordHash: await hashPassword(password) });
+  const config = c.get("config");
+  const verification = await newVerificationToken(config.EMAIL_VERIFICATION_TTL_HOURS);
+  const results = await db.batch([...statements, storeForNewUser(db, userId, email, verification)]);
+  // Only a new account gets a link; a taken address gets nothing, after the response either way.
+  const created = (results[statements.length - 1]?.rows[0] as { created?: number } | undefined)?.created;
+  if (Number(created) === 1) sendLater(c, "verification", verificationEmail(config, email, verification.token));
+  const detail = "If this address can be registered, its account is ready: sign in with it, and follow the link we emailed to verify it.";
+  return c.json({ status: "accepted" as const, detail }, 202);
+};
+
+export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c) => {
+  const { token } = c.req.valid("json");
+  // A public route: the token is the credential, whatever Authorization header came along.
+  const { outcome, userId } = await verifyEmailToken(c.get("services").rawDb, token);
+  if (outcome === "invalid") {
+    throw new ApiError(400, {
+      code: "VERIFICATION_TOKEN_INVALID",
+      detail: "This verification link is not valid.",
+      errors: [{ path: "body.token", message: "Unknown token" }],
+    });
+  }
+  if (outcome === "used") throw new ApiError(409, { code: "VERIFICATION_TOKEN_USED", detail: "This verification link was already used." });
+  if (outcome === "expired") {
+    const detail = "This verification link has expired: ask for a new one (POST /auth/resend-verification).";
+    throw new ApiError(410, { code: "VERIFICATION_TOKEN_EXPIRED", detail });
+  }
+  c.set("auditTarget", { type: "users", id: userId! });
+  return c.json({ status: "verified" as const, userId: userId! }, 200);
+};
+
+export const resendVerification: AppRouteHandler<typeof routes.resendVerification> = async (c) => {
+  const { email } = c.req.valid("json");
+  enforce(c, await consume(c, "verification-ip", `ip:${clientIp(c)}`));
+  // The bucket is keyed by the address's hash: Redis need not hold addresses.
+  enforce(c, await consume(c, "verification-email", `email:${await sha256Hex(email)}`));
+  const config = c.get("config");
+  const verification = await newVerificationToken(config.EMAIL_VERIFICATION_TTL_HOURS);
+  // One statement whether or not the address has an unverified account; the mail goes after the response.
+  if (await storeForAddress(c.get("services").rawDb, email, verification)) {
+    sendLater(c, "verification", verificationEmail(config, email, verification.token));
+  }
+  const detail = "If this address has an account waiting for verification, a new link is on its way.";
+  return c.json({ status: "accepted" as const, detail }, 202);
 };
 
 export const signin: AppRouteHandler<typeof routes.signin> = async (c) => {
   const { email, password } = c.req.valid("json");
   c.set("auditTarget", { type: "email", id: email });
   enforce(c, await consume(c, "signin-ip", `ip:${clientIp(c)}`));
-  enforce(c, await consume(c, "signin-email", `email:${email}`));
+  // Per address, but a device that signed in to it before spends from a bucket of its own (src/services/signin-devices.ts).
+  enforce(c, await consume(c, "signin-email", await signinBucket(c, email)));
   // A public route: whatever Authorization header came along, it acts for no session.
   const db = c.get("services").rawDb;
   const [user] = await db
@@ -64,6 +111,7 @@ export const signin: AppRouteHandler<typeof routes.signin> = async (c) => {
     ? [db.update(users).set({ passwordHash: await hashPassword(password), updatedAt: sql`now()` }).where(eq(users.id, user.id))]
     : [];
   await db.batch([...session.statements, ...rehash]);
+  await rememberDevice(c, email);
   c.set("userId", user.id);
   return c.json(await tokens(c, user.id, user.tier, session.sessionId, session.refreshToken, session.expiresAt), 200);
 };
@@ -137,7 +185,7 @@ export const session: AppRouteHandler<typeof routes.session> = async (c) => {
   const current = principal.sessionId ? sessions[0] : undefined;
   return c.json(
     {
-      user: { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt.toISOString() },
+      user: presentUser(user),
       method: principal.via,
       session: current
         ? {

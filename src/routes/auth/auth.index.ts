@@ -1,4 +1,4 @@
-// Mounts the auth routes: sign-up, sign-in and refresh are public; sign-out and session need a token.
+// Mounts the auth routes: sign-up, sign-in, refresh and email verification are public; sign-out and session need a token.
 import { createRouter } from "../../lib/create-app.ts";
 import { authenticate } from "../../middleware/auth.ts";
 import * as handlers from "./auth.handlers.ts";
@@ -7,7 +7,9 @@ import * as routes from "./auth.routes.ts";
 export const auth = createRouter()
   .openapi(routes.signup, handlers.signup)
   .openapi(routes.signin, handlers.signin)
-  .openapi(routes.refresh, handlers.refresh);
+  .openapi(routes.refresh, handlers.refresh)
+  .openapi(routes.verifyEmail, handlers.verifyEmail)
+  .openapi(routes.resendVerification, handlers.resendVerification);
 
 auth.use("/auth/signout", authenticate());
 auth.use("/auth/session", authenticate());

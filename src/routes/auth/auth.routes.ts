@@ -1,7 +1,7 @@
 // Route definitions for sign-up, sign-in, refresh, sign-out and the current session.
 import { createRoute, z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
-import { bearerSecurity, Email, Timestamp } from "../schemas.ts";
+import { bearerSecurity, Email, Text, Timestamp } from "../schemas.ts";
 
 const Password = z.string().min(10, "at least 10 characters").max(256).openapi({ example: "correct horse battery staple" });
 
@@ -16,8 +16,23 @@ export const Tokens = z
   .openapi("Tokens");
 
 export const User = z
-  .object({ id: z.uuid(), email: z.string(), name: z.string().nullable(), createdAt: Timestamp })
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    emailVerified: z.boolean().openapi({ description: "Until true the account cannot accept invitations or create API keys" }),
+    name: z.string().nullable(),
+    createdAt: Timestamp,
+  })
   .openapi("User");
+
+/** The public fields of a users row. */
+export const presentUser = (user: { id: string; email: string; emailVerifiedAt: Date | null; name: string | null; createdAt: Date }) => ({
+  id: user.id,
+  email: user.email,
+  emailVerified: user.emailVerifiedAt !== null,
+  name: user.name,
+  createdAt: user.createdAt.toISOString(),
+});
 
 
 export const signup = createRoute({
@@ -27,8 +42,9 @@ export const signup = createRoute({
   tags: ["Auth"],
   summary: "Create an account",
   description:
-    "Always answers 202 with the same body, whether or not the address already has an account, so the API never tells who is registered. Then sign in.",
-  request: { body: jsonBody(z.object({ email: Email, password: Password, name: z.string().trim().min(1).max(100).optional() })) },
+    "Always answers 202 with the same body, whether or not the address already has an account, so the API never tells who is registered. " +
+    "A new account gets a verification link by email; it can sign in at once, but accepts invitations and creates API keys only once verified.",
+  request: { body: jsonBody(z.object({ email: Email, password: Password, name: Text.trim().min(1).max(100).optional() })) },
   responses: {
     202: { description: "Accepted", content: { "application/json": { schema: z.object({ status: z.literal("accepted"), detail: z.string() }) } } },
     ...problemResponses(400, 415),
@@ -98,5 +114,39 @@ export const session = createRoute({
       },
     },
     ...problemResponses(401, 403),
+  },
+});
+
+const Accepted = z.object({ status: z.literal("accepted"), detail: z.string() });
+const VerificationToken = z.string().min(1).max(200).openapi({ description: "The `token` of the emailed link (after `#token=`)" });
+
+export const verifyEmail = createRoute({
+  method: "post",
+  path: "/auth/verify-email",
+  operationId: "verifyEmail",
+  tags: ["Auth"],
+  summary: "Verify an address with the token from its emailed link (single use)",
+  request: { body: jsonBody(z.object({ token: VerificationToken }).strict()) },
+  responses: {
+    200: {
+      description: "Verified",
+      content: { "application/json": { schema: z.object({ status: z.literal("verified"), userId: z.uuid() }).openapi("EmailVerified") } },
+    },
+    ...problemResponses(400, 409, 410, 415),
+  },
+});
+
+export const resendVerification = createRoute({
+  method: "post",
+  path: "/auth/resend-verification",
+  operationId: "resendVerification",
+  tags: ["Auth"],
+  summary: "Send a new verification link (rate limited)",
+  description:
+    "Always answers 202 with the same body: a link goes out only to an unverified account, and the answer never says whether one exists.",
+  request: { body: jsonBody(z.object({ email: Email }).strict()) },
+  responses: {
+    202: { description: "Accepted", content: { "application/json": { schema: Accepted } } },
+    ...problemResponses(400, 415, 429),
   },
 });

@@ -34,6 +34,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     dataset: { name: dataset.name, rowCount: dataset.rowCount, profile: dataset.profile, sample: dataset.sample },
     question: message,
     engine,
+    traceparent: c.get("trace").traceparent,
   };
   // Held until the turn is saved (or failed): a client that leaves meanwhile does not cut it short.
   const turn = await holdTurn(config, logger, session.id, (done) => waitUntil(c, done));
@@ -56,7 +57,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
       const result = await work;
       await send("done", { messageId: result.assistant.id, userMessageId: result.user.id, engine: result.engine, model: result.model, usage: result.usage });
     } catch (error) {
-      await send("error", problemBody(toApiError(error, c.get("logger"), requestId), instance, requestId));
+      await send("problem", problemBody(toApiError(error, c.get("logger"), requestId), instance, requestId));
     }
   });
 };

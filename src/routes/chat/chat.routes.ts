@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Timestamp } from "../schemas.ts";
+import { bearerSecurity, Text, Timestamp } from "../schemas.ts";
 
 const Engine = z.enum(["openai", "statistical"]);
 
@@ -36,14 +36,14 @@ export const create = createRoute({
   tags: ["Chat"],
   summary: "Ask about the session's data (answer streamed as SSE, or as JSON once complete)",
   description:
-    "Turns in one session are served one at a time, in arrival order: a turn waits (up to 30 s, else 409 `CHAT_BUSY`) while another is answered, and sees its answer. The context is the dataset's profile and sample, the latest succeeded analysis and the recent conversation, within a token budget. With `Accept: text/event-stream` the answer streams: `status`, then `delta` events (`{text}`), then `done` (`{messageId, userMessageId, engine, model, usage}`) or `error` (a problem document); a `: heartbeat` comment every SSE_HEARTBEAT_SECONDS. Otherwise the answer is 201 JSON once complete. The question and answer are saved together only when the answer completes: a failed turn saves nothing.",
+    "Turns in one session are served one at a time, in arrival order: a turn waits (up to 30 s, else 409 `CHAT_BUSY`) while another is answered, and sees its answer. The context is the dataset's profile and sample, the latest succeeded analysis and the recent conversation, within a token budget. With `Accept: text/event-stream` the answer streams: `status`, then `delta` events (`{text}`), then `done` (`{messageId, userMessageId, engine, model, usage}`) or `problem` (a problem document; named so, not `error`, because EventSource fires its own `error` on a dropped connection); a `: heartbeat` comment every SSE_HEARTBEAT_SECONDS. Otherwise the answer is 201 JSON once complete. The question and answer are saved together only when the answer completes: a failed turn saves nothing.",
   security: bearerSecurity,
   request: {
     params: IdParam,
     body: jsonBody(
       z
         .object({
-          message: z.string().trim().min(1).max(4_000).openapi({ description: "The question (1–4,000 characters after trimming)" }),
+          message: Text.trim().min(1).max(4_000).openapi({ description: "The question (1–4,000 characters after trimming)" }),
           engine: z.enum(["auto", "openai", "statistical"]).default("auto").openapi({ description: "`auto`: the model when one is configured, else the statistical engine" }),
         })
         .strict(),

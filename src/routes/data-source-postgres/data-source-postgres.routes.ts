@@ -3,12 +3,12 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { Dataset } from "../datasets/datasets.routes.ts";
 import { SourceParams } from "../data-sources/data-sources.routes.ts";
-import { bearerSecurity } from "../schemas.ts";
+import { bearerSecurity, Text } from "../schemas.ts";
 
 const tags = ["Data sources: Postgres"];
 const outbound = [400, 401, 403, 404, 409, 422, 502, 503, 504] as const;
-const Identifier = z.string().min(1).max(63).openapi({ example: "public" });
-const Sql = z.string().trim().min(1).max(100_000).openapi({ description: "One reading statement (SELECT, WITH, VALUES, TABLE, EXPLAIN, SHOW)", example: "SELECT * FROM orders WHERE total > 100" });
+const Identifier = Text.min(1).max(63).openapi({ example: "public" });
+const Sql = Text.trim().min(1).max(100_000).openapi({ description: "One reading statement (SELECT, WITH, VALUES, TABLE, EXPLAIN, SHOW)", example: "SELECT * FROM orders WHERE total > 100" });
 
 export const Schema = z.object({ name: z.string(), tables: z.number().int(), views: z.number().int() }).openapi("PostgresSchema");
 
@@ -83,7 +83,7 @@ export const importQuery = createRoute({
   security: bearerSecurity,
   request: {
     params: SourceParams,
-    body: jsonBody(z.object({ sql: Sql, projectId: z.uuid(), name: z.string().trim().min(1).max(200) }).strict()),
+    body: jsonBody(z.object({ sql: Sql, projectId: z.uuid(), name: Text.trim().min(1).max(200) }).strict()),
   },
   responses: {
     201: { description: "A new dataset version", content: { "application/json": { schema: Dataset } } },

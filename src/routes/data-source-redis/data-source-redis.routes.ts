@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { Dataset } from "../datasets/datasets.routes.ts";
 import { SourceParams } from "../data-sources/data-sources.routes.ts";
-import { bearerSecurity } from "../schemas.ts";
+import { bearerSecurity, Text } from "../schemas.ts";
 
 const tags = ["Data sources: Redis"];
 const outbound = [400, 401, 403, 404, 409, 422, 502, 503, 504] as const;
@@ -127,7 +127,7 @@ export const importKeys = createRoute({
       z
         .object({
           projectId: z.uuid(),
-          name: z.string().trim().min(1).max(200),
+          name: Text.trim().min(1).max(200),
           keys: z.array(Key).min(1).max(10_000).optional(),
           match: z.string().min(1).max(512).optional(),
           maxKeys: z.number().int().min(1).max(10_000).default(1_000),

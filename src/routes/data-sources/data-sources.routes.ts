@@ -3,9 +3,9 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { dataSourceKinds } from "../../db/schema.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Slug, Timestamp } from "../schemas.ts";
+import { bearerSecurity, Slug, Text, Timestamp } from "../schemas.ts";
 
-const name = z.string().trim().min(1).max(200).openapi({ example: "Warehouse (read replica)" });
+const name = Text.trim().min(1).max(200).openapi({ example: "Warehouse (read replica)" });
 const connectionString = z
   .string()
   .max(2_000)

@@ -7,12 +7,22 @@ import { ApiError } from "../../lib/problem.ts";
 import { type Dataset, requireDataset, requireProject } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { principalOf } from "../../middleware/auth.ts";
+import { queueDatasetLoad } from "../../queues/dataset-loads/enqueue.ts";
 import { ingest } from "../../services/datasets/ingest.ts";
 import { ProjectGoneError, saveDataset } from "../../services/datasets/store.ts";
 import { boundaryOf, filePart } from "../../services/datasets/multipart.ts";
 import type { Format } from "../../services/datasets/parsers.ts";
 import { readRows } from "../../services/datasets/read-rows.ts";
+import { DatasetName } from "./datasets.routes.ts";
 import type * as routes from "./datasets.routes.ts";
+
+/** The queryable copy's state (the DatasetStore, loaded by a queue job after the upload). */
+const queryState = (d: Dataset) => ({
+  status: d.queryStatus,
+  rows: d.queryRows,
+  loadedAt: d.queryLoadedAt?.toISOString() ?? null,
+  error: d.queryError,
+});
 
 const summary = (d: Dataset) => ({
   id: d.id,
@@ -27,6 +37,7 @@ const summary = (d: Dataset) => ({
   columnCount: d.columnCount,
   createdBy: d.createdBy,
   createdAt: d.createdAt.toISOString(),
+  query: queryState(d),
 });
 
 /** Postgres sorts jsonb keys; a profile reads better in its own order. */
@@ -55,6 +66,25 @@ const byExtension: Record<string, Format> = { csv: "csv", tsv: "csv", txt: "csv"
 
 const mediaType = (header: string | null | undefined) => header?.split(";")[0]?.trim().toLowerCase() ?? "";
 const extension = (filename: string | null) => filename?.split(".").pop()?.toLowerCase() ?? "";
+
+/**
+ * The name from the query, else the multipart `name` field, else the file name (cut to 200 characters). The last two
+ * never met zod, so they meet the same schema here: NUL in either is a 400, as it is in the query.
+ */
+async function nameOf(stream: ReadableStream, fromQuery: string | undefined, field: string | undefined, filename: string | null) {
+  if (fromQuery !== undefined) return fromQuery;
+  const fromFile = filename?.replace(/\.[^.]+$/, "").slice(0, 200).trim();
+  const candidate = field ?? (fromFile || undefined);
+  if (candidate === undefined) return "dataset";
+  const parsed = DatasetName.safeParse(candidate);
+  if (parsed.success) return parsed.data;
+  await stream.cancel().catch(() => {});
+  throw new ApiError(400, {
+    code: "VALIDATION_FAILED",
+    detail: "The request has 1 invalid field.",
+    errors: [{ path: field !== undefined ? "body.name" : "body.file", message: parsed.error.issues[0]?.message ?? "Invalid name" }],
+  });
+}
 
 export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
   const { id } = c.req.valid("param");
@@ -88,7 +118,7 @@ export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
       detail: `Upload CSV (text/csv), JSON (application/json, an array of objects) or NDJSON (application/x-ndjson), raw or as multipart/form-data; got ${type || "no Content-Type"}.`,
     });
   }
-  const name = query.name ?? fieldName ?? filename?.replace(/\.[^.]+$/, "") ?? "dataset";
+  const name = await nameOf(stream, query.name, fieldName, filename);
   const datasetId = crypto.randomUUID();
   const key = `datasets/${project.orgId}/${project.id}/${datasetId}`;
   const ingested = await ingest(stream, { format }, config.DATASETS, key, type || "application/octet-stream", {
@@ -106,6 +136,7 @@ export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
     },
   );
   c.set("auditTarget", { type: "datasets", id: dataset.id });
+  await queueDatasetLoad(config, c.get("logger"), dataset);
   if (dataset.id !== datasetId) {
     // The same bytes again: the dataset that has them, and no second copy in R2.
     await config.DATASETS.delete(key);

@@ -2,7 +2,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Timestamp } from "../schemas.ts";
+import { bearerSecurity, Text, Timestamp } from "../schemas.ts";
+
+/** A dataset's name, wherever it comes from: the query, a multipart `name` field or the file name. */
+export const DatasetName = Text.trim().min(1).max(200);
 
 const ColumnProfile = z
   .object({
@@ -20,6 +23,17 @@ const ColumnProfile = z
   })
   .openapi("ColumnProfile");
 
+export const DatasetQueryState = z
+  .object({
+    status: z.enum(["pending", "loading", "ready", "failed"]).openapi({
+      description: "The queryable copy (every row in the dataset's store): pending until a queue job loads it, ready once every row is in, failed with an error",
+    }),
+    rows: z.number().int().nullable().openapi({ description: "Rows in the store once ready" }),
+    loadedAt: Timestamp.nullable(),
+    error: z.string().nullable().openapi({ description: "Why the last load failed (kept while a retry is pending)" }),
+  })
+  .openapi("DatasetQueryState");
+
 export const DatasetSummary = z
   .object({
     id: z.uuid(),
@@ -34,6 +48,7 @@ export const DatasetSummary = z
     columnCount: z.number().int(),
     createdBy: z.uuid().nullable(),
     createdAt: Timestamp,
+    query: DatasetQueryState,
   })
   .openapi("DatasetSummary");
 
@@ -57,7 +72,7 @@ export const upload = createRoute({
   request: {
     params: IdParam,
     query: z.object({
-      name: z.string().trim().min(1).max(200).optional().openapi({ description: "Defaults to the file name, or a multipart `name` field" }),
+      name: DatasetName.optional().openapi({ description: "Defaults to the file name, or a multipart `name` field" }),
       format: z.enum(["csv", "json", "ndjson"]).optional().openapi({ description: "Overrides what Content-Type and file name say" }),
     }),
     body: {
@@ -79,7 +94,7 @@ export const list = createRoute({
   tags: ["Datasets"],
   summary: "A project's datasets (every version), newest first",
   security: bearerSecurity,
-  request: { params: IdParam, query: PageQuery.extend({ name: z.string().min(1).max(200).optional() }) },
+  request: { params: IdParam, query: PageQuery.extend({ name: Text.min(1).max(200).optional() }) },
   responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(DatasetSummary) } } }, ...problemResponses(400, 401, 404) },
 });
 

@@ -29,6 +29,12 @@ export function mountDocs(app: AppOpenAPI) {
     scheme: "bearer",
     description: "An access token from /api/v1/auth/signin, a token of the configured OpenID Connect provider, or an API key (`dck_…`).",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "streamTicket", {
+    type: "apiKey",
+    in: "query",
+    name: "ticket",
+    description: "A single-use stream ticket (`POST /api/v1/sessions/{id}/events/ticket`), for EventSource, on the events stream only.",
+  });
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
     info: {

@@ -18,11 +18,33 @@ export const RateLimiterState = z
   })
   .openapi("RateLimiterState");
 
+export const ModelState = z
+  .object({
+    status: z.enum(["configured", "not_configured"]).openapi({
+      description: "Whether OPENAI_API_KEY is set. Not configured, analyses and chat answer with the statistical engine (a deployment without the secret does so silently otherwise).",
+    }),
+    model: z.string().nullable().openapi({ description: "OPENAI_MODEL when configured", example: "gpt-4o-mini" }),
+  })
+  .openapi("ModelState");
+
+export const EmailState = z
+  .object({
+    status: z.enum(["configured", "not_configured"]).openapi({
+      description:
+        "not_configured: EMAIL_API_URL is unset, so no verification or invitation mail is sent (sign-up still works). " +
+        "Not a readiness failure.",
+    }),
+  })
+  .openapi("EmailState");
+
 export const Readiness = z
   .object({
     status: z.literal("ready"),
     checks: z.object({ postgres: DependencyCheck, redis: DependencyCheck }),
     rateLimiter: RateLimiterState,
+    model: ModelState,
+
+    email: EmailState,
   })
   .openapi("Readiness");
 

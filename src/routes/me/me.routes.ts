@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { User } from "../auth/auth.routes.ts";
-import { bearerSecurity, Role, Slug } from "../schemas.ts";
+import { bearerSecurity, Role, Slug, Text } from "../schemas.ts";
 
 export const Me = User.extend({
   organizations: z.array(z.object({ id: z.uuid(), slug: Slug, name: z.string(), personal: z.boolean(), role: Role })),
@@ -25,7 +25,7 @@ export const updateMe = createRoute({
   tags: ["Me"],
   summary: "Change your name",
   security: bearerSecurity,
-  request: { body: jsonBody(z.object({ name: z.string().trim().min(1).max(100).nullable() }).strict()) },
+  request: { body: jsonBody(z.object({ name: Text.trim().min(1).max(100).nullable() }).strict()) },
   responses: { 200: { description: "Updated", content: { "application/json": { schema: User } } }, ...problemResponses(400, 401, 403, 415) },
 });
 

@@ -1,7 +1,11 @@
-// Members: list, invite, change role, remove or leave. The last owner can neither leave nor be demoted.
+// Members: list, invite (and the invitations' list, resend, revoke), change role, remove or leave. The last owner stays.
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { orgInvitations, orgMembers, users, type Role } from "../../db/schema.ts";
+import type { Organization } from "../../lib/tenancy.ts";
+import { invitationEmail } from "../../services/email/messages.ts";
+import { sendLater } from "../../services/email/send.ts";
+import { invitationState, newInvitationToken } from "../../services/invitations.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { outranks } from "../../lib/policy.ts";
 import { ApiError } from "../../lib/problem.ts";
@@ -35,9 +39,18 @@ async function findMember(c: Context<AppEnv>, orgId: string, userId: string): Pr
   return member;
 }
 
-/** Keeps the row unless it is the organization's last owner: one statement, so two owners cannot both step down. */
-const notLastOwner = (orgId: string) =>
-  sql`(${orgMembers.role} <> 'owner' OR (SELECT count(*) FROM org_members o WHERE o.org_id = ${orgId} AND o.role = 'owner') > 1)`;
+/**
+ * Keeps the row unless it is the organization's last owner, in the one statement that demotes or removes it. A plain
+ * count is not enough under READ COMMITTED: two owners demoting each other each count two owners in their own snapshot,
+ * touch different rows, and both succeed. So the count locks the owners' rows (FOR UPDATE, in user id order, the same
+ * order everywhere, so two of these never deadlock): the second statement waits for the first to commit, re-reads each
+ * owner row it waited on at its latest version and drops one that is no longer an owner (EvalPlanQual), so it counts
+ * only owners that still are, and holds them until it commits. An owner added meanwhile is not counted, which can only
+ * refuse, never lose the last owner. Account deletion (me.handlers.ts) takes the same locks in the same order.
+ */
+export const notLastOwner = (orgId: string) =>
+  sql`(${orgMembers.role} <> 'owner' OR (SELECT count(*) FROM (
+        SELECT 1 FROM org_members o WHERE o.org_id = ${orgId} AND o.role = 'owner' ORDER BY o.user_id FOR UPDATE) owners) > 1)`;
 
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { slug } = c.req.valid("param");
@@ -55,42 +68,102 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   return c.json({ data: data.map(present), nextCursor }, 200);
 };
 
+type InvitationRow = typeof orgInvitations.$inferSelect;
+const presentInvitation = (row: InvitationRow) => ({
+  id: row.id,
+  email: row.email,
+  role: row.role,
+  status: invitationState(row) === "expired" ? ("expired" as const) : ("pending" as const),
+  invitedBy: row.invitedBy,
+  createdAt: row.createdAt.toISOString(),
+  expiresAt: row.expiresAt.toISOString(),
+});
+const pending = sql`${orgInvitations.acceptedAt} IS NULL AND ${orgInvitations.revokedAt} IS NULL`;
+
+/** Emails the link for `token` (after the response): the address is the only one that learns the token. */
+async function mailInvitation(c: Context<AppEnv>, org: Organization, invitation: InvitationRow, token: string) {
+  const caller = userOf(c);
+  const [inviter] = await c.get("services").db.select({ name: users.name }).from(users).where(eq(users.id, caller.userId));
+  const details = { orgName: org.name, role: invitation.role, inviterName: inviter?.name ?? null, expiresAt: invitation.expiresAt };
+  sendLater(c, "invitation", invitationEmail(c.get("config"), invitation.email, token, details));
+}
+
 export const listInvitations: AppRouteHandler<typeof routes.listInvitations> = async (c) => {
   const { slug } = c.req.valid("param");
   const { limit, cursor } = c.req.valid("query");
   const page = keyset(orgInvitations.createdAt, orgInvitations.id, cursor);
   const { org } = await requireOrg(c, slug, "members:manage");
   const rows = await c.get("services").db
-    .select({ id: orgInvitations.id, email: orgInvitations.email, role: orgInvitations.role, createdAt: orgInvitations.createdAt })
+    .select()
     .from(orgInvitations)
-    .where(and(eq(orgInvitations.orgId, org.id), page.after))
+    .where(and(eq(orgInvitations.orgId, org.id), pending, page.after))
     .orderBy(...page.order)
     .limit(limit + 1);
   const { data, nextCursor } = toPage(c, rows, limit, (row) => ({ at: row.createdAt, id: row.id }));
-  return c.json({ data: data.map((row) => ({ ...row, createdAt: row.createdAt.toISOString() })), nextCursor }, 200);
+  return c.json({ data: data.map(presentInvitation), nextCursor }, 200);
 };
 
+/**
+ * Always an invitation, never a membership: whether the address has an account, or is a member
+ * already, changes neither the status nor the shape of the answer (no enumeration, no consent skipped).
+ */
 export const invite: AppRouteHandler<typeof routes.invite> = async (c) => {
   const { slug } = c.req.valid("param");
   const { email, role } = c.req.valid("json");
   const caller = userOf(c);
   const { org, role: callerRole } = await requireOrg(c, slug, "members:manage");
   guardOwnerChanges(callerRole, undefined, role);
-  const db = c.get("services").db;
-  const [existing] = await db.select({ id: users.id }).from(users).where(and(eq(users.email, email), isNull(users.deletedAt)));
-  if (existing) {
-    const [added] = await db.insert(orgMembers).values({ orgId: org.id, userId: existing.id, role }).onConflictDoNothing().returning();
-    if (!added) throw new ApiError(409, { code: "CONFLICT", detail: `${email} is already a member.` });
-    c.set("auditTarget", { type: "members", id: existing.id });
-    return c.json(present(await findMember(c, org.id, existing.id)), 201);
-  }
-  const [invitation] = await db
+  const issued = await newInvitationToken(c.get("config").INVITATION_TTL_DAYS);
+  const fresh = { role, invitedBy: caller.userId, tokenHash: issued.hash, expiresAt: issued.expiresAt, updatedAt: sql`now()` };
+  // One pending invitation per address: inviting again replaces its role, link and expiry (the old link stops working).
+  const [invitation] = await c.get("services").db
     .insert(orgInvitations)
-    .values({ id: crypto.randomUUID(), orgId: org.id, email, role, invitedBy: caller.userId })
-    .onConflictDoUpdate({ target: [orgInvitations.orgId, orgInvitations.email], set: { role, invitedBy: caller.userId } })
+    .values({ id: crypto.randomUUID(), orgId: org.id, email, ...fresh })
+    .onConflictDoUpdate({ target: [orgInvitations.orgId, orgInvitations.email], targetWhere: pending, set: fresh })
     .returning();
   c.set("auditTarget", { type: "invitations", id: invitation!.id });
-  return c.json({ id: invitation!.id, email: invitation!.email, role: invitation!.role, createdAt: invitation!.createdAt.toISOString() }, 202);
+  await mailInvitation(c, org, invitation!, issued.token);
+  return c.json(presentInvitation(invitation!), 202);
+};
+
+/** A pending invitation of `org` the caller may manage (only owners touch invitations to the owner role). */
+async function pendingInvitation(c: Context<AppEnv>, orgId: string, id: string, callerRole: Role): Promise<InvitationRow> {
+  const [row] = await c.get("services").db
+    .select()
+    .from(orgInvitations)
+    .where(and(eq(orgInvitations.id, id), eq(orgInvitations.orgId, orgId), pending));
+  if (!row) throw new ApiError(404, { detail: "No pending invitation with this id in this organization." });
+  guardOwnerChanges(callerRole, undefined, row.role);
+  return row;
+}
+
+export const resendInvitation: AppRouteHandler<typeof routes.resendInvitation> = async (c) => {
+  const { slug, id } = c.req.valid("param");
+  const { org, role: callerRole } = await requireOrg(c, slug, "members:manage");
+  await pendingInvitation(c, org.id, id, callerRole);
+  const issued = await newInvitationToken(c.get("config").INVITATION_TTL_DAYS);
+  const [invitation] = await c.get("services").db
+    .update(orgInvitations)
+    .set({ tokenHash: issued.hash, expiresAt: issued.expiresAt, updatedAt: sql`now()` })
+    .where(and(eq(orgInvitations.id, id), eq(orgInvitations.orgId, org.id), pending))
+    .returning();
+  // Accepted or revoked between the two statements.
+  if (!invitation) throw new ApiError(404, { detail: "No pending invitation with this id in this organization." });
+  await mailInvitation(c, org, invitation, issued.token);
+  return c.json(presentInvitation(invitation), 202);
+};
+
+export const revokeInvitation: AppRouteHandler<typeof routes.revokeInvitation> = async (c) => {
+  const { slug, id } = c.req.valid("param");
+  const { org, role: callerRole } = await requireOrg(c, slug, "members:manage");
+  await pendingInvitation(c, org.id, id, callerRole);
+  const [revoked] = await c.get("services").db
+    .update(orgInvitations)
+    .set({ revokedAt: sql`now()`, updatedAt: sql`now()` })
+    .where(and(eq(orgInvitations.id, id), eq(orgInvitations.orgId, org.id), pending))
+    .returning({ id: orgInvitations.id });
+  if (!revoked) throw new ApiError(404, { detail: "No pending invitation with this id in this organization." });
+  return c.body(null, 204);
 };
 
 export const update: AppRouteHandler<typeof routes.update> = async (c) => {

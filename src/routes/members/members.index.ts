@@ -10,5 +10,7 @@ members
   .openapi(routes.list, handlers.list)
   .openapi(routes.listInvitations, handlers.listInvitations)
   .openapi(routes.invite, handlers.invite)
+  .openapi(routes.resendInvitation, handlers.resendInvitation)
+  .openapi(routes.revokeInvitation, handlers.revokeInvitation)
   .openapi(routes.update, handlers.update)
   .openapi(routes.remove, handlers.remove);

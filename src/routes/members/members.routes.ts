@@ -9,10 +9,19 @@ export const Member = z
   .openapi("Member");
 
 export const Invitation = z
-  .object({ id: z.uuid(), email: z.string(), role: Role, createdAt: Timestamp })
-  .openapi("Invitation", { description: "Waiting for the address to sign up; it then joins with this role" });
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    role: Role,
+    status: z.enum(["pending", "expired"]).openapi({ description: "Expired ones can be resent (a new link, a new expiry)" }),
+    invitedBy: z.uuid().nullable(),
+    createdAt: Timestamp,
+    expiresAt: Timestamp,
+  })
+  .openapi("Invitation", { description: "A single-use link emailed to the address; a verified account with that address accepts it" });
 
 const MemberParams = z.object({ slug: Slug, userId: z.uuid() });
+const InvitationParams = z.object({ slug: Slug, id: z.uuid() });
 
 export const list = createRoute({
   method: "get",
@@ -30,7 +39,8 @@ export const listInvitations = createRoute({
   path: "/orgs/{slug}/invitations",
   operationId: "listInvitations",
   tags: ["Members"],
-  summary: "Invitations waiting for their address to sign up (admins and owners)",
+  summary: "Pending invitations, newest first (admins and owners)",
+  description: "Invitations not yet accepted or revoked, expired ones included (`status`).",
   security: bearerSecurity,
   request: { params: z.object({ slug: Slug }), query: PageQuery },
   responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(Invitation) } } }, ...problemResponses(400, 401, 403, 404) },
@@ -42,14 +52,41 @@ export const invite = createRoute({
   operationId: "inviteMember",
   tags: ["Members"],
   summary: "Invite someone by email (admins and owners; only owners grant owner)",
-  description: "An address with an account joins at once (201, the member); otherwise an invitation waits for it to sign up (202).",
+  description:
+    "Always 202 with the invitation, the same whether or not the address has an account or is a member already: nobody joins " +
+    "without consent. The link goes to the address; a verified account with it accepts (`POST /invitations/{token}/accept`). " +
+    "Inviting an address with a pending invitation replaces its role, link and expiry.",
   security: bearerSecurity,
   request: { params: z.object({ slug: Slug }), body: jsonBody(z.object({ email: Email, role: Role.default("member") }).strict()) },
   responses: {
-    201: { description: "Joined", content: { "application/json": { schema: Member } } },
-    202: { description: "Invited", content: { "application/json": { schema: Invitation } } },
-    ...problemResponses(400, 401, 403, 404, 409, 415),
+    202: { description: "Invited (the link is on its way)", content: { "application/json": { schema: Invitation } } },
+    ...problemResponses(400, 401, 403, 404, 415),
   },
+});
+
+export const resendInvitation = createRoute({
+  method: "post",
+  path: "/orgs/{slug}/invitations/{id}/resend",
+  operationId: "resendInvitation",
+  tags: ["Members"],
+  summary: "Send a pending invitation again: a new link (the old one stops working) and a new expiry",
+  security: bearerSecurity,
+  request: { params: InvitationParams },
+  responses: {
+    202: { description: "Sent again", content: { "application/json": { schema: Invitation } } },
+    ...problemResponses(400, 401, 403, 404),
+  },
+});
+
+export const revokeInvitation = createRoute({
+  method: "delete",
+  path: "/orgs/{slug}/invitations/{id}",
+  operationId: "revokeInvitation",
+  tags: ["Members"],
+  summary: "Revoke a pending invitation (its link stops working)",
+  security: bearerSecurity,
+  request: { params: InvitationParams },
+  responses: { 204: { description: "Revoked" }, ...problemResponses(400, 401, 403, 404) },
 });
 
 export const update = createRoute({

@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Role, Slug, Timestamp } from "../schemas.ts";
+import { bearerSecurity, Role, Slug, Text, Timestamp } from "../schemas.ts";
 
 export const Organization = z
   .object({
@@ -17,7 +17,7 @@ export const Organization = z
   .openapi("Organization");
 
 export const SlugParam = z.object({ slug: Slug });
-const Name = z.string().trim().min(1).max(100);
+const Name = Text.trim().min(1).max(100);
 const one = (description: string) => ({
   description,
   headers: z.object({ ETag: z.string().openapi({ description: "Send as If-Match to change only this version" }) }),

@@ -282,7 +282,7 @@ async function onEvent(type, data) {
     case "done":
       finish(data, engine);
       return true;
-    case "error":
+    case "problem":
       throw new ProblemError(data);
     default:
       return false;

@@ -2,18 +2,19 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Slug, Timestamp } from "../schemas.ts";
+import { bearerSecurity, holdsNul, Slug, Text, Timestamp } from "../schemas.ts";
 
 const Settings = z
   .record(z.string().max(100), z.unknown())
+  .refine((value) => !holdsNul(value), "must not contain the NUL character (U+0000)")
   .refine((value) => JSON.stringify(value).length <= 16_384, "at most 16 KB of JSON")
   .openapi({ description: "Free-form JSON settings (at most 16 KB)", example: { defaultChart: "bar" } });
 
 const fields = {
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(2_000).nullable(),
+  name: Text.trim().min(1).max(200),
+  description: Text.max(2_000).nullable(),
   color: z.string().regex(/^#[0-9a-fA-F]{6}$/, "a colour as #RRGGBB").nullable().openapi({ example: "#3b82f6" }),
-  icon: z.string().min(1).max(64).nullable().openapi({ example: "chart-bar" }),
+  icon: Text.min(1).max(64).nullable().openapi({ example: "chart-bar" }),
   settings: Settings,
 };
 
@@ -48,7 +49,7 @@ export const list = createRoute({
   request: {
     query: PageQuery.extend({
       org: Slug.optional().openapi({ description: "Only this organization's projects" }),
-      q: z.string().trim().min(1).max(200).optional().openapi({ description: "Only projects whose name contains this (case-insensitive)" }),
+      q: Text.trim().min(1).max(200).optional().openapi({ description: "Only projects whose name contains this (case-insensitive)" }),
     }),
   },
   responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(Project) } } }, ...problemResponses(400, 401, 404) },

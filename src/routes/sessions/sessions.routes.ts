@@ -2,9 +2,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Slug, Timestamp } from "../schemas.ts";
+import { bearerSecurity, Slug, Text, Timestamp } from "../schemas.ts";
 
-const Title = z.string().trim().min(1).max(200);
+const Title = Text.trim().min(1).max(200);
 
 export const Session = z
   .object({

@@ -22,6 +22,8 @@ export interface AnalysisInput {
   question: string | null;
   engine: Engine;
   timeoutMs: number;
+  /** Sent to the model as `traceparent`. */
+  traceparent?: string;
 }
 
 export interface AnalysisOutcome {
@@ -88,7 +90,7 @@ async function attempt(config: Config, messages: ChatMessage[], input: AnalysisI
   parser.onError = () => {
     parsing = false; // malformed: keep the text for the final verdict, stop reporting pieces
   };
-  const { text, usage } = await streamCompletion(config, { messages, json: true, maxTokens: ANSWER_TOKENS, timeoutMs: input.timeoutMs }, (delta) => {
+  const { text, usage } = await streamCompletion(config, { messages, json: true, maxTokens: ANSWER_TOKENS, timeoutMs: input.timeoutMs, traceparent: input.traceparent }, (delta) => {
     if (!parsing) return;
     try {
       parser.write(delta);

@@ -25,6 +25,8 @@ export interface TurnInput {
   dataset: DatasetContext;
   question: string;
   engine: Engine;
+  /** Sent to the model as `traceparent`. */
+  traceparent?: string;
 }
 
 export interface TurnResult {
@@ -58,7 +60,7 @@ export async function answerTurn({ config, db, logger }: TurnDeps, input: TurnIn
     const messages = chatContext(input.dataset, analysis ?? null, history, input.question);
     const completion: { text: string; usage: Usage } = await streamCompletion(
       config,
-      { messages, timeoutMs: config.OPENAI_TIMEOUT_MS, maxTokens: CHAT_TOKENS.answer },
+      { messages, timeoutMs: config.OPENAI_TIMEOUT_MS, maxTokens: CHAT_TOKENS.answer, traceparent: input.traceparent },
       (text) => onDelta(text),
     );
     answer = completion.text;

@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../../lib/types.ts";
 import { principalOf } from "../../middleware/auth.ts";
 import { requireProject } from "../../lib/tenancy.ts";
+import { queueDatasetLoad } from "../../queues/dataset-loads/enqueue.ts";
 import { ingest } from "../datasets/ingest.ts";
 import { saveDataset } from "../datasets/store.ts";
 
@@ -48,5 +49,6 @@ export async function importRows(c: Context<AppEnv>, projectId: string, name: st
   });
   const dataset = await saveDataset(c.get("services").db, config.DATASETS, { id, project, name, format: "ndjson", key, ingested, userId: principalOf(c).userId });
   if (dataset.id !== id) await config.DATASETS.delete(key);
+  await queueDatasetLoad(config, c.get("logger"), dataset);
   return { dataset, created: dataset.id === id };
 }

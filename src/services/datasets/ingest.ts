@@ -27,9 +27,12 @@ export interface Ingested {
 const PART_BYTES = 5 * 1024 * 1024;
 const SAMPLE_ROWS = 20;
 /** How much of a CSV is read before deciding its delimiter, line break and header. */
-const HEAD_BYTES = 64 * 1024;
+export const HEAD_BYTES = 64 * 1024;
 /** One record longer than this means an unclosed quote swallowing the file: refuse instead of buffering it. */
-const MAX_RECORD_BYTES = 1024 * 1024;
+export const MAX_RECORD_BYTES = 1024 * 1024;
+
+/** A CSV's line break, from its first bytes: LF (which also ends CR LF lines) unless the file uses CR alone. */
+export const lineBreakOf = (headText: string) => (headText.includes("\n") || !headText.includes("\r") ? 10 : 13);
 
 const toHex = (buffer: ArrayBuffer) => [...new Uint8Array(buffer)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 const tooManyRows = (limit: number) => new ApiError(422, { code: "TOO_MANY_ROWS", detail: `The file has more than ${limit} rows, the limit.` });
@@ -129,7 +132,7 @@ async function profileCsv(reader: BodyReader, storage: Storage, options: ParseOp
   const decoder = new TextDecoder();
   const headText = head.map((chunk, i) => decoder.decode(chunk, { stream: i < head.length - 1 })).join("");
   const delimiter = options.delimiter ?? sniffDelimiter(headText);
-  const lineBreak = headText.includes("\n") || !headText.includes("\r") ? 10 : 13;
+  const lineBreak = lineBreakOf(headText);
   const scanner = new CsvScanner(delimiter.charCodeAt(0), lineBreak, limits.maxColumns + 1, MAX_RECORD_BYTES);
 
   let columns: string[] = [];

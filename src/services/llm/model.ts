@@ -18,6 +18,8 @@ export interface CompletionRequest {
   maxTokens?: number;
   /** The whole call, stream included: a model that stalls after its first bytes is cut off too. */
   timeoutMs: number;
+  /** W3C trace context of the request or job making the call, sent as the `traceparent` header. */
+  traceparent?: string;
 }
 
 /** True when the model is configured; otherwise the statistical engine answers. */
@@ -98,7 +100,7 @@ export async function streamCompletion(config: Config, request: CompletionReques
             ...(request.json ? { response_format: { type: "json_object" as const } } : {}),
             ...(request.maxTokens ? { max_completion_tokens: request.maxTokens } : {}),
           },
-          { signal: deadline.signal, timeout: request.timeoutMs },
+          { signal: deadline.signal, timeout: request.timeoutMs, ...(request.traceparent ? { headers: { traceparent: request.traceparent } } : {}) },
         );
         for await (const chunk of stream) {
           const delta = chunk.choices[0]?.delta?.content;

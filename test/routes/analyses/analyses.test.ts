@@ -104,7 +104,7 @@ describe("POST /sessions/{id}/analyses as an event stream", () => {
     const { sessionId } = await sessionOn(ada, name);
     const { events } = await readSse(await analyse(ada, sessionId));
     const error = events.at(-1)!;
-    expect(error.event).toBe("error");
+    expect(error.event).toBe("problem");
     const problem = dataOf<{ code: string; status: number; analysisId: string }>(error);
     expect(problem).toMatchObject({ code: "MODEL_OUTPUT_INVALID", status: 502 });
     const analysis = await getAnalysis(ada.token, problem.analysisId);
@@ -118,7 +118,7 @@ describe("POST /sessions/{id}/analyses as an event stream", () => {
     const { sessionId } = await sessionOn(ada, name);
     const { events, comments } = await readSse(await analyse(ada, sessionId));
     const problem = dataOf<{ code: string; analysisId: string }>(events.at(-1)!);
-    expect(events.at(-1)!.event).toBe("error");
+    expect(events.at(-1)!.event).toBe("problem");
     expect(problem.code).toBe("MODEL_TIMEOUT");
     expect(comments).toBeGreaterThan(0); // heartbeats (every second here) while the model said nothing
     const analysis = await getAnalysis(ada.token, problem.analysisId);

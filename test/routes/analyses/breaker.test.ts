@@ -12,7 +12,7 @@ describe("a model that keeps failing", () => {
     const { sessionId } = await sessionOn(ada, name);
     for (let i = 0; i < 3; i++) {
       const { events } = await readSse(await analyse(ada, sessionId));
-      expect(events.at(-1)!.event).toBe("error");
+      expect(events.at(-1)!.event).toBe("problem");
       expect(dataOf<{ code: string }>(events.at(-1)!).code).toBe("MODEL_ERROR");
     }
     // OPENAI_MAX_RETRIES=1 in the tests: two calls per analysis.

@@ -41,18 +41,20 @@ describe("audit rows", () => {
     const [owner, ada] = [await person("aud-o"), await person("aud-a")];
     const slug = await team(owner);
     await json(await call(`/api/v1/orgs/${slug}`, { method: "PATCH", token: owner.token, body: { name: "Renamed" } }), 200);
-    await addMember(owner, slug, ada, "member");
+    const invitation = await addMember(owner, slug, ada, "member");
     await json(await call(`/api/v1/orgs/${slug}/members/${ada.userId}`, { method: "PATCH", token: owner.token, body: { role: "admin" } }), 200);
     const key = await json<{ id: string; key: string }>(await call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: owner.token, body: { name: "k" } }), 201);
     expect((await call(`/api/v1/orgs/${slug}/api-keys/${key.id}`, { method: "DELETE", token: owner.token })).status).toBe(204);
     await expectProblem(await call(`/api/v1/orgs/${slug}`, { method: "DELETE", token: ada.token }), 403, "FORBIDDEN");
 
-    const rows = await rowsOf(owner, slug, "", 7);
+    const rows = await rowsOf(owner, slug, "", 8);
     const summary = rows.map((row) => [row.action, row.status, row.targetType, row.targetId, row.errorCode]).reverse();
     expect(summary).toEqual([
       ["createOrganization", 201, "orgs", slug, null],
       ["updateOrganization", 200, "orgs", slug, null],
-      ["inviteMember", 201, "members", ada.userId, null],
+      // Inviting names the invitation, never the address; accepting is the invitee's own row.
+      ["inviteMember", 202, "invitations", invitation.id, null],
+      ["acceptInvitation", 200, "invitations", invitation.id, null],
       ["changeMemberRole", 200, "members", ada.userId, null],
       ["createApiKey", 201, "api-keys", key.id, null],
       ["revokeApiKey", 204, "api-keys", key.id, null],
@@ -106,10 +108,11 @@ describe("GET /orgs/{slug}/audit-logs", () => {
     await addMember(owner, slug, admin, "admin");
     const before = new Date().toISOString();
     for (const name of ["One", "Two", "Three"]) await json(await call(`/api/v1/orgs/${slug}`, { method: "PATCH", token: admin.token, body: { name } }), 200);
-    await rowsOf(owner, slug, "", 5);
+    await rowsOf(owner, slug, "", 6);
 
     const byAdmin = await rowsOf(owner, slug, `&actor=${admin.userId}`);
-    expect(byAdmin.map((row) => row.action)).toEqual(["updateOrganization", "updateOrganization", "updateOrganization"]);
+    // The admin joined by accepting the invitation: that row is theirs too.
+    expect(byAdmin.map((row) => row.action)).toEqual(["updateOrganization", "updateOrganization", "updateOrganization", "acceptInvitation"]);
     expect((await rowsOf(owner, slug, "&action=inviteMember")).map((row) => row.actorId)).toEqual([owner.userId]);
     expect((await rowsOf(owner, slug, `&from=${before}&action=updateOrganization`)).length).toBe(3);
     const none = await json<{ data: unknown[] }>(await call(`/api/v1/orgs/${slug}/audit-logs?to=${encodeURIComponent(before.replace(/\d{4}/, "2000"))}`, { token: owner.token }), 200);

@@ -85,7 +85,7 @@ describe("POST /api/analyze (deprecated alias)", () => {
     const { sessionId } = await sessionOn(ada, "sales");
     const response = await call("/api/analyze", { method: "POST", token: ada.token, body: { sessionId, engine: "statistical" }, headers: { Accept: "text/event-stream" } });
     expectDeprecated(response, `/api/v1/sessions/${sessionId}/analyses`);
-    const { events } = await readSse(response, (all) => all.some((event) => event.event === "done" || event.event === "error"));
+    const { events } = await readSse(response, (all) => all.some((event) => event.event === "done" || event.event === "problem"));
     expect(events.at(-1)!.event).toBe("done");
     const analyses = await json<{ data: { status: string; engine: string }[] }>(await call(`/api/v1/sessions/${sessionId}/analyses`, { token: ada.token }), 200);
     expect(analyses.data).toEqual([expect.objectContaining({ status: "succeeded", engine: "statistical" })]);
@@ -95,7 +95,7 @@ describe("POST /api/analyze (deprecated alias)", () => {
     const ada = await person("alias-analyze-q");
     const { sessionId } = await sessionOn(ada, "sales");
     const response = await call("/api/analyze", { method: "POST", token: ada.token, body: { sessionId, question: "Which region leads?", engine: "statistical" }, headers: { Accept: "text/event-stream" } });
-    await readSse(response, (all) => all.some((event) => event.event === "done" || event.event === "error"));
+    await readSse(response, (all) => all.some((event) => event.event === "done" || event.event === "problem"));
     const analyses = await json<{ data: { question: string }[] }>(await call(`/api/v1/sessions/${sessionId}/analyses`, { token: ada.token }), 200);
     expect(analyses.data[0]!.question).toBe("Which region leads?");
     const bad = await call("/api/analyze", { method: "POST", token: ada.token, body: { question: "no session" } });

@@ -41,7 +41,7 @@ function sseReader(response: Response) {
   };
 }
 
-const ended = (events: SseEvent[]) => events.some((event) => event.event === "done" || event.event === "error");
+const ended = (events: SseEvent[]) => events.some((event) => event.event === "done" || event.event === "problem");
 const deltas = (events: SseEvent[]) => events.filter((event) => event.event === "delta").map((event) => dataOf<{ text: string }>(event).text).join("");
 
 describe("POST /sessions/{id}/chat (integration, SELF)", () => {
@@ -189,7 +189,7 @@ describe("POST /sessions/{id}/chat (integration, SELF)", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
-  it("saves nothing when the model fails, and says why (502 as JSON, an error event when streamed)", async () => {
+  it("saves nothing when the model fails, and says why (502 as JSON, a problem event when streamed)", async () => {
     const ada = await person("chat-fail");
     const { sessionId } = await sessionOn(ada, "sales");
     const marker = unique("fail");
@@ -198,7 +198,7 @@ describe("POST /sessions/{id}/chat (integration, SELF)", () => {
     const problem = await expectProblem(await chat(ada, sessionId, { message: `Break ${marker}` }), 502, "MODEL_ERROR");
     expect(problem.instance).toBe(`/api/v1/sessions/${sessionId}/chat`);
     const { events } = await readSse(await chat(ada, sessionId, { message: `Break again ${marker}` }, true), ended);
-    expect(events.at(-1)!.event).toBe("error");
+    expect(events.at(-1)!.event).toBe("problem");
     expect(dataOf(events.at(-1)!)).toMatchObject({ status: 502, code: "MODEL_ERROR", instance: `/api/v1/sessions/${sessionId}/chat`, requestId: expect.any(String) });
     expect(await transcript(ada, sessionId)).toEqual([]);
 

@@ -41,7 +41,15 @@ describe("GET /health/ready", () => {
         redis: { status: "up", latencyMs: expect.any(Number) },
       },
       rateLimiter: { failMode: "open", status: expect.stringMatching(/^(ok|degraded)$/), since: expect.toBeOneOf([null, expect.any(String)]) },
+      model: { status: "configured", model: "gpt-4o-mini" },
+      email: { status: "configured" },
     });
+  });
+
+  it("says when no model is configured (production without OPENAI_API_KEY answers with the statistical engine)", async () => {
+    const response = await readyWith({ OPENAI_API_KEY: undefined } as Partial<Cloudflare.Env>);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: "ready", model: { status: "not_configured", model: null } });
   });
 
   it("answers 503 naming Postgres when its gateway is gone", async () => {

@@ -1,6 +1,6 @@
 // Members and invitations through the Worker: who may invite, promote, remove; the last owner; another tenant's members.
 import { describe, expect, it } from "vitest";
-import { addMember, call, json, person, team, uniqueEmail } from "../../support/harness.ts";
+import { addMember, call, invite, json, mailTo, person, team, uniqueEmail, verifyByEmail } from "../../support/harness.ts";
 import { expectProblem } from "../../support/problem.ts";
 
 interface Member {
@@ -11,40 +11,95 @@ interface Member {
 
 const members = async (slug: string, token: string) => (await json<{ data: Member[] }>(await call(`/api/v1/orgs/${slug}/members?limit=100`, { token }), 200)).data;
 
+interface Invitation {
+  id: string;
+  email: string;
+  role: string;
+  status: string;
+  invitedBy: string | null;
+  createdAt: string;
+  expiresAt: string;
+}
+
+const accept = (token: string, as: string) => call(`/api/v1/invitations/${encodeURIComponent(token)}/accept`, { method: "POST", token: as });
+
 describe("inviting", () => {
-  it("adds a person who has an account at once", async () => {
+  it("invites a person who has an account: 202, an emailed link, and a membership only once they accept", async () => {
     const [owner, ada] = [await person("owner"), await person("ada")];
     const slug = await team(owner);
-    const member = await json<Member>(await call(`/api/v1/orgs/${slug}/members`, { method: "POST", token: owner.token, body: { email: ada.email, role: "admin" } }), 201);
-    expect(member).toMatchObject({ userId: ada.userId, email: ada.email, role: "admin" });
+    const { invitation, token } = await invite(owner, slug, ada.email, "admin");
+    expect(invitation).toMatchObject({ email: ada.email, role: "admin", status: "pending", invitedBy: owner.userId });
+    expect(new Date(invitation.expiresAt).getTime()).toBeGreaterThan(Date.now() + 6 * 86_400_000);
+    // Nobody joins without consent.
+    expect((await members(slug, owner.token)).map((m) => m.email)).toEqual([owner.email]);
+    const joined = await json<{ organization: { slug: string }; role: string }>(await accept(token, ada.token), 200);
+    expect(joined).toMatchObject({ organization: { slug }, role: "admin" });
     expect((await members(slug, owner.token)).map((m) => [m.email, m.role])).toEqual([[ada.email, "admin"], [owner.email, "owner"]]);
+    const pending = await json<{ data: Invitation[] }>(await call(`/api/v1/orgs/${slug}/invitations`, { token: owner.token }), 200);
+    expect(pending.data).toEqual([]);
   });
 
-  it("keeps an invitation for an address with no account, claimed when it signs up", async () => {
-    const owner = await person("inviter");
-    const slug = await team(owner);
+  it("keeps an invitation for an address with no account; it signs up, verifies, then accepts", async () => {
+    const owner = await person("inviter", "Grace Hopper");
+    const slug = await team(owner, "Analytics <Team>");
     const email = uniqueEmail("newcomer");
-    const invitation = await json<{ email: string; role: string }>(
-      await call(`/api/v1/orgs/${slug}/members`, { method: "POST", token: owner.token, body: { email, role: "viewer" } }),
-      202,
-    );
-    expect(invitation).toMatchObject({ email, role: "viewer" });
-    const pending = await json<{ data: { email: string }[] }>(await call(`/api/v1/orgs/${slug}/invitations`, { token: owner.token }), 200);
-    expect(pending.data.map((i) => i.email)).toEqual([email]);
+    const { invitation, token } = await invite(owner, slug, email, "viewer");
+    expect(invitation).toMatchObject({ email, role: "viewer", status: "pending" });
+    const [message] = await mailTo(email);
+    expect(message!.subject).toBe("Grace Hopper invited you to Analytics <Team> on Datacrafted");
+    // A name someone typed is escaped in the HTML part.
+    expect(message!.html).toContain("Analytics &lt;Team&gt;");
+    expect(message!.html).not.toContain("<Team>");
+    const pending = await json<{ data: Invitation[] }>(await call(`/api/v1/orgs/${slug}/invitations`, { token: owner.token }), 200);
+    expect(pending.data.map((i) => [i.id, i.email, i.status])).toEqual([[invitation.id, email, "pending"]]);
 
-    await call("/api/v1/auth/signup", { method: "POST", body: { email, password: "newcomer-password" } });
+    await json(await call("/api/v1/auth/signup", { method: "POST", body: { email, password: "newcomer-password" } }), 202);
     const tokens = await json<{ accessToken: string }>(await call("/api/v1/auth/signin", { method: "POST", body: { email, password: "newcomer-password" } }), 200);
+    // Signing up claims nothing.
+    await expectProblem(await call(`/api/v1/orgs/${slug}`, { token: tokens.accessToken }), 404, "NOT_FOUND");
+    await verifyByEmail(email);
+    await json(await accept(token, tokens.accessToken), 200);
     const org = await json<{ role: string }>(await call(`/api/v1/orgs/${slug}`, { token: tokens.accessToken }), 200);
     expect(org.role).toBe("viewer");
     const after = await json<{ data: unknown[] }>(await call(`/api/v1/orgs/${slug}/invitations`, { token: owner.token }), 200);
     expect(after.data).toEqual([]);
   });
 
-  it("refuses someone already a member with 409", async () => {
+  it("answers an existing member's address with the same 202; accepting it again is ALREADY_MEMBER", async () => {
     const [owner, ada] = [await person("dup-o"), await person("dup-a")];
     const slug = await team(owner);
     await addMember(owner, slug, ada, "member");
-    await expectProblem(await call(`/api/v1/orgs/${slug}/members`, { method: "POST", token: owner.token, body: { email: ada.email } }), 409, "CONFLICT");
+    const { invitation, token } = await invite(owner, slug, ada.email, "admin");
+    expect(invitation).toMatchObject({ email: ada.email, role: "admin", status: "pending" });
+    await expectProblem(await accept(token, ada.token), 409, "ALREADY_MEMBER");
+    expect((await members(slug, owner.token)).find((m) => m.userId === ada.userId)?.role).toBe("member");
+  });
+
+  it("replaces a pending invitation when the address is invited again: new role, new link, the old link dead", async () => {
+    const [owner, ada] = [await person("re-o"), await person("re-a")];
+    const slug = await team(owner);
+    const first = await invite(owner, slug, ada.email, "viewer");
+    const second = await invite(owner, slug, ada.email, "admin");
+    expect(second.invitation.id).toBe(first.invitation.id);
+    expect(second.token).not.toBe(first.token);
+    await expectProblem(await accept(first.token, ada.token), 404, "NOT_FOUND");
+    expect((await json<{ role: string }>(await accept(second.token, ada.token), 200)).role).toBe("admin");
+  });
+
+  it("pages the pending invitations with a cursor", async () => {
+    const owner = await person("page-o");
+    const slug = await team(owner);
+    const emails = [uniqueEmail("p1"), uniqueEmail("p2"), uniqueEmail("p3")];
+    for (const email of emails) await invite(owner, slug, email);
+    const first = await call(`/api/v1/orgs/${slug}/invitations?limit=2`, { token: owner.token });
+    expect(first.headers.get("Link")).toMatch(/rel="next"/);
+    const page1 = await json<{ data: Invitation[]; nextCursor: string }>(first, 200);
+    const page2 = await json<{ data: Invitation[]; nextCursor: string | null }>(
+      await call(`/api/v1/orgs/${slug}/invitations?limit=2&cursor=${page1.nextCursor}`, { token: owner.token }),
+      200,
+    );
+    expect(page2.nextCursor).toBeNull();
+    expect([...page1.data, ...page2.data].map((i) => i.email)).toEqual([...emails].reverse());
   });
 
   it("is for admins and owners; only an owner grants owner", async () => {
@@ -54,7 +109,7 @@ describe("inviting", () => {
     await addMember(owner, slug, member, "member");
     await expectProblem(await call(`/api/v1/orgs/${slug}/members`, { method: "POST", token: member.token, body: { email: ada.email } }), 403, "FORBIDDEN");
     await expectProblem(await call(`/api/v1/orgs/${slug}/members`, { method: "POST", token: admin.token, body: { email: ada.email, role: "owner" } }), 403, "FORBIDDEN");
-    await json(await call(`/api/v1/orgs/${slug}/members`, { method: "POST", token: admin.token, body: { email: ada.email, role: "member" } }), 201);
+    await json(await call(`/api/v1/orgs/${slug}/members`, { method: "POST", token: admin.token, body: { email: ada.email, role: "member" } }), 202);
   });
 
   it("validates the address and the role", async () => {
@@ -121,6 +176,8 @@ describe("another tenant", () => {
       ["POST", `/api/v1/orgs/${slug}/members`, { email: stranger.email }],
       ["PATCH", `/api/v1/orgs/${slug}/members/${owner.userId}`, { role: "viewer" }],
       ["DELETE", `/api/v1/orgs/${slug}/members/${owner.userId}`],
+      ["POST", `/api/v1/orgs/${slug}/invitations/${crypto.randomUUID()}/resend`],
+      ["DELETE", `/api/v1/orgs/${slug}/invitations/${crypto.randomUUID()}`],
     ];
     for (const [method, path, body] of routes) await expectProblem(await call(path, { method, token: stranger.token, body }), 404, "NOT_FOUND");
   });

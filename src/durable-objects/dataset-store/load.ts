@@ -1,0 +1,125 @@
+// DatasetStore's load steps: begin (a fresh table), append rows (one transaction a batch), finish or fail. The queue's
+// consumer streams the file and calls them, so every batch is a request of its own (its own CPU budget, nothing held after it).
+import { currentLoadId, readMeta, type StoreMeta, writeMeta } from "./meta.ts";
+import { quoteIdentifier, type SqlValue, sqlType, type StoreColumn } from "../../queues/dataset-loads/values.ts";
+
+/** What the load queue asks a store to hold: one dataset file's rows, typed by its profile. */
+export interface LoadStart {
+  datasetId: string;
+  sha256: string;
+  /** The profile's columns, in order: the table's columns and their types. */
+  columns: StoreColumn[];
+}
+
+export type LoadResult = { status: "ready"; rows: number; loadedAt: string; reused: boolean } | { status: "failed"; error: string };
+export type BeginResult = LoadResult | { status: "busy" } | { status: "started"; loadId: string };
+export type AppendResult = { ok: true; rows: number } | { ok: false; error: string };
+
+/** SQLite in a Durable Object allows 100 columns a table and 100 bound values a statement. */
+export const MAX_STORE_COLUMNS = 100;
+const MAX_BOUND_VALUES = 100;
+/** A load that has not written for this long was cut short (its Worker died): the next delivery starts over. */
+export const STALE_LOAD_MS = 60_000;
+
+const sameColumns = (a: StoreColumn[], b: StoreColumn[]) => a.length === b.length && a.every((column, i) => column.name === b[i]!.name && column.type === b[i]!.type);
+
+function columnProblem(columns: StoreColumn[]): string | null {
+  if (columns.length === 0) return "The dataset has no columns.";
+  if (columns.length > MAX_STORE_COLUMNS) return `The dataset has ${columns.length} columns; a store holds at most ${MAX_STORE_COLUMNS}.`;
+  // SQLite compares column names without regard to ASCII case: "Price" and "price" would be one column.
+  const seen = new Map<string, string>();
+  for (const { name } of columns) {
+    const folded = name.replace(/[A-Z]/g, (char) => char.toLowerCase());
+    const other = seen.get(folded);
+    if (other !== undefined) return `The columns ${JSON.stringify(other)} and ${JSON.stringify(name)} are one name to SQLite, which ignores case.`;
+    seen.set(folded, name);
+  }
+  return null;
+}
+
+/**
+ * A ready store with these bytes answers at once (a redelivery, or another dataset row with this content);
+ * a live load elsewhere answers busy; anything else (nothing yet, a failure, a load cut short) starts over
+ * with a fresh table and a new load id, which every later step must present.
+ */
+export function beginLoad(ctx: DurableObjectState, job: LoadStart): BeginResult {
+  const { sql } = ctx.storage;
+  const meta = readMeta(sql);
+  if (meta.status === "ready" && meta.sha256 === job.sha256) {
+    if (sameColumns(meta.columns, job.columns)) return { status: "ready", rows: meta.rows, loadedAt: meta.loadedAt!, reused: true };
+    return { status: "failed", error: "These bytes are already loaded with other columns (uploaded in another format); upload them in that format to query them." };
+  }
+  if (meta.status === "loading" && meta.heartbeat !== null && Date.now() - Date.parse(meta.heartbeat) < STALE_LOAD_MS) return { status: "busy" };
+  const problem = columnProblem(job.columns);
+  const loadId = crypto.randomUUID();
+  ctx.storage.transactionSync(() => {
+    const entries = { sha256: job.sha256, datasetId: job.datasetId, columns: JSON.stringify(job.columns), rows: "0", loadedAt: null };
+    sql.exec(`DROP TABLE IF EXISTS dataset`);
+    if (problem) return writeMeta(sql, { ...entries, status: "failed", error: problem, loadId: null, heartbeat: null });
+    writeMeta(sql, { ...entries, status: "loading", error: null, loadId, heartbeat: new Date().toISOString() });
+    sql.exec(`CREATE TABLE dataset (${job.columns.map((column) => `${quoteIdentifier(column.name)} ${sqlType(column.type)}`).join(", ")})`);
+  });
+  return problem ? { status: "failed", error: problem } : { status: "started", loadId };
+}
+
+/**
+ * `rows` rows (their values one after another) in one transaction, as multi-row INSERTs of as many rows
+ * as 100 bound values allow (measured 2.5-4x faster than one JSON array unpacked by json_each or literals).
+ * Throws when the load is no longer this one; SQLite refusing a value (a row past 2 MB, a full store) is a failure.
+ */
+export function appendRows(ctx: DurableObjectState, loadId: string, values: SqlValue[], rows: number): AppendResult {
+  const { sql } = ctx.storage;
+  if (currentLoadId(sql) !== loadId) throw new Error("The load was superseded by another one.");
+  const meta = readMeta(sql);
+  const width = meta.columns.length;
+  if (values.length !== rows * width) return { ok: false, error: `A batch of ${rows} rows brought ${values.length} values for ${width} columns.` };
+  const perStatement = Math.max(1, Math.floor(MAX_BOUND_VALUES / width));
+  const tuple = `(${new Array(width).fill("?").join(", ")})`;
+  const insert = (count: number) => `INSERT INTO dataset VALUES ${new Array(count).fill(tuple).join(", ")}`;
+  try {
+    ctx.storage.transactionSync(() => {
+      const step = perStatement * width;
+      const full = insert(perStatement);
+      let at = 0;
+      for (; at + step <= values.length; at += step) sql.exec(full, ...values.slice(at, at + step));
+      if (at < values.length) sql.exec(insert((values.length - at) / width), ...values.slice(at));
+      writeMeta(sql, { rows: String(meta.rows + rows), heartbeat: new Date().toISOString() });
+    });
+  } catch (error) {
+    return { ok: false, error: `The store refused rows ${meta.rows + 1}–${meta.rows + rows}: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  return { ok: true, rows: meta.rows + rows };
+}
+
+/** Every row is in: ready, if the count is the upload's. */
+export function finishLoad(ctx: DurableObjectState, loadId: string, expectedRows: number): LoadResult {
+  const { sql } = ctx.storage;
+  if (currentLoadId(sql) !== loadId) throw new Error("The load was superseded by another one.");
+  const { rows } = readMeta(sql);
+  if (rows !== expectedRows) return failLoad(ctx, loadId, `The load read ${rows} rows where the upload counted ${expectedRows}.`);
+  const loadedAt = new Date().toISOString();
+  ctx.storage.transactionSync(() => writeMeta(sql, { status: "ready", loadedAt, loadId: null, heartbeat: null }));
+  return { status: "ready", rows, loadedAt, reused: false };
+}
+
+/** The load cannot succeed: its rows go (the next attempt rebuilds the table anyway) and the error stays. */
+export function failLoad(ctx: DurableObjectState, loadId: string, error: string): LoadResult {
+  const { sql } = ctx.storage;
+  ctx.storage.transactionSync(() => {
+    if (currentLoadId(sql) !== loadId) return;
+    writeMeta(sql, { status: "failed", error, rows: "0", loadId: null, heartbeat: null });
+    sql.exec(`DROP TABLE IF EXISTS dataset`);
+  });
+  return { status: "failed", error };
+}
+
+/** The store's metadata (status, rows, loadedAt, error, columns…), for the consumer and the query path. */
+export function storeMeta(ctx: DurableObjectState): Omit<StoreMeta, "loadId" | "heartbeat"> {
+  const { loadId: _, heartbeat: __, ...meta } = readMeta(ctx.storage.sql);
+  return meta;
+}
+
+/** Everything the object holds goes: the table, the metadata and SQLite's own bookkeeping. */
+export async function destroyStore(ctx: DurableObjectState): Promise<void> {
+  await ctx.storage.deleteAll();
+}

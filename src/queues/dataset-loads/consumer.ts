@@ -1,0 +1,126 @@
+// The dataset-load queue's consumer: loads a dataset into its store, records the outcome on the dataset, tells its sessions.
+import { and, eq, isNull, ne, sql } from "drizzle-orm";
+import type { Database } from "../../db/client.ts";
+import { analysisSessions, datasets } from "../../db/schema.ts";
+import { publish } from "../../durable-objects/session-room/room.ts";
+import type { Config } from "../../env.ts";
+import type { Logger } from "../../lib/logger.ts";
+import { describeError } from "../../lib/logger.ts";
+import type { Dataset } from "../../lib/tenancy.ts";
+import { storeFor } from "../../services/dataset-store/stub.ts";
+import { ApiError } from "../../lib/problem.ts";
+import type { BeginResult } from "../../durable-objects/dataset-store/load.ts";
+import { DatasetLoadMessage } from "./message.ts";
+import { streamRows } from "./stream.ts";
+import { LoadError, type SqlValue } from "./values.ts";
+
+/** Batches sent to the store before the first is answered (15,000-row batches, two in flight, ran past the bench's 64 MB heap cap). */
+const BATCHES_IN_FLIGHT = 3;
+
+/** 10 s, 20 s, 40 s… capped at 5 minutes. */
+const backoffSeconds = (attempts: number) => Math.min(300, 10 * 2 ** Math.max(0, attempts - 1));
+
+/** Tells every live session on the dataset (their event streams) what became of its store. */
+async function tellSessions(config: Config, db: Database, logger: Logger, datasetId: string, type: string, data: unknown) {
+  const sessions = await db
+    .select({ id: analysisSessions.id })
+    .from(analysisSessions)
+    .where(and(eq(analysisSessions.datasetId, datasetId), isNull(analysisSessions.deletedAt)));
+  await Promise.all(sessions.map((session) => publish(config, logger, session.id, type, data)));
+}
+
+/**
+ * Loads the dataset's file into its store: begin (a fresh table, or the answer that it is ready, failed or
+ * busy), every batch of rows, finish. A file that cannot be loaded fails the load; anything else throws.
+ */
+async function load(config: Config, dataset: Dataset): Promise<Exclude<BeginResult, { status: "started" }>> {
+  const store = storeFor(config, dataset);
+  const columns = dataset.profile.columns.map(({ name, type }) => ({ name, type }));
+  const begun = await store.beginLoad({ datasetId: dataset.id, sha256: dataset.sha256, columns });
+  if (begun.status !== "started") return begun;
+  const { loadId } = begun;
+  // A few batches in flight: the store takes them in order, and the wait for one's write to be confirmed overlaps the next.
+  const inFlight: Promise<void>[] = [];
+  const append = async (values: SqlValue[], rows: number) => {
+    const appended = await store.appendRows(loadId, values, rows);
+    if (!appended.ok) throw new LoadError(appended.error);
+  };
+  try {
+    await streamRows(config.DATASETS, { r2Key: dataset.r2Key, parse: dataset.parseOptions, columns }, async (values, rows) => {
+      const sent = append(values, rows);
+      sent.catch(() => {}); // awaited below; this only keeps an early failure from being reported as unhandled
+      inFlight.push(sent);
+      if (inFlight.length >= BATCHES_IN_FLIGHT) await inFlight.shift();
+    });
+    for (const sent of inFlight.splice(0)) await sent;
+  } catch (error) {
+    await Promise.allSettled(inFlight);
+    if (error instanceof LoadError || error instanceof ApiError) return store.failLoad(loadId, error instanceof ApiError ? error.detail : error.message);
+    throw error;
+  }
+  return store.finishLoad(loadId, dataset.rowCount);
+}
+
+export async function handleDatasetLoad(message: Message<unknown>, config: Config, db: Database, logger: Logger): Promise<void> {
+  const parsed = DatasetLoadMessage.safeParse(message.body);
+  if (!parsed.success) {
+    logger.error("dataset load message malformed; dropped", { messageId: message.id });
+    message.ack();
+    return;
+  }
+  const { datasetId } = parsed.data;
+  const [dataset] = await db.select().from(datasets).where(eq(datasets.id, datasetId));
+  // Gone, deleted meanwhile, or loaded by an earlier delivery: nothing to do.
+  if (!dataset || dataset.deletedAt || dataset.queryStatus === "ready") {
+    message.ack();
+    return;
+  }
+  await db.update(datasets).set({ queryStatus: "loading" }).where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
+  let result;
+  try {
+    result = await load(config, dataset);
+  } catch (error) {
+    // The store or R2 was unwell: back to pending with the error on record, and another delivery later (the DLQ makes it final).
+    const detail = error instanceof Error ? error.message : String(error);
+    logger.warn("dataset load failed; retrying", { datasetId, attempts: message.attempts, ...describeError(error) });
+    await db.update(datasets).set({ queryStatus: "pending", queryError: detail }).where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
+    message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    return;
+  }
+  if (result.status === "busy") {
+    // Another delivery is loading it right now: look again once it should be done.
+    message.retry({ delaySeconds: 30 });
+    return;
+  }
+  if (result.status === "ready") {
+    const loadedAt = new Date(result.loadedAt);
+    await db.update(datasets).set({ queryStatus: "ready", queryRows: result.rows, queryLoadedAt: loadedAt, queryError: null }).where(eq(datasets.id, datasetId));
+    logger.info("dataset loaded", { datasetId, rows: result.rows, reused: result.reused });
+    await tellSessions(config, db, logger, datasetId, "dataset.ready", { datasetId, rows: result.rows, loadedAt: result.loadedAt });
+  } else {
+    await db.update(datasets).set({ queryStatus: "failed", queryError: result.error }).where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
+    logger.warn("dataset load failed for good", { datasetId, error: result.error });
+    await tellSessions(config, db, logger, datasetId, "dataset.failed", { datasetId, error: result.error });
+  }
+  message.ack();
+}
+
+/** The dead-letter queue: a load out of retries fails for good, with the last error it recorded. */
+export async function handleDatasetLoadDeadLetter(message: Message<unknown>, config: Config, db: Database, logger: Logger): Promise<void> {
+  const parsed = DatasetLoadMessage.safeParse(message.body);
+  if (!parsed.success) {
+    message.ack();
+    return;
+  }
+  const { datasetId } = parsed.data;
+  const [failed] = await db
+    .update(datasets)
+    .set({ queryStatus: "failed", queryError: sql`coalesce(${datasets.queryError}, 'The load failed on every retry.')` })
+    .where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")))
+    .returning({ error: datasets.queryError });
+  if (failed) {
+    logger.warn("dataset load dead-lettered", { datasetId });
+    await tellSessions(config, db, logger, datasetId, "dataset.failed", { datasetId, error: failed.error });
+  }
+  message.ack();
+}

@@ -1,0 +1,136 @@
+// Streams a stored dataset file from R2 through the upload's parsers, typed for the store, a batch of rows at a time.
+import { BodyReader } from "../../services/datasets/body-reader.ts";
+import { CsvScanner, ESCAPED, unescapeCell } from "../../services/datasets/csv-scanner.ts";
+import { HEAD_BYTES, lineBreakOf, MAX_RECORD_BYTES } from "../../services/datasets/ingest.ts";
+import { JSON_DEPTH_CEILING, type ParseOptions, rowsOf } from "../../services/datasets/parsers.ts";
+import { CsvColumn } from "./csv-values.ts";
+import { LoadError, type SqlValue, type StoreColumn, toSqlValue } from "./values.ts";
+
+export interface StoredFile {
+  r2Key: string;
+  parse: ParseOptions;
+  columns: StoreColumn[];
+}
+
+/** A batch: `rows` rows' values one after another. Awaited before the file is read further, so memory holds one batch. */
+export type BatchSink = (values: SqlValue[], rows: number) => Promise<void>;
+
+/** Rows per batch (one RPC to the store, one transaction there). */
+export const BATCH_ROWS = 5_000;
+/** Text a batch may hold before it goes early (a file of long cells), well under an RPC's limits. */
+const BATCH_CHARS = 4 * 1024 * 1024;
+
+class Batch {
+  values: SqlValue[] = [];
+  rows = 0;
+  chars = 0;
+
+  add(row: SqlValue[]) {
+    for (const value of row) {
+      this.values.push(value);
+      if (typeof value === "string") this.chars += value.length;
+    }
+    this.rows++;
+  }
+
+  get full() {
+    return this.rows >= BATCH_ROWS || this.chars >= BATCH_CHARS;
+  }
+
+  async send(sink: BatchSink) {
+    if (this.rows === 0) return;
+    const { values, rows } = this;
+    this.values = [];
+    this.rows = 0;
+    this.chars = 0;
+    await sink(values, rows);
+  }
+}
+
+/** Every row of the file to `sink`; throws LoadError (or the parsers' ApiError) for a file that cannot be loaded. */
+export async function streamRows(bucket: R2Bucket, file: StoredFile, sink: BatchSink): Promise<void> {
+  const object = await bucket.get(file.r2Key);
+  if (!object) throw new LoadError("The dataset's file is no longer stored.");
+  if (file.parse.format === "csv") await streamCsv(object.body, file, sink);
+  else await streamJson(object.body, file, sink);
+}
+
+const decoder = new TextDecoder();
+
+/** CSV as the upload read it: the same scanner, line break and BOM handling; the header record (if any) skipped. */
+async function streamCsv(body: ReadableStream<Uint8Array>, file: StoredFile, sink: BatchSink) {
+  const reader = new BodyReader(body);
+  const { columns } = file;
+  const head: Uint8Array[] = [];
+  let headBytes = 0;
+  let done = false;
+  while (headBytes < HEAD_BYTES) {
+    const chunk = await reader.read();
+    if (!chunk) {
+      done = true;
+      break;
+    }
+    head.push(chunk);
+    headBytes += chunk.length;
+  }
+  const headText = head.map((chunk, i) => decoder.decode(chunk, { stream: i < head.length - 1 })).join("");
+  const scanner = new CsvScanner((file.parse.delimiter ?? ",").charCodeAt(0), lineBreakOf(headText), columns.length + 1, MAX_RECORD_BYTES);
+  let skipHeader = file.parse.header === true;
+  let unescaped: Uint8Array = new Uint8Array(256);
+  const converters = columns.map((column) => new CsvColumn(column.name, column.type));
+  const batch = new Batch();
+  const onRecord = (bytes: Uint8Array, cells: Int32Array, count: number, row: number) => {
+    if (skipHeader) {
+      skipHeader = false;
+      return;
+    }
+    if (count !== columns.length) throw new LoadError(`Row ${row} has ${count} columns where the dataset has ${columns.length}.`);
+    const values: SqlValue[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const start = cells[3 * i]!;
+      const end = cells[3 * i + 1]!;
+      if (cells[3 * i + 2] === ESCAPED) {
+        const [into, length] = unescapeCell(bytes, start, end, unescaped);
+        unescaped = into;
+        values[i] = converters[i]!.value(into, 0, length, row);
+      } else {
+        values[i] = converters[i]!.value(bytes, start, end, row);
+      }
+    }
+    batch.add(values);
+  };
+  const first = head[0];
+  if (first && first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf) head[0] = first.subarray(3);
+  // A chunk (256 KB) at a time into the batch; a full batch goes to the store before the next chunk is read.
+  for (const chunk of head) {
+    scanner.push(chunk, onRecord);
+    if (batch.full) await batch.send(sink);
+  }
+  while (!done) {
+    const chunk = await reader.read();
+    if (!chunk) break;
+    scanner.push(chunk, onRecord);
+    if (batch.full) await batch.send(sink);
+  }
+  scanner.end(onRecord);
+  await batch.send(sink);
+}
+
+/** JSON and NDJSON through the upload's parser: rows arrive as arrays in the order the profile's columns were first seen. */
+async function streamJson(body: ReadableStream<Uint8Array>, file: StoredFile, sink: BatchSink) {
+  const { columns } = file;
+  const { rows } = await rowsOf(body.pipeThrough(new TextDecoderStream("utf-8", { fatal: true })), file.parse, { maxDepth: JSON_DEPTH_CEILING });
+  const batch = new Batch();
+  let row = 0;
+  for await (const parsed of rows) {
+    for (const cells of parsed) {
+      row++;
+      if (cells.length > columns.length) throw new LoadError(`Row ${row} has a key the dataset's profile does not have.`);
+      const values: SqlValue[] = new Array(columns.length);
+      for (let i = 0; i < columns.length; i++) values[i] = toSqlValue(cells[i], columns[i]!.type, row, columns[i]!.name);
+      batch.add(values);
+      if (batch.full) await batch.send(sink);
+    }
+  }
+  await batch.send(sink);
+}

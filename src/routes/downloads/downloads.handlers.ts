@@ -1,0 +1,71 @@
+// Dataset downloads: the stored object piped out as it is, or its rows re-read and streamed as CSV or Parquet.
+import { etagOf, notModified } from "../../lib/etag.ts";
+import { describeError, type Logger } from "../../lib/logger.ts";
+import { ApiError } from "../../lib/problem.ts";
+import { type Dataset, requireDataset } from "../../lib/tenancy.ts";
+import type { AppRouteHandler } from "../../lib/types.ts";
+import { csvText } from "../../services/downloads/csv.ts";
+import { parquetChunks } from "../../services/downloads/parquet.ts";
+import { storedRows } from "../../services/downloads/stored-rows.ts";
+import { namedAttachment } from "../../services/exports/filename.ts";
+import type * as routes from "./downloads.routes.ts";
+
+/** The uploaded file's media type and extension, by what it was read as. */
+function original(dataset: Dataset): { type: string; ext: string } {
+  if (dataset.format === "json") return { type: "application/json", ext: "json" };
+  if (dataset.format === "ndjson") return { type: "application/x-ndjson", ext: "ndjson" };
+  return dataset.parseOptions.delimiter === "\t" ? { type: "text/tab-separated-values; charset=utf-8", ext: "tsv" } : { type: "text/csv; charset=utf-8", ext: "csv" };
+}
+
+/** Pulls from `chunks` only as fast as the client reads; a client that leaves stops the reading (and the R2 read under it). */
+function byteStream(chunks: AsyncGenerator<Uint8Array | string>, logger: Logger, what: string): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await chunks.next();
+        if (done) controller.close();
+        else controller.enqueue(typeof value === "string" ? encoder.encode(value) : value);
+      } catch (error) {
+        // The headers are gone already: the client sees a cut-off download, the log says why.
+        logger.error(`${what} download failed mid-stream`, describeError(error));
+        controller.error(error);
+      }
+    },
+    async cancel() {
+      await chunks.return(undefined);
+    },
+  });
+}
+
+export const download: AppRouteHandler<typeof routes.download> = async (c) => {
+  const { format } = c.req.valid("query");
+  const { dataset } = await requireDataset(c, c.req.valid("param").id, "datasets:read");
+  const asUploaded = format === "original" || (format === "csv" && dataset.format === "csv");
+  // A version never changes: its hash tags the bytes as uploaded; a conversion is the same data, not the same bytes (weak).
+  const etag = asUploaded ? etagOf(dataset.sha256) : `W/"${dataset.sha256}.${format}"`;
+  if (notModified(c, etag)) return c.body(null, 304, { ETag: etag });
+  const object = await c.get("config").DATASETS.get(dataset.r2Key);
+  if (!object) throw new ApiError(404, { detail: "The dataset's file is no longer stored." });
+  const headers = { ETag: etag, "Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff" };
+
+  if (asUploaded) {
+    const { type, ext } = original(dataset);
+    return c.body(object.body, 200, {
+      ...headers,
+      "Content-Type": type,
+      "Content-Length": String(object.size),
+      "Content-Disposition": namedAttachment(dataset.name, ext),
+    });
+  }
+  const columns = dataset.profile.columns;
+  const rows = await storedRows(object.body, dataset.parseOptions, columns.map((column) => column.name));
+  const logger = c.get("logger");
+  if (format === "csv") {
+    const body = byteStream(csvText(columns.map((column) => column.name), rows), logger, "csv");
+    return c.body(body, 200, { ...headers, "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": namedAttachment(dataset.name, "csv") });
+  }
+  const metadata = { "datacrafted.dataset.id": dataset.id, "datacrafted.dataset.version": String(dataset.version), "datacrafted.dataset.sha256": dataset.sha256 };
+  const body = byteStream(parquetChunks(rows, { columns, metadata }), logger, "parquet");
+  return c.body(body, 200, { ...headers, "Content-Type": "application/vnd.apache.parquet", "Content-Disposition": namedAttachment(dataset.name, "parquet") });
+};

@@ -1,0 +1,48 @@
+// Route definition for dataset downloads: the stored file as uploaded, as CSV, or as Parquet.
+import { createRoute, z } from "@hono/zod-openapi";
+import { problemResponses } from "../../lib/openapi.ts";
+import { bearerSecurity } from "../schemas.ts";
+
+const binary = { schema: { type: "string" as const, format: "binary" } };
+
+export const downloadFormats = ["original", "csv", "parquet"] as const;
+
+export const download = createRoute({
+  method: "get",
+  path: "/datasets/{id}/download",
+  operationId: "downloadDataset",
+  tags: ["Datasets"],
+  summary: "Download a dataset version: the uploaded file, as CSV, or as Parquet",
+  description: [
+    "Streamed, never held whole. `original` (the default): the bytes as uploaded, with their media type (`text/csv`, `text/tab-separated-values`, `application/json`, `application/x-ndjson`),",
+    "`Content-Length`, and the content hash (`sha256`) as the strong `ETag`. `csv`: for a CSV upload the same bytes as `original`; for JSON or NDJSON the rows",
+    "as RFC 4180 CSV (comma, CRLF, a header of the profile's columns, objects as JSON, null and missing as empty). `parquet`: the rows read with the",
+    "upload's own parsers and typed by the profile (integer INT64, number DOUBLE, boolean BOOLEAN, datetime TIMESTAMP in milliseconds UTC, string UTF-8;",
+    "null spellings as nulls), written by hyparquet-writer in row groups of at most 65,536 rows and 131,072 cells, Snappy-compressed. Converted downloads",
+    "have a weak ETag (the hash and the format) and no Content-Length. `If-None-Match` answers 304. The file name is the dataset's name.",
+  ].join(" "),
+  security: bearerSecurity,
+  request: {
+    params: z.object({ id: z.uuid() }),
+    query: z.object({ format: z.enum(downloadFormats).default("original").openapi({ description: "original (default), csv or parquet" }) }),
+  },
+  responses: {
+    200: {
+      description: "The file, as an attachment",
+      headers: z.object({
+        ETag: z.string(),
+        "Content-Disposition": z.string().openapi({ example: 'attachment; filename="sales.csv"' }),
+        "Content-Length": z.string().optional().openapi({ description: "For `original` (and `csv` of a CSV upload)" }),
+      }),
+      content: {
+        "text/csv": binary,
+        "text/tab-separated-values": binary,
+        "application/json": binary,
+        "application/x-ndjson": binary,
+        "application/vnd.apache.parquet": binary,
+      },
+    },
+    304: { description: "Not modified (If-None-Match)" },
+    ...problemResponses(400, 401, 404),
+  },
+});
