@@ -34,9 +34,20 @@ export default defineConfig({
           name: "workers",
           globalSetup: ["./test/global-setup.ts"],
           include: ["test/**/*.test.ts"],
-          exclude: [...configDefaults.exclude, "test/browser/**"],
+          exclude: [...configDefaults.exclude, "test/browser/**", "test/dev-server/**"],
           testTimeout: 20_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        // `npm run dev` itself (dev/dev.ts), started by the test: the dev proxy is what it checks.
+        test: {
+          name: "dev-server",
+          environment: "node",
+          include: ["test/dev-server/**/*.test.ts"],
+          sequence: { groupOrder: 2 },
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
         },
       },
       {

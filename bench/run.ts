@@ -20,8 +20,9 @@ rmSync(debugLog, { force: true });
 process.env.WRANGLER_LOG_PATH = debugLog;
 const { unstable_startWorker } = await import("wrangler");
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-// BENCH_ONLY=upload runs the upload alone (for work on the upload path).
-const uploadOnly = process.env.BENCH_ONLY === "upload";
+// BENCH_ONLY=upload runs the upload alone (for work on the upload path); BENCH_ONLY=formats the CSV/NDJSON/JSON comparison alone.
+const only = process.env.BENCH_ONLY;
+const uploadOnly = only === "upload" || only === "formats";
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 process.env.WRANGLER_SEND_METRICS ??= "false";
@@ -201,7 +202,7 @@ const uploadedIds: string[] = [];
 // (The projects are made first: a pooled connection left idle while papaparse holds the loop is closed under it.)
 const uploadProjects = [await newProject("bench upload 1"), await newProject("bench upload 2"), await newProject("bench upload 3")];
 const gcLogStart = existsSync(debugLog) ? readFileSync(debugLog, "utf8").length : 0;
-for (let round = 0; round < 3; round++) {
+for (let round = 0; round < (only === "formats" ? 0 : 3); round++) {
   const papaStarted = performance.now();
   let papaRows = 0;
   Papa.parse(csv.toString("utf8"), { header: true, step: () => void papaRows++ });
@@ -216,7 +217,7 @@ async function waitForStore(token: string, id: string, timeoutMs = 300_000) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
-for (const projectId of uploadProjects) {
+for (const projectId of only === "formats" ? [] : uploadProjects) {
   if (uploadedIds.length === 1) await waitForStore(accessToken, uploadedIds[0]!);
   const uploadStarted = performance.now();
   const response = await fetch(`${uploader.url}/api/v1/projects/${projectId}/datasets?name=bench`, { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: new Uint8Array(csv) });
@@ -293,6 +294,45 @@ if (process.env.BENCH_PROFILE === "1") {
 }
 if (uploadStatus !== 201) console.error("[bench] upload failed:", uploadBody);
 
+// The same rows as CSV, NDJSON and one JSON array (on one line), each about 45 MB, and one NDJSON line of
+// 45 MB (a single long value): MB/s of each upload, in this run. The JSON rows have typed values (numbers,
+// booleans). To the Worker without the heap cap: a 45 MB line is held whole (as the string JSON.parse reads).
+async function measureFormats() {
+  const lines = csv.toString("utf8").split("\n");
+  const header = lines[0]!.split(",");
+  const typed = (cell: string) => (cell === "true" || cell === "false" ? cell === "true" : /^-?\d+(\.\d+)?$/.test(cell) ? Number(cell) : cell.replace(/^"|"$/g, ""));
+  const objects: string[] = [];
+  let ndjsonBytes = 0;
+  for (let i = 1; i < lines.length && lines[i] && ndjsonBytes < 45_000_000; i++) {
+    const cells = lines[i]!.split(",");
+    const line = JSON.stringify(Object.fromEntries(header.map((name, j) => [name, typed(cells[j]!)])));
+    objects.push(line);
+    ndjsonBytes += line.length + 1;
+  }
+  const rows = objects.length;
+  const files: [string, string, string][] = [
+    ["csv", "text/csv", `${lines.slice(0, rows + 1).join("\n")}\n`],
+    ["ndjson", "application/x-ndjson", `${objects.join("\n")}\n`],
+    ["json array, one line", "application/json", `[${objects.join(",")}]`],
+    ["ndjson, one 45 MB line", "application/x-ndjson", `{"note":"${"x".repeat(45_000_000)}"}\n`],
+  ];
+  const out = [];
+  for (const [format, type, body] of files) {
+    const projectId = await newProject(`bench ${format}`);
+    const bytes = Buffer.from(body);
+    const started = performance.now();
+    // (A runtime that dies mid-upload, as one out of memory does, is a result too: wrangler restarts it.)
+    const answer = await fetch(`${limited.url}/api/v1/projects/${projectId}/datasets?name=bench`, { method: "POST", headers: { ...auth, "content-type": type }, body: new Uint8Array(bytes) })
+      .then(async (response) => ({ ...((await response.json()) as { rowCount?: number; code?: string }), status: response.status }))
+      .catch((error: unknown) => ({ status: 0, rowCount: undefined, code: `failed: ${error instanceof Error ? error.message : String(error)}` }));
+    const seconds = (performance.now() - started) / 1000;
+    const result = { format, status: answer.status, fileMB: Math.round(bytes.length / 100_000) / 10, rows: answer.rowCount ?? answer.code ?? null, seconds: Math.round(seconds * 100) / 100, mbPerSecond: Math.round((bytes.length / 1_000_000 / seconds) * 10) / 10 };
+    console.log("[bench]", JSON.stringify(result));
+    out.push(result);
+  }
+  return out;
+}
+const formats = only === "upload" ? [] : await measureFormats();
 // The load into the DatasetStore (a queue job after the upload commits): from the upload's 201 to the dataset's
 // query.status "ready", polled every 50 ms, so the queue's delivery (max_batch_timeout 1 s) is included. The three
 // uploads above share one store (same organization and bytes); their load runs first, then the same bytes go to a
@@ -406,6 +446,7 @@ const summary = {
   results: table,
   rateLimitOverhead: on && off ? { p50Ms: on.p50 - off.p50, p99Ms: on.p99 - off.p99, rpsRatio: Math.round((on.rps / off.rps) * 100) / 100 } : null,
   upload,
+  formats,
   download,
   load,
   analysis,
@@ -415,6 +456,7 @@ writeFileSync(`${root}bench/results/latest.json`, `${JSON.stringify(summary, nul
 console.table(table);
 console.log("rate limiting adds:", summary.rateLimitOverhead);
 console.table([upload]);
+console.table(formats);
 console.table([download]);
 console.table(analysis);
 console.log("median ms, known vs unknown address:", enumeration);

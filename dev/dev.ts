@@ -11,7 +11,9 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const port = Number(process.env.PORT ?? 8787);
 const log = (message: string) => console.log(`[dev] ${message}`);
 
-const pgliteDir = `${root}.data/pglite`;
+// DEV_DATA_DIR puts the embedded Postgres and the Worker's local state elsewhere (test/dev/wrangler-dev.node.test.ts).
+const dataDir = process.env.DEV_DATA_DIR;
+const pgliteDir = dataDir ? `${dataDir}/pglite` : `${root}.data/pglite`;
 if (!process.env.LOCAL_POSTGRES_URL) mkdirSync(pgliteDir, { recursive: true });
 
 interface DevSecrets {
@@ -76,7 +78,7 @@ const vars = Object.entries({
   DOCS_SCRIPT_URL: `${assets.url}/scalar.js`,
 })
   .flatMap(([key, value]) => ["--var", `${key}:${value}`]);
-const wrangler = spawn(`${root}node_modules/.bin/wrangler`, ["dev", "--port", String(port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--test-scheduled", ...vars], {
+const wrangler = spawn(`${root}node_modules/.bin/wrangler`, ["dev", "--port", String(port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--test-scheduled", ...(dataDir ? ["--persist-to", `${dataDir}/wrangler`] : []), ...vars], {
   cwd: root,
   stdio: ["ignore", "pipe", "inherit"],
   // Offline by default: no Request.cf download, no telemetry.

@@ -1,5 +1,6 @@
 // One zod schema for every variable and secret the Worker reads; an unsafe value fails closed.
 import { z } from "zod";
+import { JSON_DEPTH_CEILING } from "./services/datasets/parsers.ts";
 import { parseDataSourceKeys } from "./services/data-sources/secrets.ts";
 
 /** Values copied from docs and examples: a deployment using one has not been configured. */
@@ -63,6 +64,8 @@ export const configSchema = z.object({
   MAX_UPLOAD_BYTES: positiveInt(50 * 1024 * 1024),
   MAX_ROWS: positiveInt(1_000_000),
   MAX_COLUMNS: positiveInt(1_000),
+  /** JSON and NDJSON uploads: how deep a row may nest (its object is level 1); deeper is a 422 JSON_TOO_DEEP. */
+  MAX_JSON_DEPTH: z.coerce.number().int().min(2).max(JSON_DEPTH_CEILING).default(32),
   /** The R2 bucket of uploaded dataset files. */
   DATASETS: z.custom<R2Bucket>((value) => typeof (value as R2Bucket | undefined)?.createMultipartUpload === "function", "must be an R2 bucket binding"),
   /** Days a soft-deleted resource can be restored before the cron purges it. */

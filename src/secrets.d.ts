@@ -21,6 +21,7 @@ declare namespace Cloudflare {
     MAX_UPLOAD_BYTES?: string;
     MAX_ROWS?: string;
     MAX_COLUMNS?: string;
+    MAX_JSON_DEPTH?: string;
     RATE_LIMIT_FREE?: string;
     RATE_LIMIT_PRO?: string;
     RATE_LIMIT_ENTERPRISE?: string;

@@ -41,6 +41,8 @@ export const ErrorCode = z.enum([
   "NOT_UTF8",
   "CSV_MALFORMED",
   "JSON_MALFORMED",
+  "JSON_TOO_DEEP",
+  "ROW_TOO_LARGE",
   "RATE_LIMITED",
   "IDEMPOTENCY_KEY_REUSED",
   "IDEMPOTENCY_IN_FLIGHT",

@@ -2,7 +2,7 @@
 import { BodyReader } from "../../services/datasets/body-reader.ts";
 import { CsvScanner, ESCAPED, unescapeCell } from "../../services/datasets/csv-scanner.ts";
 import { HEAD_BYTES, lineBreakOf, MAX_RECORD_BYTES } from "../../services/datasets/ingest.ts";
-import { type ParseOptions, rowsOf } from "../../services/datasets/parsers.ts";
+import { JSON_DEPTH_CEILING, type ParseOptions, rowsOf } from "../../services/datasets/parsers.ts";
 import { CsvColumn } from "./csv-values.ts";
 import { LoadError, type SqlValue, type StoreColumn, toSqlValue } from "./values.ts";
 
@@ -119,7 +119,7 @@ async function streamCsv(body: ReadableStream<Uint8Array>, file: StoredFile, sin
 /** JSON and NDJSON through the upload's parser: rows arrive as arrays in the order the profile's columns were first seen. */
 async function streamJson(body: ReadableStream<Uint8Array>, file: StoredFile, sink: BatchSink) {
   const { columns } = file;
-  const { rows } = await rowsOf(body.pipeThrough(new TextDecoderStream("utf-8", { fatal: true })), file.parse);
+  const { rows } = await rowsOf(body.pipeThrough(new TextDecoderStream("utf-8", { fatal: true })), file.parse, { maxDepth: JSON_DEPTH_CEILING });
   const batch = new Batch();
   let row = 0;
   for await (const parsed of rows) {

@@ -9,7 +9,7 @@ import type { AppRouteHandler } from "../../lib/types.ts";
 import { principalOf } from "../../middleware/auth.ts";
 import { queueDatasetLoad } from "../../queues/dataset-loads/enqueue.ts";
 import { ingest } from "../../services/datasets/ingest.ts";
-import { saveDataset } from "../../services/datasets/store.ts";
+import { ProjectGoneError, saveDataset } from "../../services/datasets/store.ts";
 import { boundaryOf, filePart } from "../../services/datasets/multipart.ts";
 import type { Format } from "../../services/datasets/parsers.ts";
 import { readRows } from "../../services/datasets/read-rows.ts";
@@ -91,7 +91,10 @@ export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
   const query = c.req.valid("query");
   const { project } = await requireProject(c, id, "datasets:write");
   const config = c.get("config");
-  const declared = Number(c.req.header("Content-Length") ?? Number.NaN);
+  const length = c.req.header("Content-Length");
+  // workerd refuses a malformed Content-Length itself (a plain-text 400) before the app runs; this is for any runtime that does not.
+  if (length !== undefined && !/^\s*\d+\s*$/.test(length)) throw new ApiError(400, { code: "BAD_REQUEST", detail: "The Content-Length header is not a byte count." });
+  const declared = Number(length ?? Number.NaN);
   if (declared > config.MAX_UPLOAD_BYTES) {
     throw new ApiError(413, { code: "UPLOAD_TOO_LARGE", detail: `The file is larger than the limit of ${config.MAX_UPLOAD_BYTES} bytes.` });
   }
@@ -122,9 +125,16 @@ export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
     maxBytes: config.MAX_UPLOAD_BYTES,
     maxRows: config.MAX_ROWS,
     maxColumns: config.MAX_COLUMNS,
+    maxDepth: config.MAX_JSON_DEPTH,
   });
 
-  const dataset = await saveDataset(c.get("services").db, config.DATASETS, { id: datasetId, project, name, format, key, ingested, userId: principalOf(c).userId });
+  const dataset = await saveDataset(c.get("services").db, config.DATASETS, { id: datasetId, project, name, format, key, ingested, userId: principalOf(c).userId }).catch(
+    (error: unknown) => {
+      // Deleted while the file was on its way: nothing was kept (saveDataset removed the R2 object).
+      if (error instanceof ProjectGoneError) throw new ApiError(404, { detail: "No project with this id is visible to you." });
+      throw error;
+    },
+  );
   c.set("auditTarget", { type: "datasets", id: dataset.id });
   await queueDatasetLoad(config, c.get("logger"), dataset);
   if (dataset.id !== datasetId) {

@@ -67,7 +67,7 @@ export const upload = createRoute({
   tags: ["Datasets"],
   summary: "Upload a CSV, JSON or NDJSON file (streamed and profiled)",
   description:
-    "Send the file as the raw body (`text/csv`, `application/json` for an array of objects, `application/x-ndjson`) or as `multipart/form-data` with a `file` field. CSV delimiter and header are detected; UTF-8 with or without BOM. The same bytes uploaded again to the project answer 200 with the existing dataset; a changed file under the same name becomes its next version. Limits: MAX_UPLOAD_BYTES (413 `UPLOAD_TOO_LARGE`), MAX_ROWS (422 `TOO_MANY_ROWS`), MAX_COLUMNS (422 `TOO_MANY_COLUMNS`); a refused upload leaves nothing behind.",
+    "Send the file as the raw body (`text/csv`, `application/json` for an array of objects, `application/x-ndjson`) or as `multipart/form-data` with a `file` field. CSV delimiter and header are detected; UTF-8 with or without BOM. The same bytes uploaded again to the project answer 200 with the existing dataset; a changed file under the same name becomes its next version. Limits: MAX_UPLOAD_BYTES (413 `UPLOAD_TOO_LARGE`), MAX_ROWS (422 `TOO_MANY_ROWS`), MAX_COLUMNS (422 `TOO_MANY_COLUMNS`), MAX_JSON_DEPTH (422 `JSON_TOO_DEEP`), an NDJSON line past 8 Mi characters (422 `ROW_TOO_LARGE`); a refused upload, or one whose project is deleted before it finishes (404), leaves nothing behind.",
   security: bearerSecurity,
   request: {
     params: IdParam,

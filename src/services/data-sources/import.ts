@@ -45,6 +45,7 @@ export async function importRows(c: Context<AppEnv>, projectId: string, name: st
     maxBytes: config.MAX_UPLOAD_BYTES,
     maxRows: config.MAX_ROWS,
     maxColumns: config.MAX_COLUMNS,
+    maxDepth: config.MAX_JSON_DEPTH,
   });
   const dataset = await saveDataset(c.get("services").db, config.DATASETS, { id, project, name, format: "ndjson", key, ingested, userId: principalOf(c).userId });
   if (dataset.id !== id) await config.DATASETS.delete(key);

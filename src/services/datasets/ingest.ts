@@ -9,6 +9,8 @@ export interface Limits {
   maxBytes: number;
   maxRows: number;
   maxColumns: number;
+  /** JSON and NDJSON: how deep a row may nest (see parsers.ts). */
+  maxDepth: number;
 }
 
 export interface Ingested {
@@ -183,7 +185,7 @@ async function profileJson(reader: BodyReader, storage: Storage, options: ParseO
     },
     cancel: (reason) => reader.cancel(reason),
   });
-  const { columns, rows, options: parse } = await rowsOf(bytes.pipeThrough(new TextDecoderStream("utf-8", { fatal: true })), options);
+  const { columns, rows, options: parse } = await rowsOf(bytes.pipeThrough(new TextDecoderStream("utf-8", { fatal: true })), options, limits);
   const profiler = new Profiler(columns);
   const sample: Cell[][] = [];
   for await (const batch of rows) {

@@ -136,20 +136,82 @@ async function csvRows(text: ReadableStream<string>, options: ParseOptions): Pro
   return { columns, rows: rows(), options: { format: "csv", delimiter, header } };
 }
 
-/** Objects' keys become columns, in the order first seen. */
-function objectRows(batches: AsyncGenerator<unknown[]>, describe: (index: number) => string): RowStream {
+/** NUL (U+0000) is data Postgres cannot keep (not in text, not as \u0000 in jsonb): it is stored as U+FFFD. */
+const NUL = "\u0000";
+const REPLACEMENT = "\uFFFD";
+const TOO_DEEP = -1;
+const HAS_NUL = 1;
+
+/**
+ * One nested value's check, bounded by `levels` (so the recursion is too): TOO_DEEP when it nests
+ * deeper, else HAS_NUL when a string or key in it holds NUL, else 0.
+ */
+function inspect(value: object, levels: number): number {
+  if (levels < 1) return TOO_DEEP;
+  let found = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      if (typeof item === "string") found |= item.includes(NUL) ? HAS_NUL : 0;
+      else if (item !== null && typeof item === "object") {
+        const inner = inspect(item as object, levels - 1);
+        if (inner === TOO_DEEP) return TOO_DEEP;
+        found |= inner;
+      }
+    }
+    return found;
+  }
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key];
+    if (key.includes(NUL)) found = HAS_NUL;
+    if (typeof item === "string") found |= item.includes(NUL) ? HAS_NUL : 0;
+    else if (item !== null && typeof item === "object") {
+      const inner = inspect(item, levels - 1);
+      if (inner === TOO_DEEP) return TOO_DEEP;
+      found |= inner;
+    }
+  }
+  return found;
+}
+
+/** `value` with NUL replaced in every string and key (its depth already checked by inspect()). */
+function withoutNul(value: unknown): unknown {
+  if (typeof value === "string") return value.replaceAll(NUL, REPLACEMENT);
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map(withoutNul);
+  const out: Record<string, unknown> = {};
+  for (const key in value) out[key.replaceAll(NUL, REPLACEMENT)] = withoutNul((value as Record<string, unknown>)[key]);
+  return out;
+}
+
+/**
+ * Objects' keys become columns, in the order first seen. A nested value (an object or array in a
+ * cell) may nest `maxDepth` levels counting the row's object; deeper is refused, as Postgres's
+ * jsonb and the profiler's JSON.stringify would fail on it.
+ */
+function objectRows(batches: AsyncGenerator<unknown[]>, describe: (index: number) => string, maxDepth: number): RowStream {
   const columns: string[] = [];
   const index = new Map<string, number>();
+  const tooDeep = (n: number) =>
+    new ApiError(422, { code: "JSON_TOO_DEEP", detail: `The JSON nests deeper than ${maxDepth} levels (the limit) in ${describe(n)}.` });
   const toRow = (value: unknown, n: number): Cell[] => {
       if (value === null || typeof value !== "object" || Array.isArray(value)) {
         throw unprocessable("JSON_MALFORMED", `The JSON must hold objects (one per row), but ${describe(n)} is ${Array.isArray(value) ? "an array" : value === null ? "null" : `a ${typeof value}`}.`);
       }
       const row: Cell[] = new Array(columns.length);
-      for (const [key, cell] of Object.entries(value as Record<string, Cell>)) {
+      const object = value as Record<string, Cell>;
+      for (const key in object) {
         let i = index.get(key);
         if (i === undefined) {
-          i = columns.push(key) - 1;
+          i = columns.push(key.replaceAll(NUL, REPLACEMENT)) - 1;
           index.set(key, i);
+        }
+        let cell = object[key];
+        if (typeof cell === "string") {
+          if (cell.includes(NUL)) cell = cell.replaceAll(NUL, REPLACEMENT);
+        } else if (cell !== null && typeof cell === "object") {
+          const found = inspect(cell, maxDepth - 1);
+          if (found === TOO_DEEP) throw tooDeep(n);
+          if (found === HAS_NUL) cell = withoutNul(cell) as Cell;
         }
         row[i] = cell;
       }
@@ -185,9 +247,18 @@ async function* jsonArrayValues(text: ReadableStream<string>): AsyncGenerator<un
   }
 }
 
+/** The longest NDJSON line (one row): 8 Mi characters. */
+const MAX_LINE_CHARS = 8 * 1024 * 1024;
+
+/**
+ * NDJSON, one value a line. A line's pieces are kept apart until its end is seen and joined once:
+ * each chunk is searched for line breaks from where the last one was, so a line of any length is
+ * read in time linear in its length (appending to it and splitting it again per chunk was quadratic).
+ */
 async function* ndjsonValues(text: ReadableStream<string>): AsyncGenerator<unknown[]> {
   const reader = text.getReader();
-  let pending = "";
+  let pieces: string[] = [];
+  let held = 0;
   let line = 0;
   const parseLine = (source: string) => {
     try {
@@ -196,24 +267,52 @@ async function* ndjsonValues(text: ReadableStream<string>): AsyncGenerator<unkno
       throw unprocessable("JSON_MALFORMED", `Line ${line} is not JSON.`);
     }
   };
+  const take = (source: string, batch: unknown[]) => {
+    line++;
+    if (source.trim() !== "") batch.push(parseLine(source));
+  };
   for (;;) {
     const { value, done } = await reader.read();
-    if (!done) pending += value;
-    const lines = pending.split("\n");
-    pending = done ? "" : (lines.pop() ?? "");
     const batch: unknown[] = [];
-    for (const source of lines) {
-      line++;
-      if (source.trim() !== "") batch.push(parseLine(source));
+    if (!done) {
+      let from = 0;
+      for (let at = value.indexOf("\n"); at !== -1; from = at + 1, at = value.indexOf("\n", from)) {
+        const head = value.slice(from, at);
+        if (pieces.length === 0) take(head, batch);
+        else {
+          pieces.push(head);
+          take(pieces.join(""), batch);
+          pieces = [];
+        }
+      }
+      if (from < value.length) {
+        pieces.push(value.slice(from));
+        // A row is held whole to parse it: past MAX_LINE_CHARS it would take the isolate's memory (128 MB).
+        held = pieces.length === 1 ? value.length - from : held + value.length - from;
+        if (held > MAX_LINE_CHARS) {
+          throw new ApiError(422, { code: "ROW_TOO_LARGE", detail: `Line ${line + 1} runs past ${MAX_LINE_CHARS} characters, the most one NDJSON row may have.` });
+        }
+      }
+    } else if (pieces.length > 0) {
+      take(pieces.join(""), batch);
+      pieces = [];
     }
     if (batch.length > 0) yield batch;
     if (done) return;
   }
 }
 
+/** The highest MAX_JSON_DEPTH may be; stored files are read back with it (they passed the limit of their day). */
+export const JSON_DEPTH_CEILING = 100;
+
+export interface RowLimits {
+  /** How deep a JSON row may nest, its own object counting as 1 (MAX_JSON_DEPTH). */
+  maxDepth: number;
+}
+
 /** Rows of `text` in `options.format`; for CSV the options it settled on (delimiter, header). */
-export async function rowsOf(text: ReadableStream<string>, options: ParseOptions): Promise<RowStream & { options: ParseOptions }> {
+export async function rowsOf(text: ReadableStream<string>, options: ParseOptions, { maxDepth }: RowLimits): Promise<RowStream & { options: ParseOptions }> {
   if (options.format === "csv") return csvRows(text, options);
-  if (options.format === "json") return { ...objectRows(jsonArrayValues(text), (n) => `element ${n}`), options };
-  return { ...objectRows(ndjsonValues(text), (n) => `row ${n}`), options };
+  if (options.format === "json") return { ...objectRows(jsonArrayValues(text), (n) => `element ${n}`, maxDepth), options };
+  return { ...objectRows(ndjsonValues(text), (n) => `row ${n}`, maxDepth), options };
 }

@@ -1,6 +1,6 @@
 // Reads rows back from a stored dataset file, parsing only as far as the page needs.
 import type { ParseOptions } from "./parsers.ts";
-import { rowsOf } from "./parsers.ts";
+import { JSON_DEPTH_CEILING, rowsOf } from "./parsers.ts";
 
 export interface StoredFile {
   r2Key: string;
@@ -12,7 +12,7 @@ export async function readRows(bucket: R2Bucket, file: StoredFile, offset: numbe
   const object = await bucket.get(file.r2Key);
   if (!object) return null;
   const text = object.body.pipeThrough(new TextDecoderStream());
-  const { columns, rows } = await rowsOf(text, file.parseOptions);
+  const { columns, rows } = await rowsOf(text, file.parseOptions, { maxDepth: JSON_DEPTH_CEILING });
   const out: Record<string, unknown>[] = [];
   let index = 0;
   reading: for await (const batch of rows) {

@@ -16,32 +16,40 @@ export interface NewDataset {
   userId: string;
 }
 
+/** The first key of the advisory lock that serializes the version allocation of one project's uploads. */
+const VERSION_LOCK = 0x6461_7461; // "data"
+
+/** Thrown when the project (or its organization) was deleted while the file was uploading. */
+export class ProjectGoneError extends Error {}
+
 /**
- * One batch: insert unless these bytes are already in the project, touch the project, and read back
- * this version's row, or, when nothing was inserted, the dataset that has the bytes (the caller
- * then deletes its own R2 object). On failure the R2 object is deleted.
+ * One batch (one transaction): take the project's upload lock, insert unless these bytes are already
+ * in the project or the project is gone, touch the project, and read back this version's row, or,
+ * when nothing was inserted, the dataset that has the bytes (the caller then deletes its own R2
+ * object). Under the lock each upload's INSERT sees the versions committed before it (read committed
+ * takes a snapshot per statement), so uploads of one name at once get consecutive versions and the
+ * same bytes at once give one dataset. On failure, or when the project is gone, the R2 object is deleted.
  */
 export async function saveDataset(db: Database, bucket: R2Bucket, { id, project, name, format, key, ingested, userId }: NewDataset): Promise<Dataset> {
   const sameBytes = and(eq(datasets.projectId, project.id), eq(datasets.sha256, ingested.sha256), isNull(datasets.deletedAt));
-  const write = (attempt: number) =>
-    db.batch([
+  const live = sql`EXISTS (SELECT 1 FROM projects p JOIN organizations o ON o.id = p.org_id
+                           WHERE p.id = ${project.id} AND p.deleted_at IS NULL AND o.deleted_at IS NULL)`;
+  try {
+    const [, , , rows] = await db.batch([
+      db.execute(sql`SELECT pg_advisory_xact_lock(${VERSION_LOCK}, hashtext(${project.id}))`),
       db.execute(sql`
         INSERT INTO datasets (id, project_id, org_id, name, version, format, size_bytes, sha256, row_count, column_count, parse_options, profile, sample, r2_key, created_by)
-        SELECT ${id}, ${project.id}, ${project.orgId}, ${name}, coalesce(max(version), 0) + 1 + ${attempt}, ${format}, ${ingested.sizeBytes}, ${ingested.sha256},
+        SELECT ${id}, ${project.id}, ${project.orgId}, ${name}, coalesce(max(version), 0) + 1, ${format}, ${ingested.sizeBytes}, ${ingested.sha256},
                ${ingested.rowCount}, ${ingested.columns.length}, ${JSON.stringify(ingested.parse)}::jsonb, ${JSON.stringify(ingested.profile)}::jsonb,
                ${JSON.stringify(ingested.sample)}::jsonb, ${key}, ${userId}
         FROM datasets WHERE project_id = ${project.id} AND name = ${name}
-        HAVING NOT EXISTS (SELECT 1 FROM datasets d WHERE d.project_id = ${project.id} AND d.sha256 = ${ingested.sha256} AND d.deleted_at IS NULL)`),
+        HAVING NOT EXISTS (SELECT 1 FROM datasets d WHERE d.project_id = ${project.id} AND d.sha256 = ${ingested.sha256} AND d.deleted_at IS NULL)
+           AND ${live}`),
       db.update(projects).set({ updatedAt: sql`now()` }).where(and(eq(projects.id, project.id), sql`EXISTS (SELECT 1 FROM datasets WHERE id = ${id})`)),
-      db.select().from(datasets).where(or(eq(datasets.id, id), sameBytes)).orderBy(sql`${datasets.id} = ${id} DESC`, datasets.createdAt).limit(1),
+      db.select().from(datasets).where(and(or(eq(datasets.id, id), sameBytes), live)).orderBy(sql`${datasets.id} = ${id} DESC`, datasets.createdAt).limit(1),
     ]);
-  try {
-    // Two uploads of one name at once: the unique (project, name, version) sends the later one a version up.
-    const [, , rows] = await write(0).catch((error: unknown) => {
-      if ((error as { code?: string }).code === "23505") return write(1);
-      throw error;
-    });
-    return rows[0]!;
+    if (!rows[0]) throw new ProjectGoneError();
+    return rows[0];
   } catch (error) {
     await bucket.delete(key).catch(() => {});
     throw error;

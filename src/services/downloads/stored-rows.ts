@@ -1,7 +1,7 @@
 // A stored dataset file read back as batches of rows, with the upload's own readers: CSV through its byte scanner, JSON and NDJSON through parsers.ts.
 import { BodyReader } from "../datasets/body-reader.ts";
 import { CsvScanner, ESCAPED, unescapeCell } from "../datasets/csv-scanner.ts";
-import { type ParseOptions, rowsOf, sniffDelimiter } from "../datasets/parsers.ts";
+import { JSON_DEPTH_CEILING, type ParseOptions, rowsOf, sniffDelimiter } from "../datasets/parsers.ts";
 import type { Cell } from "../datasets/profiler.ts";
 
 /** As ingest reads a CSV: the line break is decided on the first 64 KiB, and a record over 1 MiB is refused. */
@@ -85,7 +85,7 @@ export async function storedRows(body: ReadableStream<Uint8Array>, parse: ParseO
   const stop = new AbortController();
   const text = new TextDecoderStream();
   body.pipeTo(text.writable, { signal: stop.signal }).catch(() => {});
-  const { rows } = await rowsOf(text.readable, parse);
+  const { rows } = await rowsOf(text.readable, parse, { maxDepth: JSON_DEPTH_CEILING });
   return (async function* () {
     try {
       yield* rows;

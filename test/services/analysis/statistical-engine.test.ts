@@ -18,7 +18,7 @@ async function load(name: string, text: string, format: Format, sampleRows = 5_0
       controller.close();
     },
   });
-  const { columns, rows } = await rowsOf(stream, { format });
+  const { columns, rows } = await rowsOf(stream, { format }, { maxDepth: 32 });
   const profiler = new Profiler(columns);
   const kept: Cell[][] = [];
   for await (const batch of rows) {
