@@ -182,6 +182,14 @@ describe("every operation in /openapi.json", () => {
         const label = `GET ${op.path} as ${token === key ? "an API key" : "a person"}`;
         if (token === key && response.status === 403) continue; // people-only routes (keys, audit log, /me)
         expect(response.status, label).toBe(200);
+        // A file (a download: CSV here) must be of a declared media type; every JSON answer must match its declared schema.
+        const declared = Object.keys((op.responses["200"] as { content?: Record<string, unknown> } | undefined)?.content ?? {});
+        const type = response.headers.get("Content-Type")?.split(";")[0]?.trim();
+        if (type !== "application/json") {
+          expect(declared, `${label}: ${type} is a declared media type`).toContain(type);
+          await response.body?.cancel();
+          continue;
+        }
         const schema = declaredSchema("get", op.path.replace(/^\/api\/v1/, ""), 200) ?? declaredSchema("get", op.path, 200);
         expect(schema?.safeParse, `${label}: a declared schema`).toBeTypeOf("function");
         const result = schema!.safeParse!(await response.json());
