@@ -1,7 +1,6 @@
 // Streams a stored dataset file from R2 through the upload's parsers, typed for the store, a batch of rows at a time.
-import { BodyReader } from "../../services/datasets/body-reader.ts";
-import { CsvScanner, ESCAPED, unescapeCell } from "../../services/datasets/csv-scanner.ts";
-import { HEAD_BYTES, lineBreakOf, MAX_RECORD_BYTES } from "../../services/datasets/ingest.ts";
+import { ESCAPED, unescapeCell } from "../../services/datasets/csv-scanner.ts";
+import { openStoredCsv } from "../../services/datasets/stored-csv.ts";
 import { JSON_DEPTH_CEILING, type ParseOptions, rowsOf } from "../../services/datasets/parsers.ts";
 import { CsvColumn } from "./csv-values.ts";
 import { LoadError, type SqlValue, type StoreColumn, toSqlValue } from "./values.ts";
@@ -55,26 +54,11 @@ export async function streamRows(bucket: R2Bucket, file: StoredFile, sink: Batch
   else await streamJson(object.body, file, sink);
 }
 
-const decoder = new TextDecoder();
 
 /** CSV as the upload read it: the same scanner, line break and BOM handling; the header record (if any) skipped. */
 async function streamCsv(body: ReadableStream<Uint8Array>, file: StoredFile, sink: BatchSink) {
-  const reader = new BodyReader(body);
   const { columns } = file;
-  const head: Uint8Array[] = [];
-  let headBytes = 0;
-  let done = false;
-  while (headBytes < HEAD_BYTES) {
-    const chunk = await reader.read();
-    if (!chunk) {
-      done = true;
-      break;
-    }
-    head.push(chunk);
-    headBytes += chunk.length;
-  }
-  const headText = head.map((chunk, i) => decoder.decode(chunk, { stream: i < head.length - 1 })).join("");
-  const scanner = new CsvScanner((file.parse.delimiter ?? ",").charCodeAt(0), lineBreakOf(headText), columns.length + 1, MAX_RECORD_BYTES);
+  const { scanner, chunks } = await openStoredCsv(body, file.parse, columns.length);
   let skipHeader = file.parse.header === true;
   let unescaped: Uint8Array = new Uint8Array(256);
   const converters = columns.map((column) => new CsvColumn(column.name, column.type));
@@ -99,16 +83,8 @@ async function streamCsv(body: ReadableStream<Uint8Array>, file: StoredFile, sin
     }
     batch.add(values);
   };
-  const first = head[0];
-  if (first && first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf) head[0] = first.subarray(3);
   // A chunk (256 KB) at a time into the batch; a full batch goes to the store before the next chunk is read.
-  for (const chunk of head) {
-    scanner.push(chunk, onRecord);
-    if (batch.full) await batch.send(sink);
-  }
-  while (!done) {
-    const chunk = await reader.read();
-    if (!chunk) break;
+  for await (const chunk of chunks) {
     scanner.push(chunk, onRecord);
     if (batch.full) await batch.send(sink);
   }

@@ -168,3 +168,14 @@ export function unescapeCell(bytes: Uint8Array, start: number, end: number, into
   }
   return [out, length];
 }
+
+const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Cell i of a scanned record as text (throws on bytes that are not UTF-8: uploads are checked, stored files were). */
+export function cellText(bytes: Uint8Array, cells: Int32Array, i: number): string {
+  const start = cells[3 * i]!;
+  const end = cells[3 * i + 1]!;
+  if (cells[3 * i + 2] !== ESCAPED) return strict.decode(bytes.subarray(start, end));
+  const [unescaped, length] = unescapeCell(bytes, start, end, new Uint8Array(end - start));
+  return strict.decode(unescaped.subarray(0, length));
+}

@@ -1,7 +1,7 @@
 // The upload pipeline: one pass over the body, streaming it to R2, hashing it and profiling its rows at once.
 import { ApiError } from "../../lib/problem.ts";
 import { BodyReader } from "./body-reader.ts";
-import { CsvScanner, ESCAPED, unescapeCell } from "./csv-scanner.ts";
+import { cellText, CsvScanner } from "./csv-scanner.ts";
 import { type Cell, NotUtf8Error, type Profile, Profiler } from "./profiler.ts";
 import { looksLikeHeader, type ParseOptions, rowsOf, sniffDelimiter } from "./parsers.ts";
 
@@ -100,16 +100,6 @@ interface Rows {
   parse: ParseOptions;
 }
 
-const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-/** Cell i of a scanned record as text (for the header and the sample). */
-function cellText(bytes: Uint8Array, cells: Int32Array, i: number): string {
-  const start = cells[3 * i]!;
-  const end = cells[3 * i + 1]!;
-  if (cells[3 * i + 2] !== ESCAPED) return strict.decode(bytes.subarray(start, end));
-  const [unescaped, length] = unescapeCell(bytes, start, end, new Uint8Array(end - start));
-  return strict.decode(unescaped.subarray(0, length));
-}
 
 /**
  * CSV straight from the bytes: the scanner finds each record's cells and the profiler reads them in

@@ -1,77 +1,34 @@
 // A stored dataset file read back as batches of rows, with the upload's own readers: CSV through its byte scanner, JSON and NDJSON through parsers.ts.
-import { BodyReader } from "../datasets/body-reader.ts";
-import { CsvScanner, ESCAPED, unescapeCell } from "../datasets/csv-scanner.ts";
-import { JSON_DEPTH_CEILING, type ParseOptions, rowsOf, sniffDelimiter } from "../datasets/parsers.ts";
+import { cellText } from "../datasets/csv-scanner.ts";
+import { JSON_DEPTH_CEILING, type ParseOptions, rowsOf } from "../datasets/parsers.ts";
+import { openStoredCsv } from "../datasets/stored-csv.ts";
 import type { Cell } from "../datasets/profiler.ts";
-
-/** As ingest reads a CSV: the line break is decided on the first 64 KiB, and a record over 1 MiB is refused. */
-const HEAD_BYTES = 64 * 1024;
-const MAX_RECORD_BYTES = 1024 * 1024;
-
-const decoder = new TextDecoder();
-
-/** Cell i of a scanned record as text (the file was checked to be UTF-8 on upload). */
-function cellText(bytes: Uint8Array, cells: Int32Array, i: number): string {
-  const start = cells[3 * i]!;
-  const end = cells[3 * i + 1]!;
-  if (cells[3 * i + 2] !== ESCAPED) return decoder.decode(bytes.subarray(start, end));
-  const [unescaped, length] = unescapeCell(bytes, start, end, new Uint8Array(end - start));
-  return decoder.decode(unescaped.subarray(0, length));
-}
 
 /** CSV records as the profiler saw them: the same scanner, delimiter, line break, header and BOM handling as ingest. */
 async function* csvBatches(body: ReadableStream<Uint8Array>, parse: ParseOptions, width: number): AsyncGenerator<Cell[][]> {
-  const reader = new BodyReader(body);
-  try {
-    const head: Uint8Array[] = [];
-    let headBytes = 0;
-    let done = false;
-    while (headBytes < HEAD_BYTES) {
-      const chunk = await reader.read();
-      if (!chunk) {
-        done = true;
-        break;
-      }
-      head.push(chunk);
-      headBytes += chunk.length;
+  const { scanner, chunks } = await openStoredCsv(body, parse, width);
+  let skipHeader = parse.header ?? false;
+  let batch: Cell[][] = [];
+  const onRecord = (bytes: Uint8Array, cells: Int32Array, count: number, row: number) => {
+    if (skipHeader) {
+      skipHeader = false;
+      return;
     }
-    const headText = head.map((chunk, i) => decoder.decode(chunk, { stream: i < head.length - 1 })).join("");
-    const delimiter = parse.delimiter ?? sniffDelimiter(headText);
-    const lineBreak = headText.includes("\n") || !headText.includes("\r") ? 10 : 13;
-    const scanner = new CsvScanner(delimiter.charCodeAt(0), lineBreak, width + 1, MAX_RECORD_BYTES);
-    let skipHeader = parse.header ?? false;
-    let batch: Cell[][] = [];
-    const onRecord = (bytes: Uint8Array, cells: Int32Array, count: number, row: number) => {
-      if (skipHeader) {
-        skipHeader = false;
-        return;
-      }
-      // Ingest refused such a file; a stored one that disagrees was not written by this code.
-      if (count !== width) throw new Error(`stored CSV row ${row} has ${count} cells where the profile has ${width} columns`);
-      const record = new Array<Cell>(width);
-      for (let i = 0; i < width; i++) record[i] = cellText(bytes, cells, i);
-      batch.push(record);
-    };
-    const first = head[0];
-    if (first && first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf) head[0] = first.subarray(3);
-    const take = () => {
-      const taken = batch;
+    // Ingest refused such a file; a stored one that disagrees was not written by this code.
+    if (count !== width) throw new Error(`stored CSV row ${row} has ${count} cells where the profile has ${width} columns`);
+    const record = new Array<Cell>(width);
+    for (let i = 0; i < width; i++) record[i] = cellText(bytes, cells, i);
+    batch.push(record);
+  };
+  for await (const chunk of chunks) {
+    scanner.push(chunk, onRecord);
+    if (batch.length > 0) {
+      yield batch;
       batch = [];
-      return taken;
-    };
-    for (const chunk of head) scanner.push(chunk, onRecord);
-    if (batch.length > 0) yield take();
-    while (!done) {
-      const chunk = await reader.read();
-      if (!chunk) break;
-      scanner.push(chunk, onRecord);
-      if (batch.length > 0) yield take();
     }
-    scanner.end(onRecord);
-    if (batch.length > 0) yield take();
-  } finally {
-    await reader.cancel().catch(() => {});
   }
+  scanner.end(onRecord);
+  if (batch.length > 0) yield batch;
 }
 
 /**
