@@ -93,6 +93,8 @@ export const configSchema = z.object({
   /** The circuit breaker: opens after this many consecutive failed calls, half-opens after the cool-down. */
   LLM_BREAKER_THRESHOLD: positiveInt(5),
   LLM_BREAKER_COOLDOWN_MS: positiveInt(30_000),
+  /** Tool calls (query_dataset, chart) the model may make in one chat turn; past them it is asked to answer with what it has. */
+  CHAT_MAX_TOOL_CALLS: z.coerce.number().int().min(0).max(20).default(4),
   /** Datasets larger than this are analysed by a queue job even when the client asked for a stream. */
   ANALYSIS_ASYNC_BYTES: positiveInt(20 * 1024 * 1024),
   /** Seconds between SSE heartbeat comments. */

@@ -2,6 +2,7 @@
 import { sql } from "drizzle-orm";
 import type { ParseOptions } from "../services/datasets/parsers.ts";
 import type { Profile } from "../services/datasets/profiler.ts";
+import type { ChatGrounding } from "../services/chat/grounding.ts";
 import { bigint, boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 /** Millisecond precision, like a JS Date: cursors built from these values compare exactly. */
@@ -25,6 +26,10 @@ export const roles = ["owner", "admin", "member", "viewer"] as const;
 export const tiers = ["free", "pro", "enterprise"] as const;
 export type Tier = (typeof tiers)[number];
 export type Role = (typeof roles)[number];
+
+/** What an organization lets the model see of its data (src/services/llm/data-policy.ts): column shapes only, a sample, or full tool results. */
+export const llmDataPolicies = ["schema", "sample", "full"] as const;
+export type LlmDataPolicy = (typeof llmDataPolicies)[number];
 
 export const users = pgTable(
   "users",
@@ -87,11 +92,12 @@ export const organizations = pgTable(
     name: text("name").notNull(),
     personal: boolean("personal").notNull().default(false),
     tier: text("tier", { enum: tiers }).notNull().default("free"),
+    llmDataPolicy: text("llm_data_policy", { enum: llmDataPolicies }).notNull().default("sample"),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     ...timestamps,
     deletedAt: instant("deleted_at"),
   },
-  (t) => [uniqueIndex("organizations_slug_key").on(t.slug)],
+  (t) => [uniqueIndex("organizations_slug_key").on(t.slug), check("organizations_llm_data_policy_check", sql`${t.llmDataPolicy} IN ('schema', 'sample', 'full')`)],
 );
 
 export const orgMembers = pgTable(
@@ -353,6 +359,8 @@ export const chatMessages = pgTable(
     engine: text("engine", { enum: ["openai", "statistical"] }),
     model: text("model"),
     tokens: integer("tokens"),
+    /** An assistant answer's evidence: the dataset version it read and each query it ran, with its (capped) result. */
+    grounding: jsonb("grounding").$type<ChatGrounding>(),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: instant("created_at").notNull().defaultNow(),
   },

@@ -7,6 +7,7 @@ import type { Logger } from "../../lib/logger.ts";
 import { publish } from "../../durable-objects/session-room/room.ts";
 import { executeAnalysis } from "../../services/analysis/execute.ts";
 import { analysisProblem, saveFailed } from "../../services/analysis/store.ts";
+import { dataPolicyOf } from "../../services/llm/data-policy.ts";
 import { AnalysisMessage } from "./message.ts";
 import { traceContext } from "../../lib/trace-context.ts";
 
@@ -78,7 +79,16 @@ export async function handleAnalysisMessage(message: Message<unknown>, config: C
       return;
     }
     const input = {
-      dataset: { name: dataset.name, rowCount: dataset.rowCount, profile: dataset.profile, sample: dataset.sample, r2Key: dataset.r2Key, parseOptions: dataset.parseOptions },
+      dataset: {
+        name: dataset.name,
+        rowCount: dataset.rowCount,
+        profile: dataset.profile,
+        sample: dataset.sample,
+        r2Key: dataset.r2Key,
+        parseOptions: dataset.parseOptions,
+        // What the prompt may show of the data (the organization's llmDataPolicy, read when the job runs).
+        policy: analysis.engine === "openai" ? await dataPolicyOf(db, dataset.orgId) : undefined,
+      },
       question: analysis.question,
       engine: analysis.engine,
       timeoutMs: config.OPENAI_QUEUE_TIMEOUT_MS,

@@ -15,6 +15,7 @@ import { executeAnalysis } from "../../services/analysis/execute.ts";
 import { estimateTokens } from "../../services/analysis/prompt.ts";
 import { type Analysis, presentAnalysis, saveFailed } from "../../services/analysis/store.ts";
 import { chooseEngine, spendModelBudget } from "../../services/llm/budget.ts";
+import { dataPolicyOf } from "../../services/llm/data-policy.ts";
 import type { AnalysisMessage } from "../../queues/analyses/message.ts";
 import type * as routes from "./analyses.routes.ts";
 
@@ -63,7 +64,16 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   }
 
   const input = {
-    dataset: { name: dataset.name, rowCount: dataset.rowCount, profile: dataset.profile, sample: dataset.sample, r2Key: dataset.r2Key, parseOptions: dataset.parseOptions },
+    dataset: {
+      name: dataset.name,
+      rowCount: dataset.rowCount,
+      profile: dataset.profile,
+      sample: dataset.sample,
+      r2Key: dataset.r2Key,
+      parseOptions: dataset.parseOptions,
+      // What the prompt may show of the data (the organization's llmDataPolicy).
+      policy: engine === "openai" ? await dataPolicyOf(db, dataset.orgId) : undefined,
+    },
     question: question ?? null,
     engine,
     timeoutMs: config.OPENAI_TIMEOUT_MS,

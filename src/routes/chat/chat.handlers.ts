@@ -7,7 +7,7 @@ import { requireSession } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { waitUntil } from "../../lib/wait-until.ts";
 import { principalOf } from "../../middleware/auth.ts";
-import { answerTurn, type TurnResult } from "../../services/chat/answer.ts";
+import { answerTurn, type TurnEvents, type TurnResult } from "../../services/chat/answer.ts";
 import { turnCostTokens } from "../../services/chat/context.ts";
 import { messageCursor, presentMessage, transcriptPage } from "../../services/chat/transcript.ts";
 import { holdTurn } from "../../services/chat/turn.ts";
@@ -31,7 +31,16 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const input = {
     sessionId: session.id,
     userId: principalOf(c).userId,
-    dataset: { name: dataset.name, rowCount: dataset.rowCount, profile: dataset.profile, sample: dataset.sample },
+    dataset: {
+      id: dataset.id,
+      orgId: dataset.orgId,
+      version: dataset.version,
+      sha256: dataset.sha256,
+      name: dataset.name,
+      rowCount: dataset.rowCount,
+      profile: dataset.profile,
+      sample: dataset.sample,
+    },
     question: message,
     engine,
     traceparent: c.get("trace").traceparent,
@@ -41,7 +50,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 
   if (!wantsEventStream(c.req.header("Accept"))) {
     try {
-      return c.json(reply(await answerTurn(deps, input, () => {})), 201);
+      return c.json(reply(await answerTurn(deps, input)), 201);
     } finally {
       await turn.release();
     }
@@ -52,7 +61,12 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   return eventStream(c, config.SSE_HEARTBEAT_SECONDS, async (send) => {
     // Once the client is gone its events are dropped; the turn goes on and is saved.
     void send("status", { status: "answering", engine, model: engine === "openai" ? config.OPENAI_MODEL : null });
-    const work = answerTurn(deps, input, (text) => void send("delta", { text })).finally(() => turn.release());
+    const events: TurnEvents = {
+      delta: (text) => void send("delta", { text }),
+      toolCall: (call) => void send("tool_call", call),
+      toolResult: (record) => void send("tool_result", record),
+    };
+    const work = answerTurn(deps, input, events).finally(() => turn.release());
     try {
       const result = await work;
       await send("done", { messageId: result.assistant.id, userMessageId: result.user.id, engine: result.engine, model: result.model, usage: result.usage });

@@ -19,6 +19,7 @@ export const present = (org: Organization, role: Role) => ({
   name: org.name,
   personal: org.personal,
   role,
+  llmDataPolicy: org.llmDataPolicy,
   createdAt: org.createdAt.toISOString(),
   updatedAt: org.updatedAt.toISOString(),
 });
@@ -95,7 +96,7 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   const { org, role } = await requireOrg(c, c.req.valid("param").slug, "org:update");
   const condition = unchangedSince(c, org, role);
   const changes = c.req.valid("json");
-  if (changes.name === undefined && changes.slug === undefined) return c.json(present(org, role), 200);
+  if (changes.name === undefined && changes.slug === undefined && changes.llmDataPolicy === undefined) return c.json(present(org, role), 200);
   try {
     const [updated] = await c.get("services").db
       .update(organizations)

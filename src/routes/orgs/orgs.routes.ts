@@ -2,7 +2,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
+import { llmDataPolicies } from "../../db/schema.ts";
 import { bearerSecurity, Role, Slug, Text, Timestamp } from "../schemas.ts";
+
+const LlmDataPolicy = z.enum(llmDataPolicies).openapi({
+  description:
+    "What the model sees of this organization's data in analysis prompts and chat tool results: `schema` (column names, types, row, null and distinct counts; tool results give only their columns and row count, never a value), `sample` (the profile with its statistics and top values, 20 sample rows, up to 50 rows of each tool result; the default) or `full` (as sample, with up to 200 rows of each tool result)",
+});
 
 export const Organization = z
   .object({
@@ -11,6 +17,7 @@ export const Organization = z
     name: z.string(),
     personal: z.boolean().openapi({ description: "Every user has one personal organization; it goes when the account goes" }),
     role: Role.openapi({ description: "Your role in it" }),
+    llmDataPolicy: LlmDataPolicy,
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
@@ -63,9 +70,9 @@ export const update = createRoute({
   path: "/orgs/{slug}",
   operationId: "updateOrganization",
   tags: ["Organizations"],
-  summary: "Rename an organization or change its slug (admins and owners)",
+  summary: "Rename an organization, change its slug or its llmDataPolicy (admins and owners)",
   security: bearerSecurity,
-  request: { params: SlugParam, headers: ifMatch, body: jsonBody(z.object({ name: Name.optional(), slug: Slug.optional() }).strict()) },
+  request: { params: SlugParam, headers: ifMatch, body: jsonBody(z.object({ name: Name.optional(), slug: Slug.optional(), llmDataPolicy: LlmDataPolicy.optional() }).strict()) },
   responses: { 200: one("Updated"), ...problemResponses(400, 401, 403, 404, 409, 412, 415) },
 });
 

@@ -1,4 +1,5 @@
 // Prompts for the model, built from the dataset's profile and sample (never the raw file) within a token budget.
+import type { LlmDataPolicy } from "../llm/data-policy.ts";
 import type { ChatMessage } from "../llm/model.ts";
 import type { ColumnProfile, Profile } from "../datasets/profiler.ts";
 import { chartTypes, insightKinds } from "./result.ts";
@@ -11,6 +12,8 @@ export interface DatasetContext {
   rowCount: number;
   profile: Profile;
   sample: Record<string, unknown>[];
+  /** The organization's llmDataPolicy (default `sample`): with `schema` no cell value is described, only names, types and counts. */
+  policy?: LlmDataPolicy;
 }
 
 const round = (value: number | null) => (value === null ? null : Number(value.toPrecision(6)));
@@ -18,6 +21,9 @@ const clip = (value: unknown, max = 80) => {
   const text = typeof value === "string" ? value : JSON.stringify(value);
   return text && text.length > max ? `${text.slice(0, max)}…` : text;
 };
+
+/** A column with no cell value: min, max, quantiles and top values are values of the data; the mean can be one too. */
+const describeShape = (column: ColumnProfile) => JSON.stringify({ name: column.name, type: column.type, nulls: column.nulls, distinct: column.distinct });
 
 function describeColumn(column: ColumnProfile, topValues: number) {
   return JSON.stringify({
@@ -38,7 +44,7 @@ export function describeDataset(dataset: DatasetContext, budgetTokens: number): 
   const head = `Dataset "${clip(dataset.name, 200)}": ${dataset.rowCount} rows, ${dataset.profile.columns.length} columns.\nColumns (JSON, one per line):\n`;
   let lines: string[] = [];
   for (const topValues of [5, 0]) {
-    lines = dataset.profile.columns.map((column) => describeColumn(column, topValues));
+    lines = dataset.profile.columns.map((column) => (dataset.policy === "schema" ? describeShape(column) : describeColumn(column, topValues)));
     if (estimateTokens(head + lines.join("\n")) <= budgetTokens * 0.75) break;
   }
   let text = head;
@@ -49,6 +55,7 @@ export function describeDataset(dataset: DatasetContext, budgetTokens: number): 
     shown++;
   }
   if (shown < lines.length) text += `(${lines.length - shown} more columns not shown)\n`;
+  if (dataset.policy === "schema") return `${text}No values are shown: the organization's data policy allows column names, types and counts only.\n`;
   text += "Sample rows:\n";
   for (const row of dataset.sample.slice(0, 20)) {
     const line = JSON.stringify(Object.fromEntries(Object.entries(row).slice(0, 40).map(([key, value]) => [key, clip(value, 60)])));

@@ -1,6 +1,7 @@
 // What the model sees for a chat turn: the dataset, the latest analysis and as much recent conversation as the budget allows.
 import type { Insight } from "../analysis/result.ts";
 import { type DatasetContext, describeDataset, estimateTokens } from "../analysis/prompt.ts";
+import type { LlmDataPolicy } from "../llm/data-policy.ts";
 import type { ChatMessage } from "../llm/model.ts";
 import type { StoredMessage } from "./transcript.ts";
 
@@ -20,8 +21,14 @@ export interface LatestAnalysis {
 }
 
 const instructions = `You are a careful data analyst helping someone understand their dataset in an ongoing conversation.
-Answer from the dataset profile, the sample rows and the latest analysis below; they are all you know about the data.
-When they cannot answer the question, say so and suggest what would. Never invent values. Be concise; plain prose or short lists.`;
+You have two tools that run over every row of the dataset: query_dataset (one read-only SQLite SELECT over the table \`dataset\`)
+and chart (a declarative chart spec). Compute every number you quote with them rather than from the profile or the sample; an
+error comes back as the tool's answer, so correct the query and try again. Use few calls: aggregate in SQL.
+When the data cannot answer the question, say so and suggest what would. Never invent values. Be concise; plain prose or short lists.`;
+
+const schemaPolicyNote = `This organization's data policy is "schema": you see column names, types and counts only, never a value. Tool results
+tell you the columns and the row count of each result, not its values; the person sees the full results beside your answer.
+Use the tools to compute what was asked, then describe what each result shows without quoting figures you have not seen.`;
 
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
 
@@ -37,15 +44,20 @@ function describeAnalysis(analysis: LatestAnalysis): string {
   return text;
 }
 
+const WITHHELD_ANSWER = "(An earlier answer, withheld: it may quote the data, which this organization's policy keeps from the model.)";
+
+/** A message the model may see again under the `schema` policy: the person's own words, or a model answer given under that policy (it saw no value). */
+const saidUnderSchema = (message: StoredMessage) => message.role === "user" || (message.engine === "openai" && message.grounding?.policy === "schema");
+
 /**
  * The newest messages whose total fits `budget`, in chronological order. `newestFirst` is the
  * session's recent transcript; the newest message is always kept (clipped if it alone is too long).
  */
-export function fitHistory(newestFirst: StoredMessage[], budget: number): ChatMessage[] {
+export function fitHistory(newestFirst: StoredMessage[], budget: number, policy: LlmDataPolicy = "sample"): ChatMessage[] {
   const kept: ChatMessage[] = [];
   let used = 0;
   for (const message of newestFirst) {
-    const content = clip(message.content, MAX_HISTORY_MESSAGE_CHARS);
+    const content = clip(policy === "schema" && !saidUnderSchema(message) ? WITHHELD_ANSWER : message.content, MAX_HISTORY_MESSAGE_CHARS);
     const cost = estimateTokens(content) + 4;
     if (used + cost > budget && kept.length > 0) break;
     kept.push({ role: message.role, content });
@@ -56,6 +68,9 @@ export function fitHistory(newestFirst: StoredMessage[], budget: number): ChatMe
 
 /** The messages for one turn: instructions and data as the system prompt, then the conversation, then the question. */
 export function chatContext(dataset: DatasetContext, analysis: LatestAnalysis | null, newestFirst: StoredMessage[], question: string): ChatMessage[] {
-  const system = [instructions, describeDataset(dataset, CHAT_TOKENS.dataset), analysis ? describeAnalysis(analysis) : "No analysis has been run on this dataset yet."].join("\n\n");
-  return [{ role: "system", content: system }, ...fitHistory(newestFirst, CHAT_TOKENS.history), { role: "user", content: question }];
+  const policy = dataset.policy ?? "sample";
+  // An analysis quotes the data (its statistics, its examples): under `schema` only its existence is told.
+  const latest = !analysis ? "No analysis has been run on this dataset yet." : policy === "schema" ? "An analysis has been run; its text is withheld by the data policy." : describeAnalysis(analysis);
+  const system = [instructions, ...(policy === "schema" ? [schemaPolicyNote] : []), describeDataset(dataset, CHAT_TOKENS.dataset), latest].join("\n\n");
+  return [{ role: "system", content: system }, ...fitHistory(newestFirst, CHAT_TOKENS.history, policy), { role: "user", content: question }];
 }

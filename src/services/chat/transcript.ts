@@ -4,6 +4,7 @@ import type { Database } from "../../db/client.ts";
 import { chatMessages } from "../../db/schema.ts";
 import type { Cursor } from "../../lib/pagination.ts";
 import type { Engine } from "../analysis/run.ts";
+import type { ChatGrounding } from "./grounding.ts";
 
 export type StoredMessage = typeof chatMessages.$inferSelect;
 
@@ -15,6 +16,7 @@ export const presentMessage = (message: StoredMessage) => ({
   engine: message.engine,
   model: message.model,
   tokens: message.tokens,
+  grounding: message.grounding ?? null,
   createdBy: message.createdBy,
   createdAt: message.createdAt.toISOString(),
 });
@@ -52,6 +54,8 @@ export interface TurnToSave {
   engine: Engine;
   model: string | null;
   completionTokens: number | null;
+  /** The answer's dataset version and queries. */
+  grounding: ChatGrounding;
 }
 
 /**
@@ -76,6 +80,7 @@ export async function saveTurn(db: Database, turn: TurnToSave): Promise<{ user: 
         engine: turn.engine,
         model: turn.model,
         tokens: turn.completionTokens,
+        grounding: turn.grounding,
         // Written by the engine, not a person: `engine` and `model` say which.
         createdBy: null,
         createdAt: next,

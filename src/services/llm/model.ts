@@ -6,13 +6,36 @@ import { ApiError } from "../../lib/problem.ts";
 
 export type ChatMessage = { role: "system" | "user" | "assistant"; content: string };
 
+/** A function call the model asked for, as OpenAI sends it (arguments are JSON text the model wrote: parse with care). */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** The messages of a tool-calling conversation: an assistant turn that called tools, and each tool's answer. */
+export type ModelMessage =
+  | ChatMessage
+  | { role: "assistant"; content: string | null; tool_calls: { id: string; type: "function"; function: { name: string; arguments: string } }[] }
+  | { role: "tool"; tool_call_id: string; content: string };
+
+/** A function the model may call: its name, what it does, and its parameters as JSON Schema. */
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
 export interface Usage {
   promptTokens: number;
   completionTokens: number;
 }
 
 export interface CompletionRequest {
-  messages: ChatMessage[];
+  messages: ModelMessage[];
+  /** Functions the model may call; `toolChoice: "none"` keeps them described but asks for text (the call cap is reached). */
+  tools?: ToolDefinition[];
+  toolChoice?: "auto" | "none";
   /** Ask for a JSON object (analyses) rather than prose (chat). */
   json?: boolean;
   maxTokens?: number;
@@ -79,7 +102,7 @@ function clientFor(config: Config): OpenAI {
 
 /**
  * Streams a completion: `onDelta` receives each piece of content as it arrives. Resolves with the
- * whole text and the token usage, or rejects with a problem (MODEL_TIMEOUT, MODEL_ERROR,
+ * whole text, the token usage and any tool calls the model made (assembled from their streamed fragments), or rejects with a problem (MODEL_TIMEOUT, MODEL_ERROR,
  * MODEL_UNAVAILABLE while the breaker is open).
  */
 export async function streamCompletion(config: Config, request: CompletionRequest, onDelta: (text: string) => void | Promise<void>) {
@@ -90,6 +113,9 @@ export async function streamCompletion(config: Config, request: CompletionReques
     return await breaker.execute(async () => {
       let text = "";
       let usage: Usage = { promptTokens: 0, completionTokens: 0 };
+      // Tool calls arrive in fragments keyed by index: the first names the id and function, later ones add to the arguments.
+      const calls: ToolCall[] = [];
+      let finishReason: string | null = null;
       try {
         const stream = await clientFor(config).chat.completions.create(
           {
@@ -98,6 +124,9 @@ export async function streamCompletion(config: Config, request: CompletionReques
             stream: true,
             stream_options: { include_usage: true },
             ...(request.json ? { response_format: { type: "json_object" as const } } : {}),
+            ...(request.tools?.length
+              ? { tools: request.tools.map((tool) => ({ type: "function" as const, function: tool })), tool_choice: request.toolChoice ?? "auto" }
+              : {}),
             ...(request.maxTokens ? { max_completion_tokens: request.maxTokens } : {}),
           },
           { signal: deadline.signal, timeout: request.timeoutMs, ...(request.traceparent ? { headers: { traceparent: request.traceparent } } : {}) },
@@ -108,6 +137,13 @@ export async function streamCompletion(config: Config, request: CompletionReques
             text += delta;
             await onDelta(delta);
           }
+          for (const fragment of chunk.choices[0]?.delta?.tool_calls ?? []) {
+            const call = (calls[fragment.index] ??= { id: "", name: "", arguments: "" });
+            if (fragment.id) call.id = fragment.id;
+            if (fragment.function?.name) call.name += fragment.function.name;
+            if (fragment.function?.arguments) call.arguments += fragment.function.arguments;
+          }
+          if (chunk.choices[0]?.finish_reason) finishReason = chunk.choices[0].finish_reason;
           if (chunk.usage) usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
         }
         // The SDK ends an aborted stream quietly: a deadline that fired is a timeout, not an answer.
@@ -115,7 +151,7 @@ export async function streamCompletion(config: Config, request: CompletionReques
       } catch (error) {
         throw asProblem(error, request.timeoutMs);
       }
-      return { text, usage };
+      return { text, usage, toolCalls: calls.filter((call) => call !== undefined && call.name !== ""), finishReason };
     });
   } catch (error) {
     if (error instanceof CircuitOpenError) throw breakerOpen(config, error.retryAfterMs);
