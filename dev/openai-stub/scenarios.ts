@@ -4,7 +4,22 @@ import { z } from "zod";
 const finishReasons = ["stop", "length", "content_filter", "tool_calls"] as const;
 
 /** One scripted answer; a scenario plays its steps in order, then repeats the last. */
+/** A function call the scripted model makes; object arguments are sent as their JSON text, a string as it is (so a test can send broken JSON). */
+export const ToolCallStep = z.strictObject({
+  id: z.string().min(1).max(100).optional(),
+  name: z.string().min(1).max(100),
+  arguments: z.union([z.string().max(100_000), z.record(z.string(), z.unknown())]),
+});
+
 export const Step = z.union([
+  z.strictObject({
+    /** Calls to make (finish_reason "tool_calls"); streamed as OpenAI does: per call an id and name first, then argument fragments. */
+    toolCalls: z.array(ToolCallStep).min(1).max(20),
+    /** Text the model says before calling (streamed first). */
+    content: z.string().optional(),
+    /** Size of each argument (and content) fragment when streamed. */
+    chunkSize: z.number().int().positive().optional(),
+  }),
   z.strictObject({
     content: z.string(),
     chunkSize: z.number().int().positive().optional(),
@@ -43,7 +58,8 @@ export const ScenarioInput = z.strictObject({
   responses: z.array(Step).min(1).max(1_000),
 });
 
-export function stepKind(step: Step): "content" | "error" | "stall" | "raw" | "drop" {
+export function stepKind(step: Step): "tool_calls" | "content" | "error" | "stall" | "raw" | "drop" {
+  if ("toolCalls" in step) return "tool_calls";
   if ("content" in step) return "content";
   if ("status" in step) return "error";
   if ("stall" in step) return "stall";

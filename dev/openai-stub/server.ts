@@ -72,6 +72,34 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/**
+ * What OpenAI answers 400 for in a tool conversation: a `tool` message that answers no call of the assistant message before it,
+ * and an assistant message whose calls are not each answered by the `tool` messages right after it. Null when the sequence is valid.
+ */
+export function toolSequenceError(messages: Record<string, unknown>[]): string | null {
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i]!;
+    if (message.role === "tool" && typeof message.tool_call_id !== "string") return `Missing required parameter: 'messages[${i}].tool_call_id'.`;
+    const calls = message.role === "assistant" && Array.isArray(message.tool_calls) ? (message.tool_calls as { id?: unknown }[]) : null;
+    if (message.role === "tool") {
+      // Only reached for a tool message not consumed by the assistant message before it (see below).
+      return "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.";
+    }
+    if (!calls) continue;
+    const pending = new Set(calls.map((call) => String(call.id)));
+    let j = i + 1;
+    for (; j < messages.length && messages[j]!.role === "tool"; j++) {
+      const answered = String(messages[j]!.tool_call_id);
+      if (!pending.delete(answered)) return "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.";
+    }
+    if (pending.size > 0) {
+      return `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${[...pending].join(", ")}`;
+    }
+    i = j - 1;
+  }
+  return null;
+}
+
 export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<OpenAIStub> {
   const maxBodyBytes = options.maxBodyBytes ?? 16 * 1024 * 1024;
   const book = new ScenarioBook();
@@ -118,6 +146,8 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
       return invalid(res, "Invalid 'messages': expected a non-empty array of message objects.", "messages");
     }
     const messages = body.messages as ChatMessage[];
+    const sequence = toolSequenceError(body.messages as Record<string, unknown>[]);
+    if (sequence) return invalid(res, sequence, "messages");
     const model = body.model;
     const stream = body.stream === true;
     const streamOptions = isObject(body.stream_options) ? body.stream_options : {};
@@ -182,12 +212,66 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
 
     const id = `chatcmpl-${randomBytes(15).toString("base64url")}`;
     const created = Math.floor(Date.now() / 1000);
-    const content = step && "content" in step ? step.content : wantsJson ? defaultAnalysis(text) : defaultChat(messages);
-    const finishReason = step && "content" in step ? (step.finishReason ?? "stop") : "stop";
+    // A scripted text answer (a tool-calling step has text too, but is answered on its own below).
+    const textStep = step && "content" in step && !("toolCalls" in step) ? step : null;
+    const content = step && "toolCalls" in step ? (step.content ?? "") : textStep ? textStep.content : wantsJson ? defaultAnalysis(text) : defaultChat(messages);
+    const finishReason = textStep ? (textStep.finishReason ?? "stop") : "stop";
     const promptTokens = countTokens(text);
     const completionTokens = countTokens(content);
     const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
     const common = { "x-request-id": requestId(), "openai-processing-ms": "1" };
+
+    if (step && "toolCalls" in step) {
+      const calls = step.toolCalls.map((call, i) => ({
+        id: call.id ?? `call_${randomBytes(12).toString("base64url")}`,
+        type: "function" as const,
+        function: { name: call.name, arguments: typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments) },
+        index: i,
+      }));
+      const said = content;
+      const callUsage = { ...usage, completion_tokens: countTokens(said + calls.map((call) => call.function.arguments).join("")) };
+      callUsage.total_tokens = callUsage.prompt_tokens + callUsage.completion_tokens;
+      if (!stream) {
+        res.writeHead(200, { "content-type": "application/json", ...common });
+        await write(
+          JSON.stringify({
+            id,
+            object: "chat.completion",
+            created,
+            model,
+            choices: [
+              {
+                index: 0,
+                message: { role: "assistant", content: said || null, refusal: null, annotations: [], tool_calls: calls.map(({ index: _index, ...call }) => call) },
+                logprobs: null,
+                finish_reason: "tool_calls",
+              },
+            ],
+            usage: callUsage,
+            service_tier: "default",
+            system_fingerprint: "fp_stub",
+          }),
+        );
+        return finish();
+      }
+      // As OpenAI streams them: per call, a first delta with index, id, type and name (arguments ""), then argument fragments by index.
+      res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", ...common });
+      const chunkOf = (choices: unknown[], lastUsage: typeof usage | null = null) =>
+        `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, service_tier: "default", system_fingerprint: "fp_stub", choices, ...(includeUsage ? { usage: lastUsage } : {}) })}\n\n`;
+      const choice = (d: Record<string, unknown>, finishReason: string | null = null) => ({ index: 0, delta: d, logprobs: null, finish_reason: finishReason });
+      await write(chunkOf([choice({ role: "assistant", content: said ? "" : null, refusal: null })]));
+      for (const piece of said ? chunk(said, step.chunkSize) : []) await write(chunkOf([choice({ content: piece })]));
+      for (const call of calls) {
+        await write(chunkOf([choice({ tool_calls: [{ index: call.index, id: call.id, type: "function", function: { name: call.function.name, arguments: "" } }] })]));
+        for (const piece of chunk(call.function.arguments, step.chunkSize)) {
+          await write(chunkOf([choice({ tool_calls: [{ index: call.index, function: { arguments: piece } }] })]));
+        }
+      }
+      await write(chunkOf([choice({}, "tool_calls")]));
+      if (includeUsage) await write(chunkOf([], callUsage));
+      await write("data: [DONE]\n\n");
+      return finish();
+    }
 
     if (step && "raw" in step) {
       res.writeHead(200, { "content-type": step.contentType ?? (stream ? "text/event-stream; charset=utf-8" : "application/json"), ...common });
@@ -210,7 +294,7 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
         service_tier: "default",
         system_fingerprint: "fp_stub",
       });
-      if (step && "content" in step && step.delayMs) await pause(step.delayMs);
+      if (textStep?.delayMs) await pause(textStep.delayMs);
       if (signal.aborted) return;
       res.writeHead(200, { "content-type": "application/json", ...common });
       if (step && "stall" in step) {
@@ -243,9 +327,9 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
     const delta = (d: Record<string, unknown>, finish: string | null = null) => ({ index: 0, delta: d, logprobs: null, finish_reason: finish });
 
     await write(event([delta({ role: "assistant", content: "", refusal: null })]));
-    const pieces = chunk(content, step && "content" in step ? step.chunkSize : undefined);
+    const pieces = chunk(content, textStep?.chunkSize);
     const limit = step && "stall" in step ? (step.afterChunks ?? 0) : step && "dropAfterChunks" in step ? step.dropAfterChunks : pieces.length;
-    const delayMs = step && "content" in step ? (step.delayMs ?? 0) : 0;
+    const delayMs = textStep?.delayMs ?? 0;
     for (const [i, piece] of pieces.slice(0, limit).entries()) {
       if (i > 0) await pause(delayMs);
       if (signal.aborted) return;

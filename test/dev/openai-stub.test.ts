@@ -443,3 +443,65 @@ describe("OpenAI stub with the openai SDK", () => {
     expect((await requests(failing)).count).toBe(1);
   });
 });
+
+// Tool calling on the wire: the SDK's own stream helper assembles what the stub sends, so the fragments are in OpenAI's shape.
+describe("OpenAI stub: tool calls", () => {
+  const client = new OpenAI({ apiKey: "sk-test-stub", baseURL: base, maxRetries: 0, timeout: 5_000 });
+  const tools: OpenAI.ChatCompletionTool[] = [{ type: "function", function: { name: "query_dataset", parameters: { type: "object", properties: { sql: { type: "string" } } } } }];
+
+  it("streams tool_calls deltas (index, id, name, argument fragments) with finish_reason tool_calls, which the SDK assembles", async () => {
+    const match = unique("tools-stream");
+    const sql = "SELECT region, avg(units) FROM dataset GROUP BY region";
+    await scenario(match, [{ toolCalls: [{ id: "call_a", name: "query_dataset", arguments: { sql } }, { name: "chart", arguments: '{"spec":{' }], chunkSize: 7 }]);
+    const stream = client.chat.completions.stream({ model: "gpt-4o-mini", messages: [{ role: "user", content: match }], tools, stream_options: { include_usage: true } });
+    const fragments: { index: number; id?: string; name?: string; arguments?: string }[] = [];
+    stream.on("chunk", (chunk) => {
+      for (const call of chunk.choices[0]?.delta.tool_calls ?? []) fragments.push({ index: call.index, id: call.id, name: call.function?.name, arguments: call.function?.arguments });
+    });
+    const completion = await stream.finalChatCompletion();
+    const choice = completion.choices[0]!;
+    expect(choice.finish_reason).toBe("tool_calls");
+    const calls = choice.message.tool_calls as OpenAI.ChatCompletionMessageFunctionToolCall[];
+    expect(calls.map((call) => [call.type, call.function.name, call.function.arguments])).toEqual([
+      ["function", "query_dataset", JSON.stringify({ sql })],
+      ["function", "chart", '{"spec":{'],
+    ]);
+    expect(calls[0]!.id).toBe("call_a");
+    expect(calls[1]!.id).toMatch(/^call_/);
+    // The first fragment of each call names it; the rest carry only argument pieces of at most the chunk size.
+    expect(fragments.filter((f) => f.name !== undefined).map((f) => [f.index, f.name, f.arguments])).toEqual([[0, "query_dataset", ""], [1, "chart", ""]]);
+    const pieces = fragments.filter((f) => f.name === undefined);
+    expect(pieces.length).toBeGreaterThan(2);
+    expect(pieces.every((f) => f.id === undefined && f.arguments!.length <= 7)).toBe(true);
+    expect(completion.usage?.completion_tokens).toBeGreaterThan(0);
+  });
+
+  it("answers a non-streamed request with message.tool_calls", async () => {
+    const match = unique("tools-json");
+    await scenario(match, [{ toolCalls: [{ id: "call_b", name: "query_dataset", arguments: { sql: "SELECT 1" } }] }]);
+    const completion = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: match }], tools });
+    expect(completion.choices[0]!.finish_reason).toBe("tool_calls");
+    expect(completion.choices[0]!.message).toMatchObject({ content: null, tool_calls: [{ id: "call_b", type: "function", function: { name: "query_dataset", arguments: '{"sql":"SELECT 1"}' } }] });
+  });
+
+  it("takes tool messages answering each call in the next request, logs them, and refuses a sequence OpenAI would refuse", async () => {
+    const match = unique("tools-followup");
+    await scenario(match, [{ content: "Done." }]);
+    const assistant = { role: "assistant" as const, content: null, tool_calls: [{ id: "call_c", type: "function" as const, function: { name: "query_dataset", arguments: "{}" } }] };
+    const ok = await client.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: match }, assistant, { role: "tool", tool_call_id: "call_c", content: '{"rows":[[1]]}' }],
+      tools,
+    });
+    expect(ok.choices[0]!.message.content).toBe("Done.");
+    const [logged] = (await requests(match)).requests;
+    expect((logged!.messages as { role: string; tool_call_id?: string }[]).map((m) => [m.role, m.tool_call_id])).toEqual([["user", undefined], ["assistant", undefined], ["tool", "call_c"]]);
+    expect(logged!.tools).toEqual(tools);
+
+    const unanswered = await complete(chat(match, { messages: [{ role: "user", content: match }, assistant] }));
+    expect(unanswered.status).toBe(400);
+    expect(((await unanswered.json()) as { error: { message: string } }).error.message).toContain("call_c");
+    const stray = await complete({ messages: [{ role: "user", content: match }, { role: "tool", tool_call_id: "call_z", content: "{}" }] });
+    expect(stray.status).toBe(400);
+  });
+});
