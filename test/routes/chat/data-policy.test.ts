@@ -73,6 +73,14 @@ describe("llmDataPolicy: schema leaks no value to the model (integration, SELF)"
     // The analysis prompt (the model path), then a statistical answer in the history, then a model turn with tools.
     const analysis = await readSse(await analyse(ada, sessionId, { question: `What stands out? ${marker}` }), ended);
     expect(analysis.events.at(-1)!.event).toBe("done");
+    // A queued analysis too: its prompt is built by the queue's consumer, which reads the policy itself.
+    const queued = await json<{ id: string }>(await call(`/api/v1/sessions/${sessionId}/analyses`, { method: "POST", token: ada.token, body: { question: `Queued ${marker}` } }), 202);
+    for (let tries = 0; ; tries++) {
+      const { status } = await json<{ status: string }>(await call(`/api/v1/analyses/${queued.id}`, { token: ada.token }), 200);
+      if (status === "succeeded" || status === "failed") break;
+      expect(tries, "the queued analysis finishes").toBeLessThan(150);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     await json(await chat(ada, sessionId, { message: "top 3 city by amount", engine: "statistical" }), 201);
     await scenario(marker, [
       {
@@ -92,8 +100,8 @@ describe("llmDataPolicy: schema leaks no value to the model (integration, SELF)"
 
   it("sends no cell value in any prompt or tool result under schema, while the person still sees the results", async () => {
     const { values, results, sent } = await converse("schema");
-    // The analysis request and both chat requests carry the marker: three requests scanned.
-    expect(sent.count).toBe(3);
+    // The streamed and the queued analysis, and both chat requests, carry the marker: four requests scanned.
+    expect(sent.count).toBe(4);
     const leaked = values.filter((value) => sent.text.includes(value));
     expect(leaked).toEqual([]);
     expect(sent.text).toContain("data policy");
@@ -104,7 +112,7 @@ describe("llmDataPolicy: schema leaks no value to the model (integration, SELF)"
 
   it("is a scan that can fail: the same conversation under sample sends the values", async () => {
     const { values, sent } = await converse("sample");
-    expect(sent.count).toBe(3);
+    expect(sent.count).toBe(4);
     expect(values.filter((value) => sent.text.includes(value)).length).toBeGreaterThan(values.length / 2);
   });
 });
