@@ -1,7 +1,8 @@
 // Grounded chat through the Worker (integration via SELF) against the stub model's tool calls and the real dataset store:
 // the events and the saved message of a turn with tool calls, the cap, bad SQL, the statistical engine's queries, tenancy.
 import { describe, expect, inject, it } from "vitest";
-import { call, json, person, type Person } from "../../support/harness.ts";
+import { addMember, BASE, call, json, person, randomIp, team, type Person } from "../../support/harness.ts";
+import { SELF } from "cloudflare:test";
 import { expectProblem } from "../../support/problem.ts";
 import { dataOf, readSse, salesCsv, scenario, sessionOn, type SseEvent } from "../../support/analysis.ts";
 import { settled } from "../../support/dataset-loads.ts";
@@ -188,6 +189,31 @@ describe("grounded chat with the model's tool calls (integration, SELF)", () => 
     await scenario(marker, [{ toolCalls: [{ name: "query_dataset", arguments: { sql: "SELECT * FROM dataset" } }] }, { content: "leak" }]);
     await expectProblem(await chat(eve, sessionId, { message: `Show me ${marker}` }), 404, "NOT_FOUND");
     expect(await stubRequests(marker)).toEqual([]);
+  });
+
+  it("refuses a viewer's turn (403) before any tool runs, and answers a member's in the same organization", async () => {
+    const owner = await person("grounded-team-owner");
+    const viewer = await person("grounded-viewer");
+    const member = await person("grounded-member");
+    const slug = await team(owner, "Grounded team");
+    await addMember(owner, slug, viewer, "viewer");
+    await addMember(owner, slug, member, "member");
+    const projectId = (await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: owner.token, body: { name: "Team data", org: slug } }), 201)).id;
+    const upload = await SELF.fetch(`${BASE}/api/v1/projects/${projectId}/datasets?name=team`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${owner.token}`, "Content-Type": "text/csv", "CF-Connecting-IP": randomIp() },
+      body: salesCsv(30),
+    });
+    const datasetId = (await json<{ id: string }>(upload, 201)).id;
+    expect((await settled(owner, datasetId)).query.status).toBe("ready");
+    const sessionId = (await json<{ id: string }>(await call("/api/v1/sessions", { method: "POST", token: owner.token, body: { datasetId } }), 201)).id;
+    const marker = unique("viewer");
+    await scenario(marker, [{ toolCalls: [{ name: "query_dataset", arguments: { sql: "SELECT count(*) FROM dataset" } }] }, { content: "Thirty rows." }]);
+
+    await expectProblem(await chat(viewer, sessionId, { message: `Count ${marker}` }), 403, "FORBIDDEN");
+    expect(await stubRequests(marker)).toEqual([]);
+    const reply = await json<Message>(await chat(member, sessionId, { message: `Count ${marker}` }), 201);
+    expect(reply.grounding!.toolCalls[0]!.result!.rows).toEqual([[30]]);
   });
 });
 
