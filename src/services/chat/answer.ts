@@ -75,11 +75,17 @@ async function modelTurn(deps: TurnDeps, input: TurnInput, messages: ModelMessag
   for (let round = 0; ; round++) {
     const capped = records.length >= config.CHAT_MAX_TOOL_CALLS;
     const timeoutMs = Math.min(config.OPENAI_TIMEOUT_MS, deadline - Date.now());
+    const roundStart = text.length;
     if (timeoutMs <= 0) throw new ApiError(504, { code: "MODEL_TIMEOUT", detail: "The model did not finish its answer within the turn's time." });
     const completion = await streamCompletion(
       config,
       { messages, tools: toolDefinitions, toolChoice: capped ? "none" : "auto", timeoutMs, maxTokens: CHAT_TOKENS.answer, traceparent: input.traceparent },
       (piece) => {
+        // Text from an earlier round (said before its tool calls) is kept apart from this round's, in the stream as in the saved answer.
+        if (round > 0 && roundStart === text.length && text.trim() && !/\s$/.test(text)) {
+          text += "\n\n";
+          events.delta("\n\n");
+        }
         text += piece;
         events.delta(piece);
       },

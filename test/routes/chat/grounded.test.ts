@@ -65,12 +65,15 @@ describe("grounded chat with the model's tool calls (integration, SELF)", () => 
     const sql = "SELECT region, avg(units) AS mean_units, count(*) AS n FROM dataset GROUP BY region ORDER BY region";
     const spec = { encoding: { x: { field: "region" }, y: { field: "revenue", aggregate: "sum" } }, sort: { channel: "x", order: "asc" } };
     await scenario(marker, [
-      { toolCalls: [{ id: "call_q", name: "query_dataset", arguments: { sql } }, { id: "call_c", name: "chart", arguments: { spec } }], chunkSize: 9 },
+      { content: "Let me check.", toolCalls: [{ id: "call_q", name: "query_dataset", arguments: { sql } }, { id: "call_c", name: "chart", arguments: { spec } }], chunkSize: 9 },
       { content: "East, north and south differ little; see the table." },
     ]);
 
     const { events } = await readSse(await chat(ada, sessionId, { message: `Compare regions ${marker}` }, true), ended);
+    expect(events.map((event) => event.event)[1]).toBe("delta");
     expect(events.map((event) => event.event).filter((name) => name !== "delta")).toEqual(["status", "tool_call", "tool_result", "tool_call", "tool_result", "done"]);
+    const streamed = events.filter((event) => event.event === "delta").map((event) => dataOf<{ text: string }>(event).text).join("");
+    expect(streamed).toBe("Let me check.\n\nEast, north and south differ little; see the table.");
     const calls = events.filter((event) => event.event === "tool_call").map((event) => dataOf(event));
     expect(calls).toEqual([
       { id: "call_q", name: "query_dataset", arguments: { sql } },
@@ -103,6 +106,7 @@ describe("grounded chat with the model's tool calls (integration, SELF)", () => 
     const [first, second] = await stubRequests(marker);
     expect(first!.tools!.map((tool) => tool.function.name)).toEqual(["query_dataset", "chart"]);
     expect(first!.tool_choice).toBe("auto");
+    expect(second!.messages.find((m) => m.tool_calls)!.content).toBe("Let me check.");
     const toolMessages = second!.messages.filter((m) => m.role === "tool");
     expect(toolMessages.map((m) => m.tool_call_id)).toEqual(["call_q", "call_c"]);
     const handedBack = JSON.parse(toolMessages[0]!.content!) as { rows: unknown[][]; sql: string };
@@ -111,7 +115,7 @@ describe("grounded chat with the model's tool calls (integration, SELF)", () => 
     expect(second!.messages.find((m) => m.tool_calls)!.tool_calls!.map((c) => c.id)).toEqual(["call_q", "call_c"]);
 
     const [, saved] = await transcript(ada, sessionId);
-    expect(saved).toMatchObject({ role: "assistant", engine: "openai", content: "East, north and south differ little; see the table." });
+    expect(saved).toMatchObject({ role: "assistant", engine: "openai", content: streamed });
     expect(saved!.grounding!.dataset).toEqual({ id: dataset.id, version: 1, sha256: dataset.sha256 });
     expect(saved!.grounding!.policy).toBe("sample");
     expect(saved!.grounding!.toolCalls.map((record) => [record.id, record.name, record.sql, record.error])).toEqual([
