@@ -19,13 +19,14 @@ const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** A column name as a pattern: its words in order, separated by any run of spaces, `_` or `-` ("unit price" finds "Unit_Price"). */
 const namePattern = (name: string) => name.trim().split(/[\s_-]+/).filter(Boolean).map(escape).join("[\\s_-]+");
 
-/** Every column the text names as whole words, with where; the longer name wins where one contains another. */
+/** Every column the text names as whole words (or their plural), with where; the longer name wins where one contains another. */
 export function locateColumns(text: string, columns: ColumnProfile[]): Located[] {
   let rest = text;
   const found: Located[] = [];
   const byLength = [...columns].filter((column) => column.name.trim()).sort((a, b) => b.name.length - a.name.length);
   for (const column of byLength) {
-    const pattern = new RegExp(`(?<![\\p{L}\\p{N}_])${namePattern(column.name)}(?![\\p{L}\\p{N}_])`, "iu");
+    // A plural counts ("regions" names region).
+    const pattern = new RegExp(`(?<![\\p{L}\\p{N}_])${namePattern(column.name)}(?:e?s)?(?![\\p{L}\\p{N}_])`, "iu");
     const match = pattern.exec(rest);
     if (!match) continue;
     found.push({ column, words: text.slice(match.index, match.index + match[0].length), at: match.index, end: match.index + match[0].length });

@@ -254,7 +254,8 @@ describe("the statistical engine's queries (integration, SELF)", () => {
     const highest = rows.reduce((best, row) => (row.revenue > best.revenue ? row : best));
     expect(trend.content).toContain(`highest: ${show(highest.revenue)} (${highest.date})`);
 
-    const top = await ask("top 2 region by revenue");
+    const top = await ask("What are the top 2 regions by revenue?");
+    expect(top.content).toContain("Columns recognised: “regions” → region, “revenue” → revenue.");
     const totals = [...new Set(rows.map((row) => row.region))].map((region) => [region, rows.filter((row) => row.region === region).reduce((sum, row) => sum + row.revenue, 0)] as const).sort((a, b) => b[1] - a[1]);
     expect(top.content).toContain(`Top 2 **region** by total **revenue**:\n1. ${totals[0]![0]}: ${show(totals[0]![1])}\n2. ${totals[1]![0]}: ${show(totals[1]![1])}\n`);
     expect(top.content).not.toContain(`3. ${totals[2]![0]}`);
