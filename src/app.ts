@@ -16,6 +16,7 @@ import { exportsRouter } from "./routes/exports/exports.index.ts";
 import { health } from "./routes/health/health.index.ts";
 import { me } from "./routes/me/me.index.ts";
 import { members } from "./routes/members/members.index.ts";
+import { mfa } from "./routes/mfa/mfa.index.ts";
 import { invitations } from "./routes/invitations/invitations.index.ts";
 import { orgs } from "./routes/orgs/orgs.index.ts";
 import { playground } from "./routes/playground/playground.index.ts";
@@ -31,6 +32,7 @@ app.route("/", playground);
 const routers = [
   auth,
   me,
+  mfa,
   orgs,
   members,
   invitations,

@@ -156,6 +156,32 @@ export const emailVerificationTokens = pgTable(
   (t) => [index("email_verification_tokens_user_idx").on(t.userId)],
 );
 
+/**
+ * A user's TOTP second factor (RFC 6238). The shared secret is sealed with the at-rest key ring (DATA_SOURCE_KEYS, the
+ * same AES-GCM envelope as data-source credentials); `confirmedAt` is null until a first code proves the enrolment.
+ * `lastStep` is the time step of the last code accepted: a code of that step or an earlier one is a replay.
+ */
+export const userTotp = pgTable("user_totp", {
+  userId: uuid("user_id").primaryKey().references(() => users.id, { onDelete: "cascade" }),
+  secret: text("secret").notNull(),
+  keyId: text("key_id").notNull(),
+  confirmedAt: instant("confirmed_at"),
+  lastStep: bigint("last_step", { mode: "number" }),
+  createdAt: instant("created_at").notNull().defaultNow(),
+});
+
+/** Single-use recovery codes for a TOTP enrolment: only their SHA-256 kept; a new set replaces the old one. */
+export const userRecoveryCodes = pgTable(
+  "user_recovery_codes",
+  {
+    codeHash: text("code_hash").primaryKey(),
+    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    usedAt: instant("used_at"),
+    createdAt: instant("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("user_recovery_codes_user_idx").on(t.userId)],
+);
+
 export const apiKeyScopes = ["read", "write"] as const;
 export type ApiKeyScope = (typeof apiKeyScopes)[number];
 

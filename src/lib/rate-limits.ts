@@ -8,7 +8,7 @@ import { ApiError } from "./problem.ts";
 import type { AppEnv } from "./types.ts";
 import { waitUntil } from "./wait-until.ts";
 
-export type PolicyName = Tier | "signin-ip" | "signin-email" | "signup-ip" | "verification-ip" | "verification-email" | "llm";
+export type PolicyName = Tier | "signin-ip" | "signin-email" | "signup-ip" | "verification-ip" | "verification-email" | "mfa-user" | "llm";
 
 export interface Policy {
   name: PolicyName;
@@ -31,6 +31,9 @@ export function policies(config: Config): Record<PolicyName, Policy> {
     // Verification mail on request: a mailbox is not to be flooded, whoever asks.
     "verification-ip": policy("verification-ip", 10, 3_600),
     "verification-email": policy("verification-email", 3, 3_600),
+    // Second-factor codes, every attempt: a million codes, three valid at a time, so ten tries per five minutes make a
+    // guess take months.
+    "mfa-user": policy("mfa-user", 10, 300),
     // Analyses and chat spend cost units (about one per thousand tokens), not requests.
     llm: policy("llm", config.RATE_LIMIT_LLM),
   };

@@ -1,40 +1,24 @@
 // Sign-up, sign-in and token rotation. Unknown and known addresses cost the same and answer alike.
 import { and, eq, isNull, sql } from "drizzle-orm";
-import type { Context } from "hono";
-import { authRefreshTokens, authSessions, type Tier, users } from "../../db/schema.ts";
+import { authRefreshTokens, authSessions, users } from "../../db/schema.ts";
 import { sha256Hex } from "../../lib/crypto.ts";
 import { ApiError } from "../../lib/problem.ts";
-import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
+import type { AppRouteHandler } from "../../lib/types.ts";
 import { consume, enforce } from "../../lib/rate-limits.ts";
 import { guarded } from "../../lib/session-guard.ts";
 import { unauthorized, userOf } from "../../middleware/auth.ts";
 import { clientIp } from "../../middleware/rate-limit.ts";
-import { openSession, provisionUser, type SessionContext } from "../../services/identity.ts";
+import { openSession, provisionUser } from "../../services/identity.ts";
 import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from "../../services/passwords.ts";
 import { rememberDevice, signinBucket } from "../../services/signin-devices.ts";
-import { newRefreshToken, signAccessToken } from "../../services/tokens.ts";
+import { signMfaChallenge } from "../../services/mfa/challenge.ts";
+import { newRefreshToken } from "../../services/tokens.ts";
 import { verificationEmail } from "../../services/email/messages.ts";
 import { sendLater } from "../../services/email/send.ts";
 import { newVerificationToken, storeForAddress, storeForNewUser, verifyEmailToken } from "../../services/verification.ts";
 import { presentUser } from "./auth.routes.ts";
+import { sessionContext, tokens } from "./session-tokens.ts";
 import type * as routes from "./auth.routes.ts";
-
-const sessionContext = (c: Context<AppEnv>): SessionContext => ({
-  userAgent: c.req.header("User-Agent") ?? null,
-  ip: c.req.header("CF-Connecting-IP") ?? null,
-});
-
-async function tokens(c: Context<AppEnv>, userId: string, tier: Tier, sessionId: string, refreshToken: string, refreshExpiresAt: Date) {
-  const access = await signAccessToken(c.get("config"), { userId, sessionId, tier });
-  c.header("Cache-Control", "no-store");
-  return {
-    tokenType: "Bearer" as const,
-    accessToken: access.token,
-    expiresIn: access.expiresIn,
-    refreshToken,
-    refreshTokenExpiresAt: refreshExpiresAt.toISOString(),
-  };
-}
 
 export const signup: AppRouteHandler<typeof routes.signup> = async (c) => {
   const { email, password, name } = c.req.valid("json");
@@ -88,6 +72,9 @@ export const resendVerification: AppRouteHandler<typeof routes.resendVerificatio
   return c.json({ status: "accepted" as const, detail }, 202);
 };
 
+/** Whether the account has a confirmed second factor (then sign-in takes a code too). */
+const hasSecondFactor = sql<boolean>`EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = ${users.id} AND t.confirmed_at IS NOT NULL)`;
+
 export const signin: AppRouteHandler<typeof routes.signin> = async (c) => {
   const { email, password } = c.req.valid("json");
   c.set("auditTarget", { type: "email", id: email });
@@ -97,7 +84,7 @@ export const signin: AppRouteHandler<typeof routes.signin> = async (c) => {
   // A public route: whatever Authorization header came along, it acts for no session.
   const db = c.get("services").rawDb;
   const [user] = await db
-    .select({ id: users.id, passwordHash: users.passwordHash, status: users.status, tier: users.tier })
+    .select({ id: users.id, passwordHash: users.passwordHash, status: users.status, tier: users.tier, mfa: hasSecondFactor })
     .from(users)
     .where(and(eq(users.email, email), isNull(users.deletedAt)));
   // Unknown address or not: one PBKDF2 verification either way.
@@ -106,10 +93,17 @@ export const signin: AppRouteHandler<typeof routes.signin> = async (c) => {
   if (user.status !== "active") throw new ApiError(403, { code: "FORBIDDEN", detail: "This account is suspended." });
 
   const config = c.get("config");
-  const session = await openSession(db, user.id, config.REFRESH_TOKEN_TTL_DAYS, sessionContext(c));
   const rehash = needsRehash(user.passwordHash)
     ? [db.update(users).set({ passwordHash: await hashPassword(password), updatedAt: sql`now()` }).where(eq(users.id, user.id))]
     : [];
+  if (user.mfa) {
+    // The password was right; the session opens only after POST /auth/mfa with a code.
+    for (const statement of rehash) await statement;
+    c.header("Cache-Control", "no-store");
+    const challenge = await signMfaChallenge(config, user.id);
+    return c.json({ status: "mfa_required" as const, mfaToken: challenge.token, expiresIn: challenge.expiresIn, methods: ["totp" as const, "recovery_code" as const] }, 200);
+  }
+  const session = await openSession(db, user.id, config.REFRESH_TOKEN_TTL_DAYS, sessionContext(c));
   await db.batch([...session.statements, ...rehash]);
   await rememberDevice(c, email);
   c.set("userId", user.id);

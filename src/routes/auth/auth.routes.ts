@@ -1,6 +1,7 @@
 // Route definitions for sign-up, sign-in, refresh, sign-out and the current session.
 import { createRoute, z } from "@hono/zod-openapi";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
+import { MfaChallenge } from "../mfa/challenge.schema.ts";
 import { bearerSecurity, Email, Text, Timestamp } from "../schemas.ts";
 
 const Password = z.string().min(10, "at least 10 characters").max(256).openapi({ example: "correct horse battery staple" });
@@ -59,7 +60,10 @@ export const signin = createRoute({
   summary: "Sign in with email and password",
   request: { body: jsonBody(z.object({ email: Email, password: z.string().min(1).max(256) })) },
   responses: {
-    200: { description: "Signed in", content: { "application/json": { schema: Tokens } } },
+    200: {
+      description: "Signed in, or (for an account with a second factor) `mfa_required` with a challenge for POST /auth/mfa",
+      content: { "application/json": { schema: z.union([Tokens, MfaChallenge]) } },
+    },
     ...problemResponses(400, 401, 403, 415),
   },
 });
