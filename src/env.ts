@@ -95,6 +95,8 @@ export const configSchema = z.object({
   LLM_BREAKER_COOLDOWN_MS: positiveInt(30_000),
   /** Datasets larger than this are analysed by a queue job even when the client asked for a stream. */
   ANALYSIS_ASYNC_BYTES: positiveInt(20 * 1024 * 1024),
+  /** How long an analysis waits for its dataset's store to be ready before it runs on the upload profile alone. */
+  ANALYSIS_WAIT_FOR_STORE_MS: positiveInt(30_000),
   /** Seconds between SSE heartbeat comments. */
   SSE_HEARTBEAT_SECONDS: positiveInt(15),
   /** Queue jobs: the analysis queue's producer binding, and the session rooms (Durable Objects). */

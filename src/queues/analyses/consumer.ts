@@ -78,7 +78,7 @@ export async function handleAnalysisMessage(message: Message<unknown>, config: C
       return;
     }
     const input = {
-      dataset: { name: dataset.name, rowCount: dataset.rowCount, profile: dataset.profile, sample: dataset.sample, r2Key: dataset.r2Key, parseOptions: dataset.parseOptions },
+      dataset: { id: dataset.id, orgId: dataset.orgId, version: dataset.version, sha256: dataset.sha256, name: dataset.name, rowCount: dataset.rowCount, profile: dataset.profile, sample: dataset.sample, r2Key: dataset.r2Key, parseOptions: dataset.parseOptions },
       question: analysis.question,
       engine: analysis.engine,
       timeoutMs: config.OPENAI_QUEUE_TIMEOUT_MS,

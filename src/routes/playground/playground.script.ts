@@ -479,7 +479,8 @@ async function previewRows() {
 }
 
 async function addChart(chart) {
-  const precomputed = Array.isArray(chart.data) && chart.data.length > 0;
+  // A chart carries its spec's rows (which may be none); only one saved before charts carried data falls back to the preview.
+  const precomputed = Array.isArray(chart.data);
   const points = precomputed ? chart.data : await previewRows();
   const figure = document.createElement("figure");
   figure.dataset.testid = "chart";
