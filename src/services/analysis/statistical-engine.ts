@@ -62,7 +62,8 @@ function summarize(dataset: Dataset, insights: Insight[]): string {
   const capped = numeric > MAX_NUMERIC_COLUMNS ? ` Distributions, outliers, correlations and trends cover the first ${MAX_NUMERIC_COLUMNS} of ${numeric} numeric columns.` : "";
   const notable = insights.filter((insight) => insight.importance !== "low").slice(0, 3);
   const findings = notable.length > 0 ? ` Most notable: ${notable.map((insight) => insight.title).join("; ")}.` : " No strong patterns stand out.";
-  return clip(`${shape}${span}${sampled}${capped}${findings}`, 4_000).trim();
+  const skipped = dataset.facts?.skipped.length ? ` Left out because computing them took too long: ${[...new Set(dataset.facts.skipped)].slice(0, 5).join(", ")}.` : "";
+  return clip(`${shape}${span}${sampled}${capped}${skipped}${findings}`, 4_000).trim();
 }
 
 /** Analyses a dataset from its profile and its store's figures (or rows). Deterministic: the same input gives the same output. */

@@ -50,6 +50,8 @@ interface Day {
   region: string;
   units: number;
   revenue: number;
+  /** Mostly 0–49, with a spike every 97th day: outliers by any rule. */
+  latency: number;
 }
 const DAYS = 6_000;
 const days: Day[] = Array.from({ length: DAYS }, (_, i) => {
@@ -59,9 +61,10 @@ const days: Day[] = Array.from({ length: DAYS }, (_, i) => {
     region: ["north", "south", "east", "west"][((i * i) % 7) % 4]!,
     units,
     revenue: units * 12.5 + ((i * 31) % 17) - 8,
+    latency: i % 97 === 0 ? 500 + (i % 7) * 100 : (i * 13) % 50,
   };
 });
-const csv = `date,region,units,revenue,note\n${days.map((d, i) => `${d.date},${d.region},${d.units},${d.revenue},row ${i}`).join("\n")}\n`;
+const csv = `date,region,units,revenue,latency,note\n${days.map((d, i) => `${d.date},${d.region},${d.units},${d.revenue},${d.latency},row ${i}`).join("\n")}\n`;
 
 // Reference calculations in plain code over the rows above, independent of the engine and the spec compiler.
 const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
@@ -82,6 +85,13 @@ function pearson(xs: number[], ys: number[]): number {
     syy += (ys[i]! - my) ** 2;
   }
   return sxy / Math.sqrt(sxx * syy);
+}
+/** Quantile by linear interpolation between order statistics (numpy's default, DuckDB's quantile_cont). */
+function quantile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const h = (sorted.length - 1) * p;
+  const lo = Math.floor(h);
+  return sorted[lo]! + (h - lo) * ((sorted[lo + 1] ?? sorted[lo]!) - sorted[lo]!);
 }
 const close = (actual: unknown, expected: number) => expect(Math.abs(Number(actual) - expected)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(expected)));
 
@@ -163,6 +173,18 @@ describe("the statistical engine over the store", async () => {
     const trend = analysis.insights.find((insight) => insight.kind === "trend" && insight.columns.includes("units"));
     expect(trend?.detail).toContain(`(2000-01-01 to ${days.at(-1)!.date})`);
     expect(analysis.summary).not.toContain("sample");
+  });
+
+  it("finds outliers by Tukey's fences on the exact quartiles of every value", () => {
+    const values = days.map((d) => d.latency);
+    const [q1, median, q3] = [quantile(values, 0.25), quantile(values, 0.5), quantile(values, 0.75)];
+    const outside = values.filter((v) => v < q1 - 1.5 * (q3 - q1) || v > q3 + 1.5 * (q3 - q1)).length;
+    expect(outside).toBeGreaterThan(50);
+    const outliers = analysis.insights.find((insight) => insight.kind === "outlier" && insight.columns.includes("latency"));
+    expect(outliers?.title).toBe(`${outside} outliers in latency`);
+    expect(outliers?.detail).toContain(`${outside} of ${DAYS} values`);
+    const shape = analysis.insights.find((insight) => insight.kind === "distribution" && insight.columns.includes("latency"));
+    expect(shape?.detail).toContain(`vs median ${Number(median.toPrecision(3))}`);
   });
 
   it("reruns every chart's query against the same version: identical", async () => {

@@ -44,7 +44,7 @@ export function missing(dataset: Dataset): StepResult {
     if (dataset.facts) {
       const rows = dataset.profile.rowCount;
       const complete = dataset.facts.completeRows;
-      if (rows > 0) parts.push(`${count(complete)} of ${count(rows)} rows (${percent(complete / rows)}) have every value; the rest have at least one gap, which listwise deletion would drop.`);
+      if (rows > 0 && complete !== null) parts.push(`${count(complete)} of ${count(rows)} rows (${percent(complete / rows)}) have every value; the rest have at least one gap, which listwise deletion would drop.`);
     } else if (dataset.rows.length > 0) {
       const complete = completeRows(dataset);
       parts.push(`${count(complete)} of ${count(dataset.rows.length)} ${dataset.complete ? "" : "sampled "}rows (${percent(complete / dataset.rows.length)}) have every value; the rest have at least one gap, which listwise deletion would drop.`);

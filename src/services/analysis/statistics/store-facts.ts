@@ -1,6 +1,7 @@
 // The statistical engine's figures computed in SQL over every row of the dataset's store: exact summaries and quantiles,
 // IQR fences, Pearson correlations, trends over the full time range, category shares and complete rows.
 import type { ColumnProfile, Profile } from "../../datasets/profiler.ts";
+import { ApiError } from "../../../lib/problem.ts";
 import { ident } from "../../query/spec-sql.ts";
 import { DAY_MS, type Stats } from "./values.ts";
 
@@ -72,7 +73,10 @@ export interface StoreFacts {
   axis: TimeAxisFacts | null;
   trends: TrendFact[];
   categories: Map<string, CategoryFacts>;
-  completeRows: number;
+  /** Null when counting them took too long. */
+  completeRows: number | null;
+  /** Figures left out because computing them took longer than a query may. */
+  skipped: string[];
 }
 
 /** Bounds that keep one analysis a handful of scans: quantile sorts per column, pair sums quadratic in columns. */
@@ -95,14 +99,14 @@ const fromJulian = (jd: number) => (jd - 2440587.5) * DAY_MS;
 async function numericSummaries(run: RunSql, columns: ColumnProfile[]) {
   if (columns.length === 0) return [];
   const parts = columns.flatMap((c) => [`count(${col(c.name)})`, `avg(${col(c.name)})`, `min(${col(c.name)})`, `max(${col(c.name)})`, `sum(${col(c.name)} = 0)`]);
-  const [row] = await run(`SELECT ${parts.join(", ")} FROM "dataset"`);
-  const first = columns.map((c, i) => ({ column: c, n: num(row![i * 5]) ?? 0, mean: num(row![i * 5 + 1]), min: num(row![i * 5 + 2]), max: num(row![i * 5 + 3]), zeros: num(row![i * 5 + 4]) ?? 0 }));
+  const row = await aggregates(run, parts);
+  const first = columns.map((c, i) => ({ column: c, n: num(row[i * 5]) ?? 0, mean: num(row[i * 5 + 1]), min: num(row[i * 5 + 2]), max: num(row[i * 5 + 3]), zeros: num(row[i * 5 + 4]) ?? 0 }));
   // Second pass: squared deviations from the exact mean (no cancellation, as a sum of squares minus a square would have).
   const live = first.filter((c) => c.n > 0 && c.mean !== null);
   const squares = new Map<string, number>();
   if (live.length > 0) {
-    const [dev] = await run(`SELECT ${live.map((c) => `sum((${col(c.column.name)} - ${lit(c.mean!)}) * (${col(c.column.name)} - ${lit(c.mean!)}))`).join(", ")} FROM "dataset"`);
-    live.forEach((c, i) => squares.set(c.column.name, num(dev![i]) ?? 0));
+    const dev = await aggregates(run, live.map((c) => `sum((${col(c.column.name)} - ${lit(c.mean!)}) * (${col(c.column.name)} - ${lit(c.mean!)}))`));
+    live.forEach((c, i) => squares.set(c.column.name, num(dev[i]) ?? 0));
   }
   return first.map((c) => ({ ...c, squares: squares.get(c.column.name) ?? 0 }));
 }
@@ -160,43 +164,76 @@ export async function fencesOf(run: RunSql, name: string, stats: Stats): Promise
   return { q1: stats.q1, q3: stats.q3, low, high, below, above, extreme: num(row![2]) ?? 0, examples };
 }
 
-/** Pearson r of every pair in one scan: sums of deviations from each column's mean over the rows where both are present. */
-async function pairsOf(run: RunSql, columns: { name: string; mean: number }[]): Promise<PairFact[]> {
+/** Aggregates per statement: each statement has the query time limit to itself, so wide work is split across several. */
+const AGGREGATES_PER_STATEMENT = 48;
+
+/** Runs `parts` (aggregate expressions over `from`) in as many statements as they need; answers every value in order. */
+async function aggregates(run: RunSql, parts: string[], from = `"dataset"`): Promise<unknown[]> {
+  const values: unknown[] = [];
+  for (let at = 0; at < parts.length; at += AGGREGATES_PER_STATEMENT) {
+    const [row] = await run(`SELECT ${parts.slice(at, at + AGGREGATES_PER_STATEMENT).join(", ")} FROM ${from}`);
+    values.push(...row!);
+  }
+  return values;
+}
+
+interface PairColumn {
+  name: string;
+  mean: number;
+  /** Present in every row: its pair sums come from its own figures, one product per pair is left to compute. */
+  complete: boolean;
+  /** Sum of squared deviations from the mean (over all its values). */
+  squares: number;
+}
+
+/**
+ * Pearson r of every pair: sums of deviations from each column's exact mean over the rows where both are present (NULL
+ * propagates: a product or a `+ 0 * b` term exists only where both values do). Two columns with no gaps need only the product.
+ */
+async function pairsOf(run: RunSql, columns: PairColumn[], rows: number): Promise<PairFact[]> {
   const pairs: [number, number][] = [];
   for (let i = 0; i < columns.length; i++) for (let j = i + 1; j < columns.length; j++) pairs.push([i, j]);
   if (pairs.length === 0) return [];
   const dev = (k: number) => `(${col(columns[k]!.name)} - ${lit(columns[k]!.mean)})`;
-  // NULL propagates: a product or a `+ 0 * b` term is present only where both values are.
-  const parts = pairs.flatMap(([i, j]) => [
-    `count(${dev(i)} * ${dev(j)})`,
-    `sum(${dev(i)} + 0 * ${dev(j)})`,
-    `sum(${dev(j)} + 0 * ${dev(i)})`,
-    `sum(${dev(i)} * ${dev(i)} + 0 * ${dev(j)})`,
-    `sum(${dev(j)} * ${dev(j)} + 0 * ${dev(i)})`,
-    `sum(${dev(i)} * ${dev(j)})`,
-  ]);
-  const [row] = await run(`SELECT ${parts.join(", ")} FROM "dataset"`);
+  const both = (i: number, j: number) => columns[i]!.complete && columns[j]!.complete;
+  const parts = pairs.flatMap(([i, j]) =>
+    both(i, j)
+      ? [`sum(${dev(i)} * ${dev(j)})`]
+      : [
+          `count(${dev(i)} * ${dev(j)})`,
+          `sum(${dev(i)} + 0 * ${dev(j)})`,
+          `sum(${dev(j)} + 0 * ${dev(i)})`,
+          `sum(${dev(i)} * ${dev(i)} + 0 * ${dev(j)})`,
+          `sum(${dev(j)} * ${dev(j)} + 0 * ${dev(i)})`,
+          `sum(${dev(i)} * ${dev(j)})`,
+        ],
+  );
+  const values = (await aggregates(run, parts)).map((v) => num(v) ?? 0);
   const found: PairFact[] = [];
-  pairs.forEach(([i, j], k) => {
-    const [n, sx, sy, sxx, syy, sxy] = row!.slice(k * 6, k * 6 + 6).map((v) => num(v) ?? 0) as [number, number, number, number, number, number];
-    if (n < MIN_PAIRS) return;
+  let at = 0;
+  for (const [i, j] of pairs) {
+    const [n, sx, sy, sxx, syy, sxy] = both(i, j)
+      ? [rows, 0, 0, columns[i]!.squares, columns[j]!.squares, values[at++]!]
+      : (values.slice(at, (at += 6)) as [number, number, number, number, number, number]);
+    if (n < MIN_PAIRS) continue;
     const vx = sxx - (sx * sx) / n;
     const vy = syy - (sy * sy) / n;
-    if (!(vx > 0 && vy > 0)) return;
+    if (!(vx > 0 && vy > 0)) continue;
     const r = Math.max(-1, Math.min(1, (sxy - (sx * sy) / n) / Math.sqrt(vx * vy)));
     found.push({ a: columns[i]!.name, b: columns[j]!.name, r, n });
-  });
+  }
   return found;
 }
 
 /** The time column with the most distinct values: a datetime column, or failing that an integer column of years. */
 async function timeAxisOf(run: RunSql, profile: Profile, years: { name: string; min: number; max: number }[]): Promise<{ axis: TimeAxisFacts; t: string } | null> {
   const candidates = [
-    ...profile.columns.filter((c) => c.type === "datetime").map((c) => ({ name: c.name, years: false, t: `julianday(${col(c.name)})` })),
-    ...years.map((c) => ({ name: c.name, years: true, t: `julianday(printf('%04d-01-01', ${col(c.name)}))` })),
+    ...profile.columns.filter((c) => c.type === "datetime").map((c) => ({ name: c.name, years: false, t: (v: string) => `julianday(${v})` })),
+    ...years.map((c) => ({ name: c.name, years: true, t: (v: string) => `julianday(printf('%04d-01-01', ${v}))` })),
   ];
   if (candidates.length === 0) return null;
-  const [row] = await run(`SELECT ${candidates.map((c) => `count(DISTINCT ${col(c.name)}), min(${c.t}), max(${c.t})`).join(", ")} FROM "dataset"`);
+  // The store's datetimes are ISO-8601 UTC text, which sorts as time does: min and max of the text, converted once.
+  const [row] = await run(`SELECT ${candidates.map((c) => `count(DISTINCT ${col(c.name)}), ${c.t(`min(${col(c.name)})`)}, ${c.t(`max(${col(c.name)})`)}`).join(", ")} FROM "dataset"`);
   let best: { axis: TimeAxisFacts; t: string; distinct: number } | null = null;
   candidates.forEach((c, i) => {
     const distinct = num(row![i * 3]) ?? 0;
@@ -204,7 +241,7 @@ async function timeAxisOf(run: RunSql, profile: Profile, years: { name: string; 
     const to = num(row![i * 3 + 2]);
     // A datetime column is preferred to a year column of as many values, as the sample engine did (datetimes come first).
     if (from === null || to === null || distinct < 3 || (best && distinct <= best.distinct)) return;
-    best = { axis: { name: c.name, years: c.years, from: fromJulian(from), to: fromJulian(to) }, t: c.t, distinct };
+    best = { axis: { name: c.name, years: c.years, from: fromJulian(from), to: fromJulian(to) }, t: c.t(col(c.name)), distinct };
   });
   return best;
 }
@@ -218,14 +255,17 @@ const addYears = (at: number, years: number) => {
 async function trendsOf(run: RunSql, axis: { axis: TimeAxisFacts; t: string }, series: { name: string; mean: number }[]): Promise<TrendFact[]> {
   if (series.length === 0) return [];
   const origin = toJulian(axis.axis.from);
-  const t = `(${axis.t} - ${lit(origin)})`;
-  const parts = series.flatMap((s) => {
-    const y = `(${col(s.name)} - ${lit(s.mean)})`;
+  // Days since the first time, computed once per row: a subquery with LIMIT under an aggregate is never flattened (SQLite's
+  // rule), so it runs as a co-routine, streaming, and `_t` is not re-evaluated for each aggregate that reads it.
+  const from = `(SELECT ${axis.t} - ${lit(origin)} AS _t, ${series.map((s, k) => `${col(s.name)} AS _y${k}`).join(", ")} FROM "dataset" LIMIT -1)`;
+  const t = "_t";
+  const parts = series.flatMap((s, k) => {
+    const y = `(_y${k} - ${lit(s.mean)})`;
     return [`count(${t} * ${y})`, `sum(${t} + 0 * ${y})`, `sum(${y} + 0 * ${t})`, `sum(${t} * ${t} + 0 * ${y})`, `sum(${y} * ${y} + 0 * ${t})`, `sum(${t} * ${y})`, `min(${t} + 0 * ${y})`, `max(${t} + 0 * ${y})`];
   });
-  const [row] = await run(`SELECT ${parts.join(", ")} FROM "dataset"`);
+  const values = await aggregates(run, parts, from);
   const fits = series.map((s, k) => {
-    const [n, st, sy, stt, syy, sty, lo, hi] = row!.slice(k * 8, k * 8 + 8).map((v) => num(v) ?? 0) as number[];
+    const [n, st, sy, stt, syy, sty, lo, hi] = values.slice(k * 8, k * 8 + 8).map((v) => num(v) ?? 0) as number[];
     const vt = stt! - (st! * st!) / n!;
     const vy = syy! - (sy! * sy!) / n!;
     const cov = sty! - (st! * sy!) / n!;
@@ -242,12 +282,15 @@ async function trendsOf(run: RunSql, axis: { axis: TimeAxisFacts; t: string }, s
   });
   const live = fits.filter((fit) => fit !== null);
   if (live.length === 0) return [];
-  const means = live.flatMap((f) => [
-    `avg(CASE WHEN ${t} < ${lit(toJulian(f.early) - origin)} THEN ${col(f.s.name)} END)`,
-    `avg(CASE WHEN ${t} ${f.yearly ? ">" : ">="} ${lit(toJulian(f.late) - origin)} THEN ${col(f.s.name)} END)`,
-  ]);
+  const means = live.flatMap((f) => {
+    const k = series.indexOf(f.s);
+    return [
+      `avg(CASE WHEN ${t} < ${lit(toJulian(f.early) - origin)} THEN _y${k} END)`,
+      `avg(CASE WHEN ${t} ${f.yearly ? ">" : ">="} ${lit(toJulian(f.late) - origin)} THEN _y${k} END)`,
+    ];
+  });
   // The first portion is at least the first time itself, so neither mean is empty where the fit had points.
-  const [portions] = await run(`SELECT ${means.join(", ")} FROM "dataset" WHERE ${axis.t} IS NOT NULL`);
+  const portions = await aggregates(run, means, from);
   return live.map((f, k) => ({
     column: f.s.name,
     n: f.n,
@@ -257,55 +300,82 @@ async function trendsOf(run: RunSql, axis: { axis: TimeAxisFacts; t: string }, s
     from: f.from,
     to: f.to,
     labels: f.yearly ? ["first year", "last year"] : ["first fifth of the span", "last fifth"],
-    early: num(portions![k * 2]) ?? Number.NaN,
-    late: num(portions![k * 2 + 1]) ?? Number.NaN,
+    early: num(portions[k * 2]) ?? Number.NaN,
+    late: num(portions[k * 2 + 1]) ?? Number.NaN,
   }));
 }
 
 async function categoriesOf(run: RunSql, columns: ColumnProfile[]): Promise<Map<string, CategoryFacts>> {
   const facts = new Map<string, CategoryFacts>();
   if (columns.length === 0) return facts;
-  const [row] = await run(`SELECT ${columns.map((c) => `count(${col(c.name)}), count(DISTINCT ${col(c.name)})`).join(", ")} FROM "dataset"`);
+  const row = await aggregates(run, columns.flatMap((c) => [`count(${col(c.name)})`, `count(DISTINCT ${col(c.name)})`]));
   for (const [i, c] of columns.entries()) {
     const top = await run(`SELECT ${col(c.name)}, count(*) FROM "dataset" WHERE ${col(c.name)} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10`);
     // Booleans are stored as 0/1; the profile (and people) say true/false.
     const shown = (value: unknown) => (c.type === "boolean" ? (value === 1 ? "true" : "false") : String(value));
-    facts.set(c.name, { total: num(row![i * 2]) ?? 0, distinct: num(row![i * 2 + 1]) ?? 0, top: top.map((r) => ({ value: shown(r[0]), count: Number(r[1]) })) });
+    facts.set(c.name, { total: num(row[i * 2]) ?? 0, distinct: num(row[i * 2 + 1]) ?? 0, top: top.map((r) => ({ value: shown(r[0]), count: Number(r[1]) })) });
   }
   return facts;
 }
 
+/**
+ * A figure that would take longer than a query may (a very wide or very long table) is left out rather than failing the
+ * analysis: `skipped` names it, and the summary says so.
+ */
+async function tolerate<T>(skipped: string[], what: string, fallback: T, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ApiError && (error.code === "QUERY_TIMEOUT" || error.code === "QUERY_RESULT_TOO_LARGE")) {
+      skipped.push(what);
+      return fallback;
+    }
+    throw error;
+  }
+}
+
 /** Every figure the engine reports, from the store (`rows` is the store's row count). */
 export async function storeFacts(run: RunSql, profile: Profile, rows: number): Promise<StoreFacts> {
+  const skipped: string[] = [];
   const numericColumns = profile.columns.filter((c) => c.type === "integer" || c.type === "number").slice(0, MAX_NUMERIC);
   const summaries = await numericSummaries(run, numericColumns);
   const numeric = new Map<string, ColumnFacts>();
   for (const s of summaries) {
+    const none = { stats: null, sequence: false, discrete: null, zeros: 0, fences: null };
     if (s.n === 0 || s.mean === null || s.min === null || s.max === null) {
-      numeric.set(s.column.name, { stats: null, sequence: false, discrete: null, zeros: 0, fences: null });
+      numeric.set(s.column.name, none);
       continue;
     }
-    const q = await quantilesOf(run, s.column.name, s.n);
-    const sd = s.n > 1 && s.min !== s.max ? Math.sqrt(s.squares / (s.n - 1)) : 0;
-    const stats: Stats = { n: s.n, mean: s.mean, sd, min: s.min, max: s.max, ...q };
-    const integer = s.column.type === "integer";
-    const sequence = integer && (await isSequence(run, s.column.name, s.n, rows));
-    numeric.set(s.column.name, {
-      stats,
-      sequence,
-      discrete: integer && !sequence ? await discreteOf(run, s.column.name) : null,
-      zeros: s.zeros,
-      fences: sequence ? null : await fencesOf(run, s.column.name, stats),
+    const facts = await tolerate(skipped, `the quantiles of ${s.column.name}`, none, async (): Promise<ColumnFacts> => {
+      const q = await quantilesOf(run, s.column.name, s.n);
+      const sd = s.n > 1 && s.min !== s.max ? Math.sqrt(s.squares / (s.n - 1)) : 0;
+      const stats: Stats = { n: s.n, mean: s.mean!, sd, min: s.min!, max: s.max!, ...q };
+      const integer = s.column.type === "integer";
+      const sequence = integer && (await isSequence(run, s.column.name, s.n, rows));
+      return {
+        stats,
+        sequence,
+        discrete: integer && !sequence ? await discreteOf(run, s.column.name) : null,
+        zeros: s.zeros,
+        fences: sequence ? null : await fencesOf(run, s.column.name, stats),
+      };
     });
+    numeric.set(s.column.name, facts);
   }
   const eligible = summaries.filter((s) => !numeric.get(s.column.name)!.sequence && (numeric.get(s.column.name)!.stats?.sd ?? 0) > 0);
-  const pairs = await pairsOf(run, eligible.slice(0, MAX_CORRELATED).map((s) => ({ name: s.column.name, mean: s.mean! })));
+  const correlated = eligible.slice(0, MAX_CORRELATED).map((s) => ({ name: s.column.name, mean: s.mean!, complete: s.n === rows, squares: s.squares }));
+  const pairs = await tolerate(skipped, "correlations", [], () => pairsOf(run, correlated, rows));
   const years = summaries
     .filter((s) => /year|^yr$/i.test(s.column.name) && s.column.type === "integer" && s.min !== null && s.max !== null && s.min >= 1000 && s.max <= 3000)
     .map((s) => ({ name: s.column.name, min: s.min!, max: s.max! }));
-  const axis = await timeAxisOf(run, profile, years);
-  const trends = axis ? await trendsOf(run, axis, eligible.filter((s) => s.column.name !== axis.axis.name).slice(0, MAX_SERIES).map((s) => ({ name: s.column.name, mean: s.mean! }))) : [];
-  const categories = await categoriesOf(run, profile.columns.filter((c) => c.type === "string" || c.type === "boolean").slice(0, MAX_CATEGORIES));
-  const complete = profile.columns.length > 0 ? await run(`SELECT count(*) FROM "dataset" WHERE ${profile.columns.map((c) => `${col(c.name)} IS NOT NULL`).join(" AND ")}`) : [[rows]];
-  return { numeric, pairs, axis: axis?.axis ?? null, trends, categories, completeRows: num(complete[0]![0]) ?? 0 };
+  const axis = await tolerate(skipped, "trends", null, () => timeAxisOf(run, profile, years));
+  const series = axis ? eligible.filter((s) => s.column.name !== axis.axis.name).slice(0, MAX_SERIES).map((s) => ({ name: s.column.name, mean: s.mean! })) : [];
+  const trends = axis ? await tolerate(skipped, "trends", [], () => trendsOf(run, axis, series)) : [];
+  const categories = await tolerate(skipped, "category counts", new Map<string, CategoryFacts>(), () =>
+    categoriesOf(run, profile.columns.filter((c) => c.type === "string" || c.type === "boolean").slice(0, MAX_CATEGORIES)),
+  );
+  const complete = await tolerate(skipped, "complete rows", null, async () =>
+    profile.columns.length > 0 ? num((await run(`SELECT count(*) FROM "dataset" WHERE ${profile.columns.map((c) => `${col(c.name)} IS NOT NULL`).join(" AND ")}`))[0]![0]) : rows,
+  );
+  return { numeric, pairs, axis: axis?.axis ?? null, trends, categories, completeRows: complete, skipped };
 }
