@@ -12,7 +12,7 @@ export const Analysis = z
     sessionId: z.uuid(),
     status: z.enum(["queued", "running", "succeeded", "failed"]),
     mode: z.enum(["stream", "queue"]),
-    engine: z.enum(["openai", "statistical"]).openapi({ description: '"statistical" when no model is configured (or asked for): deterministic, from the profile and rows' }),
+    engine: z.enum(["openai", "statistical"]).openapi({ description: '"statistical" when no model is configured (or asked for): deterministic, every figure computed in SQL over the store of the dataset' }),
     model: z.string().nullable(),
     question: z.string().nullable(),
     summary: z.string().nullable(),
@@ -37,7 +37,7 @@ export const create = createRoute({
   tags: ["Analyses"],
   summary: "Analyse the session's dataset (streamed as SSE, or queued)",
   description:
-    "With `Accept: text/event-stream` the analysis streams as server-sent events: `status`, then `insight` and `chart` events as each is ready, then `done` (with `analysisId`) or `problem` (a problem document; named so, not `error`, because EventSource fires its own `error` on a dropped connection); a `: heartbeat` comment every SSE_HEARTBEAT_SECONDS. A `status` of `repairing` means the model's first answer failed validation: discard what it showed and follow the second. Otherwise, with `Prefer: respond-async`, or for a dataset above ANALYSIS_ASYNC_BYTES, the answer is 202 with `Location: /api/v1/analyses/{id}` and the job runs on the queue; follow it there or on `GET /sessions/{id}/events`.",
+    "With `Accept: text/event-stream` the analysis streams as server-sent events: `status` (first `waiting_for_store` when the dataset's store is still loading: the analysis waits up to ANALYSIS_WAIT_FOR_STORE_MS, then runs on the profile alone, without charts, and its summary says so), then `insight` and `chart` events as each is ready (a chart once its spec has run over every row), then `done` (with `analysisId`) or `problem` (a problem document; named so, not `error`, because EventSource fires its own `error` on a dropped connection); a `: heartbeat` comment every SSE_HEARTBEAT_SECONDS. A `status` of `repairing` means the model's first answer failed validation: discard what it showed and follow the second. Otherwise, with `Prefer: respond-async`, or for a dataset above ANALYSIS_ASYNC_BYTES, the answer is 202 with `Location: /api/v1/analyses/{id}` and the job runs on the queue; follow it there or on `GET /sessions/{id}/events`.",
   security: bearerSecurity,
   request: {
     params: IdParam,

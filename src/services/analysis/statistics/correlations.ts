@@ -1,4 +1,4 @@
-// Pearson correlations between numeric column pairs over the sample rows, strongest first, and scatter plots of the top pairs.
+// Pearson correlations between numeric column pairs (computed in SQL over the store, or over the rows given), strongest first, and binned heatmaps of the top pairs.
 import type { ChartPlan } from "../result.ts";
 import { type Dataset, type Finding, type NumericColumn, type StepResult, cite, citable, label, sampleNote } from "./dataset.ts";
 import { clip, fit, percent } from "./values.ts";

@@ -1,4 +1,4 @@
-// Distribution insights (skew from mean vs median, spread, constant columns) and histograms with precomputed bins.
+// Distribution insights (skew from mean vs median, spread, constant columns) and histogram specs, run over the store like every chart.
 import type { ChartPlan } from "../result.ts";
 import { type Dataset, type Finding, type NumericColumn, type StepResult, citable, label, sampleNote } from "./dataset.ts";
 import { type Stats, clip, fmt, percent } from "./values.ts";

@@ -1,4 +1,4 @@
-// Outliers by Tukey's IQR rule on the sample values of each numeric column, with counts and the most extreme examples.
+// Outliers by Tukey's IQR rule on each numeric column's exact quartiles (the store's, store-facts.ts; or the rows given), with counts and the most extreme examples.
 import type { Fences } from "./store-facts.ts";
 import { type Dataset, type Finding, type NumericColumn, type StepResult, cite, label, sampleNote } from "./dataset.ts";
 import { clip, fmt, percent } from "./values.ts";
