@@ -1,5 +1,6 @@
 // Runs one analysis with the model (streamed, validated, repaired or retried once) or the statistical engine, over the dataset's
 // store: it waits for the store to be ready (up to ANALYSIS_WAIT_FOR_STORE_MS), and every chart is its spec run over every row.
+import { z } from "@hono/zod-openapi";
 import { JSONParser } from "@streamparser/json";
 import type { Config } from "../../env.ts";
 import type { Logger } from "../../lib/logger.ts";
@@ -10,7 +11,7 @@ import { queryDataset } from "../query/run.ts";
 import { ChartSpec } from "../query/spec.ts";
 import { groundChart, type GroundingTarget } from "./ground-charts.ts";
 import { analysisMessages, type DatasetContext, repairMessages } from "./prompt.ts";
-import { AnalysisResult, type Chart, ChartPlan, Insight } from "./result.ts";
+import { AnalysisResult, type Chart, ChartPlan, Insight, PlannedResult } from "./result.ts";
 import { statisticalAnalysis } from "./statistical-engine.ts";
 import { storeFacts } from "./statistics/store-facts.ts";
 import { waitForStore } from "./wait-for-store.ts";
@@ -42,6 +43,10 @@ export interface AnalysisOutcome {
 const PROMPT_TOKENS = 6_000;
 const ANSWER_TOKENS = 4_000;
 const MAX_CHARTS = 10;
+
+/** The JSON schema of the answer the model is asked for: insights, and charts as specs (never points). */
+let answerSchema: Record<string, unknown> | undefined;
+const analysisSchema = () => (answerSchema ??= z.toJSONSchema(PlannedResult, { io: "input", unrepresentable: "any" }) as Record<string, unknown>);
 
 /** Appended to the summary of an analysis that could not use the store. */
 const profileOnly = (waitedMs: number) =>
@@ -111,7 +116,7 @@ async function attempt(config: Config, logger: Logger, messages: ChatMessage[], 
   parser.onError = () => {
     parsing = false; // malformed: keep the text for the final verdict, stop reporting pieces
   };
-  const { text, usage } = await streamCompletion(config, { messages, json: true, maxTokens: ANSWER_TOKENS, timeoutMs: input.timeoutMs, traceparent: input.traceparent }, (delta) => {
+  const { text, usage } = await streamCompletion(config, { messages, json: true, schema: { name: "analysis", schema: analysisSchema() }, maxTokens: ANSWER_TOKENS, timeoutMs: input.timeoutMs, traceparent: input.traceparent }, (delta) => {
     if (!parsing) return;
     try {
       parser.write(delta);

@@ -5,7 +5,7 @@ import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../../src/db/client.ts";
 import { datasets } from "../../../src/db/schema.ts";
-import { analyse, dataOf, readSse, scenario, type SseEvent } from "../../support/analysis.ts";
+import { analyse, dataOf, readSse, scenario, type SseEvent, stubRequests } from "../../support/analysis.ts";
 import { inStore, settled } from "../../support/dataset-loads.ts";
 import { addMember, BASE, call, json, person, randomIp, team, type Person } from "../../support/harness.ts";
 import { expectProblem } from "../../support/problem.ts";
@@ -224,6 +224,12 @@ describe("the model's charts over the store", () => {
     const analysis = await finished(ada, events);
     expect(analysis.charts.map((chart) => chart.title)).toEqual(["Average revenue by region", "Rows per year"]);
     expect(events.filter((event) => event.event === "chart").map((event) => dataOf<Chart>(event).title)).toEqual(["Average revenue by region", "Rows per year"]);
+
+    // The model was asked for this answer's JSON schema: charts as specs, no data.
+    const [request] = (await stubRequests(name)) as unknown as { response_format: { type: string; json_schema: { schema: { properties: { charts: unknown } } } } }[];
+    expect(request!.response_format.type).toBe("json_schema");
+    expect(JSON.stringify(request!.response_format.json_schema.schema.properties.charts)).toContain('"spec"');
+    expect(JSON.stringify(request!.response_format.json_schema.schema.properties.charts)).not.toContain('"data"');
 
     const [byRegion, perYear] = analysis.charts as [Chart, Chart];
     expect(byRegion.encoding).toEqual({ x: { field: "region", type: "nominal" }, y: { field: "revenue", type: "quantitative", aggregate: "mean" } });
