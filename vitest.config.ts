@@ -26,6 +26,8 @@ export default defineConfig({
                 LLM_BREAKER_THRESHOLD: "3",
                 LLM_BREAKER_COOLDOWN_MS: "60000",
                 SSE_HEARTBEAT_SECONDS: "1",
+                // Short, so the test of an analysis whose store never gets ready falls back to the profile quickly.
+                ANALYSIS_WAIT_FOR_STORE_MS: "8000",
               },
             },
           })),

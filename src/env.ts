@@ -97,6 +97,8 @@ export const configSchema = z.object({
   CHAT_MAX_TOOL_CALLS: z.coerce.number().int().min(0).max(20).default(4),
   /** Datasets larger than this are analysed by a queue job even when the client asked for a stream. */
   ANALYSIS_ASYNC_BYTES: positiveInt(20 * 1024 * 1024),
+  /** How long an analysis waits for its dataset's store to be ready before it runs on the upload profile alone. */
+  ANALYSIS_WAIT_FOR_STORE_MS: positiveInt(30_000),
   /** Seconds between SSE heartbeat comments. */
   SSE_HEARTBEAT_SECONDS: positiveInt(15),
   /** Queue jobs: the analysis queue's producer binding, and the session rooms (Durable Objects). */

@@ -84,7 +84,7 @@ export function findColumns(prompt: string): Column[] {
   return [...found].map(([name, kind]) => ({ name, kind })).slice(0, 50);
 }
 
-/** The default analysis: valid against AnalysisResult, about the prompt's columns when it names any. */
+/** The default analysis: valid against PlannedResult (the model's answer, charts as specs), about the prompt's columns when it names any. */
 export function defaultAnalysis(prompt: string): string {
   const columns = findColumns(prompt);
   const numeric = columns.filter((c) => c.kind === "quantitative");
@@ -117,28 +117,33 @@ export function defaultAnalysis(prompt: string): string {
       importance: "medium",
     },
   ];
+  // Chart specs, as the API asks for: the server runs them over the dataset (a spec naming a column the dataset lacks is dropped).
   const charts: unknown[] = [
     temporal
       ? {
           type: "line",
           title: `${measure.name} over ${temporal.name}`,
-          description: `Mean ${measure.name} by ${temporal.name}.`,
-          dataKeys: [temporal.name, measure.name],
-          encoding: { x: { field: temporal.name, type: "temporal" }, y: { field: measure.name, type: "quantitative", aggregate: "mean" } },
+          description: `Mean ${measure.name} per month of ${temporal.name}.`,
+          spec: {
+            encoding: { x: { field: temporal.name, type: "temporal", timeUnit: "month" }, y: { field: measure.name, type: "quantitative", aggregate: "mean" } },
+            sort: { channel: "x" },
+          },
         }
       : {
           type: "bar",
           title: `${measure.name} by ${group.name}`,
           description: `Total ${measure.name} for each ${group.name}.`,
-          dataKeys: [group.name, measure.name],
-          encoding: { x: { field: group.name, type: "nominal" }, y: { field: measure.name, type: "quantitative", aggregate: "sum" } },
+          spec: {
+            encoding: { x: { field: group.name, type: "nominal" }, y: { field: measure.name, type: "quantitative", aggregate: "sum" } },
+            sort: { channel: "y", order: "desc" },
+            limit: 20,
+          },
         },
     {
       type: "histogram",
       title: `Distribution of ${measure.name}`,
       description: `How often each range of ${measure.name} occurs.`,
-      dataKeys: [measure.name],
-      encoding: { x: { field: measure.name, type: "quantitative" }, y: { field: measure.name, type: "quantitative", aggregate: "count" } },
+      spec: { encoding: { x: { field: measure.name, type: "quantitative", bin: { maxbins: 10 } }, y: { type: "quantitative", aggregate: "count" } } },
     },
   ];
   const summary = `Stub analysis (local OpenAI stub, not a real model) of ${names.length} columns: ${names.slice(0, 8).join(", ")}.`;

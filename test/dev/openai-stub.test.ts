@@ -1,7 +1,7 @@
 // The OpenAI stub over real HTTP from workerd: the wire format the SDK reads, the default answers, and every scenario step.
 import OpenAI, { APIError, BadRequestError } from "openai";
 import { describe, expect, inject, it } from "vitest";
-import { AnalysisResult } from "../../src/services/analysis/result.ts";
+import { PlannedResult as AnalysisResult } from "../../src/services/analysis/result.ts";
 
 const base = inject("openaiStub");
 const control = base.replace(/\/v1$/, "");
@@ -209,12 +209,9 @@ describe("OpenAI stub: default analysis JSON", () => {
     expect(result.charts.length).toBeGreaterThanOrEqual(1);
     expect(result.charts.length).toBeLessThanOrEqual(2);
     const columns = ["region", "revenue", "order_date"];
-    for (const chart of result.charts) {
-      for (const k of chart.dataKeys) expect(columns).toContain(k);
-      expect(columns).toContain(chart.encoding.x.field);
-    }
+    for (const chart of result.charts) expect(columns).toContain(chart.spec.encoding.x!.field);
     // A datetime column makes the first chart a time series.
-    expect(result.charts[0]).toMatchObject({ type: "line", encoding: { x: { field: "order_date", type: "temporal" }, y: { field: "revenue" } } });
+    expect(result.charts[0]).toMatchObject({ type: "line", spec: { encoding: { x: { field: "order_date", type: "temporal", timeUnit: "month" }, y: { field: "revenue", aggregate: "mean" } } } });
   });
 
   it("finds columns listed as text, and falls back to generic names (still valid) when there are none", async () => {
@@ -223,11 +220,11 @@ describe("OpenAI stub: default analysis JSON", () => {
       response_format: { type: "json_schema", json_schema: { name: "analysis", schema: { type: "object" } } },
     });
     const fromText = AnalysisResult.parse(JSON.parse(((await listed.json()) as any).choices[0].message.content));
-    expect(fromText.charts[0]).toMatchObject({ type: "bar", dataKeys: ["city", "temperature"] });
+    expect(fromText.charts[0]).toMatchObject({ type: "bar", spec: { encoding: { x: { field: "city" }, y: { field: "temperature", aggregate: "sum" } } } });
 
     const bare = await complete({ messages: [{ role: "user", content: "Analyse my data." }], stream: true, response_format: { type: "json_object" } });
     const generic = AnalysisResult.parse(JSON.parse(contentOf(sse(await bare.text()).chunks)));
-    expect(generic.charts[0]!.dataKeys).toEqual(["category", "value"]);
+    expect([generic.charts[0]!.spec.encoding.x!.field, generic.charts[0]!.spec.encoding.y!.field]).toEqual(["category", "value"]);
   });
 });
 

@@ -80,6 +80,10 @@ export async function handleAnalysisMessage(message: Message<unknown>, config: C
     }
     const input = {
       dataset: {
+        id: dataset.id,
+        orgId: dataset.orgId,
+        version: dataset.version,
+        sha256: dataset.sha256,
         name: dataset.name,
         rowCount: dataset.rowCount,
         profile: dataset.profile,

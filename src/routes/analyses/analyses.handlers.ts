@@ -13,6 +13,8 @@ import { principalOf } from "../../middleware/auth.ts";
 import { publish } from "../../durable-objects/session-room/room.ts";
 import { executeAnalysis } from "../../services/analysis/execute.ts";
 import { estimateTokens } from "../../services/analysis/prompt.ts";
+import { rerunCharts } from "../../services/analysis/rerun.ts";
+import type { Chart } from "../../services/analysis/result.ts";
 import { type Analysis, presentAnalysis, saveFailed } from "../../services/analysis/store.ts";
 import { chooseEngine, spendModelBudget } from "../../services/llm/budget.ts";
 import { dataPolicyOf } from "../../services/llm/data-policy.ts";
@@ -65,6 +67,10 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 
   const input = {
     dataset: {
+      id: dataset.id,
+      orgId: dataset.orgId,
+      version: dataset.version,
+      sha256: dataset.sha256,
       name: dataset.name,
       rowCount: dataset.rowCount,
       profile: dataset.profile,
@@ -129,4 +135,23 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { data, nextCursor } = toPage(c, rows, limit, (row) => ({ at: row.createdAt, id: row.id }));
   const chartRows = data.length ? await db.select().from(charts).where(inArray(charts.analysisId, data.map((row) => row.id))) : [];
   return c.json({ data: data.map((row) => presentAnalysis(row, chartRows.filter((chart) => chart.analysisId === row.id))), nextCursor }, 200);
+};
+
+export const rerun: AppRouteHandler<typeof routes.rerun> = async (c) => {
+  const { analysis, charts: stored } = await requireAnalysis(c, c.req.valid("param").id);
+  // The member role, checked through the analysis's session (another tenant was already a 404 above).
+  const { dataset } = await requireSession(c, analysis.sessionId, "analyses:run");
+  if (analysis.status !== "succeeded") throw new ApiError(409, { code: "CONFLICT", detail: `The analysis is ${analysis.status}; only a succeeded analysis has charts to rerun.` });
+  const configs = stored.sort((a, b) => a.position - b.position).map((chart) => chart.config as Partial<Chart>);
+  const charts = await rerunCharts(c.get("config"), analysis.orgId, configs);
+  return c.json(
+    {
+      analysisId: analysis.id,
+      dataset: { id: dataset.id, version: dataset.version, sha256: dataset.sha256 },
+      identical: charts.every((chart) => chart.identical),
+      charts,
+      rerunAt: new Date().toISOString(),
+    },
+    200,
+  );
 };

@@ -7,4 +7,4 @@ import * as routes from "./analyses.routes.ts";
 export const analysesRouter = createRouter();
 analysesRouter.use("/sessions/*", authenticate());
 analysesRouter.use("/analyses/*", authenticate());
-analysesRouter.openapi(routes.create, handlers.create).openapi(routes.get, handlers.get).openapi(routes.list, handlers.list);
+analysesRouter.openapi(routes.create, handlers.create).openapi(routes.get, handlers.get).openapi(routes.list, handlers.list).openapi(routes.rerun, handlers.rerun);

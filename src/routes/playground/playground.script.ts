@@ -479,7 +479,8 @@ async function previewRows() {
 }
 
 async function addChart(chart) {
-  const precomputed = Array.isArray(chart.data) && chart.data.length > 0;
+  // A chart carries its spec's rows (which may be none); only one saved before charts carried data falls back to the preview.
+  const precomputed = Array.isArray(chart.data);
   const points = precomputed ? chart.data : await previewRows();
   const figure = document.createElement("figure");
   figure.dataset.testid = "chart";
@@ -493,9 +494,12 @@ async function addChart(chart) {
   about.textContent = chart.description || "";
   caption.append(title, about);
   const svg = svgEl("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-labelledby": id + "-title", class: "chart" });
-  const { x, y } = chart.encoding;
-  let drawn = true;
-  if ((chart.type === "line" || chart.type === "area" || chart.type === "scatter") && y) drawn = drawXY(svg, points, x, y, chart.type);
+  // A pie's slices are its color channel and their size its theta; a heatmap is drawn as its row counts per x bin.
+  const x = chart.encoding.x || chart.encoding.color;
+  const y = chart.type === "heatmap" && chart.encoding.color ? chart.encoding.color : chart.encoding.y || chart.encoding.theta;
+  let drawn = Boolean(x);
+  if (!x) drawn = false;
+  else if ((chart.type === "line" || chart.type === "area" || chart.type === "scatter") && y) drawn = drawXY(svg, points, x, y, chart.type);
   else if (chart.type === "histogram" && !precomputed) drawBars(svg, bins(points, x.field));
   else drawBars(svg, categories(points, x, y, precomputed)); // bar, histogram bins, and the fallback for pie, box, heatmap
   if (!drawn || svg.querySelectorAll(".mark").length === 0) {

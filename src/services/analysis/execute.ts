@@ -34,7 +34,7 @@ export async function executeAnalysis(
     await Promise.all([publish(ctx.config, ctx.logger, analysis.sessionId, type, payload), onEvent(type, payload)]);
   };
   try {
-    const outcome = await runAnalysis(ctx.config, input, (event: AnalysisEvent) => send(event.type, event.data));
+    const outcome = await runAnalysis(ctx.config, ctx.logger, input, (event: AnalysisEvent) => send(event.type, event.data));
     const saved = await saveSucceeded(ctx.db, analysis.id, outcome);
     if (!saved) throw new ApiError(409, { code: "CONFLICT", detail: "The analysis was finished elsewhere (a duplicate run)." });
     await send("done", { status: "succeeded", summary: outcome.result.summary, insights: outcome.result.insights.length, charts: outcome.result.charts.length, usage: outcome.usage });

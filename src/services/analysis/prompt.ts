@@ -65,11 +65,17 @@ export function describeDataset(dataset: DatasetContext, budgetTokens: number): 
   return text;
 }
 
+const channel = `{"field"?: column, "type"?: "quantitative"|"nominal"|"ordinal"|"temporal", "aggregate"?: "count"|"sum"|"mean"|"median"|"min"|"max"|"distinct", "bin"?: {"maxbins": 2-50}, "timeUnit"?: "year"|"quarter"|"month"|"week"|"day"|"hour"}`;
+
 const analysisInstructions = `You are a careful data analyst. Analyse the dataset described below from its column profile and sample rows.
 Answer with ONE JSON object and nothing else, shaped exactly:
 {"summary": string (2-5 sentences),
  "insights": [{"kind": one of ${insightKinds.map((kind) => `"${kind}"`).join("|")}, "title": string, "detail": string, "columns": [column names], "importance": "low"|"medium"|"high"}] (3-8 items),
- "charts": [{"type": one of ${chartTypes.map((type) => `"${type}"`).join("|")}, "title": string, "description": string, "dataKeys": [column names], "encoding": {"x": {"field": column, "type": "quantitative"|"nominal"|"ordinal"|"temporal", "aggregate"?: "count"|"sum"|"mean"|"median"|"min"|"max"}, "y"?: same shape, "color"?: same shape}}] (1-4 items)}
+ "charts": [{"type": one of ${chartTypes.map((type) => `"${type}"`).join("|")}, "title": string, "description": string, "spec": {"encoding": {"x"?: CHANNEL, "y"?: CHANNEL, "color"?: CHANNEL, "theta"?: CHANNEL}, "filter"?: [{"field": column, "op": "="|"!="|"<"|"<="|">"|">="|"in"|"between"|"isNull", "value": value}], "sort"?: {"channel": "x"|"y"|"color"|"theta", "order": "asc"|"desc"}, "limit"?: 1-500}}] (1-4 items)}
+where CHANNEL is ${channel}.
+Do not write chart data: the server runs each spec over every row of the dataset and draws the chart from the result. Channels with an
+aggregate are computed per group of the other channels; a count of rows is {"aggregate": "count"} without a field; sum, mean and median
+need a numeric column; bin needs a numeric column and timeUnit a datetime one. A spec naming a column the profile does not list is dropped.
 Use only column names that appear in the profile. Base every claim on the numbers given; do not invent values.`;
 
 /** The messages for an analysis, within `budgetTokens` (the dataset description gets what the instructions leave). */

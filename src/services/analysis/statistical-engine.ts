@@ -1,5 +1,6 @@
-// The built-in statistical engine: deterministic insights and chart suggestions from a profile and a sample of rows, used when no model is configured.
-import type { AnalysisResult, Chart, Insight } from "./result.ts";
+// The built-in statistical engine: deterministic insights and chart plans from a profile and figures computed over the dataset's
+// store (statistics/store-facts.ts), used when no model is configured; given rows instead, it computes from those.
+import type { ChartPlan, Insight, PlannedResult } from "./result.ts";
 import { categories } from "./statistics/categories.ts";
 import { correlations } from "./statistics/correlations.ts";
 import { MAX_NUMERIC_COLUMNS, type Dataset, type EngineInput, type StepResult, datasetOf, label } from "./statistics/dataset.ts";
@@ -56,22 +57,23 @@ function summarize(dataset: Dataset, insights: Insight[]): string {
   // Both ends at the same precision: dates, or full times when either end has one.
   const [from, to] = ends[0]?.length === ends[1]?.length ? ends : ends.map((end) => (end.length === 10 ? `${end}T00:00:00.000Z` : end));
   const span = dated ? ` ${label(dated.name)} runs from ${from} to ${to}.` : "";
-  const sampled = dataset.complete ? "" : ` Row-level statistics come from a sample of ${count(dataset.rows.length)} rows.`;
+  const sampled = dataset.complete || (!dataset.facts && dataset.rows.length === 0) ? "" : ` Row-level statistics come from a sample of ${count(dataset.rows.length)} rows.`;
   const numeric = columns.filter((column) => column.type === "integer" || column.type === "number").length;
   const capped = numeric > MAX_NUMERIC_COLUMNS ? ` Distributions, outliers, correlations and trends cover the first ${MAX_NUMERIC_COLUMNS} of ${numeric} numeric columns.` : "";
   const notable = insights.filter((insight) => insight.importance !== "low").slice(0, 3);
   const findings = notable.length > 0 ? ` Most notable: ${notable.map((insight) => insight.title).join("; ")}.` : " No strong patterns stand out.";
-  return clip(`${shape}${span}${sampled}${capped}${findings}`, 4_000).trim();
+  const skipped = dataset.facts?.skipped.length ? ` Left out because computing them took too long: ${[...new Set(dataset.facts.skipped)].slice(0, 5).join(", ")}.` : "";
+  return clip(`${shape}${span}${sampled}${capped}${skipped}${findings}`, 4_000).trim();
 }
 
-/** Analyses a dataset from its profile and a sample of its rows. Deterministic: the same input gives the same output. */
-export function statisticalAnalysis(input: EngineInput): AnalysisResult {
+/** Analyses a dataset from its profile and its store's figures (or rows). Deterministic: the same input gives the same output. */
+export function statisticalAnalysis(input: EngineInput): PlannedResult {
   const dataset = datasetOf(input);
   const steps = dataset.profile.rowCount === 0 ? [] : [correlations(dataset), trends(dataset), outliers(dataset), missing(dataset), distributions(dataset), categories(dataset)];
   // Trimmed as the schema trims them, so the result is already what parsing it would give (a name can start with a space).
   const insights = rank(steps).map((insight) => ({ ...insight, title: insight.title.trim(), detail: insight.detail.trim() }));
   // Charts in the order of the steps: correlation scatter and trend line first, then shapes and categories.
-  const charts: Chart[] = steps
+  const charts: ChartPlan[] = steps
     .flatMap((step) => step.charts)
     .slice(0, MAX_CHARTS)
     .map((chart) => ({ ...chart, title: chart.title.trim(), description: chart.description.trim() }));

@@ -38,6 +38,8 @@ export interface CompletionRequest {
   toolChoice?: "auto" | "none";
   /** Ask for a JSON object (analyses) rather than prose (chat). */
   json?: boolean;
+  /** With `json`: the JSON schema the answer follows (sent as a non-strict `json_schema` response format). */
+  schema?: { name: string; schema: Record<string, unknown> };
   maxTokens?: number;
   /** The whole call, stream included: a model that stalls after its first bytes is cut off too. */
   timeoutMs: number;
@@ -123,7 +125,13 @@ export async function streamCompletion(config: Config, request: CompletionReques
             messages: request.messages,
             stream: true,
             stream_options: { include_usage: true },
-            ...(request.json ? { response_format: { type: "json_object" as const } } : {}),
+            ...(request.json
+              ? {
+                  response_format: request.schema
+                    ? { type: "json_schema" as const, json_schema: { name: request.schema.name, schema: request.schema.schema, strict: false } }
+                    : { type: "json_object" as const },
+                }
+              : {}),
             ...(request.tools?.length
               ? { tools: request.tools.map((tool) => ({ type: "function" as const, function: tool })), tool_choice: request.toolChoice ?? "auto" }
               : {}),

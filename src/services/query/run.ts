@@ -52,18 +52,25 @@ const cacheUrl = async (dataset: QueryDataset, key: unknown) =>
 
 /**
  * `sql` over the dataset's store, capped by the configured rows, bytes and time. Throws ApiError for anything the caller should
- * change (or wait for); a cached answer says `cached: true` and costs no scan.
+ * change (or wait for); a cached answer says `cached: true` and costs no scan. `cache: false` runs it in the store whatever is cached.
  */
-export async function queryDataset(config: Config, dataset: QueryDataset, sql: string, params: QueryParam[] = []): Promise<QueryAnswer> {
+export async function queryDataset(
+  config: Config,
+  dataset: QueryDataset,
+  sql: string,
+  params: QueryParam[] = [],
+  { cache: useCache = true, maxRows = config.QUERY_MAX_ROWS }: { cache?: boolean; maxRows?: number } = {},
+): Promise<QueryAnswer> {
   const started = Date.now();
   // The first gate runs here too, so a refused statement costs the store nothing; the store checks again on its own.
   const gate = checkSql(sql);
   if (!gate.ok) throw queryProblem({ ok: false, ...gate.refusal });
-  const limits = { maxRows: config.QUERY_MAX_ROWS, maxBytes: config.QUERY_MAX_BYTES, timeoutMs: config.QUERY_TIMEOUT_MS };
+  const limits = { maxRows: Math.min(maxRows, config.QUERY_MAX_ROWS), maxBytes: config.QUERY_MAX_BYTES, timeoutMs: config.QUERY_TIMEOUT_MS };
   const about = { id: dataset.id, version: dataset.version, sha256: dataset.sha256 };
   const cache = caches.default;
   const key = new Request(await cacheUrl(dataset, { sql: gate.checked.normalized, params, maxRows: limits.maxRows, maxBytes: limits.maxBytes }));
-  const hit = await cache.match(key);
+  // A rerun skips the cache both ways: it exists to execute the statement again.
+  const hit = useCache ? await cache.match(key) : undefined;
   if (hit) {
     const saved = (await hit.json()) as Omit<QueryAnswer, "cached" | "elapsedMs" | "sql" | "dataset">;
     return { ...saved, sql, dataset: about, elapsedMs: Date.now() - started, cached: true };
@@ -88,6 +95,6 @@ export async function queryDataset(config: Config, dataset: QueryDataset, sql: s
   if (!outcome.ok) throw queryProblem(outcome);
   const { ok: _ok, rowsRead: _rowsRead, ...result } = outcome;
   const saved = { columns: result.columns, rows: result.rows, rowCount: result.rowCount, truncated: result.truncated };
-  await cache.put(key, new Response(JSON.stringify(saved), { headers: { "Content-Type": "application/json", "Cache-Control": `max-age=${CACHE_SECONDS}` } }));
+  if (useCache) await cache.put(key, new Response(JSON.stringify(saved), { headers: { "Content-Type": "application/json", "Cache-Control": `max-age=${CACHE_SECONDS}` } }));
   return { ...result, sql, dataset: about, elapsedMs: Date.now() - started, cached: false };
 }

@@ -1,6 +1,6 @@
 // Categorical columns: dominant category, concentration of the top values, cardinality, and bar charts of the top values.
 import type { ColumnProfile } from "../../datasets/profiler.ts";
-import type { Chart } from "../result.ts";
+import type { ChartPlan } from "../result.ts";
 import { type Dataset, type Finding, type StepResult, cite, citable, label } from "./dataset.ts";
 import { clip, count, percent } from "./values.ts";
 
@@ -46,21 +46,28 @@ function describeCategory(column: ColumnProfile): Finding | null {
   };
 }
 
-function bar(column: ColumnProfile): Chart {
-  // The count needs a key of its own that cannot clash with the column's name.
-  const key = column.name === "count" ? "rows" : "count";
+function bar(column: ColumnProfile): ChartPlan {
   return {
     type: "bar",
     title: clip(`Most common values of ${label(column.name)}`, 200),
-    description: clip(`Rows per value for the ${column.topValues.length} most frequent values of ${label(column.name)}.`, 1_000),
-    dataKeys: [column.name],
-    encoding: { x: { field: column.name, type: "nominal" }, y: { field: key, type: "quantitative", aggregate: "count" } },
-    data: column.topValues.map((entry) => ({ [column.name]: entry.value, [key]: entry.count })),
+    description: clip(`Rows per value for the ${Math.min(10, column.distinct)} most frequent values of ${label(column.name)}.`, 1_000),
+    spec: {
+      encoding: { x: { field: column.name, type: "nominal" }, y: { aggregate: "count", type: "quantitative" } },
+      filter: [{ field: column.name, op: "isNull", value: false }],
+      sort: { channel: "y", order: "desc" },
+      limit: 10,
+    },
   };
 }
 
+/** The column as the store counts it (exact distinct values and top values), or as the profile saw it. */
+function counted(column: ColumnProfile, dataset: Dataset): ColumnProfile {
+  const found = dataset.facts?.categories.get(column.name);
+  return found ? { ...column, nulls: column.count - found.total, distinct: found.distinct, topValues: found.top } : column;
+}
+
 export function categories(dataset: Dataset): StepResult {
-  const columns = dataset.profile.columns.filter((column) => column.type === "string" || column.type === "boolean");
+  const columns = dataset.profile.columns.filter((column) => column.type === "string" || column.type === "boolean").map((column) => counted(column, dataset));
   const findings = columns.map(describeCategory).filter((finding): finding is Finding => finding !== null);
   const charts = columns
     .filter((column) => citable(column.name) && !isIdentifierLike(column) && column.topValues.length >= 2 && column.distinct >= 2)

@@ -1,12 +1,11 @@
-// Pearson correlations between numeric column pairs over the sample rows, strongest first, and scatter plots of the top pairs.
-import type { Chart } from "../result.ts";
+// Pearson correlations between numeric column pairs (computed in SQL over the store, or over the rows given), strongest first, and binned heatmaps of the top pairs.
+import type { ChartPlan } from "../result.ts";
 import { type Dataset, type Finding, type NumericColumn, type StepResult, cite, citable, label, sampleNote } from "./dataset.ts";
 import { clip, fit, percent } from "./values.ts";
 
 const THRESHOLD = 0.5;
 const MAX_PAIRS = 8;
 const SCATTERS = 2;
-const MAX_POINTS = 500;
 /** Pairs seen together fewer times than this give an r too noisy to report. */
 const MIN_PAIRS = 8;
 
@@ -38,6 +37,13 @@ function pair(a: NumericColumn, b: NumericColumn): Correlation | null {
 
 /** Every pair with |r| ≥ 0.5, strongest first (ties in column order, so the output is stable). */
 export function strongPairs(dataset: Dataset): Correlation[] {
+  if (dataset.facts) {
+    const byName = new Map(dataset.numeric.map((column) => [column.name, column]));
+    return dataset.facts.pairs
+      .filter((p) => Math.abs(p.r) >= THRESHOLD && byName.has(p.a) && byName.has(p.b))
+      .map((p) => ({ a: byName.get(p.a)!, b: byName.get(p.b)!, r: p.r, n: p.n, rows: [] }))
+      .sort((x, y) => Math.abs(y.r) - Math.abs(x.r));
+  }
   const columns = dataset.numeric.filter((column) => !column.sequence && column.stats && column.stats.sd > 0);
   const found: Correlation[] = [];
   for (let i = 0; i < columns.length; i++) {
@@ -71,16 +77,23 @@ function describePair({ a, b, r, n }: Correlation, dataset: Dataset): Finding {
   };
 }
 
-function scatter({ a, b, r, n, rows }: Correlation, dataset: Dataset): Chart {
-  // Evenly spaced rows, so the points cover the whole sample and the choice is deterministic.
-  const picked = rows.length <= MAX_POINTS ? rows : Array.from({ length: MAX_POINTS }, (_, k) => rows[Math.floor((k * rows.length) / MAX_POINTS)]!);
+/** Every row with both values, counted in a grid of bins: the whole cloud, however many rows (a scatter of 500 would be a sample). */
+function heatmap({ a, b, r, n }: Correlation, dataset: Dataset): ChartPlan {
   return {
-    type: "scatter",
+    type: "heatmap",
     title: clip(`${label(b.name)} against ${label(a.name)}`, 200),
-    description: clip(`${picked.length} of the ${n} rows with both values${sampleNote(dataset)}; Pearson r = ${r.toFixed(2)}.`, 1_000),
-    dataKeys: [a.name, b.name],
-    encoding: { x: { field: a.name, type: "quantitative" }, y: { field: b.name, type: "quantitative" } },
-    data: picked.map((row) => ({ [a.name]: a.cells[row]!, [b.name]: b.cells[row]! })),
+    description: clip(`Rows per cell of ${label(a.name)} by ${label(b.name)}, over the ${n} rows with both values${sampleNote(dataset)}; Pearson r = ${r.toFixed(2)}.`, 1_000),
+    spec: {
+      encoding: {
+        x: { field: a.name, type: "quantitative", bin: { maxbins: 20 } },
+        y: { field: b.name, type: "quantitative", bin: { maxbins: 20 } },
+        color: { aggregate: "count", type: "quantitative" },
+      },
+      filter: [
+        { field: a.name, op: "isNull", value: false },
+        { field: b.name, op: "isNull", value: false },
+      ],
+    },
   };
 }
 
@@ -91,6 +104,6 @@ export function correlations(dataset: Dataset): StepResult {
     charts: pairs
       .filter((found) => citable(found.a.name) && citable(found.b.name))
       .slice(0, SCATTERS)
-      .map((found) => scatter(found, dataset)),
+      .map((found) => heatmap(found, dataset)),
   };
 }

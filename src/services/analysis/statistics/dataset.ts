@@ -1,13 +1,16 @@
 // The engine's view of a dataset: the profile plus per-column numeric vectors read once from the sample rows.
-import type { Chart, Insight } from "../result.ts";
+import type { ChartPlan, Insight } from "../result.ts";
 import type { ColumnProfile, Profile } from "../../datasets/profiler.ts";
+import type { ColumnFacts, StoreFacts } from "./store-facts.ts";
 import { type Stats, count, describe, toNumber } from "./values.ts";
 
 export interface EngineInput {
   name: string;
   profile: Profile;
-  /** A sample of the dataset's rows (up to ~5,000, in file order), values as parsed. */
+  /** Rows to compute from, values as parsed: none when the figures come from the store (`facts`) or the profile alone. */
   rows: Record<string, unknown>[];
+  /** Every figure computed in SQL over the whole dataset (its store); without it, from `rows` (or the profile). */
+  facts?: StoreFacts;
 }
 
 export interface NumericColumn {
@@ -20,6 +23,8 @@ export interface NumericColumn {
   stats: Stats | null;
   /** A running index (1, 2, 3… in row order): no distribution or correlation worth reporting. */
   sequence: boolean;
+  /** The store's figures for the column, when the analysis runs over the store. */
+  facts?: ColumnFacts;
 }
 
 export interface Dataset {
@@ -29,6 +34,7 @@ export interface Dataset {
   /** Whether the rows are the whole dataset (else statistics from them say "in the sample"). */
   complete: boolean;
   numeric: NumericColumn[];
+  facts: StoreFacts | null;
 }
 
 /** One insight and how strong it is, to order insights of one kind (strongest first). */
@@ -39,7 +45,7 @@ export interface Finding {
 
 export interface StepResult {
   findings: Finding[];
-  charts: Chart[];
+  charts: ChartPlan[];
 }
 
 /** Bounds that keep one analysis cheap on a 1,000-column file (pairs grow quadratically). */
@@ -78,23 +84,31 @@ export function numericColumn(profile: ColumnProfile, rows: Record<string, unkno
   };
 }
 
+/** A numeric column whose figures come from the store: no cells are held. */
+function storeColumn(profile: ColumnProfile, facts: StoreFacts): NumericColumn {
+  const found = facts.numeric.get(profile.name) ?? { stats: null, sequence: false, discrete: null, zeros: 0, fences: null };
+  return { name: profile.name, profile, cells: new Float64Array(0), sorted: [], stats: found.stats, sequence: found.sequence, facts: found };
+}
+
 export function datasetOf(input: EngineInput): Dataset {
   const rows = Array.isArray(input.rows) ? input.rows.filter((row) => row !== null && typeof row === "object") : [];
   const columns = input.profile?.columns ?? [];
   const numeric = columns
     .filter((column) => column.type === "integer" || column.type === "number")
     .slice(0, MAX_NUMERIC_COLUMNS)
-    .map((column) => numericColumn(column, rows));
+    .map((column) => (input.facts ? storeColumn(column, input.facts) : numericColumn(column, rows)));
   return {
     name: input.name,
     profile: { rowCount: input.profile?.rowCount ?? 0, columns },
     rows,
-    complete: rows.length >= (input.profile?.rowCount ?? 0),
+    complete: input.facts !== undefined || rows.length >= (input.profile?.rowCount ?? 0),
     numeric,
+    facts: input.facts ?? null,
   };
 }
 
 /** The sentence that says statistics came from a sample, when they did. */
 export function sampleNote(dataset: Dataset): string {
+  if (!dataset.facts && dataset.rows.length === 0) return " (from the upload profile)";
   return dataset.complete ? "" : ` (computed on a sample of ${count(dataset.rows.length)} of ${count(dataset.profile.rowCount)} rows)`;
 }

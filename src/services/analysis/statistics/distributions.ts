@@ -1,5 +1,5 @@
-// Distribution insights (skew from mean vs median, spread, constant columns) and histograms with precomputed bins.
-import type { Chart } from "../result.ts";
+// Distribution insights (skew from mean vs median, spread, constant columns) and histogram specs, run over the store like every chart.
+import type { ChartPlan } from "../result.ts";
 import { type Dataset, type Finding, type NumericColumn, type StepResult, citable, label, sampleNote } from "./dataset.ts";
 import { type Stats, clip, fmt, percent } from "./values.ts";
 
@@ -20,6 +20,7 @@ const skewOf = (stats: Stats) => (stats.sd > 0 ? (3 * (stats.mean - stats.median
 
 /** Value counts of an integer column with at most 10 distinct values in the sample (cylinders, ratings, flags), else null. */
 function discreteValues(column: NumericColumn): [number, number][] | null {
+  if (column.facts) return column.facts.discrete && (column.stats?.n ?? 0) >= 20 ? column.facts.discrete : null;
   const counts = new Map<number, number>();
   for (const value of column.sorted) {
     if (!Number.isInteger(value)) return null;
@@ -31,7 +32,7 @@ function discreteValues(column: NumericColumn): [number, number][] | null {
 
 /** A few repeated values: their shares say more than a skew coefficient, which the repeated median distorts. */
 function describeDiscrete(column: NumericColumn, counts: [number, number][], stats: Stats, dataset: Dataset): Finding {
-  const n = column.sorted.length;
+  const n = stats.n;
   // Most frequent first; ties in value order (the map is filled in ascending order and the sort is stable).
   const ranked = [...counts].sort((a, b) => b[1] - a[1]);
   const [mode, modeCount] = ranked[0]!;
@@ -66,8 +67,8 @@ function describeColumn(column: NumericColumn, dataset: Dataset): Finding | null
   const abs = Math.abs(skew);
   const shape = abs < 0.3 ? "roughly symmetric" : skew > 0 ? "right-skewed" : "left-skewed";
   const tail = abs < 0.3 ? "mean and median nearly agree" : skew > 0 ? "a long tail of high values pulls the mean above the median" : "a long tail of low values pulls the mean below the median";
-  const zeros = column.sorted.filter((value) => value === 0).length;
-  const zeroShare = column.sorted.length > 0 ? zeros / column.sorted.length : 0;
+  const zeros = column.facts ? column.facts.zeros : column.sorted.filter((value) => value === 0).length;
+  const zeroShare = stats.n > 0 ? zeros / stats.n : 0;
   const parts = [
     `Mean ${fmt(stats.mean)} vs median ${fmt(stats.median)} (skew ${skew.toFixed(2)}): ${tail}${sampleNote(dataset)}.`,
     `The middle half of values lies between ${fmt(stats.q1)} and ${fmt(stats.q3)}, 90% between ${fmt(stats.p5)} and ${fmt(stats.p95)}, and the full range is ${fmt(stats.min)} to ${fmt(stats.max)} (standard deviation ${fmt(stats.sd)}).`,
@@ -86,47 +87,16 @@ function describeColumn(column: NumericColumn, dataset: Dataset): Finding | null
   };
 }
 
-/** A step of 1, 2, 2.5 or 5 × 10^k near `raw`, so bin edges read well. */
-function niceStep(raw: number): number {
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const unit = raw / power;
-  return (unit <= 1 ? 1 : unit <= 2 ? 2 : unit <= 2.5 ? 2.5 : unit <= 5 ? 5 : 10) * power;
-}
-
-/** Bins over the sample values: one per integer for small integer ranges, else Freedman–Diaconis widths rounded to nice steps. */
-export function histogram(column: NumericColumn): { bin: string; from: number; to: number; count: number }[] | null {
-  const values = column.sorted;
-  const stats = column.stats;
-  if (!stats || values.length < 5 || stats.min === stats.max) return null;
-  const range = stats.max - stats.min;
-  if (!Number.isFinite(range)) return null;
-  if (range < 30 && values.every(Number.isInteger)) {
-    const counts = new Array<number>(range + 1).fill(0);
-    for (const value of values) counts[value - stats.min]!++;
-    return counts.map((count, i) => ({ bin: fmt(stats.min + i), from: stats.min + i, to: stats.min + i, count }));
-  }
-  const iqr = stats.q3 - stats.q1;
-  const width = iqr > 0 ? (2 * iqr) / Math.cbrt(values.length) : range / (Math.log2(values.length) + 1);
-  const bins = Math.min(30, Math.max(5, Math.ceil(range / width)));
-  const step = niceStep(range / bins);
-  if (!(step > 0 && Number.isFinite(step))) return null; // subnormal ranges
-  const start = Math.floor(stats.min / step) * step;
-  const edges: number[] = [];
-  // Rounded to 12 digits, so 0.1-steps give 0.3 and not 0.30000000000000004.
-  for (let edge = start; edges.length === 0 || edges[edges.length - 1]! <= stats.max; edge += step) {
-    const rounded = Number(edge.toPrecision(12));
-    if (edges.length > 0 && rounded <= edges[edges.length - 1]!) return null; // the step vanished beside huge values
-    edges.push(rounded);
-    if (edges.length > 62) return null;
-  }
-  if (edges.length < 2) return null;
-  const counts = new Array<number>(edges.length - 1).fill(0);
-  let bin = 0;
-  for (const value of values) {
-    while (bin < counts.length - 1 && value >= edges[bin + 1]!) bin++;
-    counts[bin]!++;
-  }
-  return counts.map((count, i) => ({ bin: `${fmt(edges[i]!)}–${fmt(edges[i + 1]!)}`, from: edges[i]!, to: edges[i + 1]!, count }));
+/** Bins of the whole column: one per integer for small integer ranges, else at most 20 bins of a nice step (the spec's maxbins). */
+function histogram(column: NumericColumn, stats: Stats): ChartPlan["spec"] | null {
+  if (stats.n < 5 || stats.min === stats.max || !Number.isFinite(stats.max - stats.min)) return null;
+  const integers = column.profile.type === "integer" && stats.max - stats.min < 30;
+  return {
+    encoding: {
+      x: { field: column.name, type: "quantitative", bin: integers ? { step: 1 } : { maxbins: 20 } },
+      y: { aggregate: "count", type: "quantitative" },
+    },
+  };
 }
 
 export function distributions(dataset: Dataset): StepResult {
@@ -137,18 +107,16 @@ export function distributions(dataset: Dataset): StepResult {
     .filter((column) => citable(column.name) && column.stats && column.stats.sd > 0)
     .map((column) => ({ column, skew: Math.abs(skewOf(column.stats!)) }))
     .sort((a, b) => b.skew - a.skew);
-  const charts: Chart[] = [];
+  const charts: ChartPlan[] = [];
   for (const { column } of ranked) {
     if (charts.length >= HISTOGRAMS) break;
-    const data = histogram(column);
-    if (!data) continue;
+    const spec = histogram(column, column.stats!);
+    if (!spec) continue;
     charts.push({
       type: "histogram",
       title: clip(`Distribution of ${label(column.name)}`, 200),
-      description: clip(`How the ${column.sorted.length} values of ${label(column.name)}${dataset.complete ? "" : " in the sample"} spread over ${data.length} bins.`, 1_000),
-      dataKeys: [column.name],
-      encoding: { x: { field: "bin", type: "ordinal" }, y: { field: "count", type: "quantitative", aggregate: "count" } },
-      data,
+      description: clip(`How the ${column.stats!.n} values of ${label(column.name)} spread over the bins.`, 1_000),
+      spec,
     });
   }
   return { findings, charts };

@@ -1,7 +1,6 @@
 // Missing data: columns with a notable share of nulls, entirely empty columns, complete rows, and a chart of the gaps.
 import type { ColumnProfile } from "../../datasets/profiler.ts";
-import type { Chart } from "../result.ts";
-import { type Dataset, type Finding, type StepResult, cite, citable, label } from "./dataset.ts";
+import { type Dataset, type Finding, type StepResult, cite, label } from "./dataset.ts";
 import { clip, count, isNullCell, percent } from "./values.ts";
 
 /** Below this share a column's gaps are noted in passing, not reported on their own. */
@@ -42,7 +41,11 @@ export function missing(dataset: Dataset): StepResult {
     const listed = gappy.slice(0, 10).map((column) => `${label(column.name)} ${percent(shareOf(column))} (${count(column.nulls)} of ${count(column.count)})`);
     const parts = [`Missing values by column: ${listed.join("; ")}${gappy.length > 10 ? `; and ${gappy.length - 10} more` : ""}.`];
     if (minor.length > 0) parts.push(`${minor.length} more column${minor.length === 1 ? " has" : "s have"} a few gaps (under 1%).`);
-    if (dataset.rows.length > 0) {
+    if (dataset.facts) {
+      const rows = dataset.profile.rowCount;
+      const complete = dataset.facts.completeRows;
+      if (rows > 0 && complete !== null) parts.push(`${count(complete)} of ${count(rows)} rows (${percent(complete / rows)}) have every value; the rest have at least one gap, which listwise deletion would drop.`);
+    } else if (dataset.rows.length > 0) {
       const complete = completeRows(dataset);
       parts.push(`${count(complete)} of ${count(dataset.rows.length)} ${dataset.complete ? "" : "sampled "}rows (${percent(complete / dataset.rows.length)}) have every value; the rest have at least one gap, which listwise deletion would drop.`);
     }
@@ -58,19 +61,6 @@ export function missing(dataset: Dataset): StepResult {
     });
   }
 
-  const charted = [...empty, ...gappy].filter((column) => citable(column.name)).slice(0, 10);
-  const charts: Chart[] =
-    charted.length > 0
-      ? [
-          {
-            type: "bar",
-            title: "Missing values by column",
-            description: "Share of rows with no value, per column with gaps.",
-            dataKeys: charted.map((column) => column.name),
-            encoding: { x: { field: "column", type: "nominal" }, y: { field: "missing_percent", type: "quantitative" } },
-            data: charted.map((column) => ({ column: column.name, missing_percent: Number((shareOf(column) * 100).toFixed(2)), missing: column.nulls })),
-          },
-        ]
-      : [];
-  return { findings, charts };
+  // No chart: shares per column are not one query over the rows, and every chart is its query's result.
+  return { findings, charts: [] };
 }

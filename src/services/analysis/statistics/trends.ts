@@ -1,5 +1,6 @@
 // Trends over a date (or year) column: least-squares slope of each numeric column over time, first vs last period, and a line chart.
-import type { Chart } from "../result.ts";
+import type { ChartPlan } from "../result.ts";
+import type { TimeUnit } from "../../query/spec-sql.ts";
 import { type Dataset, type Finding, type NumericColumn, type StepResult, cite, citable, label, sampleNote } from "./dataset.ts";
 import { DAY_MS, clip, dateLabel, fit, fmt, signed, toTime } from "./values.ts";
 
@@ -88,20 +89,47 @@ function portions(axis: TimeAxis, trend: Trend) {
   return { labels: ["first fifth", "last fifth"], early: mean(order.slice(0, k).map(value)), late: mean(order.slice(-k).map(value)) };
 }
 
-function slopeUnit(axis: TimeAxis, spanDays: number): [string, number] {
+function slopeUnit(axis: { years: boolean }, spanDays: number): [string, number] {
   if (axis.years || spanDays >= 730) return ["year", 365.25];
   if (spanDays >= 60) return ["month", 30.4375];
   if (spanDays >= 2) return ["day", 1];
   return ["hour", 1 / 24];
 }
 
-function describeTrend(axis: TimeAxis, trend: Trend, dataset: Dataset): Finding {
-  const { column, order, r2, change, strength } = trend;
-  const from = axis.times[order[0]!]!;
-  const to = axis.times[order[order.length - 1]!]!;
+/** A trend as reported, whether fitted here over rows or in SQL over the store. */
+interface TrendSummary {
+  column: NumericColumn;
+  r2: number;
+  slopePerDay: number;
+  change: number;
+  strength: number;
+  from: number;
+  to: number;
+  labels: [string, string];
+  early: number;
+  late: number;
+}
+
+function summaryOf(axis: TimeAxis, trend: Trend): TrendSummary {
+  const { labels, early, late } = portions(axis, trend);
+  return {
+    column: trend.column,
+    r2: trend.r2,
+    slopePerDay: trend.slopePerDay,
+    change: trend.change,
+    strength: trend.strength,
+    from: axis.times[trend.order[0]!]!,
+    to: axis.times[trend.order[trend.order.length - 1]!]!,
+    labels: labels as [string, string],
+    early,
+    late,
+  };
+}
+
+function describeTrend(axis: { name: string; years: boolean }, trend: TrendSummary, dataset: Dataset): Finding {
+  const { column, r2, change, strength, from, to, labels, early, late } = trend;
   const when = (at: number) => (axis.years ? String(new Date(at).getUTCFullYear()) : dateLabel(at));
   const [unit, unitDays] = slopeUnit(axis, (to - from) / DAY_MS);
-  const { labels, early, late } = portions(axis, trend);
   const relative = early !== 0 ? `, ${signed(((late - early) / Math.abs(early)) * 100)}%` : "";
   const parts = [
     `Ordered by ${label(axis.name)} (${when(from)} to ${when(to)}), ${label(column.name)} has a least-squares slope of ${signed(trend.slopePerDay * unitDays)} per ${unit}: ${signed(change)} over the whole span, ${fmt(strength)} standard deviations (R² = ${r2.toFixed(2)})${sampleNote(dataset)}.`,
@@ -120,59 +148,83 @@ function describeTrend(axis: TimeAxis, trend: Trend, dataset: Dataset): Finding 
   };
 }
 
-type Period = { name: string; start: (at: number) => number };
+const HOUR_MS = 3_600_000;
 
-const utc = (at: number) => new Date(at);
-const periods: Period[] = [
-  { name: "day", start: (at) => Math.floor(at / DAY_MS) * DAY_MS },
-  // Weeks start on Monday; day 0 (1970-01-01) was a Thursday.
-  { name: "week", start: (at) => (Math.floor(at / DAY_MS) - ((((Math.floor(at / DAY_MS) + 3) % 7) + 7) % 7)) * DAY_MS },
-  { name: "month", start: (at) => Date.UTC(utc(at).getUTCFullYear(), utc(at).getUTCMonth(), 1) },
-  { name: "quarter", start: (at) => Date.UTC(utc(at).getUTCFullYear(), utc(at).getUTCMonth() - (utc(at).getUTCMonth() % 3), 1) },
-  { name: "year", start: (at) => Date.UTC(utc(at).getUTCFullYear(), 0, 1) },
-];
+/** The finest time unit that keeps the line within MAX_LINE_POINTS periods over the span (null: years, charted as numbers). */
+function lineUnit(axis: { years: boolean }, from: number, to: number): TimeUnit | null {
+  if (axis.years) return null;
+  // Periods the span touches (an upper bound of the groups): counted on period boundaries, not estimated from its length.
+  const month = (at: number) => new Date(at).getUTCFullYear() * 12 + new Date(at).getUTCMonth();
+  const day = (at: number) => Math.floor(at / DAY_MS);
+  // Day 0 (1970-01-01) was a Thursday: +3 puts week boundaries on Mondays.
+  const week = (at: number) => Math.floor((day(at) + 3) / 7);
+  const units: [TimeUnit, number][] = [
+    ["hour", Math.floor(to / HOUR_MS) - Math.floor(from / HOUR_MS) + 1],
+    ["day", day(to) - day(from) + 1],
+    ["week", week(to) - week(from) + 1],
+    ["month", month(to) - month(from) + 1],
+    ["quarter", Math.floor(month(to) / 3) - Math.floor(month(from) / 3) + 1],
+  ];
+  return units.find(([, periods]) => periods <= MAX_LINE_POINTS)?.[0] ?? "year";
+}
 
-/** Means of the column per period, the finest period that keeps the line within MAX_LINE_POINTS. */
-function line(axis: TimeAxis, trend: Trend, dataset: Dataset): Chart {
-  const { column, order } = trend;
-  const times = order.map((i) => axis.times[i]!);
-  const from = times[0]!;
-  const width = (times[times.length - 1]! - from) / MAX_LINE_POINTS || 1;
-  const fallback: Period = { name: "interval", start: (at) => from + Math.min(MAX_LINE_POINTS - 1, Math.floor((at - from) / width)) * width };
-  const exact: Period = { name: axis.name, start: (at) => at };
-  const period = [exact, ...(axis.years ? [] : periods), fallback].find((candidate) => new Set(times.map(candidate.start)).size <= MAX_LINE_POINTS)!;
-  const groups = new Map<number, number[]>();
-  for (const i of order) {
-    const key = period.start(axis.times[i]!);
-    const group = groups.get(key);
-    if (group) group.push(column.cells[i]!);
-    else groups.set(key, [column.cells[i]!]);
-  }
-  const data = [...groups].map(([at, values]) => ({
-    [axis.name]: axis.years ? new Date(at).getUTCFullYear() : dateLabel(at),
-    [column.name]: Number(mean(values).toPrecision(6)),
-  }));
-  const per = period === exact ? `per ${label(axis.name)} value` : `per ${period.name}`;
+/** Means of the column per period over every row: the spec the store runs (the rows path plans the same chart). */
+function line(axis: { name: string; years: boolean }, trend: { column: NumericColumn; from: number; to: number }, dataset: Dataset): ChartPlan {
+  const { column } = trend;
+  const unit = lineUnit(axis, trend.from, trend.to);
+  const per = unit ? `per ${unit}` : `per ${label(axis.name)} value`;
   return {
     type: "line",
     title: clip(`${label(column.name)} over ${label(axis.name)}`, 200),
-    description: clip(`Mean ${label(column.name)} ${per} (${data.length} points)${sampleNote(dataset)}.`, 1_000),
-    dataKeys: [axis.name, column.name],
-    encoding: { x: { field: axis.name, type: axis.years ? "quantitative" : "temporal" }, y: { field: column.name, type: "quantitative", aggregate: "mean" } },
-    data,
+    description: clip(`Mean ${label(column.name)} ${per}${sampleNote(dataset)}.`, 1_000),
+    spec: {
+      encoding: {
+        x: { field: axis.name, type: axis.years ? "quantitative" : "temporal", ...(unit ? { timeUnit: unit } : {}) },
+        y: { field: column.name, type: "quantitative", aggregate: "mean" },
+      },
+      filter: [
+        { field: axis.name, op: "isNull", value: false },
+        { field: column.name, op: "isNull", value: false },
+      ],
+      sort: { channel: "x" },
+      limit: 500,
+    },
   };
 }
 
-export function trends(dataset: Dataset): StepResult {
+/** Trends from the store's fits (SQL over every row). */
+function storeTrends(dataset: Dataset): { axis: { name: string; years: boolean }; candidates: TrendSummary[] } | null {
+  const facts = dataset.facts!;
+  if (!facts.axis) return null;
+  const byName = new Map(dataset.numeric.map((column) => [column.name, column]));
+  const candidates = facts.trends
+    .filter((t) => byName.has(t.column) && citable(t.column) && (byName.get(t.column)!.stats?.sd ?? 0) > 0)
+    .map((t) => {
+      const column = byName.get(t.column)!;
+      return { ...t, column, strength: Math.abs(t.change) / column.stats!.sd };
+    })
+    .filter(() => citable(facts.axis!.name))
+    .sort((a, b) => b.strength - a.strength);
+  return { axis: facts.axis, candidates };
+}
+
+function rowTrends(dataset: Dataset): { axis: { name: string; years: boolean }; candidates: TrendSummary[] } | null {
   const axis = timeAxis(dataset);
-  if (!axis) return { findings: [], charts: [] };
+  if (!axis) return null;
   const candidates = dataset.numeric
     .filter((column) => column.name !== axis.name && !column.sequence && citable(column.name))
     .slice(0, MAX_SERIES)
     .map((column) => trendOf(axis, column))
     .filter((trend): trend is Trend => trend !== null)
-    .sort((a, b) => b.strength - a.strength);
-  if (candidates.length === 0) return { findings: [], charts: [] };
+    .sort((a, b) => b.strength - a.strength)
+    .map((trend) => summaryOf(axis, trend));
+  return { axis, candidates };
+}
+
+export function trends(dataset: Dataset): StepResult {
+  const found = dataset.facts ? storeTrends(dataset) : rowTrends(dataset);
+  if (!found || found.candidates.length === 0) return { findings: [], charts: [] };
+  const { axis, candidates } = found;
   const notable = candidates.filter((trend) => trend.r2 >= 0.1 || (trend.strength >= 0.25 && trend.r2 >= 0.01)).slice(0, MAX_TRENDS);
   const charts = [line(axis, notable[0] ?? candidates[0]!, dataset)];
   if (notable.length > 0) return { findings: notable.map((trend) => describeTrend(axis, trend, dataset)), charts };
