@@ -1,6 +1,6 @@
 // Two projects: the suite inside workerd with the Worker's real bindings (pointed at the gateways the global setup starts),
 // and the browser test in Node, which drives Chromium against a Worker of its own.
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
