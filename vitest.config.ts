@@ -35,8 +35,10 @@ export default defineConfig({
           globalSetup: ["./test/global-setup.ts"],
           include: ["test/**/*.test.ts"],
           exclude: [...configDefaults.exclude, "test/browser/**", "test/dev-server/**"],
-          testTimeout: 20_000,
-          hookTimeout: 60_000,
+          // Generous: a loaded machine is slow, and a test waits on events and bounded polls (test/support/eventually.ts,
+          // 90 s), never on a fixed budget; a passing test takes no longer for it.
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
         },
       },
       {
