@@ -3,8 +3,6 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { createReadStream } from "node:fs";
-import { listen } from "./http.ts";
 import { startStack } from "./stack.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -56,17 +54,6 @@ log(`Postgres: ${stack.postgres === "pglite" ? `embedded PGlite (data in .data/p
 log(`Redis:    ${stack.redis === "memory" ? "embedded in-memory engine" : "LOCAL_REDIS_URL"} via the Upstash gateway at ${stack.upstash.url}`);
 log(`Email:    a local stub of the email API at ${stack.email.url} (links are printed here; GET /_stub/messages lists them)`);
 
-// /docs must render offline: the installed Scalar bundle is served locally instead of from its CDN.
-const scalarBundle = `${root}node_modules/@scalar/api-reference/dist/browser/standalone.js`;
-const assets = await listen(async (req, res) => {
-  if (req.url !== "/scalar.js") {
-    res.writeHead(404).end();
-    return;
-  }
-  res.writeHead(200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=3600" });
-  createReadStream(scalarBundle).pipe(res);
-});
-
 // The connection variables go on the command line (never into a file); fresh secrets every run.
 const vars = Object.entries({
   ...stack.workerVars,
@@ -75,7 +62,6 @@ const vars = Object.entries({
   ENVIRONMENT: "development",
   APP_URL: process.env.APP_URL ?? `http://127.0.0.1:${port}`,
   ALLOWED_ORIGINS: process.env.ALLOWED_ORIGINS ?? "*",
-  DOCS_SCRIPT_URL: `${assets.url}/scalar.js`,
 })
   .flatMap(([key, value]) => ["--var", `${key}:${value}`]);
 const wrangler = spawn(`${root}node_modules/.bin/wrangler`, ["dev", "--port", String(port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--test-scheduled", ...(dataDir ? ["--persist-to", `${dataDir}/wrangler`] : []), ...vars], {
@@ -116,7 +102,6 @@ async function shutdown(code: number) {
     await new Promise((resolve) => setTimeout(resolve, 3_000).unref() && wrangler.once("exit", resolve));
     if (wrangler.exitCode === null) wrangler.kill("SIGKILL");
   }
-  await assets.close();
   await stack.stop();
   process.exit(code);
 }

@@ -53,8 +53,6 @@ export const configSchema = z.object({
     .pipe(z.array(z.union([z.literal("*"), z.url({ protocol: /^https?$/ })]))),
   MAX_BODY_BYTES: positiveInt(1024 * 1024),
   HEALTH_CHECK_TIMEOUT_MS: positiveInt(2_000),
-  /** Where /docs loads the Scalar reference script; by default jsDelivr's CDN (npm run dev serves a local copy). */
-  DOCS_SCRIPT_URL: z.url({ protocol: /^https?$/ }).optional(),
   AUTH_JWT_KEYS: signingKeys,
   AUTH_ISSUER: z.string().min(1).default("https://api.datacrafted.app"),
   AUTH_AUDIENCE: z.string().min(1).default("datacrafted-api"),

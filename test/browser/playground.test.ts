@@ -40,8 +40,8 @@ describe("GET / (the playground) over HTTP", () => {
     expect(second.nonce).not.toBe(first.nonce);
   });
 
-  it("leaves the other routes as they were (no CSP of its own) and stays out of the OpenAPI document", async () => {
-    for (const path of ["/health", "/docs", "/openapi.json"]) {
+  it("leaves the other routes as they were (no CSP of its own; /docs has its own) and stays out of the OpenAPI document", async () => {
+    for (const path of ["/health", "/openapi.json"]) {
       const response = await fetch(`${base}${path}`);
       expect(response.status, path).toBe(200);
       expect(response.headers.get("Content-Security-Policy"), path).toBeNull();
@@ -118,8 +118,23 @@ describe.skipIf(!chromiumPath)(`the playground in Chromium${chromiumPath ? "" : 
         }
       }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["hidden"], characterData: true });
     });
+    // The page follows the session with EventSource, opened by a single-use stream ticket (never the access token in a URL).
+    const streamRequests: { method: string; url: string; accept: string; type: string }[] = [];
+    page.on("request", (request) => {
+      if (/\/sessions\/[^/]+\/(events|analyses)/.test(request.url())) {
+        streamRequests.push({ method: request.method(), url: request.url(), accept: request.headers().accept ?? "", type: request.resourceType() });
+      }
+    });
     await page.getByTestId("use-sample").click();
     await page.getByTestId("done").waitFor({ state: "visible", ...wait });
+    const [ticket, events, start] = streamRequests;
+    expect(ticket).toMatchObject({ method: "POST", url: expect.stringMatching(/\/api\/v1\/sessions\/[^/]+\/events\/ticket$/) });
+    expect(events).toMatchObject({ method: "GET", type: "eventsource", accept: "text/event-stream" });
+    expect(new URL(events!.url).searchParams.get("ticket")).toMatch(/^dcst_/);
+    expect(events!.url).not.toContain("authorization");
+    expect(start).toMatchObject({ method: "POST", url: expect.stringMatching(/\/analyses$/) });
+    expect(start!.accept).not.toContain("text/event-stream");
+    expect(streamRequests).toHaveLength(3);
 
     const arrivals = await page.evaluate(() => (window as unknown as { arrivals: string[] }).arrivals);
     expect(arrivals).toContain("status: Running (statistical engine)…");
@@ -154,11 +169,30 @@ describe.skipIf(!chromiumPath)(`the playground in Chromium${chromiumPath ? "" : 
     expect(problems.filter((problem) => !problem.includes("401"))).toEqual([]);
   });
 
-  it("renders the API reference at /docs from the local Scalar bundle", async () => {
+  it("renders the API reference at /docs from the Worker's own Scalar bundle, with no console error and no other origin", async () => {
+    problems.length = 0;
+    const elsewhere: string[] = [];
+    const origin = new URL(base).origin;
+    page.on("response", (response) => {
+      if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
+    });
+    page.on("request", (request) => {
+      const url = new URL(request.url());
+      if (url.protocol.startsWith("http") && url.origin !== origin) elsewhere.push(request.url());
+    });
     await page.goto(`${base}/docs`);
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+      document.addEventListener("securitypolicyviolation", (event) => seen.push(`${event.violatedDirective}: ${event.blockedURI}`));
+    });
     // The document's title and an operation's summary (the first tag opens by itself), rendered by Scalar.
     await page.getByText("Liveness: the Worker answers (no I/O)").first().waitFor({ state: "visible", ...wait });
     await page.getByRole("heading", { name: "Datacrafted API" }).first().waitFor({ state: "visible", ...wait });
     expect(await page.title()).toContain("Datacrafted API reference");
+    // The document and the bundle both come from here; nothing is fetched from a CDN or a font host.
+    expect(elsewhere).toEqual([]);
+    expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
+    expect(problems).toEqual([]);
   });
 });

@@ -1,11 +1,9 @@
-// The browser test's server, in a process of its own: the gateways on embedded engines, a local copy of the Scalar bundle, and a Worker.
+// The browser test's server, in a process of its own: the gateways on embedded engines and a Worker (which serves /docs' Scalar bundle itself).
 // Its own process because the workers project's setup loads the same CommonJS modules (ioredis) and one process cannot evaluate them twice.
 // Prints one line `browser-test-server-ready {"url": …}` when ready; stops when its stdin closes (the test run ended, or died) or on SIGTERM.
 import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { unstable_startWorker } from "wrangler";
-import { listen } from "../../dev/http.ts";
 import { startStack } from "../../dev/stack.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -17,24 +15,12 @@ process.env.WRANGLER_SEND_METRICS ??= "false";
 
 const stack = await startStack({ log });
 
-// /docs must render offline: the installed Scalar bundle is served locally, as `npm run dev` does.
-const scalarBundle = `${root}node_modules/@scalar/api-reference/dist/browser/standalone.js`;
-const assets = await listen(async (req, res) => {
-  if (req.url !== "/scalar.js") {
-    res.writeHead(404).end();
-    return;
-  }
-  res.writeHead(200, { "content-type": "text/javascript; charset=utf-8" });
-  createReadStream(scalarBundle).pipe(res);
-});
-
 const signingKey = (kid: string) => `${kid}:${randomBytes(32).toString("base64url")}`;
 // No OPENAI_API_KEY: the statistical engine answers, offline and deterministic.
 const vars = {
   ...stack.workerVars,
   AUTH_JWT_KEYS: signingKey("browser-1"),
   DATA_SOURCE_KEYS: signingKey("browser-ds-1"),
-  DOCS_SCRIPT_URL: `${assets.url}/scalar.js`,
   ENVIRONMENT: "test",
   LOG_LEVEL: "error",
 };
@@ -45,7 +31,6 @@ async function stop(code: number) {
   if (stopping) return;
   stopping = true;
   await worker?.dispose().catch(() => {});
-  await assets.close();
   await stack.stop();
   process.exit(code);
 }

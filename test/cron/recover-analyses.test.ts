@@ -8,6 +8,7 @@ import { analyses } from "../../src/db/schema.ts";
 import worker from "../../src/index.ts";
 import { call, json, person } from "../support/harness.ts";
 import { analyse, dataOf, readSse, sessionOn } from "../support/analysis.ts";
+import { eventually } from "../support/eventually.ts";
 
 const db = () => createDb(env);
 
@@ -39,12 +40,7 @@ describe("scheduled(): recovery of analysis jobs", () => {
     expect(await statusOf(ada.token, exhausted)).toMatchObject({ status: "failed", error: { code: "ANALYSIS_ABANDONED" } });
     expect((await statusOf(ada.token, alive)).status).toBe("running");
     // The requeued job is taken by the queue consumer and finishes on its second attempt.
-    const started = Date.now();
-    let recovered = await statusOf(ada.token, stuck);
-    while (recovered.status !== "succeeded" && Date.now() - started < 15_000) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      recovered = await statusOf(ada.token, stuck);
-    }
+    const recovered = await eventually(() => statusOf(ada.token, stuck), (analysis) => analysis.status === "succeeded", { intervalMs: 200 });
     expect(recovered).toMatchObject({ status: "succeeded", attempts: 2 });
   });
 });

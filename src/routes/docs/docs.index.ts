@@ -1,5 +1,9 @@
-// The OpenAPI 3.1 document generated from the route schemas, and the Scalar reference that reads it.
+// The OpenAPI 3.1 document generated from the route schemas, and the Scalar reference that reads it, served whole by this
+// Worker (the installed, pinned bundle: no CDN, no external fonts) under a Content-Security-Policy of its own.
 import { Scalar } from "@scalar/hono-api-reference";
+import { NONCE, secureHeaders } from "hono/secure-headers";
+import scalarBundle from "../../../node_modules/@scalar/api-reference/dist/browser/standalone.js";
+import scalarPackage from "../../../node_modules/@scalar/api-reference/package.json";
 import { API_VERSION } from "../../middleware/api-version.ts";
 import { type ErrorStatus, problemResponses } from "../../lib/openapi.ts";
 import type { AppEnv, AppOpenAPI } from "../../lib/types.ts";
@@ -21,6 +25,29 @@ function documentPipelineResponses(app: AppOpenAPI) {
     route.responses = { ...problemResponses(...statuses), ...route.responses };
   }
 }
+
+/** The installed Scalar bundle, at a path that changes with its version. */
+export const SCALAR_BUNDLE_PATH = `/docs/scalar-${scalarPackage.version}.js`;
+
+/**
+ * Only this Worker's scripts run: the bundle, and the page's start-up script with the response's nonce. Styles are
+ * looser: Scalar's components add <style> elements and style attributes of their own, without the nonce, so style-src
+ * allows inline styles (CSS cannot run script; the rest of the policy stays strict).
+ */
+const docsCsp = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'none'"],
+    scriptSrc: ["'self'", NONCE],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    connectSrc: ["'self'"],
+    imgSrc: ["'self'", "data:"],
+    fontSrc: ["'self'", "data:"],
+    baseUri: ["'none'"],
+    formAction: ["'none'"],
+    frameAncestors: ["'none'"],
+  },
+  crossOriginResourcePolicy: "cross-origin",
+});
 
 export function mountDocs(app: AppOpenAPI) {
   documentPipelineResponses(app);
@@ -46,11 +73,30 @@ export function mountDocs(app: AppOpenAPI) {
     },
     servers: [{ url: new URL(c.req.url).origin }],
   }));
+  app.get(SCALAR_BUNDLE_PATH, (c) => {
+    // The path names the version, so a browser may keep it for good.
+    c.header("Cache-Control", "public, max-age=31536000, immutable");
+    return c.body(scalarBundle, 200, { "Content-Type": "text/javascript; charset=utf-8" });
+  });
   app.get(
     "/docs",
-    Scalar<AppEnv>((c) => {
-      const script = c.get("config").DOCS_SCRIPT_URL;
-      return { url: "/openapi.json", pageTitle: "Datacrafted API reference", ...(script ? { cdn: script } : {}) };
-    }),
+    docsCsp,
+    Scalar<AppEnv>((c) => ({
+      url: "/openapi.json",
+      pageTitle: "Datacrafted API reference",
+      // No request for /favicon.ico (which has no route here).
+      favicon: "data:,",
+      cdn: SCALAR_BUNDLE_PATH,
+      nonce: c.get("secureHeadersNonce") ?? "",
+      // Nothing that leaves this origin: no fonts from Scalar's CDN, no telemetry, and none of the hosted
+      // (cloud, "deploy", agent, MCP) features or the developer toolbar that offers them.
+      withDefaultFonts: false,
+      telemetry: false,
+      showDeveloperTools: "never",
+      showToolbar: "never",
+      hideClientButton: true,
+      agent: { disabled: true },
+      mcp: { disabled: true },
+    })),
   );
 }

@@ -1,5 +1,11 @@
-// The playground's HTML: one self-contained page (inline CSS and script, both carrying the request's CSP nonce).
-import { playgroundScript } from "./playground.script.ts";
+// The playground's HTML: one self-contained page (inline CSS and script, both carrying the request's CSP nonce; the sample
+// data as a JSON data block, which is never executed).
+import playgroundScript from "./playground.client.js";
+import { sampleCsv } from "./playground.sample.ts";
+
+/** JSON that cannot end the script element it sits in (nor open a comment there). */
+const jsonInScript = (value: unknown) => JSON.stringify(value).replace(/</g, "\\u003c");
+const sampleData = jsonInScript({ name: "sample-sales.csv", csv: sampleCsv });
 
 const style = `
 :root { color-scheme: light dark; --fg: #111827; --muted: #6b7280; --bg: #f9fafb; --card: #fff; --line: #e5e7eb; --accent: #2563eb; --bad: #b91c1c; }
@@ -108,6 +114,7 @@ export function playgroundPage(nonce: string): string {
     </div>
   </section>
 </main>
+<script type="application/json" id="sample-data">${sampleData}</script>
 <script type="module" nonce="${nonce}">${playgroundScript}</script>
 </body>
 </html>

@@ -5,6 +5,7 @@ import worker from "../../../src/index.ts";
 import { call, json, person } from "../../support/harness.ts";
 import { expectProblem } from "../../support/problem.ts";
 import { analyse, dataOf, readSse, scenario, sessionOn, stubRequests, validAnswer } from "../../support/analysis.ts";
+import { eventually } from "../../support/eventually.ts";
 
 interface Analysis {
   id: string;
@@ -23,14 +24,7 @@ interface Analysis {
 const unique = (label: string) => `${label}-${crypto.randomUUID()}`;
 const getAnalysis = async (token: string, id: string) => json<Analysis>(await call(`/api/v1/analyses/${id}`, { token }), 200);
 
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() - started > timeoutMs) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const until = <T>(probe: () => Promise<T>, done: (value: T) => boolean) => eventually(probe, done, { intervalMs: 200 });
 
 describe("POST /sessions/{id}/analyses as an event stream", () => {
   it("streams status, insights, charts and done from the model, and saves the analysis with its charts", async () => {

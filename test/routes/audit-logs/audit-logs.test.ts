@@ -6,6 +6,7 @@ import { createDb } from "../../../src/db/client.ts";
 import { auditLogs } from "../../../src/db/schema.ts";
 import { addMember, call, json, person, team } from "../../support/harness.ts";
 import { expectProblem } from "../../support/problem.ts";
+import { EVENTUALLY_TIMEOUT_MS } from "../../support/eventually.ts";
 
 interface Row {
   action: string;
@@ -22,7 +23,7 @@ interface Row {
 const db = () => createDb(env);
 
 /** Audit rows travel through a queue (batches of up to a second) before they land. */
-const landing = { timeout: 5_000, interval: 100 };
+const landing = { timeout: EVENTUALLY_TIMEOUT_MS, interval: 100 };
 
 /** The audit rows of an organization, once the writes that follow the responses have landed. */
 async function rowsOf(owner: { token: string }, slug: string, query = "", atLeast = 1): Promise<Row[]> {

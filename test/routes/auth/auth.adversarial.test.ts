@@ -21,6 +21,7 @@ import {
   type Person,
 } from "../../support/harness.ts";
 import { expectProblem } from "../../support/problem.ts";
+import { eventually } from "../../support/eventually.ts";
 
 const db = () => createDb(env);
 const accept = (token: string, as: string) => call(`/api/v1/invitations/${encodeURIComponent(token)}/accept`, { method: "POST", token: as });
@@ -309,13 +310,13 @@ describe("secrets stay out of the audit log", () => {
     await json(await accept(token, ada.token), 200);
     // The audit queue writes after the responses: a bounded poll for the three rows.
     const wanted = ["inviteMember", "acceptInvitation", "verifyEmail"];
-    let rows: (typeof auditLogs.$inferSelect)[] = [];
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const mine = await db().select().from(auditLogs).where(sql`${auditLogs.orgId} = ${(await orgId(slug))} OR ${auditLogs.targetId} = ${ada.userId}`);
-      rows = mine.filter((row) => wanted.includes(row.action));
-      if (wanted.every((action) => rows.some((row) => row.action === action))) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const rows = await eventually(
+      async () => {
+        const mine = await db().select().from(auditLogs).where(sql`${auditLogs.orgId} = ${(await orgId(slug))} OR ${auditLogs.targetId} = ${ada.userId}`);
+        return mine.filter((row) => wanted.includes(row.action));
+      },
+      (found) => wanted.every((action) => found.some((row) => row.action === action)),
+    );
     expect(rows.map((row) => row.action).sort()).toEqual([...wanted].sort());
     expect(rows.find((row) => row.action === "inviteMember")).toMatchObject({ targetType: "invitations", targetId: invitation.id });
     expect(rows.find((row) => row.action === "acceptInvitation")).toMatchObject({ targetType: "invitations", targetId: invitation.id });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { call, json, person, type Person } from "../../support/harness.ts";
 import { expectProblem } from "../../support/problem.ts";
+import { eventually } from "../../support/eventually.ts";
 import { analyse, dataOf, parseSse, readSse, scenario, sessionOn, type SseEvent, stubRequests } from "../../support/analysis.ts";
 
 interface Message {
@@ -178,11 +179,7 @@ describe("POST /sessions/{id}/chat (integration, SELF)", () => {
     const response = await chat(ada, sessionId, { message: `Leaving ${marker}` }, true);
     await readSse(response, (events) => events.some((event) => event.event === "delta"));
 
-    let messages: Message[] = [];
-    for (let tries = 0; tries < 50 && messages.length < 2; tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      messages = await transcript(ada, sessionId);
-    }
+    const messages: Message[] = await eventually(() => transcript(ada, sessionId), (saved) => saved.length >= 2);
     expect(messages.map((m) => [m.role, m.content])).toEqual([["user", `Leaving ${marker}`], ["assistant", slow]]);
     const started = Date.now();
     await json(await chat(ada, sessionId, { message: "next", engine: "statistical" }), 201);

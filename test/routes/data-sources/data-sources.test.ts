@@ -7,6 +7,7 @@ import { auditLogs, dataSources } from "../../../src/db/schema.ts";
 import { addMember, call, json, person, team } from "../../support/harness.ts";
 import { createSource, deadUrl, postgresBody, redisBody, type Source, wrongPassword } from "../../support/data-sources.ts";
 import { expectProblem } from "../../support/problem.ts";
+import { eventually } from "../../support/eventually.ts";
 
 const secrets = () => [new URL(env.DATABASE_URL).password, env.UPSTASH_REDIS_REST_TOKEN];
 
@@ -54,12 +55,8 @@ describe("registering", () => {
     const source = await createSource(ada, slug, postgresBody());
     await call(`/api/v1/orgs/${slug}/data-sources/${source.id}`, { method: "PATCH", token: ada.token, body: { connectionString: wrongPassword() } });
     const db = createDb(env);
-    let rows: (typeof auditLogs.$inferSelect)[] = [];
     // Audit rows land through a queue (batches of up to a second).
-    for (let i = 0; i < 100 && rows.length < 2; i++) {
-      rows = await db.select().from(auditLogs).where(eq(auditLogs.targetId, source.id));
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const rows = await eventually(() => db.select().from(auditLogs).where(eq(auditLogs.targetId, source.id)), (found) => found.length >= 2);
     expect(rows.map((row) => row.action).sort()).toEqual(["createDataSource", "updateDataSource"]);
     const text = JSON.stringify(rows);
     for (const secret of [...secrets(), "not-the-password"]) expect(text).not.toContain(secret);

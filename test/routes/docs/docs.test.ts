@@ -1,7 +1,11 @@
 // The OpenAPI document and the interactive reference, through the Worker.
-import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
-import worker from "../../../src/index.ts";
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+// What is installed, read as files (not through the Worker): the bundle /docs must serve, and its version.
+import installedBundle from "../../../node_modules/@scalar/api-reference/dist/browser/standalone.js?raw";
+import scalarPackageJson from "../../../node_modules/@scalar/api-reference/package.json?raw";
+
+const scalarPackage = JSON.parse(scalarPackageJson) as { version: string };
 
 describe("GET /openapi.json", () => {
   it("is an OpenAPI 3.1 document generated from the routes", async () => {
@@ -48,25 +52,70 @@ describe("the document's security", () => {
 });
 
 describe("GET /docs", () => {
-  it("serves the interactive reference pointed at the document", async () => {
+  /** The nonce the response's CSP allows, and those the page's inline elements carry. */
+  async function fetchDocs() {
     const response = await SELF.fetch("https://api.test/docs");
+    const csp = response.headers.get("Content-Security-Policy") ?? "";
+    const html = await response.text();
+    const nonce = /'nonce-([^']+)'/.exec(csp)?.[1];
+    return { response, csp, html, nonce, scripts: [...html.matchAll(/<script\b([^>]*)>/g)].map((m) => m[1] ?? "") };
+  }
+
+  it("serves the reference pointed at the document, its scripts all from this Worker and nonce'd by a CSP of its own", async () => {
+    const { response, csp, html, nonce, scripts } = await fetchDocs();
     expect(response.status).toBe(200);
     expect(response.headers.get("Content-Type")).toContain("text/html");
-    const html = await response.text();
     expect(html).toContain("/openapi.json");
     expect(html).toContain("Datacrafted API reference");
-  });
-
-  it("loads the reference script from DOCS_SCRIPT_URL when set (npm run dev serves it locally)", async () => {
-    const ctx = createExecutionContext();
-    const response = await worker.fetch(new Request("https://api.test/docs"), { ...env, DOCS_SCRIPT_URL: "http://127.0.0.1:4321/scalar.js" }, ctx);
-    await waitOnExecutionContext(ctx);
-    const html = await response.text();
-    expect(html).toContain('src="http://127.0.0.1:4321/scalar.js"');
+    expect(nonce).toMatch(/^[A-Za-z0-9+/]{22}==$/);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain(`script-src 'self' 'nonce-${nonce}'`);
+    // Scalar's own <style> elements and style attributes carry no nonce: inline styles, never inline scripts.
+    expect(csp).toContain("style-src 'self' 'unsafe-inline'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).toContain("font-src 'self' data:");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toMatch(/https?:/);
+    expect(scripts.length).toBeGreaterThanOrEqual(2);
+    for (const attributes of scripts) expect(attributes).toContain(`nonce="${nonce}"`);
+    // No script from anywhere else: the one src is the bundle's own path here.
+    const sources = scripts.flatMap((attributes) => [.../\ssrc="([^"]+)"/.exec(attributes)?.slice(1) ?? []]);
+    expect(sources).toEqual([`/docs/scalar-${scalarPackage.version}.js`]);
     expect(html).not.toContain("cdn.jsdelivr.net");
+    expect(html).not.toContain("fonts.scalar.com");
+    // A fresh nonce per response.
+    expect((await fetchDocs()).nonce).not.toBe(nonce);
   });
 
-  it("loads it from the CDN by default", async () => {
-    expect(await (await SELF.fetch("https://api.test/docs")).text()).toContain("https://cdn.jsdelivr.net/npm/@scalar/api-reference");
+  it("turns off Scalar's default fonts, telemetry, developer toolbar, hosted agent and MCP, and its client button", async () => {
+    const { html } = await fetchDocs();
+    for (const [key, value] of [
+      ["withDefaultFonts", "false"],
+      ["telemetry", "false"],
+      ["showDeveloperTools", '"never"'],
+      ["showToolbar", '"never"'],
+      ["hideClientButton", "true"],
+    ]) {
+      expect(html, key).toMatch(new RegExp(`"?${key}"?\\s*:\\s*${value}`));
+    }
+    expect(html).toMatch(/"?agent"?\s*:\s*\{\s*"?disabled"?\s*:\s*true/);
+    expect(html).toMatch(/"?mcp"?\s*:\s*\{\s*"?disabled"?\s*:\s*true/);
+  });
+
+  it("serves the installed Scalar bundle, byte for byte, at a path naming its version, cached for good", async () => {
+    const response = await SELF.fetch(`https://api.test/docs/scalar-${scalarPackage.version}.js`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Type")).toBe("text/javascript; charset=utf-8");
+    expect(response.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+    const body = await response.text();
+    expect(body.length).toBe(installedBundle.length);
+    expect(body === installedBundle).toBe(true);
+  });
+
+  it("answers 404 for a bundle of another version", async () => {
+    const response = await SELF.fetch("https://api.test/docs/scalar-0.0.1.js");
+    expect(response.status).toBe(404);
+    expect(response.headers.get("Content-Type")).toBe("application/problem+json");
+    await response.arrayBuffer();
   });
 });
