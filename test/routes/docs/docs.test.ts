@@ -29,7 +29,7 @@ describe("GET /openapi.json", () => {
 });
 
 describe("the document's security", () => {
-  it("declares bearerAuth, and every /api/v1 operation but sign-up, sign-in, refresh and email verification requires it", async () => {
+  it("declares bearerAuth, and every /api/v1 operation but sign-up, sign-in (both steps), refresh and email verification requires it", async () => {
     const doc = (await (await SELF.fetch("https://api.test/openapi.json")).json()) as {
       paths: Record<string, Record<string, { operationId: string; security?: unknown[]; responses: Record<string, unknown> }>>;
       components: { securitySchemes: Record<string, unknown> };
@@ -40,7 +40,7 @@ describe("the document's security", () => {
       .flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ route: `${method.toUpperCase()} ${path}`, ...op })));
     expect(operations.length).toBeGreaterThanOrEqual(19);
     const open = operations.filter((op) => !op.security).map((op) => op.operationId).sort();
-    expect(open).toEqual(["refreshTokens", "resendVerification", "signIn", "signUp", "verifyEmail"]);
+    expect(open).toEqual(["completeMfaSignIn", "refreshTokens", "resendVerification", "signIn", "signUp", "verifyEmail"]);
     expect(doc.components.securitySchemes.streamTicket).toMatchObject({ type: "apiKey", in: "query", name: "ticket" });
     for (const op of operations.filter((o) => o.security)) {
       // The events stream alone also takes a stream ticket (for EventSource), as an alternative to the bearer token.
