@@ -7,7 +7,7 @@ import { requireOrg } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { principalOf } from "../../middleware/auth.ts";
 import { resetCircuit } from "../../services/data-sources/circuit.ts";
-import { testPostgres } from "../../services/data-sources/postgres.ts";
+import { type RoleFlags, testPostgres } from "../../services/data-sources/postgres.ts";
 import { testRedis } from "../../services/data-sources/redis-browse.ts";
 import { checkedCredentials, type Credentials, type DataSource, displayOf, open, postgresTarget, redisCredentials, requireDataSource, seal } from "../../services/data-sources/registry.ts";
 import type * as routes from "./data-sources.routes.ts";
@@ -137,13 +137,12 @@ export const test: AppRouteHandler<typeof routes.test> = async (c) => {
   const { slug, id } = c.req.valid("param");
   const { source } = await requireDataSource(c, slug, id, "data_sources:query");
   const config = c.get("config");
-  let result: { latencyMs: number; serverVersion: string; details: Record<string, string | number> };
+  let result: { latencyMs: number; serverVersion: string; details: Record<string, string | number>; role?: RoleFlags; warnings: string[] };
   if (source.kind === "postgres") {
-    const { latencyMs, serverVersion, ...details } = await testPostgres(await postgresTarget(config, source));
-    result = { latencyMs, serverVersion, details };
+    result = await testPostgres(await postgresTarget(config, source));
   } else {
     const target = { id: source.id, credentials: await redisCredentials(config, source), timeoutMs: config.DATA_SOURCE_TIMEOUT_MS, maxBytes: config.DATA_SOURCE_MAX_RESULT_BYTES };
-    result = await testRedis(target);
+    result = { ...(await testRedis(target)), warnings: [] };
   }
   await c.get("services").db.update(dataSources).set({ lastTestedAt: sql`now()` }).where(eq(dataSources.id, source.id));
   return c.json({ ok: true as const, ...result }, 200);

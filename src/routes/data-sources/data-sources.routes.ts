@@ -135,6 +135,11 @@ export const TestResult = z
     latencyMs: z.number().int(),
     serverVersion: z.string().openapi({ example: "16.4" }),
     details: z.record(z.string(), z.union([z.string(), z.number()])),
+    role: z
+      .object({ superuser: z.boolean(), createRole: z.boolean(), createDatabase: z.boolean(), bypassRls: z.boolean(), createSchema: z.boolean(), writeTables: z.boolean() })
+      .optional()
+      .openapi({ description: "Postgres: what the source's role may do beyond reading (the role is the real defence; see the README's read-only role)" }),
+    warnings: z.array(z.string()).openapi({ description: "One sentence for each power of the role beyond reading; empty for a read-only role" }),
   })
   .openapi("DataSourceTest");
 

@@ -104,13 +104,42 @@ function objects(result: Result): Record<string, Value>[] {
   return (result.rows as (string | null)[][]).map((row) => Object.fromEntries(result.fields.map((field, i) => [field.name, jsonValue(row[i] ?? null, field.dataTypeID)])));
 }
 
+/** What the source's role may do beyond reading: the read-only transaction stops writes, but the role is the real defence. */
+const roleQuery = `SELECT r.rolsuper AS superuser, r.rolcreaterole AS "createRole", r.rolcreatedb AS "createDatabase", r.rolbypassrls AS "bypassRls",
+  has_database_privilege(current_database(), 'CREATE') AS "createSchema",
+  EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+            AND (has_table_privilege(c.oid, 'INSERT') OR has_table_privilege(c.oid, 'UPDATE') OR has_table_privilege(c.oid, 'DELETE') OR has_table_privilege(c.oid, 'TRUNCATE'))) AS "writeTables"
+  FROM pg_roles r WHERE r.rolname = current_user`;
+
+export type RoleFlags = Record<"superuser" | "createRole" | "createDatabase" | "bypassRls" | "createSchema" | "writeTables", boolean>;
+
+const roleWarnings: Record<keyof RoleFlags, string> = {
+  superuser: "The role is a superuser: it can do anything on the server, whatever this API refuses; register a read-only role (see the README).",
+  createRole: "The role can create roles.",
+  createDatabase: "The role can create databases.",
+  bypassRls: "The role bypasses row-level security.",
+  createSchema: "The role can create schemas in this database.",
+  writeTables: "The role may insert, update, delete or truncate rows of some tables; only the read-only transaction stops it here.",
+};
+
 export async function testPostgres(target: PostgresTarget) {
   const started = Date.now();
-  const [result] = await readOnly(target, (sql) => [
+  const [result, roleResult] = await readOnly(target, (sql) => [
     query(sql, "SELECT current_setting('server_version') AS version, version() AS description, current_database() AS database, current_user AS \"user\""),
+    query(sql, roleQuery),
   ]);
+  const latencyMs = Date.now() - started;
   const [info] = objects(result!);
-  return { latencyMs: Date.now() - started, serverVersion: String(info?.version ?? ""), description: String(info?.description ?? ""), database: String(info?.database ?? ""), user: String(info?.user ?? "") };
+  const [flags = {}] = objects(roleResult!);
+  const role = Object.fromEntries(Object.keys(roleWarnings).map((flag) => [flag, flags[flag] === true])) as RoleFlags;
+  return {
+    latencyMs,
+    serverVersion: String(info?.version ?? ""),
+    details: { description: String(info?.description ?? ""), database: String(info?.database ?? ""), user: String(info?.user ?? "") },
+    role,
+    warnings: (Object.keys(roleWarnings) as (keyof RoleFlags)[]).filter((flag) => role[flag]).map((flag) => roleWarnings[flag]),
+  };
 }
 
 const hidden = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'";

@@ -1,6 +1,6 @@
 // The data-source registry through the Worker: CRUD, pagination, roles, tenants, no credential in any response or audit row, connection tests.
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../../src/db/client.ts";
 import { auditLogs, dataSources } from "../../../src/db/schema.ts";
@@ -145,6 +145,21 @@ describe("testing a connection", () => {
     expect(result.details).toMatchObject({ database: expect.any(String), user: expect.any(String) });
     const after = await json<{ lastTestedAt: string | null }>(await call(`/api/v1/orgs/${slug}/data-sources/${source.id}`, { token: ada.token }), 200);
     expect(after.lastTestedAt).not.toBeNull();
+  });
+
+  it("says what the role may do beyond reading, as the database reports it to a separate connection", async () => {
+    const ada = await person("ds-test-role");
+    const slug = await team(ada);
+    const source = await createSource(ada, slug, postgresBody());
+    const result = await json<{ role: Record<string, boolean>; warnings: string[] }>(await call(`/api/v1/orgs/${slug}/data-sources/${source.id}/test`, { method: "POST", token: ada.token }), 200);
+    const {
+      rows: [expected],
+    } = await createDb(env).execute(sql`SELECT rolsuper, rolcreaterole, rolbypassrls FROM pg_roles WHERE rolname = current_user`);
+    expect(result.role).toMatchObject({ superuser: expected!.rolsuper, createRole: expected!.rolcreaterole, bypassRls: expected!.rolbypassrls });
+    // The test stack's role owns the app's tables, so it can write them: the warning says so.
+    expect(result.role.writeTables).toBe(true);
+    expect(result.warnings).toContain("The role may insert, update, delete or truncate rows of some tables; only the read-only transaction stops it here.");
+    expect(result.warnings.some((warning) => warning.startsWith("The role is a superuser"))).toBe(expected!.rolsuper === true);
   });
 
   it("answers a Redis source with latency and server version", async () => {
