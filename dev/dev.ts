@@ -52,6 +52,7 @@ const stack = await startStack({
 });
 log(`Postgres: ${stack.postgres === "pglite" ? `embedded PGlite (data in .data/pglite)` : "LOCAL_POSTGRES_URL"} via the Neon gateway at ${stack.neon.sqlEndpoint}`);
 log(`Redis:    ${stack.redis === "memory" ? "embedded in-memory engine" : "LOCAL_REDIS_URL"} via the Upstash gateway at ${stack.upstash.url}`);
+log("Data sources: DATA_SOURCE_ALLOW_PRIVATE is on (ENVIRONMENT=development): sources may reach loopback and private addresses");
 log(`Email:    a local stub of the email API at ${stack.email.url} (links are printed here; GET /_stub/messages lists them)`);
 
 // The connection variables go on the command line (never into a file); fresh secrets every run.

@@ -116,6 +116,8 @@ export const configSchema = z.object({
   DATA_SOURCE_TIMEOUT_MS: positiveInt(5_000),
   DATA_SOURCE_MAX_RESULT_BYTES: positiveInt(4 * 1024 * 1024),
   DATA_SOURCE_IMPORT_MAX_ROWS: positiveInt(100_000),
+  /** Lets data sources reach loopback, private, link-local, CGNAT, ULA and metadata addresses; unset: only outside production. */
+  DATA_SOURCE_ALLOW_PRIVATE: z.enum(["true", "false"]).optional(),
   /**
    * Verification and invitation mail: an HTTP email API in Resend's wire format (`POST {EMAIL_API_URL}/emails`).
    * Without EMAIL_API_URL nothing is sent (sign-up still works; /health/ready says so); with it, EMAIL_API_KEY is required.
@@ -135,6 +137,9 @@ export const configSchema = z.object({
   OIDC_ISSUER: z.string().min(1).optional(),
   OIDC_AUDIENCE: z.string().min(1).optional(),
 }).superRefine((config, ctx) => {
+  if (config.ENVIRONMENT === "production" && config.DATA_SOURCE_ALLOW_PRIVATE === "true") {
+    ctx.addIssue({ code: "custom", path: ["DATA_SOURCE_ALLOW_PRIVATE"], message: "may be true only for development and tests" });
+  }
   const oidc = [config.OIDC_JWKS_URL, config.OIDC_ISSUER, config.OIDC_AUDIENCE];
   if (oidc.some(Boolean) && !oidc.every(Boolean)) {
     ctx.addIssue({ code: "custom", path: ["OIDC_JWKS_URL"], message: "OIDC_JWKS_URL, OIDC_ISSUER and OIDC_AUDIENCE go together" });
@@ -145,7 +150,10 @@ export const configSchema = z.object({
   if (config.OIDC_ISSUER && config.OIDC_ISSUER === config.AUTH_ISSUER) {
     ctx.addIssue({ code: "custom", path: ["OIDC_ISSUER"], message: "must differ from AUTH_ISSUER" });
   }
-});
+}).transform(({ DATA_SOURCE_ALLOW_PRIVATE, ...config }) => ({
+  ...config,
+  DATA_SOURCE_ALLOW_PRIVATE: (DATA_SOURCE_ALLOW_PRIVATE ?? (config.ENVIRONMENT === "production" ? "false" : "true")) === "true",
+}));
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -163,5 +171,8 @@ export function loadConfig(env: object): ConfigResult {
     ? { ok: true, config: parsed.data }
     : { ok: false, problems: parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`) };
   cache.set(env, result);
+  if (result.ok && result.config.DATA_SOURCE_ALLOW_PRIVATE && result.config.LOG_LEVEL !== "error") {
+    console.warn("DATA_SOURCE_ALLOW_PRIVATE is on: data sources may reach loopback and private addresses (development and tests only).");
+  }
   return result;
 }

@@ -13,7 +13,10 @@ export async function createPostgresBackend(connectionString: string): Promise<S
   await pool.query("SELECT 1");
 
   const run = async (client: pg.Pool | pg.PoolClient, { query, params }: SqlQuery): Promise<SqlResult> => {
-    const result = await client.query({ text: query, values: params, rowMode: "array", types: rawText });
+    // Always the extended protocol, as Neon's own endpoint does: one statement per query, a second one is an error
+    // (node-postgres would otherwise use the simple protocol for a query without parameters; its types omit queryMode).
+    const config: pg.QueryArrayConfig & { queryMode: "extended" } = { text: query, values: params, rowMode: "array", types: rawText, queryMode: "extended" };
+    const result = await client.query(config);
     return {
       command: result.command ?? "",
       rowCount: result.rowCount,
@@ -35,6 +38,10 @@ export async function createPostgresBackend(connectionString: string): Promise<S
     query: (query) => run(pool, query),
     async transaction(queries, options) {
       const client = await pool.connect();
+      // A backend that dies mid-transaction (pg_terminate_backend) fails this request, not the whole gateway.
+      let broken: Error | undefined;
+      const ignore = (error: Error) => void (broken = error);
+      client.on("error", ignore);
       try {
         const modes = transactionModes(options);
         await client.query(modes ? `BEGIN ${modes}` : "BEGIN");
@@ -46,7 +53,9 @@ export async function createPostgresBackend(connectionString: string): Promise<S
         await client.query("ROLLBACK").catch(() => {});
         throw error;
       } finally {
-        client.release();
+        client.off("error", ignore);
+        // A dead connection is destroyed rather than handed to the next request.
+        client.release(broken);
       }
     },
     close: () => pool.end(),

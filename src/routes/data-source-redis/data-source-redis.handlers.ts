@@ -50,13 +50,13 @@ export const info: AppRouteHandler<typeof routes.info> = async (c) => {
 
 export const pipeline: AppRouteHandler<typeof routes.pipeline> = async (c) => {
   const { commands } = c.req.valid("json");
-  const classes = commands.map((command) => classify(command[0]!));
+  const classes = commands.map(([name, ...args]) => classify(name!, args));
   const refused = commands.filter((_, i) => classes[i] === "refused").map((command) => command[0]!.toUpperCase());
   if (refused.length > 0) {
     throw new ApiError(422, { code: "REDIS_COMMAND_NOT_ALLOWED", detail: `Not allowed through a data source: ${[...new Set(refused)].join(", ")}.` });
   }
   const redis = await target(c, c.req.valid("param"), classes.includes("write") ? "data_sources:write" : "data_sources:query");
-  const results = await send(redis, commands as Command[]);
+  const results = await send(redis, commands as Command[], { callerText: true });
   // One reply too big for the response is an error of its own, not a 500 or a cut answer.
   const sized = results.map((reply) => (capBytes([reply], redis.maxBytes).length ? reply : { error: "RESULT_TOO_LARGE" }));
   if (JSON.stringify(sized).length > redis.maxBytes) {

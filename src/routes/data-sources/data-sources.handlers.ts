@@ -7,9 +7,9 @@ import { requireOrg } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { principalOf } from "../../middleware/auth.ts";
 import { resetCircuit } from "../../services/data-sources/circuit.ts";
-import { testPostgres } from "../../services/data-sources/postgres.ts";
+import { type RoleFlags, testPostgres } from "../../services/data-sources/postgres.ts";
 import { testRedis } from "../../services/data-sources/redis-browse.ts";
-import { type Credentials, type DataSource, displayOf, open, postgresTarget, redisCredentials, requireDataSource, seal } from "../../services/data-sources/registry.ts";
+import { checkedCredentials, type Credentials, type DataSource, displayOf, open, postgresTarget, redisCredentials, requireDataSource, seal } from "../../services/data-sources/registry.ts";
 import type * as routes from "./data-sources.routes.ts";
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
@@ -49,10 +49,12 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const { slug } = c.req.valid("param");
   const body = c.req.valid("json");
   const { org } = await requireOrg(c, slug, "data_sources:manage");
-  const credentials: Credentials =
+  const credentials = checkedCredentials(
+    c.get("config"),
     body.kind === "postgres"
       ? { kind: "postgres", postgres: { connectionString: body.connectionString, ...(body.endpoint ? { endpoint: body.endpoint } : {}) } }
-      : { kind: "redis", redis: { url: body.url, token: body.token } };
+      : { kind: "redis", redis: { url: body.url, token: body.token } },
+  );
   const id = crypto.randomUUID();
   const userId = principalOf(c).userId;
   const [row] = await c.get("services").db
@@ -105,7 +107,8 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   const { slug, id } = c.req.valid("param");
   const { org, source } = await requireDataSource(c, slug, id, "data_sources:manage");
   const body = c.req.valid("json");
-  const credentials = await patched(c, source);
+  const sent = await patched(c, source);
+  const credentials = sent && checkedCredentials(c.get("config"), sent);
   if (!credentials && body.name === undefined) return c.json(present(source, org.slug), 200);
   const sealed = credentials ? { display: displayOf(credentials), ...(await seal(c.get("config"), source.id, credentials)) } : {};
   const [row] = await c.get("services").db
@@ -134,13 +137,12 @@ export const test: AppRouteHandler<typeof routes.test> = async (c) => {
   const { slug, id } = c.req.valid("param");
   const { source } = await requireDataSource(c, slug, id, "data_sources:query");
   const config = c.get("config");
-  let result: { latencyMs: number; serverVersion: string; details: Record<string, string | number> };
+  let result: { latencyMs: number; serverVersion: string; details: Record<string, string | number>; role?: RoleFlags; warnings: string[] };
   if (source.kind === "postgres") {
-    const { latencyMs, serverVersion, ...details } = await testPostgres(await postgresTarget(config, source));
-    result = { latencyMs, serverVersion, details };
+    result = await testPostgres(await postgresTarget(config, source));
   } else {
     const target = { id: source.id, credentials: await redisCredentials(config, source), timeoutMs: config.DATA_SOURCE_TIMEOUT_MS, maxBytes: config.DATA_SOURCE_MAX_RESULT_BYTES };
-    result = await testRedis(target);
+    result = { ...(await testRedis(target)), warnings: [] };
   }
   await c.get("services").db.update(dataSources).set({ lastTestedAt: sql`now()` }).where(eq(dataSources.id, source.id));
   return c.json({ ok: true as const, ...result }, 200);

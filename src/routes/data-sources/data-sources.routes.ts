@@ -2,20 +2,38 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { dataSourceKinds } from "../../db/schema.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
+import type { ApiError } from "../../lib/problem.ts";
+import { parseOrigin, parsePostgresUrl } from "../../services/data-sources/network.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
 import { bearerSecurity, Slug, Text, Timestamp } from "../schemas.ts";
 
 const name = Text.trim().min(1).max(200).openapi({ example: "Warehouse (read replica)" });
+/** A strict parse as a refinement, so a malformed value is a 400 naming the field (never a 500 later). */
+const strictly = (parse: (value: string) => unknown) => (value: string, ctx: z.RefinementCtx) => {
+  try {
+    parse(value);
+  } catch (error) {
+    for (const issue of (error as ApiError).errors ?? [{ path: "", message: String(error) }]) ctx.addIssue({ code: "custom", message: issue.message });
+  }
+};
 const connectionString = z
   .string()
   .max(2_000)
-  .regex(/^postgres(ql)?:\/\/[^/\s]+\/[^\s]+$/, "a postgres:// connection string naming a database")
-  .openapi({ description: "Written once, never shown again", example: "postgresql://analyst:secret@ep-cool-1.eu-central-1.aws.neon.tech/neondb?sslmode=require" });
+  .superRefine(strictly((value) => parsePostgresUrl(value, "")))
+  .openapi({
+    description: "postgres://user:password@host:port/database; parameters: sslmode, application_name, connect_timeout, channel_binding. Written once, never shown again",
+    example: "postgresql://analyst:secret@db.example.com:5432/warehouse?sslmode=require",
+  });
 const endpoint = z
-  .url({ protocol: /^https?$/ })
+  .string()
   .max(2_000)
-  .openapi({ description: "A non-Neon proxy that speaks Neon's SQL-over-HTTP protocol (POST …/sql); unset: Neon's endpoint for the host" });
-const redisUrl = z.url({ protocol: /^https?$/ }).max(2_000).openapi({ description: "The Upstash REST URL", example: "https://eu1-cool-12345.upstash.io" });
+  .superRefine(strictly((value) => parseOrigin(value, "", { paths: ["", "/sql"] })))
+  .openapi({ description: "A non-Neon proxy that speaks Neon's SQL-over-HTTP protocol: a bare origin (its path /sql is implied); unset: Neon's endpoint for the host" });
+const redisUrl = z
+  .string()
+  .max(2_000)
+  .superRefine(strictly((value) => parseOrigin(value, "")))
+  .openapi({ description: "The Upstash REST URL: a bare origin (scheme, host, port), no path, query or userinfo", example: "https://eu1-cool-12345.upstash.io" });
 const token = z.string().min(1).max(4_000).openapi({ description: "The Upstash REST token; written once, never shown again" });
 
 export const CreateDataSource = z
@@ -72,7 +90,7 @@ export const create = createRoute({
   summary: "Register a Postgres or Redis data source (admins and owners); its credentials are sealed at rest",
   security: bearerSecurity,
   request: { params: SlugParam, body: jsonBody(CreateDataSource) },
-  responses: { 201: one("Registered"), ...problemResponses(400, 401, 403, 404, 409, 415) },
+  responses: { 201: one("Registered"), ...problemResponses(400, 401, 403, 404, 409, 415, 422) },
 });
 
 export const get = createRoute({
@@ -97,7 +115,7 @@ export const update = createRoute({
     params: SourceParams,
     body: jsonBody(z.object({ name, connectionString, endpoint: endpoint.nullable(), url: redisUrl, token }).partial().strict()),
   },
-  responses: { 200: one("Updated"), ...problemResponses(400, 401, 403, 404, 409, 415) },
+  responses: { 200: one("Updated"), ...problemResponses(400, 401, 403, 404, 409, 415, 422) },
 });
 
 export const remove = createRoute({
@@ -117,6 +135,11 @@ export const TestResult = z
     latencyMs: z.number().int(),
     serverVersion: z.string().openapi({ example: "16.4" }),
     details: z.record(z.string(), z.union([z.string(), z.number()])),
+    role: z
+      .object({ superuser: z.boolean(), createRole: z.boolean(), createDatabase: z.boolean(), bypassRls: z.boolean(), createSchema: z.boolean(), writeTables: z.boolean() })
+      .optional()
+      .openapi({ description: "Postgres: what the source's role may do beyond reading (the role is the real defence; see the README's read-only role)" }),
+    warnings: z.array(z.string()).openapi({ description: "One sentence for each power of the role beyond reading; empty for a read-only role" }),
   })
   .openapi("DataSourceTest");
 
@@ -128,5 +151,5 @@ export const test = createRoute({
   summary: "Connect and answer with latency and server version, or a problem naming what failed (members and above)",
   security: bearerSecurity,
   request: { params: SourceParams },
-  responses: { 200: { description: "Connected", content: { "application/json": { schema: TestResult } } }, ...problemResponses(400, 401, 403, 404, 409, 502, 503, 504) },
+  responses: { 200: { description: "Connected", content: { "application/json": { schema: TestResult } } }, ...problemResponses(400, 401, 403, 404, 409, 422, 502, 503, 504) },
 });

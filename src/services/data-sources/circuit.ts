@@ -6,6 +6,11 @@ export interface CircuitOptions {
   threshold?: number;
   /** How long it stays open before one trial call may pass. */
   openMs?: number;
+  /**
+   * For calls whose text a caller wrote: asked after an outage-like failure whether the source itself is down (a probe of
+   * its own). When it is up, the failure was the caller's (a query that outran its time, a killed session) and counts for nothing.
+   */
+  confirmOutage?: () => Promise<boolean>;
 }
 
 interface State {
@@ -23,7 +28,7 @@ export const isOutage = (error: unknown) => error instanceof ApiError && (error.
  * Runs `call` for source `id` unless its circuit is open (503 DATA_SOURCE_CIRCUIT_OPEN with
  * Retry-After). Outages count towards opening it; any answer closes it again.
  */
-export async function throughCircuit<T>(id: string, call: () => Promise<T>, { threshold = 5, openMs = 30_000 }: CircuitOptions = {}): Promise<T> {
+export async function throughCircuit<T>(id: string, call: () => Promise<T>, { threshold = 5, openMs = 30_000, confirmOutage }: CircuitOptions = {}): Promise<T> {
   const state = states.get(id);
   const now = Date.now();
   if (state && state.openUntil > now) {
@@ -38,6 +43,9 @@ export async function throughCircuit<T>(id: string, call: () => Promise<T>, { th
     states.delete(id);
     return result;
   } catch (error) {
+    if (isOutage(error) && confirmOutage && !(await confirmOutage().catch(() => true))) {
+      throw callersOwn(error as ApiError);
+    }
     if (isOutage(error)) {
       if (states.size >= MAX_TRACKED && !states.has(id)) states.delete(states.keys().next().value!);
       const failures = (state?.failures ?? 0) + 1;
@@ -47,6 +55,12 @@ export async function throughCircuit<T>(id: string, call: () => Promise<T>, { th
     }
     throw error;
   }
+}
+
+/** An outage-like failure of a caller's own call while the source answers probes: the caller's problem, not the source's. */
+function callersOwn(error: ApiError): ApiError {
+  if (error.code !== "DATA_SOURCE_TIMEOUT") return error;
+  return new ApiError(422, { code: "QUERY_TIMEOUT", detail: "The query ran longer than DATA_SOURCE_TIMEOUT_MS and was abandoned; the source itself is answering." });
 }
 
 /** Forgets a source's failures (its settings changed, or it was deleted). */

@@ -4,7 +4,7 @@ import { withNeonEndpoint } from "../../db/neon-endpoint.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { throughCircuit } from "./circuit.ts";
 import { postgresProblem } from "./postgres-errors.ts";
-import { shapeOf } from "./sql-text.ts";
+import { readableStatement } from "./sql-policy.ts";
 
 export interface PostgresCredentials {
   connectionString: string;
@@ -47,10 +47,37 @@ function jsonValue(text: string | null, oid: number): Value {
 }
 
 /**
- * Runs `build`'s queries in one read-only transaction (Neon's batch `readOnly` option) after
- * `SET LOCAL statement_timeout`, through the source's circuit breaker and with a fetch timeout.
+ * The statement that (re-)sets the transaction's statement timeout, a little under the fetch's so a slow query says so itself.
+ * Postgres arms the timer when each statement starts, so one sent before every statement that runs the caller's query
+ * (MOVE, FETCH) holds even if that query lifted the setting for the rest of the transaction (a function calling set_config).
+ * Strings are read as standard-conforming, as the parser that checked the query read them.
  */
-async function readOnly(target: PostgresTarget, build: (sql: Sql) => NeonQueryPromise<true, true>[]): Promise<Result[]> {
+const statementTimeout = (sql: Sql, target: PostgresTarget) => () =>
+  sql.query(
+    "SELECT set_config('statement_timeout', $1, true), set_config('standard_conforming_strings', 'on', true)",
+    [String(Math.max(100, target.timeoutMs - 500))],
+    { types: rawText },
+  );
+
+/** `SELECT 1` on its own, short clock, outside the breaker: is the source up? */
+async function answers(target: PostgresTarget): Promise<boolean> {
+  const sql = neon<true, true>(target.credentials.connectionString, {
+    arrayMode: true,
+    fullResults: true,
+    fetchOptions: { signal: AbortSignal.timeout(Math.min(target.timeoutMs, 2_000)) },
+  });
+  return withNeonEndpoint(target.credentials.endpoint, () => sql.query("SELECT 1", [], { types: rawText })).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Runs `build`'s queries in one read-only transaction (Neon's batch `readOnly` option) after the statement timeout is armed,
+ * through the source's circuit breaker and with a fetch timeout. `build` re-arms the timeout with `arm` before each further
+ * statement that runs the caller's query. `callerText`: the queries hold a caller's SQL, so an outage is confirmed first.
+ */
+async function readOnly(target: PostgresTarget, build: (sql: Sql, arm: () => NeonQueryPromise<true, true>) => NeonQueryPromise<true, true>[], { callerText = false } = {}): Promise<Result[]> {
   return throughCircuit(target.id, () =>
     withNeonEndpoint(target.credentials.endpoint, async () => {
       const sql = neon<true, true>(target.credentials.connectionString, {
@@ -58,18 +85,15 @@ async function readOnly(target: PostgresTarget, build: (sql: Sql) => NeonQueryPr
         fullResults: true,
         fetchOptions: { signal: AbortSignal.timeout(target.timeoutMs) },
       });
-      // The database gives up a little before the fetch does, so a slow query says so itself.
-      const statementMs = Math.max(100, target.timeoutMs - 500);
+      const arm = statementTimeout(sql, target);
       try {
-        const [, ...results] = await sql.transaction(
-          [sql.query("SELECT set_config('statement_timeout', $1, true)", [String(statementMs)], { types: rawText }), ...build(sql)],
-          { readOnly: true, arrayMode: true, fullResults: true },
-        );
+        const [, ...results] = await sql.transaction([arm(), ...build(sql, arm)], { readOnly: true, arrayMode: true, fullResults: true });
         return results as Result[];
       } catch (error) {
         throw postgresProblem(error);
       }
     }),
+    callerText ? { confirmOutage: async () => !(await answers(target)) } : {},
   );
 }
 
@@ -80,13 +104,42 @@ function objects(result: Result): Record<string, Value>[] {
   return (result.rows as (string | null)[][]).map((row) => Object.fromEntries(result.fields.map((field, i) => [field.name, jsonValue(row[i] ?? null, field.dataTypeID)])));
 }
 
+/** What the source's role may do beyond reading: the read-only transaction stops writes, but the role is the real defence. */
+const roleQuery = `SELECT r.rolsuper AS superuser, r.rolcreaterole AS "createRole", r.rolcreatedb AS "createDatabase", r.rolbypassrls AS "bypassRls",
+  has_database_privilege(current_database(), 'CREATE') AS "createSchema",
+  EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+            AND (has_table_privilege(c.oid, 'INSERT') OR has_table_privilege(c.oid, 'UPDATE') OR has_table_privilege(c.oid, 'DELETE') OR has_table_privilege(c.oid, 'TRUNCATE'))) AS "writeTables"
+  FROM pg_roles r WHERE r.rolname = current_user`;
+
+export type RoleFlags = Record<"superuser" | "createRole" | "createDatabase" | "bypassRls" | "createSchema" | "writeTables", boolean>;
+
+const roleWarnings: Record<keyof RoleFlags, string> = {
+  superuser: "The role is a superuser: it can do anything on the server, whatever this API refuses; register a read-only role (see the README).",
+  createRole: "The role can create roles.",
+  createDatabase: "The role can create databases.",
+  bypassRls: "The role bypasses row-level security.",
+  createSchema: "The role can create schemas in this database.",
+  writeTables: "The role may insert, update, delete or truncate rows of some tables; only the read-only transaction stops it here.",
+};
+
 export async function testPostgres(target: PostgresTarget) {
   const started = Date.now();
-  const [result] = await readOnly(target, (sql) => [
+  const [result, roleResult] = await readOnly(target, (sql) => [
     query(sql, "SELECT current_setting('server_version') AS version, version() AS description, current_database() AS database, current_user AS \"user\""),
+    query(sql, roleQuery),
   ]);
+  const latencyMs = Date.now() - started;
   const [info] = objects(result!);
-  return { latencyMs: Date.now() - started, serverVersion: String(info?.version ?? ""), description: String(info?.description ?? ""), database: String(info?.database ?? ""), user: String(info?.user ?? "") };
+  const [flags = {}] = objects(roleResult!);
+  const role = Object.fromEntries(Object.keys(roleWarnings).map((flag) => [flag, flags[flag] === true])) as RoleFlags;
+  return {
+    latencyMs,
+    serverVersion: String(info?.version ?? ""),
+    details: { description: String(info?.description ?? ""), database: String(info?.database ?? ""), user: String(info?.user ?? "") },
+    role,
+    warnings: (Object.keys(roleWarnings) as (keyof RoleFlags)[]).filter((flag) => role[flag]).map((flag) => roleWarnings[flag]),
+  };
 }
 
 const hidden = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'";
@@ -154,23 +207,6 @@ export async function listTables(target: PostgresTarget, schema: string) {
   return capBytes(tables, target.maxBytes);
 }
 
-/** Statements that may run here; the read-only transaction is what enforces it, this only refuses the obvious early. */
-const cursorable = new Set(["select", "with", "values", "table", "("]);
-const direct = new Set(["explain", "show"]);
-
-function readableStatement(sql: string) {
-  const shape = shapeOf(sql);
-  if (shape.statements === 0) throw new ApiError(422, { code: "QUERY_FAILED", detail: "The query is empty." });
-  if (shape.statements > 1) throw new ApiError(422, { code: "QUERY_FAILED", detail: "Send one statement at a time." });
-  if (!cursorable.has(shape.keyword) && !direct.has(shape.keyword)) {
-    throw new ApiError(422, {
-      code: "QUERY_NOT_READ_ONLY",
-      detail: `Only reading statements run here (SELECT, WITH, VALUES, TABLE, EXPLAIN, SHOW); got ${shape.keyword.toUpperCase()}.`,
-    });
-  }
-  return { text: shape.text, cursor: cursorable.has(shape.keyword) };
-}
-
 export interface QueryPage {
   columns: { name: string; type: string }[];
   rows: Value[][];
@@ -185,15 +221,18 @@ export interface QueryPage {
  * so a query of millions of rows costs one page. The page is cut to the byte limit.
  */
 export async function runQuery(target: PostgresTarget, sql: string, offset: number, limit: number): Promise<QueryPage> {
-  const statement = readableStatement(sql);
-  const results = await readOnly(target, (neonSql) =>
-    statement.cursor
-      ? [
-          query(neonSql, `DECLARE datacrafted_result NO SCROLL CURSOR FOR ${statement.text}`),
-          ...(offset > 0 ? [query(neonSql, `MOVE FORWARD ${offset} IN datacrafted_result`)] : []),
-          query(neonSql, `FETCH FORWARD ${limit + 1} FROM datacrafted_result`),
-        ]
-      : [query(neonSql, statement.text)],
+  const statement = await readableStatement(sql);
+  const results = await readOnly(
+    target,
+    (neonSql, arm) =>
+      statement.cursor
+        ? [
+            query(neonSql, `DECLARE datacrafted_result NO SCROLL CURSOR FOR ${statement.text}`),
+            ...(offset > 0 ? [query(neonSql, `MOVE FORWARD ${offset} IN datacrafted_result`), arm()] : []),
+            query(neonSql, `FETCH FORWARD ${limit + 1} FROM datacrafted_result`),
+          ]
+        : [query(neonSql, statement.text)],
+    { callerText: true },
   );
   const result = results.at(-1)!;
   const all = result.rows as (string | null)[][];
@@ -210,14 +249,17 @@ export async function runQuery(target: PostgresTarget, sql: string, offset: numb
 
 /** Every row of a read-only query, for an import: more than `maxRows` is 422 RESULT_TOO_LARGE, not a silent cut. */
 export async function queryAll(target: PostgresTarget, sql: string, maxRows: number): Promise<{ columns: string[]; rows: Value[][] }> {
-  const statement = readableStatement(sql);
-  const results = await readOnly(target, (neonSql) =>
-    statement.cursor
-      ? [
-          query(neonSql, `DECLARE datacrafted_import NO SCROLL CURSOR FOR ${statement.text}`),
-          query(neonSql, `FETCH FORWARD ${maxRows + 1} FROM datacrafted_import`),
-        ]
-      : [query(neonSql, statement.text)],
+  const statement = await readableStatement(sql);
+  const results = await readOnly(
+    target,
+    (neonSql) =>
+      statement.cursor
+        ? [
+            query(neonSql, `DECLARE datacrafted_import NO SCROLL CURSOR FOR ${statement.text}`),
+            query(neonSql, `FETCH FORWARD ${maxRows + 1} FROM datacrafted_import`),
+          ]
+        : [query(neonSql, statement.text)],
+    { callerText: true },
   );
   const result = results.at(-1)!;
   const rows = result.rows as (string | null)[][];

@@ -23,9 +23,18 @@ export const writeCommands = new Set([
 
 export type CommandClass = "read" | "write" | "refused";
 
-/** FLUSHALL, CONFIG, EVAL, KEYS, MONITOR, DEBUG, SHUTDOWN… and anything unknown are refused. */
-export function classify(name: string): CommandClass {
+/**
+ * Options by which an allowed command would reach another logical database (`COPY src dst DB 3`); the source's database
+ * is the only one a data source may touch. SELECT, MOVE, SWAPDB and MIGRATE are not on the lists at all.
+ */
+const databaseOptions: Record<string, (args: string[]) => boolean> = {
+  COPY: (args) => args.slice(2).some((arg) => arg.toUpperCase() === "DB"),
+};
+
+/** FLUSHALL, CONFIG, EVAL, KEYS, MONITOR, DEBUG, SHUTDOWN…, anything unknown, and an argument naming a database are refused. */
+export function classify(name: string, args: string[] = []): CommandClass {
   const upper = name.toUpperCase();
+  if (databaseOptions[upper]?.(args)) return "refused";
   if (readCommands.has(upper)) return "read";
   if (writeCommands.has(upper)) return "write";
   return "refused";

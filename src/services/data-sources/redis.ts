@@ -43,31 +43,39 @@ export function redisProblem(error: unknown): ApiError {
   return new ApiError(502, { code: "DATA_SOURCE_UNREACHABLE", detail: "Redis's REST endpoint could not be reached." });
 }
 
+const client = (target: RedisTarget, timeoutMs: number) =>
+  new Redis({
+    url: target.credentials.url,
+    token: target.credentials.token,
+    retry: false,
+    enableTelemetry: false,
+    automaticDeserialization: false,
+    signal: () => AbortSignal.timeout(timeoutMs),
+  });
+
 /**
  * Sends `commands` in one request (`/pipeline`, or `/multi-exec` when `atomic`), each answered by
  * its own result or error. Values stay as Redis sent them (no JSON guessing).
  */
-export async function send(target: RedisTarget, commands: Command[], { atomic = false } = {}): Promise<Reply[]> {
-  return throughCircuit(target.id, async () => {
-    const redis = new Redis({
-      url: target.credentials.url,
-      token: target.credentials.token,
-      retry: false,
-      enableTelemetry: false,
-      automaticDeserialization: false,
-      signal: () => AbortSignal.timeout(target.timeoutMs),
-    });
-    const pipeline = (atomic ? redis.multi() : redis.pipeline()) as unknown as Chainable;
-    for (const command of commands) pipeline.chain({ command, deserialize: (value) => value });
-    try {
-      const replies = await pipeline.exec({ keepErrors: true });
-      const refused = replies.find((reply) => reply.error && authFailure.test(reply.error));
-      if (refused) throw new ApiError(502, { code: "DATA_SOURCE_AUTH_FAILED", detail: `Redis refused the stored token: ${refused.error}` });
-      return replies;
-    } catch (error) {
-      throw redisProblem(error);
-    }
-  });
+export async function send(target: RedisTarget, commands: Command[], { atomic = false, callerText = false } = {}): Promise<Reply[]> {
+  return throughCircuit(
+    target.id,
+    async () => {
+      const redis = client(target, target.timeoutMs);
+      const pipeline = (atomic ? redis.multi() : redis.pipeline()) as unknown as Chainable;
+      for (const command of commands) pipeline.chain({ command, deserialize: (value) => value });
+      try {
+        const replies = await pipeline.exec({ keepErrors: true });
+        const refused = replies.find((reply) => reply.error && authFailure.test(reply.error));
+        if (refused) throw new ApiError(502, { code: "DATA_SOURCE_AUTH_FAILED", detail: `Redis refused the stored token: ${refused.error}` });
+        return replies;
+      } catch (error) {
+        throw redisProblem(error);
+      }
+    },
+    // A caller's pipeline may be slow on its own (a long LRANGE): the breaker counts it only if a PING fails too.
+    callerText ? { confirmOutage: async () => !(await client(target, Math.min(target.timeoutMs, 2_000)).ping().then(() => true, () => false)) } : {},
+  );
 }
 
 /** `send`, where any error is the request's: 422 REDIS_COMMAND_FAILED naming the command. */

@@ -7,6 +7,7 @@ import type { Action } from "../../lib/policy.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { requireOrg, type Organization } from "../../lib/tenancy.ts";
 import type { AppEnv } from "../../lib/types.ts";
+import { enforceHost, parseOrigin, parsePostgresUrl } from "./network.ts";
 import type { PostgresCredentials, PostgresTarget } from "./postgres.ts";
 import { decryptSecret, encryptSecret, keyIdOf } from "./secrets.ts";
 
@@ -51,38 +52,52 @@ export async function open(config: Config, source: DataSource): Promise<Credenti
   }
 }
 
+/**
+ * Credentials as they may be stored: endpoints cut to their canonical origin, and every host checked against the network
+ * policy (422 DATA_SOURCE_ADDRESS_REFUSED naming the field). Run when credentials are written and again before each call,
+ * so a source stored before the policy tightened cannot reach what it now forbids.
+ */
+export function checkedCredentials(config: Config, credentials: Credentials): Credentials {
+  const allowPrivate = config.DATA_SOURCE_ALLOW_PRIVATE;
+  if (credentials.kind === "redis") {
+    const { origin, host } = parseOrigin(credentials.redis.url, "body.url");
+    enforceHost(host, allowPrivate, "body.url");
+    return { kind: "redis", redis: { ...credentials.redis, url: origin } };
+  }
+  const { connectionString, endpoint } = credentials.postgres;
+  enforceHost(parsePostgresUrl(connectionString, "body.connectionString").host, allowPrivate, "body.connectionString");
+  if (endpoint === undefined) return credentials;
+  const proxy = parseOrigin(endpoint, "body.endpoint", { paths: ["", "/sql"] });
+  enforceHost(proxy.host, allowPrivate, "body.endpoint");
+  return { kind: "postgres", postgres: { connectionString, endpoint: `${proxy.origin}/sql` } };
+}
+
 /** The source's Postgres connection for a call, with the configured limits. */
 export async function postgresTarget(config: Config, source: DataSource): Promise<PostgresTarget> {
   expectKind(source, "postgres");
-  const credentials = await open(config, source);
+  const credentials = checkedCredentials(config, await open(config, source));
   if (credentials.kind !== "postgres") throw new ApiError(409, { code: "DATA_SOURCE_SECRET_UNREADABLE", detail: "The stored credentials are not a Postgres connection." });
   return { id: source.id, credentials: credentials.postgres, timeoutMs: config.DATA_SOURCE_TIMEOUT_MS, maxBytes: config.DATA_SOURCE_MAX_RESULT_BYTES };
 }
 
 export async function redisCredentials(config: Config, source: DataSource): Promise<RedisCredentials> {
   expectKind(source, "redis");
-  const credentials = await open(config, source);
+  const credentials = checkedCredentials(config, await open(config, source));
   if (credentials.kind !== "redis") throw new ApiError(409, { code: "DATA_SOURCE_SECRET_UNREADABLE", detail: "The stored credentials are not a Redis connection." });
   return credentials.redis;
 }
 
-/** An endpoint as it may be shown: scheme, host and path, never userinfo or a query string. */
-const bareUrl = (value: string) => {
-  const url = new URL(value);
-  return `${url.protocol}//${url.host}${url.pathname === "/" ? "" : url.pathname}`;
-};
-
 /** What of a connection may be shown: where it goes and as whom, and whether a secret is set — never the secret. */
 export function displayOf(credentials: Credentials): DataSource["display"] {
-  if (credentials.kind === "redis") return { url: bareUrl(credentials.redis.url), hasToken: credentials.redis.token.length > 0 };
-  const url = new URL(credentials.postgres.connectionString);
+  if (credentials.kind === "redis") return { url: new URL(credentials.redis.url).origin, hasToken: credentials.redis.token.length > 0 };
+  const address = parsePostgresUrl(credentials.postgres.connectionString, "body.connectionString");
   return {
-    host: url.hostname,
-    port: url.port ? Number(url.port) : 5432,
-    database: decodeURIComponent(url.pathname.replace(/^\//, "")),
-    user: decodeURIComponent(url.username),
-    hasPassword: url.password.length > 0,
-    sslmode: url.searchParams.get("sslmode"),
-    endpoint: credentials.postgres.endpoint ? bareUrl(credentials.postgres.endpoint) : null,
+    host: address.host,
+    port: address.port,
+    database: address.database,
+    user: address.user,
+    hasPassword: address.password.length > 0,
+    sslmode: address.sslmode ?? null,
+    endpoint: credentials.postgres.endpoint ?? null,
   };
 }

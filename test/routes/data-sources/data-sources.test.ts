@@ -1,9 +1,10 @@
 // The data-source registry through the Worker: CRUD, pagination, roles, tenants, no credential in any response or audit row, connection tests.
-import { env } from "cloudflare:test";
-import { eq } from "drizzle-orm";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../../src/db/client.ts";
 import { auditLogs, dataSources } from "../../../src/db/schema.ts";
+import worker from "../../../src/index.ts";
 import { addMember, call, json, person, team } from "../../support/harness.ts";
 import { createSource, deadUrl, postgresBody, redisBody, type Source, wrongPassword } from "../../support/data-sources.ts";
 import { expectProblem } from "../../support/problem.ts";
@@ -143,6 +144,21 @@ describe("testing a connection", () => {
     expect(after.lastTestedAt).not.toBeNull();
   });
 
+  it("says what the role may do beyond reading, as the database reports it to a separate connection", async () => {
+    const ada = await person("ds-test-role");
+    const slug = await team(ada);
+    const source = await createSource(ada, slug, postgresBody());
+    const result = await json<{ role: Record<string, boolean>; warnings: string[] }>(await call(`/api/v1/orgs/${slug}/data-sources/${source.id}/test`, { method: "POST", token: ada.token }), 200);
+    const {
+      rows: [expected],
+    } = await createDb(env).execute(sql`SELECT rolsuper, rolcreaterole, rolbypassrls FROM pg_roles WHERE rolname = current_user`);
+    expect(result.role).toMatchObject({ superuser: expected!.rolsuper, createRole: expected!.rolcreaterole, bypassRls: expected!.rolbypassrls });
+    // The test stack's role owns the app's tables, so it can write them: the warning says so.
+    expect(result.role.writeTables).toBe(true);
+    expect(result.warnings).toContain("The role may insert, update, delete or truncate rows of some tables; only the read-only transaction stops it here.");
+    expect(result.warnings.some((warning) => warning.startsWith("The role is a superuser"))).toBe(expected!.rolsuper === true);
+  });
+
   it("answers a Redis source with latency and server version", async () => {
     const ada = await person("ds-test-redis");
     const slug = await team(ada);
@@ -187,5 +203,88 @@ describe("testing a connection", () => {
     // New settings close it again.
     await json(await call(`/api/v1/orgs/${slug}/data-sources/${pg.id}`, { method: "PATCH", token: ada.token, body: { endpoint: env.NEON_FETCH_ENDPOINT } }), 200);
     await json(await call(`/api/v1/orgs/${slug}/data-sources/${pg.id}/test`, { method: "POST", token: ada.token }), 200);
+  });
+});
+
+/** A request to an instance of the Worker configured as in production: DATA_SOURCE_ALLOW_PRIVATE=false. */
+async function strict(path: string, token: string, init: { method?: string; body?: unknown } = {}) {
+  const ctx = createExecutionContext();
+  const request = new Request(`https://api.test${path}`, {
+    method: init.method ?? "GET",
+    headers: { Authorization: `Bearer ${token}`, "CF-Connecting-IP": `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`, ...(init.body ? { "Content-Type": "application/json" } : {}) },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  const response = await worker.fetch(request, { ...env, DATA_SOURCE_ALLOW_PRIVATE: "false" }, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+describe("the network policy (issue 18)", () => {
+  it.each([
+    ["the test stack's own loopback database", () => postgresBody(), "body.connectionString"],
+    ["2130706433", () => postgresBody({ connectionString: "postgresql://u:p@2130706433:5432/db", endpoint: undefined }), "body.connectionString"],
+    ["0x7f000001", () => postgresBody({ connectionString: "postgresql://u:p@0x7f000001/db", endpoint: undefined }), "body.connectionString"],
+    ["127.1", () => postgresBody({ connectionString: "postgresql://u:p@127.1/db", endpoint: undefined }), "body.connectionString"],
+    ["[::ffff:127.0.0.1]", () => postgresBody({ connectionString: "postgresql://u:p@[::ffff:127.0.0.1]/db", endpoint: undefined }), "body.connectionString"],
+    ["the metadata address", () => postgresBody({ connectionString: "postgresql://u:p@169.254.169.254/db", endpoint: undefined }), "body.connectionString"],
+    ["a private Neon endpoint", () => postgresBody({ connectionString: "postgresql://u:p@db.example.com/db", endpoint: "http://10.0.0.7:4444/sql" }), "body.endpoint"],
+    ["a loopback Redis URL in hex", () => redisBody({ url: "http://0x7f000001:8079" }), "body.url"],
+    ["a CGNAT Redis URL", () => redisBody({ url: "https://100.64.1.1" }), "body.url"],
+  ])("refuses to register %s with 422 DATA_SOURCE_ADDRESS_REFUSED naming the field", async (_, body, field) => {
+    const ada = await person("ds-net");
+    const slug = await team(ada);
+    const problem = await expectProblem(await strict(`/api/v1/orgs/${slug}/data-sources`, ada.token, { method: "POST", body: body() }), 422, "DATA_SOURCE_ADDRESS_REFUSED");
+    expect(problem.errors!.map((error) => error.path)).toEqual([field]);
+  });
+
+  it("refuses to test a source stored while private addresses were allowed: no port scanning through …/test", async () => {
+    const ada = await person("ds-net-test");
+    const slug = await team(ada);
+    const source = await createSource(ada, slug, redisBody());
+    await expectProblem(await strict(`/api/v1/orgs/${slug}/data-sources/${source.id}/test`, ada.token, { method: "POST" }), 422, "DATA_SOURCE_ADDRESS_REFUSED");
+    const pg = await createSource(ada, slug, postgresBody());
+    await expectProblem(await strict(`/api/v1/orgs/${slug}/data-sources/${pg.id}/query`, ada.token, { method: "POST", body: { sql: "SELECT 1" } }), 422, "DATA_SOURCE_ADDRESS_REFUSED");
+    // The same sources, where the policy allows them, answer.
+    await json(await call(`/api/v1/orgs/${slug}/data-sources/${source.id}/test`, { method: "POST", token: ada.token }), 200);
+  });
+
+  it("passes a public host (registering does not connect)", async () => {
+    const ada = await person("ds-net-ok");
+    const slug = await team(ada);
+    const response = await strict(`/api/v1/orgs/${slug}/data-sources`, ada.token, {
+      method: "POST",
+      body: { kind: "postgres", name: "public", connectionString: "postgresql://u:p@DB.Example.com:6543/ware%20house?sslmode=require" },
+    });
+    const source = await json<Source>(response, 201);
+    expect(source.connection).toMatchObject({ host: "db.example.com", port: 6543, database: "ware house", sslmode: "require" });
+  });
+});
+
+describe("strict parsing of connections (issue 18)", () => {
+  it.each([
+    ["a port of 99999", { connectionString: "postgresql://u:p@db.example.com:99999/db" }, "body.connectionString", "port must be a number from 1 to 65535"],
+    ["a bad % escape in the password", { connectionString: "postgresql://u:%zz@db.example.com/db" }, "body.connectionString", "has a malformed % escape"],
+    ["a bad % escape in the database", { connectionString: "postgresql://u:p@db.example.com/%E0%A4%A" }, "body.connectionString", "has a malformed % escape"],
+    ["a host parameter", { connectionString: "postgresql://u:p@db.example.com/db?host=127.0.0.1" }, "body.connectionString", expect.stringContaining('parameter "host"')],
+    ["an endpoint with a query", { connectionString: "postgresql://u:p@db.example.com/db", endpoint: "http://db.example.com/sql?x=1" }, "body.endpoint", "must not have a query string"],
+  ])("answers %s with 400 naming the field", async (_, fields, path, message) => {
+    const ada = await person("ds-parse");
+    const slug = await team(ada);
+    const problem = await expectProblem(
+      await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: ada.token, body: { kind: "postgres", name: "p", ...fields } }),
+      400,
+      "VALIDATION_FAILED",
+    );
+    expect(problem.errors).toContainEqual({ path, message });
+  });
+
+  it("answers a Redis URL with a path (which made every call run EVAL) with 400 naming body.url, on create and on PATCH", async () => {
+    const ada = await person("ds-parse-r");
+    const slug = await team(ada);
+    const url = `${env.UPSTASH_REDIS_REST_URL}/eval/cmV0dXJuIDE=/0?`;
+    const problem = await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: ada.token, body: redisBody({ url }) }), 400, "VALIDATION_FAILED");
+    expect(problem.errors!.map((error) => error.path)).toContain("body.url");
+    const source = await createSource(ada, slug, redisBody());
+    await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources/${source.id}`, { method: "PATCH", token: ada.token, body: { url } }), 400, "VALIDATION_FAILED");
   });
 });

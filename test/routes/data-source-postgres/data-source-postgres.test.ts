@@ -20,6 +20,8 @@ beforeAll(async () => {
     db.execute(sql.raw(`CREATE TABLE ${schema}.orders (id serial PRIMARY KEY, customer text NOT NULL, total numeric(10, 2), paid boolean DEFAULT false, placed_at timestamptz DEFAULT now(), meta jsonb)`)),
     db.execute(sql.raw(`CREATE INDEX orders_customer_idx ON ${schema}.orders (customer)`)),
     db.execute(sql.raw(`CREATE VIEW ${schema}.big_orders AS SELECT id, customer, total FROM ${schema}.orders WHERE total > 100`)),
+    // A function that lifts the statement timeout for the rest of the transaction, as a source's own code might.
+    db.execute(sql.raw(`CREATE FUNCTION ${schema}.lift() RETURNS text LANGUAGE sql VOLATILE AS $$ SELECT set_config('statement_timeout', '0', true) $$`)),
     db.execute(sql.raw(`INSERT INTO ${schema}.orders (customer, total, paid, meta) SELECT 'c' || (g % 7), g * 10.5, g % 2 = 0, jsonb_build_object('n', g) FROM generate_series(1, 30) g`)),
   ]);
   owner = await person("pg-owner");
@@ -145,6 +147,66 @@ describe("read-only queries", () => {
     const stranger = await person("pg-stranger");
     await expectProblem(await call(`${base}/schemas`, { token: stranger.token }), 404, "NOT_FOUND");
     await expectProblem(await query({ sql: "SELECT 1" }, stranger), 404, "NOT_FOUND");
+  });
+});
+
+/** The seeded table as a separate connection (the app's own database client) reads it. */
+async function seeded() {
+  const result = await createDb(env).execute(sql.raw(`SELECT count(*)::int AS n, coalesce(sum(total), 0)::text AS total FROM ${schema}.orders`));
+  return result.rows[0];
+}
+
+describe("the attacks of issue 18", () => {
+  it.each([
+    ["a non-ASCII dollar-quote tag", (t: string) => `SELECT $é$ ' $é$; COMMIT; INSERT INTO ${t} (customer, total) VALUES ('x', 1)`],
+    ["an identifier ending in a dollar-quote-like tag", (t: string) => `SELECT 1 AS é$x$; COMMIT; DELETE FROM ${t}`],
+    ["a plain second statement after COMMIT", (t: string) => `SELECT 1; COMMIT; UPDATE ${t} SET total = 0`],
+  ])("refuses several statements hidden by %s, and the table is unchanged", async (_, build) => {
+    const before = await seeded();
+    await expectProblem(await query({ sql: build(`${schema}.orders`) }), 422, "QUERY_FAILED");
+    expect(await seeded()).toEqual(before);
+    expect(before).toEqual({ n: 30, total: "4882.50" });
+  });
+
+  it.each([
+    ["set_config lifting the timeout", "SELECT set_config('statement_timeout', '0', true), pg_sleep(10)"],
+    ["SET", "SET statement_timeout = 0"],
+    ["transaction control", "COMMIT"],
+    ["COPY", "COPY (SELECT 1) TO STDOUT"],
+    ["LISTEN", "LISTEN datacrafted"],
+    ["pg_notify", "SELECT pg_notify('datacrafted', 'x')"],
+    ["an advisory lock", "SELECT pg_advisory_lock(42)"],
+    ["pg_terminate_backend", "SELECT pg_terminate_backend(pg_backend_pid())"],
+  ])("refuses %s before sending it (422 QUERY_NOT_ALLOWED)", async (_, text) => {
+    await expectProblem(await query({ sql: text }), 422, "QUERY_NOT_ALLOWED");
+  });
+
+  it("keeps the timeout when the query's own function lifts it, and leaves no backend running", async () => {
+    const marker = `ds-timeout-${crypto.randomUUID()}`;
+    // The first row (MOVE) runs lift(); without re-arming, FETCH would then sleep for a minute with no timeout.
+    const text = `SELECT ${schema}.lift(), pg_sleep(2), '${marker}' FROM generate_series(1, 30)`;
+    await expectProblem(await query({ sql: text, offset: 1, limit: 10 }), 422, "QUERY_TIMEOUT");
+    const db = createDb(env);
+    let running = -1;
+    for (let i = 0; i < 40 && running !== 0; i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 250));
+      const result = await db.execute(
+        sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND query LIKE ${`%${marker}%`} AND query NOT LIKE '%pg_stat_activity%'`,
+      );
+      running = Number(result.rows[0]!.n);
+    }
+    expect(running).toBe(0);
+  });
+
+  it("does not let a member open the breaker with failing queries", async () => {
+    const member = await person("pg-breaker");
+    await addMember(owner, slug, member, "member");
+    for (let i = 0; i < 7; i++) {
+      const failing = await query({ sql: i % 2 ? "SELECT pg_terminate_backend(pg_backend_pid())" : "SELECT * FROM no_such_table" }, member);
+      expect(failing.status).toBe(422);
+    }
+    const page = await json<Page>(await query({ sql: "SELECT 1 AS one" }, member), 200);
+    expect(page.rows).toEqual([[1]]);
   });
 });
 

@@ -135,6 +135,23 @@ describe("pipelines", () => {
   });
 });
 
+describe("databases other than the source's (issue 18)", () => {
+  it.each([["COPY", "k", "dst", "DB", "3"], ["copy", "k", "dst", "REPLACE", "db", "0"], ["SELECT", "1"], ["MOVE", "k", "2"], ["SWAPDB", "0", "1"]])(
+    "refuses %s naming a database, before sending anything",
+    async (...command) => {
+      const marker = `${ns}:never-${crypto.randomUUID().slice(0, 6)}`;
+      await expectProblem(await pipeline([["SET", marker, "1"], command]), 422, "REDIS_COMMAND_NOT_ALLOWED");
+      const { results } = await json<{ results: unknown[] }>(await pipeline([["EXISTS", marker]], member), 200);
+      expect(results).toEqual([{ result: 0 }]);
+    },
+  );
+
+  it("still copies within the source's own database", async () => {
+    const { results } = await json<{ results: unknown[] }>(await pipeline([["COPY", `${ns}:greeting`, `${ns}:greeting-copy`, "REPLACE"], ["GET", `${ns}:greeting-copy`]]), 200);
+    expect(results).toEqual([{ result: 1 }, { result: "hello wörld" }]);
+  });
+});
+
 describe("server info", () => {
   it("answers the version and a memory summary", async () => {
     const info = await json<{ server: { version: string }; keys: number; memory: Record<string, unknown> }>(await call(`${base}/info`, { token: viewer.token }), 200);
