@@ -1,8 +1,9 @@
 // The profiler against figures computed here the slow way, through both its doors: CSV byte spans and JSON values.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CsvScanner } from "../../../src/services/datasets/csv-scanner.ts";
-import { type ColumnProfile, Profiler } from "../../../src/services/datasets/profiler.ts";
+import { CsvScanner } from "../../../../src/services/datasets/csv-scanner.ts";
+import { Profiler } from "../../../../src/services/datasets/profile/profiler.ts";
+import type { ColumnProfile } from "../../../../src/services/datasets/profile/types.ts";
 
 const encoder = new TextEncoder();
 
