@@ -4,7 +4,7 @@ import { BodyReader } from "./body-reader.ts";
 import { cellText, CsvScanner } from "./csv-scanner.ts";
 import { Profiler } from "./profile/profiler.ts";
 import { type Cell, NotUtf8Error, type Profile } from "./profile/types.ts";
-import { columnNames, looksLikeHeader, raggedRowDetail } from "./csv-header.ts";
+import { columnNames, headerOf, raggedRowDetail } from "./csv-header.ts";
 import { type ParseOptions, rowsOf, sniffDelimiter } from "./parsers.ts";
 
 export interface Limits {
@@ -128,14 +128,13 @@ async function profileCsv(reader: BodyReader, storage: Storage, options: ParseOp
   const scanner = new CsvScanner(delimiter.charCodeAt(0), lineBreak, limits.maxColumns + 1, MAX_RECORD_BYTES);
 
   let columns: string[] = [];
-  let header = options.header;
+  const header = options.header ?? headerOf(headText, delimiter, done);
   let profiler: Profiler | undefined;
   const sample: Cell[][] = [];
   const onRecord = (bytes: Uint8Array, cells: Int32Array, count: number, row: number) => {
     if (!profiler) {
       if (count > limits.maxColumns) throw tooManyColumns(count, limits.maxColumns);
       const first = Array.from({ length: count }, (_, i) => cellText(bytes, cells, i));
-      header ??= looksLikeHeader(first);
       columns = columnNames(first, header);
       profiler = new Profiler(columns);
       if (header) return;

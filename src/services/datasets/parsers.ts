@@ -3,7 +3,7 @@ import { JSONParser } from "@streamparser/json";
 import Papa from "papaparse";
 import { ApiError } from "../../lib/problem.ts";
 import type { Format, ParseOptions } from "../../db/dataset-documents.ts";
-import { columnNames, looksLikeHeader, raggedRowDetail } from "./csv-header.ts";
+import { columnNames, headerOf, raggedRowDetail } from "./csv-header.ts";
 import type { Cell } from "./profile/types.ts";
 
 export type { Format, ParseOptions };
@@ -42,14 +42,18 @@ export function sniffDelimiter(sample: string): string {
   return best;
 }
 
-/** Reads the first chunk without losing it: the stream returned still starts at the beginning. */
-async function peek(text: ReadableStream<string>): Promise<{ head: string; stream: ReadableStream<string> }> {
+/** Reads the first chunks without losing them: the stream returned still starts at the beginning. `complete`: the head is all of it. */
+async function peek(text: ReadableStream<string>): Promise<{ head: string; complete: boolean; stream: ReadableStream<string> }> {
   const reader = text.getReader();
   let head = "";
   const held: string[] = [];
+  let complete = false;
   while (head.length < 64 * 1024) {
     const { value, done } = await reader.read();
-    if (done) break;
+    if (done) {
+      complete = true;
+      break;
+    }
     held.push(value);
     head += value;
   }
@@ -63,14 +67,14 @@ async function peek(text: ReadableStream<string>): Promise<{ head: string; strea
     },
     cancel: (reason) => reader.cancel(reason),
   });
-  return { head, stream };
+  return { head, complete, stream };
 }
 
 /** One row longer than this means an unclosed quote swallowing the file: refuse instead of buffering it. */
 const MAX_ROW_CHARS = 1024 * 1024;
 
 async function csvRows(text: ReadableStream<string>, options: ParseOptions): Promise<RowStream & { options: ParseOptions }> {
-  const { head, stream } = await peek(text);
+  const { head, complete, stream } = await peek(text);
   const delimiter = options.delimiter ?? sniffDelimiter(head);
   const newline = head.includes("\r\n") ? "\r\n" : head.includes("\n") ? "\n" : "\r";
   // papaparse's own Parser, fed chunk by chunk as its ChunkStreamer does: the unfinished last row carries over.
@@ -103,7 +107,7 @@ async function csvRows(text: ReadableStream<string>, options: ParseOptions): Pro
   const firstBatch = await all.next();
   const head0 = firstBatch.done ? undefined : firstBatch.value[0];
   if (!head0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
-  const header = options.header ?? looksLikeHeader(head0);
+  const header = options.header ?? headerOf(head, delimiter, complete);
   const width = head0.length;
   const columns = columnNames(head0, header);
   let row = header ? 1 : 0;

@@ -33,7 +33,7 @@ const nullSpellings: ReadonlySet<string> = new Set(NULL_SPELLINGS);
 /** The longest null spelling, in bytes: longer cells are never null (whatever whitespace surrounds them). */
 export const NULL_MAX_BYTES = 4;
 
-/** Plain decimal notation, with an optional exponent ("0x1f", "1,5", " 12" and "Infinity" are not numbers). */
+/** Plain decimal notation, with an optional exponent ("0x1f", "1,5" and "Infinity" are not numbers); tested on trimmed text. */
 export const PLAIN_NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
 export const INTEGER = /^[-+]?\d+$/;
 /** A date, optionally with a time and a zone. */
@@ -106,10 +106,14 @@ export function readDecimal(bytes: Uint8Array, start: number, end: number): bool
   return true;
 }
 
-/** A number in plain decimal notation, or null. */
+/** Text without ASCII whitespace around (String.trim would take Unicode spaces too, which the byte readers keep). */
+export const trimAscii = (text: string) => text.replace(/^[\t\n\v\f\r ]+|[\t\n\v\f\r ]+$/g, "");
+
+/** A number in plain decimal notation, ASCII whitespace around allowed (" .01138"), or null. */
 export function parseNumber(text: string): number | null {
-  if (!PLAIN_NUMBER.test(text)) return null;
-  const value = Number(text);
+  const trimmed = trimAscii(text);
+  if (!PLAIN_NUMBER.test(trimmed)) return null;
+  const value = Number(trimmed);
   return Number.isFinite(value) ? value : null;
 }
 
