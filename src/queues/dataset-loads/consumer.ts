@@ -10,6 +10,7 @@ import type { Dataset } from "../../lib/tenancy.ts";
 import { storeFor } from "../../services/dataset-store/stub.ts";
 import { ApiError } from "../../lib/problem.ts";
 import type { BeginResult } from "../../durable-objects/dataset-store/load.ts";
+import { replaceEstimates } from "./exact-stats.ts";
 import { DatasetLoadMessage } from "./message.ts";
 import { streamRows } from "./stream.ts";
 import { LoadError, type SqlValue } from "./values.ts";
@@ -93,6 +94,7 @@ export async function handleDatasetLoad(message: Message<unknown>, config: Confi
     return;
   }
   if (result.status === "ready") {
+    await replaceEstimates(config, db, logger, dataset);
     const loadedAt = new Date(result.loadedAt);
     await db.update(datasets).set({ queryStatus: "ready", queryRows: result.rows, queryLoadedAt: loadedAt, queryError: null }).where(eq(datasets.id, datasetId));
     logger.info("dataset loaded", { datasetId, rows: result.rows, reused: result.reused });
