@@ -94,11 +94,11 @@ export async function handleDatasetLoad(message: Message<unknown>, config: Confi
     return;
   }
   if (result.status === "ready") {
-    await replaceEstimates(config, db, logger, dataset);
     const loadedAt = new Date(result.loadedAt);
     await db.update(datasets).set({ queryStatus: "ready", queryRows: result.rows, queryLoadedAt: loadedAt, queryError: null }).where(eq(datasets.id, datasetId));
     logger.info("dataset loaded", { datasetId, rows: result.rows, reused: result.reused });
     await tellSessions(config, db, logger, datasetId, "dataset.ready", { datasetId, rows: result.rows, loadedAt: result.loadedAt });
+    await replaceEstimates(config, db, logger, dataset);
   } else {
     await db.update(datasets).set({ queryStatus: "failed", queryError: result.error }).where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
     logger.warn("dataset load failed for good", { datasetId, error: result.error });

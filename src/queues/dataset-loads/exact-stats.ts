@@ -1,5 +1,6 @@
 // After a load: the upload's estimated figures (distinct counts past the exact range, quantiles from a sample) replaced by
-// exact ones computed with SQL in the dataset's store, and marked exact. Called once, where the load finishes (consumer.ts).
+// exact ones computed with SQL in the dataset's store, and marked exact. Called once, where the load finishes (consumer.ts),
+// after the dataset is ready: queries need not wait for it, and the profile says which figures are still estimates meanwhile.
 import { eq } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
 import type { ColumnProfile } from "../../db/dataset-documents.ts";
@@ -23,6 +24,7 @@ const needsExact = (column: ColumnProfile) => column.approximate?.distinct !== f
 export async function replaceEstimates(config: Config, db: Database, logger: Logger, dataset: Dataset): Promise<void> {
   const wanted = dataset.profile.columns.filter(needsExact);
   if (wanted.length === 0) return;
+  const started = Date.now();
   try {
     const store = storeFor(config, dataset);
     const exact = new Map<string, ExactColumnStats>();
@@ -37,6 +39,7 @@ export async function replaceEstimates(config: Config, db: Database, logger: Log
       return { ...column, distinct: stats.distinct, quantiles: isNumeric(column) ? stats.quantiles : column.quantiles, approximate: { distinct: false, quantiles: false } };
     });
     await db.update(datasets).set({ profile: { ...dataset.profile, columns } }).where(eq(datasets.id, dataset.id));
+    logger.info("exact statistics replaced the estimates", { datasetId: dataset.id, columns: wanted.length, ms: Date.now() - started });
   } catch (error) {
     logger.warn("exact statistics failed; the profile keeps its estimates", { datasetId: dataset.id, ...describeError(error) });
   }
