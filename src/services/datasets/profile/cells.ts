@@ -1,5 +1,5 @@
 // What a cell is: the rules for nulls, numbers, booleans and instants, read from UTF-8 bytes (the upload's hot path) or from
-// text (the statistical engine, the load). One set of rules, so a value is the same thing wherever it is read.
+// text (the statistical engine). One set of rules, so a value is the same thing wherever it is read.
 
 /** Character codes the byte readers test (ASCII: a UTF-8 byte below 0x80 is that character). */
 export const Char = {
@@ -7,7 +7,6 @@ export const Char = {
   CarriageReturn: 13,
   Space: 32,
   Plus: 43,
-  Comma: 44,
   Minus: 45,
   Dot: 46,
   Slash: 47,
@@ -15,7 +14,6 @@ export const Char = {
   Nine: 57,
   /** Lower-case letters; `byte | CASE_BIT` folds an upper-case ASCII letter to lower case. */
   a: 97,
-  b: 98,
   e: 101,
   f: 102,
   l: 108,
@@ -23,7 +21,6 @@ export const Char = {
   o: 111,
   t: 116,
   u: 117,
-  x: 120,
 } as const;
 export const CASE_BIT = 0x20;
 
