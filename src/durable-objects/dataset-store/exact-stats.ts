@@ -3,10 +3,16 @@
 import { readMeta } from "./meta.ts";
 import { quoteIdentifier } from "../../queues/dataset-loads/values.ts";
 
+/** Which figures to compute (each costs a pass over the column): the ones the profile could only estimate. */
+export interface ExactStatsWanted {
+  distinct: boolean;
+  quantiles: boolean;
+}
+
 export interface ExactColumnStats {
-  /** Distinct non-null values, as SQLite compares them: typed (1 and 1.0 are one number; instants are their ISO text). */
-  distinct: number;
-  /** For integer and number columns with a value: `p5`… by linear interpolation over every numeric value; else null. */
+  /** Distinct non-null values, as SQLite compares them: typed (1 and 1.0 are one number; instants are their ISO text); null when not wanted. */
+  distinct: number | null;
+  /** For integer and number columns with a value, when wanted: `p5`… by linear interpolation over every numeric value; else null. */
   quantiles: Record<string, number> | null;
 }
 
@@ -23,14 +29,14 @@ function interpolate(lo: number, hi: number, f: number): number {
  * The column named `name` of the ready store. Each call is one request of the object's (its own CPU
  * budget): the distinct count is one aggregate; the quantiles, one sort reading only the ranks they need.
  */
-export function exactColumnStats(sql: SqlStorage, name: string, points: readonly number[]): ExactStatsOutcome {
+export function exactColumnStats(sql: SqlStorage, name: string, wanted: ExactStatsWanted, points: readonly number[]): ExactStatsOutcome {
   const meta = readMeta(sql);
   if (meta.status !== "ready") return { ok: false, error: `The store is ${meta.status}, not ready.` };
   const column = meta.columns.find((candidate) => candidate.name === name);
   if (!column) return { ok: false, error: `The store has no column ${JSON.stringify(name)}.` };
   const id = quoteIdentifier(column.name);
-  const distinct = sql.exec<{ n: number }>(`SELECT count(DISTINCT ${id}) AS n FROM dataset`).one().n;
-  if (column.type !== "integer" && column.type !== "number") return { ok: true, stats: { distinct, quantiles: null } };
+  const distinct = wanted.distinct ? sql.exec<{ n: number }>(`SELECT count(DISTINCT ${id}) AS n FROM dataset`).one().n : null;
+  if (!wanted.quantiles || (column.type !== "integer" && column.type !== "number")) return { ok: true, stats: { distinct, quantiles: null } };
   // Only numbers take part (an integer past 2^53 is held as its digits, text, and would sort after every number).
   const numeric = `typeof(${id}) IN ('integer', 'real')`;
   const n = sql.exec<{ n: number }>(`SELECT count(*) AS n FROM dataset WHERE ${numeric}`).one().n;

@@ -42,27 +42,31 @@ describe("exact statistics after the load", () => {
     const country = (i: number) => `c${(i * 17) % 2_611}`;
     const y1960 = (i: number) => (i % 11 === 0 ? null : ((i * 7_919) % 10_007) / 100);
     const y1961 = (i: number) => (i * 104_729) % 5_003;
-    const csv = `Country,1960,1961\n${Array.from({ length: rows }, (_, i) => {
+    // Few distinct values (counted exactly by the upload), too many to hold for quantiles.
+    const y1962 = (i: number) => (i * 3) % 7;
+    const csv = `Country,1960,1961,1962\n${Array.from({ length: rows }, (_, i) => {
       const a = y1960(i);
-      return `${country(i)},${a === null ? "" : i % 5 === 0 ? ` ${a}` : a},${y1961(i)}`;
+      return `${country(i)},${a === null ? "" : i % 5 === 0 ? ` ${a}` : a},${y1961(i)},${y1962(i)}`;
     }).join("\n")}\n`;
     const countries = Array.from({ length: rows }, (_, i) => country(i));
     const first = Array.from({ length: rows }, (_, i) => y1960(i)).filter((v): v is number => v !== null);
     const second = Array.from({ length: rows }, (_, i) => y1961(i));
+    const third = Array.from({ length: rows }, (_, i) => y1962(i));
 
     const uploaded = await upload(ada, await newProject(ada), csv);
     expect(uploaded.rowCount).toBe(rows);
     const before = uploaded.profile.columns as ProfiledColumn[];
-    expect(before.map((column) => [column.name, column.type])).toEqual([["Country", "string"], ["1960", "number"], ["1961", "integer"]]);
+    expect(before.map((column) => [column.name, column.type])).toEqual([["Country", "string"], ["1960", "number"], ["1961", "integer"], ["1962", "integer"]]);
     // Past the exact range (2,048 values a column at this width) the upload could only estimate.
     expect(before[0]!.approximate).toEqual({ distinct: true, quantiles: false });
     expect(before[1]!.approximate!.quantiles).toBe(true);
+    expect(before[3]!).toMatchObject({ distinct: 7, approximate: { distinct: false, quantiles: true } });
 
     expect((await settled(ada, uploaded.id)).query.status).toBe("ready");
     const dataset = await exact(ada, uploaded.id);
-    const [countryColumn, firstColumn, secondColumn] = dataset.profile.columns as ProfiledColumn[];
+    const [countryColumn, firstColumn, secondColumn, thirdColumn] = dataset.profile.columns as ProfiledColumn[];
     expect(countryColumn).toMatchObject({ distinct: new Set(countries).size, quantiles: null, approximate: { distinct: false, quantiles: false } });
-    for (const [column, values] of [[firstColumn!, first], [secondColumn!, second]] as const) {
+    for (const [column, values] of [[firstColumn!, first], [secondColumn!, second], [thirdColumn!, third]] as const) {
       expect(column.distinct).toBe(new Set(values).size);
       expect(column.approximate).toEqual({ distinct: false, quantiles: false });
       for (const [key, p] of Object.entries(POINTS)) expect(column.quantiles![key], `${column.name} ${key}`).toBeCloseTo(quantileCont(values, p), 9);
