@@ -1,8 +1,7 @@
 // Drizzle tables. drizzle-kit reads this file to generate migrations/ (npm run db:generate).
 import { sql } from "drizzle-orm";
-import type { ParseOptions } from "../services/datasets/parsers.ts";
-import type { Profile } from "../services/datasets/profiler.ts";
-import type { ChatGrounding } from "../services/chat/grounding.ts";
+import type { ChatGrounding } from "./chat-documents.ts";
+import type { ParseOptions, Profile } from "./dataset-documents.ts";
 import { bigint, boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 /** Millisecond precision, like a JS Date: cursors built from these values compare exactly. */

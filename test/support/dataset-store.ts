@@ -2,7 +2,7 @@
 // to query, and a checksum of everything the store holds, to show a refused statement changed nothing.
 import { env, runInDurableObject } from "cloudflare:test";
 import type { DatasetStore } from "../../src/durable-objects/dataset-store/dataset-store.ts";
-import type { ColumnType } from "../../src/services/datasets/profiler.ts";
+import type { ColumnType } from "../../src/services/datasets/profile/types.ts";
 import { storeFor } from "../../src/services/dataset-store/stub.ts";
 
 export interface SeedColumn {

@@ -1,6 +1,7 @@
 // DatasetStore: one per dataset content (organization + sha256), every row of the file in SQLite. Thin: each method delegates.
 import { DurableObject } from "cloudflare:workers";
 import { type AppendResult, appendRows, type BeginResult, beginLoad, destroyStore, failLoad, finishLoad, type LoadResult, type LoadStart, storeMeta } from "./load.ts";
+import { exactColumnStats, type ExactStatsOutcome, type ExactStatsWanted } from "./exact-stats.ts";
 import type { StoreMeta } from "./meta.ts";
 import type { SqlValue } from "../../queues/dataset-loads/values.ts";
 import { type QueryOutcome, type QueryRequest, runQuery } from "./query.ts";
@@ -27,6 +28,11 @@ export class DatasetStore extends DurableObject<Cloudflare.Env> {
   /** Status, rows, loadedAt, error and columns, from `_store_meta`. */
   meta(): Omit<StoreMeta, "loadId" | "heartbeat"> {
     return storeMeta(this.ctx);
+  }
+
+  /** Exact distinct count and quantiles of one column of the ready store (exact-stats.ts). */
+  exactColumnStats(name: string, wanted: ExactStatsWanted, points: readonly number[]): ExactStatsOutcome {
+    return exactColumnStats(this.ctx.storage.sql, name, wanted, points);
   }
 
   /** One read-only statement over `dataset` (query.ts). */

@@ -10,6 +10,7 @@ import type { Dataset } from "../../lib/tenancy.ts";
 import { storeFor } from "../../services/dataset-store/stub.ts";
 import { ApiError } from "../../lib/problem.ts";
 import type { BeginResult } from "../../durable-objects/dataset-store/load.ts";
+import { replaceEstimates } from "./exact-stats.ts";
 import { DatasetLoadMessage } from "./message.ts";
 import { streamRows } from "./stream.ts";
 import { LoadError, type SqlValue } from "./values.ts";
@@ -97,6 +98,7 @@ export async function handleDatasetLoad(message: Message<unknown>, config: Confi
     await db.update(datasets).set({ queryStatus: "ready", queryRows: result.rows, queryLoadedAt: loadedAt, queryError: null }).where(eq(datasets.id, datasetId));
     logger.info("dataset loaded", { datasetId, rows: result.rows, reused: result.reused });
     await tellSessions(config, db, logger, datasetId, "dataset.ready", { datasetId, rows: result.rows, loadedAt: result.loadedAt });
+    await replaceEstimates(config, db, logger, dataset);
   } else {
     await db.update(datasets).set({ queryStatus: "failed", queryError: result.error }).where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
     logger.warn("dataset load failed for good", { datasetId, error: result.error });

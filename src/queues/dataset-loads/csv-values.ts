@@ -1,7 +1,7 @@
 // CSV cells to SQLite values straight from their bytes: numbers and booleans without making a string, text decoded
 // cheaply when ASCII, instants parsed once per distinct value. Anything unusual goes the general way (values.ts).
 import { isNullText, type SqlValue, toSqlValue } from "./values.ts";
-import type { ColumnType } from "../../services/datasets/profiler.ts";
+import type { ColumnType } from "../../services/datasets/profile/types.ts";
 
 const decoder = new TextDecoder();
 /** Powers of ten that doubles hold exactly: m / 10^k is then correctly rounded, as Number() would give. */

@@ -1,5 +1,5 @@
 // Cells to SQLite values by the profile's column type: the same reading of a value the profiler gave it, so a column holds one type.
-import type { Cell, ColumnType } from "../../services/datasets/profiler.ts";
+import type { Cell, ColumnType } from "../../services/datasets/profile/types.ts";
 
 export type SqlValue = string | number | null;
 

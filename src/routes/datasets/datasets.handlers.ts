@@ -45,8 +45,8 @@ export const full = (d: Dataset) => ({
   ...summary(d),
   profile: {
     rowCount: d.profile.rowCount,
-    columns: d.profile.columns.map(({ name, type, count, nulls, distinct, min, max, mean, stddev, quantiles, topValues }) => ({
-      name, type, count, nulls, distinct, min, max, mean, stddev, quantiles, topValues,
+    columns: d.profile.columns.map(({ name, type, count, nulls, distinct, min, max, mean, stddev, quantiles, topValues, approximate }) => ({
+      name, type, count, nulls, distinct, min, max, mean, stddev, quantiles, topValues, ...(approximate ? { approximate: { distinct: approximate.distinct, quantiles: approximate.quantiles } } : {}),
     })),
   },
   sample: d.sample,

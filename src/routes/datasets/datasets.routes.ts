@@ -13,13 +13,26 @@ const ColumnProfile = z
     type: z.enum(["integer", "number", "boolean", "datetime", "string"]),
     count: z.number().int(),
     nulls: z.number().int(),
-    distinct: z.number().int().openapi({ description: "An estimate (HyperLogLog, about ±2 %)" }),
+    distinct: z.number().int().openapi({
+      description:
+        "Distinct non-null values: exact up to 2,048 (fewer past 32 columns), then a HyperLogLog estimate (about ±0.8 %) until the dataset's store is loaded, when it is counted exactly (see approximate.distinct)",
+    }),
     min: z.union([z.number(), z.string(), z.boolean()]).nullable(),
     max: z.union([z.number(), z.string(), z.boolean()]).nullable(),
     mean: z.number().nullable(),
     stddev: z.number().nullable(),
-    quantiles: z.record(z.string(), z.number()).nullable().openapi({ description: "p5, p25, p50, p75, p95 from a 2,048-value reservoir sample" }),
+    quantiles: z.record(z.string(), z.number()).nullable().openapi({
+      description:
+        "p5, p25, p50, p75, p95 by linear interpolation between order statistics (as DuckDB's quantile_cont): exact for a column of at most 2,048 numbers, else from a 2,048-value reservoir sample until the store is loaded, when they are computed over every value (see approximate.quantiles)",
+    }),
     topValues: z.array(z.object({ value: z.string(), count: z.number().int() })),
+    approximate: z
+      .object({
+        distinct: z.boolean().openapi({ description: "true: `distinct` is an estimate (past the exact range, before the store's exact count)" }),
+        quantiles: z.boolean().openapi({ description: "true: `quantiles` come from a sample (more numbers than it holds, before the store's exact ones)" }),
+      })
+      .optional()
+      .openapi({ description: "Which figures are estimates. Absent on profiles made before it was recorded (treat their figures as estimates)." }),
   })
   .openapi("ColumnProfile");
 

@@ -1,7 +1,7 @@
 // Prompts for the model, built from the dataset's profile and sample (never the raw file) within a token budget.
 import type { LlmDataPolicy } from "../llm/data-policy.ts";
 import type { ChatMessage } from "../llm/model.ts";
-import type { ColumnProfile, Profile } from "../datasets/profiler.ts";
+import type { ColumnProfile, Profile } from "../datasets/profile/types.ts";
 import { chartTypes, insightKinds } from "./result.ts";
 
 /** About four characters a token for English and JSON: close enough to keep a prompt inside its budget. */

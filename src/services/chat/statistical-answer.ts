@@ -1,6 +1,6 @@
 // The statistical engine's chat answer: deterministic, from the profile and the latest analysis, when no model answers.
 import type { Insight } from "../analysis/result.ts";
-import type { ColumnProfile, Profile } from "../datasets/profiler.ts";
+import type { ColumnProfile, Profile } from "../datasets/profile/types.ts";
 import type { LatestAnalysis } from "./context.ts";
 
 export interface StatisticalChatInput {

@@ -1,6 +1,6 @@
 // The statistical engine's chat answer (no model): the question shapes it can compute ("average X by Y", "how many rows where …",
 // "trend of X", "top N Y by X") run as real queries over every row; anything else is answered from the profile, and it says so.
-import type { ColumnProfile } from "../datasets/profiler.ts";
+import type { ColumnProfile } from "../datasets/profile/types.ts";
 import type { ChartSpec } from "../query/spec.ts";
 import type { LatestAnalysis } from "./context.ts";
 import type { ToolCallRecord } from "./grounding.ts";

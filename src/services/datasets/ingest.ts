@@ -2,8 +2,10 @@
 import { ApiError } from "../../lib/problem.ts";
 import { BodyReader } from "./body-reader.ts";
 import { cellText, CsvScanner } from "./csv-scanner.ts";
-import { type Cell, NotUtf8Error, type Profile, Profiler } from "./profiler.ts";
-import { looksLikeHeader, type ParseOptions, rowsOf, sniffDelimiter } from "./parsers.ts";
+import { Profiler } from "./profile/profiler.ts";
+import { type Cell, NotUtf8Error, type Profile } from "./profile/types.ts";
+import { columnNames, headerOf, raggedRowDetail } from "./csv-header.ts";
+import { type ParseOptions, rowsOf, sniffDelimiter } from "./parsers.ts";
 
 export interface Limits {
   maxBytes: number;
@@ -126,23 +128,19 @@ async function profileCsv(reader: BodyReader, storage: Storage, options: ParseOp
   const scanner = new CsvScanner(delimiter.charCodeAt(0), lineBreak, limits.maxColumns + 1, MAX_RECORD_BYTES);
 
   let columns: string[] = [];
-  let header = options.header;
+  const header = options.header ?? headerOf(headText, delimiter, done);
   let profiler: Profiler | undefined;
   const sample: Cell[][] = [];
   const onRecord = (bytes: Uint8Array, cells: Int32Array, count: number, row: number) => {
     if (!profiler) {
       if (count > limits.maxColumns) throw tooManyColumns(count, limits.maxColumns);
       const first = Array.from({ length: count }, (_, i) => cellText(bytes, cells, i));
-      header ??= looksLikeHeader(first);
-      columns = header ? first.map((cell, i) => cell.trim() || `column_${i + 1}`) : first.map((_, i) => `column_${i + 1}`);
+      columns = columnNames(first, header);
       profiler = new Profiler(columns);
       if (header) return;
     }
     if (count !== columns.length) {
-      throw new ApiError(422, {
-        code: "CSV_MALFORMED",
-        detail: `The CSV is malformed: row ${row} has ${count} columns where the first has ${columns.length} (column ${Math.min(count, columns.length) + 1} is where they part).`,
-      });
+      throw new ApiError(422, { code: "CSV_MALFORMED", detail: raggedRowDetail(row, count, columns.length) });
     }
     if (profiler.rowCount >= limits.maxRows) throw tooManyRows(limits.maxRows);
     profiler.addRecord(bytes, cells);

@@ -2,17 +2,11 @@
 import { JSONParser } from "@streamparser/json";
 import Papa from "papaparse";
 import { ApiError } from "../../lib/problem.ts";
-import type { Cell } from "./profiler.ts";
+import type { Format, ParseOptions } from "../../db/dataset-documents.ts";
+import { columnNames, headerOf, raggedRowDetail } from "./csv-header.ts";
+import type { Cell } from "./profile/types.ts";
 
-export type Format = "csv" | "json" | "ndjson";
-
-/** How a stored file is read back (kept with the dataset, so previews parse it the same way). */
-export interface ParseOptions {
-  format: Format;
-  delimiter?: string;
-  /** CSV: whether the first line names the columns. */
-  header?: boolean;
-}
+export type { Format, ParseOptions };
 
 /**
  * Rows as arrays of cells in the order of `columns` (which may grow as later JSON objects bring new
@@ -48,20 +42,18 @@ export function sniffDelimiter(sample: string): string {
   return best;
 }
 
-/** A first CSV record is a header when its cells are all non-empty, distinct and not numbers. */
-export function looksLikeHeader(cells: string[]): boolean {
-  const trimmed = cells.map((cell) => cell.trim());
-  return trimmed.every((cell) => cell.length > 0 && !/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(cell)) && new Set(trimmed).size === trimmed.length;
-}
-
-/** Reads the first chunk without losing it: the stream returned still starts at the beginning. */
-async function peek(text: ReadableStream<string>): Promise<{ head: string; stream: ReadableStream<string> }> {
+/** Reads the first chunks without losing them: the stream returned still starts at the beginning. `complete`: the head is all of it. */
+async function peek(text: ReadableStream<string>): Promise<{ head: string; complete: boolean; stream: ReadableStream<string> }> {
   const reader = text.getReader();
   let head = "";
   const held: string[] = [];
+  let complete = false;
   while (head.length < 64 * 1024) {
     const { value, done } = await reader.read();
-    if (done) break;
+    if (done) {
+      complete = true;
+      break;
+    }
     held.push(value);
     head += value;
   }
@@ -75,14 +67,14 @@ async function peek(text: ReadableStream<string>): Promise<{ head: string; strea
     },
     cancel: (reason) => reader.cancel(reason),
   });
-  return { head, stream };
+  return { head, complete, stream };
 }
 
 /** One row longer than this means an unclosed quote swallowing the file: refuse instead of buffering it. */
 const MAX_ROW_CHARS = 1024 * 1024;
 
 async function csvRows(text: ReadableStream<string>, options: ParseOptions): Promise<RowStream & { options: ParseOptions }> {
-  const { head, stream } = await peek(text);
+  const { head, complete, stream } = await peek(text);
   const delimiter = options.delimiter ?? sniffDelimiter(head);
   const newline = head.includes("\r\n") ? "\r\n" : head.includes("\n") ? "\n" : "\r";
   // papaparse's own Parser, fed chunk by chunk as its ChunkStreamer does: the unfinished last row carries over.
@@ -115,15 +107,15 @@ async function csvRows(text: ReadableStream<string>, options: ParseOptions): Pro
   const firstBatch = await all.next();
   const head0 = firstBatch.done ? undefined : firstBatch.value[0];
   if (!head0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
-  const header = options.header ?? looksLikeHeader(head0);
+  const header = options.header ?? headerOf(head, delimiter, complete);
   const width = head0.length;
-  const columns = header ? head0.map((cell, i) => cell.trim() || `column_${i + 1}`) : head0.map((_, i) => `column_${i + 1}`);
+  const columns = columnNames(head0, header);
   let row = header ? 1 : 0;
   const checked = (batch: string[][]) => {
     for (const record of batch) {
       row++;
       if (record.length !== width) {
-        throw unprocessable("CSV_MALFORMED", `The CSV is malformed: row ${row} has ${record.length} columns where the first has ${width} (column ${Math.min(record.length, width) + 1} is where they part).`);
+        throw unprocessable("CSV_MALFORMED", raggedRowDetail(row, record.length, width));
       }
     }
     return batch;

@@ -1,5 +1,5 @@
 // A stored cell as the typed value its column holds: the profiler's reading of a cell (null spellings, numbers, booleans, instants), repeated per value.
-import type { Cell, ColumnProfile, ColumnType } from "../datasets/profiler.ts";
+import type { Cell, ColumnProfile, ColumnType } from "../datasets/profile/types.ts";
 
 /** Parquet's physical/logical pairing per profile type. */
 export type ParquetKind = "INT64" | "DOUBLE" | "BOOLEAN" | "TIMESTAMP" | "STRING";

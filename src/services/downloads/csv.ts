@@ -1,5 +1,5 @@
 // A JSON or NDJSON dataset's rows written as CSV (RFC 4180): a header of the profile's columns, then one record per row, a batch at a time.
-import type { Cell } from "../datasets/profiler.ts";
+import type { Cell } from "../datasets/profile/types.ts";
 
 /** Quoted when it holds a comma, quote or line break, or starts or ends with whitespace (which readers may trim). */
 const needsQuotes = /[",\r\n]|^\s|\s$/;

@@ -1,7 +1,7 @@
 // A dataset's rows written as Parquet (hyparquet-writer), one bounded row group at a time, each handed on as soon as it is written.
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
 import type { SchemaElement } from "hyparquet";
-import type { Cell, ColumnProfile } from "../datasets/profiler.ts";
+import type { Cell, ColumnProfile } from "../datasets/profile/types.ts";
 import { converter, parquetKind, type ParquetKind } from "./cells.ts";
 
 /** A row group holds at most this many cells (and at most MAX_GROUP_ROWS rows): what bounds memory, with one input chunk. */

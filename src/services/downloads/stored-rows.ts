@@ -2,7 +2,7 @@
 import { cellText } from "../datasets/csv-scanner.ts";
 import { JSON_DEPTH_CEILING, type ParseOptions, rowsOf } from "../datasets/parsers.ts";
 import { openStoredCsv } from "../datasets/stored-csv.ts";
-import type { Cell } from "../datasets/profiler.ts";
+import type { Cell } from "../datasets/profile/types.ts";
 
 /** CSV records as the profiler saw them: the same scanner, delimiter, line break, header and BOM handling as ingest. */
 async function* csvBatches(body: ReadableStream<Uint8Array>, parse: ParseOptions, width: number): AsyncGenerator<Cell[][]> {

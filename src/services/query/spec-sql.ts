@@ -1,5 +1,5 @@
 // SQLite expressions for the chart spec compiler: quoting, time units, nice bin steps, filters. Values are bound, never inlined.
-import type { ColumnType } from "../datasets/profiler.ts";
+import type { ColumnType } from "../datasets/profile/types.ts";
 
 export type Param = string | number | null;
 

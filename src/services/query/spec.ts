@@ -1,6 +1,6 @@
 // The chart-data spec (a chart's encoding made executable) and its compiler to one parameterised SQLite statement over `dataset`.
 import { z } from "@hono/zod-openapi";
-import type { ColumnType } from "../datasets/profiler.ts";
+import type { ColumnType } from "../datasets/profile/types.ts";
 import {
   Binder,
   binBounds,

@@ -7,7 +7,8 @@ import seattleCsv from "../../../node_modules/vega-datasets/data/seattle-weather
 import { type ChartPlan, type Insight, PlannedResult } from "../../../src/services/analysis/result.ts";
 import { type EngineInput, statisticalAnalysis } from "../../../src/services/analysis/statistical-engine.ts";
 import { type Format, rowsOf } from "../../../src/services/datasets/parsers.ts";
-import { type Cell, Profiler } from "../../../src/services/datasets/profiler.ts";
+import { Profiler } from "../../../src/services/datasets/profile/profiler.ts";
+import type { Cell } from "../../../src/services/datasets/profile/types.ts";
 
 /** Parses and profiles `text` the way an upload does, keeping up to `sampleRows` rows as the engine's sample. */
 async function load(name: string, text: string, format: Format, sampleRows = 5_000): Promise<EngineInput> {

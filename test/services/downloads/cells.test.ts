@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { converter, isNullText, parquetKind } from "../../../src/services/downloads/cells.ts";
 import { csvCell } from "../../../src/services/downloads/csv.ts";
-import { Profiler } from "../../../src/services/datasets/profiler.ts";
+import { Profiler } from "../../../src/services/datasets/profile/profiler.ts";
 
 describe("nulls", () => {
   it("are the spellings the profiler counts as nulls, and only those", () => {

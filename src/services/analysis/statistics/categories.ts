@@ -1,5 +1,5 @@
 // Categorical columns: dominant category, concentration of the top values, cardinality, and bar charts of the top values.
-import type { ColumnProfile } from "../../datasets/profiler.ts";
+import type { ColumnProfile } from "../../datasets/profile/types.ts";
 import type { ChartPlan } from "../result.ts";
 import { type Dataset, type Finding, type StepResult, cite, citable, label } from "./dataset.ts";
 import { clip, count, percent } from "./values.ts";

@@ -1,6 +1,6 @@
 // The engine's view of a dataset: the profile plus per-column numeric vectors read once from the sample rows.
 import type { ChartPlan, Insight } from "../result.ts";
-import type { ColumnProfile, Profile } from "../../datasets/profiler.ts";
+import type { ColumnProfile, Profile } from "../../datasets/profile/types.ts";
 import type { ColumnFacts, StoreFacts } from "./store-facts.ts";
 import { type Stats, count, describe, toNumber } from "./values.ts";
 

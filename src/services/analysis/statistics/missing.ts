@@ -1,5 +1,5 @@
 // Missing data: columns with a notable share of nulls, entirely empty columns, complete rows, and a chart of the gaps.
-import type { ColumnProfile } from "../../datasets/profiler.ts";
+import type { ColumnProfile } from "../../datasets/profile/types.ts";
 import { type Dataset, type Finding, type StepResult, cite, label } from "./dataset.ts";
 import { clip, count, isNullCell, percent } from "./values.ts";
 

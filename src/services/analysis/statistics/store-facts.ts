@@ -1,6 +1,6 @@
 // The statistical engine's figures computed in SQL over every row of the dataset's store: exact summaries and quantiles,
 // IQR fences, Pearson correlations, trends over the full time range, category shares and complete rows.
-import type { ColumnProfile, Profile } from "../../datasets/profiler.ts";
+import type { ColumnProfile, Profile } from "../../datasets/profile/types.ts";
 import { ApiError } from "../../../lib/problem.ts";
 import { ident } from "../../query/spec-sql.ts";
 import { DAY_MS, type Stats } from "./values.ts";

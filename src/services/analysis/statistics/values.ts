@@ -1,37 +1,22 @@
-// Numeric helpers for the statistical engine: reading cells as numbers or times, overflow-safe summaries, formatting.
-
-const nullTokens = new Set(["", "null", "na", "n/a", "nan", "none"]);
-// The profiler's notion of a number: plain decimal notation only ("0x1f" and " 12 " are not numbers).
-const plainNumber = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
-const datePattern = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[-+]\d{2}:?\d{2})?)?$/;
-const zonePattern = /(Z|([-+]\d{2}):?(\d{2}))$/;
+// Numeric helpers for the statistical engine: reading cells as numbers or times (the profile's own rules), overflow-safe summaries, formatting.
+import { isNullText, parseInstant, parseNumber } from "../../datasets/profile/cells.ts";
 
 export const DAY_MS = 86_400_000;
 export const YEAR_MS = 365.25 * DAY_MS;
 
-/** A cell as a finite number, or null (missing, a null token, text that is not a number, ±Infinity). */
+/** A cell as a finite number, or null (missing, a null token, text that is not a number, ±Infinity): the profiler's rule. */
 export function toNumber(cell: unknown): number | null {
   if (typeof cell === "number") return Number.isFinite(cell) ? cell : null;
-  if (typeof cell !== "string" || !plainNumber.test(cell)) return null;
-  const value = Number(cell);
-  return Number.isFinite(value) ? value : null;
+  return typeof cell === "string" ? parseNumber(cell) : null;
 }
 
 /** A `YYYY-MM-DD` or ISO 8601 cell as epoch milliseconds; a time without a zone is read as UTC, so results never depend on the host. */
 export function toTime(cell: unknown): number | null {
-  if (typeof cell !== "string" || cell.length < 10 || !datePattern.test(cell)) return null;
-  let text = cell.replace(" ", "T");
-  if (text.length > 10) {
-    const zone = zonePattern.exec(text.slice(10));
-    if (!zone) text += "Z";
-    else if (zone[1] !== "Z") text = `${text.slice(0, text.length - zone[0].length)}${zone[2]}:${zone[3]}`;
-  }
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? null : at;
+  return typeof cell === "string" ? parseInstant(cell) : null;
 }
 
 export function isNullCell(cell: unknown): boolean {
-  return cell === null || cell === undefined || (typeof cell === "string" && cell.length <= 4 && nullTokens.has(cell.trim().toLowerCase()));
+  return cell === null || cell === undefined || (typeof cell === "string" && isNullText(cell));
 }
 
 /** The largest magnitude, so sums can run on values scaled into [-1, 1] and never overflow. */

@@ -26,46 +26,92 @@ export function hashBytes(bytes: Uint8Array, start: number, end: number): number
   return fmix32(hash);
 }
 
-/** HyperLogLog (Flajolet et al.) with 2^12 registers: distinct counts to about ±1.6 %, in 4 KB. */
+/** Ertl's σ(x) = x + Σ x^(2^k)·2^(k−1): the share of empty registers' term. */
+function sigma(x: number): number {
+  if (x === 1) return Infinity;
+  let y = 1;
+  let z = x;
+  let previous: number;
+  do {
+    x *= x;
+    previous = z;
+    z += x * y;
+    y += y;
+  } while (z !== previous);
+  return z;
+}
+
+/** Ertl's τ(x) = (1 − x − Σ (1 − x^(2^−k))²·2^−k) / 3: the share of saturated registers' term. */
+function tau(x: number): number {
+  if (x === 0 || x === 1) return 0;
+  let y = 1;
+  let z = 1 - x;
+  let previous: number;
+  do {
+    x = Math.sqrt(x);
+    previous = z;
+    y *= 0.5;
+    z -= (1 - x) ** 2 * y;
+  } while (z !== previous);
+  return z / 3;
+}
+
+/**
+ * HyperLogLog (Flajolet et al.) with 2^bits registers, read with Ertl's improved estimator ("New
+ * cardinality estimation algorithms for HyperLogLog sketches", 2017), which has no bias to correct
+ * between the small and the large range (the classic raw estimate with linear counting is off by
+ * about 1 % there, on top of its spread). Standard error 1.04 / √(2^bits): ±0.8 % at 14 bits (16 KB).
+ */
 export class DistinctCounter {
-  private static readonly bits = 12;
-  private readonly registers = new Uint8Array(1 << DistinctCounter.bits);
+  private readonly registers: Uint8Array;
+
+  constructor(private readonly bits = 14) {
+    this.registers = new Uint8Array(1 << bits);
+  }
 
   /** Adds a value by a 32-bit hash of it (hashBytes, hashWords), mixed again here so that every bit counts. */
   addHash(hash: number) {
     hash = fmix32(hash);
-    const index = hash >>> (32 - DistinctCounter.bits);
-    const rest = (hash << DistinctCounter.bits) | (1 << (DistinctCounter.bits - 1));
+    const index = hash >>> (32 - this.bits);
+    const rest = (hash << this.bits) | (1 << (this.bits - 1));
     const rank = Math.clz32(rest) + 1;
     if (rank > this.registers[index]!) this.registers[index] = rank;
   }
 
   estimate(): number {
     const m = this.registers.length;
-    let sum = 0;
-    let zeros = 0;
-    for (const register of this.registers) {
-      sum += 2 ** -register;
-      if (register === 0) zeros++;
-    }
-    const raw = ((0.7213 / (1 + 1.079 / m)) * m * m) / sum;
-    // Small cardinalities: linear counting is exact enough and far better than the raw estimate.
-    return Math.round(raw <= 2.5 * m && zeros > 0 ? m * Math.log(m / zeros) : raw);
+    const q = 32 - this.bits;
+    // Registers by value: 0 (empty) to q + 1 (saturated).
+    const counts = new Array<number>(q + 2).fill(0);
+    for (const register of this.registers) counts[register]!++;
+    let z = m * tau(1 - counts[q + 1]! / m);
+    for (let k = q; k >= 1; k--) z = 0.5 * (z + counts[k]!);
+    z += m * sigma(counts[0]! / m);
+    return Math.round(m * m / (2 * Math.LN2 * z));
   }
 }
 
 /**
- * A uniform random sample of fixed size: quantiles of any stream, from `size` values. Li's
- * Algorithm L: once full, it draws how many values to skip rather than a random number per value.
+ * A uniform random sample of fixed size: quantiles of any stream, from `size` values (exact while the
+ * stream has no more). Li's Algorithm L: once full, it draws how many values to skip rather than a
+ * random number per value.
  */
 export class Reservoir {
   private readonly values: number[] = [];
   private skip = 0;
   private w = 1;
+  /** How many values were added in all. */
+  private seen = 0;
   constructor(private readonly size = 2_048) {}
+
+  /** Whether the quantiles come from a sample (more values were added than it holds), so are estimates. */
+  get sampled(): boolean {
+    return this.seen > this.size;
+  }
 
   /** Adds `value`, `times` times over (as that many values in a row). */
   add(value: number, times = 1) {
+    this.seen += times;
     while (times > 0) {
       if (this.values.length < this.size) {
         this.values.push(value);
@@ -88,11 +134,25 @@ export class Reservoir {
     this.skip = Math.floor(Math.log(Math.random()) / Math.log(1 - this.w));
   }
 
-  quantiles(points: number[]): Record<string, number> | null {
+  /** `p…` for each point, by linear interpolation between the held values' order statistics (as DuckDB's quantile_cont). */
+  quantiles(points: readonly number[]): Record<string, number> | null {
     if (this.values.length === 0) return null;
     const sorted = [...this.values].sort((a, b) => a - b);
-    return Object.fromEntries(points.map((p) => [`p${Math.round(p * 100)}`, sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!]));
+    return Object.fromEntries(points.map((p) => [`p${Math.round(p * 100)}`, interpolatedQuantile(sorted, p)]));
   }
+}
+
+/** The p-quantile of ascending `sorted`: lo + f·(hi − lo) between the order statistics around (n − 1)·p (R's type 7). */
+export function interpolatedQuantile(sorted: ArrayLike<number>, p: number): number {
+  const h = (sorted.length - 1) * p;
+  const lo = Math.floor(h);
+  const f = h - lo;
+  const low = sorted[lo]!;
+  if (f === 0) return low;
+  const high = sorted[lo + 1]!;
+  const spread = high - low;
+  // The weighted sum where the difference of huge values of opposite sign would overflow.
+  return Number.isFinite(spread) ? low + f * spread : low * (1 - f) + high * f;
 }
 
 /** What TopValues keeps per value: its count, and whatever else its user wants to remember of it. */

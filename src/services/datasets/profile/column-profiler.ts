@@ -1,66 +1,39 @@
-// The streaming profiler: per-column type inference and statistics in bounded memory, a row or a batch of CSV records at a time.
-// Cells arrive as UTF-8 byte spans (CSV, straight from the scanner) or as JSON values; both meet in
-// addBytes, where a value seen before costs one hash and one lookup, and only new values are decoded.
-import { ESCAPED, unescapeCell } from "./csv-scanner.ts";
+// One column's streaming profile: type inference and statistics in bounded memory, one cell at a time.
+//
+// PERFORMANCE-CRITICAL: addBytes runs once for every cell of every upload. A value seen before costs one hash and
+// one lookup; only new values are decoded and classified. Measure any change here with `BENCH_ONLY=upload npm run bench`
+// (the upload's ratio to papaparse must stay at or above 1.0 and its heap peak under 64 MB), before and after.
+import { CASE_BIT, Char, DATE_TIME, decimal, INTEGER, isBooleanBytes, isNullBytes, isSpace, NULL_MAX_BYTES, parseNumber, readDecimal } from "./cells.ts";
 import { DistinctCounter, hashBytes, hashWords, Moments, Reservoir, TopValues } from "./sketches.ts";
+import { type Cell, type ColumnProfile, type ColumnType, Kind, NotUtf8Error } from "./types.ts";
 
-export type ColumnType = "integer" | "number" | "boolean" | "datetime" | "string";
-export type Cell = string | number | boolean | null | undefined | object;
-
-export interface ColumnProfile {
-  name: string;
-  type: ColumnType;
-  count: number;
-  nulls: number;
-  distinct: number;
-  min: number | string | boolean | null;
-  max: number | string | boolean | null;
-  mean: number | null;
-  stddev: number | null;
-  quantiles: Record<string, number> | null;
-  topValues: { value: string; count: number }[];
-}
-
-export interface Profile {
-  rowCount: number;
-  columns: ColumnProfile[];
-}
-
-/** Thrown for a cell that is not valid UTF-8 (the upload answers NOT_UTF8). */
-export class NotUtf8Error extends Error {}
-
-const integerPattern = /^[-+]?\d+$/;
-const datePattern = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[-+]\d{2}:?\d{2})?)?$/;
-const quantilePoints = [0.05, 0.25, 0.5, 0.75, 0.95];
+/** The quantiles a profile gives (p5, p25, p50, p75, p95); the load job recomputes the same ones exactly. */
+export const QUANTILE_POINTS = [0.05, 0.25, 0.5, 0.75, 0.95] as const;
 /** Values longer than this many bytes are shortened (with …) for the top list and min/max. */
 const SHORT = 200;
 /** Values of at most this many bytes are held as three int32 words, compared without a loop (most cells are). */
 const PACKED = 12;
 /** Masks keeping the low 0…4 bytes of a little-endian word. */
 const LOW_BYTES = [0, 0xff, 0xffff, 0xffffff, -1];
-/** Powers of ten that doubles hold exactly: m / 10^k is then correctly rounded, as Number() would give. */
-const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
+/** The shortest text that can be a date (YYYY-MM-DD), and where its first dash is. */
+const DATE_LENGTH = 10;
+const DATE_DASH = 4;
 
 const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const lenient = new TextDecoder();
 const encoder = new TextEncoder();
 
 /**
- * Memory is budgeted across columns, so a file of 1,000 columns costs what one of 32 does: each
- * column holds up to 2,048 values (fewer when there are more than 32 columns, at least 64), a
- * cache of four times as many slots (so that few values share one), and a reservoir of as many numbers (at least 256).
+ * Distinct values are budgeted across columns, so a file of 1,000 columns holds as many as one of
+ * 32: each column counts up to 2,048 distinct values exactly (fewer when there are more than 32
+ * columns, at least 64), with a cache of four times as many slots (so that few values share one).
+ * The quantile sample is not budgeted: every column keeps up to 2,048 numbers (16 KB), whatever the
+ * width. The distinct sketch has 2^14 registers (16 KB, ±0.8 %) up to 128 columns, 2^12 (4 KB, ±1.6 %) past that.
  */
 const VALUE_BUDGET = 65_536;
 const valuesPerColumn = (columns: number) => 2 ** Math.max(6, Math.min(11, Math.floor(Math.log2(VALUE_BUDGET / Math.max(1, columns)))));
-
-/** What a value is, worked out once per distinct value. */
-const enum Kind {
-  Integer,
-  Number,
-  Boolean,
-  DateTime,
-  Text,
-}
+export const QUANTILE_SAMPLE = 2_048;
+const WIDE = 128;
 
 /** A value the profiler has seen, remembered with what it is. */
 interface Seen {
@@ -106,41 +79,12 @@ function cut(bytes: Uint8Array, start: number): number {
 /** A kept value's bytes as text, with … where it was cut. */
 const shown = (key: Uint8Array, long: boolean) => `${lenient.decode(key)}${long ? "…" : ""}`;
 
-const isSpace = (byte: number) => byte === 32 || (byte >= 9 && byte <= 13);
-const lower = (byte: number) => byte | 0x20;
-
-/**
- * The usual spellings of "no value": "", "null", "na", "n/a", "nan" or "none", in any case, with
- * whitespace around; read from the bytes (a value of at most 4), as it runs for most short cells.
- */
-function isNullBytes(bytes: Uint8Array, start: number, end: number): boolean {
-  if (end > start && bytes[start]! > 32 && lower(bytes[start]!) !== 110) return false; // the usual case: neither space nor n
-  while (start < end && isSpace(bytes[start]!)) start++;
-  while (end > start && isSpace(bytes[end - 1]!)) end--;
-  const length = end - start;
-  if (length === 0) return true;
-  if (length === 1 || lower(bytes[start]!) !== 110) return false; // n
-  const b1 = lower(bytes[start + 1]!);
-  if (length === 2) return b1 === 97; // na
-  const b2 = lower(bytes[start + 2]!);
-  if (length === 3) return (b1 === 97 && b2 === 110) || (b1 === 47 && b2 === 97); // nan, n/a
-  const b3 = lower(bytes[start + 3]!);
-  return (b1 === 117 && b2 === 108 && b3 === 108) || (b1 === 111 && b2 === 110 && b3 === 101); // null, none
-}
-
-/** "true" or "false" in any case. */
-function isBoolean(bytes: Uint8Array, start: number, end: number): boolean {
-  const word = end - start === 4 ? "true" : end - start === 5 ? "false" : "";
-  for (let i = 0; i < word.length; i++) if ((bytes[start + i]! | 0x20) !== word.charCodeAt(i)) return false;
-  return word.length > 0;
-}
-
-class ColumnProfiler {
+export class ColumnProfiler {
   private count = 0;
   private nulls = 0;
   /** How many non-null values fit each kind; the column's type is the narrowest that fits all. */
   private readonly kinds = { integer: 0, number: 0, boolean: 0, datetime: 0 };
-  private readonly distinct = new DistinctCounter();
+  private readonly distinct: DistinctCounter;
   /** Until the top-values map overflows it holds every distinct value, so hashing for the sketch can wait till then. */
   private sketching = false;
   /** Values by the low 30 bits of their hash (small integers are the cheapest Map keys). */
@@ -178,7 +122,8 @@ class ColumnProfiler {
     );
     this.slots = new Array<Seen | undefined>(4 * values).fill(undefined);
     this.mask = 4 * values - 1;
-    this.reservoir = new Reservoir(Math.max(256, values));
+    this.reservoir = new Reservoir(QUANTILE_SAMPLE);
+    this.distinct = new DistinctCounter(columns > WIDE ? 12 : 14);
   }
 
   /** Rows that came before this column existed (a key first seen late in JSON): nulls. */
@@ -204,7 +149,8 @@ class ColumnProfiler {
   /** Once: a long value may start it before the map overflows, and the overflow must not add the entries again. */
   private startSketching(entries: Iterable<[number, Seen]>) {
     if (this.sketching) return;
-    for (const [, seen] of entries) this.distinct.addHash(seen.hash);
+    // The sketch's hash is of the bytes (a held short value's key is all of them): see addNew.
+    for (const [, seen] of entries) this.distinct.addHash(hashBytes(seen.key, 0, seen.key.length));
     this.sketching = true;
   }
 
@@ -217,7 +163,7 @@ class ColumnProfiler {
   addBytes(bytes: Uint8Array, view: DataView, start: number, end: number, typed?: Kind) {
     this.count++;
     const length = end - start;
-    if (typed === undefined && length <= 4 && isNullBytes(bytes, start, end)) {
+    if (typed === undefined && length <= NULL_MAX_BYTES && isNullBytes(bytes, start, end)) {
       this.nulls++;
       return;
     }
@@ -300,7 +246,9 @@ class ColumnProfiler {
     }
     // A long value is listed shortened, which would make the exact count inexact: sketch from the start.
     if (long && !this.sketching) this.startSketching(this.top.all());
-    if (this.sketching) this.distinct.addHash(long ? hashBytes(bytes, start, end) : hash);
+    // Not the lookup's hash: hashWords is cheap but structured (values alike in their words collide), which cost the
+    // estimate 2-3 % on columns of numbers; a byte hash runs only for new values.
+    if (this.sketching) this.distinct.addHash(hashBytes(bytes, start, end));
     const value = this.parsed;
     // The kept bytes, copied only if something keeps them (no closure here: the bundle names every one, at a cost per call).
     let key: Uint8Array | null = null;
@@ -325,44 +273,42 @@ class ColumnProfiler {
 
   /** What a value is; a number or instant goes to `this.parsed`. Plain decimals are read from the bytes. */
   private classify(bytes: Uint8Array, start: number, end: number): Kind {
+    if (isSpace(bytes[start]!) || isSpace(bytes[end - 1]!)) return this.classifyPadded(bytes, start, end);
     const first = bytes[start]!;
-    const numeric = (first >= 48 && first <= 57) || first === 45 || first === 43 || first === 46; // digit - + .
-    if (!numeric) return (first | 0x20) === 116 || (first | 0x20) === 102 ? (isBoolean(bytes, start, end) ? Kind.Boolean : Kind.Text) : Kind.Text;
-    if (end - start >= 10 && bytes[start + 4] === 45) {
+    const numeric = (first >= Char.Zero && first <= Char.Nine) || first === Char.Minus || first === Char.Plus || first === Char.Dot;
+    if (!numeric) {
+      const letter = first | CASE_BIT;
+      return (letter === Char.t || letter === Char.f) && isBooleanBytes(bytes, start, end) ? Kind.Boolean : Kind.Text;
+    }
+    if (end - start >= DATE_LENGTH && bytes[start + DATE_DASH] === Char.Minus) {
       const text = lenient.decode(bytes.subarray(start, end));
-      if (datePattern.test(text)) {
-        const at = Date.parse(text.length > 10 ? text.replace(" ", "T") : text);
+      if (DATE_TIME.test(text)) {
+        const at = Date.parse(text.length > DATE_LENGTH ? text.replace(" ", "T") : text);
         if (Number.isNaN(at)) return Kind.Text;
         this.parsed = at;
         return Kind.DateTime;
       }
     }
     // [-+]digits[.digits], at most 15 digits: exact as a double, so m / 10^k is Number()'s answer.
-    let i = start + (first === 45 || first === 43 ? 1 : 0);
-    let mantissa = 0;
-    let digits = 0;
-    let point = -1;
-    for (; i < end; i++) {
-      const byte = bytes[i]!;
-      if (byte >= 48 && byte <= 57) {
-        mantissa = mantissa * 10 + (byte - 48);
-        digits++;
-      } else if (byte === 46 && point < 0) point = digits;
-      else break;
+    if (readDecimal(bytes, start, end)) {
+      this.parsed = decimal.value;
+      return decimal.fraction ? Kind.Number : Kind.Integer;
     }
-    if (i === end && digits > 0 && digits <= 15) {
-      const value = point < 0 ? mantissa : mantissa / POW10[digits - point]!;
-      this.parsed = first === 45 ? -value : value;
-      return point < 0 ? Kind.Integer : Kind.Number;
-    }
-    // Anything else (an exponent, many digits): Number(), but only plain decimal notation counts, not "0x1f" or " 12 ".
+    // Anything else (an exponent, many digits): plain decimal notation only, not "0x1f" or " 12 ".
     const text = lenient.decode(bytes.subarray(start, end));
-    const value = Number(text);
-    const second = text.charCodeAt(1);
-    const plain = second !== 120 && second !== 98 && second !== 111 && text.charCodeAt(text.length - 1) > 32;
-    if (!Number.isFinite(value) || !plain) return Kind.Text;
+    const value = parseNumber(text);
+    if (value === null) return Kind.Text;
     this.parsed = value;
-    return Number.isInteger(value) && integerPattern.test(text) ? Kind.Integer : Kind.Number;
+    return Number.isInteger(value) && INTEGER.test(text) ? Kind.Integer : Kind.Number;
+  }
+
+  /** A value with whitespace around: a number when what is inside is one (" .01138", as DuckDB reads it), else text. */
+  private classifyPadded(bytes: Uint8Array, start: number, end: number): Kind {
+    while (start < end && isSpace(bytes[start]!)) start++;
+    while (end > start && isSpace(bytes[end - 1]!)) end--;
+    if (start === end) return Kind.Text;
+    const kind = this.classify(bytes, start, end);
+    return kind === Kind.Integer || kind === Kind.Number ? kind : Kind.Text;
   }
 
   /** Counts `times` occurrences of a classified value. */
@@ -441,94 +387,11 @@ class ColumnProfiler {
       max: this.count === this.nulls ? null : max,
       mean: moments?.mean ?? null,
       stddev: moments?.stddev ?? null,
-      quantiles: numeric ? this.reservoir.quantiles(quantilePoints) : null,
+      quantiles: numeric ? this.reservoir.quantiles(QUANTILE_POINTS) : null,
       // An all-distinct column has no frequent values worth listing.
       topValues: this.top.unique ? [] : this.top.top(10).map(({ entry }) => ({ value: shown(entry.key, entry.long), count: entry.count })),
+      approximate: { distinct: this.sketching, quantiles: numeric && this.reservoir.sampled },
     };
   }
 }
 
-/** CSV cells waiting to be profiled a column at a time (see Profiler.addRecord). */
-const BATCH_CELLS = 16_384;
-
-/**
- * Profiles rows in the order of `names` (which may grow as JSON brings new keys): JSON rows as
- * arrays of values, CSV records as the scanner's byte spans.
- */
-export class Profiler {
-  private readonly columns: ColumnProfiler[] = [];
-  private unescaped: Uint8Array = new Uint8Array(256);
-  private unescapedView: DataView = new DataView(this.unescaped.buffer);
-  /** CSV records not yet profiled: their cells' spans (as the scanner gives them), all in `batchBytes`. */
-  private batch = new Int32Array(0);
-  private batchRows = 0;
-  private batchBytes: Uint8Array | null = null;
-  private batchView: DataView = new DataView(new ArrayBuffer(0));
-  rowCount = 0;
-
-  constructor(private readonly names: readonly string[]) {}
-
-  private grow() {
-    while (this.columns.length < this.names.length) {
-      const column = new ColumnProfiler(this.names[this.columns.length]!, this.names.length);
-      column.skip(this.rowCount);
-      this.columns.push(column);
-    }
-  }
-
-  add(row: Cell[]) {
-    this.grow();
-    this.rowCount++;
-    for (let i = 0; i < this.columns.length; i++) this.columns[i]!.add(row[i]);
-  }
-
-  /**
-   * A CSV record: cell i spans bytes[cells[3i]]…bytes[cells[3i + 1]] (see CsvScanner). Records are
-   * held (by their spans; `bytes` must not change until result()) and profiled a column at a time
-   * when the bytes change or the batch is full: one column's state then stays in the CPU's cache
-   * through many rows, which measured about twice as fast as row by row.
-   */
-  addRecord(bytes: Uint8Array, cells: Int32Array) {
-    this.grow();
-    const width = 3 * this.columns.length;
-    if (bytes !== this.batchBytes || width * (this.batchRows + 1) > this.batch.length) {
-      this.flush();
-      if (this.batch.length < width) this.batch = new Int32Array(width * Math.max(1, Math.floor(BATCH_CELLS / this.columns.length)));
-      this.batchBytes = bytes;
-      this.batchView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    }
-    const at = width * this.batchRows++;
-    for (let i = 0; i < width; i++) this.batch[at + i] = cells[i]!; // (a loop: a subarray per record costs more)
-    this.rowCount++;
-  }
-
-  /** Profiles the records held, column by column. */
-  private flush() {
-    const { batch, batchRows: rows, batchView: view, columns } = this;
-    const bytes = this.batchBytes!;
-    const width = 3 * columns.length;
-    this.batchRows = 0;
-    for (let i = 0; i < columns.length; i++) {
-      const column = columns[i]!;
-      for (let at = 3 * i; at < rows * width; at += width) {
-        const start = batch[at]!;
-        const end = batch[at + 1]!;
-        if (batch[at + 2] !== ESCAPED) {
-          column.addBytes(bytes, view, start, end);
-          continue;
-        }
-        const [unescaped, length] = unescapeCell(bytes, start, end, this.unescaped);
-        if (unescaped !== this.unescaped) {
-          this.unescaped = unescaped;
-          this.unescapedView = new DataView(unescaped.buffer);
-        }
-        column.addBytes(unescaped, this.unescapedView, 0, length);
-      }
-    }
-  }
-
-  result(): Profile {
-    if (this.batchRows > 0) this.flush();
-    return { rowCount: this.rowCount, columns: this.columns.map((column) => column.result()) };
-  }
-}

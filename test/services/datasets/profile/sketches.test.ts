@@ -1,7 +1,7 @@
 // The profile's streaming sketches against exact answers computed the slow way.
 import { describe, expect, it } from "vitest";
-import { Profiler } from "../../../src/services/datasets/profiler.ts";
-import { DistinctCounter, hashBytes, Moments, Reservoir, TopValues } from "../../../src/services/datasets/sketches.ts";
+import { Profiler } from "../../../../src/services/datasets/profile/profiler.ts";
+import { DistinctCounter, hashBytes, Moments, Reservoir, TopValues } from "../../../../src/services/datasets/profile/sketches.ts";
 
 const hashOf = (text: string) => {
   const bytes = new TextEncoder().encode(text);

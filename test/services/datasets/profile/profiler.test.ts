@@ -1,8 +1,9 @@
 // The profiler against figures computed here the slow way, through both its doors: CSV byte spans and JSON values.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CsvScanner } from "../../../src/services/datasets/csv-scanner.ts";
-import { type ColumnProfile, Profiler } from "../../../src/services/datasets/profiler.ts";
+import { CsvScanner } from "../../../../src/services/datasets/csv-scanner.ts";
+import { Profiler } from "../../../../src/services/datasets/profile/profiler.ts";
+import type { ColumnProfile } from "../../../../src/services/datasets/profile/types.ts";
 
 const encoder = new TextEncoder();
 
@@ -23,9 +24,11 @@ function profileValues(values: unknown[]): ColumnProfile {
 }
 
 const isNull = (value: string) => value.length <= 4 && ["", "null", "na", "n/a", "nan", "none"].includes(value.trim().toLowerCase());
+/** Numbers may be padded with ASCII whitespace (" .01138"); other kinds may not. */
 const kindOf = (value: string) => {
-  if (/^[-+]?\d+$/.test(value)) return "integer";
-  if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(value) && Number.isFinite(Number(value))) return "number";
+  const trimmed = value.replace(/^[\t\n\v\f\r ]+|[\t\n\v\f\r ]+$/g, "");
+  if (/^[-+]?\d+$/.test(trimmed)) return "integer";
+  if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(trimmed) && Number.isFinite(Number(trimmed))) return "number";
   if (/^(true|false)$/i.test(value)) return "boolean";
   if (/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?Z)?$/.test(value) && !Number.isNaN(Date.parse(value))) return "datetime";
   return "string";
@@ -54,7 +57,7 @@ describe("Profiler", () => {
         for (const v of present) counts.set(v, (counts.get(v) ?? 0) + 1);
         expect(profile).toMatchObject({ type, count: values.length, nulls: values.length - present.length, distinct: counts.size });
         if (type === "integer" || type === "number") {
-          const numbers = present.map(Number);
+          const numbers = present.map((v) => Number(v.trim()));
           // == so that -0 and 0 (both in "-0.000" and "0.000") count as the same number.
           expect(profile.min === Math.min(...numbers) && profile.max === Math.max(...numbers)).toBe(true);
           expect(profile.mean).toBeCloseTo(numbers.reduce((a, b) => a + b, 0) / numbers.length, 6);
@@ -167,5 +170,86 @@ describe("Profiler", () => {
       ...single.result(),
       columns: single.result().columns.map((c) => ({ ...c, quantiles: null })),
     });
+  });
+});
+
+/** Linear interpolation between order statistics (DuckDB's quantile_cont, R type 7), computed here the plain way. */
+function quantileCont(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const h = (sorted.length - 1) * p;
+  const lo = Math.floor(h);
+  const hi = Math.min(sorted.length - 1, lo + 1);
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+}
+const POINTS = { p5: 0.05, p25: 0.25, p50: 0.5, p75: 0.75, p95: 0.95 };
+const expectedQuantiles = (values: number[]) => Object.fromEntries(Object.entries(POINTS).map(([key, p]) => [key, quantileCont(values, p)]));
+
+describe("Profiler figures checked against DuckDB's", () => {
+  it("interpolates the quantiles of small columns (the median of two values is their mean)", () => {
+    for (const values of [[1, 2], [10, 20, 30, 40], [3, 1, 4, 1, 5, 9, 2, 6]]) {
+      const profile = profileBytes(values.map(String));
+      expect(profile.quantiles).toEqual(expectedQuantiles(values));
+      expect(profile.approximate).toEqual({ distinct: false, quantiles: false });
+    }
+  });
+
+  it("keeps a quantile sample of 2,048 values per column past 32 columns, so 2,000 values give exact quantiles", () => {
+    const width = 100;
+    const rows = 2_000;
+    const profiler = new Profiler(Array.from({ length: width }, (_, i) => `c${i}`));
+    const columns: number[][] = Array.from({ length: width }, () => []);
+    const cells = new Int32Array(3 * width);
+    for (let row = 0; row < rows; row++) {
+      const values = Array.from({ length: width }, (_, column) => ((row * 7_919 + column * 104_729) % 10_007) / 10);
+      values.forEach((v, column) => columns[column]!.push(v));
+      const bytes = encoder.encode(values.join(","));
+      let at = 0;
+      for (let column = 0; column < width; column++) {
+        const comma = bytes.indexOf(44, at);
+        const end = comma < 0 ? bytes.length : comma;
+        cells.set([at, end, 0], 3 * column);
+        at = end + 1;
+      }
+      profiler.addRecord(bytes, cells);
+    }
+    const profile = profiler.result();
+    for (const [i, column] of profile.columns.entries()) {
+      const expected = expectedQuantiles(columns[i]!);
+      for (const key of Object.keys(POINTS)) expect(column.quantiles![key]).toBeCloseTo(expected[key]!, 9);
+      expect(column.approximate!.quantiles).toBe(false);
+    }
+  });
+
+  it("types numbers padded with spaces as numbers", () => {
+    const profile = profileBytes([" .01138", "2.5 ", "  3", "\t-4\t", "7"]);
+    expect(profile).toMatchObject({ type: "number", min: -4, max: 7, nulls: 0 });
+    expect(profile.mean).toBeCloseTo((0.01138 + 2.5 + 3 - 4 + 7) / 5, 12);
+    expect(profileBytes([" 12", "13 "]).type).toBe("integer");
+    // Only numbers are read through the padding: padded words stay text, as the store's load reads them.
+    expect(profileBytes([" true", "false"]).type).toBe("string");
+  });
+
+  it("says which figures are estimates: distinct counts past the exact range and quantiles from a sample", () => {
+    const many = profileBytes(Array.from({ length: 20_000 }, (_, i) => String(i)));
+    expect(many.approximate).toEqual({ distinct: true, quantiles: true });
+    const repeated = profileBytes(Array.from({ length: 20_000 }, (_, i) => String(i % 100)));
+    expect(repeated.approximate).toEqual({ distinct: false, quantiles: true });
+    expect(profileBytes(["a", "b", "a"]).approximate).toEqual({ distinct: false, quantiles: false });
+  });
+
+  it("estimates distinct counts within 2 % past the exact range (columns the old sketch missed by 2.4-2.6 %)", () => {
+    // Deterministic inputs, so the hashes and the estimates are the same every run: numbers of 7 digits, counts, addresses.
+    for (const [n, make] of [
+      [100_000, (i: number) => String(1_000_000 + i * 7)],
+      [300_000, (i: number) => String(i)],
+      [8_000, (i: number) => `user${i}@example.com`],
+      [50_000, (i: number) => `${i}.${i % 97}`],
+    ] as const) {
+      const values = Array.from({ length: n }, (_, i) => make(i));
+      const exact = new Set(values).size;
+      const profile = profileBytes(values);
+      expect(profile.approximate!.distinct).toBe(true);
+      expect(Math.abs(profile.distinct - exact) / exact, `${exact} distinct like ${values[1]}`).toBeLessThan(0.02);
+    }
   });
 });
