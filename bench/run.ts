@@ -374,7 +374,7 @@ if (only === undefined || only === "store") {
   console.table([store.profile]);
   console.table([store.load]);
   console.table(store.queries);
-  console.log("GET /datasets/{id} p50 ms (the floor under a cached answer):", store.datasetGetMsP50);
+  console.log("a refused query's p50 ms (auth, rate limit and dataset lookup: the floor under a cached answer):", store.floorMsP50);
 }
 
 // Analyses: time to the first SSE event and to `done`, and round trips per analysis, run one at a time
