@@ -2,7 +2,8 @@
 // Prints a table and writes bench/results/latest.json.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import Papa from "papaparse";
@@ -10,6 +11,7 @@ import pg from "pg";
 import { startOpenAIStub } from "../dev/openai-stub/server.ts";
 import { connectInspector } from "./inspector.ts";
 import { startStack } from "../dev/stack.ts";
+import { measureStore } from "./store.ts";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -20,9 +22,10 @@ rmSync(debugLog, { force: true });
 process.env.WRANGLER_LOG_PATH = debugLog;
 const { unstable_startWorker } = await import("wrangler");
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-// BENCH_ONLY=upload runs the upload alone (for work on the upload path); BENCH_ONLY=formats the CSV/NDJSON/JSON comparison alone.
+// BENCH_ONLY=upload runs the upload alone (for work on the upload path); BENCH_ONLY=formats the CSV/NDJSON/JSON comparison alone;
+// BENCH_ONLY=store the DatasetStore alone (load, queries and DuckDB beside them).
 const only = process.env.BENCH_ONLY;
-const uploadOnly = only === "upload" || only === "formats";
+const uploadOnly = only === "upload" || only === "formats" || only === "store";
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 process.env.WRANGLER_SEND_METRICS ??= "false";
@@ -63,11 +66,14 @@ const vars = {
   RATE_LIMIT_FREE: "1000000000",
   RATE_LIMIT_LLM: "1000000000",
 };
+const persistDir = mkdtempSync(`${tmpdir()}/datacrafted-bench-`);
 async function startWorker(extra: Record<string, string>, { inspector = false, logLevel = "error" as "error" | "warn" } = {}) {
   const worker = await unstable_startWorker({
     config: `${root}wrangler.toml`,
     bindings: Object.fromEntries(Object.entries({ ...vars, ...extra }).map(([name, value]) => [name, { type: "plain_text" as const, value }])),
-    dev: { server: { hostname: "127.0.0.1", port: 0 }, inspector: inspector ? { hostname: "127.0.0.1", port: 0 } : false, watch: false, logLevel },
+    // State of this run and runtime only (R2, stores, the result cache): a cached result of an earlier run would pass for a first
+    // run, and runtimes sharing one directory's SQLite files can find them locked.
+    dev: { server: { hostname: "127.0.0.1", port: 0 }, inspector: inspector ? { hostname: "127.0.0.1", port: 0 } : false, watch: false, logLevel, persist: mkdtempSync(`${persistDir}/worker-`) },
   });
   await worker.ready;
   return { worker, url: (await worker.url).origin };
@@ -202,7 +208,7 @@ const uploadedIds: string[] = [];
 // (The projects are made first: a pooled connection left idle while papaparse holds the loop is closed under it.)
 const uploadProjects = [await newProject("bench upload 1"), await newProject("bench upload 2"), await newProject("bench upload 3")];
 const gcLogStart = existsSync(debugLog) ? readFileSync(debugLog, "utf8").length : 0;
-for (let round = 0; round < (only === "formats" ? 0 : 3); round++) {
+for (let round = 0; round < (only === "formats" || only === "store" ? 0 : 3); round++) {
   const papaStarted = performance.now();
   let papaRows = 0;
   Papa.parse(csv.toString("utf8"), { header: true, step: () => void papaRows++ });
@@ -217,7 +223,7 @@ async function waitForStore(token: string, id: string, timeoutMs = 300_000) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
-for (const projectId of only === "formats" ? [] : uploadProjects) {
+for (const projectId of only === "formats" || only === "store" ? [] : uploadProjects) {
   if (uploadedIds.length === 1) await waitForStore(accessToken, uploadedIds[0]!);
   const uploadStarted = performance.now();
   const response = await fetch(`${uploader.url}/api/v1/projects/${projectId}/datasets?name=bench`, { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: new Uint8Array(csv) });
@@ -232,7 +238,7 @@ const heap = gcPeaks(existsSync(debugLog) ? readFileSync(debugLog, "utf8").slice
 // The last upload downloaded as Parquet from the same heap-capped runtime: time, size, peak heap, and
 // that it holds every row and the same mean price as the CSV read in Node (hyparquet reads it back).
 let download: Record<string, number | string | null> | null = null;
-if (uploadStatus === 201 && uploadBody.id) {
+if (uploadStatus === 201 && uploadBody.id && only !== "store") {
   const logStart = existsSync(debugLog) ? readFileSync(debugLog, "utf8").length : 0;
   const started = performance.now();
   const response = await fetch(`${uploader.url}/api/v1/datasets/${uploadBody.id}/download?format=parquet`, { headers: auth });
@@ -272,6 +278,19 @@ const upload = {
   gcs: heap.gcs,
 };
 
+/** The 20 functions of a CPU profile with the most self time. */
+function topFunctions(profile: unknown) {
+  const { nodes, samples, timeDeltas } = profile as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[] };
+  const selfMs = new Map<number, number>();
+  samples.forEach((node, i) => selfMs.set(node, (selfMs.get(node) ?? 0) + (timeDeltas[i] ?? 0) / 1000));
+  const byFunction = new Map<string, number>();
+  for (const node of nodes) {
+    const name = `${node.callFrame.functionName || "(anonymous)"} ${node.callFrame.url.split("/").pop()}:${node.callFrame.lineNumber + 1}`;
+    byFunction.set(name, (byFunction.get(name) ?? 0) + (selfMs.get(node.id) ?? 0));
+  }
+  return [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([fn, ms]) => ({ function: fn, selfMs: Math.round(ms) }));
+}
+
 // BENCH_PROFILE=1: the same upload once more (into another project, so it is not deduplicated) under the
 // CPU profiler; the profile goes to bench/results/upload.cpuprofile and the top functions by self time are printed.
 if (process.env.BENCH_PROFILE === "1") {
@@ -281,18 +300,10 @@ if (process.env.BENCH_PROFILE === "1") {
     fetch(`${uploader.url}/api/v1/projects/${other}/datasets?name=profile`, { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: new Uint8Array(csv) }).then((response) => response.arrayBuffer()),
   );
   writeFileSync(`${root}bench/results/upload.cpuprofile`, JSON.stringify(profile));
-  const { nodes, samples, timeDeltas } = profile as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[] };
-  const selfMs = new Map<number, number>();
-  samples.forEach((node, i) => selfMs.set(node, (selfMs.get(node) ?? 0) + (timeDeltas[i] ?? 0) / 1000));
-  const byFunction = new Map<string, number>();
-  for (const node of nodes) {
-    const name = `${node.callFrame.functionName || "(anonymous)"} ${node.callFrame.url.split("/").pop()}:${node.callFrame.lineNumber + 1}`;
-    byFunction.set(name, (byFunction.get(name) ?? 0) + (selfMs.get(node.id) ?? 0));
-  }
-  console.table([...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([fn, ms]) => ({ function: fn, selfMs: Math.round(ms) })));
+  console.table(topFunctions(profile));
   inspector.close();
 }
-if (uploadStatus !== 201) console.error("[bench] upload failed:", uploadBody);
+if (uploadStatus !== 201 && only !== "store") console.error("[bench] upload failed:", uploadBody);
 
 // The same rows as CSV, NDJSON and one JSON array (on one line), each about 45 MB, and one NDJSON line of
 // 45 MB (a single long value): MB/s of each upload, in this run. The JSON rows have typed values (numbers,
@@ -332,33 +343,40 @@ async function measureFormats() {
   }
   return out;
 }
-const formats = only === "upload" ? [] : await measureFormats();
-// The load into the DatasetStore (a queue job after the upload commits): from the upload's 201 to the dataset's
-// query.status "ready", polled every 50 ms, so the queue's delivery (max_batch_timeout 1 s) is included. The three
-// uploads above share one store (same organization and bytes); their load runs first, then the same bytes go to a
-// new organization, whose store loads alone. It runs in the uploader's runtime, under the same 64 MB heap cap.
-let load: Record<string, unknown> | null = null;
-let grounded: Record<string, unknown> | null = null;
-if (uploadStatus === 201) {
-  const loadEmail = `bench-load-${Date.now()}@example.com`;
-  await post("/api/v1/auth/signup", { email: loadEmail, password });
-  const loadToken = ((await (await post("/api/v1/auth/signin", { email: loadEmail, password })).json()) as { accessToken: string }).accessToken;
-  const project = ((await (await fetch(`${limited.url}/api/v1/projects`, { method: "POST", headers: { authorization: `Bearer ${loadToken}`, "content-type": "application/json" }, body: JSON.stringify({ name: "bench load" }) })).json()) as { id: string }).id;
-  const uploaded = await fetch(`${uploader.url}/api/v1/projects/${project}/datasets?name=bench-load`, { method: "POST", headers: { authorization: `Bearer ${loadToken}`, "content-type": "text/csv" }, body: new Uint8Array(csv) });
-  const { id } = (await uploaded.json()) as { id: string };
-  const loadStarted = performance.now();
-  const state = await waitForStore(loadToken, id);
-  const loadSeconds = (performance.now() - loadStarted) / 1000;
-  load = {
-    status: state.status,
-    error: state.error,
-    rows: state.rows,
-    seconds: Math.round(loadSeconds * 100) / 100,
-    rowsPerSecond: state.rows ? Math.round(state.rows / loadSeconds) : null,
-    mbPerSecond: Math.round((csvMB / loadSeconds) * 10) / 10,
+const formats = only === "upload" || only === "store" ? [] : await measureFormats();
+// The DatasetStore (bench/store.ts): the same bytes uploaded by a new organization (so its store loads alone, after the
+// uploads above have loaded theirs) in the heap-capped runtime: the upload beside DuckDB's SUMMARIZE, the load (from the
+// upload's 201 to query.status "ready", polled every 50 ms, so the queue's delivery is included) and five queries, first run
+// and cached through the API, beside DuckDB running them on a table of the same file, one thread.
+let store: Awaited<ReturnType<typeof measureStore>> | null = null;
+let grounded: Awaited<ReturnType<typeof measureGrounded>> | null = null;
+if (only === undefined || only === "store") {
+  if (uploadedIds.length > 0) await waitForStore(accessToken, uploadedIds[0]!);
+  const storeEmail = `bench-store-${Date.now()}@example.com`;
+  await post("/api/v1/auth/signup", { email: storeEmail, password });
+  const storeToken = ((await (await post("/api/v1/auth/signin", { email: storeEmail, password })).json()) as { accessToken: string }).accessToken;
+  const projectId = ((await (await fetch(`${limited.url}/api/v1/projects`, { method: "POST", headers: { authorization: `Bearer ${storeToken}`, "content-type": "application/json" }, body: JSON.stringify({ name: "bench store" }) })).json()) as { id: string }).id;
+  const heapSince = () => {
+    const start = existsSync(debugLog) ? readFileSync(debugLog, "utf8").length : 0;
+    return () => gcPeaks(existsSync(debugLog) ? readFileSync(debugLog, "utf8").slice(start) : "").peakUsedMB;
   };
-  console.table([load]);
-  if (state.status === "ready") grounded = await measureGrounded(loadToken, id);
+  // BENCH_PROFILE=load: the load under the CPU profiler (the store runs in the same isolate locally), to bench/results/load.cpuprofile.
+  const profileLoad = process.env.BENCH_PROFILE === "load" ? await connectInspector((await uploader.worker.inspectorUrl)!) : undefined;
+  const profile = profileLoad
+    ? async <T>(work: () => Promise<T>) => {
+        const { result, profile } = await profileLoad.profile(work);
+        writeFileSync(`${root}bench/results/load.cpuprofile`, JSON.stringify(profile));
+        console.table(topFunctions(profile));
+        return result;
+      }
+    : undefined;
+  store = await measureStore({ url: uploader.url, token: storeToken, projectId, csvPath, fileMB: csvMB, heapSince, profile });
+  profileLoad?.close();
+  console.table([store.profile]);
+  console.table([store.load]);
+  console.table(store.queries);
+  console.log("a refused query's p50 ms (auth, rate limit and dataset lookup: the floor under a cached answer):", store.floorMsP50);
+  if (store.load.status === "ready") grounded = await measureGrounded(storeToken, store.datasetId);
 }
 
 // A statistical analysis over the loaded store (every figure and chart in SQL over all rows): time to `done`, in the
@@ -474,7 +492,7 @@ const summary = {
   upload,
   formats,
   download,
-  load,
+  store,
   grounded,
   analysis,
   enumeration,
@@ -485,6 +503,11 @@ console.log("rate limiting adds:", summary.rateLimitOverhead);
 console.table([upload]);
 console.table(formats);
 console.table([download]);
+if (store) {
+  console.table([store.profile]);
+  console.table([store.load]);
+  console.table(store.queries);
+}
 console.table(analysis);
 console.log("median ms, known vs unknown address:", enumeration);
 
@@ -493,3 +516,4 @@ await uploader.worker.dispose();
 await unlimited.worker.dispose();
 await stack.stop();
 await openaiStub.close();
+rmSync(persistDir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { cleanupAuthSessions } from "./cleanup-auth-sessions.ts";
 import { cleanupVerificationTokens } from "./cleanup-verification-tokens.ts";
 import { purgeDeleted } from "./purge-deleted.ts";
 import { recoverAnalyses } from "./recover-analyses.ts";
+import { requeueDatasetLoads } from "./requeue-dataset-loads.ts";
 
 export async function scheduled(controller: ScheduledController, env: Cloudflare.Env, _ctx: ExecutionContext): Promise<void> {
   const loaded = loadConfig(env);
@@ -20,6 +21,7 @@ export async function scheduled(controller: ScheduledController, env: Cloudflare
     cleanupVerificationTokens: () => cleanupVerificationTokens(db),
     purgeDeleted: () => purgeDeleted(db, loaded.config.DATASETS, { retentionDays: loaded.config.RETENTION_DAYS, stores: loaded.config.DATASET_STORES }),
     recoverAnalyses: () => recoverAnalyses(db, loaded.config.ANALYSIS_QUEUE),
+    requeueDatasetLoads: () => requeueDatasetLoads(db, loaded.config.DATASET_LOAD_QUEUE),
   };
   for (const [name, job] of Object.entries(jobs)) {
     const started = performance.now();

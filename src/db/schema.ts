@@ -289,6 +289,8 @@ export const datasets = pgTable(
     queryRows: integer("query_rows"),
     queryLoadedAt: instant("query_loaded_at"),
     queryError: text("query_error"),
+    /** When a load was last queued by the cron or taken by the consumer: the cron's sweep of stuck loads counts from it (else createdAt). */
+    queryQueuedAt: instant("query_queued_at"),
   },
   (t) => [
     uniqueIndex("datasets_project_name_version_key").on(t.projectId, t.name, t.version),
@@ -297,6 +299,8 @@ export const datasets = pgTable(
     index("datasets_deleted_idx").on(t.deletedAt).where(sql`deleted_at IS NOT NULL`),
     // The purge asks whether any other row still uses a store (named by organization + sha256).
     index("datasets_org_sha_idx").on(t.orgId, t.sha256),
+    // The cron's sweep: live datasets whose store is not settled.
+    index("datasets_query_unsettled_idx").on(t.createdAt).where(sql`query_status IN ('pending', 'loading') AND deleted_at IS NULL`),
     check("datasets_query_status_check", sql`${t.queryStatus} IN ('pending', 'loading', 'ready', 'failed')`),
   ],
 );

@@ -76,7 +76,8 @@ export async function handleDatasetLoad(message: Message<unknown>, config: Confi
     message.ack();
     return;
   }
-  await db.update(datasets).set({ queryStatus: "loading" }).where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
+  // Stamped as taken: the cron's sweep of stuck loads (src/cron/requeue-dataset-loads.ts) counts from here.
+  await db.update(datasets).set({ queryStatus: "loading", queryQueuedAt: sql`now()` }).where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
   let result;
   try {
     result = await load(config, dataset);
@@ -84,7 +85,7 @@ export async function handleDatasetLoad(message: Message<unknown>, config: Confi
     // The store or R2 was unwell: back to pending with the error on record, and another delivery later (the DLQ makes it final).
     const detail = error instanceof Error ? error.message : String(error);
     logger.warn("dataset load failed; retrying", { datasetId, attempts: message.attempts, ...describeError(error) });
-    await db.update(datasets).set({ queryStatus: "pending", queryError: detail }).where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
+    await db.update(datasets).set({ queryStatus: "pending", queryError: detail, queryQueuedAt: sql`now()` }).where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
     message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     return;
   }

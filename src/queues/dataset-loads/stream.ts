@@ -69,19 +69,23 @@ async function streamCsv(body: ReadableStream<Uint8Array>, file: StoredFile, sin
       return;
     }
     if (count !== columns.length) throw new LoadError(`Row ${row} has ${count} columns where the dataset has ${columns.length}.`);
-    const values: SqlValue[] = new Array(count);
+    // Straight into the batch (no array per row: the load's garbage was measured as much of its time).
+    const { values } = batch;
     for (let i = 0; i < count; i++) {
       const start = cells[3 * i]!;
       const end = cells[3 * i + 1]!;
+      let value: SqlValue;
       if (cells[3 * i + 2] === ESCAPED) {
         const [into, length] = unescapeCell(bytes, start, end, unescaped);
         unescaped = into;
-        values[i] = converters[i]!.value(into, 0, length, row);
+        value = converters[i]!.value(into, 0, length, row);
       } else {
-        values[i] = converters[i]!.value(bytes, start, end, row);
+        value = converters[i]!.value(bytes, start, end, row);
       }
+      values.push(value);
+      if (typeof value === "string") batch.chars += value.length;
     }
-    batch.add(values);
+    batch.rows++;
   };
   // A chunk (256 KB) at a time into the batch; a full batch goes to the store before the next chunk is read.
   for await (const chunk of chunks) {

@@ -8,6 +8,7 @@ import { datasets } from "../../../src/db/schema.ts";
 import type { RoomEvent } from "../../../src/durable-objects/session-room/session-room.ts";
 import worker from "../../../src/index.ts";
 import { storeFor, storeName } from "../../../src/services/dataset-store/stub.ts";
+import type { StoreColumn } from "../../../src/queues/dataset-loads/values.ts";
 import { call, json, person, type Person } from "../../support/harness.ts";
 import { deliver, getDataset, hasTable, inStore, newProject, settled, storeRows, upload } from "../../support/dataset-loads.ts";
 
@@ -110,6 +111,26 @@ describe("queue(): dataset loads", () => {
     expect(day!.d).toBe("2024-03-01 00");
   });
 
+  it("keeps file order and every character when a row is too long to go with others (a cell of 300,000 characters)", async () => {
+    const ada = await person("store");
+    const long = `${"é".repeat(150_000)}"quoted", \\ back${"x".repeat(150_000)}`;
+    const rows = [
+      [1, "short"],
+      [2, long],
+      [3, "after"],
+      ...Array.from({ length: 50 }, (_, i): [number, string] => [4 + i, `n${i}`]),
+    ] as [number, string][];
+    const quote = (text: string) => `"${text.replaceAll('"', '""')}"`;
+    const csv = `id,text\n${rows.map(([id, text]) => `${id},${quote(text)}`).join("\n")}\n`;
+    const { dataset, key } = await loaded(ada, csv);
+    expect(dataset.query).toMatchObject({ status: "ready", rows: rows.length });
+    const stored = await storeRows<{ id: number; text: string }>(key, `SELECT id, text FROM dataset ORDER BY rowid`);
+    expect(stored.map((row) => row.id)).toEqual(rows.map(([id]) => id));
+    expect(stored[1]!.text.length).toBe(long.length);
+    expect(stored[1]!.text === long).toBe(true);
+    expect(stored.map((row) => row.text)).toEqual(rows.map(([, text]) => text));
+  });
+
   it("loads NDJSON through the same parser: keys first seen late are NULL before, JSON types kept", async () => {
     const ada = await person("store");
     const ndjson = ['{"a":1,"b":"x","c":true}', '{"a":2,"b":null,"c":false,"d":2.5}', '{"a":3,"b":"z","c":true,"d":{"nested":1}}'].join("\n");
@@ -162,6 +183,45 @@ describe("queue(): dataset loads", () => {
     expect(result.retryMessages).toEqual([]);
     expect((await getDataset(ada, dataset.id)).query).toMatchObject({ status: "ready", rows: 500 });
     expect(await storeRows(key, `SELECT count(*) AS n, count(DISTINCT id) AS ids, min(id) AS low FROM dataset`)).toEqual([{ n: 500, ids: 500, low: 1 }]);
+  });
+
+  it("refuses the late batches of a load that a redelivery superseded: the table holds the file once", async () => {
+    const ada = await person("store");
+    const { csv, records } = salesFile(300);
+    const { dataset, key } = await loaded(ada, csv);
+    await reset(dataset);
+    const store = storeFor(env, key);
+    // A first delivery begins and writes a batch, then goes silent (its Worker died) for longer than a live load may.
+    const columns = [
+      { name: "id", type: "integer" },
+      { name: "city", type: "string" },
+      { name: "amount", type: "number" },
+      { name: "when", type: "datetime" },
+      { name: "ok", type: "boolean" },
+    ] as const satisfies StoreColumn[];
+    const first = await store.beginLoad({ datasetId: dataset.id, sha256: dataset.sha256, columns });
+    if (first.status !== "started") throw new Error(`expected a started load, got ${first.status}`);
+    const batch = records.slice(0, 10).flatMap((r) => [r.id, r.city, r.amount, r.when.toISOString(), r.ok ? 1 : 0]);
+    expect(await store.appendRows(first.loadId, batch, 10)).toEqual({ ok: true, rows: 10 });
+    await inStore(key, (sql) => sql.exec(`UPDATE _store_meta SET value = '2000-01-01T00:00:00.000Z' WHERE key = 'heartbeat'`));
+    // The redelivery starts over and loads the whole file; the first delivery's late batch and finish are refused.
+    const result = await deliver("datacrafted-dataset-loads", [{ datasetId: dataset.id }]);
+    expect(result.explicitAcks).toHaveLength(1);
+    // (Each call awaited inside a function of its own: an RPC's promise is reported unhandled when handed to expect() as is.)
+    const refusal = async (call: () => Promise<unknown>) => {
+      try {
+        await call();
+        return null;
+      } catch (error) {
+        return error instanceof Error ? error.message : String(error);
+      }
+    };
+    expect(await refusal(() => store.appendRows(first.loadId, batch, 10))).toMatch(/superseded/);
+    expect(await refusal(() => store.finishLoad(first.loadId, 10))).toMatch(/superseded/);
+    expect((await getDataset(ada, dataset.id)).query).toMatchObject({ status: "ready", rows: records.length });
+    expect(await storeRows(key, `SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(amount) AS total FROM dataset`)).toEqual([
+      { n: records.length, ids: records.length, total: records.reduce((sum, r) => sum + r.amount, 0) },
+    ]);
   });
 
   it("fails a load whose file is gone, with the error recorded on the dataset and the store", async () => {

@@ -1,0 +1,2 @@
+ALTER TABLE "datasets" ADD COLUMN "query_queued_at" timestamp (3) with time zone;--> statement-breakpoint
+CREATE INDEX "datasets_query_unsettled_idx" ON "datasets" USING btree ("created_at") WHERE query_status IN ('pending', 'loading') AND deleted_at IS NULL;
