@@ -3,13 +3,8 @@ import { and, eq, sql } from "drizzle-orm";
 import type { BatchItem, BatchResponse } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { authSessions, users } from "../db/schema.ts";
-import { unauthorized } from "../middleware/auth.ts";
-import type { AppEnv } from "./types.ts";
-
-export interface PendingSession {
-  userId: string;
-  sessionId: string;
-}
+import { unauthorized } from "./principal.ts";
+import type { AppEnv, PendingSession } from "./types.ts";
 
 type Batch = Readonly<[BatchItem<"pg">, ...BatchItem<"pg">[]]>;
 

@@ -3,7 +3,7 @@ import { and, eq, inArray, isNotNull, isNull, type SQL } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
 import type { Context } from "hono";
 import { analysisSessions, datasets, orgMembers, organizations, projects, type Role } from "../db/schema.ts";
-import { principalOf } from "../middleware/auth.ts";
+import { principalOf } from "./principal.ts";
 import { type Action, allows, keyMayTake, keyRole, policy } from "./policy.ts";
 import { guarded } from "./session-guard.ts";
 import { ApiError } from "./problem.ts";

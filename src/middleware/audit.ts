@@ -2,12 +2,11 @@
 import { createMiddleware } from "hono/factory";
 import { auditLogs } from "../db/schema.ts";
 import { describeError } from "../lib/logger.ts";
+import { clientIp } from "../lib/rate-limits.ts";
 import { routePattern } from "../lib/route.ts";
 import type { AppEnv, AppOpenAPI } from "../lib/types.ts";
 import { waitUntil } from "../lib/wait-until.ts";
 import { readsOnly } from "./auth.ts";
-import { clientIp } from "./rate-limit.ts";
-
 
 /** `POST /api/v1/orgs/:slug/api-keys` → `createApiKey`: the OpenAPI operation ids name the actions. */
 function actionNames(app: AppOpenAPI): Map<string, string> {

@@ -5,10 +5,9 @@ import { authRefreshTokens, authSessions, type Tier, users } from "../../db/sche
 import { sha256Hex } from "../../lib/crypto.ts";
 import { ApiError } from "../../lib/problem.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
-import { consume, enforce } from "../../lib/rate-limits.ts";
+import { clientIp, consume, enforce } from "../../lib/rate-limits.ts";
 import { guarded } from "../../lib/session-guard.ts";
-import { unauthorized, userOf } from "../../middleware/auth.ts";
-import { clientIp } from "../../middleware/rate-limit.ts";
+import { unauthorized, userOf } from "../../lib/principal.ts";
 import { openSession, provisionUser, type SessionContext } from "../../services/identity.ts";
 import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from "../../services/passwords.ts";
 import { rememberDevice, signinBucket } from "../../services/signin-devices.ts";

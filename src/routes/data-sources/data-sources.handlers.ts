@@ -5,7 +5,7 @@ import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { requireOrg } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
-import { principalOf } from "../../middleware/auth.ts";
+import { principalOf } from "../../lib/principal.ts";
 import { resetCircuit } from "../../services/data-sources/circuit.ts";
 import { testPostgres } from "../../services/data-sources/postgres.ts";
 import { testRedis } from "../../services/data-sources/redis-browse.ts";

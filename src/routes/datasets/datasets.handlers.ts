@@ -6,7 +6,7 @@ import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { type Dataset, requireDataset, requireProject } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
-import { principalOf } from "../../middleware/auth.ts";
+import { principalOf } from "../../lib/principal.ts";
 import { queueDatasetLoad } from "../../queues/dataset-loads/enqueue.ts";
 import { ingest } from "../../services/datasets/ingest.ts";
 import { ProjectGoneError, saveDataset } from "../../services/datasets/store.ts";

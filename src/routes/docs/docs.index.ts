@@ -1,7 +1,6 @@
 // The OpenAPI 3.1 document generated from the route schemas, and the Scalar reference that reads it.
 import { Scalar } from "@scalar/hono-api-reference";
-import { API_VERSION } from "../../middleware/api-version.ts";
-import { type ErrorStatus, problemResponses } from "../../lib/openapi.ts";
+import { API_VERSION, type ErrorStatus, problemResponses } from "../../lib/openapi.ts";
 import type { AppEnv, AppOpenAPI } from "../../lib/types.ts";
 
 /**

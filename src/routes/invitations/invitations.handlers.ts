@@ -6,7 +6,7 @@ import { ApiError } from "../../lib/problem.ts";
 import { guarded } from "../../lib/session-guard.ts";
 import { emailNotVerified } from "../../lib/verified.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
-import { userOf } from "../../middleware/auth.ts";
+import { userOf } from "../../lib/principal.ts";
 import { invitationState } from "../../services/invitations.ts";
 import type * as routes from "./invitations.routes.ts";
 

@@ -4,7 +4,7 @@ import { orgMembers, organizations, users } from "../../db/schema.ts";
 import { ApiError } from "../../lib/problem.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { guarded } from "../../lib/session-guard.ts";
-import { userOf } from "../../middleware/auth.ts";
+import { userOf } from "../../lib/principal.ts";
 import { presentUser } from "../auth/auth.routes.ts";
 import type * as routes from "./me.routes.ts";
 

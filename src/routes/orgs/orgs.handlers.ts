@@ -8,7 +8,7 @@ import { ApiError } from "../../lib/problem.ts";
 import { requireOrg, type Organization } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
 import { guarded } from "../../lib/session-guard.ts";
-import { principalOf, userOf } from "../../middleware/auth.ts";
+import { principalOf, userOf } from "../../lib/principal.ts";
 import { keyRole } from "../../lib/policy.ts";
 import { uniqueSlug } from "../../services/identity.ts";
 import type * as routes from "./orgs.routes.ts";

@@ -9,7 +9,7 @@ import { ApiError } from "../../lib/problem.ts";
 import { requireOrg, requireProject, type Project, visibleOrgs } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
 import { guarded } from "../../lib/session-guard.ts";
-import { principalOf } from "../../middleware/auth.ts";
+import { principalOf } from "../../lib/principal.ts";
 import type * as routes from "./projects.routes.ts";
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;

@@ -8,7 +8,7 @@ import { ApiError } from "../../lib/problem.ts";
 import { guarded } from "../../lib/session-guard.ts";
 import { type AnalysisSession, requireDataset, requireSession, visibleOrgs } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
-import { principalOf } from "../../middleware/auth.ts";
+import { principalOf } from "../../lib/principal.ts";
 import type * as routes from "./sessions.routes.ts";
 
 export const present = (session: AnalysisSession) => ({
