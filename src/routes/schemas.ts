@@ -40,6 +40,3 @@ export const Slug = z
   .openapi({ example: "acme-analytics" });
 
 export const Timestamp = z.iso.datetime().openapi({ example: "2026-11-21T23:36:29.000Z" });
-
-/** `bearerAuth` as every protected route declares it. */
-export const bearerSecurity = [{ bearerAuth: [] }];

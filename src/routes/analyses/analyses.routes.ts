@@ -1,10 +1,11 @@
 // Route definitions for analyses: run one on a session (SSE stream or queued job), read one, list a session's.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
 import { Problem } from "../../lib/problem.ts";
 import { Chart, Insight } from "../../services/analysis/result.ts";
-import { bearerSecurity, Text, Timestamp } from "../schemas.ts";
+import { Text, Timestamp } from "../schemas.ts";
 
 export const Analysis = z
   .object({
@@ -38,7 +39,7 @@ export const create = createRoute({
   summary: "Analyse the session's dataset (streamed as SSE, or queued)",
   description:
     "With `Accept: text/event-stream` the analysis streams as server-sent events: `status`, then `insight` and `chart` events as each is ready, then `done` (with `analysisId`) or `problem` (a problem document; named so, not `error`, because EventSource fires its own `error` on a dropped connection); a `: heartbeat` comment every SSE_HEARTBEAT_SECONDS. A `status` of `repairing` means the model's first answer failed validation: discard what it showed and follow the second. Otherwise, with `Prefer: respond-async`, or for a dataset above ANALYSIS_ASYNC_BYTES, the answer is 202 with `Location: /api/v1/analyses/{id}` and the job runs on the queue; follow it there or on `GET /sessions/{id}/events`.",
-  security: bearerSecurity,
+  ...authed,
   request: {
     params: IdParam,
     headers: z.object({ prefer: z.string().max(200).optional().openapi({ description: "`respond-async` queues the job even for a stream" }) }),
@@ -64,7 +65,7 @@ export const get = createRoute({
   operationId: "getAnalysis",
   tags: ["Analyses"],
   summary: "One analysis: status, result, charts, model, tokens, timings",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam },
   responses: { 200: { description: "The analysis", content: { "application/json": { schema: Analysis } } }, ...problemResponses(400, 401, 404) },
 });
@@ -75,7 +76,7 @@ export const list = createRoute({
   operationId: "listAnalyses",
   tags: ["Analyses"],
   summary: "A session's analyses, newest first",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam, query: PageQuery },
   responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(Analysis) } } }, ...problemResponses(400, 401, 404) },
 });

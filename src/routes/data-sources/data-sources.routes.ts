@@ -1,9 +1,10 @@
 // Route definitions for the data-source registry: list, create, get, update, delete, test the connection.
 import { createRoute, z } from "@hono/zod-openapi";
 import { dataSourceKinds } from "../../db/schema.ts";
+import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Slug, Text, Timestamp } from "../schemas.ts";
+import { Slug, Text, Timestamp } from "../schemas.ts";
 
 const name = Text.trim().min(1).max(200).openapi({ example: "Warehouse (read replica)" });
 const connectionString = z
@@ -59,7 +60,7 @@ export const list = createRoute({
   operationId: "listDataSources",
   tags,
   summary: "The organization's data sources, newest first",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SlugParam, query: PageQuery.extend({ kind: z.enum(dataSourceKinds).optional() }) },
   responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(DataSource) } } }, ...problemResponses(400, 401, 403, 404) },
 });
@@ -70,7 +71,7 @@ export const create = createRoute({
   operationId: "createDataSource",
   tags,
   summary: "Register a Postgres or Redis data source (admins and owners); its credentials are sealed at rest",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SlugParam, body: jsonBody(CreateDataSource) },
   responses: { 201: one("Registered"), ...problemResponses(400, 401, 403, 404, 409, 415) },
 });
@@ -81,7 +82,7 @@ export const get = createRoute({
   operationId: "getDataSource",
   tags,
   summary: "One data source",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SourceParams },
   responses: { 200: one("The data source"), ...problemResponses(400, 401, 403, 404) },
 });
@@ -92,7 +93,7 @@ export const update = createRoute({
   operationId: "updateDataSource",
   tags,
   summary: "Rename it or replace its connection (admins and owners); fields of the other kind are refused",
-  security: bearerSecurity,
+  ...authed,
   request: {
     params: SourceParams,
     body: jsonBody(z.object({ name, connectionString, endpoint: endpoint.nullable(), url: redisUrl, token }).partial().strict()),
@@ -106,7 +107,7 @@ export const remove = createRoute({
   operationId: "deleteDataSource",
   tags,
   summary: "Forget a data source and its credentials (admins and owners)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SourceParams },
   responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404) },
 });
@@ -126,7 +127,7 @@ export const test = createRoute({
   operationId: "testDataSource",
   tags,
   summary: "Connect and answer with latency and server version, or a problem naming what failed (members and above)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SourceParams },
   responses: { 200: { description: "Connected", content: { "application/json": { schema: TestResult } } }, ...problemResponses(400, 401, 403, 404, 409, 502, 503, 504) },
 });

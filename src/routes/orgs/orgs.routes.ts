@@ -1,8 +1,9 @@
 // Route definitions for organizations, addressed by slug.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Role, Slug, Text, Timestamp } from "../schemas.ts";
+import { Role, Slug, Text, Timestamp } from "../schemas.ts";
 
 export const Organization = z
   .object({
@@ -31,7 +32,7 @@ export const list = createRoute({
   operationId: "listOrganizations",
   tags: ["Organizations"],
   summary: "Organizations you belong to, newest first",
-  security: bearerSecurity,
+  ...authed,
   request: { query: PageQuery },
   responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(Organization) } } }, ...problemResponses(400, 401) },
 });
@@ -42,7 +43,7 @@ export const create = createRoute({
   operationId: "createOrganization",
   tags: ["Organizations"],
   summary: "Create an organization (you become its owner)",
-  security: bearerSecurity,
+  ...authed,
   request: { body: jsonBody(z.object({ name: Name, slug: Slug.optional().openapi({ description: "Derived from the name when omitted" }) }).strict()) },
   responses: { 201: one("Created"), ...problemResponses(400, 401, 403, 409, 415) },
 });
@@ -53,7 +54,7 @@ export const get = createRoute({
   operationId: "getOrganization",
   tags: ["Organizations"],
   summary: "One organization",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SlugParam },
   responses: { 200: one("The organization"), 304: { description: "Not modified (If-None-Match)" }, ...problemResponses(400, 401, 404) },
 });
@@ -64,7 +65,7 @@ export const update = createRoute({
   operationId: "updateOrganization",
   tags: ["Organizations"],
   summary: "Rename an organization or change its slug (admins and owners)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SlugParam, headers: ifMatch, body: jsonBody(z.object({ name: Name.optional(), slug: Slug.optional() }).strict()) },
   responses: { 200: one("Updated"), ...problemResponses(400, 401, 403, 404, 409, 412, 415) },
 });
@@ -75,7 +76,7 @@ export const remove = createRoute({
   operationId: "deleteOrganization",
   tags: ["Organizations"],
   summary: "Delete an organization (owners; soft, its API keys stop working)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SlugParam, headers: ifMatch },
   responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404, 409, 412) },
 });

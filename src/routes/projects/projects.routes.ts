@@ -1,8 +1,9 @@
 // Route definitions for projects: list, create, get, update, delete (soft), restore.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, holdsNul, Slug, Text, Timestamp } from "../schemas.ts";
+import { holdsNul, Slug, Text, Timestamp } from "../schemas.ts";
 
 const Settings = z
   .record(z.string().max(100), z.unknown())
@@ -45,7 +46,7 @@ export const list = createRoute({
   operationId: "listProjects",
   tags: ["Projects"],
   summary: "Projects in your organizations, newest first",
-  security: bearerSecurity,
+  ...authed,
   request: {
     query: PageQuery.extend({
       org: Slug.optional().openapi({ description: "Only this organization's projects" }),
@@ -61,7 +62,7 @@ export const create = createRoute({
   operationId: "createProject",
   tags: ["Projects"],
   summary: "Create a project (members and above)",
-  security: bearerSecurity,
+  ...authed,
   request: {
     body: jsonBody(
       z
@@ -85,7 +86,7 @@ export const get = createRoute({
   operationId: "getProject",
   tags: ["Projects"],
   summary: "One project (If-None-Match answers 304)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam },
   responses: { 200: one("The project"), 304: { description: "Not modified" }, ...problemResponses(400, 401, 404) },
 });
@@ -96,7 +97,7 @@ export const update = createRoute({
   operationId: "updateProject",
   tags: ["Projects"],
   summary: "Change a project (members and above; If-Match makes it conditional)",
-  security: bearerSecurity,
+  ...authed,
   request: {
     params: IdParam,
     headers: ifMatch,
@@ -116,7 +117,7 @@ export const remove = createRoute({
   operationId: "deleteProject",
   tags: ["Projects"],
   summary: "Delete a project (admins and owners; restorable for RETENTION_DAYS)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam, headers: ifMatch },
   responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404, 412) },
 });
@@ -127,7 +128,7 @@ export const restore = createRoute({
   operationId: "restoreProject",
   tags: ["Projects"],
   summary: "Bring back a deleted project within the retention window (admins and owners)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam },
   responses: { 200: one("Restored"), ...problemResponses(400, 401, 403, 404, 410) },
 });
