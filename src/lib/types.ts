@@ -22,8 +22,9 @@ export interface PendingSession {
 export interface Services {
   /** Refuses to run while the caller's session is unchecked: the first query must go through guarded(). */
   readonly db: Database;
-  /** The same client without that rule: for the guard itself, and for audit rows written after the response. */
-  readonly rawDb: Database;
+  /** The same client without that rule: for the guard itself (guarded() hands it to its batch), public routes whose caller
+   *  may carry a token nobody needs checked, and audit rows written after the response. */
+  readonly unguardedDb: Database;
   readonly redis: Redis;
 }
 

@@ -71,7 +71,7 @@ export const audit = ({ app }: { app: AppOpenAPI }) => {
     if (!services) return; // the configuration was refused: there is no database to write to
     const logger = c.get("logger");
     const insert = () =>
-      services.rawDb
+      services.unguardedDb
         .insert(auditLogs)
         .values(row)
         .execute()

@@ -33,13 +33,12 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { limit, cursor } = c.req.valid("query");
   const page = keyset(organizations.createdAt, organizations.id, cursor);
   const principal = principalOf(c);
-  const db = c.get("services").rawDb;
   const live = isNull(organizations.deletedAt);
   const rows =
     principal.kind === "api_key"
-      ? (await db.select().from(organizations).where(and(live, eq(organizations.id, principal.orgId), page.after)).limit(limit + 1)).map((org) => ({ org, role: keyRole(principal.scopes) }))
+      ? (await c.get("services").db.select().from(organizations).where(and(live, eq(organizations.id, principal.orgId), page.after)).limit(limit + 1)).map((org) => ({ org, role: keyRole(principal.scopes) }))
       : (
-          await guarded(c, [
+          await guarded(c, (db) => [
             db
               .select({ org: organizations, role: orgMembers.role })
               .from(organizations)
@@ -57,10 +56,9 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const { userId } = userOf(c);
   const { name, slug: wanted } = c.req.valid("json");
   const slug = wanted ?? uniqueSlug(name);
-  const db = c.get("services").rawDb;
   const id = crypto.randomUUID();
   try {
-    const [[org]] = await guarded(c, [
+    const [[org]] = await guarded(c, (db) => [
       db.insert(organizations).values({ id, slug, name, createdBy: userId }).returning(),
       db.insert(orgMembers).values({ orgId: id, userId, role: "owner" }),
     ]);

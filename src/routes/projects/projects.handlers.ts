@@ -41,10 +41,9 @@ const literal = (text: string) => text.replaceAll(/[\\%_]/g, (char) => `\\${char
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { limit, cursor, org, q } = c.req.valid("query");
   const page = keyset(projects.createdAt, projects.id, cursor);
-  const db = c.get("services").rawDb;
   // Only organizations the caller belongs to (an API key: its own); a slug outside them lists nothing.
   const scope = visibleOrgs(c, projects.orgId);
-  const [rows] = await guarded(c, [
+  const [rows] = await guarded(c, (db) => [
     db
       .select({ project: projects, org: organizations.slug })
       .from(projects)
@@ -60,11 +59,10 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 /** Where a project goes when the request names no organization: the key's, or the person's personal one. */
 async function defaultOrgSlug(c: Context<AppEnv>): Promise<string> {
   const principal = principalOf(c);
-  const db = c.get("services").rawDb;
   const [[row]] =
     principal.kind === "api_key"
-      ? await guarded(c, [db.select({ slug: organizations.slug }).from(organizations).where(eq(organizations.id, principal.orgId))])
-      : await guarded(c, [
+      ? await guarded(c, (db) => [db.select({ slug: organizations.slug }).from(organizations).where(eq(organizations.id, principal.orgId))])
+      : await guarded(c, (db) => [
           db
             .select({ slug: organizations.slug })
             .from(organizations)
@@ -86,14 +84,13 @@ const writers = sql.raw(`(${roles.filter((role) => allows(role, "projects:write"
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const { org: slug, ...fields } = c.req.valid("json");
   const principal = principalOf(c);
-  const db = c.get("services").rawDb;
   const target =
     principal.kind === "api_key"
       ? sql`SELECT o.id, o.slug FROM organizations o WHERE o.id = ${principal.orgId} AND o.deleted_at IS NULL ${slug ? sql`AND o.slug = ${slug}` : sql``}`
       : sql`SELECT o.id, o.slug FROM organizations o JOIN org_members m ON m.org_id = o.id AND m.user_id = ${principal.userId} AND m.role IN ${writers}
             WHERE o.deleted_at IS NULL AND ${slug ? sql`o.slug = ${slug}` : sql`o.personal AND o.created_by = ${principal.userId}`}`;
   const id = crypto.randomUUID();
-  const [inserted] = await guarded(c, [
+  const [inserted] = await guarded(c, (db) => [
     db.execute<Record<string, unknown> & { org_slug: string }>(sql`
       WITH target AS (${target}),
       created AS (

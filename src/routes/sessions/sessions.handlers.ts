@@ -31,9 +31,8 @@ function one<S extends 200 | 201>(c: Context<AppEnv>, session: AnalysisSession, 
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { limit, cursor, org, projectId, datasetId } = c.req.valid("query");
   const page = keyset(analysisSessions.createdAt, analysisSessions.id, cursor);
-  const db = c.get("services").rawDb;
   const scope = visibleOrgs(c, analysisSessions.orgId);
-  const [rows] = await guarded(c, [
+  const [rows] = await guarded(c, (db) => [
     db
       .select({ session: analysisSessions })
       .from(analysisSessions)
