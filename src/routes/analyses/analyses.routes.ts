@@ -5,7 +5,7 @@ import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
 import { Problem } from "../../lib/problem.ts";
 import { Chart, Insight } from "../../services/analysis/result.ts";
-import { Text, Timestamp } from "../schemas.ts";
+import { IdParam, Text, Timestamp } from "../schemas.ts";
 
 export const Analysis = z
   .object({
@@ -29,7 +29,6 @@ export const Analysis = z
   })
   .openapi("Analysis");
 
-const IdParam = z.object({ id: z.uuid() });
 
 export const create = createRoute({
   method: "post",

@@ -4,7 +4,7 @@ import { apiKeyScopes } from "../../db/schema.ts";
 import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { Slug, Text, Timestamp } from "../schemas.ts";
+import { Slug, SlugParam, Text, Timestamp } from "../schemas.ts";
 
 export const ApiKey = z
   .object({
@@ -24,7 +24,6 @@ export const CreatedApiKey = ApiKey.extend({
   key: z.string().openapi({ description: "The secret: shown this once, never again. Send it as `Authorization: Bearer <key>`." }),
 }).openapi("CreatedApiKey");
 
-const SlugParam = z.object({ slug: Slug });
 
 export const list = createRoute({
   method: "get",

@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { authed } from "../../lib/create-app.ts";
 import { problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { Slug, Text, Timestamp } from "../schemas.ts";
+import { SlugParam, Text, Timestamp } from "../schemas.ts";
 
 export const AuditLog = z
   .object({
@@ -34,7 +34,7 @@ export const list = createRoute({
   summary: "What was done in an organization, newest first (admins and owners)",
   ...authed,
   request: {
-    params: z.object({ slug: Slug }),
+    params: SlugParam,
     query: PageQuery.extend({
       actor: z.uuid().optional().openapi({ description: "Only this user's actions (their API keys' included)" }),
       action: Text.min(1).max(100).optional().openapi({ description: "Only this action", example: "createApiKey" }),

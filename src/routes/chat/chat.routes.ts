@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { Text, Timestamp } from "../schemas.ts";
+import { IdParam, Text, Timestamp } from "../schemas.ts";
 
 const Engine = z.enum(["openai", "statistical"]);
 
@@ -28,7 +28,6 @@ export const ChatReply = ChatMessage.extend({
   usage: Usage,
 }).openapi("ChatReply");
 
-const IdParam = z.object({ id: z.uuid() });
 
 export const create = createRoute({
   method: "post",

@@ -4,7 +4,7 @@ import { dataSourceKinds } from "../../db/schema.ts";
 import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { Slug, Text, Timestamp } from "../schemas.ts";
+import { Slug, SlugParam, Text, Timestamp } from "../schemas.ts";
 
 const name = Text.trim().min(1).max(200).openapi({ example: "Warehouse (read replica)" });
 const connectionString = z
@@ -49,7 +49,6 @@ export const DataSource = z
   })
   .openapi("DataSource");
 
-const SlugParam = z.object({ slug: Slug });
 export const SourceParams = z.object({ slug: Slug, id: z.uuid() });
 const one = (description: string) => ({ description, content: { "application/json": { schema: DataSource } } });
 const tags = ["Data sources"];

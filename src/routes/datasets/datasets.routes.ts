@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { authed } from "../../lib/create-app.ts";
 import { problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { Text, Timestamp } from "../schemas.ts";
+import { IdParam, Text, Timestamp } from "../schemas.ts";
 
 /** A dataset's name, wherever it comes from: the query, a multipart `name` field or the file name. */
 export const DatasetName = Text.trim().min(1).max(200);
@@ -58,7 +58,6 @@ export const Dataset = DatasetSummary.extend({
   sample: z.array(z.record(z.string(), z.unknown())).openapi({ description: "The first rows" }),
 }).openapi("Dataset");
 
-const IdParam = z.object({ id: z.uuid() });
 const binary = { schema: { type: "string" as const, format: "binary" } };
 
 export const upload = createRoute({

@@ -2,6 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authed } from "../../lib/create-app.ts";
 import { problemResponses } from "../../lib/openapi.ts";
+import { IdParam } from "../schemas.ts";
 
 const binary = { schema: { type: "string" as const, format: "binary" } };
 
@@ -23,7 +24,7 @@ export const download = createRoute({
   ].join(" "),
   ...authed,
   request: {
-    params: z.object({ id: z.uuid() }),
+    params: IdParam,
     query: z.object({ format: z.enum(downloadFormats).default("original").openapi({ description: "original (default), csv or parquet" }) }),
   },
   responses: {

@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authed } from "../../lib/create-app.ts";
 import { problemResponses } from "../../lib/openapi.ts";
-import { Timestamp } from "../schemas.ts";
+import { IdParam, Timestamp } from "../schemas.ts";
 
 const EventId = z.string().regex(/^\d{1,15}$/, "an event id this stream sent");
 
@@ -17,7 +17,7 @@ export const stream = createRoute({
   ...authed,
   security: [...authed.security, { streamTicket: [] }],
   request: {
-    params: z.object({ id: z.uuid() }),
+    params: IdParam,
     query: z.object({
       ticket: z.string().max(100).optional().openapi({
         description: "A stream ticket from `POST /sessions/{id}/events/ticket`, instead of `Authorization` (for EventSource). Single use.",
@@ -51,7 +51,7 @@ export const ticket = createRoute({
   description:
     "`EventSource` cannot send `Authorization`, and a long-lived token never belongs in a URL. A ticket opens `GET /sessions/{id}/events?ticket=…` once, within 60 s, for this session only, as the person who asked for it (API keys send their header instead: 403). EventSource reconnects with the spent ticket are refused (401), which closes it: ask for a new ticket and open a new EventSource with `&lastEventId=` set to the last event id seen.",
   ...authed,
-  request: { params: z.object({ id: z.uuid() }) },
+  request: { params: IdParam },
   responses: {
     201: { description: "The ticket", content: { "application/json": { schema: StreamTicket } } },
     ...problemResponses(400, 401, 403, 404),

@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { Email, Role, Slug, Timestamp } from "../schemas.ts";
+import { Email, Role, Slug, SlugParam, Timestamp } from "../schemas.ts";
 
 export const Member = z
   .object({ userId: z.uuid(), email: z.string(), name: z.string().nullable(), role: Role, joinedAt: Timestamp })
@@ -31,7 +31,7 @@ export const list = createRoute({
   tags: ["Members"],
   summary: "Members of an organization, newest first",
   ...authed,
-  request: { params: z.object({ slug: Slug }), query: PageQuery },
+  request: { params: SlugParam, query: PageQuery },
   responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(Member) } } }, ...problemResponses(400, 401, 404) },
 });
 
@@ -43,7 +43,7 @@ export const listInvitations = createRoute({
   summary: "Pending invitations, newest first (admins and owners)",
   description: "Invitations not yet accepted or revoked, expired ones included (`status`).",
   ...authed,
-  request: { params: z.object({ slug: Slug }), query: PageQuery },
+  request: { params: SlugParam, query: PageQuery },
   responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(Invitation) } } }, ...problemResponses(400, 401, 403, 404) },
 });
 
@@ -58,7 +58,7 @@ export const invite = createRoute({
     "without consent. The link goes to the address; a verified account with it accepts (`POST /invitations/{token}/accept`). " +
     "Inviting an address with a pending invitation replaces its role, link and expiry.",
   ...authed,
-  request: { params: z.object({ slug: Slug }), body: jsonBody(z.object({ email: Email, role: Role.default("member") }).strict()) },
+  request: { params: SlugParam, body: jsonBody(z.object({ email: Email, role: Role.default("member") }).strict()) },
   responses: {
     202: { description: "Invited (the link is on its way)", content: { "application/json": { schema: Invitation } } },
     ...problemResponses(400, 401, 403, 404, 415),

@@ -2,7 +2,7 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { orgMembers, organizations, type Role } from "../../db/schema.ts";
-import { etagOf, expectedVersion, notModified } from "../../lib/etag.ts";
+import { etagOf, expectedVersion, etagged } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { requireOrg, type Organization } from "../../lib/tenancy.ts";
@@ -77,10 +77,7 @@ const versionOf = (org: Organization, role: Role) => `${org.updatedAt.getTime()}
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const { org, role } = await requireOrg(c, c.req.valid("param").slug, "org:read");
-  const etag = etagOf(versionOf(org, role));
-  if (notModified(c, etag)) return c.body(null, 304, { ETag: etag });
-  c.header("ETag", etag);
-  return c.json(present(org, role), 200);
+  return etagged(c, etagOf(versionOf(org, role)), () => c.json(present(org, role), 200));
 };
 
 /** A write conditional on If-Match: the row must still be as the client read it. */

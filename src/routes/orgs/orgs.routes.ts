@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { Role, Slug, Text, Timestamp } from "../schemas.ts";
+import { ifMatchOf, Role, Slug, SlugParam, Text, Timestamp, etagResponse } from "../schemas.ts";
 
 export const Organization = z
   .object({
@@ -17,14 +17,9 @@ export const Organization = z
   })
   .openapi("Organization");
 
-export const SlugParam = z.object({ slug: Slug });
 const Name = Text.trim().min(1).max(100);
-const one = (description: string) => ({
-  description,
-  headers: z.object({ ETag: z.string().openapi({ description: "Send as If-Match to change only this version" }) }),
-  content: { "application/json": { schema: Organization } },
-});
-const ifMatch = z.object({ "if-match": z.string().max(200).optional().openapi({ description: "The ETag you read: 412 if the organization changed since" }) });
+const one = (description: string) => etagResponse(description, Organization);
+const ifMatch = ifMatchOf("organization");
 
 export const list = createRoute({
   method: "get",

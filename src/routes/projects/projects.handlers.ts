@@ -3,9 +3,10 @@ import { and, eq, ilike, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { orgMembers, organizations, projects, roles } from "../../db/schema.ts";
 import { allows } from "../../lib/policy.ts";
-import { etagOf, expectedVersion, notModified } from "../../lib/etag.ts";
+import { etagOf, expectedVersion, etagged } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
+import { versionedWrite } from "../../lib/versioned-write.ts";
 import { requireOrg, requireProject, type Project, visibleOrgs } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
 import { guarded } from "../../lib/session-guard.ts";
@@ -136,21 +137,12 @@ function fromRow(row: Record<string, unknown>): Project {
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const { project, orgSlug } = await requireProject(c, c.req.valid("param").id, "projects:read");
-  const etag = etagOf(project.version);
-  if (notModified(c, etag)) return c.body(null, 304, { ETag: etag });
-  return one(c, project, orgSlug, 200);
+  return etagged(c, etagOf(project.version), () => c.json(present(project, orgSlug), 200));
 };
 
-/** Applies `changes` if the project is still at `expected` (when given): a lost race is a 412, not a silent overwrite. */
-async function write(c: Context<AppEnv>, project: Project, expected: number | undefined, changes: Partial<typeof projects.$inferInsert>) {
-  const [updated] = await c.get("services").db
-    .update(projects)
-    .set({ ...changes, version: sql`${projects.version} + 1`, updatedAt: sql`now()`, updatedBy: principalOf(c).userId })
-    .where(and(eq(projects.id, project.id), expected === undefined ? undefined : eq(projects.version, expected)))
-    .returning();
-  if (!updated) throw new ApiError(412, { detail: "The project changed while this request was on its way; fetch it again and retry." });
-  return updated;
-}
+/** Applies `changes` if the project is still at `expected` (when given). */
+const write = (c: Context<AppEnv>, project: Project, expected: number | undefined, changes: Partial<typeof projects.$inferInsert>) =>
+  versionedWrite(c, projects, { id: project.id, noun: "project" }, expected, changes);
 
 export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   const { project, orgSlug } = await requireProject(c, c.req.valid("param").id, "projects:write");

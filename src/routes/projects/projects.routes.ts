@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { holdsNul, Slug, Text, Timestamp } from "../schemas.ts";
+import { holdsNul, IdParam, ifMatchOf, Slug, Text, Timestamp, etagResponse } from "../schemas.ts";
 
 const Settings = z
   .record(z.string().max(100), z.unknown())
@@ -32,13 +32,8 @@ export const Project = z
   })
   .openapi("Project");
 
-const IdParam = z.object({ id: z.uuid() });
-const one = (description: string) => ({
-  description,
-  headers: z.object({ ETag: z.string().openapi({ description: "Send as If-Match to update only this version" }) }),
-  content: { "application/json": { schema: Project } },
-});
-const ifMatch = z.object({ "if-match": z.string().max(200).optional().openapi({ description: "The ETag you read: the write fails with 412 if the project changed since" }) });
+const one = (description: string) => etagResponse(description, Project);
+const ifMatch = ifMatchOf("project");
 
 export const list = createRoute({
   method: "get",

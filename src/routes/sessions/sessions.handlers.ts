@@ -2,9 +2,10 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { analysisSessions, organizations } from "../../db/schema.ts";
-import { etagOf, expectedVersion, notModified } from "../../lib/etag.ts";
+import { etagOf, expectedVersion, etagged } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
+import { versionedWrite } from "../../lib/versioned-write.ts";
 import { guarded } from "../../lib/session-guard.ts";
 import { type AnalysisSession, requireDataset, requireSession, visibleOrgs } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
@@ -69,20 +70,12 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const { session } = await requireSession(c, c.req.valid("param").id, "sessions:read");
-  const etag = etagOf(session.version);
-  if (notModified(c, etag)) return c.body(null, 304, { ETag: etag });
-  return one(c, session, 200);
+  return etagged(c, etagOf(session.version), () => c.json(present(session), 200));
 };
 
-async function write(c: Context<AppEnv>, session: AnalysisSession, expected: number | undefined, changes: Partial<typeof analysisSessions.$inferInsert>) {
-  const [updated] = await c.get("services").db
-    .update(analysisSessions)
-    .set({ ...changes, version: sql`${analysisSessions.version} + 1`, updatedAt: sql`now()`, updatedBy: principalOf(c).userId })
-    .where(and(eq(analysisSessions.id, session.id), expected === undefined ? undefined : eq(analysisSessions.version, expected)))
-    .returning();
-  if (!updated) throw new ApiError(412, { detail: "The session changed while this request was on its way; fetch it again and retry." });
-  return updated;
-}
+/** Applies `changes` if the session is still at `expected` (when given). */
+const write = (c: Context<AppEnv>, session: AnalysisSession, expected: number | undefined, changes: Partial<typeof analysisSessions.$inferInsert>) =>
+  versionedWrite(c, analysisSessions, { id: session.id, noun: "session" }, expected, changes);
 
 export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   const { session } = await requireSession(c, c.req.valid("param").id, "sessions:write");

@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { Slug, Text, Timestamp } from "../schemas.ts";
+import { IdParam, ifMatchOf, Slug, Text, Timestamp, etagResponse } from "../schemas.ts";
 
 const Title = Text.trim().min(1).max(200);
 
@@ -21,13 +21,8 @@ export const Session = z
   })
   .openapi("Session");
 
-const IdParam = z.object({ id: z.uuid() });
-const one = (description: string) => ({
-  description,
-  headers: z.object({ ETag: z.string().openapi({ description: "Send as If-Match to update only this version" }) }),
-  content: { "application/json": { schema: Session } },
-});
-const ifMatch = z.object({ "if-match": z.string().max(200).optional().openapi({ description: "The ETag you read: the write fails with 412 if the session changed since" }) });
+const one = (description: string) => etagResponse(description, Session);
+const ifMatch = ifMatchOf("session");
 
 export const list = createRoute({
   method: "get",
