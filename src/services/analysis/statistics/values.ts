@@ -7,7 +7,6 @@ const datePattern = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[-+]\
 const zonePattern = /(Z|([-+]\d{2}):?(\d{2}))$/;
 
 export const DAY_MS = 86_400_000;
-export const YEAR_MS = 365.25 * DAY_MS;
 
 /** A cell as a finite number, or null (missing, a null token, text that is not a number, ±Infinity). */
 export function toNumber(cell: unknown): number | null {
