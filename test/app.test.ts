@@ -44,6 +44,21 @@ describe("errors", () => {
     expect(body.detail).toContain("GET /api/v1/does-not-exist");
   });
 
+  it("answers a path with no route under a protected prefix with 404, credentials or none: authentication belongs to routes", async () => {
+    for (const path of ["/api/v1/orgs/acme/no-such-thing", "/api/v1/projects/00000000-0000-4000-8000-000000000000/nope", "/api/v1/sessions/x/y/z"]) {
+      const response = await SELF.fetch(url(path));
+      const body = await expectProblem(response, 404, "NOT_FOUND");
+      expect(body.instance).toBe(path);
+      expect(response.headers.get("WWW-Authenticate")).toBeNull();
+    }
+  });
+
+  it("still refuses a bad credential sent to a path with no route (401): a token sent is always checked", async () => {
+    const response = await SELF.fetch(url("/api/v1/orgs/acme/no-such-thing"), { headers: { Authorization: "Bearer not-a-token" } });
+    await expectProblem(response, 401, "INVALID_TOKEN");
+    expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer realm=/);
+  });
+
   it("answers a wrong method with 405 and Allow", async () => {
     const response = await SELF.fetch(url("/health/ready"), { method: "DELETE" });
     await expectProblem(response, 405, "METHOD_NOT_ALLOWED");

@@ -1,7 +1,6 @@
 // The scheduled handler: every cron trigger runs each job; one failing does not stop the others.
-import { createDb } from "../db/client.ts";
-import { loadConfig } from "../env.ts";
-import { createLogger, describeError } from "../lib/logger.ts";
+import { describeError } from "../lib/logger.ts";
+import { startHandler } from "../lib/start-handler.ts";
 import { cleanupAuthSessions } from "./cleanup-auth-sessions.ts";
 import { cleanupVerificationTokens } from "./cleanup-verification-tokens.ts";
 import { purgeDeleted } from "./purge-deleted.ts";
@@ -9,19 +8,15 @@ import { recoverAnalyses } from "./recover-analyses.ts";
 import { requeueDatasetLoads } from "./requeue-dataset-loads.ts";
 
 export async function scheduled(controller: ScheduledController, env: Cloudflare.Env, _ctx: ExecutionContext): Promise<void> {
-  const loaded = loadConfig(env);
-  if (!loaded.ok) {
-    console.error(JSON.stringify({ level: "error", message: "configuration invalid", problems: loaded.problems }));
-    return;
-  }
-  const logger = createLogger(loaded.config.LOG_LEVEL, { cron: controller.cron });
-  const db = createDb(loaded.config);
+  const started = startHandler(env, { cron: controller.cron });
+  if (!started) return;
+  const { config, logger, db } = started;
   const jobs = {
     cleanupAuthSessions: () => cleanupAuthSessions(db),
     cleanupVerificationTokens: () => cleanupVerificationTokens(db),
-    purgeDeleted: () => purgeDeleted(db, loaded.config.DATASETS, { retentionDays: loaded.config.RETENTION_DAYS, stores: loaded.config.DATASET_STORES }),
-    recoverAnalyses: () => recoverAnalyses(db, loaded.config.ANALYSIS_QUEUE),
-    requeueDatasetLoads: () => requeueDatasetLoads(db, loaded.config.DATASET_LOAD_QUEUE),
+    purgeDeleted: () => purgeDeleted(db, config.DATASETS, { retentionDays: config.RETENTION_DAYS, stores: config.DATASET_STORES }),
+    recoverAnalyses: () => recoverAnalyses(db, config.ANALYSIS_QUEUE),
+    requeueDatasetLoads: () => requeueDatasetLoads(db, config.DATASET_LOAD_QUEUE),
   };
   for (const [name, job] of Object.entries(jobs)) {
     const started = performance.now();

@@ -1,11 +1,12 @@
 // Cron job: analysis jobs whose heartbeat stopped (their Worker was evicted) or whose message was lost go back on the queue.
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
+import { RECOVER_AFTER_SECONDS } from "../queues/analyses/liveness.ts";
 import type { AnalysisMessage } from "../queues/analyses/message.ts";
 import { analysisProblem } from "../services/analysis/store.ts";
 
 export interface RecoverOptions {
-  /** A running job silent this long is presumed dead. */
+  /** A running job silent this long is presumed dead and requeued (RECOVER_AFTER_SECONDS: see there why it is not the consumer's). */
   staleSeconds?: number;
   /** A queued job untouched this long presumably lost its message. */
   lostSeconds?: number;
@@ -14,7 +15,7 @@ export interface RecoverOptions {
   batchSize?: number;
 }
 
-export async function recoverAnalyses(db: Database, queue: Queue, { staleSeconds = 120, lostSeconds = 600, maxAttempts = 4, batchSize = 100 }: RecoverOptions = {}) {
+export async function recoverAnalyses(db: Database, queue: Queue, { staleSeconds = RECOVER_AFTER_SECONDS, lostSeconds = 600, maxAttempts = 4, batchSize = 100 }: RecoverOptions = {}) {
   // One document for the whole sweep; each row gets its own instance below.
   const abandoned = JSON.stringify(analysisProblem("", "cron", 502, { code: "ANALYSIS_ABANDONED", detail: "The analysis stopped answering on every attempt." }));
   // Out of attempts: failed for good, in the same statement that finds them.

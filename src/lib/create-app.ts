@@ -23,6 +23,16 @@ export function createRouter(): AppOpenAPI {
   return new OpenAPIHono<AppEnv>({ strict: false, defaultHook: validationHook });
 }
 
+/**
+ * Spread into every protected `createRoute`: the document names the bearer scheme and the route itself
+ * requires credentials, so the two cannot disagree. (The pipeline has already identified a caller who
+ * sent any; this refuses the request when none was sent.) Public routes declare `security: []`.
+ */
+export const authed = {
+  security: [{ bearerAuth: [] as string[] }],
+  middleware: [authenticate()],
+};
+
 /** Headers a browser client may read: tracing, versioning, pagination, caching, limits. */
 const exposedHeaders = [
   "X-Request-ID", "API-Version", "Deprecation", "Sunset", "Link", "Location", "ETag", "Retry-After",

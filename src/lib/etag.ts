@@ -18,6 +18,13 @@ export function notModified(c: Context, etag: string): boolean {
   return header !== undefined && (header.trim() === "*" || tags(header, "match").includes(etag.replace(/^W\//, "")));
 }
 
+/** A read tagged with `etag`: a 304 when the client's copy is current, else `answer()` with the ETag header. */
+export function etagged<R>(c: Context, etag: string, answer: () => R) {
+  if (notModified(c, etag)) return c.body(null, 304, { ETag: etag });
+  c.header("ETag", etag);
+  return answer();
+}
+
 /**
  * The version the client's If-Match names (to make the write conditional on it), or undefined when
  * it sent none. A tag that is not the current one is 412: someone else changed the resource.

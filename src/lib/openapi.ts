@@ -2,6 +2,9 @@
 import type { z } from "@hono/zod-openapi";
 import { Problem } from "./problem.ts";
 
+/** The contract's version: the document's `info.version` and every response's API-Version header. */
+export const API_VERSION = "1";
+
 /** A required JSON request body. */
 export const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 

@@ -8,6 +8,9 @@ import { ApiError } from "./problem.ts";
 import type { AppEnv } from "./types.ts";
 import { waitUntil } from "./wait-until.ts";
 
+/** The client's address as Cloudflare saw it, for limits per client and the audit trail. */
+export const clientIp = (c: { req: { header(name: string): string | undefined } }) => c.req.header("CF-Connecting-IP") ?? "unknown";
+
 export type PolicyName = Tier | "signin-ip" | "signin-email" | "signup-ip" | "verification-ip" | "verification-email" | "mfa-user" | "llm";
 
 export interface Policy {

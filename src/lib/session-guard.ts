@@ -2,14 +2,10 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { BatchItem, BatchResponse } from "drizzle-orm/batch";
 import type { Context } from "hono";
+import type { Database } from "../db/client.ts";
 import { authSessions, users } from "../db/schema.ts";
-import { unauthorized } from "../middleware/auth.ts";
-import type { AppEnv } from "./types.ts";
-
-export interface PendingSession {
-  userId: string;
-  sessionId: string;
-}
+import { unauthorized } from "./principal.ts";
+import type { AppEnv, PendingSession } from "./types.ts";
 
 type Batch = Readonly<[BatchItem<"pg">, ...BatchItem<"pg">[]]>;
 
@@ -22,7 +18,7 @@ const isGuardFailure = (error: unknown) => {
 
 /** Why a session failed its check: the slower path, taken only when it did. */
 async function refusal(c: Context<AppEnv>, pending: PendingSession) {
-  const [row] = await c.get("services").rawDb
+  const [row] = await c.get("services").unguardedDb
     .select({ status: users.status, deletedAt: users.deletedAt })
     .from(users)
     .innerJoin(authSessions, and(eq(authSessions.id, pending.sessionId), eq(authSessions.userId, users.id)))
@@ -33,13 +29,15 @@ async function refusal(c: Context<AppEnv>, pending: PendingSession) {
 }
 
 /**
- * Runs `queries` as one batch (one transaction, one round trip). While the caller's access token
- * is still unchecked against its session, a guard goes first that divides by zero unless the
- * session and account are live: a revoked session fails the whole batch, so nothing is read or
- * written for it, and the request is a 401.
+ * Runs the queries `build` makes as one batch (one transaction, one round trip). While the caller's
+ * access token is still unchecked against its session, a guard goes first that divides by zero unless
+ * the session and account are live: a revoked session fails the whole batch, so nothing is read or
+ * written for it, and the request is a 401. `build` gets the client that may run before the check,
+ * so only this batch can.
  */
-export async function guarded<T extends Batch>(c: Context<AppEnv>, queries: T): Promise<BatchResponse<T>> {
-  const db = c.get("services").rawDb;
+export async function guarded<T extends Batch>(c: Context<AppEnv>, build: (db: Database) => T): Promise<BatchResponse<T>> {
+  const db = c.get("services").unguardedDb;
+  const queries = build(db);
   const pending = c.get("pendingSession");
   if (!pending) return db.batch(queries);
   const guard = db.execute(sql`

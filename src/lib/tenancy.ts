@@ -1,9 +1,9 @@
 // Tenant isolation: every organization-scoped route resolves its organization here, so another tenant's is a 404.
-import { and, eq, inArray, isNotNull, isNull, type SQL } from "drizzle-orm";
-import type { PgColumn } from "drizzle-orm/pg-core";
+import { and, eq, inArray, isNotNull, isNull, type SQL, sql } from "drizzle-orm";
+import { type PgColumn, QueryBuilder } from "drizzle-orm/pg-core";
 import type { Context } from "hono";
-import { analysisSessions, datasets, orgMembers, organizations, projects, type Role } from "../db/schema.ts";
-import { principalOf } from "../middleware/auth.ts";
+import { analyses, analysisSessions, charts, dataSources, datasets, orgMembers, organizations, projects, type Role } from "../db/schema.ts";
+import { principalOf } from "./principal.ts";
 import { type Action, allows, keyMayTake, keyRole, policy } from "./policy.ts";
 import { guarded } from "./session-guard.ts";
 import { ApiError } from "./problem.ts";
@@ -11,16 +11,33 @@ import type { AppEnv } from "./types.ts";
 
 export type Organization = typeof organizations.$inferSelect;
 
+/** Builds subqueries without a client: they run inside the caller's own (guarded) query. */
+const qb = new QueryBuilder();
+
 /**
  * The condition that keeps a list to the caller's organizations: an API key's own, or every one the
  * person belongs to. For lists across organizations, where there is no single one to require.
  */
 export function visibleOrgs(c: Context<AppEnv>, orgId: PgColumn): SQL {
-  const principal = principalOf(c);
-  if (principal.kind === "api_key") return eq(orgId, principal.orgId);
-  const db = c.get("services").rawDb;
-  return inArray(orgId, db.select({ id: orgMembers.orgId }).from(orgMembers).where(eq(orgMembers.userId, principal.userId)));
+  return standing(c, orgId).visible;
 }
+
+/**
+ * The caller's standing in the organization that `orgId` names, as two pieces of one query: which rows
+ * it may see, and its role there. One shape for both callers: a person through their membership row,
+ * an API key in its own organization with the role its scopes give. Every `require*` below uses it.
+ */
+function standing(c: Context<AppEnv>, orgId: PgColumn): { visible: SQL; role: SQL<Role> } {
+  const principal = principalOf(c);
+  if (principal.kind === "api_key") return { visible: eq(orgId, principal.orgId), role: sql<Role>`${keyRole(principal.scopes)}::text` };
+  return {
+    visible: inArray(orgId, qb.select({ id: orgMembers.orgId }).from(orgMembers).where(eq(orgMembers.userId, principal.userId))),
+    role: sql<Role>`(SELECT ${orgMembers.role} FROM ${orgMembers} WHERE ${orgMembers.orgId} = ${orgId} AND ${orgMembers.userId} = ${principal.userId})`,
+  };
+}
+
+/** Live rows only: soft-deleted ones (or, with `deleted`, only those) for the resource that can be restored. */
+const liveness = (deletedAt: PgColumn, deleted: boolean) => (deleted ? isNotNull(deletedAt) : isNull(deletedAt));
 
 /**
  * The organization `slug` as the caller may see it, with the caller's role there. Not a member
@@ -28,22 +45,10 @@ export function visibleOrgs(c: Context<AppEnv>, orgId: PgColumn): SQL {
  * whose role is below what `action` needs → 403.
  */
 export async function requireOrg(c: Context<AppEnv>, slug: string, action: Action): Promise<{ org: Organization; role: Role }> {
-  const principal = principalOf(c);
-  const db = c.get("services").rawDb;
-  const live = and(eq(organizations.slug, slug), isNull(organizations.deletedAt));
-  let found: { org: Organization; role: Role } | undefined;
-  if (principal.kind === "api_key") {
-    const [[org]] = await guarded(c, [db.select().from(organizations).where(and(live, eq(organizations.id, principal.orgId)))]);
-    if (org) found = { org, role: keyRole(principal.scopes) };
-  } else {
-    [[found]] = await guarded(c, [
-      db
-        .select({ org: organizations, role: orgMembers.role })
-        .from(organizations)
-        .innerJoin(orgMembers, and(eq(orgMembers.orgId, organizations.id), eq(orgMembers.userId, principal.userId)))
-        .where(live),
-    ]);
-  }
+  const { visible, role } = standing(c, organizations.id);
+  const [[found]] = await guarded(c, (db) => [
+    db.select({ org: organizations, role }).from(organizations).where(and(eq(organizations.slug, slug), isNull(organizations.deletedAt), visible)),
+  ]);
   if (!found) throw new ApiError(404, { detail: `No organization "${slug}" is visible to you.` });
   authorize(c, found.org.id, found.role, action);
   return found;
@@ -73,26 +78,14 @@ export async function requireProject(
   action: Action,
   { deleted = false }: { deleted?: boolean } = {},
 ): Promise<{ project: Project; role: Role; orgSlug: string }> {
-  const principal = principalOf(c);
-  const db = c.get("services").rawDb;
-  const visible = and(eq(projects.id, id), deleted ? isNotNull(projects.deletedAt) : isNull(projects.deletedAt));
-  const liveOrg = and(eq(organizations.id, projects.orgId), isNull(organizations.deletedAt));
-  let row: { project: Project; role: Role; orgSlug: string } | undefined;
-  if (principal.kind === "api_key") {
-    const [[found]] = await guarded(c, [
-      db.select({ project: projects, orgSlug: organizations.slug }).from(projects).innerJoin(organizations, liveOrg).where(and(visible, eq(projects.orgId, principal.orgId))),
-    ]);
-    row = found && { ...found, role: keyRole(principal.scopes) };
-  } else {
-    [[row]] = await guarded(c, [
-      db
-        .select({ project: projects, role: orgMembers.role, orgSlug: organizations.slug })
-        .from(projects)
-        .innerJoin(organizations, liveOrg)
-        .innerJoin(orgMembers, and(eq(orgMembers.orgId, projects.orgId), eq(orgMembers.userId, principal.userId)))
-        .where(visible),
-    ]);
-  }
+  const { visible, role } = standing(c, projects.orgId);
+  const [[row]] = await guarded(c, (db) => [
+    db
+      .select({ project: projects, role, orgSlug: organizations.slug })
+      .from(projects)
+      .innerJoin(organizations, and(eq(organizations.id, projects.orgId), isNull(organizations.deletedAt)))
+      .where(and(eq(projects.id, id), liveness(projects.deletedAt, deleted), visible)),
+  ]);
   if (!row) throw new ApiError(404, { detail: deleted ? "No deleted project with this id is visible to you." : "No project with this id is visible to you." });
   authorize(c, row.project.orgId, row.role, action);
   return row;
@@ -102,33 +95,15 @@ export type Dataset = typeof datasets.$inferSelect;
 
 /** Dataset `id` (live, in a live project) as the caller may see it; anything else is a 404. */
 export async function requireDataset(c: Context<AppEnv>, id: string, action: Action): Promise<{ dataset: Dataset; role: Role }> {
-  const principal = principalOf(c);
-  const db = c.get("services").rawDb;
-  const visible = and(eq(datasets.id, id), isNull(datasets.deletedAt));
-  const liveProject = and(eq(projects.id, datasets.projectId), isNull(projects.deletedAt));
-  const liveOrg = and(eq(organizations.id, datasets.orgId), isNull(organizations.deletedAt));
-  let row: { dataset: Dataset; role: Role } | undefined;
-  if (principal.kind === "api_key") {
-    const [[found]] = await guarded(c, [
-      db
-        .select({ dataset: datasets })
-        .from(datasets)
-        .innerJoin(projects, liveProject)
-        .innerJoin(organizations, liveOrg)
-        .where(and(visible, eq(datasets.orgId, principal.orgId))),
-    ]);
-    row = found && { dataset: found.dataset, role: keyRole(principal.scopes) };
-  } else {
-    [[row]] = await guarded(c, [
-      db
-        .select({ dataset: datasets, role: orgMembers.role })
-        .from(datasets)
-        .innerJoin(projects, liveProject)
-        .innerJoin(organizations, liveOrg)
-        .innerJoin(orgMembers, and(eq(orgMembers.orgId, datasets.orgId), eq(orgMembers.userId, principal.userId)))
-        .where(visible),
-    ]);
-  }
+  const { visible, role } = standing(c, datasets.orgId);
+  const [[row]] = await guarded(c, (db) => [
+    db
+      .select({ dataset: datasets, role })
+      .from(datasets)
+      .innerJoin(projects, and(eq(projects.id, datasets.projectId), isNull(projects.deletedAt)))
+      .innerJoin(organizations, and(eq(organizations.id, datasets.orgId), isNull(organizations.deletedAt)))
+      .where(and(eq(datasets.id, id), isNull(datasets.deletedAt), visible)),
+  ]);
   if (!row) throw new ApiError(404, { detail: "No dataset with this id is visible to you." });
   authorize(c, row.dataset.orgId, row.role, action);
   return row;
@@ -146,35 +121,46 @@ export async function requireSession(
   action: Action,
   { deleted = false }: { deleted?: boolean } = {},
 ): Promise<{ session: AnalysisSession; dataset: Dataset; role: Role }> {
-  const principal = principalOf(c);
-  const db = c.get("services").rawDb;
-  const visible = and(eq(analysisSessions.id, id), deleted ? isNotNull(analysisSessions.deletedAt) : isNull(analysisSessions.deletedAt));
-  const liveProject = and(eq(projects.id, analysisSessions.projectId), isNull(projects.deletedAt));
-  const liveOrg = and(eq(organizations.id, analysisSessions.orgId), isNull(organizations.deletedAt));
-  const base = db
-    .select({ session: analysisSessions, dataset: datasets, role: orgMembers.role })
-    .from(analysisSessions)
-    .innerJoin(datasets, eq(datasets.id, analysisSessions.datasetId))
-    .innerJoin(projects, liveProject)
-    .innerJoin(organizations, liveOrg);
-  let row: { session: AnalysisSession; dataset: Dataset; role: Role } | undefined;
-  if (principal.kind === "api_key") {
-    const [[found]] = await guarded(c, [
-      db
-        .select({ session: analysisSessions, dataset: datasets })
-        .from(analysisSessions)
-        .innerJoin(datasets, eq(datasets.id, analysisSessions.datasetId))
-        .innerJoin(projects, liveProject)
-        .innerJoin(organizations, liveOrg)
-        .where(and(visible, eq(analysisSessions.orgId, principal.orgId))),
-    ]);
-    row = found && { ...found, role: keyRole(principal.scopes) };
-  } else {
-    [[row]] = await guarded(c, [
-      base.innerJoin(orgMembers, and(eq(orgMembers.orgId, analysisSessions.orgId), eq(orgMembers.userId, principal.userId))).where(visible),
-    ]);
-  }
+  const { visible, role } = standing(c, analysisSessions.orgId);
+  const [[row]] = await guarded(c, (db) => [
+    db
+      .select({ session: analysisSessions, dataset: datasets, role })
+      .from(analysisSessions)
+      .innerJoin(datasets, eq(datasets.id, analysisSessions.datasetId))
+      .innerJoin(projects, and(eq(projects.id, analysisSessions.projectId), isNull(projects.deletedAt)))
+      .innerJoin(organizations, and(eq(organizations.id, analysisSessions.orgId), isNull(organizations.deletedAt)))
+      .where(and(eq(analysisSessions.id, id), liveness(analysisSessions.deletedAt, deleted), visible)),
+  ]);
   if (!row) throw new ApiError(404, { detail: deleted ? "No deleted session with this id is visible to you." : "No session with this id is visible to you." });
   authorize(c, row.session.orgId, row.role, action);
   return row;
+}
+
+/** Analysis `id` (its session, project and organization live) as the caller may see it, with its charts, in the same round trip. */
+export async function requireAnalysis(c: Context<AppEnv>, id: string, action: Action) {
+  const { visible, role } = standing(c, analyses.orgId);
+  const [[row], chartRows] = await guarded(c, (db) => [
+    db
+      .select({ analysis: analyses, role })
+      .from(analyses)
+      .innerJoin(analysisSessions, and(eq(analysisSessions.id, analyses.sessionId), isNull(analysisSessions.deletedAt)))
+      .innerJoin(projects, and(eq(projects.id, analysisSessions.projectId), isNull(projects.deletedAt)))
+      .innerJoin(organizations, and(eq(organizations.id, analyses.orgId), isNull(organizations.deletedAt)))
+      .where(and(eq(analyses.id, id), visible)),
+    // Only when the analysis itself is visible: the charts are read in the same batch, not after the check.
+    db.select().from(charts).where(and(eq(charts.analysisId, id), inArray(charts.analysisId, qb.select({ id: analyses.id }).from(analyses).where(and(eq(analyses.id, id), visible))))),
+  ]);
+  if (!row) throw new ApiError(404, { detail: "No analysis with this id is visible to you." });
+  authorize(c, row.analysis.orgId, row.role, action);
+  return { analysis: row.analysis, charts: chartRows, role: row.role };
+}
+
+export type DataSource = typeof dataSources.$inferSelect;
+
+/** Source `id` of organization `slug`, for a caller allowed `action` there; another tenant's is a 404 like a missing one. */
+export async function requireDataSource(c: Context<AppEnv>, slug: string, id: string, action: Action): Promise<{ org: Organization; source: DataSource }> {
+  const { org } = await requireOrg(c, slug, action);
+  const [source] = await c.get("services").db.select().from(dataSources).where(and(eq(dataSources.id, id), eq(dataSources.orgId, org.id)));
+  if (!source) throw new ApiError(404, { detail: "No data source with this id is visible to you." });
+  return { org, source };
 }

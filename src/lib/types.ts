@@ -5,7 +5,6 @@ import type { Database } from "../db/client.ts";
 import type { ApiKeyScope, Tier } from "../db/schema.ts";
 import type { Config } from "../env.ts";
 import type { Logger } from "./logger.ts";
-import type { PendingSession } from "./session-guard.ts";
 import type { TraceContext } from "./trace-context.ts";
 
 /** Who is calling: a person (own session or external IdP) or an organization's API key. */
@@ -13,12 +12,19 @@ export type Principal =
   | { kind: "user"; userId: string; tier: Tier; sessionId: string | null; via: "password" | "oidc" }
   | { kind: "api_key"; userId: string; keyId: string; orgId: string; tier: Tier; scopes: ApiKeyScope[] };
 
+/** An access token whose signature is checked but whose session is not yet (guarded() checks it). */
+export interface PendingSession {
+  userId: string;
+  sessionId: string;
+}
+
 /** Clients for one request, created on first use so routes that need no I/O pay nothing. */
 export interface Services {
   /** Refuses to run while the caller's session is unchecked: the first query must go through guarded(). */
   readonly db: Database;
-  /** The same client without that rule: for the guard itself, and for audit rows written after the response. */
-  readonly rawDb: Database;
+  /** The same client without that rule: for the guard itself (guarded() hands it to its batch), public routes whose caller
+   *  may carry a token nobody needs checked, and audit rows written after the response. */
+  readonly unguardedDb: Database;
   readonly redis: Redis;
 }
 

@@ -2,12 +2,11 @@
 import { createMiddleware } from "hono/factory";
 import { auditLogs } from "../db/schema.ts";
 import { describeError } from "../lib/logger.ts";
+import { clientIp } from "../lib/rate-limits.ts";
 import { routePattern } from "../lib/route.ts";
 import type { AppEnv, AppOpenAPI } from "../lib/types.ts";
 import { waitUntil } from "../lib/wait-until.ts";
 import { readsOnly } from "./auth.ts";
-import { clientIp } from "./rate-limit.ts";
-
 
 /** `POST /api/v1/orgs/:slug/api-keys` → `createApiKey`: the OpenAPI operation ids name the actions. */
 function actionNames(app: AppOpenAPI): Map<string, string> {
@@ -72,7 +71,7 @@ export const audit = ({ app }: { app: AppOpenAPI }) => {
     if (!services) return; // the configuration was refused: there is no database to write to
     const logger = c.get("logger");
     const insert = () =>
-      services.rawDb
+      services.unguardedDb
         .insert(auditLogs)
         .values(row)
         .execute()

@@ -4,20 +4,13 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { apiKeys, organizations, users } from "../db/schema.ts";
 import { sha256Hex } from "../lib/crypto.ts";
-import { ApiError, type ErrorCode } from "../lib/problem.ts";
+import { BEARER_REALM, unauthorized } from "../lib/principal.ts";
+import { ApiError } from "../lib/problem.ts";
 import type { AppEnv, Principal } from "../lib/types.ts";
 import { waitUntil } from "../lib/wait-until.ts";
 import { provisionUser } from "../services/identity.ts";
 import { spendStreamTicket } from "../services/stream-tickets.ts";
 import { API_KEY_PREFIX, claimedIssuer, TokenError, verifyAccessToken, verifyExternalToken } from "../services/tokens.ts";
-
-const REALM = 'Bearer realm="datacrafted-api"';
-
-/** 401 with the RFC 6750 challenge; `error="invalid_token"` only when a token was presented. */
-export function unauthorized(code: ErrorCode, detail: string, presented = true): ApiError {
-  const challenge = presented ? `${REALM}, error="invalid_token", error_description="${detail.replaceAll('"', "'")}"` : REALM;
-  return new ApiError(401, { code, detail, headers: { "WWW-Authenticate": challenge } });
-}
 
 const readMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 /** POSTs that only read (a query's text does not fit a URL): a read-only key may send them, and they are not audited as writes. */
@@ -172,24 +165,10 @@ export const authenticate = ({ optional = false }: { optional?: boolean } = {}) 
       throw new ApiError(403, {
         code: "INSUFFICIENT_SCOPE",
         detail: "This API key is read-only; writing needs a key with the write scope.",
-        headers: { "WWW-Authenticate": `${REALM}, error="insufficient_scope", scope="write"` },
+        headers: { "WWW-Authenticate": `${BEARER_REALM}, error="insufficient_scope", scope="write"` },
       });
     }
     c.set("principal", principal);
     c.set("userId", principal.userId);
     await next();
   });
-
-/** The authenticated caller (routes behind `authenticate()` only). */
-export function principalOf(c: Context<AppEnv>): Principal {
-  const principal = c.get("principal");
-  if (!principal) throw new Error("principalOf() used on a route without authenticate()");
-  return principal;
-}
-
-/** The caller as a person: API keys cannot use routes about a person's own account. */
-export function userOf(c: Context<AppEnv>): Extract<Principal, { kind: "user" }> {
-  const principal = principalOf(c);
-  if (principal.kind !== "user") throw new ApiError(403, { code: "FORBIDDEN", detail: "This route is for people signed in, not API keys." });
-  return principal;
-}

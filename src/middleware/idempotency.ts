@@ -69,7 +69,7 @@ export const idempotency = () =>
     if (taken) {
       // Nothing stored is told before the caller's session is checked again: a signed-out token replays nothing.
       // (An API key was checked against its row when it authenticated, revocation included.)
-      if (c.get("pendingSession")) await guarded(c, [c.get("services").rawDb.execute(sql`SELECT 1`)]);
+      if (c.get("pendingSession")) await guarded(c, (db) => [db.execute(sql`SELECT 1`)]);
       if (taken.fingerprint !== fingerprint) {
         throw new ApiError(422, { code: "IDEMPOTENCY_KEY_REUSED", detail: "This Idempotency-Key was used with a different request; use a new key for a new request." });
       }

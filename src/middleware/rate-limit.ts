@@ -1,9 +1,7 @@
 // The tier limit on every /api call: per user, per API key, or per client IP when anonymous.
 import { createMiddleware } from "hono/factory";
-import { consume, enforce } from "../lib/rate-limits.ts";
+import { clientIp, consume, enforce } from "../lib/rate-limits.ts";
 import type { AppEnv } from "../lib/types.ts";
-
-export const clientIp = (c: { req: { header(name: string): string | undefined } }) => c.req.header("CF-Connecting-IP") ?? "unknown";
 
 export const rateLimit = () =>
   createMiddleware<AppEnv>(async function rateLimit(c, next) {

@@ -17,7 +17,7 @@ export const services = () =>
         }
         return (db ??= createDb(config));
       },
-      get rawDb() {
+      get unguardedDb() {
         return (db ??= createDb(config));
       },
       get redis() {

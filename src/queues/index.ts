@@ -1,7 +1,6 @@
 // The queue handler: each batch goes to its queue's consumer (audit rows a batch at a time, analyses and dataset loads one message at a time).
-import { createDb } from "../db/client.ts";
-import { loadConfig } from "../env.ts";
-import { createLogger, describeError } from "../lib/logger.ts";
+import { describeError } from "../lib/logger.ts";
+import { startHandler } from "../lib/start-handler.ts";
 import { handleAnalysisMessage, handleDeadLetter } from "./analyses/consumer.ts";
 import { handleAuditBatch } from "./audit/consumer.ts";
 import { handleAuditDeadLetters } from "./audit/dead-letter.ts";
@@ -14,15 +13,12 @@ const consumers = {
 } as const;
 
 export async function queue(batch: MessageBatch<unknown>, env: Cloudflare.Env, _ctx: ExecutionContext): Promise<void> {
-  const loaded = loadConfig(env);
-  if (!loaded.ok) {
-    console.error(JSON.stringify({ level: "error", message: "configuration invalid", problems: loaded.problems }));
+  const started = startHandler(env, { queue: batch.queue });
+  if (!started) {
     batch.retryAll({ delaySeconds: 60 });
     return;
   }
-  const config = loaded.config;
-  const logger = createLogger(config.LOG_LEVEL, { queue: batch.queue });
-  const db = createDb(config);
+  const { config, logger, db } = started;
   if (batch.queue === "datacrafted-audit") return handleAuditBatch(batch, config, db, logger);
   if (batch.queue === "datacrafted-audit-dlq") return handleAuditDeadLetters(batch, config, db, logger);
   const handle = consumers[batch.queue as keyof typeof consumers] ?? (batch.queue.endsWith("-dlq") ? handleDeadLetter : handleAnalysisMessage);

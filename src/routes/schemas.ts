@@ -41,5 +41,19 @@ export const Slug = z
 
 export const Timestamp = z.iso.datetime().openapi({ example: "2026-11-21T23:36:29.000Z" });
 
-/** `bearerAuth` as every protected route declares it. */
-export const bearerSecurity = [{ bearerAuth: [] }];
+/** `{id}` in a path: a resource's uuid. */
+export const IdParam = z.object({ id: z.uuid() });
+
+/** `{slug}` in a path: an organization. */
+export const SlugParam = z.object({ slug: Slug });
+
+/** A 200 of one resource with the ETag a conditional write sends back as If-Match. */
+export const etagResponse = <T extends z.ZodTypeAny>(description: string, schema: T) => ({
+  description,
+  headers: z.object({ ETag: z.string().openapi({ description: "Send as If-Match to update only this version" }) }),
+  content: { "application/json": { schema } },
+});
+
+/** The optional If-Match of a conditional write on a `resource` (a project, a session…). */
+export const ifMatchOf = (resource: string) =>
+  z.object({ "if-match": z.string().max(200).optional().openapi({ description: `The ETag you read: the write fails with 412 if the ${resource} changed since` }) });

@@ -84,7 +84,9 @@ describe("every operation in /openapi.json", () => {
   });
 
   it("ignored_auth: without credentials, or with bad ones, a secured operation is 401", async () => {
-    for (const op of operations.filter((o) => o.security)) {
+    const secured = operations.filter((o) => o.security?.length);
+    expect(secured.length).toBeGreaterThanOrEqual(26);
+    for (const op of secured) {
       const label = `${op.method.toUpperCase()} ${op.path}`;
       for (const token of [undefined, "not-a-token", "dck_forged_key"]) {
         const response = await send(op.method, fill(op.path), { token, body: op.requestBody ? "{}" : undefined, headers: op.requestBody ? { "Content-Type": "application/json" } : {} });
@@ -92,6 +94,20 @@ describe("every operation in /openapi.json", () => {
         expect(response.headers.get("WWW-Authenticate"), label).toMatch(/^Bearer realm=/);
         await conforms(response, label, op);
       }
+    }
+  });
+
+  it("declares on every operation whether it needs credentials, and a public one answers without them", async () => {
+    for (const op of operations) expect(op.security, `${op.method.toUpperCase()} ${op.path} declares security`).toBeDefined();
+    const open = operations.filter((o) => o.security?.length === 0);
+    expect(open.map((o) => o.operationId).sort()).toEqual(
+      ["completeMfaSignIn", "getLiveness", "getReadiness", "refreshTokens", "resendVerification", "signIn", "signUp", "verifyEmail"].sort(),
+    );
+    for (const op of open) {
+      const label = `${op.method.toUpperCase()} ${op.path}`;
+      const response = await send(op.method, fill(op.path), { body: op.requestBody ? "{}" : undefined, headers: op.requestBody ? { "Content-Type": "application/json" } : {} });
+      expect(response.status, `${label} without credentials`).not.toBe(401);
+      await conforms(response, label, op);
     }
   });
 

@@ -75,11 +75,6 @@ export class SessionRoom extends DurableObject<Cloudflare.Env> {
     });
   }
 
-  /** How many clients are listening (for tests and the session's status). */
-  listeners(): number {
-    return this.clients.size;
-  }
-
   /**
    * Waits until no other chat turn holds the session, in arrival order, then holds it for at most
    * `leaseMs`. Resolves to a token for `releaseTurn`, or null when `waitMs` passed first.

@@ -8,13 +8,9 @@ import { publish } from "../../durable-objects/session-room/room.ts";
 import { executeAnalysis } from "../../services/analysis/execute.ts";
 import { analysisProblem, saveFailed } from "../../services/analysis/store.ts";
 import { dataPolicyOf } from "../../services/llm/data-policy.ts";
+import { HEARTBEAT_MS, STALE_AFTER_SECONDS } from "./liveness.ts";
 import { AnalysisMessage } from "./message.ts";
 import { traceContext } from "../../lib/trace-context.ts";
-
-/** A running job touches its heartbeat this often; the cron takes over one silent for much longer. */
-export const HEARTBEAT_MS = 10_000;
-/** A running analysis whose heartbeat is older than this is presumed dead (its Worker was evicted). */
-export const STALE_AFTER_SECONDS = 60;
 
 /** Failures worth another delivery: the model or a dependency was unwell, not the request or its answer. */
 const retryable = new Set(["MODEL_TIMEOUT", "MODEL_ERROR", "MODEL_UNAVAILABLE", "DEPENDENCY_UNAVAILABLE", "SERVICE_UNAVAILABLE"]);

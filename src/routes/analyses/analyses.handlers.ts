@@ -1,15 +1,13 @@
 // Analyses: start one (streamed over SSE or queued), read one with its charts, list a session's.
-import { and, eq, inArray, isNull } from "drizzle-orm";
-import type { Context } from "hono";
-import { analyses, analysisSessions, charts, organizations, projects } from "../../db/schema.ts";
+import { and, eq, inArray } from "drizzle-orm";
+import { analyses, charts } from "../../db/schema.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError, problemBody } from "../../lib/problem.ts";
-import { guarded } from "../../lib/session-guard.ts";
 import { eventStream, wantsEventStream } from "../../lib/sse.ts";
-import { requireSession, visibleOrgs } from "../../lib/tenancy.ts";
-import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
+import { requireAnalysis, requireSession } from "../../lib/tenancy.ts";
+import type { AppRouteHandler } from "../../lib/types.ts";
 import { waitUntil } from "../../lib/wait-until.ts";
-import { principalOf } from "../../middleware/auth.ts";
+import { principalOf } from "../../lib/principal.ts";
 import { publish } from "../../durable-objects/session-room/room.ts";
 import { executeAnalysis } from "../../services/analysis/execute.ts";
 import { estimateTokens } from "../../services/analysis/prompt.ts";
@@ -101,28 +99,8 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   });
 };
 
-/** Analysis `id` as the caller may see it (through its session's organization), with its charts. */
-async function requireAnalysis(c: Context<AppEnv>, id: string) {
-  const db = c.get("services").rawDb;
-  const scope = visibleOrgs(c, analyses.orgId);
-  const [found, chartRows] = await guarded(c, [
-    db
-      .select({ analysis: analyses })
-      .from(analyses)
-      .innerJoin(analysisSessions, and(eq(analysisSessions.id, analyses.sessionId), isNull(analysisSessions.deletedAt)))
-      .innerJoin(projects, and(eq(projects.id, analysisSessions.projectId), isNull(projects.deletedAt)))
-      .innerJoin(organizations, and(eq(organizations.id, analyses.orgId), isNull(organizations.deletedAt)))
-      .where(and(eq(analyses.id, id), scope)),
-    db.select().from(charts).where(and(eq(charts.analysisId, id), inArray(charts.analysisId, db.select({ id: analyses.id }).from(analyses).where(and(eq(analyses.id, id), scope))))),
-  ]);
-  const row = found[0];
-  if (!row) throw new ApiError(404, { detail: "No analysis with this id is visible to you." });
-  c.set("orgId", row.analysis.orgId);
-  return { analysis: row.analysis, charts: chartRows };
-}
-
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
-  const { analysis, charts: stored } = await requireAnalysis(c, c.req.valid("param").id);
+  const { analysis, charts: stored } = await requireAnalysis(c, c.req.valid("param").id, "sessions:read");
   return c.json(presentAnalysis(analysis, stored), 200);
 };
 
@@ -138,8 +116,8 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 };
 
 export const rerun: AppRouteHandler<typeof routes.rerun> = async (c) => {
-  const { analysis, charts: stored } = await requireAnalysis(c, c.req.valid("param").id);
-  // The member role, checked through the analysis's session (another tenant was already a 404 above).
+  // The member role: rerunning executes queries, as running an analysis does (another tenant is a 404).
+  const { analysis, charts: stored } = await requireAnalysis(c, c.req.valid("param").id, "analyses:run");
   const { dataset } = await requireSession(c, analysis.sessionId, "analyses:run");
   if (analysis.status !== "succeeded") throw new ApiError(409, { code: "CONFLICT", detail: `The analysis is ${analysis.status}; only a succeeded analysis has charts to rerun.` });
   const configs = stored.sort((a, b) => a.position - b.position).map((chart) => chart.config as Partial<Chart>);

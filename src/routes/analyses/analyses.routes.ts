@@ -1,10 +1,11 @@
 // Route definitions for analyses: run one on a session (SSE stream or queued job), read one, list a session's.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
 import { Problem } from "../../lib/problem.ts";
 import { Chart, ChartDataset, Insight } from "../../services/analysis/result.ts";
-import { bearerSecurity, Text, Timestamp } from "../schemas.ts";
+import { IdParam, Text, Timestamp } from "../schemas.ts";
 
 export const Analysis = z
   .object({
@@ -28,7 +29,6 @@ export const Analysis = z
   })
   .openapi("Analysis");
 
-const IdParam = z.object({ id: z.uuid() });
 
 export const create = createRoute({
   method: "post",
@@ -38,7 +38,7 @@ export const create = createRoute({
   summary: "Analyse the session's dataset (streamed as SSE, or queued)",
   description:
     "With `Accept: text/event-stream` the analysis streams as server-sent events: `status` (first `waiting_for_store` when the dataset's store is still loading: the analysis waits up to ANALYSIS_WAIT_FOR_STORE_MS, then runs on the profile alone, without charts, and its summary says so), then `insight` and `chart` events as each is ready (a chart once its spec has run over every row), then `done` (with `analysisId`) or `problem` (a problem document; named so, not `error`, because EventSource fires its own `error` on a dropped connection); a `: heartbeat` comment every SSE_HEARTBEAT_SECONDS. A `status` of `repairing` means the model's first answer failed validation: discard what it showed and follow the second. Otherwise, with `Prefer: respond-async`, or for a dataset above ANALYSIS_ASYNC_BYTES, the answer is 202 with `Location: /api/v1/analyses/{id}` and the job runs on the queue; follow it there or on `GET /sessions/{id}/events`.",
-  security: bearerSecurity,
+  ...authed,
   request: {
     params: IdParam,
     headers: z.object({ prefer: z.string().max(200).optional().openapi({ description: "`respond-async` queues the job even for a stream" }) }),
@@ -64,7 +64,7 @@ export const get = createRoute({
   operationId: "getAnalysis",
   tags: ["Analyses"],
   summary: "One analysis: status, result, charts, model, tokens, timings",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam },
   responses: { 200: { description: "The analysis", content: { "application/json": { schema: Analysis } } }, ...problemResponses(400, 401, 404) },
 });
@@ -75,7 +75,7 @@ export const list = createRoute({
   operationId: "listAnalyses",
   tags: ["Analyses"],
   summary: "A session's analyses, newest first",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam, query: PageQuery },
   responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(Analysis) } } }, ...problemResponses(400, 401, 404) },
 });
@@ -112,7 +112,7 @@ export const rerun = createRoute({
   summary: "Re-execute every saved chart query against the same dataset version and say whether each result is identical",
   description:
     "Members and above (a viewer is 403). Each chart's saved `query` runs again in the store of the dataset version it names, bypassing the result cache; the answer compares the new rows with the chart's `data`, in order. Nothing is saved.",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam },
   responses: { 200: { description: "Per chart, identical or the new rows", content: { "application/json": { schema: AnalysisRerun } } }, ...problemResponses(400, 401, 403, 404, 409) },
 });

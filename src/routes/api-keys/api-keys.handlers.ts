@@ -6,7 +6,7 @@ import { ApiError } from "../../lib/problem.ts";
 import { requireOrg } from "../../lib/tenancy.ts";
 import { requireVerifiedEmail } from "../../lib/verified.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
-import { userOf } from "../../middleware/auth.ts";
+import { userOf } from "../../lib/principal.ts";
 import { newApiKey } from "../../services/tokens.ts";
 import type * as routes from "./api-keys.routes.ts";
 

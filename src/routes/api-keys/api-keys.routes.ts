@@ -1,9 +1,10 @@
 // Route definitions for an organization's API keys.
 import { createRoute, z } from "@hono/zod-openapi";
 import { apiKeyScopes } from "../../db/schema.ts";
+import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Slug, Text, Timestamp } from "../schemas.ts";
+import { Slug, SlugParam, Text, Timestamp } from "../schemas.ts";
 
 export const ApiKey = z
   .object({
@@ -23,7 +24,6 @@ export const CreatedApiKey = ApiKey.extend({
   key: z.string().openapi({ description: "The secret: shown this once, never again. Send it as `Authorization: Bearer <key>`." }),
 }).openapi("CreatedApiKey");
 
-const SlugParam = z.object({ slug: Slug });
 
 export const list = createRoute({
   method: "get",
@@ -31,7 +31,7 @@ export const list = createRoute({
   operationId: "listApiKeys",
   tags: ["API keys"],
   summary: "An organization's API keys, newest first (admins and owners)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SlugParam, query: PageQuery },
   responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(ApiKey) } } }, ...problemResponses(400, 401, 403, 404) },
 });
@@ -42,7 +42,7 @@ export const create = createRoute({
   operationId: "createApiKey",
   tags: ["API keys"],
   summary: "Create an API key (admins and owners); its secret is in this response only",
-  security: bearerSecurity,
+  ...authed,
   request: {
     params: SlugParam,
     body: jsonBody(
@@ -64,7 +64,7 @@ export const revoke = createRoute({
   operationId: "revokeApiKey",
   tags: ["API keys"],
   summary: "Revoke an API key at once (admins and owners)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: z.object({ slug: Slug, id: z.uuid() }) },
   responses: { 204: { description: "Revoked" }, ...problemResponses(400, 401, 403, 404) },
 });

@@ -1,9 +1,7 @@
 // Mounts /orgs/{slug}/audit-logs.
 import { createRouter } from "../../lib/create-app.ts";
-import { authenticate } from "../../middleware/auth.ts";
 import * as handlers from "./audit-logs.handlers.ts";
 import * as routes from "./audit-logs.routes.ts";
 
 export const auditLogsRouter = createRouter();
-auditLogsRouter.use("/orgs/*", authenticate());
 auditLogsRouter.openapi(routes.list, handlers.list);

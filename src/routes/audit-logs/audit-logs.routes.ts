@@ -1,8 +1,9 @@
 // Route definition for an organization's audit log.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Slug, Text, Timestamp } from "../schemas.ts";
+import { SlugParam, Text, Timestamp } from "../schemas.ts";
 
 export const AuditLog = z
   .object({
@@ -31,9 +32,9 @@ export const list = createRoute({
   operationId: "listAuditLogs",
   tags: ["Audit log"],
   summary: "What was done in an organization, newest first (admins and owners)",
-  security: bearerSecurity,
+  ...authed,
   request: {
-    params: z.object({ slug: Slug }),
+    params: SlugParam,
     query: PageQuery.extend({
       actor: z.uuid().optional().openapi({ description: "Only this user's actions (their API keys' included)" }),
       action: Text.min(1).max(100).optional().openapi({ description: "Only this action", example: "createApiKey" }),

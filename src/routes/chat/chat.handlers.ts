@@ -6,7 +6,7 @@ import { eventStream, wantsEventStream } from "../../lib/sse.ts";
 import { requireSession } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { waitUntil } from "../../lib/wait-until.ts";
-import { principalOf } from "../../middleware/auth.ts";
+import { principalOf } from "../../lib/principal.ts";
 import { answerTurn, type TurnEvents, type TurnResult } from "../../services/chat/answer.ts";
 import { turnCostTokens } from "../../services/chat/context.ts";
 import { messageCursor, presentMessage, transcriptPage } from "../../services/chat/transcript.ts";

@@ -1,8 +1,9 @@
 // Route definitions for chat: a streamed turn on a session, and its transcript.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Text, Timestamp } from "../schemas.ts";
+import { IdParam, Text, Timestamp } from "../schemas.ts";
 
 const Engine = z.enum(["openai", "statistical"]);
 
@@ -55,7 +56,6 @@ export const ChatReply = ChatMessage.extend({
   usage: Usage,
 }).openapi("ChatReply");
 
-const IdParam = z.object({ id: z.uuid() });
 
 export const create = createRoute({
   method: "post",
@@ -65,7 +65,7 @@ export const create = createRoute({
   summary: "Ask about the session's data (answer streamed as SSE, or as JSON once complete)",
   description:
     "Turns in one session are served one at a time, in arrival order: a turn waits (up to 30 s, else 409 `CHAT_BUSY`) while another is answered, and sees its answer. The context is the dataset's profile and sample, the latest succeeded analysis and the recent conversation, within a token budget. With a model, the turn may call the tools `query_dataset(sql)` and `chart(spec)`, run read-only on the dataset's store (at most CHAT_MAX_TOOL_CALLS per turn); the statistical engine runs its own queries for the question shapes it knows. With `Accept: text/event-stream` the answer streams: `status`, then `delta` events (`{text}`) interleaved with `tool_call` (`{id, name, arguments}`) and `tool_result` (`{id, name, sql, params, result, error}`) events, then `done` (`{messageId, userMessageId, engine, model, usage}`) or `problem` (a problem document; named so, not `error`, because EventSource fires its own `error` on a dropped connection); a `: heartbeat` comment every SSE_HEARTBEAT_SECONDS. Otherwise the answer is 201 JSON once complete. The question and answer are saved together only when the answer completes: a failed turn saves nothing.",
-  security: bearerSecurity,
+  ...authed,
   request: {
     params: IdParam,
     body: jsonBody(
@@ -91,7 +91,7 @@ export const list = createRoute({
   tags: ["Chat"],
   summary: "A session's chat transcript, oldest first",
   description: "Chronological (oldest first, by `createdAt` then `id`), unlike other lists: follow `nextCursor` to read on; new messages always land after the last page.",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam, query: PageQuery },
   responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(ChatMessage) } } }, ...problemResponses(400, 401, 404) },
 });

@@ -3,7 +3,8 @@ import type { AppRouteHandler } from "../../lib/types.ts";
 import { full } from "../datasets/datasets.handlers.ts";
 import { importRows, uniqueNames } from "../../services/data-sources/import.ts";
 import { listSchemas, listTables, queryAll, runQuery } from "../../services/data-sources/postgres.ts";
-import { postgresTarget, requireDataSource } from "../../services/data-sources/registry.ts";
+import { postgresTarget } from "../../services/data-sources/registry.ts";
+import { requireDataSource } from "../../lib/tenancy.ts";
 import type * as routes from "./data-source-postgres.routes.ts";
 
 export const schemas: AppRouteHandler<typeof routes.schemas> = async (c) => {

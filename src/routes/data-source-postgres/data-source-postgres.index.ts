@@ -1,11 +1,9 @@
 // Mounts the Postgres browse routes under /orgs/{slug}/data-sources/{id}.
 import { createRouter } from "../../lib/create-app.ts";
-import { authenticate } from "../../middleware/auth.ts";
 import * as handlers from "./data-source-postgres.handlers.ts";
 import * as routes from "./data-source-postgres.routes.ts";
 
 export const dataSourcePostgresRouter = createRouter();
-dataSourcePostgresRouter.use("/orgs/*", authenticate());
 dataSourcePostgresRouter
   .openapi(routes.schemas, handlers.schemas)
   .openapi(routes.tables, handlers.tables)

@@ -1,9 +1,10 @@
 // Route definitions for browsing a Postgres data source: schemas, tables and views with columns and indexes, read-only queries, import.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { Dataset } from "../datasets/datasets.routes.ts";
 import { SourceParams } from "../data-sources/data-sources.routes.ts";
-import { bearerSecurity, Text } from "../schemas.ts";
+import { Text } from "../schemas.ts";
 
 const tags = ["Data sources: Postgres"];
 const outbound = [400, 401, 403, 404, 409, 422, 502, 503, 504] as const;
@@ -29,7 +30,7 @@ export const schemas = createRoute({
   operationId: "listDataSourceSchemas",
   tags,
   summary: "The database's schemas, with how many tables and views each holds",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SourceParams },
   responses: { 200: { description: "Schemas", content: { "application/json": { schema: z.object({ data: z.array(Schema) }) } } }, ...problemResponses(...outbound) },
 });
@@ -40,7 +41,7 @@ export const tables = createRoute({
   operationId: "listDataSourceTables",
   tags,
   summary: "Tables and views of a schema, with their columns and types and their indexes",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SourceParams.extend({ schema: Identifier }) },
   responses: { 200: { description: "Tables and views", content: { "application/json": { schema: z.object({ data: z.array(Table) }) } } }, ...problemResponses(...outbound) },
 });
@@ -65,7 +66,7 @@ export const query = createRoute({
   summary: "Run a read-only query and read one page of its rows (members and above)",
   description:
     "The statement runs in a read-only transaction with a statement timeout; anything that writes is 422 `QUERY_NOT_READ_ONLY`. Reading statements page through a server-side cursor (`offset`, `limit` ≤ 1,000), and a page is cut to DATA_SOURCE_MAX_RESULT_BYTES.",
-  security: bearerSecurity,
+  ...authed,
   request: {
     params: SourceParams,
     body: jsonBody(z.object({ sql: Sql, offset: z.number().int().min(0).max(10_000_000).default(0), limit: z.number().int().min(1).max(1_000).default(100) }).strict()),
@@ -80,7 +81,7 @@ export const importQuery = createRoute({
   tags,
   summary: "Save a read-only query's result as a new dataset version in a project (members and above)",
   description: "The rows go through the upload pipeline (R2, profile, sample), so the dataset reads back like an upload. More than DATA_SOURCE_IMPORT_MAX_ROWS rows is 422 `RESULT_TOO_LARGE`.",
-  security: bearerSecurity,
+  ...authed,
   request: {
     params: SourceParams,
     body: jsonBody(z.object({ sql: Sql, projectId: z.uuid(), name: Text.trim().min(1).max(200) }).strict()),

@@ -8,7 +8,8 @@ import { collectKeys, deleteKey as del, readKey, scanKeys, serverInfo, writeKey 
 import { classify } from "../../services/data-sources/redis-commands.ts";
 import { type Command, type RedisTarget, send } from "../../services/data-sources/redis.ts";
 import { capBytes } from "../../services/data-sources/postgres.ts";
-import { redisCredentials, requireDataSource } from "../../services/data-sources/registry.ts";
+import { redisCredentials } from "../../services/data-sources/registry.ts";
+import { requireDataSource } from "../../lib/tenancy.ts";
 import type { Action } from "../../lib/policy.ts";
 import type * as routes from "./data-source-redis.routes.ts";
 

@@ -1,11 +1,9 @@
 // Mounts the Redis browse routes under /orgs/{slug}/data-sources/{id}.
 import { createRouter } from "../../lib/create-app.ts";
-import { authenticate } from "../../middleware/auth.ts";
 import * as handlers from "./data-source-redis.handlers.ts";
 import * as routes from "./data-source-redis.routes.ts";
 
 export const dataSourceRedisRouter = createRouter();
-dataSourceRedisRouter.use("/orgs/*", authenticate());
 dataSourceRedisRouter
   .openapi(routes.keys, handlers.keys)
   .openapi(routes.getKey, handlers.getKey)

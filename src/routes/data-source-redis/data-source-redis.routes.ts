@@ -1,9 +1,10 @@
 // Route definitions for browsing a Redis data source: SCAN, keys of any type with their TTL, typed writes, info, pipelines, import.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { Dataset } from "../datasets/datasets.routes.ts";
 import { SourceParams } from "../data-sources/data-sources.routes.ts";
-import { bearerSecurity, Text } from "../schemas.ts";
+import { Text } from "../schemas.ts";
 
 const tags = ["Data sources: Redis"];
 const outbound = [400, 401, 403, 404, 409, 422, 502, 503, 504] as const;
@@ -18,7 +19,7 @@ export const keys = createRoute({
   operationId: "scanDataSourceKeys",
   tags,
   summary: "One SCAN step over keys matching a pattern (never KEYS); follow `cursor` until it is \"0\"",
-  security: bearerSecurity,
+  ...authed,
   request: {
     params: SourceParams,
     query: z.object({ match: z.string().min(1).max(512).default("*"), cursor: Cursor, count: z.coerce.number().int().min(1).max(1_000).default(100), type: RedisType.optional() }),
@@ -47,7 +48,7 @@ export const getKey = createRoute({
   operationId: "getDataSourceKey",
   tags,
   summary: "A key of any type with its TTL and (a page of) its value",
-  security: bearerSecurity,
+  ...authed,
   request: {
     params: KeyParams,
     query: z.object({ offset: z.coerce.number().int().min(0).default(0), count: z.coerce.number().int().min(1).max(1_000).default(100), cursor: Cursor }),
@@ -69,7 +70,7 @@ export const putKey = createRoute({
   operationId: "setDataSourceKey",
   tags,
   summary: "Replace a key with a string, hash, list, set or sorted set, optionally expiring (admins and owners)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: KeyParams, body: jsonBody(NewValue) },
   responses: { 200: { description: "The key as written", content: { "application/json": { schema: KeyValue } } }, ...problemResponses(...outbound, 415) },
 });
@@ -80,7 +81,7 @@ export const deleteKey = createRoute({
   operationId: "deleteDataSourceKey",
   tags,
   summary: "Delete a key (admins and owners)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: KeyParams },
   responses: { 204: { description: "Deleted" }, ...problemResponses(...outbound) },
 });
@@ -91,7 +92,7 @@ export const info = createRoute({
   operationId: "getDataSourceInfo",
   tags,
   summary: "Server version and mode, clients, key count, keyspace and a memory summary",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SourceParams },
   responses: { 200: { description: "Server info", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } }, ...problemResponses(...outbound) },
 });
@@ -102,7 +103,7 @@ export const pipeline = createRoute({
   operationId: "runDataSourcePipeline",
   tags,
   summary: "Several allow-listed commands in one round trip: reads for members, writes for admins; FLUSHALL, CONFIG, EVAL, KEYS… are refused",
-  security: bearerSecurity,
+  ...authed,
   request: {
     params: SourceParams,
     body: jsonBody(z.object({ commands: z.array(z.array(z.string().max(1_000_000)).min(1).max(1_000)).min(1).max(100) }).strict().openapi({ example: { commands: [["HGETALL", "user:42"], ["TTL", "user:42"]] } })),
@@ -120,7 +121,7 @@ export const importKeys = createRoute({
   tags,
   summary: "Save keys (named, or matching a pattern) as a new dataset version in a project (members and above)",
   description: "Hashes become one row each with a column per field; a mix of types becomes key, type, ttl, value. More keys than `maxKeys` is 422 `RESULT_TOO_LARGE`.",
-  security: bearerSecurity,
+  ...authed,
   request: {
     params: SourceParams,
     body: jsonBody(

@@ -3,13 +3,13 @@ import { and, eq, sql } from "drizzle-orm";
 import { dataSources } from "../../db/schema.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
-import { requireOrg } from "../../lib/tenancy.ts";
+import { requireDataSource, requireOrg } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
-import { principalOf } from "../../middleware/auth.ts";
+import { principalOf } from "../../lib/principal.ts";
 import { resetCircuit } from "../../services/data-sources/circuit.ts";
 import { type RoleFlags, testPostgres } from "../../services/data-sources/postgres.ts";
 import { testRedis } from "../../services/data-sources/redis-browse.ts";
-import { checkedCredentials, type Credentials, type DataSource, displayOf, open, postgresTarget, redisCredentials, requireDataSource, seal } from "../../services/data-sources/registry.ts";
+import { checkedCredentials, type Credentials, type DataSource, displayOf, open, postgresTarget, redisCredentials, seal } from "../../services/data-sources/registry.ts";
 import type * as routes from "./data-sources.routes.ts";
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;

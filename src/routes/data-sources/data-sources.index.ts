@@ -1,11 +1,9 @@
 // Mounts /orgs/{slug}/data-sources (the registry).
 import { createRouter } from "../../lib/create-app.ts";
-import { authenticate } from "../../middleware/auth.ts";
 import * as handlers from "./data-sources.handlers.ts";
 import * as routes from "./data-sources.routes.ts";
 
 export const dataSourcesRouter = createRouter();
-dataSourcesRouter.use("/orgs/*", authenticate());
 dataSourcesRouter
   .openapi(routes.list, handlers.list)
   .openapi(routes.create, handlers.create)

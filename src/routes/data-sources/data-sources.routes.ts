@@ -1,11 +1,12 @@
 // Route definitions for the data-source registry: list, create, get, update, delete, test the connection.
 import { createRoute, z } from "@hono/zod-openapi";
 import { dataSourceKinds } from "../../db/schema.ts";
+import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import type { ApiError } from "../../lib/problem.ts";
 import { parseOrigin, parsePostgresUrl } from "../../services/data-sources/network.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Slug, Text, Timestamp } from "../schemas.ts";
+import { Slug, SlugParam, Text, Timestamp } from "../schemas.ts";
 
 const name = Text.trim().min(1).max(200).openapi({ example: "Warehouse (read replica)" });
 /** A strict parse as a refinement, so a malformed value is a 400 naming the field (never a 500 later). */
@@ -66,7 +67,6 @@ export const DataSource = z
   })
   .openapi("DataSource");
 
-const SlugParam = z.object({ slug: Slug });
 export const SourceParams = z.object({ slug: Slug, id: z.uuid() });
 const one = (description: string) => ({ description, content: { "application/json": { schema: DataSource } } });
 const tags = ["Data sources"];
@@ -77,7 +77,7 @@ export const list = createRoute({
   operationId: "listDataSources",
   tags,
   summary: "The organization's data sources, newest first",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SlugParam, query: PageQuery.extend({ kind: z.enum(dataSourceKinds).optional() }) },
   responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(DataSource) } } }, ...problemResponses(400, 401, 403, 404) },
 });
@@ -88,7 +88,7 @@ export const create = createRoute({
   operationId: "createDataSource",
   tags,
   summary: "Register a Postgres or Redis data source (admins and owners); its credentials are sealed at rest",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SlugParam, body: jsonBody(CreateDataSource) },
   responses: { 201: one("Registered"), ...problemResponses(400, 401, 403, 404, 409, 415, 422) },
 });
@@ -99,7 +99,7 @@ export const get = createRoute({
   operationId: "getDataSource",
   tags,
   summary: "One data source",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SourceParams },
   responses: { 200: one("The data source"), ...problemResponses(400, 401, 403, 404) },
 });
@@ -110,7 +110,7 @@ export const update = createRoute({
   operationId: "updateDataSource",
   tags,
   summary: "Rename it or replace its connection (admins and owners); fields of the other kind are refused",
-  security: bearerSecurity,
+  ...authed,
   request: {
     params: SourceParams,
     body: jsonBody(z.object({ name, connectionString, endpoint: endpoint.nullable(), url: redisUrl, token }).partial().strict()),
@@ -124,7 +124,7 @@ export const remove = createRoute({
   operationId: "deleteDataSource",
   tags,
   summary: "Forget a data source and its credentials (admins and owners)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SourceParams },
   responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404) },
 });
@@ -149,7 +149,7 @@ export const test = createRoute({
   operationId: "testDataSource",
   tags,
   summary: "Connect and answer with latency and server version, or a problem naming what failed (members and above)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SourceParams },
   responses: { 200: { description: "Connected", content: { "application/json": { schema: TestResult } } }, ...problemResponses(400, 401, 403, 404, 409, 422, 502, 503, 504) },
 });

@@ -1,12 +1,12 @@
 // Datasets: streamed upload with profiling, reads, a rows preview from R2, versions, soft delete.
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import { datasets } from "../../db/schema.ts";
-import { etagOf, notModified } from "../../lib/etag.ts";
+import { etagOf, etagged } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { type Dataset, requireDataset, requireProject } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
-import { principalOf } from "../../middleware/auth.ts";
+import { principalOf } from "../../lib/principal.ts";
 import { queueDatasetLoad } from "../../queues/dataset-loads/enqueue.ts";
 import { ingest } from "../../services/datasets/ingest.ts";
 import { ProjectGoneError, saveDataset } from "../../services/datasets/store.ts";
@@ -165,10 +165,7 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const { dataset } = await requireDataset(c, c.req.valid("param").id, "datasets:read");
   // A dataset version never changes: its content hash is its ETag.
-  const etag = etagOf(dataset.sha256);
-  if (notModified(c, etag)) return c.body(null, 304, { ETag: etag });
-  c.header("ETag", etag);
-  return c.json(full(dataset), 200);
+  return etagged(c, etagOf(dataset.sha256), () => c.json(full(dataset), 200));
 };
 
 export const rows: AppRouteHandler<typeof routes.rows> = async (c) => {

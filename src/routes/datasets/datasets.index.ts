@@ -1,12 +1,9 @@
 // Mounts /projects/{id}/datasets and /datasets.
 import { createRouter } from "../../lib/create-app.ts";
-import { authenticate } from "../../middleware/auth.ts";
 import * as handlers from "./datasets.handlers.ts";
 import * as routes from "./datasets.routes.ts";
 
 export const datasetsRouter = createRouter();
-datasetsRouter.use("/projects/*", authenticate());
-datasetsRouter.use("/datasets/*", authenticate());
 datasetsRouter
   .openapi(routes.upload, handlers.upload)
   .openapi(routes.list, handlers.list)

@@ -1,8 +1,9 @@
 // Route definitions for datasets: upload (streamed), list, get with profile, rows preview, versions, delete.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Text, Timestamp } from "../schemas.ts";
+import { IdParam, Text, Timestamp } from "../schemas.ts";
 
 /** A dataset's name, wherever it comes from: the query, a multipart `name` field or the file name. */
 export const DatasetName = Text.trim().min(1).max(200);
@@ -70,7 +71,6 @@ export const Dataset = DatasetSummary.extend({
   sample: z.array(z.record(z.string(), z.unknown())).openapi({ description: "The first rows" }),
 }).openapi("Dataset");
 
-const IdParam = z.object({ id: z.uuid() });
 const binary = { schema: { type: "string" as const, format: "binary" } };
 
 export const upload = createRoute({
@@ -81,7 +81,7 @@ export const upload = createRoute({
   summary: "Upload a CSV, JSON or NDJSON file (streamed and profiled)",
   description:
     "Send the file as the raw body (`text/csv`, `application/json` for an array of objects, `application/x-ndjson`) or as `multipart/form-data` with a `file` field. CSV delimiter and header are detected; UTF-8 with or without BOM. The same bytes uploaded again to the project answer 200 with the existing dataset; a changed file under the same name becomes its next version. Limits: MAX_UPLOAD_BYTES (413 `UPLOAD_TOO_LARGE`), MAX_ROWS (422 `TOO_MANY_ROWS`), MAX_COLUMNS (422 `TOO_MANY_COLUMNS`), MAX_JSON_DEPTH (422 `JSON_TOO_DEEP`), an NDJSON line past 8 Mi characters (422 `ROW_TOO_LARGE`); a refused upload, or one whose project is deleted before it finishes (404), leaves nothing behind.",
-  security: bearerSecurity,
+  ...authed,
   request: {
     params: IdParam,
     query: z.object({
@@ -106,7 +106,7 @@ export const list = createRoute({
   operationId: "listDatasets",
   tags: ["Datasets"],
   summary: "A project's datasets (every version), newest first",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam, query: PageQuery.extend({ name: Text.min(1).max(200).optional() }) },
   responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(DatasetSummary) } } }, ...problemResponses(400, 401, 404) },
 });
@@ -117,7 +117,7 @@ export const get = createRoute({
   operationId: "getDataset",
   tags: ["Datasets"],
   summary: "One dataset with its profile and sample",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam },
   responses: {
     200: { description: "The dataset", headers: z.object({ ETag: z.string() }), content: { "application/json": { schema: Dataset } } },
@@ -132,7 +132,7 @@ export const rows = createRoute({
   operationId: "getDatasetRows",
   tags: ["Datasets"],
   summary: "A page of the file's rows, read from storage",
-  security: bearerSecurity,
+  ...authed,
   request: {
     params: IdParam,
     query: z.object({
@@ -159,7 +159,7 @@ export const versions = createRoute({
   operationId: "listDatasetVersions",
   tags: ["Datasets"],
   summary: "Every live version of this dataset's name in its project, newest first",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam },
   responses: { 200: { description: "Versions", content: { "application/json": { schema: z.object({ data: z.array(DatasetSummary) }) } } }, ...problemResponses(400, 401, 404) },
 });
@@ -170,7 +170,7 @@ export const remove = createRoute({
   operationId: "deleteDataset",
   tags: ["Datasets"],
   summary: "Delete a dataset version (soft; its file is purged after RETENTION_DAYS)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam },
   responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404) },
 });

@@ -4,8 +4,7 @@ import { Scalar } from "@scalar/hono-api-reference";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import scalarBundle from "../../../node_modules/@scalar/api-reference/dist/browser/standalone.js";
 import scalarPackage from "../../../node_modules/@scalar/api-reference/package.json";
-import { API_VERSION } from "../../middleware/api-version.ts";
-import { type ErrorStatus, problemResponses } from "../../lib/openapi.ts";
+import { API_VERSION, type ErrorStatus, problemResponses } from "../../lib/openapi.ts";
 import type { AppEnv, AppOpenAPI } from "../../lib/types.ts";
 
 /**

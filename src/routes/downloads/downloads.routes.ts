@@ -1,7 +1,8 @@
 // Route definition for dataset downloads: the stored file as uploaded, as CSV, or as Parquet.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { problemResponses } from "../../lib/openapi.ts";
-import { bearerSecurity } from "../schemas.ts";
+import { IdParam } from "../schemas.ts";
 
 const binary = { schema: { type: "string" as const, format: "binary" } };
 
@@ -21,9 +22,9 @@ export const download = createRoute({
     "null spellings as nulls), written by hyparquet-writer in row groups of at most 65,536 rows and 131,072 cells, Snappy-compressed. Converted downloads",
     "have a weak ETag (the hash and the format) and no Content-Length. `If-None-Match` answers 304. The file name is the dataset's name.",
   ].join(" "),
-  security: bearerSecurity,
+  ...authed,
   request: {
-    params: z.object({ id: z.uuid() }),
+    params: IdParam,
     query: z.object({ format: z.enum(downloadFormats).default("original").openapi({ description: "original (default), csv or parquet" }) }),
   },
   responses: {

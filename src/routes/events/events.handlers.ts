@@ -1,6 +1,6 @@
 // A session's event stream: the caller is checked here, the stream itself comes from the session's room; and its tickets.
 import { requireSession } from "../../lib/tenancy.ts";
-import { userOf } from "../../middleware/auth.ts";
+import { userOf } from "../../lib/principal.ts";
 import { issueStreamTicket } from "../../services/stream-tickets.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { roomFor } from "../../durable-objects/session-room/room.ts";

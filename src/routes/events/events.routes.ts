@@ -1,7 +1,8 @@
 // Route definitions for a session's live event stream (SSE from its SessionRoom) and the tickets EventSource opens it with.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { problemResponses } from "../../lib/openapi.ts";
-import { bearerSecurity, Timestamp } from "../schemas.ts";
+import { IdParam, Timestamp } from "../schemas.ts";
 
 const EventId = z.string().regex(/^\d{1,15}$/, "an event id this stream sent");
 
@@ -13,9 +14,10 @@ export const stream = createRoute({
   summary: "Follow a session live: analyses and chat as server-sent events",
   description:
     "Every event has an `id`. Reconnect with `Last-Event-ID` (EventSource does this itself) to receive exactly the events you missed, then the live ones; the room keeps the last 500. Events: `status`, `insight`, `chart`, `done`, `problem` (a problem document; each with `analysisId`) and `message` (a chat message saved). A `: heartbeat` comment comes every SSE_HEARTBEAT_SECONDS.",
-  security: [...bearerSecurity, { streamTicket: [] }],
+  ...authed,
+  security: [...authed.security, { streamTicket: [] }],
   request: {
-    params: z.object({ id: z.uuid() }),
+    params: IdParam,
     query: z.object({
       ticket: z.string().max(100).optional().openapi({
         description: "A stream ticket from `POST /sessions/{id}/events/ticket`, instead of `Authorization` (for EventSource). Single use.",
@@ -48,8 +50,8 @@ export const ticket = createRoute({
   summary: "A single-use ticket to open the session's event stream without an Authorization header",
   description:
     "`EventSource` cannot send `Authorization`, and a long-lived token never belongs in a URL. A ticket opens `GET /sessions/{id}/events?ticket=…` once, within 60 s, for this session only, as the person who asked for it (API keys send their header instead: 403). EventSource reconnects with the spent ticket are refused (401), which closes it: ask for a new ticket and open a new EventSource with `&lastEventId=` set to the last event id seen.",
-  security: bearerSecurity,
-  request: { params: z.object({ id: z.uuid() }) },
+  ...authed,
+  request: { params: IdParam },
   responses: {
     201: { description: "The ticket", content: { "application/json": { schema: StreamTicket } } },
     ...problemResponses(400, 401, 403, 404),

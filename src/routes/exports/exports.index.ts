@@ -1,9 +1,7 @@
 // Mounts /sessions/{id}/export.
 import { createRouter } from "../../lib/create-app.ts";
-import { authenticate } from "../../middleware/auth.ts";
 import * as handlers from "./exports.handlers.ts";
 import * as routes from "./exports.routes.ts";
 
 export const exportsRouter = createRouter();
-exportsRouter.use("/sessions/*", authenticate());
 exportsRouter.openapi(routes.exportSession, handlers.exportSession);

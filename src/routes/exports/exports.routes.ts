@@ -1,7 +1,8 @@
 // Route definition for exports: a session's analysis and transcript as one JSON, CSV or Markdown file.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { problemResponses } from "../../lib/openapi.ts";
-import { bearerSecurity } from "../schemas.ts";
+import { IdParam } from "../schemas.ts";
 
 const attachment = z.object({ "Content-Disposition": z.string().openapi({ example: 'attachment; filename="Sales-review-2026-11-22.json"' }) });
 
@@ -13,9 +14,9 @@ export const exportSession = createRoute({
   summary: "Download the session: its latest analysis (summary, insights, chart configs) and the whole chat transcript",
   description:
     "Streamed as it is read, so a long transcript is fine. `json`: one document with `session`, `dataset`, `analysis` (null when none succeeded) and `messages` (oldest first). `csv`: one row per item, columns `section,index,kind,title,detail,columns,role,content,created_at` (sections `session`, `analysis`, `insight`, `chart` with its config as JSON in `detail`, `message`); cells a spreadsheet would run as formulas are prefixed with `'`. `md`: headings, insights as bullets, chart configs as fenced JSON, the transcript as a list.",
-  security: bearerSecurity,
+  ...authed,
   request: {
-    params: z.object({ id: z.uuid() }),
+    params: IdParam,
     query: z.object({ format: z.enum(["json", "csv", "md"]).default("json").openapi({ description: "File format (default json)" }) }),
   },
   responses: {

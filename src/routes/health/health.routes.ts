@@ -51,6 +51,7 @@ export const Readiness = z
 export const live = createRoute({
   method: "get",
   path: "/health",
+  security: [],
   operationId: "getLiveness",
   tags: ["Health"],
   summary: "Liveness: the Worker answers (no I/O)",
@@ -63,6 +64,7 @@ export const live = createRoute({
 export const ready = createRoute({
   method: "get",
   path: "/health/ready",
+  security: [],
   operationId: "getReadiness",
   tags: ["Health"],
   summary: "Readiness: Postgres and Redis answer",

@@ -6,7 +6,7 @@ import { ApiError } from "../../lib/problem.ts";
 import { guarded } from "../../lib/session-guard.ts";
 import { emailNotVerified } from "../../lib/verified.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
-import { userOf } from "../../middleware/auth.ts";
+import { userOf } from "../../lib/principal.ts";
 import { invitationState } from "../../services/invitations.ts";
 import type * as routes from "./invitations.routes.ts";
 
@@ -14,8 +14,7 @@ export const accept: AppRouteHandler<typeof routes.accept> = async (c) => {
   const { token } = c.req.valid("param");
   const { userId } = userOf(c);
   const hash = await sha256Hex(token);
-  const db = c.get("services").rawDb;
-  const [[caller], [found]] = await guarded(c, [
+  const [[caller], [found]] = await guarded(c, (db) => [
     db.select({ email: users.email, emailVerifiedAt: users.emailVerifiedAt }).from(users).where(eq(users.id, userId)),
     db
       .select({
@@ -46,6 +45,7 @@ export const accept: AppRouteHandler<typeof routes.accept> = async (c) => {
   c.set("auditTarget", { type: "invitations", id: invitation.id });
   // Spend the invitation and join in one statement: of two requests with one token, one joins and the
   // other is refused; joining by another invitation meanwhile leaves this one unspent.
+  const db = c.get("services").db;
   const joined = await db.execute<{ role: Role; created_at: string }>(sql`
     WITH spent AS (
       UPDATE org_invitations SET accepted_at = now(), accepted_by = ${userId}, updated_at = now()

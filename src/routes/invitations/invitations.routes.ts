@@ -1,7 +1,8 @@
 // Route definition for accepting an invitation with the token from its emailed link.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { problemResponses } from "../../lib/openapi.ts";
-import { bearerSecurity, Role, Slug, Timestamp } from "../schemas.ts";
+import { Role, Slug, Timestamp } from "../schemas.ts";
 
 export const Membership = z
   .object({
@@ -21,7 +22,7 @@ export const accept = createRoute({
     "The token is the one in the emailed link (after `#token=`); it works once. 403 `EMAIL_NOT_VERIFIED` until your address is " +
     "verified, 403 `INVITATION_EMAIL_MISMATCH` for another address; 410 `INVITATION_EXPIRED` / `INVITATION_REVOKED`, 409 `INVITATION_USED`, " +
     "409 `ALREADY_MEMBER`.",
-  security: bearerSecurity,
+  ...authed,
   request: { params: z.object({ token: z.string().min(1).max(200).openapi({ description: "The invitation's token" }) }) },
   responses: {
     200: { description: "Joined", content: { "application/json": { schema: Membership } } },

@@ -4,14 +4,13 @@ import { orgMembers, organizations, users } from "../../db/schema.ts";
 import { ApiError } from "../../lib/problem.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { guarded } from "../../lib/session-guard.ts";
-import { userOf } from "../../middleware/auth.ts";
+import { userOf } from "../../lib/principal.ts";
 import { presentUser } from "../auth/auth.routes.ts";
 import type * as routes from "./me.routes.ts";
 
 export const getMe: AppRouteHandler<typeof routes.getMe> = async (c) => {
   const { userId } = userOf(c);
-  const db = c.get("services").rawDb;
-  const [[user], memberships] = await guarded(c, [
+  const [[user], memberships] = await guarded(c, (db) => [
     db.select().from(users).where(eq(users.id, userId)),
     db
       .select({ id: organizations.id, slug: organizations.slug, name: organizations.name, personal: organizations.personal, role: orgMembers.role })
@@ -27,8 +26,7 @@ export const getMe: AppRouteHandler<typeof routes.getMe> = async (c) => {
 export const updateMe: AppRouteHandler<typeof routes.updateMe> = async (c) => {
   const { userId } = userOf(c);
   const { name } = c.req.valid("json");
-  const db = c.get("services").rawDb;
-  const [[user]] = await guarded(c, [db.update(users).set({ name, updatedAt: sql`now()` }).where(eq(users.id, userId)).returning()]);
+  const [[user]] = await guarded(c, (db) => [db.update(users).set({ name, updatedAt: sql`now()` }).where(eq(users.id, userId)).returning()]);
   if (!user) throw new ApiError(404, { detail: "Your account no longer exists." });
   return c.json(presentUser(user), 200);
 };
@@ -45,9 +43,8 @@ const lastOwnerNow = () =>
 
 export const deleteMe: AppRouteHandler<typeof routes.deleteMe> = async (c) => {
   const { userId } = userOf(c);
-  const db = c.get("services").rawDb;
   // Organizations where the caller is the only owner, with how many other members each has.
-  const [sole] = await guarded(c, [db.execute<{ id: string; slug: string; others: number }>(sql`
+  const [sole] = await guarded(c, (db) => [db.execute<{ id: string; slug: string; others: number }>(sql`
     SELECT o.id, o.slug, (SELECT count(*)::int FROM org_members x WHERE x.org_id = o.id AND x.user_id <> ${userId}) AS others
     FROM organizations o JOIN org_members m ON m.org_id = o.id AND m.user_id = ${userId} AND m.role = 'owner'
     WHERE o.deleted_at IS NULL
@@ -61,6 +58,7 @@ export const deleteMe: AppRouteHandler<typeof routes.deleteMe> = async (c) => {
   }
   // A Postgres array literal: drizzle would expand a JS array into a parameter list. The ids are uuids from the database.
   const alone = `{${sole.rows.map((org) => org.id).join(",")}}`;
+  const db = c.get("services").db;
   // The check above ran in its own snapshot: another owner may be stepping down right now. So the batch first locks
   // the owner rows of every organization the caller owns (in the order the members routes lock them, see notLastOwner),
   // then, in a fresh READ COMMITTED snapshot that sees every change committed before the locks, fails the whole batch

@@ -11,7 +11,7 @@ import { outranks } from "../../lib/policy.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { requireOrg } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
-import { userOf } from "../../middleware/auth.ts";
+import { userOf } from "../../lib/principal.ts";
 import type * as routes from "./members.routes.ts";
 
 const memberColumns = { userId: users.id, email: users.email, name: users.name, role: orgMembers.role, joinedAt: orgMembers.createdAt };

@@ -1,11 +1,9 @@
 // Mounts /orgs/{slug}/members and /orgs/{slug}/invitations.
 import { createRouter } from "../../lib/create-app.ts";
-import { authenticate } from "../../middleware/auth.ts";
 import * as handlers from "./members.handlers.ts";
 import * as routes from "./members.routes.ts";
 
 export const members = createRouter();
-members.use("/orgs/*", authenticate());
 members
   .openapi(routes.list, handlers.list)
   .openapi(routes.listInvitations, handlers.listInvitations)

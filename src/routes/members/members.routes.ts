@@ -1,8 +1,9 @@
 // Route definitions for an organization's members and invitations.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Email, Role, Slug, Timestamp } from "../schemas.ts";
+import { Email, Role, Slug, SlugParam, Timestamp } from "../schemas.ts";
 
 export const Member = z
   .object({ userId: z.uuid(), email: z.string(), name: z.string().nullable(), role: Role, joinedAt: Timestamp })
@@ -29,8 +30,8 @@ export const list = createRoute({
   operationId: "listMembers",
   tags: ["Members"],
   summary: "Members of an organization, newest first",
-  security: bearerSecurity,
-  request: { params: z.object({ slug: Slug }), query: PageQuery },
+  ...authed,
+  request: { params: SlugParam, query: PageQuery },
   responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(Member) } } }, ...problemResponses(400, 401, 404) },
 });
 
@@ -41,8 +42,8 @@ export const listInvitations = createRoute({
   tags: ["Members"],
   summary: "Pending invitations, newest first (admins and owners)",
   description: "Invitations not yet accepted or revoked, expired ones included (`status`).",
-  security: bearerSecurity,
-  request: { params: z.object({ slug: Slug }), query: PageQuery },
+  ...authed,
+  request: { params: SlugParam, query: PageQuery },
   responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(Invitation) } } }, ...problemResponses(400, 401, 403, 404) },
 });
 
@@ -56,8 +57,8 @@ export const invite = createRoute({
     "Always 202 with the invitation, the same whether or not the address has an account or is a member already: nobody joins " +
     "without consent. The link goes to the address; a verified account with it accepts (`POST /invitations/{token}/accept`). " +
     "Inviting an address with a pending invitation replaces its role, link and expiry.",
-  security: bearerSecurity,
-  request: { params: z.object({ slug: Slug }), body: jsonBody(z.object({ email: Email, role: Role.default("member") }).strict()) },
+  ...authed,
+  request: { params: SlugParam, body: jsonBody(z.object({ email: Email, role: Role.default("member") }).strict()) },
   responses: {
     202: { description: "Invited (the link is on its way)", content: { "application/json": { schema: Invitation } } },
     ...problemResponses(400, 401, 403, 404, 415),
@@ -70,7 +71,7 @@ export const resendInvitation = createRoute({
   operationId: "resendInvitation",
   tags: ["Members"],
   summary: "Send a pending invitation again: a new link (the old one stops working) and a new expiry",
-  security: bearerSecurity,
+  ...authed,
   request: { params: InvitationParams },
   responses: {
     202: { description: "Sent again", content: { "application/json": { schema: Invitation } } },
@@ -84,7 +85,7 @@ export const revokeInvitation = createRoute({
   operationId: "revokeInvitation",
   tags: ["Members"],
   summary: "Revoke a pending invitation (its link stops working)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: InvitationParams },
   responses: { 204: { description: "Revoked" }, ...problemResponses(400, 401, 403, 404) },
 });
@@ -95,7 +96,7 @@ export const update = createRoute({
   operationId: "changeMemberRole",
   tags: ["Members"],
   summary: "Change a member's role (admins and owners; owner roles only by owners; never the last owner)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: MemberParams, body: jsonBody(z.object({ role: Role }).strict()) },
   responses: { 200: { description: "Updated", content: { "application/json": { schema: Member } } }, ...problemResponses(400, 401, 403, 404, 409, 415) },
 });
@@ -106,7 +107,7 @@ export const remove = createRoute({
   operationId: "removeMember",
   tags: ["Members"],
   summary: "Remove a member, or leave (your own user id); never the last owner",
-  security: bearerSecurity,
+  ...authed,
   request: { params: MemberParams },
   responses: { 204: { description: "Removed" }, ...problemResponses(400, 401, 403, 404, 409) },
 });

@@ -3,11 +3,10 @@ import { and, eq, isNull } from "drizzle-orm";
 import type { Context } from "hono";
 import { users } from "../../db/schema.ts";
 import { ApiError } from "../../lib/problem.ts";
-import { consume, enforce } from "../../lib/rate-limits.ts";
+import { clientIp, consume, enforce } from "../../lib/rate-limits.ts";
 import { guarded } from "../../lib/session-guard.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
-import { unauthorized, userOf } from "../../middleware/auth.ts";
-import { clientIp } from "../../middleware/rate-limit.ts";
+import { unauthorized, userOf } from "../../lib/principal.ts";
 import { openSession } from "../../services/identity.ts";
 import { mfaChallengeSpent, spendMfaChallenge, verifyMfaChallenge } from "../../services/mfa/challenge.ts";
 import {
@@ -44,8 +43,7 @@ async function proveFactor(c: Context<AppEnv>, userId: string, proof: { code?: s
 }
 
 async function statusOf(c: Context<AppEnv>, userId: string) {
-  // Built on rawDb: guarded() sends the session check ahead of it, in the same batch.
-  const [rows] = await guarded(c, [mfaStatusQuery(c.get("services").rawDb, userId)]);
+  const [rows] = await guarded(c, (db) => [mfaStatusQuery(db, userId)]);
   return mfaStatusOf(rows);
 }
 
@@ -58,7 +56,7 @@ export const getStatus: AppRouteHandler<typeof routes.getStatus> = async (c) => 
 export const enrolTotp: AppRouteHandler<typeof routes.enrolTotp> = async (c) => {
   const { userId } = userOf(c);
   const config = c.get("config");
-  const [[account]] = await guarded(c, [c.get("services").rawDb.select({ email: users.email }).from(users).where(eq(users.id, userId))]);
+  const [[account]] = await guarded(c, (db) => [db.select({ email: users.email }).from(users).where(eq(users.id, userId))]);
   if (!account) throw unauthorized("INVALID_TOKEN", "The account of this token no longer exists.");
   const db = c.get("services").db;
   const secret = newTotpSecret();
@@ -127,7 +125,7 @@ export const completeSignin: AppRouteHandler<typeof routes.completeSignin> = asy
   c.set("auditTarget", { type: "users", id: userId });
   await limitCodes(c, userId);
   // A public route: the challenge is the credential, whatever Authorization header came along.
-  const db = c.get("services").rawDb;
+  const db = c.get("services").unguardedDb;
   const [user] = await db
     .select({ id: users.id, email: users.email, status: users.status, tier: users.tier })
     .from(users)

@@ -1,11 +1,9 @@
-// Mounts /me/mfa (signed-in people; the glob covers /me/mfa itself too) and /auth/mfa (the second step of sign-in, public: the challenge is the credential).
+// Mounts /me/mfa (signed-in people) and /auth/mfa (the second step of sign-in, public: the challenge is the credential).
 import { createRouter } from "../../lib/create-app.ts";
-import { authenticate } from "../../middleware/auth.ts";
 import * as handlers from "./mfa.handlers.ts";
 import * as routes from "./mfa.routes.ts";
 
 export const mfa = createRouter();
-mfa.use("/me/mfa/*", authenticate());
 mfa
   .openapi(routes.getStatus, handlers.getStatus)
   .openapi(routes.enrolTotp, handlers.enrolTotp)

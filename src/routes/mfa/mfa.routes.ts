@@ -1,8 +1,9 @@
 // Route definitions for two-factor sign-in: TOTP enrolment, recovery codes, and the second step of sign-in.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { Tokens } from "../auth/auth.routes.ts";
-import { bearerSecurity, Timestamp } from "../schemas.ts";
+import { Timestamp } from "../schemas.ts";
 
 const TotpCode = z.string().regex(/^\d{6}$/, "six digits").openapi({ description: "The six-digit code your authenticator app shows now", example: "492039" });
 const RecoveryCode = z.string().min(10).max(40).openapi({ description: "One of your single-use recovery codes", example: "k3vq7-m2xpa" });
@@ -28,7 +29,7 @@ export const getStatus = createRoute({
   operationId: "getMfaStatus",
   tags: ["Me"],
   summary: "Your second factor: enrolled or not, and recovery codes left",
-  security: bearerSecurity,
+  ...authed,
   responses: { 200: { description: "Status", content: { "application/json": { schema: MfaStatus } } }, ...problemResponses(401, 403) },
 });
 
@@ -41,7 +42,7 @@ export const enrolTotp = createRoute({
   description:
     "Scan `otpauthUri` (or type `secret`) into an authenticator app, then confirm with its first code. Starting again before confirming " +
     "replaces the pending secret; with a confirmed factor this is a 409 (disable it first).",
-  security: bearerSecurity,
+  ...authed,
   responses: {
     201: {
       description: "Pending enrolment",
@@ -67,7 +68,7 @@ export const confirmTotp = createRoute({
   operationId: "confirmTotp",
   tags: ["Me"],
   summary: "Confirm TOTP enrolment with a first code; answers your recovery codes",
-  security: bearerSecurity,
+  ...authed,
   request: { body: jsonBody(z.object({ code: TotpCode })) },
   responses: {
     200: { description: "Enabled", content: { "application/json": { schema: RecoveryCodes } } },
@@ -86,7 +87,7 @@ export const disableTotp = createRoute({
   operationId: "disableTotp",
   tags: ["Me"],
   summary: "Switch the second factor off (needs a current code or a recovery code)",
-  security: bearerSecurity,
+  ...authed,
   request: { body: jsonBody(CodeProof) },
   responses: { 204: { description: "Disabled" }, ...problemResponses(400, 401, 403, 409, 415, 422, 429) },
 });
@@ -97,7 +98,7 @@ export const regenerateRecoveryCodes = createRoute({
   operationId: "regenerateRecoveryCodes",
   tags: ["Me"],
   summary: "Replace your recovery codes with ten new ones (needs a current code)",
-  security: bearerSecurity,
+  ...authed,
   request: { body: jsonBody(z.object({ code: TotpCode })) },
   responses: {
     200: { description: "New codes; the old ones no longer work", content: { "application/json": { schema: RecoveryCodes } } },
@@ -111,6 +112,7 @@ export const completeSignin = createRoute({
   operationId: "completeMfaSignIn",
   tags: ["Auth"],
   summary: "Second step of sign-in: the challenge token and a code (or a recovery code)",
+  security: [],
   description: "A code works once: the same code again within its 30-second window is refused (`MFA_CODE_REUSED`). Codes are rate-limited per account.",
   request: { body: jsonBody(z.object({ mfaToken: z.string().min(1).max(2_000), ...proof }).refine(exactlyOne, oneProof)) },
   responses: {

@@ -2,13 +2,13 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { orgMembers, organizations, type Role } from "../../db/schema.ts";
-import { etagOf, expectedVersion, notModified } from "../../lib/etag.ts";
+import { etagOf, expectedVersion, etagged } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { requireOrg, type Organization } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
 import { guarded } from "../../lib/session-guard.ts";
-import { principalOf, userOf } from "../../middleware/auth.ts";
+import { principalOf, userOf } from "../../lib/principal.ts";
 import { keyRole } from "../../lib/policy.ts";
 import { uniqueSlug } from "../../services/identity.ts";
 import type * as routes from "./orgs.routes.ts";
@@ -34,13 +34,12 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { limit, cursor } = c.req.valid("query");
   const page = keyset(organizations.createdAt, organizations.id, cursor);
   const principal = principalOf(c);
-  const db = c.get("services").rawDb;
   const live = isNull(organizations.deletedAt);
   const rows =
     principal.kind === "api_key"
-      ? (await db.select().from(organizations).where(and(live, eq(organizations.id, principal.orgId), page.after)).limit(limit + 1)).map((org) => ({ org, role: keyRole(principal.scopes) }))
+      ? (await c.get("services").db.select().from(organizations).where(and(live, eq(organizations.id, principal.orgId), page.after)).limit(limit + 1)).map((org) => ({ org, role: keyRole(principal.scopes) }))
       : (
-          await guarded(c, [
+          await guarded(c, (db) => [
             db
               .select({ org: organizations, role: orgMembers.role })
               .from(organizations)
@@ -58,10 +57,9 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const { userId } = userOf(c);
   const { name, slug: wanted } = c.req.valid("json");
   const slug = wanted ?? uniqueSlug(name);
-  const db = c.get("services").rawDb;
   const id = crypto.randomUUID();
   try {
-    const [[org]] = await guarded(c, [
+    const [[org]] = await guarded(c, (db) => [
       db.insert(organizations).values({ id, slug, name, createdBy: userId }).returning(),
       db.insert(orgMembers).values({ orgId: id, userId, role: "owner" }),
     ]);
@@ -80,10 +78,7 @@ const versionOf = (org: Organization, role: Role) => `${org.updatedAt.getTime()}
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const { org, role } = await requireOrg(c, c.req.valid("param").slug, "org:read");
-  const etag = etagOf(versionOf(org, role));
-  if (notModified(c, etag)) return c.body(null, 304, { ETag: etag });
-  c.header("ETag", etag);
-  return c.json(present(org, role), 200);
+  return etagged(c, etagOf(versionOf(org, role)), () => c.json(present(org, role), 200));
 };
 
 /** A write conditional on If-Match: the row must still be as the client read it. */

@@ -1,12 +1,9 @@
 // Mounts /orgs.
 import { createRouter } from "../../lib/create-app.ts";
-import { authenticate } from "../../middleware/auth.ts";
 import * as handlers from "./orgs.handlers.ts";
 import * as routes from "./orgs.routes.ts";
 
 export const orgs = createRouter();
-orgs.use("/orgs", authenticate());
-orgs.use("/orgs/*", authenticate());
 orgs
   .openapi(routes.list, handlers.list)
   .openapi(routes.create, handlers.create)

@@ -1,9 +1,10 @@
 // Route definitions for organizations, addressed by slug.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
 import { llmDataPolicies } from "../../db/schema.ts";
-import { bearerSecurity, Role, Slug, Text, Timestamp } from "../schemas.ts";
+import { ifMatchOf, Role, Slug, SlugParam, Text, Timestamp, etagResponse } from "../schemas.ts";
 
 const LlmDataPolicy = z.enum(llmDataPolicies).openapi({
   description:
@@ -23,14 +24,9 @@ export const Organization = z
   })
   .openapi("Organization");
 
-export const SlugParam = z.object({ slug: Slug });
 const Name = Text.trim().min(1).max(100);
-const one = (description: string) => ({
-  description,
-  headers: z.object({ ETag: z.string().openapi({ description: "Send as If-Match to change only this version" }) }),
-  content: { "application/json": { schema: Organization } },
-});
-const ifMatch = z.object({ "if-match": z.string().max(200).optional().openapi({ description: "The ETag you read: 412 if the organization changed since" }) });
+const one = (description: string) => etagResponse(description, Organization);
+const ifMatch = ifMatchOf("organization");
 
 export const list = createRoute({
   method: "get",
@@ -38,7 +34,7 @@ export const list = createRoute({
   operationId: "listOrganizations",
   tags: ["Organizations"],
   summary: "Organizations you belong to, newest first",
-  security: bearerSecurity,
+  ...authed,
   request: { query: PageQuery },
   responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(Organization) } } }, ...problemResponses(400, 401) },
 });
@@ -49,7 +45,7 @@ export const create = createRoute({
   operationId: "createOrganization",
   tags: ["Organizations"],
   summary: "Create an organization (you become its owner)",
-  security: bearerSecurity,
+  ...authed,
   request: { body: jsonBody(z.object({ name: Name, slug: Slug.optional().openapi({ description: "Derived from the name when omitted" }) }).strict()) },
   responses: { 201: one("Created"), ...problemResponses(400, 401, 403, 409, 415) },
 });
@@ -60,7 +56,7 @@ export const get = createRoute({
   operationId: "getOrganization",
   tags: ["Organizations"],
   summary: "One organization",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SlugParam },
   responses: { 200: one("The organization"), 304: { description: "Not modified (If-None-Match)" }, ...problemResponses(400, 401, 404) },
 });
@@ -71,7 +67,7 @@ export const update = createRoute({
   operationId: "updateOrganization",
   tags: ["Organizations"],
   summary: "Rename an organization, change its slug or its llmDataPolicy (admins and owners)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SlugParam, headers: ifMatch, body: jsonBody(z.object({ name: Name.optional(), slug: Slug.optional(), llmDataPolicy: LlmDataPolicy.optional() }).strict()) },
   responses: { 200: one("Updated"), ...problemResponses(400, 401, 403, 404, 409, 412, 415) },
 });
@@ -82,7 +78,7 @@ export const remove = createRoute({
   operationId: "deleteOrganization",
   tags: ["Organizations"],
   summary: "Delete an organization (owners; soft, its API keys stop working)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: SlugParam, headers: ifMatch },
   responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404, 409, 412) },
 });

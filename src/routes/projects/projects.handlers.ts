@@ -3,13 +3,14 @@ import { and, eq, ilike, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { orgMembers, organizations, projects, roles } from "../../db/schema.ts";
 import { allows } from "../../lib/policy.ts";
-import { etagOf, expectedVersion, notModified } from "../../lib/etag.ts";
+import { etagOf, expectedVersion, etagged } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
+import { versionedWrite } from "../../lib/versioned-write.ts";
 import { requireOrg, requireProject, type Project, visibleOrgs } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
 import { guarded } from "../../lib/session-guard.ts";
-import { principalOf } from "../../middleware/auth.ts";
+import { principalOf } from "../../lib/principal.ts";
 import type * as routes from "./projects.routes.ts";
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
@@ -41,10 +42,9 @@ const literal = (text: string) => text.replaceAll(/[\\%_]/g, (char) => `\\${char
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { limit, cursor, org, q } = c.req.valid("query");
   const page = keyset(projects.createdAt, projects.id, cursor);
-  const db = c.get("services").rawDb;
   // Only organizations the caller belongs to (an API key: its own); a slug outside them lists nothing.
   const scope = visibleOrgs(c, projects.orgId);
-  const [rows] = await guarded(c, [
+  const [rows] = await guarded(c, (db) => [
     db
       .select({ project: projects, org: organizations.slug })
       .from(projects)
@@ -60,11 +60,10 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 /** Where a project goes when the request names no organization: the key's, or the person's personal one. */
 async function defaultOrgSlug(c: Context<AppEnv>): Promise<string> {
   const principal = principalOf(c);
-  const db = c.get("services").rawDb;
   const [[row]] =
     principal.kind === "api_key"
-      ? await guarded(c, [db.select({ slug: organizations.slug }).from(organizations).where(eq(organizations.id, principal.orgId))])
-      : await guarded(c, [
+      ? await guarded(c, (db) => [db.select({ slug: organizations.slug }).from(organizations).where(eq(organizations.id, principal.orgId))])
+      : await guarded(c, (db) => [
           db
             .select({ slug: organizations.slug })
             .from(organizations)
@@ -86,14 +85,13 @@ const writers = sql.raw(`(${roles.filter((role) => allows(role, "projects:write"
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const { org: slug, ...fields } = c.req.valid("json");
   const principal = principalOf(c);
-  const db = c.get("services").rawDb;
   const target =
     principal.kind === "api_key"
       ? sql`SELECT o.id, o.slug FROM organizations o WHERE o.id = ${principal.orgId} AND o.deleted_at IS NULL ${slug ? sql`AND o.slug = ${slug}` : sql``}`
       : sql`SELECT o.id, o.slug FROM organizations o JOIN org_members m ON m.org_id = o.id AND m.user_id = ${principal.userId} AND m.role IN ${writers}
             WHERE o.deleted_at IS NULL AND ${slug ? sql`o.slug = ${slug}` : sql`o.personal AND o.created_by = ${principal.userId}`}`;
   const id = crypto.randomUUID();
-  const [inserted] = await guarded(c, [
+  const [inserted] = await guarded(c, (db) => [
     db.execute<Record<string, unknown> & { org_slug: string }>(sql`
       WITH target AS (${target}),
       created AS (
@@ -139,21 +137,12 @@ function fromRow(row: Record<string, unknown>): Project {
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const { project, orgSlug } = await requireProject(c, c.req.valid("param").id, "projects:read");
-  const etag = etagOf(project.version);
-  if (notModified(c, etag)) return c.body(null, 304, { ETag: etag });
-  return one(c, project, orgSlug, 200);
+  return etagged(c, etagOf(project.version), () => c.json(present(project, orgSlug), 200));
 };
 
-/** Applies `changes` if the project is still at `expected` (when given): a lost race is a 412, not a silent overwrite. */
-async function write(c: Context<AppEnv>, project: Project, expected: number | undefined, changes: Partial<typeof projects.$inferInsert>) {
-  const [updated] = await c.get("services").db
-    .update(projects)
-    .set({ ...changes, version: sql`${projects.version} + 1`, updatedAt: sql`now()`, updatedBy: principalOf(c).userId })
-    .where(and(eq(projects.id, project.id), expected === undefined ? undefined : eq(projects.version, expected)))
-    .returning();
-  if (!updated) throw new ApiError(412, { detail: "The project changed while this request was on its way; fetch it again and retry." });
-  return updated;
-}
+/** Applies `changes` if the project is still at `expected` (when given). */
+const write = (c: Context<AppEnv>, project: Project, expected: number | undefined, changes: Partial<typeof projects.$inferInsert>) =>
+  versionedWrite(c, projects, { id: project.id, noun: "project" }, expected, changes);
 
 export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   const { project, orgSlug } = await requireProject(c, c.req.valid("param").id, "projects:write");

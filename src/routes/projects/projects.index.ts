@@ -1,12 +1,9 @@
 // Mounts /projects.
 import { createRouter } from "../../lib/create-app.ts";
-import { authenticate } from "../../middleware/auth.ts";
 import * as handlers from "./projects.handlers.ts";
 import * as routes from "./projects.routes.ts";
 
 export const projectsRouter = createRouter();
-projectsRouter.use("/projects", authenticate());
-projectsRouter.use("/projects/*", authenticate());
 projectsRouter
   .openapi(routes.list, handlers.list)
   .openapi(routes.create, handlers.create)

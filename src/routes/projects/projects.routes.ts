@@ -1,8 +1,9 @@
 // Route definitions for projects: list, create, get, update, delete (soft), restore.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, holdsNul, Slug, Text, Timestamp } from "../schemas.ts";
+import { holdsNul, IdParam, ifMatchOf, Slug, Text, Timestamp, etagResponse } from "../schemas.ts";
 
 const Settings = z
   .record(z.string().max(100), z.unknown())
@@ -31,13 +32,8 @@ export const Project = z
   })
   .openapi("Project");
 
-const IdParam = z.object({ id: z.uuid() });
-const one = (description: string) => ({
-  description,
-  headers: z.object({ ETag: z.string().openapi({ description: "Send as If-Match to update only this version" }) }),
-  content: { "application/json": { schema: Project } },
-});
-const ifMatch = z.object({ "if-match": z.string().max(200).optional().openapi({ description: "The ETag you read: the write fails with 412 if the project changed since" }) });
+const one = (description: string) => etagResponse(description, Project);
+const ifMatch = ifMatchOf("project");
 
 export const list = createRoute({
   method: "get",
@@ -45,7 +41,7 @@ export const list = createRoute({
   operationId: "listProjects",
   tags: ["Projects"],
   summary: "Projects in your organizations, newest first",
-  security: bearerSecurity,
+  ...authed,
   request: {
     query: PageQuery.extend({
       org: Slug.optional().openapi({ description: "Only this organization's projects" }),
@@ -61,7 +57,7 @@ export const create = createRoute({
   operationId: "createProject",
   tags: ["Projects"],
   summary: "Create a project (members and above)",
-  security: bearerSecurity,
+  ...authed,
   request: {
     body: jsonBody(
       z
@@ -85,7 +81,7 @@ export const get = createRoute({
   operationId: "getProject",
   tags: ["Projects"],
   summary: "One project (If-None-Match answers 304)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam },
   responses: { 200: one("The project"), 304: { description: "Not modified" }, ...problemResponses(400, 401, 404) },
 });
@@ -96,7 +92,7 @@ export const update = createRoute({
   operationId: "updateProject",
   tags: ["Projects"],
   summary: "Change a project (members and above; If-Match makes it conditional)",
-  security: bearerSecurity,
+  ...authed,
   request: {
     params: IdParam,
     headers: ifMatch,
@@ -116,7 +112,7 @@ export const remove = createRoute({
   operationId: "deleteProject",
   tags: ["Projects"],
   summary: "Delete a project (admins and owners; restorable for RETENTION_DAYS)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam, headers: ifMatch },
   responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404, 412) },
 });
@@ -127,7 +123,7 @@ export const restore = createRoute({
   operationId: "restoreProject",
   tags: ["Projects"],
   summary: "Bring back a deleted project within the retention window (admins and owners)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam },
   responses: { 200: one("Restored"), ...problemResponses(400, 401, 403, 404, 410) },
 });

@@ -1,8 +1,9 @@
 // Route definition for queries: one read-only SQL statement over a dataset version's store.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { ChartSpec } from "../../services/query/spec.ts";
-import { bearerSecurity } from "../schemas.ts";
+import { IdParam } from "../schemas.ts";
 
 const Param = z.union([z.string().max(10_000), z.number(), z.null()]);
 
@@ -52,8 +53,8 @@ export const query = createRoute({
   summary: "Run one read-only SQL statement, or a chart spec, over every row of a dataset version",
   description:
     "Send `{ sql, params? }` or `{ spec }` (a ChartSpec, compiled to one parameterised statement that is returned as `sql`; a spec naming a column the dataset lacks is 422 `QUERY_INVALID` with the path at fault in `errors`). SQL is SQLite's dialect over one table, `dataset`, whose columns are named as in the profile (quote them: `\"unit price\"`). Exactly one SELECT, WITH … SELECT or VALUES statement; it runs in a transaction that is always rolled back. Only `dataset` is visible (not `sqlite_master`, the store's own tables, PRAGMA functions or ATTACH). Statements whose cost grows with the square of the rows (a join of `dataset` with itself, two full scans in one join, a correlated subquery that scans, a recursive CTE) are refused: use window functions or a join on an aggregated subquery. Limits: QUERY_MAX_ROWS (more rows are cut, `truncated: true`), QUERY_MAX_BYTES (413 `QUERY_RESULT_TOO_LARGE`), QUERY_TIMEOUT_MS (504 `QUERY_TIMEOUT`). A store still loading is 409 `DATASET_NOT_READY` with `Retry-After`. Results are cached per dataset bytes and normal form of the query (`cached: true`).",
-  security: bearerSecurity,
-  request: { params: z.object({ id: z.uuid() }), body: jsonBody(QueryBody) },
+  ...authed,
+  request: { params: IdParam, body: jsonBody(QueryBody) },
   responses: {
     200: { description: "The result", content: { "application/json": { schema: QueryResult } } },
     ...problemResponses(400, 401, 403, 404, 409, 413, 422, 504),

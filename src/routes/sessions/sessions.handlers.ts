@@ -2,13 +2,14 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { analysisSessions, organizations } from "../../db/schema.ts";
-import { etagOf, expectedVersion, notModified } from "../../lib/etag.ts";
+import { etagOf, expectedVersion, etagged } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
+import { versionedWrite } from "../../lib/versioned-write.ts";
 import { guarded } from "../../lib/session-guard.ts";
 import { type AnalysisSession, requireDataset, requireSession, visibleOrgs } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
-import { principalOf } from "../../middleware/auth.ts";
+import { principalOf } from "../../lib/principal.ts";
 import type * as routes from "./sessions.routes.ts";
 
 export const present = (session: AnalysisSession) => ({
@@ -31,9 +32,8 @@ function one<S extends 200 | 201>(c: Context<AppEnv>, session: AnalysisSession, 
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { limit, cursor, org, projectId, datasetId } = c.req.valid("query");
   const page = keyset(analysisSessions.createdAt, analysisSessions.id, cursor);
-  const db = c.get("services").rawDb;
   const scope = visibleOrgs(c, analysisSessions.orgId);
-  const [rows] = await guarded(c, [
+  const [rows] = await guarded(c, (db) => [
     db
       .select({ session: analysisSessions })
       .from(analysisSessions)
@@ -70,20 +70,12 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const { session } = await requireSession(c, c.req.valid("param").id, "sessions:read");
-  const etag = etagOf(session.version);
-  if (notModified(c, etag)) return c.body(null, 304, { ETag: etag });
-  return one(c, session, 200);
+  return etagged(c, etagOf(session.version), () => c.json(present(session), 200));
 };
 
-async function write(c: Context<AppEnv>, session: AnalysisSession, expected: number | undefined, changes: Partial<typeof analysisSessions.$inferInsert>) {
-  const [updated] = await c.get("services").db
-    .update(analysisSessions)
-    .set({ ...changes, version: sql`${analysisSessions.version} + 1`, updatedAt: sql`now()`, updatedBy: principalOf(c).userId })
-    .where(and(eq(analysisSessions.id, session.id), expected === undefined ? undefined : eq(analysisSessions.version, expected)))
-    .returning();
-  if (!updated) throw new ApiError(412, { detail: "The session changed while this request was on its way; fetch it again and retry." });
-  return updated;
-}
+/** Applies `changes` if the session is still at `expected` (when given). */
+const write = (c: Context<AppEnv>, session: AnalysisSession, expected: number | undefined, changes: Partial<typeof analysisSessions.$inferInsert>) =>
+  versionedWrite(c, analysisSessions, { id: session.id, noun: "session" }, expected, changes);
 
 export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   const { session } = await requireSession(c, c.req.valid("param").id, "sessions:write");

@@ -1,12 +1,9 @@
 // Mounts /sessions.
 import { createRouter } from "../../lib/create-app.ts";
-import { authenticate } from "../../middleware/auth.ts";
 import * as handlers from "./sessions.handlers.ts";
 import * as routes from "./sessions.routes.ts";
 
 export const sessionsRouter = createRouter();
-sessionsRouter.use("/sessions", authenticate());
-sessionsRouter.use("/sessions/*", authenticate());
 sessionsRouter
   .openapi(routes.list, handlers.list)
   .openapi(routes.create, handlers.create)

@@ -1,8 +1,9 @@
 // Route definitions for analysis sessions: list, create, get, update, delete (soft), restore.
 import { createRoute, z } from "@hono/zod-openapi";
+import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { bearerSecurity, Slug, Text, Timestamp } from "../schemas.ts";
+import { IdParam, ifMatchOf, Slug, Text, Timestamp, etagResponse } from "../schemas.ts";
 
 const Title = Text.trim().min(1).max(200);
 
@@ -20,13 +21,8 @@ export const Session = z
   })
   .openapi("Session");
 
-const IdParam = z.object({ id: z.uuid() });
-const one = (description: string) => ({
-  description,
-  headers: z.object({ ETag: z.string().openapi({ description: "Send as If-Match to update only this version" }) }),
-  content: { "application/json": { schema: Session } },
-});
-const ifMatch = z.object({ "if-match": z.string().max(200).optional().openapi({ description: "The ETag you read: the write fails with 412 if the session changed since" }) });
+const one = (description: string) => etagResponse(description, Session);
+const ifMatch = ifMatchOf("session");
 
 export const list = createRoute({
   method: "get",
@@ -34,7 +30,7 @@ export const list = createRoute({
   operationId: "listSessions",
   tags: ["Sessions"],
   summary: "Analysis sessions in your organizations, newest first",
-  security: bearerSecurity,
+  ...authed,
   request: {
     query: PageQuery.extend({
       org: Slug.optional().openapi({ description: "Only this organization's sessions" }),
@@ -51,7 +47,7 @@ export const create = createRoute({
   operationId: "createSession",
   tags: ["Sessions"],
   summary: "Open an analysis session on a dataset",
-  security: bearerSecurity,
+  ...authed,
   request: { body: jsonBody(z.object({ datasetId: z.uuid(), title: Title.optional().openapi({ description: "Defaults to the dataset's name" }) }).strict()) },
   responses: { 201: one("Created"), ...problemResponses(400, 401, 403, 404, 415, 422) },
 });
@@ -62,7 +58,7 @@ export const get = createRoute({
   operationId: "getSession",
   tags: ["Sessions"],
   summary: "One session",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam },
   responses: { 200: one("The session"), 304: { description: "Not modified (If-None-Match)" }, ...problemResponses(400, 401, 404) },
 });
@@ -73,7 +69,7 @@ export const update = createRoute({
   operationId: "updateSession",
   tags: ["Sessions"],
   summary: "Rename a session",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam, headers: ifMatch, body: jsonBody(z.object({ title: Title }).partial().strict()) },
   responses: { 200: one("Updated"), ...problemResponses(400, 401, 403, 404, 412, 415) },
 });
@@ -84,7 +80,7 @@ export const remove = createRoute({
   operationId: "deleteSession",
   tags: ["Sessions"],
   summary: "Delete a session (soft; restorable for RETENTION_DAYS)",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam, headers: ifMatch },
   responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404, 412) },
 });
@@ -95,7 +91,7 @@ export const restore = createRoute({
   operationId: "restoreSession",
   tags: ["Sessions"],
   summary: "Restore a deleted session within the retention window",
-  security: bearerSecurity,
+  ...authed,
   request: { params: IdParam },
   responses: { 200: one("Restored"), ...problemResponses(400, 401, 403, 404, 410) },
 });

@@ -1,7 +1,7 @@
 // Import rows from a data source as a dataset version: serialized as NDJSON through the upload pipeline (R2, profile, same row).
 import type { Context } from "hono";
 import type { AppEnv } from "../../lib/types.ts";
-import { principalOf } from "../../middleware/auth.ts";
+import { principalOf } from "../../lib/principal.ts";
 import { requireProject } from "../../lib/tenancy.ts";
 import { queueDatasetLoad } from "../../queues/dataset-loads/enqueue.ts";
 import { ingest } from "../datasets/ingest.ts";

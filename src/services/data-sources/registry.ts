@@ -1,17 +1,13 @@
-// Data-source records: tenant-checked lookup, sealing and opening credentials, and what of them may be shown.
-import { and, eq } from "drizzle-orm";
-import type { Context } from "hono";
-import { dataSources, type DataSourceKind } from "../../db/schema.ts";
+// Data-source records: sealing and opening credentials, and what of them may be shown (the tenant-checked lookup is requireDataSource in lib/tenancy.ts).
+import type { DataSourceKind } from "../../db/schema.ts";
 import type { Config } from "../../env.ts";
-import type { Action } from "../../lib/policy.ts";
 import { ApiError } from "../../lib/problem.ts";
-import { requireOrg, type Organization } from "../../lib/tenancy.ts";
-import type { AppEnv } from "../../lib/types.ts";
+import type { DataSource } from "../../lib/tenancy.ts";
 import { enforceHost, parseOrigin, parsePostgresUrl } from "./network.ts";
 import type { PostgresCredentials, PostgresTarget } from "./postgres.ts";
 import { decryptSecret, encryptSecret, keyIdOf } from "./secrets.ts";
 
-export type DataSource = typeof dataSources.$inferSelect;
+export type { DataSource };
 
 export interface RedisCredentials {
   url: string;
@@ -19,14 +15,6 @@ export interface RedisCredentials {
 }
 
 export type Credentials = { kind: "postgres"; postgres: PostgresCredentials } | { kind: "redis"; redis: RedisCredentials };
-
-/** Source `id` of organization `slug`, for a caller allowed `action` there; another tenant's is a 404 like a missing one. */
-export async function requireDataSource(c: Context<AppEnv>, slug: string, id: string, action: Action): Promise<{ org: Organization; source: DataSource }> {
-  const { org } = await requireOrg(c, slug, action);
-  const [source] = await c.get("services").db.select().from(dataSources).where(and(eq(dataSources.id, id), eq(dataSources.orgId, org.id)));
-  if (!source) throw new ApiError(404, { detail: "No data source with this id is visible to you." });
-  return { org, source };
-}
 
 /** The same source, required to be of `kind` (a Redis browse on a Postgres source is a 422). */
 export function expectKind(source: DataSource, kind: DataSourceKind) {

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { ApiError } from "../../lib/problem.ts";
 import { consume, enforce } from "../../lib/rate-limits.ts";
 import type { AppEnv } from "../../lib/types.ts";
-import { principalOf } from "../../middleware/auth.ts";
+import { principalOf } from "../../lib/principal.ts";
 import type { Engine } from "../analysis/run.ts";
 import { assertModelAvailable, modelConfigured } from "./model.ts";
 

@@ -2,7 +2,6 @@
 import { isNullText, parseInstant, parseNumber } from "../../datasets/profile/cells.ts";
 
 export const DAY_MS = 86_400_000;
-export const YEAR_MS = 365.25 * DAY_MS;
 
 /** A cell as a finite number, or null (missing, a null token, text that is not a number, ±Infinity): the profiler's rule. */
 export function toNumber(cell: unknown): number | null {
