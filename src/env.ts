@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { JSON_DEPTH_CEILING } from "./services/datasets/parsers.ts";
 import { parseDataSourceKeys } from "./services/data-sources/secrets.ts";
+import { createLogger } from "./lib/logger.ts";
 
 /** Values copied from docs and examples: a deployment using one has not been configured. */
 const placeholders = [/replace[-_ ]?(me|with)/i, /^changeme$/i, /^example/i, /^(secret|password|test)$/i, /your[-_]/i];
@@ -172,7 +173,7 @@ export function loadConfig(env: object): ConfigResult {
     : { ok: false, problems: parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`) };
   cache.set(env, result);
   if (result.ok && result.config.DATA_SOURCE_ALLOW_PRIVATE && result.config.LOG_LEVEL !== "error") {
-    console.warn("DATA_SOURCE_ALLOW_PRIVATE is on: data sources may reach loopback and private addresses (development and tests only).");
+    createLogger(result.config.LOG_LEVEL).warn("data sources may reach loopback and private addresses (development and tests only)", { setting: "DATA_SOURCE_ALLOW_PRIVATE" });
   }
   return result;
 }

@@ -5,7 +5,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Chart } from "../../../src/services/analysis/result.ts";
+import { ChartPlan } from "../../../src/services/analysis/result.ts";
 import { ChartSpec, compileSpec, type SpecColumn, SpecError } from "../../../src/services/query/spec.ts";
 
 type Cell = string | number | null;
@@ -561,14 +561,13 @@ describe("compileSpec: pies, chart encodings and the OpenAPI component", () => {
     expect(result).toEqual(expected);
   });
 
-  it("compiles the encoding of a chart as the analysis engines write it", async () => {
-    const chart = Chart.parse({
+  it("compiles the spec of a chart as the analysis engines propose it", async () => {
+    const chart = ChartPlan.parse({
       type: "bar",
       title: "Mean price by region",
-      dataKeys: ["region", "price"],
-      encoding: { x: { field: "region", type: "nominal" }, y: { field: "price", type: "quantitative", aggregate: "mean" } },
+      spec: { encoding: { x: { field: "region", type: "nominal" }, y: { field: "price", type: "quantitative", aggregate: "mean" } }, limit: 500 },
     });
-    const result = await run({ encoding: chart.encoding, limit: 500 });
+    const result = await run(chart.spec);
     expect(result.map((r) => r.region)).toEqual([...regions].sort().concat([null as never]));
   });
 
