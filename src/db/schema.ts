@@ -92,6 +92,8 @@ export const organizations = pgTable(
     personal: boolean("personal").notNull().default(false),
     tier: text("tier", { enum: tiers }).notNull().default("free"),
     llmDataPolicy: text("llm_data_policy", { enum: llmDataPolicies }).notNull().default("sample"),
+    /** Members must have a confirmed second factor (user_totp) before any of the organization's routes answer them. */
+    requireMfa: boolean("require_mfa").notNull().default(false),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     ...timestamps,
     deletedAt: instant("deleted_at"),

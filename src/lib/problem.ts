@@ -30,6 +30,7 @@ export const ErrorCode = z.enum([
   "MFA_CHALLENGE_INVALID",
   "MFA_ALREADY_ENABLED",
   "MFA_NOT_ENROLLED",
+  "MFA_REQUIRED",
   "NOT_FOUND",
   "METHOD_NOT_ALLOWED",
   "CONFLICT",

@@ -19,20 +19,28 @@ const qb = new QueryBuilder();
  * person belongs to. For lists across organizations, where there is no single one to require.
  */
 export function visibleOrgs(c: Context<AppEnv>, orgId: PgColumn): SQL {
-  return standing(c, orgId).visible;
+  const { visible, mfaMissing } = standing(c, orgId);
+  // An organization that requires MFA of a member who has none lists nothing of its own to them.
+  return and(visible, sql`NOT ${mfaMissing}`)!;
 }
 
 /**
- * The caller's standing in the organization that `orgId` names, as two pieces of one query: which rows
- * it may see, and its role there. One shape for both callers: a person through their membership row,
- * an API key in its own organization with the role its scopes give. Every `require*` below uses it.
+ * The caller's standing in the organization that `orgId` names, as pieces of one query: which rows it may see, its role there,
+ * and whether the organization requires a second factor the caller lacks. One shape for both callers: a person through their
+ * membership row, an API key in its own organization with the role its scopes give (a key is no sign-in, so MFA does not
+ * apply to it). Every `require*` below uses it.
  */
-function standing(c: Context<AppEnv>, orgId: PgColumn): { visible: SQL; role: SQL<Role> } {
+function standing(c: Context<AppEnv>, orgId: PgColumn): { visible: SQL; role: SQL<Role>; mfaMissing: SQL<boolean> } {
   const principal = principalOf(c);
-  if (principal.kind === "api_key") return { visible: eq(orgId, principal.orgId), role: sql<Role>`${keyRole(principal.scopes)}::text` };
+  if (principal.kind === "api_key") {
+    return { visible: eq(orgId, principal.orgId), role: sql<Role>`${keyRole(principal.scopes)}::text`, mfaMissing: sql<boolean>`false` };
+  }
   return {
     visible: inArray(orgId, qb.select({ id: orgMembers.orgId }).from(orgMembers).where(eq(orgMembers.userId, principal.userId))),
     role: sql<Role>`(SELECT ${orgMembers.role} FROM ${orgMembers} WHERE ${orgMembers.orgId} = ${orgId} AND ${orgMembers.userId} = ${principal.userId})`,
+    // `orgId` stays outside the subqueries: drizzle may write it unqualified, and inside one it would name the subquery's own id.
+    mfaMissing: sql<boolean>`(${orgId} IN (SELECT o.id FROM organizations o WHERE o.require_mfa)
+      AND NOT EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = ${principal.userId} AND t.confirmed_at IS NOT NULL))`,
   };
 }
 
@@ -45,19 +53,22 @@ const liveness = (deletedAt: PgColumn, deleted: boolean) => (deleted ? isNotNull
  * whose role is below what `action` needs → 403.
  */
 export async function requireOrg(c: Context<AppEnv>, slug: string, action: Action): Promise<{ org: Organization; role: Role }> {
-  const { visible, role } = standing(c, organizations.id);
+  const { visible, role, mfaMissing } = standing(c, organizations.id);
   const [[found]] = await guarded(c, (db) => [
-    db.select({ org: organizations, role }).from(organizations).where(and(eq(organizations.slug, slug), isNull(organizations.deletedAt), visible)),
+    db.select({ org: organizations, role, mfaMissing }).from(organizations).where(and(eq(organizations.slug, slug), isNull(organizations.deletedAt), visible)),
   ]);
   if (!found) throw new ApiError(404, { detail: `No organization "${slug}" is visible to you.` });
-  authorize(c, found.org.id, found.role, action);
+  authorize(c, found.org.id, found.role, action, found.mfaMissing);
   return found;
 }
 
 /** Checks `role` against the policy for `action`, inside organization `orgId` (403 when short). */
-function authorize(c: Context<AppEnv>, orgId: string, role: Role, action: Action) {
+function authorize(c: Context<AppEnv>, orgId: string, role: Role, action: Action, mfaMissing: boolean) {
   // From here the caller is inside: a refusal below is part of the organization's audit trail.
   c.set("orgId", orgId);
+  if (mfaMissing) {
+    throw new ApiError(403, { code: "MFA_REQUIRED", detail: "This organization requires two-factor sign-in: enrol at POST /me/mfa/totp and confirm it." });
+  }
   if (principalOf(c).kind === "api_key" && !keyMayTake(action)) {
     throw new ApiError(403, { code: "FORBIDDEN", detail: `API keys cannot ${action.replace(":", " ")}; a person with the ${policy[action]} role can.` });
   }
@@ -78,16 +89,16 @@ export async function requireProject(
   action: Action,
   { deleted = false }: { deleted?: boolean } = {},
 ): Promise<{ project: Project; role: Role; orgSlug: string }> {
-  const { visible, role } = standing(c, projects.orgId);
+  const { visible, role, mfaMissing } = standing(c, projects.orgId);
   const [[row]] = await guarded(c, (db) => [
     db
-      .select({ project: projects, role, orgSlug: organizations.slug })
+      .select({ project: projects, role, mfaMissing, orgSlug: organizations.slug })
       .from(projects)
       .innerJoin(organizations, and(eq(organizations.id, projects.orgId), isNull(organizations.deletedAt)))
       .where(and(eq(projects.id, id), liveness(projects.deletedAt, deleted), visible)),
   ]);
   if (!row) throw new ApiError(404, { detail: deleted ? "No deleted project with this id is visible to you." : "No project with this id is visible to you." });
-  authorize(c, row.project.orgId, row.role, action);
+  authorize(c, row.project.orgId, row.role, action, row.mfaMissing);
   return row;
 }
 
@@ -95,17 +106,17 @@ export type Dataset = typeof datasets.$inferSelect;
 
 /** Dataset `id` (live, in a live project) as the caller may see it; anything else is a 404. */
 export async function requireDataset(c: Context<AppEnv>, id: string, action: Action): Promise<{ dataset: Dataset; role: Role }> {
-  const { visible, role } = standing(c, datasets.orgId);
+  const { visible, role, mfaMissing } = standing(c, datasets.orgId);
   const [[row]] = await guarded(c, (db) => [
     db
-      .select({ dataset: datasets, role })
+      .select({ dataset: datasets, role, mfaMissing })
       .from(datasets)
       .innerJoin(projects, and(eq(projects.id, datasets.projectId), isNull(projects.deletedAt)))
       .innerJoin(organizations, and(eq(organizations.id, datasets.orgId), isNull(organizations.deletedAt)))
       .where(and(eq(datasets.id, id), isNull(datasets.deletedAt), visible)),
   ]);
   if (!row) throw new ApiError(404, { detail: "No dataset with this id is visible to you." });
-  authorize(c, row.dataset.orgId, row.role, action);
+  authorize(c, row.dataset.orgId, row.role, action, row.mfaMissing);
   return row;
 }
 
@@ -121,10 +132,10 @@ export async function requireSession(
   action: Action,
   { deleted = false }: { deleted?: boolean } = {},
 ): Promise<{ session: AnalysisSession; dataset: Dataset; role: Role }> {
-  const { visible, role } = standing(c, analysisSessions.orgId);
+  const { visible, role, mfaMissing } = standing(c, analysisSessions.orgId);
   const [[row]] = await guarded(c, (db) => [
     db
-      .select({ session: analysisSessions, dataset: datasets, role })
+      .select({ session: analysisSessions, dataset: datasets, role, mfaMissing })
       .from(analysisSessions)
       .innerJoin(datasets, eq(datasets.id, analysisSessions.datasetId))
       .innerJoin(projects, and(eq(projects.id, analysisSessions.projectId), isNull(projects.deletedAt)))
@@ -132,16 +143,16 @@ export async function requireSession(
       .where(and(eq(analysisSessions.id, id), liveness(analysisSessions.deletedAt, deleted), visible)),
   ]);
   if (!row) throw new ApiError(404, { detail: deleted ? "No deleted session with this id is visible to you." : "No session with this id is visible to you." });
-  authorize(c, row.session.orgId, row.role, action);
+  authorize(c, row.session.orgId, row.role, action, row.mfaMissing);
   return row;
 }
 
 /** Analysis `id` (its session, project and organization live) as the caller may see it, with its charts, in the same round trip. */
 export async function requireAnalysis(c: Context<AppEnv>, id: string, action: Action) {
-  const { visible, role } = standing(c, analyses.orgId);
+  const { visible, role, mfaMissing } = standing(c, analyses.orgId);
   const [[row], chartRows] = await guarded(c, (db) => [
     db
-      .select({ analysis: analyses, role })
+      .select({ analysis: analyses, role, mfaMissing })
       .from(analyses)
       .innerJoin(analysisSessions, and(eq(analysisSessions.id, analyses.sessionId), isNull(analysisSessions.deletedAt)))
       .innerJoin(projects, and(eq(projects.id, analysisSessions.projectId), isNull(projects.deletedAt)))
@@ -151,7 +162,7 @@ export async function requireAnalysis(c: Context<AppEnv>, id: string, action: Ac
     db.select().from(charts).where(and(eq(charts.analysisId, id), inArray(charts.analysisId, qb.select({ id: analyses.id }).from(analyses).where(and(eq(analyses.id, id), visible))))),
   ]);
   if (!row) throw new ApiError(404, { detail: "No analysis with this id is visible to you." });
-  authorize(c, row.analysis.orgId, row.role, action);
+  authorize(c, row.analysis.orgId, row.role, action, row.mfaMissing);
   return { analysis: row.analysis, charts: chartRows, role: row.role };
 }
 

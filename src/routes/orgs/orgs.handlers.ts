@@ -1,7 +1,7 @@
 // Organizations: list yours, create, read, update, delete. Every lookup goes through requireOrg.
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { orgMembers, organizations, type Role } from "../../db/schema.ts";
+import { orgMembers, organizations, type Role, userTotp } from "../../db/schema.ts";
 import { etagOf, expectedVersion, etagged } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
@@ -20,6 +20,7 @@ export const present = (org: Organization, role: Role) => ({
   personal: org.personal,
   role,
   llmDataPolicy: org.llmDataPolicy,
+  requireMfa: org.requireMfa,
   createdAt: org.createdAt.toISOString(),
   updatedAt: org.updatedAt.toISOString(),
 });
@@ -87,11 +88,22 @@ const unchangedSince = (c: Context<AppEnv>, org: Organization, role: Role) =>
 
 const stale = () => new ApiError(412, { detail: "The organization changed while this request was on its way; fetch it again and retry." });
 
+/** Only owners change the MFA rule, and one turning it on has a second factor already (else they would lock themselves out). */
+async function mayRequireMfa(c: Context<AppEnv>, role: Role, on: boolean) {
+  if (role !== "owner") throw new ApiError(403, { code: "FORBIDDEN", detail: `Your role (${role}) cannot change requireMfa; it needs owner.` });
+  if (!on) return;
+  const [status] = await c.get("services").db.select({ confirmedAt: userTotp.confirmedAt }).from(userTotp).where(eq(userTotp.userId, userOf(c).userId));
+  if (!status?.confirmedAt) {
+    throw new ApiError(409, { code: "MFA_NOT_ENROLLED", detail: "Turn on two-factor sign-in for yourself first (POST /me/mfa/totp), then require it of the organization." });
+  }
+}
+
 export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   const { org, role } = await requireOrg(c, c.req.valid("param").slug, "org:update");
   const condition = unchangedSince(c, org, role);
   const changes = c.req.valid("json");
-  if (changes.name === undefined && changes.slug === undefined && changes.llmDataPolicy === undefined) return c.json(present(org, role), 200);
+  if (Object.values(changes).every((value) => value === undefined)) return c.json(present(org, role), 200);
+  if (changes.requireMfa !== undefined && changes.requireMfa !== org.requireMfa) await mayRequireMfa(c, role, changes.requireMfa);
   try {
     const [updated] = await c.get("services").db
       .update(organizations)

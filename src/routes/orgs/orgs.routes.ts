@@ -19,6 +19,7 @@ export const Organization = z
     personal: z.boolean().openapi({ description: "Every user has one personal organization; it goes when the account goes" }),
     role: Role.openapi({ description: "Your role in it" }),
     llmDataPolicy: LlmDataPolicy,
+    requireMfa: z.boolean().openapi({ description: "Members need two-factor sign-in before the organization's routes answer them (403 `MFA_REQUIRED`)" }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
@@ -66,9 +67,11 @@ export const update = createRoute({
   path: "/orgs/{slug}",
   operationId: "updateOrganization",
   tags: ["Organizations"],
-  summary: "Rename an organization, change its slug or its llmDataPolicy (admins and owners)",
+  summary: "Rename an organization, change its slug or its llmDataPolicy (admins and owners), or require MFA (owners)",
+  description:
+    "`requireMfa` is for owners only, and an owner turning it on must have two-factor sign-in already (409 `MFA_NOT_ENROLLED`), so nobody locks the organization out.",
   ...authed,
-  request: { params: SlugParam, headers: ifMatch, body: jsonBody(z.object({ name: Name.optional(), slug: Slug.optional(), llmDataPolicy: LlmDataPolicy.optional() }).strict()) },
+  request: { params: SlugParam, headers: ifMatch, body: jsonBody(z.object({ name: Name.optional(), slug: Slug.optional(), llmDataPolicy: LlmDataPolicy.optional(), requireMfa: z.boolean().optional() }).strict()) },
   responses: { 200: one("Updated"), ...problemResponses(400, 401, 403, 404, 409, 412, 415) },
 });
 

@@ -3,39 +3,7 @@ import * as OTPAuth from "otpauth";
 import { describe, expect, it } from "vitest";
 import { expectProblem } from "../../support/problem.ts";
 import { call, json, type Person, person, team } from "../../support/harness.ts";
-
-const STEP_MS = 30_000;
-
-/**
- * The authenticator's code `offset` steps from now. Close to a step boundary it first waits the boundary out (at most two
- * seconds), so the server, a moment later, is still in the step the code was computed against.
- */
-async function code(totp: OTPAuth.TOTP, offset = 0): Promise<string> {
-  const intoStep = Date.now() % STEP_MS;
-  if (intoStep > STEP_MS - 2_000) await new Promise((resolve) => setTimeout(resolve, STEP_MS - intoStep + 50));
-  return totp.generate({ timestamp: Date.now() + offset * STEP_MS });
-}
-
-interface Enrolled {
-  who: Person;
-  totp: OTPAuth.TOTP;
-  recoveryCodes: string[];
-}
-
-/** Enrols `who` and confirms with the code of the step before now, leaving now and the step after for the test. */
-async function enrolled(label = "mfa"): Promise<Enrolled> {
-  const who = await person(label);
-  const started = await call("/api/v1/me/mfa/totp", { method: "POST", token: who.token });
-  expect(started.headers.get("Cache-Control")).toBe("no-store");
-  const { secret, otpauthUri } = await json<{ secret: string; otpauthUri: string }>(started, 201);
-  const totp = OTPAuth.URI.parse(otpauthUri) as OTPAuth.TOTP;
-  expect(totp.secret.base32).toBe(secret);
-  const { recoveryCodes } = await json<{ recoveryCodes: string[] }>(
-    await call("/api/v1/me/mfa/totp/confirm", { method: "POST", token: who.token, body: { code: await code(totp, -1) } }),
-    200,
-  );
-  return { who, totp, recoveryCodes };
-}
+import { code, enrolled } from "../../support/mfa.ts";
 
 const signin = (who: Person) => call("/api/v1/auth/signin", { method: "POST", body: { email: who.email, password: who.password } });
 const challengeOf = async (who: Person) => (await json<{ status: string; mfaToken: string }>(await signin(who), 200)).mfaToken;
