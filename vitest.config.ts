@@ -34,9 +34,18 @@ export default defineConfig({
           name: "workers",
           globalSetup: ["./test/global-setup.ts"],
           include: ["test/**/*.test.ts"],
-          exclude: [...configDefaults.exclude, "test/browser/**", "test/dev-server/**"],
+          exclude: [...configDefaults.exclude, "test/browser/**", "test/dev-server/**", "test/contract/**"],
           testTimeout: 20_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        // The OpenAPI document built in Node, linted by the Redocly and Spectral CLIs, and the client generated from it.
+        test: {
+          name: "contract",
+          environment: "node",
+          include: ["test/contract/**/*.test.ts"],
+          testTimeout: 300_000,
         },
       },
       {

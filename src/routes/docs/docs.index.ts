@@ -1,8 +1,8 @@
 // The OpenAPI 3.1 document generated from the route schemas, and the Scalar reference that reads it.
 import { Scalar } from "@scalar/hono-api-reference";
-import { API_VERSION } from "../../middleware/api-version.ts";
 import { type ErrorStatus, problemResponses } from "../../lib/openapi.ts";
 import type { AppEnv, AppOpenAPI } from "../../lib/types.ts";
+import { type OpenAPIDocument, openApiDocument } from "./docs.document.ts";
 
 /**
  * Answers the shared middleware can give on any /api operation, added to each one's documented
@@ -35,17 +35,13 @@ export function mountDocs(app: AppOpenAPI) {
     name: "ticket",
     description: "A single-use stream ticket (`POST /api/v1/sessions/{id}/events/ticket`), for EventSource, on the events stream only.",
   });
-  app.doc31("/openapi.json", (c) => ({
-    openapi: "3.1.0",
-    info: {
-      title: "Datacrafted API",
-      version: API_VERSION,
-      description:
-        "Upload CSV/JSON datasets, open analysis sessions, stream AI analyses and chat about your data. " +
-        "Every error is RFC 9457 `application/problem+json` with a stable `code` and the `requestId`.",
-    },
-    servers: [{ url: new URL(c.req.url).origin }],
-  }));
+  // Built once per origin and isolate: the routes do not change while it lives.
+  const documents = new Map<string, OpenAPIDocument>();
+  app.get("/openapi.json", (c) => {
+    const origin = new URL(c.req.url).origin;
+    if (!documents.has(origin)) documents.set(origin, openApiDocument(app, origin));
+    return c.json(documents.get(origin));
+  });
   app.get(
     "/docs",
     Scalar<AppEnv>((c) => {

@@ -35,10 +35,13 @@ describe("the document's security", () => {
       .filter(([path]) => path.startsWith("/api/v1/"))
       .flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ route: `${method.toUpperCase()} ${path}`, ...op })));
     expect(operations.length).toBeGreaterThanOrEqual(19);
-    const open = operations.filter((op) => !op.security).map((op) => op.operationId).sort();
+    // The root requires bearerAuth; a public operation says `security: []`, and every operation says one or the other.
+    expect((doc as unknown as { security: unknown }).security).toEqual([{ bearerAuth: [] }]);
+    for (const op of operations) expect(op.security, op.route).toBeDefined();
+    const open = operations.filter((op) => op.security!.length === 0).map((op) => op.operationId).sort();
     expect(open).toEqual(["refreshTokens", "resendVerification", "signIn", "signUp", "verifyEmail"]);
     expect(doc.components.securitySchemes.streamTicket).toMatchObject({ type: "apiKey", in: "query", name: "ticket" });
-    for (const op of operations.filter((o) => o.security)) {
+    for (const op of operations.filter((o) => o.security!.length > 0)) {
       // The events stream alone also takes a stream ticket (for EventSource), as an alternative to the bearer token.
       const expected = op.operationId === "streamSessionEvents" ? [{ bearerAuth: [] }, { streamTicket: [] }] : [{ bearerAuth: [] }];
       expect(op.security, op.route).toEqual(expected);
@@ -68,5 +71,70 @@ describe("GET /docs", () => {
 
   it("loads it from the CDN by default", async () => {
     expect(await (await SELF.fetch("https://api.test/docs")).text()).toContain("https://cdn.jsdelivr.net/npm/@scalar/api-reference");
+  });
+});
+
+type Doc = {
+  tags: { name: string; description: string }[];
+  paths: Record<string, Record<string, Record<string, unknown> & { operationId: string; tags?: string[]; description?: string; parameters?: unknown[]; requestBody?: { content: Record<string, { schema: Record<string, unknown> }> }; responses: Record<string, { headers?: Record<string, { $ref?: string }> }> }>>;
+  components: { schemas: Record<string, { properties?: Record<string, unknown> }>; headers: Record<string, unknown>; parameters: Record<string, { name: string; in: string }> };
+};
+const served = async () => (await (await SELF.fetch("https://api.test/openapi.json")).json()) as Doc;
+const operationsOf = (doc: Doc) => Object.entries(doc.paths).flatMap(([path, byMethod]) => Object.entries(byMethod).map(([method, op]) => ({ path, method, ...op })));
+
+describe("the document's shape", () => {
+  it("names each operation once, tags and describes every one, and lists every tag used", async () => {
+    const doc = await served();
+    const operations = operationsOf(doc);
+    const ids = operations.map((op) => op.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+    const listed = new Set(doc.tags.map((tag) => tag.name));
+    for (const op of operations) {
+      expect(op.tags?.length, op.operationId).toBe(1);
+      expect(listed.has(op.tags![0]!), `${op.operationId}'s tag ${op.tags![0]} is listed`).toBe(true);
+      expect(op.description?.trim(), op.operationId).toBeTruthy();
+    }
+    for (const tag of doc.tags) expect(tag.description, tag.name).toBeTruthy();
+  });
+
+  it("documents nullable references as nullable: Analysis.error is a Problem or null", async () => {
+    const doc = await served();
+    expect(doc.components.schemas.Analysis?.properties?.error).toMatchObject({ anyOf: [{ $ref: "#/components/schemas/Problem" }, { type: "null" }] });
+    expect(JSON.stringify(doc)).not.toMatch(/"allOf":\[\{"\$ref":"[^"]+"\},\{"type":\[[^\]]*"null"/);
+  });
+
+  it("describes the upload body per media type", async () => {
+    const doc = await served();
+    const content = doc.paths["/api/v1/projects/{id}/datasets"]!.post!.requestBody!.content;
+    expect(content["text/csv"]!.schema).toMatchObject({ type: "string" });
+    expect(content["application/x-ndjson"]!.schema).toMatchObject({ type: "string" });
+    expect(content["application/json"]!.schema).toMatchObject({ type: "array", items: { type: "object" } });
+    expect(content["multipart/form-data"]!.schema).toMatchObject({ type: "object", required: ["file"], properties: { file: { type: "string", format: "binary" } } });
+  });
+
+  it("declares the pipeline's headers once and references them where they are answered", async () => {
+    const doc = await served();
+    for (const name of ["RateLimit", "RateLimit-Policy", "Retry-After", "ETag", "Link", "X-Request-ID"]) expect(doc.components.headers, name).toHaveProperty([name]);
+    expect(doc.components.parameters.IdempotencyKey).toMatchObject({ name: "Idempotency-Key", in: "header" });
+    const ref = (name: string) => ({ $ref: `#/components/headers/${name}` });
+    const listProjects = doc.paths["/api/v1/projects"]!.get!.responses["200"]!.headers!;
+    for (const name of ["X-Request-ID", "RateLimit", "RateLimit-Policy", "ETag", "Link"]) expect(listProjects[name], name).toEqual(ref(name));
+    expect(doc.paths["/api/v1/projects/{id}"]!.get!.responses["200"]!.headers!.ETag).toEqual(ref("ETag"));
+    expect(doc.paths["/api/v1/projects"]!.post!.responses["429"]!.headers!["Retry-After"]).toEqual(ref("Retry-After"));
+    expect(doc.paths["/api/v1/projects"]!.post!.parameters).toContainEqual({ $ref: "#/components/parameters/IdempotencyKey" });
+  });
+
+  it("gives every integer a format", async () => {
+    const integers: unknown[] = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(walk);
+      if (!node || typeof node !== "object") return;
+      const schema = node as Record<string, unknown>;
+      if (schema.type === "integer" || (Array.isArray(schema.type) && schema.type.includes("integer"))) integers.push(schema);
+      Object.values(schema).forEach(walk);
+    };
+    walk(await served());
+    expect(integers.length).toBeGreaterThan(10);
+    for (const schema of integers) expect(["int32", "int64"], JSON.stringify(schema)).toContain((schema as { format?: string }).format);
   });
 });
