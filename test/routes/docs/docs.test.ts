@@ -1,11 +1,12 @@
 // The OpenAPI document and the interactive reference, through the Worker.
-import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../../src/index.ts";
 import { describe, expect, it } from "vitest";
+import { checkedFetch } from "../../support/harness.ts";
 
 describe("GET /openapi.json", () => {
   it("is an OpenAPI 3.1 document generated from the routes", async () => {
-    const response = await SELF.fetch("https://api.test/openapi.json");
+    const response = await checkedFetch("https://api.test/openapi.json");
     expect(response.status).toBe(200);
     const doc = (await response.json()) as {
       openapi: string;
@@ -26,7 +27,7 @@ describe("GET /openapi.json", () => {
 
 describe("the document's security", () => {
   it("declares bearerAuth, and every /api/v1 operation but sign-up, sign-in, refresh and email verification requires it", async () => {
-    const doc = (await (await SELF.fetch("https://api.test/openapi.json")).json()) as {
+    const doc = (await (await checkedFetch("https://api.test/openapi.json")).json()) as {
       paths: Record<string, Record<string, { operationId: string; security?: unknown[]; responses: Record<string, unknown> }>>;
       components: { securitySchemes: Record<string, unknown> };
     };
@@ -52,7 +53,7 @@ describe("the document's security", () => {
 
 describe("GET /docs", () => {
   it("serves the interactive reference pointed at the document", async () => {
-    const response = await SELF.fetch("https://api.test/docs");
+    const response = await checkedFetch("https://api.test/docs");
     expect(response.status).toBe(200);
     expect(response.headers.get("Content-Type")).toContain("text/html");
     const html = await response.text();
@@ -70,7 +71,7 @@ describe("GET /docs", () => {
   });
 
   it("loads it from the CDN by default", async () => {
-    expect(await (await SELF.fetch("https://api.test/docs")).text()).toContain("https://cdn.jsdelivr.net/npm/@scalar/api-reference");
+    expect(await (await checkedFetch("https://api.test/docs")).text()).toContain("https://cdn.jsdelivr.net/npm/@scalar/api-reference");
   });
 });
 
@@ -79,7 +80,7 @@ type Doc = {
   paths: Record<string, Record<string, Record<string, unknown> & { operationId: string; tags?: string[]; description?: string; parameters?: unknown[]; requestBody?: { content: Record<string, { schema: Record<string, unknown> }> }; responses: Record<string, { headers?: Record<string, { $ref?: string }> }> }>>;
   components: { schemas: Record<string, { properties?: Record<string, unknown> }>; headers: Record<string, unknown>; parameters: Record<string, { name: string; in: string }> };
 };
-const served = async () => (await (await SELF.fetch("https://api.test/openapi.json")).json()) as Doc;
+const served = async () => (await (await checkedFetch("https://api.test/openapi.json")).json()) as Doc;
 const operationsOf = (doc: Doc) => Object.entries(doc.paths).flatMap(([path, byMethod]) => Object.entries(byMethod).map(([method, op]) => ({ path, method, ...op })));
 
 describe("the document's shape", () => {
