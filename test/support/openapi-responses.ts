@@ -55,7 +55,8 @@ const resolveHeader = (doc: Document, header: Header): Header =>
 function check(state: Compiled, key: string, schema: Schema, value: unknown) {
   let prepared = state.schemas.get(key);
   if (!prepared) {
-    prepared = rewriteRefs(schema) as JsonSchema;
+    // An id of its own: the table refuses two schemas under the validator's default one.
+    prepared = { ...rewriteRefs(schema), $id: `${DOCUMENT}/checks/${state.schemas.size}` } as JsonSchema;
     dereference(prepared, state.lookup);
     state.schemas.set(key, prepared);
   }
