@@ -63,7 +63,7 @@ type Operation = {
   tags?: string[];
   security?: unknown[];
   parameters?: ({ name?: string; in?: string } | { $ref: string })[];
-  responses: Record<string, { headers?: Record<string, unknown> }>;
+  responses: Record<string, { description?: string; headers?: Record<string, unknown> }>;
 };
 const methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 
@@ -108,13 +108,15 @@ function completeOperation(path: string, method: string, op: Operation): void {
     const declared = op.parameters?.some((p) => "name" in p && p.name?.toLowerCase() === "idempotency-key");
     if (!declared) op.parameters = [...(op.parameters ?? []), ref("parameters", "IdempotencyKey")];
   }
+  // Lists carry a weak ETag (src/middleware/list-etag.ts) and answer 304 to a matching If-None-Match.
+  if (isList && method === "get") op.responses["304"] ??= { description: "Not modified: If-None-Match matched the list's ETag" };
   for (const [status, response] of Object.entries(op.responses)) {
     const own = Object.fromEntries(Object.entries(response.headers ?? {}).filter(([name]) => !(name in headers)));
     const shared: string[] = ["X-Request-ID", "API-Version"];
     if (path.startsWith("/api/")) shared.push("RateLimit", "RateLimit-Policy");
     if (status === "429" || status === "503" || status === "409") shared.push("Retry-After");
     const hadEtag = Object.keys(response.headers ?? {}).some((name) => name.toLowerCase() === "etag");
-    if (hadEtag || (isList && status === "200")) shared.push("ETag");
+    if (hadEtag || (isList && (status === "200" || status === "304"))) shared.push("ETag");
     if (isList && status === "200") shared.push("Link");
     if (path.startsWith("/api/") && (method === "post" || method === "patch") && status.startsWith("2")) shared.push("Idempotent-Replayed");
     response.headers = { ...own, ...Object.fromEntries(shared.map((name) => [name, ref("headers", name)])) };

@@ -17,7 +17,8 @@ function documentPipelineResponses(app: AppOpenAPI) {
     const statuses: ErrorStatus[] = [429, 500, 503];
     if (route.security?.length) statuses.push(401);
     if (route.request?.body) statuses.push(413, 415);
-    if (route.method === "post") statuses.push(409, 422);
+    // Idempotency-Key (POST and PATCH): reused with another request 422, while the first is in flight 409.
+    if (route.method === "post" || route.method === "patch") statuses.push(409, 422);
     route.responses = { ...problemResponses(...statuses), ...route.responses };
   }
 }

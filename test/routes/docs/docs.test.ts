@@ -123,6 +123,11 @@ describe("the document's shape", () => {
     expect(doc.paths["/api/v1/projects/{id}"]!.get!.responses["200"]!.headers!.ETag).toEqual(ref("ETag"));
     expect(doc.paths["/api/v1/projects"]!.post!.responses["429"]!.headers!["Retry-After"]).toEqual(ref("Retry-After"));
     expect(doc.paths["/api/v1/projects"]!.post!.parameters).toContainEqual({ $ref: "#/components/parameters/IdempotencyKey" });
+    // A list answers 304 to its ETag; a PATCH under a reused or busy Idempotency-Key answers 422 or 409.
+    expect(doc.paths["/api/v1/projects"]!.get!.responses["304"]!.headers!.ETag).toEqual(ref("ETag"));
+    const patch = doc.paths["/api/v1/projects/{id}"]!.patch!;
+    expect(Object.keys(patch.responses)).toEqual(expect.arrayContaining(["409", "422"]));
+    expect(patch.parameters).toContainEqual({ $ref: "#/components/parameters/IdempotencyKey" });
   });
 
   it("gives every integer a format", async () => {
