@@ -36,11 +36,20 @@ export default defineConfig({
           name: "workers",
           globalSetup: ["./test/global-setup.ts"],
           include: ["test/**/*.test.ts"],
-          exclude: [...configDefaults.exclude, "test/browser/**", "test/dev-server/**"],
+          exclude: [...configDefaults.exclude, "test/browser/**", "test/dev-server/**", "test/contract/**"],
           // Generous: a loaded machine is slow, and a test waits on events and bounded polls (test/support/eventually.ts,
           // 90 s), never on a fixed budget; a passing test takes no longer for it.
           testTimeout: 120_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        // The OpenAPI document built in Node, linted by the Redocly and Spectral CLIs, and the client generated from it.
+        test: {
+          name: "contract",
+          environment: "node",
+          include: ["test/contract/**/*.test.ts"],
+          testTimeout: 300_000,
         },
       },
       {

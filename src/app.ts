@@ -56,3 +56,6 @@ for (const router of routers) app.route("/api/v1", router);
 mountDocs(app);
 
 export default app;
+
+/** The RPC type for `hc<AppType>` (hono/client); see src/app-type.ts. */
+export type { AppType } from "./app-type.ts";

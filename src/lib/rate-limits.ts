@@ -121,18 +121,18 @@ export async function consume(c: Context<AppEnv>, name: PolicyName, identifier: 
 const secondsUntil = (reset: number) => Math.max(1, Math.ceil((reset - Date.now()) / 1000));
 
 /**
- * Sets the IETF draft's `RateLimit-Policy` and `RateLimit` fields for `outcome`, and throws the
- * 429 problem when it was refused (Retry-After: the end of the window).
+ * Sets the IETF draft's `RateLimit-Policy` and `RateLimit` fields, and throws the 429 problem when
+ * `outcome` was refused (Retry-After: the end of its window). A request that spends several buckets
+ * (sign-in: the tier, per client and per address) lists every one in both fields, in the order
+ * checked, as the draft's structured-field lists allow; a client reads the bucket it cares about by name.
  */
 export function enforce(c: Context<AppEnv>, outcome: Outcome | null): void {
   if (!outcome) return;
-  const { policy, remaining, reset } = outcome;
-  const headers = {
-    "RateLimit-Policy": `"${policy.name}";q=${policy.quota};w=${policy.windowSeconds}`,
-    RateLimit: `"${policy.name}";r=${remaining};t=${secondsUntil(reset)}`,
-  };
-  // The latest bucket checked speaks for the response: on a 429, the one refused.
-  for (const [name, value] of Object.entries(headers)) c.header(name, value);
+  const { policy, reset } = outcome;
+  const spent = [...(c.get("rateLimits") ?? []).filter((earlier) => earlier.policy.name !== policy.name), outcome];
+  c.set("rateLimits", spent);
+  c.header("RateLimit-Policy", spent.map(({ policy: p }) => `"${p.name}";q=${p.quota};w=${p.windowSeconds}`).join(", "));
+  c.header("RateLimit", spent.map((o) => `"${o.policy.name}";r=${o.remaining};t=${secondsUntil(o.reset)}`).join(", "));
   if (!outcome.success) {
     throw new ApiError(429, {
       code: "RATE_LIMITED",

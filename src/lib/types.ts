@@ -5,6 +5,7 @@ import type { Database } from "../db/client.ts";
 import type { ApiKeyScope, Tier } from "../db/schema.ts";
 import type { Config } from "../env.ts";
 import type { Logger } from "./logger.ts";
+import type { Outcome } from "./rate-limits.ts";
 import type { TraceContext } from "./trace-context.ts";
 
 /** Who is calling: a person (own session or external IdP) or an organization's API key. */
@@ -44,6 +45,8 @@ export interface AppVariables {
   pendingSession?: PendingSession;
   /** The organization a request acted in (set by requireOrg), for the audit log. */
   orgId?: string;
+  /** The rate-limit buckets this request spent from, in order: all of them go in RateLimit and RateLimit-Policy. */
+  rateLimits?: Outcome[];
   /** What a request acted on, when the route's params do not say (e.g. what a POST created). */
   auditTarget?: { type: string; id: string };
 }

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import app from "../../src/app.ts";
 import worker from "../../src/index.ts";
 import { call, json, person, randomIp, team, type Person } from "../support/harness.ts";
+import { checkResponse } from "../support/openapi-responses.ts";
 
 interface Operation {
   method: string;
@@ -23,8 +24,15 @@ let operations: Operation[] = [];
 let owner: Person;
 let values: Record<string, string> = {};
 
-/** Through the Worker with limits raised: the fuzzer's volume is not what rate limiting is for. */
+/** Through the Worker with limits raised, each answer checked against the document (test/support/openapi-responses.ts). */
 async function send(method: string, path: string, init: { token?: string; body?: string; headers?: Record<string, string> } = {}) {
+  const response = await unchecked(method, path, init);
+  await checkResponse(method, `https://api.test${path}`, response, () => unchecked("get", "/openapi.json"));
+  return response;
+}
+
+/** Through the Worker with limits raised: the fuzzer's volume is not what rate limiting is for. */
+async function unchecked(method: string, path: string, init: { token?: string; body?: string; headers?: Record<string, string> } = {}) {
   const ctx = createExecutionContext();
   const headers: Record<string, string> = { "CF-Connecting-IP": randomIp(), ...init.headers };
   if (init.token) headers.Authorization = `Bearer ${init.token}`;

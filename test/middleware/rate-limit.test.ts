@@ -118,9 +118,30 @@ describe("sign-in and sign-up buckets", () => {
     for (let i = 0; i < 5 - SPENT; i++) expect((await attempt()).status).toBe(401);
     const refused = await attempt();
     expect((await expectProblem(refused, 429, "RATE_LIMITED")).policy).toBe("signin-email");
-    expect(refused.headers.get("RateLimit-Policy")).toBe('"signin-email";q=5;w=60');
+    // Every bucket the refused request spent is listed, the refused one last.
+    expect(refused.headers.get("RateLimit-Policy")).toMatch(/^"free";q=\d+;w=60, "signin-ip";q=20;w=60, "signin-email";q=5;w=60$/);
     // Even the right password waits: the account is under attack.
     await expectProblem(await call("/api/v1/auth/signin", { method: "POST", body: { email: ada.email, password: ada.password } }), 429, "RATE_LIMITED");
+  });
+
+  it("list every bucket a sign-in spends (tier, per client, per address) in RateLimit-Policy and RateLimit", async () => {
+    const ip = randomIp();
+    const email = `multi-${crypto.randomUUID()}@example.com`;
+    const attempt = () =>
+      direct("/api/v1/auth/signin", { RATE_LIMIT_FREE: "50" }, {
+        method: "POST",
+        headers: { "CF-Connecting-IP": ip, "Content-Type": "application/json" },
+        body: JSON.stringify({ email, password: "not-the-password" }),
+      });
+    const policy = '"free";q=50;w=60, "signin-ip";q=20;w=60, "signin-email";q=5;w=60';
+    for (const spent of [1, 2]) {
+      const response = await attempt();
+      await expectProblem(response, 401, "INVALID_CREDENTIALS");
+      expect(response.headers.get("RateLimit-Policy")).toBe(policy);
+      const items = response.headers.get("RateLimit")!.split(", ");
+      expect(items.map((item) => item.replace(/;t=\d+$/, ""))).toEqual([`"free";r=${50 - spent}`, `"signin-ip";r=${20 - spent}`, `"signin-email";r=${5 - spent}`]);
+      for (const item of items) expect(Number(/;t=(\d+)$/.exec(item)?.[1])).toBeGreaterThan(0);
+    }
   });
 
   it("limit sign-in attempts per client address across accounts", async () => {

@@ -1,7 +1,6 @@
 // Adversarial text (issue 14, item 4): U+0000 in any text a client sends is a 400 naming the field, never a 500 from Postgres.
-import { SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BASE, call, json, person, randomIp, type Person } from "../support/harness.ts";
+import { checkedFetch, BASE, call, json, person, randomIp, type Person } from "../support/harness.ts";
 import { sessionOn } from "../support/analysis.ts";
 import { createSource, postgresBody } from "../support/data-sources.ts";
 import { expectProblem } from "../support/problem.ts";
@@ -89,7 +88,7 @@ describe("NUL in a query string", () => {
 
 describe("NUL in an upload's dataset name", () => {
   const upload = (query: string, init: { body: BodyInit; contentType?: string }) =>
-    SELF.fetch(`${BASE}/api/v1/projects/${f.projectId}/datasets${query}`, {
+    checkedFetch(`${BASE}/api/v1/projects/${f.projectId}/datasets${query}`, {
       method: "POST",
       headers: { Authorization: `Bearer ${f.ada.token}`, "CF-Connecting-IP": randomIp(), ...(init.contentType ? { "Content-Type": init.contentType } : {}) },
       body: init.body,

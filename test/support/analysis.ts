@@ -1,7 +1,6 @@
 // Test helpers for analysis: a dataset and a session to analyse, the stub model's scenarios, and an SSE reader.
 import { inject } from "vitest";
-import { SELF } from "cloudflare:test";
-import { BASE, call, json, randomIp, type Person } from "./harness.ts";
+import { checkedFetch, BASE, call, json, randomIp, type Person } from "./harness.ts";
 
 export interface SseEvent {
   event: string;
@@ -60,7 +59,7 @@ export function salesCsv(rows = 60, marker = "") {
 /** A project, a dataset uploaded to it under `name`, and a session on that dataset. */
 export async function sessionOn(who: Person, name: string, csv = salesCsv()): Promise<{ projectId: string; datasetId: string; sessionId: string }> {
   const projectId = (await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: who.token, body: { name: "Analysis" } }), 201)).id;
-  const upload = await SELF.fetch(`${BASE}/api/v1/projects/${projectId}/datasets?name=${encodeURIComponent(name)}`, {
+  const upload = await checkedFetch(`${BASE}/api/v1/projects/${projectId}/datasets?name=${encodeURIComponent(name)}`, {
     method: "POST",
     headers: { Authorization: `Bearer ${who.token}`, "Content-Type": "text/csv", "CF-Connecting-IP": randomIp() },
     body: csv,

@@ -1,9 +1,9 @@
 // Test helpers for the dataset loads: upload through the API, wait for the store to settle, read the store, deliver load messages.
-import { createExecutionContext, createMessageBatch, env, getQueueResult, runInDurableObject, SELF } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, env, getQueueResult, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import worker from "../../src/index.ts";
 import { storeFor } from "../../src/services/dataset-store/stub.ts";
-import { BASE, call, json, randomIp, type Person } from "./harness.ts";
+import { checkedFetch, BASE, call, json, randomIp, type Person } from "./harness.ts";
 
 export interface DatasetBody {
   id: string;
@@ -20,7 +20,7 @@ export async function newProject(who: Person, name = "Store"): Promise<string> {
 
 /** Uploads `body` as the raw request body; expects `status` (201 new, 200 same bytes). */
 export async function upload(who: Person, projectId: string, body: string, { type = "text/csv", name = "data", status = 201 } = {}): Promise<DatasetBody> {
-  const response = await SELF.fetch(`${BASE}/api/v1/projects/${projectId}/datasets?name=${encodeURIComponent(name)}`, {
+  const response = await checkedFetch(`${BASE}/api/v1/projects/${projectId}/datasets?name=${encodeURIComponent(name)}`, {
     method: "POST",
     headers: { Authorization: `Bearer ${who.token}`, "Content-Type": type, "CF-Connecting-IP": randomIp() },
     body,

@@ -2,6 +2,7 @@
 import { SELF } from "cloudflare:test";
 import { expect, inject } from "vitest";
 import type { StoredEmail } from "../../dev/email-stub/server.ts";
+import { checkResponse } from "./openapi-responses.ts";
 
 export const BASE = "https://api.test";
 
@@ -15,9 +16,22 @@ export interface CallOptions {
 /** A random client address: anonymous rate limits are per IP, and tests must not share one unless they mean to. */
 export const randomIp = () => `10.${[0, 0, 0].map(() => Math.floor(Math.random() * 256)).join(".")}`;
 
+const fetchDocument = () => SELF.fetch(`${BASE}/openapi.json`);
+
+/**
+ * SELF.fetch, with the answer checked against /openapi.json (status, headers, media type, JSON body): an
+ * undocumented answer fails the test that asked for it. Every request helper here goes through it.
+ */
+export async function checkedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const request = new Request(input, init);
+  const response = await SELF.fetch(request);
+  await checkResponse(request.method, request.url, response, fetchDocument);
+  return response;
+}
+
 /** A request through the whole Worker, JSON in and out. */
 export async function call(path: string, { method = "GET", token, body, headers = {} }: CallOptions = {}): Promise<Response> {
-  return SELF.fetch(`${BASE}${path}`, {
+  return checkedFetch(`${BASE}${path}`, {
     method,
     headers: {
       "CF-Connecting-IP": randomIp(),

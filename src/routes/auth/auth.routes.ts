@@ -98,7 +98,7 @@ export const signout = createRoute({
 export const session = createRoute({
   method: "get",
   path: "/auth/session",
-  operationId: "getSession",
+  operationId: "getAuthSession",
   tags: ["Auth"],
   summary: "The current session and its user",
   ...authed,
@@ -116,7 +116,7 @@ export const session = createRoute({
                 .nullable()
                 .openapi({ description: "Null for external identity-provider tokens, whose sessions the provider keeps" }),
             })
-            .openapi("Session"),
+            .openapi("AuthSession"),
         },
       },
     },

@@ -71,7 +71,22 @@ export const Dataset = DatasetSummary.extend({
   sample: z.array(z.record(z.string(), z.unknown())).openapi({ description: "The first rows" }),
 }).openapi("Dataset");
 
-const binary = { schema: { type: "string" as const, format: "binary" } };
+/** The upload's body, per media type (plain OpenAPI schemas: the handler streams the body, nothing parses it first). */
+const uploadContent = {
+  "text/csv": { schema: { type: "string" as const, description: "The CSV text, with a header row" } },
+  "application/x-ndjson": { schema: { type: "string" as const, description: "One JSON object per line" } },
+  "application/json": { schema: { type: "array" as const, items: { type: "object" as const, additionalProperties: true }, description: "An array of row objects" } },
+  "multipart/form-data": {
+    schema: {
+      type: "object" as const,
+      required: ["file"],
+      properties: {
+        file: { type: "string" as const, format: "binary", description: "The CSV, JSON or NDJSON file" },
+        name: { type: "string" as const, maxLength: 200, description: "The dataset's name (the query's `name` wins)" },
+      },
+    },
+  },
+};
 
 export const upload = createRoute({
   method: "post",
@@ -90,7 +105,7 @@ export const upload = createRoute({
     }),
     body: {
       required: true,
-      content: { "text/csv": binary, "application/json": binary, "application/x-ndjson": binary, "multipart/form-data": binary },
+      content: uploadContent,
     },
   },
   responses: {

@@ -4,8 +4,9 @@ import { Scalar } from "@scalar/hono-api-reference";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import scalarBundle from "../../../node_modules/@scalar/api-reference/dist/browser/standalone.js";
 import scalarPackage from "../../../node_modules/@scalar/api-reference/package.json";
-import { API_VERSION, type ErrorStatus, problemResponses } from "../../lib/openapi.ts";
+import { type ErrorStatus, problemResponses } from "../../lib/openapi.ts";
 import type { AppEnv, AppOpenAPI } from "../../lib/types.ts";
+import { type OpenAPIDocument, openApiDocument } from "./docs.document.ts";
 
 /**
  * Answers the shared middleware can give on any /api operation, added to each one's documented
@@ -20,7 +21,8 @@ function documentPipelineResponses(app: AppOpenAPI) {
     const statuses: ErrorStatus[] = [429, 500, 503];
     if (route.security?.length) statuses.push(401);
     if (route.request?.body) statuses.push(413, 415);
-    if (route.method === "post") statuses.push(409, 422);
+    // Idempotency-Key (POST and PATCH): reused with another request 422, while the first is in flight 409.
+    if (route.method === "post" || route.method === "patch") statuses.push(409, 422);
     route.responses = { ...problemResponses(...statuses), ...route.responses };
   }
 }
@@ -61,17 +63,13 @@ export function mountDocs(app: AppOpenAPI) {
     name: "ticket",
     description: "A single-use stream ticket (`POST /api/v1/sessions/{id}/events/ticket`), for EventSource, on the events stream only.",
   });
-  app.doc31("/openapi.json", (c) => ({
-    openapi: "3.1.0",
-    info: {
-      title: "Datacrafted API",
-      version: API_VERSION,
-      description:
-        "Upload CSV/JSON datasets, open analysis sessions, stream AI analyses and chat about your data. " +
-        "Every error is RFC 9457 `application/problem+json` with a stable `code` and the `requestId`.",
-    },
-    servers: [{ url: new URL(c.req.url).origin }],
-  }));
+  // Built once per origin and isolate: the routes do not change while it lives.
+  const documents = new Map<string, OpenAPIDocument>();
+  app.get("/openapi.json", (c) => {
+    const origin = new URL(c.req.url).origin;
+    if (!documents.has(origin)) documents.set(origin, openApiDocument(app, origin));
+    return c.json(documents.get(origin));
+  });
   app.get(SCALAR_BUNDLE_PATH, (c) => {
     // The path names the version, so a browser may keep it for good.
     c.header("Cache-Control", "public, max-age=31536000, immutable");

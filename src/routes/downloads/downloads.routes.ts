@@ -38,7 +38,8 @@ export const download = createRoute({
       content: {
         "text/csv": binary,
         "text/tab-separated-values": binary,
-        "application/json": binary,
+        // A JSON upload is an array of row objects, and is given back as it came.
+        "application/json": { schema: { type: "array" as const, items: { type: "object" as const, additionalProperties: true } } },
         "application/x-ndjson": binary,
         "application/vnd.apache.parquet": binary,
       },

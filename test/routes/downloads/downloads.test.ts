@@ -1,8 +1,7 @@
 // Dataset downloads through the Worker, from real R2 and Postgres: the uploaded bytes, CSV of JSON, Parquet read back with hyparquet, keys, tenancy, bad input.
-import { SELF } from "cloudflare:test";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
-import { addMember, BASE, call, json, person, randomIp, team, type Person } from "../../support/harness.ts";
+import { checkedFetch, addMember, BASE, call, json, person, randomIp, team, type Person } from "../../support/harness.ts";
 import { expectProblem } from "../../support/problem.ts";
 
 interface Dataset {
@@ -17,7 +16,7 @@ async function project(who: Person, org?: string) {
 }
 
 async function upload(who: Person, projectId: string, body: string, contentType: string, name: string): Promise<Dataset> {
-  const response = await SELF.fetch(`${BASE}/api/v1/projects/${projectId}/datasets?name=${encodeURIComponent(name)}`, {
+  const response = await checkedFetch(`${BASE}/api/v1/projects/${projectId}/datasets?name=${encodeURIComponent(name)}`, {
     method: "POST",
     headers: { Authorization: `Bearer ${who.token}`, "CF-Connecting-IP": randomIp(), "Content-Type": contentType },
     body,
@@ -209,14 +208,17 @@ describe("who may download", () => {
 });
 
 describe("the OpenAPI document", () => {
-  it("describes the download with each media type as a binary string", async () => {
-    const doc = (await (await SELF.fetch(`${BASE}/openapi.json`)).json()) as {
+  it("describes the download with each media type: files as binary strings, a JSON upload as its array of rows", async () => {
+    const doc = (await (await checkedFetch(`${BASE}/openapi.json`)).json()) as {
       paths: Record<string, { get?: { operationId: string; responses: Record<string, { content?: Record<string, { schema: unknown }> }> } }>;
     };
     const operation = doc.paths["/api/v1/datasets/{id}/download"]?.get;
     expect(operation?.operationId).toBe("downloadDataset");
     const content = operation?.responses["200"]?.content ?? {};
     expect(Object.keys(content)).toEqual(["text/csv", "text/tab-separated-values", "application/json", "application/x-ndjson", "application/vnd.apache.parquet"]);
-    for (const media of Object.values(content)) expect(media.schema).toEqual({ type: "string", format: "binary" });
+    for (const [type, media] of Object.entries(content)) {
+      const expected = type === "application/json" ? { type: "array", items: { type: "object", additionalProperties: true } } : { type: "string", format: "binary" };
+      expect(media.schema, type).toEqual(expected);
+    }
   });
 });

@@ -1,9 +1,8 @@
 // Stream tickets (integration via SELF): a browser's EventSource follows a session with a single-use ticket instead of a
 // token in the URL, and resumes with a new ticket and lastEventId; spent, foreign and signed-out tickets are refused.
-import { SELF } from "cloudflare:test";
 import { EventSource } from "eventsource";
 import { describe, expect, it } from "vitest";
-import { BASE, call, json, person, type Person } from "../../support/harness.ts";
+import { checkedFetch, BASE, call, json, person, type Person } from "../../support/harness.ts";
 import { expectProblem } from "../../support/problem.ts";
 import { analyse, readSse, sessionOn } from "../../support/analysis.ts";
 
@@ -23,7 +22,7 @@ function follow(url: string, doneCount: number): Promise<{ events: { type: strin
   return new Promise((resolve, reject) => {
     // workerd's MessageEvent keeps no lastEventId, so events are told apart by type and analysis.
     const events: { type: string; analysisId: string }[] = [];
-    const source = new EventSource(`${BASE}${url}`, { fetch: (input, init) => SELF.fetch(input, init) });
+    const source = new EventSource(`${BASE}${url}`, { fetch: (input, init) => checkedFetch(input, init) });
     for (const type of ANALYSIS_EVENTS) {
       source.addEventListener(type, (event) => {
         events.push({ type, analysisId: (JSON.parse(event.data) as { analysisId: string }).analysisId });

@@ -1,8 +1,9 @@
 // /health and /health/ready through the Worker, with the gateways up and with one of them gone.
-import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import worker from "../../../src/index.ts";
 import { expectProblem } from "../../support/problem.ts";
+import { checkedFetch } from "../../support/harness.ts";
 
 const deadUrl = inject("deadUrl");
 
@@ -32,7 +33,7 @@ describe("GET /health", () => {
 
 describe("GET /health/ready", () => {
   it("reports Postgres and Redis up with their latency", async () => {
-    const response = await SELF.fetch("https://api.test/health/ready");
+    const response = await checkedFetch("https://api.test/health/ready");
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       status: "ready",

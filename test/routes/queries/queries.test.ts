@@ -1,6 +1,6 @@
 // POST /datasets/{id}/query through the Worker (integration, SELF and worker.fetch): answers equal plain JS over the file's rows, the result
 // cache, roles and API keys, another tenant's 404, not-ready stores, refused writes leaving the store unchanged, caps and time.
-import { createExecutionContext, env, runInDurableObject, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { DatasetStore } from "../../../src/durable-objects/dataset-store/dataset-store.ts";
 import worker from "../../../src/index.ts";
@@ -10,7 +10,7 @@ import { datasets } from "../../../src/db/schema.ts";
 import { storeFor } from "../../../src/services/dataset-store/stub.ts";
 import { sales, salesColumns, salesCsv, storeChecksum } from "../../support/dataset-store.ts";
 import { settled } from "../../support/dataset-loads.ts";
-import { addMember, call, json, person, randomIp, team, type Person } from "../../support/harness.ts";
+import { checkedFetch, addMember, call, json, person, randomIp, team, type Person } from "../../support/harness.ts";
 import { expectProblem } from "../../support/problem.ts";
 
 interface Answer {
@@ -34,7 +34,7 @@ const rows = sales(240);
 
 async function upload(who: Person, org?: string, csv = salesCsv(rows)): Promise<Uploaded> {
   const project = await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: who.token, body: { name: "Sales", ...(org ? { org } : {}) } }), 201);
-  const response = await SELF.fetch(`https://api.test/api/v1/projects/${project.id}/datasets?name=sales`, {
+  const response = await checkedFetch(`https://api.test/api/v1/projects/${project.id}/datasets?name=sales`, {
     method: "POST",
     headers: { Authorization: `Bearer ${who.token}`, "CF-Connecting-IP": randomIp(), "Content-Type": "text/csv" },
     body: csv,

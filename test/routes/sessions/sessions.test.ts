@@ -1,6 +1,6 @@
 // Analysis sessions through the Worker: CRUD, pagination, ETags, soft delete and restore, validation, tenancy.
 import { describe, expect, it } from "vitest";
-import { addMember, call, json, person, team } from "../../support/harness.ts";
+import { checkedFetch, addMember, call, json, person, team } from "../../support/harness.ts";
 import { expectProblem } from "../../support/problem.ts";
 import { sessionOn } from "../../support/analysis.ts";
 
@@ -85,8 +85,7 @@ describe("/api/v1/sessions", () => {
     const slug = await team(owner);
     await addMember(owner, slug, viewer, "viewer");
     const projectId = (await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: owner.token, body: { name: "Team", org: slug } }), 201)).id;
-    const { SELF } = await import("cloudflare:test");
-    const upload = await SELF.fetch(`https://api.test/api/v1/projects/${projectId}/datasets?name=t`, { method: "POST", headers: { Authorization: `Bearer ${owner.token}`, "Content-Type": "text/csv" }, body: "a,b\n1,2\n" });
+    const upload = await checkedFetch(`https://api.test/api/v1/projects/${projectId}/datasets?name=t`, { method: "POST", headers: { Authorization: `Bearer ${owner.token}`, "Content-Type": "text/csv" }, body: "a,b\n1,2\n" });
     const teamDataset = (await json<{ id: string }>(upload, 201)).id;
     const teamSession = (await json<Session>(await call("/api/v1/sessions", { method: "POST", token: owner.token, body: { datasetId: teamDataset } }), 201)).id;
     expect((await call(`/api/v1/sessions/${teamSession}`, { token: viewer.token })).status).toBe(200);
