@@ -70,10 +70,18 @@ const persistDir = mkdtempSync(`${tmpdir()}/datacrafted-bench-`);
 async function startWorker(extra: Record<string, string>, { inspector = false, logLevel = "error" as "error" | "warn" } = {}) {
   const worker = await unstable_startWorker({
     config: `${root}wrangler.toml`,
-    bindings: Object.fromEntries(Object.entries({ ...vars, ...extra }).map(([name, value]) => [name, { type: "plain_text" as const, value }])),
+    bindings: Object.fromEntries(
+      Object.entries({ ...vars, ...extra }).map(([name, value]) => [name, { type: "plain_text" as const, value }]),
+    ),
     // State of this run and runtime only (R2, stores, the result cache): a cached result of an earlier run would pass for a first
     // run, and runtimes sharing one directory's SQLite files can find them locked.
-    dev: { server: { hostname: "127.0.0.1", port: 0 }, inspector: inspector ? { hostname: "127.0.0.1", port: 0 } : false, watch: false, logLevel, persist: mkdtempSync(`${persistDir}/worker-`) },
+    dev: {
+      server: { hostname: "127.0.0.1", port: 0 },
+      inspector: inspector ? { hostname: "127.0.0.1", port: 0 } : false,
+      watch: false,
+      logLevel,
+      persist: mkdtempSync(`${persistDir}/worker-`),
+    },
   });
   await worker.ready;
   return { worker, url: (await worker.url).origin };
@@ -144,9 +152,15 @@ for (const scenario of uploadOnly ? [] : scenarios) {
   // A short warm-up, unmeasured: first requests compile code and open connections.
   await run(autocannon, ["-c", String(connections), "-d", "2", "--json", ...headerArgs, scenario.url], { maxBuffer: 64 << 20 });
   const [pgBefore, redisBefore] = [await gatewayCount(stack.neon.url), await gatewayCount(stack.upstash.url)];
-  const { stdout } = await run(autocannon, ["-c", String(connections), "-d", String(seconds), "--json", ...headerArgs, scenario.url], { maxBuffer: 64 << 20 });
+  const { stdout } = await run(autocannon, ["-c", String(connections), "-d", String(seconds), "--json", ...headerArgs, scenario.url], {
+    maxBuffer: 64 << 20,
+  });
   const [pgAfter, redisAfter] = [await gatewayCount(stack.neon.url), await gatewayCount(stack.upstash.url)];
-  const report = JSON.parse(stdout) as { requests: { total: number; average: number }; latency: { p50: number; p99: number }; non2xx: number };
+  const report = JSON.parse(stdout) as {
+    requests: { total: number; average: number };
+    latency: { p50: number; p99: number };
+    non2xx: number;
+  };
   const total = report.requests.total;
   results.push({
     scenario: scenario.name,
@@ -181,7 +195,9 @@ function gcPeaks(log: string): { isolates: number; gcs: number; peakUsedMB: numb
   const peaks = new Map<string, number>();
   let gcs = 0;
   let peakCommittedMB = 0;
-  for (const [, isolate, used, committed] of log.matchAll(/^\[(\d+:0x[0-9a-f]+)\]\s+[\d.]+ ms: [A-Za-z-]+(?: \([a-z ]+\))? ([\d.]+) \(([\d.]+)\) ->/gm)) {
+  for (const [, isolate, used, committed] of log.matchAll(
+    /^\[(\d+:0x[0-9a-f]+)\]\s+[\d.]+ ms: [A-Za-z-]+(?: \([a-z ]+\))? ([\d.]+) \(([\d.]+)\) ->/gm,
+  )) {
     gcs++;
     peaks.set(isolate!, Math.max(peaks.get(isolate!) ?? 0, Number(used)));
     peakCommittedMB = Math.max(peakCommittedMB, Number(committed));
@@ -194,7 +210,15 @@ const csv = generateCsv(csvPath);
 const csvMB = statSync(csvPath).size / 1_000_000;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const newProject = async (name: string) =>
-  ((await (await fetch(`${limited.url}/api/v1/projects`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ name }) })).json()) as { id: string }).id;
+  (
+    (await (
+      await fetch(`${limited.url}/api/v1/projects`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ name }),
+      })
+    ).json()) as { id: string }
+  ).id;
 
 // Three runs of papaparse in Node (parse-only, the reference), then three of our upload of the same bytes,
 // each into a new project (so it is not deduplicated): medians, as one run on a shared machine varies.
@@ -218,15 +242,22 @@ for (let round = 0; round < (only === "formats" || only === "store" ? 0 : 3); ro
 async function waitForStore(token: string, id: string, timeoutMs = 300_000) {
   const started = performance.now();
   for (;;) {
-    const dataset = (await (await fetch(`${uploader.url}/api/v1/datasets/${id}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { query: { status: string; rows: number | null; error: string | null } };
-    if (dataset.query.status === "ready" || dataset.query.status === "failed" || performance.now() - started > timeoutMs) return dataset.query;
+    const dataset = (await (
+      await fetch(`${uploader.url}/api/v1/datasets/${id}`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { query: { status: string; rows: number | null; error: string | null } };
+    if (dataset.query.status === "ready" || dataset.query.status === "failed" || performance.now() - started > timeoutMs)
+      return dataset.query;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 for (const projectId of only === "formats" || only === "store" ? [] : uploadProjects) {
   if (uploadedIds.length === 1) await waitForStore(accessToken, uploadedIds[0]!);
   const uploadStarted = performance.now();
-  const response = await fetch(`${uploader.url}/api/v1/projects/${projectId}/datasets?name=bench`, { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: new Uint8Array(csv) });
+  const response = await fetch(`${uploader.url}/api/v1/projects/${projectId}/datasets?name=bench`, {
+    method: "POST",
+    headers: { ...auth, "content-type": "text/csv" },
+    body: new Uint8Array(csv),
+  });
   uploadBody = (await response.json()) as typeof uploadBody;
   uploadRuns.push((performance.now() - uploadStarted) / 1000);
   uploadStatus = response.status;
@@ -247,7 +278,11 @@ if (uploadStatus === 201 && uploadBody.id && only !== "store") {
   const { parquetMetadata, parquetReadObjects } = await import("hyparquet");
   const metadata = parquetMetadata(file);
   const prices = (await parquetReadObjects({ file, columns: ["price"] })).map((row) => row.price as number);
-  const csvPrices = csv.toString("utf8").split("\n").slice(1, -1).map((line) => Number(line.split(",")[5]));
+  const csvPrices = csv
+    .toString("utf8")
+    .split("\n")
+    .slice(1, -1)
+    .map((line) => Number(line.split(",")[5]));
   const mean = (values: number[]) => values.reduce((total, value) => total + value, 0) / values.length;
   download = {
     status: response.status,
@@ -280,7 +315,11 @@ const upload = {
 
 /** The 20 functions of a CPU profile with the most self time. */
 function topFunctions(profile: unknown) {
-  const { nodes, samples, timeDeltas } = profile as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[] };
+  const { nodes, samples, timeDeltas } = profile as {
+    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+    samples: number[];
+    timeDeltas: number[];
+  };
   const selfMs = new Map<number, number>();
   samples.forEach((node, i) => selfMs.set(node, (selfMs.get(node) ?? 0) + (timeDeltas[i] ?? 0) / 1000));
   const byFunction = new Map<string, number>();
@@ -288,7 +327,10 @@ function topFunctions(profile: unknown) {
     const name = `${node.callFrame.functionName || "(anonymous)"} ${node.callFrame.url.split("/").pop()}:${node.callFrame.lineNumber + 1}`;
     byFunction.set(name, (byFunction.get(name) ?? 0) + (selfMs.get(node.id) ?? 0));
   }
-  return [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([fn, ms]) => ({ function: fn, selfMs: Math.round(ms) }));
+  return [...byFunction]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 20)
+    .map(([fn, ms]) => ({ function: fn, selfMs: Math.round(ms) }));
 }
 
 // BENCH_PROFILE=1: the same upload once more (into another project, so it is not deduplicated) under the
@@ -297,7 +339,11 @@ if (process.env.BENCH_PROFILE === "1") {
   const inspector = await connectInspector((await uploader.worker.inspectorUrl)!);
   const other = await newProject("profile");
   const { profile } = await inspector.profile(() =>
-    fetch(`${uploader.url}/api/v1/projects/${other}/datasets?name=profile`, { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: new Uint8Array(csv) }).then((response) => response.arrayBuffer()),
+    fetch(`${uploader.url}/api/v1/projects/${other}/datasets?name=profile`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "text/csv" },
+      body: new Uint8Array(csv),
+    }).then((response) => response.arrayBuffer()),
   );
   writeFileSync(`${root}bench/results/upload.cpuprofile`, JSON.stringify(profile));
   console.table(topFunctions(profile));
@@ -311,7 +357,8 @@ if (uploadStatus !== 201 && only !== "store") console.error("[bench] upload fail
 async function measureFormats() {
   const lines = csv.toString("utf8").split("\n");
   const header = lines[0]!.split(",");
-  const typed = (cell: string) => (cell === "true" || cell === "false" ? cell === "true" : /^-?\d+(\.\d+)?$/.test(cell) ? Number(cell) : cell.replace(/^"|"$/g, ""));
+  const typed = (cell: string) =>
+    cell === "true" || cell === "false" ? cell === "true" : /^-?\d+(\.\d+)?$/.test(cell) ? Number(cell) : cell.replace(/^"|"$/g, "");
   const objects: string[] = [];
   let ndjsonBytes = 0;
   for (let i = 1; i < lines.length && lines[i] && ndjsonBytes < 45_000_000; i++) {
@@ -333,11 +380,26 @@ async function measureFormats() {
     const bytes = Buffer.from(body);
     const started = performance.now();
     // (A runtime that dies mid-upload, as one out of memory does, is a result too: wrangler restarts it.)
-    const answer = await fetch(`${limited.url}/api/v1/projects/${projectId}/datasets?name=bench`, { method: "POST", headers: { ...auth, "content-type": type }, body: new Uint8Array(bytes) })
+    const answer = await fetch(`${limited.url}/api/v1/projects/${projectId}/datasets?name=bench`, {
+      method: "POST",
+      headers: { ...auth, "content-type": type },
+      body: new Uint8Array(bytes),
+    })
       .then(async (response) => ({ ...((await response.json()) as { rowCount?: number; code?: string }), status: response.status }))
-      .catch((error: unknown) => ({ status: 0, rowCount: undefined, code: `failed: ${error instanceof Error ? error.message : String(error)}` }));
+      .catch((error: unknown) => ({
+        status: 0,
+        rowCount: undefined,
+        code: `failed: ${error instanceof Error ? error.message : String(error)}`,
+      }));
     const seconds = (performance.now() - started) / 1000;
-    const result = { format, status: answer.status, fileMB: Math.round(bytes.length / 100_000) / 10, rows: answer.rowCount ?? answer.code ?? null, seconds: Math.round(seconds * 100) / 100, mbPerSecond: Math.round((bytes.length / 1_000_000 / seconds) * 10) / 10 };
+    const result = {
+      format,
+      status: answer.status,
+      fileMB: Math.round(bytes.length / 100_000) / 10,
+      rows: answer.rowCount ?? answer.code ?? null,
+      seconds: Math.round(seconds * 100) / 100,
+      mbPerSecond: Math.round((bytes.length / 1_000_000 / seconds) * 10) / 10,
+    };
     console.log("[bench]", JSON.stringify(result));
     out.push(result);
   }
@@ -354,8 +416,17 @@ if (only === undefined || only === "store") {
   if (uploadedIds.length > 0) await waitForStore(accessToken, uploadedIds[0]!);
   const storeEmail = `bench-store-${Date.now()}@example.com`;
   await post("/api/v1/auth/signup", { email: storeEmail, password });
-  const storeToken = ((await (await post("/api/v1/auth/signin", { email: storeEmail, password })).json()) as { accessToken: string }).accessToken;
-  const projectId = ((await (await fetch(`${limited.url}/api/v1/projects`, { method: "POST", headers: { authorization: `Bearer ${storeToken}`, "content-type": "application/json" }, body: JSON.stringify({ name: "bench store" }) })).json()) as { id: string }).id;
+  const storeToken = ((await (await post("/api/v1/auth/signin", { email: storeEmail, password })).json()) as { accessToken: string })
+    .accessToken;
+  const projectId = (
+    (await (
+      await fetch(`${limited.url}/api/v1/projects`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${storeToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "bench store" }),
+      })
+    ).json()) as { id: string }
+  ).id;
   const heapSince = () => {
     const start = existsSync(debugLog) ? readFileSync(debugLog, "utf8").length : 0;
     return () => gcPeaks(existsSync(debugLog) ? readFileSync(debugLog, "utf8").slice(start) : "").peakUsedMB;
@@ -383,14 +454,26 @@ if (only === undefined || only === "store") {
 // uploader's runtime where the store lives. Its summary names any figure left out for taking longer than QUERY_TIMEOUT_MS.
 async function measureGrounded(token: string, datasetId: string) {
   const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-  const session = (await (await fetch(`${uploader.url}/api/v1/sessions`, { method: "POST", headers, body: JSON.stringify({ datasetId }) })).json()) as { id: string };
+  const session = (await (
+    await fetch(`${uploader.url}/api/v1/sessions`, { method: "POST", headers, body: JSON.stringify({ datasetId }) })
+  ).json()) as { id: string };
   const started = performance.now();
-  const response = await fetch(`${uploader.url}/api/v1/sessions/${session.id}/analyses`, { method: "POST", headers: { ...headers, accept: "text/event-stream" }, body: JSON.stringify({ engine: "statistical" }) });
+  const response = await fetch(`${uploader.url}/api/v1/sessions/${session.id}/analyses`, {
+    method: "POST",
+    headers: { ...headers, accept: "text/event-stream" },
+    body: JSON.stringify({ engine: "statistical" }),
+  });
   const text = await response.text();
   const seconds = (performance.now() - started) / 1000;
   const done = /event: done\ndata: (.*)\n/.exec(text);
   const analysisId = done ? (JSON.parse(done[1]!) as { analysisId: string }).analysisId : null;
-  const analysis = analysisId ? ((await (await fetch(`${uploader.url}/api/v1/analyses/${analysisId}`, { headers })).json()) as { summary: string; insights: unknown[]; charts: unknown[] }) : null;
+  const analysis = analysisId
+    ? ((await (await fetch(`${uploader.url}/api/v1/analyses/${analysisId}`, { headers })).json()) as {
+        summary: string;
+        insights: unknown[];
+        charts: unknown[];
+      })
+    : null;
   const result = {
     engine: "statistical (store)",
     status: analysis ? "succeeded" : "failed",
@@ -408,10 +491,23 @@ async function measureGrounded(token: string, datasetId: string) {
 const analysisProject = await newProject("bench analyses");
 async function measureAnalyses(engine: "openai" | "statistical", runs: number) {
   const lines = ["day,region,units,revenue"];
-  for (let i = 0; i < 500; i++) lines.push(`2026-01-${String((i % 28) + 1).padStart(2, "0")},${["north", "south", "east"][i % 3]},${10 + (i % 40)},${(10 + (i % 40)) * 12.5}`);
-  const uploaded = await fetch(`${limited.url}/api/v1/projects/${analysisProject}/datasets?name=analysis-${engine}`, { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: `${lines.join("\n")}\n` });
+  for (let i = 0; i < 500; i++)
+    lines.push(
+      `2026-01-${String((i % 28) + 1).padStart(2, "0")},${["north", "south", "east"][i % 3]},${10 + (i % 40)},${(10 + (i % 40)) * 12.5}`,
+    );
+  const uploaded = await fetch(`${limited.url}/api/v1/projects/${analysisProject}/datasets?name=analysis-${engine}`, {
+    method: "POST",
+    headers: { ...auth, "content-type": "text/csv" },
+    body: `${lines.join("\n")}\n`,
+  });
   const dataset = (await uploaded.json()) as { id: string };
-  const session = (await (await fetch(`${limited.url}/api/v1/sessions`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ datasetId: dataset.id }) })).json()) as { id: string };
+  const session = (await (
+    await fetch(`${limited.url}/api/v1/sessions`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ datasetId: dataset.id }),
+    })
+  ).json()) as { id: string };
   const first: number[] = [];
   const done: number[] = [];
   let failures = 0;
@@ -467,12 +563,18 @@ async function meanMs(times: number, request: (i: number) => Promise<Response>) 
 }
 const postTo = (path: string, body: unknown) =>
   fetch(`${unlimited.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-const enumeration = uploadOnly ? null : {
-  signinKnownMs: await meanMs(30, () => postTo("/api/v1/auth/signin", { email, password: "wrong-password-1" })),
-  signinUnknownMs: await meanMs(30, (i) => postTo("/api/v1/auth/signin", { email: `nobody-${i}@example.com`, password: "wrong-password-1" })),
-  signupTakenMs: await meanMs(30, () => postTo("/api/v1/auth/signup", { email, password: "another-password-1" })),
-  signupNewMs: await meanMs(30, (i) => postTo("/api/v1/auth/signup", { email: `new-${Date.now()}-${i}@example.com`, password: "another-password-1" })),
-};
+const enumeration = uploadOnly
+  ? null
+  : {
+      signinKnownMs: await meanMs(30, () => postTo("/api/v1/auth/signin", { email, password: "wrong-password-1" })),
+      signinUnknownMs: await meanMs(30, (i) =>
+        postTo("/api/v1/auth/signin", { email: `nobody-${i}@example.com`, password: "wrong-password-1" }),
+      ),
+      signupTakenMs: await meanMs(30, () => postTo("/api/v1/auth/signup", { email, password: "another-password-1" })),
+      signupNewMs: await meanMs(30, (i) =>
+        postTo("/api/v1/auth/signup", { email: `new-${Date.now()}-${i}@example.com`, password: "another-password-1" }),
+      ),
+    };
 
 const health = results[0];
 const table = results.map((result) => ({
@@ -488,7 +590,8 @@ const summary = {
   seconds,
   connections,
   results: table,
-  rateLimitOverhead: on && off ? { p50Ms: on.p50 - off.p50, p99Ms: on.p99 - off.p99, rpsRatio: Math.round((on.rps / off.rps) * 100) / 100 } : null,
+  rateLimitOverhead:
+    on && off ? { p50Ms: on.p50 - off.p50, p99Ms: on.p99 - off.p99, rpsRatio: Math.round((on.rps / off.rps) * 100) / 100 } : null,
   upload,
   formats,
   download,

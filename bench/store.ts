@@ -19,8 +19,16 @@ export interface StoreBenchOptions {
 
 /** Each query in both dialects over the bench's columns (id,day,region,product,qty,price,discount,paid,rating,note). */
 const QUERIES: { name: string; sqlite: string; duckdb: string }[] = [
-  { name: "count by region", sqlite: `SELECT region, count(*) AS n FROM dataset GROUP BY region ORDER BY region`, duckdb: `SELECT region, count(*) AS n FROM dataset GROUP BY region ORDER BY region` },
-  { name: "mean price by region", sqlite: `SELECT region, avg(price) AS mean FROM dataset GROUP BY region ORDER BY region`, duckdb: `SELECT region, avg(price) AS mean FROM dataset GROUP BY region ORDER BY region` },
+  {
+    name: "count by region",
+    sqlite: `SELECT region, count(*) AS n FROM dataset GROUP BY region ORDER BY region`,
+    duckdb: `SELECT region, count(*) AS n FROM dataset GROUP BY region ORDER BY region`,
+  },
+  {
+    name: "mean price by region",
+    sqlite: `SELECT region, avg(price) AS mean FROM dataset GROUP BY region ORDER BY region`,
+    duckdb: `SELECT region, avg(price) AS mean FROM dataset GROUP BY region ORDER BY region`,
+  },
   {
     name: "sum qty by month",
     sqlite: `SELECT strftime('%Y-%m', day) AS month, sum(qty) AS total FROM dataset GROUP BY month ORDER BY month`,
@@ -31,7 +39,11 @@ const QUERIES: { name: string; sqlite: string; duckdb: string }[] = [
     sqlite: `SELECT product, avg(price) AS mean FROM dataset GROUP BY product ORDER BY mean DESC, product LIMIT 10`,
     duckdb: `SELECT product, avg(price) AS mean FROM dataset GROUP BY product ORDER BY mean DESC, product LIMIT 10`,
   },
-  { name: "filtered count", sqlite: `SELECT count(*) AS n FROM dataset WHERE region = 'North' AND price > 50 AND paid = 1`, duckdb: `SELECT count(*) AS n FROM dataset WHERE region = 'North' AND price > 50 AND paid` },
+  {
+    name: "filtered count",
+    sqlite: `SELECT count(*) AS n FROM dataset WHERE region = 'North' AND price > 50 AND paid = 1`,
+    duckdb: `SELECT count(*) AS n FROM dataset WHERE region = 'North' AND price > 50 AND paid`,
+  },
 ];
 
 /**
@@ -66,20 +78,23 @@ const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** Cells as plain values: DuckDB's bigints as numbers, booleans as 0/1 (SQLite's). */
-const plain = (rows: unknown[][]) => rows.map((row) => row.map((cell) => (typeof cell === "bigint" || typeof cell === "boolean" ? Number(cell) : cell)));
+const plain = (rows: unknown[][]) =>
+  rows.map((row) => row.map((cell) => (typeof cell === "bigint" || typeof cell === "boolean" ? Number(cell) : cell)));
 
 /** The same rows, numbers equal to a relative 1e-9 (SQLite sums with compensation, DuckDB without: the last bits differ). */
 function sameRows(ours: unknown[][], theirs: unknown[][]): boolean {
   const [a, b] = [plain(ours), plain(theirs)];
   return (
     a.length === b.length &&
-    a.every((row, i) =>
-      row.length === b[i]!.length &&
-      row.every((cell, j) => {
-        const other = b[i]![j];
-        if (typeof cell === "number" && typeof other === "number") return Math.abs(cell - other) <= 1e-9 * Math.max(Math.abs(cell), Math.abs(other), 1);
-        return cell === other;
-      }),
+    a.every(
+      (row, i) =>
+        row.length === b[i]!.length &&
+        row.every((cell, j) => {
+          const other = b[i]![j];
+          if (typeof cell === "number" && typeof other === "number")
+            return Math.abs(cell - other) <= 1e-9 * Math.max(Math.abs(cell), Math.abs(other), 1);
+          return cell === other;
+        }),
     )
   );
 }
@@ -87,8 +102,11 @@ function sameRows(ours: unknown[][], theirs: unknown[][]): boolean {
 async function waitForStore(url: string, token: string, id: string, timeoutMs = 600_000) {
   const started = performance.now();
   for (;;) {
-    const dataset = (await (await fetch(`${url}/api/v1/datasets/${id}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { query: { status: string; rows: number | null; error: string | null } };
-    if (dataset.query.status === "ready" || dataset.query.status === "failed" || performance.now() - started > timeoutMs) return dataset.query;
+    const dataset = (await (await fetch(`${url}/api/v1/datasets/${id}`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+      query: { status: string; rows: number | null; error: string | null };
+    };
+    if (dataset.query.status === "ready" || dataset.query.status === "failed" || performance.now() - started > timeoutMs)
+      return dataset.query;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -118,7 +136,11 @@ export async function measureStore(options: StoreBenchOptions) {
     const heapAtUpload = options.heapSince();
     const cpuAtUpload = workerdCpuSeconds();
     let at = performance.now();
-    const uploaded = await fetch(`${url}/api/v1/projects/${projectId}/datasets?name=bench-store`, { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: new Uint8Array(csv) });
+    const uploaded = await fetch(`${url}/api/v1/projects/${projectId}/datasets?name=bench-store`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "text/csv" },
+      body: new Uint8Array(csv),
+    });
     const uploadMs = ms(at);
     const body = (await uploaded.json()) as { id: string; rowCount: number };
     if (uploaded.status !== 201) throw new Error(`store bench: upload answered ${uploaded.status}: ${JSON.stringify(body)}`);
@@ -128,9 +150,20 @@ export async function measureStore(options: StoreBenchOptions) {
     const cpuAtLoad = workerdCpuSeconds();
     at = performance.now();
     const state = await waitForStore(url, token, body.id);
-    return { body, uploadMs, uploadHeapMB, uploadCpuSeconds, state, loadSeconds: (performance.now() - at) / 1000, loadHeapMB: heapAtLoad(), loadCpuSeconds: workerdCpuSeconds() - cpuAtLoad };
+    return {
+      body,
+      uploadMs,
+      uploadHeapMB,
+      uploadCpuSeconds,
+      state,
+      loadSeconds: (performance.now() - at) / 1000,
+      loadHeapMB: heapAtLoad(),
+      loadCpuSeconds: workerdCpuSeconds() - cpuAtLoad,
+    };
   };
-  const { body, uploadMs, uploadHeapMB, uploadCpuSeconds, state, loadSeconds, loadHeapMB, loadCpuSeconds } = options.profile ? await options.profile(measured) : await measured();
+  const { body, uploadMs, uploadHeapMB, uploadCpuSeconds, state, loadSeconds, loadHeapMB, loadCpuSeconds } = options.profile
+    ? await options.profile(measured)
+    : await measured();
   const load = {
     status: state.status,
     error: state.error,
@@ -143,7 +176,14 @@ export async function measureStore(options: StoreBenchOptions) {
     duckdbLoadSeconds: round(duckLoadMs / 1000),
     duckdbLoadCpuSeconds: round((duckLoadCpu.user + duckLoadCpu.system) / 1e6),
   };
-  const profile = { uploadSeconds: round(uploadMs / 1000), uploadCpuSeconds: round(uploadCpuSeconds), uploadHeapPeakUsedMB: uploadHeapMB, duckdbSummarizeSeconds: round(summarizeMs / 1000), duckdbSummarizeCpuSeconds: round((summarizeCpuUsed.user + summarizeCpuUsed.system) / 1e6), ratioToDuckdb: round(uploadMs / summarizeMs) };
+  const profile = {
+    uploadSeconds: round(uploadMs / 1000),
+    uploadCpuSeconds: round(uploadCpuSeconds),
+    uploadHeapPeakUsedMB: uploadHeapMB,
+    duckdbSummarizeSeconds: round(summarizeMs / 1000),
+    duckdbSummarizeCpuSeconds: round((summarizeCpuUsed.user + summarizeCpuUsed.system) / 1e6),
+    ratioToDuckdb: round(uploadMs / summarizeMs),
+  };
   if (state.status !== "ready") return { datasetId: body.id, profile, load, queries: [] };
 
   // The floor under a cached answer: the same route, caller, rate limit and dataset lookup, refused by the first gate right after
@@ -151,7 +191,11 @@ export async function measureStore(options: StoreBenchOptions) {
   const floor: number[] = [];
   for (let i = 0; i < (options.cachedRuns ?? 20); i++) {
     const at = performance.now();
-    const refused = await fetch(`${url}/api/v1/datasets/${body.id}/query`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ sql: "DELETE FROM dataset" }) });
+    const refused = await fetch(`${url}/api/v1/datasets/${body.id}/query`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ sql: "DELETE FROM dataset" }),
+    });
     await refused.arrayBuffer();
     if (refused.status !== 422) throw new Error(`store bench: the refused write answered ${refused.status}`);
     floor.push(ms(at));
@@ -162,7 +206,11 @@ export async function measureStore(options: StoreBenchOptions) {
   for (const query of QUERIES) {
     const ask = async () => {
       const at = performance.now();
-      const response = await fetch(`${url}/api/v1/datasets/${body.id}/query`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ sql: query.sqlite }) });
+      const response = await fetch(`${url}/api/v1/datasets/${body.id}/query`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ sql: query.sqlite }),
+      });
       const answer = (await response.json()) as { rows?: unknown[][]; cached?: boolean; elapsedMs?: number; code?: string };
       if (response.status !== 200) throw new Error(`store bench: ${query.name} answered ${response.status}: ${JSON.stringify(answer)}`);
       return { ms: ms(at), answer };
@@ -193,7 +241,8 @@ export async function measureStore(options: StoreBenchOptions) {
       ratioToDuckdb: round(first.ms / Math.max(duckMs, 0.1), 1),
       sameRows: sameRows(first.answer.rows!, duckRows),
     });
-    if (!sameRows(first.answer.rows!, duckRows)) console.log(`[bench] ${query.name}: ours ${JSON.stringify(plain(first.answer.rows!))}, DuckDB ${JSON.stringify(plain(duckRows))}`);
+    if (!sameRows(first.answer.rows!, duckRows))
+      console.log(`[bench] ${query.name}: ours ${JSON.stringify(plain(first.answer.rows!))}, DuckDB ${JSON.stringify(plain(duckRows))}`);
   }
   duck.closeSync();
   return { datasetId: body.id, profile, load, floorMsP50, queries };

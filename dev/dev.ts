@@ -47,11 +47,16 @@ const stack = await startStack({
   upstashPort: process.env.LOCAL_UPSTASH_PORT ? Number(process.env.LOCAL_UPSTASH_PORT) : undefined,
   emailPort: process.env.LOCAL_EMAIL_PORT ? Number(process.env.LOCAL_EMAIL_PORT) : undefined,
   // Nothing is really sent locally: each verification or invitation link shows here instead.
-  onEmail: (message) => log(`email to ${message.to.join(", ")}: "${message.subject}"${message.links.map((link) => `\n      ${link}`).join("")}`),
+  onEmail: (message) =>
+    log(`email to ${message.to.join(", ")}: "${message.subject}"${message.links.map((link) => `\n      ${link}`).join("")}`),
   log,
 });
-log(`Postgres: ${stack.postgres === "pglite" ? `embedded PGlite (data in .data/pglite)` : "LOCAL_POSTGRES_URL"} via the Neon gateway at ${stack.neon.sqlEndpoint}`);
-log(`Redis:    ${stack.redis === "memory" ? "embedded in-memory engine" : "LOCAL_REDIS_URL"} via the Upstash gateway at ${stack.upstash.url}`);
+log(
+  `Postgres: ${stack.postgres === "pglite" ? `embedded PGlite (data in .data/pglite)` : "LOCAL_POSTGRES_URL"} via the Neon gateway at ${stack.neon.sqlEndpoint}`,
+);
+log(
+  `Redis:    ${stack.redis === "memory" ? "embedded in-memory engine" : "LOCAL_REDIS_URL"} via the Upstash gateway at ${stack.upstash.url}`,
+);
 log("Data sources: DATA_SOURCE_ALLOW_PRIVATE is on (ENVIRONMENT=development): sources may reach loopback and private addresses");
 log(`Email:    a local stub of the email API at ${stack.email.url} (links are printed here; GET /_stub/messages lists them)`);
 
@@ -63,14 +68,27 @@ const vars = Object.entries({
   ENVIRONMENT: "development",
   APP_URL: process.env.APP_URL ?? `http://127.0.0.1:${port}`,
   ALLOWED_ORIGINS: process.env.ALLOWED_ORIGINS ?? "*",
-})
-  .flatMap(([key, value]) => ["--var", `${key}:${value}`]);
-const wrangler = spawn(`${root}node_modules/.bin/wrangler`, ["dev", "--port", String(port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--test-scheduled", ...(dataDir ? ["--persist-to", `${dataDir}/wrangler`] : []), ...vars], {
-  cwd: root,
-  stdio: ["ignore", "pipe", "inherit"],
-  // Offline by default: no Request.cf download, no telemetry.
-  env: { CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", ...process.env },
-});
+}).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+const wrangler = spawn(
+  `${root}node_modules/.bin/wrangler`,
+  [
+    "dev",
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--show-interactive-dev-session=false",
+    "--test-scheduled",
+    ...(dataDir ? ["--persist-to", `${dataDir}/wrangler`] : []),
+    ...vars,
+  ],
+  {
+    cwd: root,
+    stdio: ["ignore", "pipe", "inherit"],
+    // Offline by default: no Request.cf download, no telemetry.
+    env: { CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", ...process.env },
+  },
+);
 
 let announced = false;
 wrangler.stdout.on("data", (chunk: Buffer) => {

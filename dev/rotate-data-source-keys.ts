@@ -23,9 +23,13 @@ console.log(`Re-sealed ${report.rotated} data source(s) under key "${keys[0]!.ki
 const totp = await rotateTotpSecrets(db, keys);
 console.log(`Re-sealed ${totp.rotated} TOTP secret(s) under key "${keys[0]!.kid}".`);
 if (report.unreadable.length > 0) {
-  console.error(`${report.unreadable.length} could not be opened with any configured key (set their credentials again): ${report.unreadable.join(", ")}`);
+  console.error(
+    `${report.unreadable.length} could not be opened with any configured key (set their credentials again): ${report.unreadable.join(", ")}`,
+  );
 }
 if (totp.unreadable.length > 0) {
-  console.error(`${totp.unreadable.length} TOTP secret(s) could not be opened (those users must disable and enrol again): ${totp.unreadable.join(", ")}`);
+  console.error(
+    `${totp.unreadable.length} TOTP secret(s) could not be opened (those users must disable and enrol again): ${totp.unreadable.join(", ")}`,
+  );
 }
 if (report.unreadable.length > 0 || totp.unreadable.length > 0) process.exit(2);

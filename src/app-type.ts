@@ -27,8 +27,27 @@ import type { AppEnv } from "./lib/types.ts";
 
 /** The folders of src/routes whose routes the type covers (test/app-type.test.ts checks none is missing). */
 export const typedRouteFolders = [
-  "analyses", "api-keys", "audit-logs", "auth", "chat", "data-source-postgres", "data-source-redis", "data-sources", "datasets",
-  "downloads", "events", "exports", "health", "invitations", "me", "members", "mfa", "orgs", "projects", "queries", "sessions",
+  "analyses",
+  "api-keys",
+  "audit-logs",
+  "auth",
+  "chat",
+  "data-source-postgres",
+  "data-source-redis",
+  "data-sources",
+  "datasets",
+  "downloads",
+  "events",
+  "exports",
+  "health",
+  "invitations",
+  "me",
+  "members",
+  "mfa",
+  "orgs",
+  "projects",
+  "queries",
+  "sessions",
 ] as const;
 
 /** The route modules mounted under /api/v1, by name. */
@@ -56,7 +75,9 @@ export type ApiRouteModules = {
 };
 
 // What `router.openapi(route, handler)` adds to a router's schema, asked of OpenAPIHono itself.
+// biome-ignore lint/complexity/noBannedTypes: \`{}\` is Hono's own empty schema, the start of every router.
 declare const api: OpenAPIHono<AppEnv, {}, "/api/v1">;
+// biome-ignore lint/complexity/noBannedTypes: as above.
 declare const root: OpenAPIHono<AppEnv, {}, "/">;
 type SchemaOf<T> = T extends OpenAPIHono<AppEnv, infer S, string> ? S : never;
 type ApiSchema<R extends RouteConfig> = SchemaOf<ReturnType<typeof api.openapi<R>>>;
@@ -67,7 +88,9 @@ type RoutesIn<M> = { [K in keyof M]: M[K] extends RouteConfig ? M[K] : never }[k
 type UnionToIntersection<U> = (U extends unknown ? (value: U) => void : never) extends (value: infer I) => void ? I : never;
 
 type AppSchema = UnionToIntersection<
-  | { [M in keyof ApiRouteModules]: RoutesIn<ApiRouteModules[M]> extends infer R ? (R extends RouteConfig ? ApiSchema<R> : never) : never }[keyof ApiRouteModules]
+  | {
+      [M in keyof ApiRouteModules]: RoutesIn<ApiRouteModules[M]> extends infer R ? (R extends RouteConfig ? ApiSchema<R> : never) : never;
+    }[keyof ApiRouteModules]
   | (RoutesIn<typeof health> extends infer R ? (R extends RouteConfig ? RootSchema<R> : never) : never)
 >;
 

@@ -7,7 +7,10 @@ import { typedRouteFolders } from "../src/app-type.ts";
 
 const modules = import.meta.glob<Record<string, unknown>>("../src/routes/*/*.routes.ts", { eager: true });
 const isRoute = (value: unknown): value is { method: string; path: string } =>
-  typeof value === "object" && value !== null && typeof (value as { method?: unknown }).method === "string" && typeof (value as { path?: unknown }).path === "string";
+  typeof value === "object" &&
+  value !== null &&
+  typeof (value as { method?: unknown }).method === "string" &&
+  typeof (value as { path?: unknown }).path === "string";
 
 describe("AppType", () => {
   it("covers every folder of src/routes that defines routes", () => {
@@ -17,9 +20,13 @@ describe("AppType", () => {
 
   it("describes exactly the routes the app mounts", () => {
     const defined = Object.entries(modules).flatMap(([file, exports]) =>
-      Object.values(exports).filter(isRoute).map((route) => `${route.method.toUpperCase()} ${file.includes("/health/") ? "" : "/api/v1"}${route.path}`),
+      Object.values(exports)
+        .filter(isRoute)
+        .map((route) => `${route.method.toUpperCase()} ${file.includes("/health/") ? "" : "/api/v1"}${route.path}`),
     );
-    const mounted = app.openAPIRegistry.definitions.flatMap((definition) => (definition.type === "route" ? [`${definition.route.method.toUpperCase()} ${definition.route.path}`] : []));
+    const mounted = app.openAPIRegistry.definitions.flatMap((definition) =>
+      definition.type === "route" ? [`${definition.route.method.toUpperCase()} ${definition.route.path}`] : [],
+    );
     expect(new Set(defined).size).toBe(defined.length);
     expect([...defined].sort()).toEqual([...mounted].sort());
   });

@@ -45,7 +45,11 @@ describe("errors", () => {
   });
 
   it("answers a path with no route under a protected prefix with 404, credentials or none: authentication belongs to routes", async () => {
-    for (const path of ["/api/v1/orgs/acme/no-such-thing", "/api/v1/projects/00000000-0000-4000-8000-000000000000/nope", "/api/v1/sessions/x/y/z"]) {
+    for (const path of [
+      "/api/v1/orgs/acme/no-such-thing",
+      "/api/v1/projects/00000000-0000-4000-8000-000000000000/nope",
+      "/api/v1/sessions/x/y/z",
+    ]) {
       const response = await checkedFetch(url(path));
       const body = await expectProblem(response, 404, "NOT_FOUND");
       expect(body.instance).toBe(path);
@@ -93,7 +97,11 @@ describe("CORS", () => {
   it("answers a preflight from a configured origin", async () => {
     const response = await checkedFetch(url("/api/v1/projects"), {
       method: "OPTIONS",
-      headers: { Origin: "https://app.example.com", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type,idempotency-key" },
+      headers: {
+        Origin: "https://app.example.com",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,idempotency-key",
+      },
     });
     expect(response.status).toBe(204);
     expect(response.headers.get("Access-Control-Allow-Origin")).toBe("https://app.example.com");

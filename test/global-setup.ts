@@ -87,7 +87,9 @@ export default async function setup(project: TestProject) {
     for (const stack of stacks) await stack.stop();
     throw error;
   }
-  log(`Worker on ${stacks[0]!.postgres} + ${stacks[0]!.redis}; driver suites on ${stacks.map((s) => `${s.postgres}+${s.redis}`).join(", ")}`);
+  log(
+    `Worker on ${stacks[0]!.postgres} + ${stacks[0]!.redis}; driver suites on ${stacks.map((s) => `${s.postgres}+${s.redis}`).join(", ")}`,
+  );
 
   const idp = await startOidcProvider();
   const openaiStub = await startOpenAIStub();

@@ -63,7 +63,8 @@ export async function startEmailStub(options: EmailStubOptions): Promise<EmailSt
     const to = addresses(body.to);
     if (!isAddress(body.from)) return fail(res, 422, "validation_error", "`from` must be an email address.");
     if (!to) return fail(res, 422, "validation_error", "`to` must be an email address or a list of 1 to 50.");
-    if (typeof body.subject !== "string" || body.subject.length === 0) return fail(res, 422, "validation_error", "Missing `subject` field.");
+    if (typeof body.subject !== "string" || body.subject.length === 0)
+      return fail(res, 422, "validation_error", "Missing `subject` field.");
     const html = typeof body.html === "string" ? body.html : null;
     const text = typeof body.text === "string" ? body.text : null;
     if (html === null && text === null) return fail(res, 422, "validation_error", "Missing `html` or `text` field.");

@@ -15,7 +15,13 @@ export async function createPostgresBackend(connectionString: string): Promise<S
   const run = async (client: pg.Pool | pg.PoolClient, { query, params }: SqlQuery): Promise<SqlResult> => {
     // Always the extended protocol, as Neon's own endpoint does: one statement per query, a second one is an error
     // (node-postgres would otherwise use the simple protocol for a query without parameters; its types omit queryMode).
-    const config: pg.QueryArrayConfig & { queryMode: "extended" } = { text: query, values: params, rowMode: "array", types: rawText, queryMode: "extended" };
+    const config: pg.QueryArrayConfig & { queryMode: "extended" } = {
+      text: query,
+      values: params,
+      rowMode: "array",
+      types: rawText,
+      queryMode: "extended",
+    };
     const result = await client.query(config);
     return {
       command: result.command ?? "",

@@ -27,8 +27,22 @@ export interface NeonGateway extends Listening {
 
 /** A Postgres error as Neon returns it: HTTP 400, `message` plus the server's fields. */
 const errorFields = [
-  "severity", "code", "detail", "hint", "position", "internalPosition", "internalQuery",
-  "where", "schema", "table", "column", "dataType", "constraint", "file", "line", "routine",
+  "severity",
+  "code",
+  "detail",
+  "hint",
+  "position",
+  "internalPosition",
+  "internalQuery",
+  "where",
+  "schema",
+  "table",
+  "column",
+  "dataType",
+  "constraint",
+  "file",
+  "line",
+  "routine",
 ] as const;
 
 function postgresError(error: unknown): Record<string, unknown> {
@@ -39,7 +53,10 @@ function postgresError(error: unknown): Record<string, unknown> {
 }
 
 class RequestError extends Error {
-  constructor(readonly body: Record<string, unknown>, readonly status = 400) {
+  constructor(
+    readonly body: Record<string, unknown>,
+    readonly status = 400,
+  ) {
     super(String(body.message));
   }
 }

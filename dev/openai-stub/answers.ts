@@ -11,7 +11,9 @@ export function messageText(message: ChatMessage): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) {
     return content
-      .map((part) => (part && typeof part === "object" && typeof (part as { text?: unknown }).text === "string" ? (part as { text: string }).text : ""))
+      .map((part) =>
+        part && typeof part === "object" && typeof (part as { text?: unknown }).text === "string" ? (part as { text: string }).text : "",
+      )
       .join("");
   }
   return "";
@@ -125,7 +127,10 @@ export function defaultAnalysis(prompt: string): string {
           title: `${measure.name} over ${temporal.name}`,
           description: `Mean ${measure.name} per month of ${temporal.name}.`,
           spec: {
-            encoding: { x: { field: temporal.name, type: "temporal", timeUnit: "month" }, y: { field: measure.name, type: "quantitative", aggregate: "mean" } },
+            encoding: {
+              x: { field: temporal.name, type: "temporal", timeUnit: "month" },
+              y: { field: measure.name, type: "quantitative", aggregate: "mean" },
+            },
             sort: { channel: "x" },
           },
         }
@@ -143,7 +148,12 @@ export function defaultAnalysis(prompt: string): string {
       type: "histogram",
       title: `Distribution of ${measure.name}`,
       description: `How often each range of ${measure.name} occurs.`,
-      spec: { encoding: { x: { field: measure.name, type: "quantitative", bin: { maxbins: 10 } }, y: { type: "quantitative", aggregate: "count" } } },
+      spec: {
+        encoding: {
+          x: { field: measure.name, type: "quantitative", bin: { maxbins: 10 } },
+          y: { type: "quantitative", aggregate: "count" },
+        },
+      },
     },
   ];
   const summary = `Stub analysis (local OpenAI stub, not a real model) of ${names.length} columns: ${names.slice(0, 8).join(", ")}.`;

@@ -43,10 +43,17 @@ function errorBody(status: number, message?: string, type?: string, code?: strin
   };
   const [defaultMessage, defaultType, defaultCode] =
     defaults[status] ?? (status >= 500 ? defaults[500]! : [`Request failed with status ${status}.`, "invalid_request_error", null]);
-  return { error: { message: message ?? defaultMessage, type: type ?? defaultType, param: null, code: code === undefined ? defaultCode : code } };
+  return {
+    error: { message: message ?? defaultMessage, type: type ?? defaultType, param: null, code: code === undefined ? defaultCode : code },
+  };
 }
 
-function sendError(res: ServerResponse, status: number, message?: string, extra: { type?: string; code?: string | null; headers?: Record<string, string> } = {}) {
+function sendError(
+  res: ServerResponse,
+  status: number,
+  message?: string,
+  extra: { type?: string; code?: string | null; headers?: Record<string, string> } = {},
+) {
   sendJson(res, status, errorBody(status, message, extra.type, extra.code), { "x-request-id": requestId(), ...extra.headers });
 }
 
@@ -79,7 +86,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export function toolSequenceError(messages: Record<string, unknown>[]): string | null {
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i]!;
-    if (message.role === "tool" && typeof message.tool_call_id !== "string") return `Missing required parameter: 'messages[${i}].tool_call_id'.`;
+    if (message.role === "tool" && typeof message.tool_call_id !== "string")
+      return `Missing required parameter: 'messages[${i}].tool_call_id'.`;
     const calls = message.role === "assistant" && Array.isArray(message.tool_calls) ? (message.tool_calls as { id?: unknown }[]) : null;
     if (message.role === "tool") {
       // Only reached for a tool message not consumed by the assistant message before it (see below).
@@ -90,7 +98,8 @@ export function toolSequenceError(messages: Record<string, unknown>[]): string |
     let j = i + 1;
     for (; j < messages.length && messages[j]!.role === "tool"; j++) {
       const answered = String(messages[j]!.tool_call_id);
-      if (!pending.delete(answered)) return "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.";
+      if (!pending.delete(answered))
+        return "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.";
     }
     if (pending.size > 0) {
       return `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${[...pending].join(", ")}`;
@@ -138,7 +147,10 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
       body = JSON.parse(await readBody(req, maxBodyBytes));
     } catch (error) {
       if (error instanceof BodyTooLarge) return sendError(res, 413, `Request body too large: ${error.message}.`);
-      return invalid(res, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)");
+      return invalid(
+        res,
+        "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)",
+      );
     }
     if (!isObject(body)) return invalid(res, "The request body must be a JSON object.");
     if (typeof body.model !== "string" || body.model === "") return invalid(res, "you must provide a model parameter", "model");
@@ -172,7 +184,9 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
       outcome: "pending",
     };
     book.record(text, entry);
-    log(`${req.method} ${path} model=${model} stream=${stream} → ${taken ? `scenario ${JSON.stringify(taken.match)} step ${taken.index} (${entry.answer})` : "default"}`);
+    log(
+      `${req.method} ${path} model=${model} stream=${stream} → ${taken ? `scenario ${JSON.stringify(taken.match)} step ${taken.index} (${entry.answer})` : "default"}`,
+    );
 
     // Ends with the response, the client hanging up, or the server closing; every wait below listens to it.
     const gone = new AbortController();
@@ -183,7 +197,8 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
       if (entry.outcome === "pending") entry.outcome = closing.signal.aborted ? "server-closed" : "client-closed";
     });
     const pause = (ms: number) => (ms > 0 ? sleep(ms, undefined, { signal }).catch(() => {}) : Promise.resolve());
-    const stalled = () => new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+    const stalled = () =>
+      new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
     // Resolves once the bytes are handed to the socket, so a drop right after does not swallow them.
     const write = (data: string) =>
       new Promise<void>((resolve) => {
@@ -214,7 +229,14 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
     const created = Math.floor(Date.now() / 1000);
     // A scripted text answer (a tool-calling step has text too, but is answered on its own below).
     const textStep = step && "content" in step && !("toolCalls" in step) ? step : null;
-    const content = step && "toolCalls" in step ? (step.content ?? "") : textStep ? textStep.content : wantsJson ? defaultAnalysis(text) : defaultChat(messages);
+    const content =
+      step && "toolCalls" in step
+        ? (step.content ?? "")
+        : textStep
+          ? textStep.content
+          : wantsJson
+            ? defaultAnalysis(text)
+            : defaultChat(messages);
     const finishReason = textStep ? (textStep.finishReason ?? "stop") : "stop";
     const promptTokens = countTokens(text);
     const completionTokens = countTokens(content);
@@ -242,7 +264,13 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
             choices: [
               {
                 index: 0,
-                message: { role: "assistant", content: said || null, refusal: null, annotations: [], tool_calls: calls.map(({ index: _index, ...call }) => call) },
+                message: {
+                  role: "assistant",
+                  content: said || null,
+                  refusal: null,
+                  annotations: [],
+                  tool_calls: calls.map(({ index: _index, ...call }) => call),
+                },
                 logprobs: null,
                 finish_reason: "tool_calls",
               },
@@ -255,14 +283,30 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
         return finish();
       }
       // As OpenAI streams them: per call, a first delta with index, id, type and name (arguments ""), then argument fragments by index.
-      res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", ...common });
+      res.writeHead(200, {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+        ...common,
+      });
       const chunkOf = (choices: unknown[], lastUsage: typeof usage | null = null) =>
         `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, service_tier: "default", system_fingerprint: "fp_stub", choices, ...(includeUsage ? { usage: lastUsage } : {}) })}\n\n`;
-      const choice = (d: Record<string, unknown>, finishReason: string | null = null) => ({ index: 0, delta: d, logprobs: null, finish_reason: finishReason });
+      const choice = (d: Record<string, unknown>, finishReason: string | null = null) => ({
+        index: 0,
+        delta: d,
+        logprobs: null,
+        finish_reason: finishReason,
+      });
       await write(chunkOf([choice({ role: "assistant", content: said ? "" : null, refusal: null })]));
       for (const piece of said ? chunk(said, step.chunkSize) : []) await write(chunkOf([choice({ content: piece })]));
       for (const call of calls) {
-        await write(chunkOf([choice({ tool_calls: [{ index: call.index, id: call.id, type: "function", function: { name: call.function.name, arguments: "" } }] })]));
+        await write(
+          chunkOf([
+            choice({
+              tool_calls: [{ index: call.index, id: call.id, type: "function", function: { name: call.function.name, arguments: "" } }],
+            }),
+          ]),
+        );
         for (const piece of chunk(call.function.arguments, step.chunkSize)) {
           await write(chunkOf([choice({ tool_calls: [{ index: call.index, function: { arguments: piece } }] })]));
         }
@@ -274,7 +318,10 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
     }
 
     if (step && "raw" in step) {
-      res.writeHead(200, { "content-type": step.contentType ?? (stream ? "text/event-stream; charset=utf-8" : "application/json"), ...common });
+      res.writeHead(200, {
+        "content-type": step.contentType ?? (stream ? "text/event-stream; charset=utf-8" : "application/json"),
+        ...common,
+      });
       await write(step.raw);
       return finish();
     }
@@ -285,7 +332,14 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
         object: "chat.completion",
         created,
         model,
-        choices: [{ index: 0, message: { role: "assistant", content, refusal: null, annotations: [] }, logprobs: null, finish_reason: finishReason }],
+        choices: [
+          {
+            index: 0,
+            message: { role: "assistant", content, refusal: null, annotations: [] },
+            logprobs: null,
+            finish_reason: finishReason,
+          },
+        ],
         usage: {
           ...usage,
           prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
@@ -312,7 +366,12 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
     }
 
     // Streamed: the chunk sequence OpenAI sends: a role delta, content deltas, the finish reason, usage when asked, [DONE].
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", ...common });
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      ...common,
+    });
     const event = (choices: unknown[], lastUsage: typeof usage | null = null) =>
       `data: ${JSON.stringify({
         id,
@@ -324,11 +383,17 @@ export async function startOpenAIStub(options: OpenAIStubOptions = {}): Promise<
         choices,
         ...(includeUsage ? { usage: lastUsage } : {}),
       })}\n\n`;
-    const delta = (d: Record<string, unknown>, finish: string | null = null) => ({ index: 0, delta: d, logprobs: null, finish_reason: finish });
+    const delta = (d: Record<string, unknown>, finish: string | null = null) => ({
+      index: 0,
+      delta: d,
+      logprobs: null,
+      finish_reason: finish,
+    });
 
     await write(event([delta({ role: "assistant", content: "", refusal: null })]));
     const pieces = chunk(content, textStep?.chunkSize);
-    const limit = step && "stall" in step ? (step.afterChunks ?? 0) : step && "dropAfterChunks" in step ? step.dropAfterChunks : pieces.length;
+    const limit =
+      step && "stall" in step ? (step.afterChunks ?? 0) : step && "dropAfterChunks" in step ? step.dropAfterChunks : pieces.length;
     const delayMs = textStep?.delayMs ?? 0;
     for (const [i, piece] of pieces.slice(0, limit).entries()) {
       if (i > 0) await pause(delayMs);

@@ -11,8 +11,25 @@ type MockClient = Record<string, (...args: string[]) => Promise<unknown>> & {
 
 /** Commands Upstash's REST API refuses too: they belong to a long-lived connection. */
 const connectionCommands = new Set([
-  "multi", "exec", "discard", "watch", "unwatch", "subscribe", "psubscribe", "ssubscribe", "unsubscribe",
-  "punsubscribe", "sunsubscribe", "monitor", "quit", "reset", "select", "client", "hello", "auth", "sync",
+  "multi",
+  "exec",
+  "discard",
+  "watch",
+  "unwatch",
+  "subscribe",
+  "psubscribe",
+  "ssubscribe",
+  "unsubscribe",
+  "punsubscribe",
+  "sunsubscribe",
+  "monitor",
+  "quit",
+  "reset",
+  "select",
+  "client",
+  "hello",
+  "auth",
+  "sync",
 ]);
 
 /**
@@ -21,12 +38,41 @@ const connectionCommands = new Set([
  * from the first argument where options may start, skipping the values that keywords take.
  */
 const optionsStartAt: Record<string, number> = {
-  set: 2, getex: 1, expire: 2, pexpire: 2, zadd: 1, zrange: 3, zrangebyscore: 3, zrevrangebyscore: 3,
-  scan: 1, hscan: 2, sscan: 2, zscan: 2,
+  set: 2,
+  getex: 1,
+  expire: 2,
+  pexpire: 2,
+  zadd: 1,
+  zrange: 3,
+  zrangebyscore: 3,
+  zrevrangebyscore: 3,
+  scan: 1,
+  hscan: 2,
+  sscan: 2,
+  zscan: 2,
 };
 const keywords = new Set([
-  "NX", "XX", "GT", "LT", "CH", "INCR", "GET", "EX", "PX", "EXAT", "PXAT", "KEEPTTL", "PERSIST",
-  "WITHSCORES", "LIMIT", "MATCH", "COUNT", "TYPE", "REV", "BYSCORE", "BYLEX",
+  "NX",
+  "XX",
+  "GT",
+  "LT",
+  "CH",
+  "INCR",
+  "GET",
+  "EX",
+  "PX",
+  "EXAT",
+  "PXAT",
+  "KEEPTTL",
+  "PERSIST",
+  "WITHSCORES",
+  "LIMIT",
+  "MATCH",
+  "COUNT",
+  "TYPE",
+  "REV",
+  "BYSCORE",
+  "BYLEX",
 ]);
 const takesValue = new Set(["EX", "PX", "EXAT", "PXAT", "MATCH", "COUNT", "TYPE"]);
 
@@ -71,8 +117,7 @@ export async function createMemoryBackend(): Promise<RedisBackend> {
 
   /** A real Redis command the engine implements, and not one that needs a connection of its own. */
   const supported = (command: string) =>
-    command === "script" ||
-    (isRedisCommand(command) && !connectionCommands.has(command) && typeof mock[command] === "function");
+    command === "script" || (isRedisCommand(command) && !connectionCommands.has(command) && typeof mock[command] === "function");
 
   async function run([name, ...args]: Command): Promise<Reply> {
     const command = (name ?? "").toLowerCase();

@@ -26,7 +26,10 @@ export async function createRedisBackend(url: string): Promise<RedisBackend> {
   /** Sends commands (rewritten for script compatibility) and maps each reply back. */
   const batch = async (commands: Command[], queue: ReturnType<typeof client.pipeline>) => {
     const rewritten = commands.map((command) => scripts.rewrite(command));
-    for (const { command: [name, ...args] } of rewritten) queue.callBuffer(name ?? "", ...args);
+    for (const {
+      command: [name, ...args],
+    } of rewritten)
+      queue.callBuffer(name ?? "", ...args);
     return results(await guarded(queue.exec())).map((reply, i) => {
       const map = rewritten[i]?.reply;
       return map && !(reply instanceof Error) ? (map(reply) as Reply) : reply;
@@ -35,7 +38,10 @@ export async function createRedisBackend(url: string): Promise<RedisBackend> {
   return {
     kind: "redis",
     async exec(original: Command) {
-      const { command: [name, ...args], reply } = scripts.rewrite(original);
+      const {
+        command: [name, ...args],
+        reply,
+      } = scripts.rewrite(original);
       const result = (await guarded(client.callBuffer(name ?? "", ...args))) as Reply;
       return reply ? (reply(result) as Reply) : result;
     },

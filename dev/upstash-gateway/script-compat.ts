@@ -13,7 +13,11 @@ export const sha1 = (text: string) => createHash("sha1").update(text).digest("he
 export function compatibleScript(source: string): string {
   const match = /^#!lua([^\n]*)\n/.exec(source);
   if (!match) return source;
-  const flags = /flags=([\w,-]*)/.exec(match[1] ?? "")?.[1]?.split(",").filter((flag) => knownFlags.has(flag)) ?? [];
+  const flags =
+    /flags=([\w,-]*)/
+      .exec(match[1] ?? "")?.[1]
+      ?.split(",")
+      .filter((flag) => knownFlags.has(flag)) ?? [];
   const shebang = flags.length > 0 ? `#!lua flags=${flags.join(",")}` : "#!lua";
   return `${shebang}\n${source.slice(match[0].length)}`;
 }

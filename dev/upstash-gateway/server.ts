@@ -18,7 +18,10 @@ export interface UpstashGateway extends Listening {
 }
 
 class RequestError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -77,8 +80,7 @@ export async function startUpstashGateway(options: UpstashGatewayOptions): Promi
     const base64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
     // Read-your-writes: the client echoes this token; one process is always consistent with itself.
     const headers = { "upstash-sync-token": String(++syncToken) };
-    const item = (reply: Reply | Error) =>
-      reply instanceof Error ? { error: errorMessage(reply) } : { result: encode(reply, base64) };
+    const item = (reply: Reply | Error) => (reply instanceof Error ? { error: errorMessage(reply) } : { result: encode(reply, base64) });
 
     try {
       const raw = req.method === "POST" ? await readBody(req, maxBodyBytes) : "";

@@ -15,7 +15,11 @@ export interface PurgeOptions {
  * Deletes the stored files before the rows that point at them, so a run cut short leaves rows to
  * retry, never files nobody can find. Bounded per run; a second run finds nothing more to do.
  */
-export async function purgeDeleted(db: Database, bucket: R2Bucket, { retentionDays, stores, batchSize = 100, maxBatches = 10 }: PurgeOptions) {
+export async function purgeDeleted(
+  db: Database,
+  bucket: R2Bucket,
+  { retentionDays, stores, batchSize = 100, maxBatches = 10 }: PurgeOptions,
+) {
   const cutoff = sql`now() - make_interval(days => ${retentionDays})`;
   let datasets = 0;
   let projects = 0;
@@ -33,7 +37,9 @@ export async function purgeDeleted(db: Database, bucket: R2Bucket, { retentionDa
         SELECT DISTINCT ON (d.org_id, d.sha256) d.id, d.org_id, d.sha256 FROM datasets d
         WHERE d.id = ANY(${ids}::uuid[])
           AND NOT EXISTS (SELECT 1 FROM datasets o WHERE o.org_id = d.org_id AND o.sha256 = d.sha256 AND NOT (o.id = ANY(${ids}::uuid[])))`);
-      await Promise.all(orphans.rows.map((row) => storeFor({ DATASET_STORES: stores }, { id: row.id, orgId: row.org_id, sha256: row.sha256 }).destroy()));
+      await Promise.all(
+        orphans.rows.map((row) => storeFor({ DATASET_STORES: stores }, { id: row.id, orgId: row.org_id, sha256: row.sha256 }).destroy()),
+      );
     }
     await bucket.delete(due.rows.map((row) => row.r2_key));
     await db.execute(sql`DELETE FROM datasets WHERE id = ANY(${ids}::uuid[])`);

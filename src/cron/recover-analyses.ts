@@ -15,9 +15,15 @@ export interface RecoverOptions {
   batchSize?: number;
 }
 
-export async function recoverAnalyses(db: Database, queue: Queue, { staleSeconds = RECOVER_AFTER_SECONDS, lostSeconds = 600, maxAttempts = 4, batchSize = 100 }: RecoverOptions = {}) {
+export async function recoverAnalyses(
+  db: Database,
+  queue: Queue,
+  { staleSeconds = RECOVER_AFTER_SECONDS, lostSeconds = 600, maxAttempts = 4, batchSize = 100 }: RecoverOptions = {},
+) {
   // One document for the whole sweep; each row gets its own instance below.
-  const abandoned = JSON.stringify(analysisProblem("", "cron", 502, { code: "ANALYSIS_ABANDONED", detail: "The analysis stopped answering on every attempt." }));
+  const abandoned = JSON.stringify(
+    analysisProblem("", "cron", 502, { code: "ANALYSIS_ABANDONED", detail: "The analysis stopped answering on every attempt." }),
+  );
   // Out of attempts: failed for good, in the same statement that finds them.
   const failed = await db.execute(sql`
     UPDATE analyses SET status = 'failed', finished_at = now(), heartbeat_at = NULL, error = coalesce(error, jsonb_set(${abandoned}::jsonb, '{instance}', to_jsonb('/api/v1/analyses/' || id)))
@@ -32,7 +38,12 @@ export async function recoverAnalyses(db: Database, queue: Queue, { staleSeconds
          AND coalesce(heartbeat_at, created_at) < now() - make_interval(secs => ${lostSeconds}) LIMIT ${batchSize}))
     RETURNING id`);
   if (requeued.rows.length > 0) {
-    await queue.sendBatch(requeued.rows.map((row) => ({ body: { analysisId: row.id, requestId: "cron" } satisfies AnalysisMessage, contentType: "json" as const })));
+    await queue.sendBatch(
+      requeued.rows.map((row) => ({
+        body: { analysisId: row.id, requestId: "cron" } satisfies AnalysisMessage,
+        contentType: "json" as const,
+      })),
+    );
   }
   return { failed: failed.rowCount ?? 0, requeued: requeued.rows.length };
 }

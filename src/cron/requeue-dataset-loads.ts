@@ -26,7 +26,9 @@ export async function requeueDatasetLoads(db: Database, queue: Queue, { staleSec
     WHERE d.id = picked.id
     RETURNING d.id, picked.never_queued`);
   if (due.rows.length > 0) {
-    await queue.sendBatch(due.rows.map((row) => ({ body: { datasetId: row.id } satisfies DatasetLoadMessage, contentType: "json" as const })));
+    await queue.sendBatch(
+      due.rows.map((row) => ({ body: { datasetId: row.id } satisfies DatasetLoadMessage, contentType: "json" as const })),
+    );
   }
   const backfilled = due.rows.filter((row) => row.never_queued).length;
   return { requeued: due.rows.length - backfilled, backfilled };

@@ -2,7 +2,20 @@
 import { sql } from "drizzle-orm";
 import type { ChatGrounding } from "./chat-documents.ts";
 import type { ParseOptions, Profile } from "./dataset-documents.ts";
-import { bigint, boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 
 /** Millisecond precision, like a JS Date: cursors built from these values compare exactly. */
 const instant = (name: string) => timestamp(name, { withTimezone: true, mode: "date", precision: 3 });
@@ -39,7 +52,9 @@ export const users = pgTable(
     name: text("name"),
     /** `pbkdf2-sha256$<iterations>$<salt>$<hash>`; null for users of an external identity provider. */
     passwordHash: text("password_hash"),
-    status: text("status", { enum: ["active", "banned"] }).notNull().default("active"),
+    status: text("status", { enum: ["active", "banned"] })
+      .notNull()
+      .default("active"),
     tier: text("tier", { enum: tiers }).notNull().default("free"),
     externalIssuer: text("external_issuer"),
     externalSubject: text("external_subject"),
@@ -48,10 +63,7 @@ export const users = pgTable(
     ...timestamps,
     deletedAt: instant("deleted_at"),
   },
-  (t) => [
-    uniqueIndex("users_email_key").on(t.email),
-    uniqueIndex("users_external_identity_key").on(t.externalIssuer, t.externalSubject),
-  ],
+  (t) => [uniqueIndex("users_email_key").on(t.email), uniqueIndex("users_external_identity_key").on(t.externalIssuer, t.externalSubject)],
 );
 
 /** One signed-in device: a family of refresh tokens, each used once. */
@@ -59,7 +71,9 @@ export const authSessions = pgTable(
   "auth_sessions",
   {
     id: uuid("id").primaryKey(),
-    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     createdAt: instant("created_at").notNull().defaultNow(),
     lastActiveAt: instant("last_active_at").notNull().defaultNow(),
     expiresAt: instant("expires_at").notNull(),
@@ -76,7 +90,9 @@ export const authRefreshTokens = pgTable(
   "auth_refresh_tokens",
   {
     tokenHash: text("token_hash").primaryKey(),
-    sessionId: uuid("session_id").notNull().references(() => authSessions.id, { onDelete: "cascade" }),
+    sessionId: uuid("session_id")
+      .notNull()
+      .references(() => authSessions.id, { onDelete: "cascade" }),
     createdAt: instant("created_at").notNull().defaultNow(),
     replacedAt: instant("replaced_at"),
   },
@@ -98,14 +114,21 @@ export const organizations = pgTable(
     ...timestamps,
     deletedAt: instant("deleted_at"),
   },
-  (t) => [uniqueIndex("organizations_slug_key").on(t.slug), check("organizations_llm_data_policy_check", sql`${t.llmDataPolicy} IN ('schema', 'sample', 'full')`)],
+  (t) => [
+    uniqueIndex("organizations_slug_key").on(t.slug),
+    check("organizations_llm_data_policy_check", sql`${t.llmDataPolicy} IN ('schema', 'sample', 'full')`),
+  ],
 );
 
 export const orgMembers = pgTable(
   "org_members",
   {
-    orgId: uuid("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
-    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     role: text("role", { enum: roles }).notNull(),
     ...timestamps,
   },
@@ -120,7 +143,9 @@ export const orgInvitations = pgTable(
   "org_invitations",
   {
     id: uuid("id").primaryKey(),
-    orgId: uuid("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
     email: text("email").notNull(),
     role: text("role", { enum: roles }).notNull(),
     invitedBy: uuid("invited_by").references(() => users.id, { onDelete: "set null" }),
@@ -147,7 +172,9 @@ export const emailVerificationTokens = pgTable(
   "email_verification_tokens",
   {
     tokenHash: text("token_hash").primaryKey(),
-    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     /** The address the link was sent to: it verifies that address only. */
     email: text("email").notNull(),
     expiresAt: instant("expires_at").notNull(),
@@ -163,7 +190,9 @@ export const emailVerificationTokens = pgTable(
  * `lastStep` is the time step of the last code accepted: a code of that step or an earlier one is a replay.
  */
 export const userTotp = pgTable("user_totp", {
-  userId: uuid("user_id").primaryKey().references(() => users.id, { onDelete: "cascade" }),
+  userId: uuid("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
   secret: text("secret").notNull(),
   keyId: text("key_id").notNull(),
   confirmedAt: instant("confirmed_at"),
@@ -176,7 +205,9 @@ export const userRecoveryCodes = pgTable(
   "user_recovery_codes",
   {
     codeHash: text("code_hash").primaryKey(),
-    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     usedAt: instant("used_at"),
     createdAt: instant("created_at").notNull().defaultNow(),
   },
@@ -190,8 +221,12 @@ export const apiKeys = pgTable(
   "api_keys",
   {
     id: uuid("id").primaryKey(),
-    orgId: uuid("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
-    createdBy: uuid("created_by").notNull().references(() => users.id, { onDelete: "cascade" }),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    createdBy: uuid("created_by")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     /** The first characters of the secret, shown in lists so people can tell keys apart. */
     prefix: text("prefix").notNull(),
@@ -240,7 +275,9 @@ export const projects = pgTable(
   "projects",
   {
     id: uuid("id").primaryKey(),
-    orgId: uuid("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     description: text("description"),
     /** `#RRGGBB` */
@@ -267,13 +304,19 @@ export const datasets = pgTable(
   "datasets",
   {
     id: uuid("id").primaryKey(),
-    projectId: uuid("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
-    orgId: uuid("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
     /** Versions share a name within a project. */
     name: text("name").notNull(),
     version: integer("version").notNull(),
     format: text("format", { enum: ["csv", "json", "ndjson"] }).notNull(),
-    status: text("status", { enum: ["ready"] }).notNull().default("ready"),
+    status: text("status", { enum: ["ready"] })
+      .notNull()
+      .default("ready"),
     sizeBytes: bigint("size_bytes", { mode: "number" }).notNull(),
     sha256: text("sha256").notNull(),
     rowCount: integer("row_count").notNull(),
@@ -315,9 +358,15 @@ export const analysisSessions = pgTable(
   "analysis_sessions",
   {
     id: uuid("id").primaryKey(),
-    orgId: uuid("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
-    projectId: uuid("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
-    datasetId: uuid("dataset_id").notNull().references(() => datasets.id, { onDelete: "cascade" }),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    datasetId: uuid("dataset_id")
+      .notNull()
+      .references(() => datasets.id, { onDelete: "cascade" }),
     title: text("title").notNull(),
     ...edits(),
     ...timestamps,
@@ -335,8 +384,12 @@ export const analyses = pgTable(
   "analyses",
   {
     id: uuid("id").primaryKey(),
-    sessionId: uuid("session_id").notNull().references(() => analysisSessions.id, { onDelete: "cascade" }),
-    orgId: uuid("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
+    sessionId: uuid("session_id")
+      .notNull()
+      .references(() => analysisSessions.id, { onDelete: "cascade" }),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
     status: text("status", { enum: analysisStatuses }).notNull(),
     mode: text("mode", { enum: ["stream", "queue"] }).notNull(),
     engine: text("engine", { enum: ["openai", "statistical"] }).notNull(),
@@ -370,7 +423,9 @@ export const charts = pgTable(
   "charts",
   {
     id: uuid("id").primaryKey(),
-    analysisId: uuid("analysis_id").notNull().references(() => analyses.id, { onDelete: "cascade" }),
+    analysisId: uuid("analysis_id")
+      .notNull()
+      .references(() => analyses.id, { onDelete: "cascade" }),
     position: integer("position").notNull(),
     type: text("type").notNull(),
     title: text("title").notNull(),
@@ -384,7 +439,9 @@ export const chatMessages = pgTable(
   "chat_messages",
   {
     id: uuid("id").primaryKey(),
-    sessionId: uuid("session_id").notNull().references(() => analysisSessions.id, { onDelete: "cascade" }),
+    sessionId: uuid("session_id")
+      .notNull()
+      .references(() => analysisSessions.id, { onDelete: "cascade" }),
     role: text("role", { enum: ["user", "assistant"] }).notNull(),
     content: text("content").notNull(),
     engine: text("engine", { enum: ["openai", "statistical"] }),
@@ -405,7 +462,9 @@ export const dataSources = pgTable(
   "data_sources",
   {
     id: uuid("id").primaryKey(),
-    orgId: uuid("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     kind: text("kind", { enum: dataSourceKinds }).notNull(),
     /** What may be shown: host, port, database, user, endpoint (never a password or token). */

@@ -12,7 +12,14 @@ import { listEtag } from "../middleware/list-etag.ts";
 import { rateLimit } from "../middleware/rate-limit.ts";
 import { bodyLimit } from "../middleware/body-limit.ts";
 import { config } from "../middleware/config.ts";
-import { aliasingGetPath, bodyAliasHandlers, bodyAliases, type DeprecatedAlias, deprecatedAliases, deprecation } from "../middleware/deprecation.ts";
+import {
+  aliasingGetPath,
+  bodyAliasHandlers,
+  bodyAliases,
+  type DeprecatedAlias,
+  deprecatedAliases,
+  deprecation,
+} from "../middleware/deprecation.ts";
 import { requestLog } from "../middleware/request-log.ts";
 import { services } from "../middleware/services.ts";
 import { handleError, handleNotFound, methodNotAllowedResponse, validationHook } from "./handle-error.ts";
@@ -35,8 +42,18 @@ export const authed = {
 
 /** Headers a browser client may read: tracing, versioning, pagination, caching, limits. */
 const exposedHeaders = [
-  "X-Request-ID", "API-Version", "Deprecation", "Sunset", "Link", "Location", "ETag", "Retry-After",
-  "RateLimit", "RateLimit-Policy", "Idempotent-Replayed", "Content-Disposition",
+  "X-Request-ID",
+  "API-Version",
+  "Deprecation",
+  "Sunset",
+  "Link",
+  "Location",
+  "ETag",
+  "Retry-After",
+  "RateLimit",
+  "RateLimit-Policy",
+  "Idempotent-Replayed",
+  "Content-Disposition",
 ];
 
 /** The app with every middleware in order; routes are mounted on it by `src/app.ts` (or a test). */
@@ -56,7 +73,14 @@ export function createApp({ aliases = deprecatedAliases }: { aliases?: Deprecate
       },
       allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
       allowHeaders: [
-        "Authorization", "Content-Type", "Idempotency-Key", "If-Match", "If-None-Match", "Last-Event-ID", "Prefer", "X-Request-ID",
+        "Authorization",
+        "Content-Type",
+        "Idempotency-Key",
+        "If-Match",
+        "If-None-Match",
+        "Last-Event-ID",
+        "Prefer",
+        "X-Request-ID",
       ],
       exposeHeaders: exposedHeaders,
       maxAge: 600,

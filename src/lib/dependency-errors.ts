@@ -1,7 +1,8 @@
 // Tells a dependency outage (Postgres or Redis out of reach) from a bug: the first is a 503 to retry, the second a 500.
 
 /** Messages of a network failure as workerd and the drivers word them. */
-const unreachable = /network connection lost|fetch failed|connection refused|error connecting to database|server error \(http status 5\d\d\)|redis unavailable/i;
+const unreachable =
+  /network connection lost|fetch failed|connection refused|error connecting to database|server error \(http status 5\d\d\)|redis unavailable/i;
 
 /**
  * The dependency an error says is down, or null when it is something else. Postgres errors with a

@@ -8,7 +8,10 @@ export const etagOf = (version: number | string) => `"${version}"`;
 /** The entity tags a conditional header lists. `weak: "match"` compares a weak tag by its value (If-None-Match, RFC 9110
  * §13.1.2); `weak: "never"` drops weak tags, since If-Match uses the strong comparison (§13.1.1) and a weak tag never matches. */
 function tags(header: string, weak: "match" | "never"): string[] {
-  const listed = header.split(",").map((tag) => tag.trim()).filter(Boolean);
+  const listed = header
+    .split(",")
+    .map((tag) => tag.trim())
+    .filter(Boolean);
   return weak === "match" ? listed.map((tag) => tag.replace(/^W\//, "")) : listed.filter((tag) => !tag.startsWith("W/"));
 }
 
@@ -33,7 +36,10 @@ export function expectedVersion<V extends number | string>(c: Context, current: 
   const header = c.req.header("If-Match");
   if (header === undefined || header.trim() === "*") return undefined;
   if (!tags(header, "never").includes(etagOf(current))) {
-    throw new ApiError(412, { detail: `The resource has changed (its ETag is now ${etagOf(current)}); fetch it again and retry.`, headers: { ETag: etagOf(current) } });
+    throw new ApiError(412, {
+      detail: `The resource has changed (its ETag is now ${etagOf(current)}); fetch it again and retry.`,
+      headers: { ETag: etagOf(current) },
+    });
   }
   return current;
 }

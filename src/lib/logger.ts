@@ -12,13 +12,15 @@ export interface Logger {
 }
 
 export function createLogger(level: Level, base: Record<string, unknown> = {}): Logger {
-  const write = (at: Level) => (message: string, fields: Record<string, unknown> = {}) => {
-    if (order[at] < order[level]) return;
-    const line = JSON.stringify({ level: at, message, time: new Date().toISOString(), ...base, ...fields });
-    if (at === "error") console.error(line);
-    else if (at === "warn") console.warn(line);
-    else console.log(line);
-  };
+  const write =
+    (at: Level) =>
+    (message: string, fields: Record<string, unknown> = {}) => {
+      if (order[at] < order[level]) return;
+      const line = JSON.stringify({ level: at, message, time: new Date().toISOString(), ...base, ...fields });
+      if (at === "error") console.error(line);
+      else if (at === "warn") console.warn(line);
+      else console.log(line);
+    };
   return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
 }
 

@@ -37,7 +37,10 @@ export function decodeCursor(cursor: string | undefined): Cursor | undefined {
 }
 
 export const pageSchema = <T extends z.ZodTypeAny>(item: T) =>
-  z.object({ data: z.array(item), nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last" }) });
+  z.object({
+    data: z.array(item),
+    nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last" }),
+  });
 
 /**
  * Given `limit + 1` rows in order, returns the page and sets `Link: <…>; rel="next"`.

@@ -32,7 +32,16 @@ export const policy = {
 export type Action = keyof typeof policy;
 
 /** Managing an organization, its people and its keys takes a person: API keys never may, whatever their scopes. */
-const peopleOnly = new Set<Action>(["org:update", "org:delete", "members:manage", "api_keys:read", "api_keys:manage", "audit:read", "data_sources:manage", "data_sources:write"]);
+const peopleOnly = new Set<Action>([
+  "org:update",
+  "org:delete",
+  "members:manage",
+  "api_keys:read",
+  "api_keys:manage",
+  "audit:read",
+  "data_sources:manage",
+  "data_sources:write",
+]);
 
 export const allows = (role: Role, action: Action) => rank[role] >= rank[policy[action]];
 export const outranks = (a: Role, b: Role) => rank[a] > rank[b];

@@ -22,6 +22,7 @@ export function principalOf(c: Context<AppEnv>): Principal {
 /** The caller as a person: API keys cannot use routes about a person's own account. */
 export function userOf(c: Context<AppEnv>): Extract<Principal, { kind: "user" }> {
   const principal = principalOf(c);
-  if (principal.kind !== "user") throw new ApiError(403, { code: "FORBIDDEN", detail: "This route is for people signed in, not API keys." });
+  if (principal.kind !== "user")
+    throw new ApiError(403, { code: "FORBIDDEN", detail: "This route is for people signed in, not API keys." });
   return principal;
 }

@@ -62,7 +62,11 @@ let incident: { since: number } | null = null;
 
 export function rateLimiterState(config: Config) {
   if (!config.RATE_LIMIT_ENABLED) return { failMode: config.RATE_LIMIT_FAIL_MODE, status: "disabled" as const, since: null };
-  return { failMode: config.RATE_LIMIT_FAIL_MODE, status: incident ? ("degraded" as const) : ("ok" as const), since: incident ? new Date(incident.since).toISOString() : null };
+  return {
+    failMode: config.RATE_LIMIT_FAIL_MODE,
+    status: incident ? ("degraded" as const) : ("ok" as const),
+    since: incident ? new Date(incident.since).toISOString() : null,
+  };
 }
 
 function limiterFor(c: Context<AppEnv>, policy: Policy): Ratelimit {

@@ -8,5 +8,9 @@ import { matchedRoutes } from "hono/route";
  * no route matched.
  */
 export function routePattern(c: Context): string | null {
-  return matchedRoutes(c).filter((route) => route.method !== "ALL").at(-1)?.path ?? null;
+  return (
+    matchedRoutes(c)
+      .filter((route) => route.method !== "ALL")
+      .at(-1)?.path ?? null
+  );
 }

@@ -18,8 +18,9 @@ const isGuardFailure = (error: unknown) => {
 
 /** Why a session failed its check: the slower path, taken only when it did. */
 async function refusal(c: Context<AppEnv>, pending: PendingSession) {
-  const [row] = await c.get("services").unguardedDb
-    .select({ status: users.status, deletedAt: users.deletedAt })
+  const [row] = await c
+    .get("services")
+    .unguardedDb.select({ status: users.status, deletedAt: users.deletedAt })
     .from(users)
     .innerJoin(authSessions, and(eq(authSessions.id, pending.sessionId), eq(authSessions.userId, users.id)))
     .where(eq(users.id, pending.userId));

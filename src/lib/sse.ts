@@ -39,9 +39,11 @@ export function eventStream(c: Context, heartbeatSeconds: number, run: (send: Se
     });
     // One chain for events and heartbeats, so neither overtakes the other; a failed write means the client left.
     const enqueue = (write: () => Promise<unknown>) =>
-      (sending = sending.then(() => (open ? write() : undefined)).catch(() => {
-        open = false;
-      }));
+      (sending = sending
+        .then(() => (open ? write() : undefined))
+        .catch(() => {
+          open = false;
+        }));
     const send: SendEvent = async (event, data) => {
       await enqueue(() => stream.writeSSE({ event, data: JSON.stringify(data) }));
     };

@@ -55,7 +55,10 @@ const liveness = (deletedAt: PgColumn, deleted: boolean) => (deleted ? isNotNull
 export async function requireOrg(c: Context<AppEnv>, slug: string, action: Action): Promise<{ org: Organization; role: Role }> {
   const { visible, role, mfaMissing } = standing(c, organizations.id);
   const [[found]] = await guarded(c, (db) => [
-    db.select({ org: organizations, role, mfaMissing }).from(organizations).where(and(eq(organizations.slug, slug), isNull(organizations.deletedAt), visible)),
+    db
+      .select({ org: organizations, role, mfaMissing })
+      .from(organizations)
+      .where(and(eq(organizations.slug, slug), isNull(organizations.deletedAt), visible)),
   ]);
   if (!found) throw new ApiError(404, { detail: `No organization "${slug}" is visible to you.` });
   authorize(c, found.org.id, found.role, action, found.mfaMissing);
@@ -67,13 +70,22 @@ function authorize(c: Context<AppEnv>, orgId: string, role: Role, action: Action
   // From here the caller is inside: a refusal below is part of the organization's audit trail.
   c.set("orgId", orgId);
   if (mfaMissing) {
-    throw new ApiError(403, { code: "MFA_REQUIRED", detail: "This organization requires two-factor sign-in: enrol at POST /me/mfa/totp and confirm it." });
+    throw new ApiError(403, {
+      code: "MFA_REQUIRED",
+      detail: "This organization requires two-factor sign-in: enrol at POST /me/mfa/totp and confirm it.",
+    });
   }
   if (principalOf(c).kind === "api_key" && !keyMayTake(action)) {
-    throw new ApiError(403, { code: "FORBIDDEN", detail: `API keys cannot ${action.replace(":", " ")}; a person with the ${policy[action]} role can.` });
+    throw new ApiError(403, {
+      code: "FORBIDDEN",
+      detail: `API keys cannot ${action.replace(":", " ")}; a person with the ${policy[action]} role can.`,
+    });
   }
   if (!allows(role, action)) {
-    throw new ApiError(403, { code: "FORBIDDEN", detail: `Your role (${role}) cannot ${action.replace(":", " ")}; it needs ${policy[action]} or above.` });
+    throw new ApiError(403, {
+      code: "FORBIDDEN",
+      detail: `Your role (${role}) cannot ${action.replace(":", " ")}; it needs ${policy[action]} or above.`,
+    });
   }
 }
 
@@ -97,7 +109,10 @@ export async function requireProject(
       .innerJoin(organizations, and(eq(organizations.id, projects.orgId), isNull(organizations.deletedAt)))
       .where(and(eq(projects.id, id), liveness(projects.deletedAt, deleted), visible)),
   ]);
-  if (!row) throw new ApiError(404, { detail: deleted ? "No deleted project with this id is visible to you." : "No project with this id is visible to you." });
+  if (!row)
+    throw new ApiError(404, {
+      detail: deleted ? "No deleted project with this id is visible to you." : "No project with this id is visible to you.",
+    });
   authorize(c, row.project.orgId, row.role, action, row.mfaMissing);
   return row;
 }
@@ -142,7 +157,10 @@ export async function requireSession(
       .innerJoin(organizations, and(eq(organizations.id, analysisSessions.orgId), isNull(organizations.deletedAt)))
       .where(and(eq(analysisSessions.id, id), liveness(analysisSessions.deletedAt, deleted), visible)),
   ]);
-  if (!row) throw new ApiError(404, { detail: deleted ? "No deleted session with this id is visible to you." : "No session with this id is visible to you." });
+  if (!row)
+    throw new ApiError(404, {
+      detail: deleted ? "No deleted session with this id is visible to you." : "No session with this id is visible to you.",
+    });
   authorize(c, row.session.orgId, row.role, action, row.mfaMissing);
   return row;
 }
@@ -159,7 +177,21 @@ export async function requireAnalysis(c: Context<AppEnv>, id: string, action: Ac
       .innerJoin(organizations, and(eq(organizations.id, analyses.orgId), isNull(organizations.deletedAt)))
       .where(and(eq(analyses.id, id), visible)),
     // Only when the analysis itself is visible: the charts are read in the same batch, not after the check.
-    db.select().from(charts).where(and(eq(charts.analysisId, id), inArray(charts.analysisId, qb.select({ id: analyses.id }).from(analyses).where(and(eq(analyses.id, id), visible))))),
+    db
+      .select()
+      .from(charts)
+      .where(
+        and(
+          eq(charts.analysisId, id),
+          inArray(
+            charts.analysisId,
+            qb
+              .select({ id: analyses.id })
+              .from(analyses)
+              .where(and(eq(analyses.id, id), visible)),
+          ),
+        ),
+      ),
   ]);
   if (!row) throw new ApiError(404, { detail: "No analysis with this id is visible to you." });
   authorize(c, row.analysis.orgId, row.role, action, row.mfaMissing);
@@ -169,9 +201,18 @@ export async function requireAnalysis(c: Context<AppEnv>, id: string, action: Ac
 export type DataSource = typeof dataSources.$inferSelect;
 
 /** Source `id` of organization `slug`, for a caller allowed `action` there; another tenant's is a 404 like a missing one. */
-export async function requireDataSource(c: Context<AppEnv>, slug: string, id: string, action: Action): Promise<{ org: Organization; source: DataSource }> {
+export async function requireDataSource(
+  c: Context<AppEnv>,
+  slug: string,
+  id: string,
+  action: Action,
+): Promise<{ org: Organization; source: DataSource }> {
   const { org } = await requireOrg(c, slug, action);
-  const [source] = await c.get("services").db.select().from(dataSources).where(and(eq(dataSources.id, id), eq(dataSources.orgId, org.id)));
+  const [source] = await c
+    .get("services")
+    .db.select()
+    .from(dataSources)
+    .where(and(eq(dataSources.id, id), eq(dataSources.orgId, org.id)));
   if (!source) throw new ApiError(404, { detail: "No data source with this id is visible to you." });
   return { org, source };
 }

@@ -11,7 +11,8 @@ export interface TraceContext {
   traceparent: string;
 }
 
-const hex = (bytes: number) => [...crypto.getRandomValues(new Uint8Array(bytes))].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+const hex = (bytes: number) =>
+  [...crypto.getRandomValues(new Uint8Array(bytes))].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 const allZero = (value: string) => /^0+$/.test(value);
 
 /**

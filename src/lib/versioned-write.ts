@@ -21,8 +21,9 @@ export async function versionedWrite<T extends Versioned>(
   changes: PgUpdateSetSource<T>,
 ): Promise<T["$inferSelect"]> {
   const stamp = { version: sql`${table.version} + 1`, updatedAt: sql`now()`, updatedBy: principalOf(c).userId } as PgUpdateSetSource<T>;
-  const [updated] = (await c.get("services").db
-    .update(table)
+  const [updated] = (await c
+    .get("services")
+    .db.update(table)
     .set({ ...changes, ...stamp })
     .where(and(eq(table.id, id), expected === undefined ? undefined : eq(table.version, expected)))
     .returning()) as T["$inferSelect"][];

@@ -79,10 +79,13 @@ export const audit = ({ app }: { app: AppOpenAPI }) => {
     // Through the audit queue, whose consumer writes many rows in one insert; straight to Postgres if the queue refuses it.
     waitUntil(
       c,
-      c.get("config").AUDIT_QUEUE.send(row, { contentType: "json" }).catch((error: unknown) => {
-        logger.warn("audit queue unavailable; writing the row directly", { action: row.action, ...describeError(error) });
-        return insert();
-      }),
+      c
+        .get("config")
+        .AUDIT_QUEUE.send(row, { contentType: "json" })
+        .catch((error: unknown) => {
+          logger.warn("audit queue unavailable; writing the row directly", { action: row.action, ...describeError(error) });
+          return insert();
+        }),
     );
   });
 };

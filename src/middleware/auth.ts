@@ -17,7 +17,8 @@ const readMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 const readPosts = [/^\/api\/v1\/datasets\/[^/]+\/query$/];
 
 /** Whether a request only reads, whatever its method. */
-export const readsOnly = (method: string, path: string) => readMethods.has(method) || (method === "POST" && readPosts.some((pattern) => pattern.test(path)));
+export const readsOnly = (method: string, path: string) =>
+  readMethods.has(method) || (method === "POST" && readPosts.some((pattern) => pattern.test(path)));
 
 /**
  * Our own access token: its signature is checked here, without I/O. Its session (revoked? account
@@ -100,7 +101,10 @@ async function fromApiKey(c: Context<AppEnv>, key: string): Promise<Principal> {
   // "Last used" to the minute is enough; it costs a write at most once a minute per key, after the response.
   if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
     const update = db.update(apiKeys).set({ lastUsedAt: sql`now()` }).where(eq(apiKeys.id, row.id));
-    waitUntil(c, update.execute().catch(() => {}));
+    waitUntil(
+      c,
+      update.execute().catch(() => {}),
+    );
   }
   return { kind: "api_key", userId: row.userId, keyId: row.id, orgId: row.orgId, tier: row.tier, scopes: row.scopes };
 }

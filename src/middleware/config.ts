@@ -10,7 +10,10 @@ export const config = () =>
     if (!result.ok) {
       // The log names the variables and the rules they break; the client learns only that it is our fault.
       c.get("logger").error("configuration invalid", { problems: result.problems });
-      throw new ApiError(500, { code: "CONFIG_INVALID", detail: "The service is not configured correctly; the operators have been alerted." });
+      throw new ApiError(500, {
+        code: "CONFIG_INVALID",
+        detail: "The service is not configured correctly; the operators have been alerted.",
+      });
     }
     c.set("config", result.config);
     await next();

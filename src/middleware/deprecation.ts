@@ -17,8 +17,18 @@ export interface DeprecatedAlias {
 
 /** The old Datacrafted paths whose successors keep the same shape. */
 export const deprecatedAliases: DeprecatedAlias[] = [
-  { from: "/api/projects", to: "/api/v1/projects", deprecatedAt: new Date("2026-11-01T00:00:00Z"), sunset: new Date("2027-06-30T00:00:00Z") },
-  { from: "/api/sessions", to: "/api/v1/sessions", deprecatedAt: new Date("2026-11-01T00:00:00Z"), sunset: new Date("2027-06-30T00:00:00Z") },
+  {
+    from: "/api/projects",
+    to: "/api/v1/projects",
+    deprecatedAt: new Date("2026-11-01T00:00:00Z"),
+    sunset: new Date("2027-06-30T00:00:00Z"),
+  },
+  {
+    from: "/api/sessions",
+    to: "/api/v1/sessions",
+    deprecatedAt: new Date("2026-11-01T00:00:00Z"),
+    sunset: new Date("2027-06-30T00:00:00Z"),
+  },
 ];
 
 function findAlias(path: string, aliases: DeprecatedAlias[]) {
@@ -126,7 +136,11 @@ export function bodyAliasHandlers(alias: BodyAlias, app: Pick<AppOpenAPI, "fetch
     const answer = await app.fetch(new Request(url, { method: "POST", headers, body: JSON.stringify(next.body) }), c.env, c.executionCtx);
     const response = new Response(answer.body, answer);
     // The successor's CORS pass said `Vary: Origin`; this request's own pass says it again on the way out.
-    const vary = response.headers.get("Vary")?.split(",").map((name) => name.trim()).filter((name) => name && name.toLowerCase() !== "origin");
+    const vary = response.headers
+      .get("Vary")
+      ?.split(",")
+      .map((name) => name.trim())
+      .filter((name) => name && name.toLowerCase() !== "origin");
     if (vary?.length) response.headers.set("Vary", vary.join(", "));
     else response.headers.delete("Vary");
     response.headers.set("Deprecation", `@${Math.floor(alias.deprecatedAt.getTime() / 1000)}`);

@@ -71,15 +71,23 @@ export const idempotency = () =>
       // (An API key was checked against its row when it authenticated, revocation included.)
       if (c.get("pendingSession")) await guarded(c, (db) => [db.execute(sql`SELECT 1`)]);
       if (taken.fingerprint !== fingerprint) {
-        throw new ApiError(422, { code: "IDEMPOTENCY_KEY_REUSED", detail: "This Idempotency-Key was used with a different request; use a new key for a new request." });
+        throw new ApiError(422, {
+          code: "IDEMPOTENCY_KEY_REUSED",
+          detail: "This Idempotency-Key was used with a different request; use a new key for a new request.",
+        });
       }
       if (taken.state === "in-flight") {
-        throw new ApiError(409, { code: "IDEMPOTENCY_IN_FLIGHT", detail: "A request with this Idempotency-Key is still being processed; retry shortly.", headers: { "Retry-After": "1" } });
+        throw new ApiError(409, {
+          code: "IDEMPOTENCY_IN_FLIGHT",
+          detail: "A request with this Idempotency-Key is still being processed; retry shortly.",
+          headers: { "Retry-After": "1" },
+        });
       }
       if (taken.state === "secret") {
         throw new ApiError(409, {
           code: "IDEMPOTENCY_NOT_REPLAYABLE",
-          detail: "The first response to this Idempotency-Key carried a secret shown only once, and is not kept; list the resource to find what it created.",
+          detail:
+            "The first response to this Idempotency-Key carried a secret shown only once, and is not kept; list the resource to find what it created.",
         });
       }
       const headers = { ...taken.headers, "Idempotent-Replayed": "true" };

@@ -21,7 +21,8 @@ export async function queue(batch: MessageBatch<unknown>, env: Cloudflare.Env, _
   const { config, logger, db } = started;
   if (batch.queue === "datacrafted-audit") return handleAuditBatch(batch, config, db, logger);
   if (batch.queue === "datacrafted-audit-dlq") return handleAuditDeadLetters(batch, config, db, logger);
-  const handle = consumers[batch.queue as keyof typeof consumers] ?? (batch.queue.endsWith("-dlq") ? handleDeadLetter : handleAnalysisMessage);
+  const handle =
+    consumers[batch.queue as keyof typeof consumers] ?? (batch.queue.endsWith("-dlq") ? handleDeadLetter : handleAnalysisMessage);
   for (const message of batch.messages) {
     try {
       await handle(message, config, db, logger);

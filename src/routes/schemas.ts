@@ -56,4 +56,10 @@ export const etagResponse = <T extends z.ZodTypeAny>(description: string, schema
 
 /** The optional If-Match of a conditional write on a `resource` (a project, a session…). */
 export const ifMatchOf = (resource: string) =>
-  z.object({ "if-match": z.string().max(200).optional().openapi({ description: `The ETag you read: the write fails with 412 if the ${resource} changed since` }) });
+  z.object({
+    "if-match": z
+      .string()
+      .max(200)
+      .optional()
+      .openapi({ description: `The ETag you read: the write fails with 412 if the ${resource} changed since` }),
+  });

@@ -16,10 +16,20 @@ export interface NewUser {
 }
 
 const slugify = (text: string) =>
-  text.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "workspace";
+  text
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 40) || "workspace";
 
 /** A slug with a random tail: unique without a round trip to check. */
-export const uniqueSlug = (base: string) => `${slugify(base)}-${randomSecret(6).toLowerCase().replaceAll(/[^a-z0-9]/g, "").slice(0, 6).padEnd(6, "0")}`;
+export const uniqueSlug = (base: string) =>
+  `${slugify(base)}-${randomSecret(6)
+    .toLowerCase()
+    .replaceAll(/[^a-z0-9]/g, "")
+    .slice(0, 6)
+    .padEnd(6, "0")}`;
 
 /**
  * One batch that creates the user and a personal organization they own. Nothing else: invitations to

@@ -19,7 +19,10 @@ const secretBytes = (secret: string) => {
 
 /** Why a token was refused; the auth middleware turns it into a 401 problem. */
 export class TokenError extends Error {
-  constructor(readonly code: "INVALID_TOKEN" | "TOKEN_EXPIRED", message: string) {
+  constructor(
+    readonly code: "INVALID_TOKEN" | "TOKEN_EXPIRED",
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -27,10 +30,13 @@ export class TokenError extends Error {
 function tokenError(error: unknown): TokenError {
   if (error instanceof TokenError) return error;
   if (error instanceof errors.JWTExpired) return new TokenError("TOKEN_EXPIRED", "The access token has expired; refresh it.");
-  if (error instanceof errors.JWTClaimValidationFailed) return new TokenError("INVALID_TOKEN", `The token's "${error.claim}" claim is not accepted.`);
-  if (error instanceof errors.JWSSignatureVerificationFailed) return new TokenError("INVALID_TOKEN", "The token's signature does not verify.");
+  if (error instanceof errors.JWTClaimValidationFailed)
+    return new TokenError("INVALID_TOKEN", `The token's "${error.claim}" claim is not accepted.`);
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return new TokenError("INVALID_TOKEN", "The token's signature does not verify.");
   if (error instanceof errors.JOSEAlgNotAllowed) return new TokenError("INVALID_TOKEN", "The token's algorithm is not accepted.");
-  if (error instanceof errors.JWKSNoMatchingKey) return new TokenError("INVALID_TOKEN", "No key of the identity provider matches the token.");
+  if (error instanceof errors.JWKSNoMatchingKey)
+    return new TokenError("INVALID_TOKEN", "No key of the identity provider matches the token.");
   return new TokenError("INVALID_TOKEN", "The token is malformed.");
 }
 
@@ -68,9 +74,11 @@ export async function verifyAccessToken(config: Config, token: string): Promise<
       },
       { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, algorithms: ["HS256"], requiredClaims: ["sub", "exp", "iat"] },
     );
-    if (typeof payload.sid !== "string" || typeof payload.sub !== "string") throw new TokenError("INVALID_TOKEN", "The token lacks a session.");
+    if (typeof payload.sid !== "string" || typeof payload.sub !== "string")
+      throw new TokenError("INVALID_TOKEN", "The token lacks a session.");
     // Both are uuid columns: a signed token with anything else in them must be a 401 here, not a cast error in Postgres.
-    if (!UUID.test(payload.sub) || !UUID.test(payload.sid)) throw new TokenError("INVALID_TOKEN", "The token's subject or session is not an id we issue.");
+    if (!UUID.test(payload.sub) || !UUID.test(payload.sid))
+      throw new TokenError("INVALID_TOKEN", "The token's subject or session is not an id we issue.");
     const tier = tiers.includes(payload.tier as Tier) ? (payload.tier as Tier) : "free";
     return { userId: payload.sub, sessionId: payload.sid, tier };
   } catch (error) {

@@ -44,7 +44,10 @@ export default async function setup(project: TestProject) {
   };
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the browser test's server was not ready within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`the browser test's server was not ready within ${READY_TIMEOUT_MS / 1000} s`)),
+        READY_TIMEOUT_MS,
+      );
       // Anything else the server prints (wrangler's notes) passes through.
       createInterface({ input: child.stdout }).on("line", (line) => {
         if (!line.startsWith(READY)) return void console.log(line);

@@ -21,5 +21,11 @@ export async function honoTour(origin: string, fetch: typeof globalThis.fetch, c
   if (list.status !== 200) throw new Error(`list projects answered ${list.status}`);
   const page = await list.json();
   const health = await client.health.$get();
-  return { name: again.name, createdAt: again.createdAt, listed: page.data.map((p) => p.id), nextCursor: page.nextCursor, health: health.status };
+  return {
+    name: again.name,
+    createdAt: again.createdAt,
+    listed: page.data.map((p) => p.id),
+    nextCursor: page.nextCursor,
+    health: health.status,
+  };
 }

@@ -6,7 +6,12 @@ import type { components, paths } from "./generated/api.ts";
 
 type Analysis = components["schemas"]["Analysis"];
 
-export async function openapiFetchTour(origin: string, fetch: (request: Request) => Promise<Response>, credentials: { email: string; password: string }, csv: string) {
+export async function openapiFetchTour(
+  origin: string,
+  fetch: (request: Request) => Promise<Response>,
+  credentials: { email: string; password: string },
+  csv: string,
+) {
   const client = createClient<paths>({ baseUrl: origin, fetch });
   const signIn = await client.POST("/api/v1/auth/signin", { body: credentials });
   if (!signIn.data) throw new Error(`sign-in: ${JSON.stringify(signIn.error)}`);

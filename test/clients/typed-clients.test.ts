@@ -24,7 +24,12 @@ describe("an openapi-fetch client generated from the document", () => {
   it("signs in, creates a project, uploads, opens a session, runs an analysis and reads its charts", async () => {
     const ada = await person("openapi-fetch");
     const csv = salesCsv(40);
-    const result = await openapiFetchTour("https://api.test", (request) => checkedFetch(request), { email: ada.email, password: ada.password }, csv);
+    const result = await openapiFetchTour(
+      "https://api.test",
+      (request) => checkedFetch(request),
+      { email: ada.email, password: ada.password },
+      csv,
+    );
     expect(result.datasetRows).toBe(csv.trim().split("\n").length - 1);
     expect(result).toMatchObject({ status: "succeeded", engine: "statistical", error: null });
     expect(result.charts.length).toBeGreaterThan(0);

@@ -18,14 +18,33 @@ describe("the OpenAPI document", () => {
 
   it("passes Redocly's recommended ruleset with no error and no warning", async () => {
     const { stdout, stderr } = await runBin("redocly", ["lint", documentPath, "--format=json"]);
-    const report = JSON.parse(stdout) as { totals: { errors: number; warnings: number }; problems: { ruleId: string; message: string; location: unknown }[] };
-    expect(report.problems.map((p) => `${p.ruleId}: ${p.message} ${JSON.stringify(p.location)}`), stderr).toEqual([]);
+    const report = JSON.parse(stdout) as {
+      totals: { errors: number; warnings: number };
+      problems: { ruleId: string; message: string; location: unknown }[];
+    };
+    expect(
+      report.problems.map((p) => `${p.ruleId}: ${p.message} ${JSON.stringify(p.location)}`),
+      stderr,
+    ).toEqual([]);
     expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
   });
 
   it("passes Spectral's spectral:oas ruleset with nothing reported, hints included", async () => {
-    const { stdout, stderr } = await runBin("spectral", ["lint", documentPath, "--ruleset", ".spectral.yaml", "--format", "json", "--fail-severity", "hint", "--quiet"]);
+    const { stdout, stderr } = await runBin("spectral", [
+      "lint",
+      documentPath,
+      "--ruleset",
+      ".spectral.yaml",
+      "--format",
+      "json",
+      "--fail-severity",
+      "hint",
+      "--quiet",
+    ]);
     const results = JSON.parse(stdout.trim() || "[]") as { code: string; message: string; path: string[] }[];
-    expect(results.map((r) => `${r.code}: ${r.message} at ${r.path.join(".")}`), stderr).toEqual([]);
+    expect(
+      results.map((r) => `${r.code}: ${r.message} at ${r.path.join(".")}`),
+      stderr,
+    ).toEqual([]);
   });
 });

@@ -21,7 +21,10 @@ export function writeDocument() {
 /** Runs a CLI from node_modules/.bin; resolves with its output whatever its exit status. */
 export async function runBin(bin: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(join(root, "node_modules/.bin", bin), args, { cwd: root, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await promisify(execFile)(join(root, "node_modules/.bin", bin), args, {
+      cwd: root,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };

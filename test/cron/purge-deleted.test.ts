@@ -19,7 +19,11 @@ async function projectWithDataset(who: Person, name: string) {
   const project = await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: who.token, body: { name } }), 201);
   // call() sends JSON: the CSV goes straight to the Worker.
   const ctxResponse = await worker.fetch(
-    new Request(`https://api.test/api/v1/projects/${project.id}/datasets?name=${name}`, { method: "POST", headers: { Authorization: `Bearer ${who.token}`, "Content-Type": "text/csv", "CF-Connecting-IP": "10.9.9.9" }, body: `a,b\n1,${name}\n` }),
+    new Request(`https://api.test/api/v1/projects/${project.id}/datasets?name=${name}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${who.token}`, "Content-Type": "text/csv", "CF-Connecting-IP": "10.9.9.9" },
+      body: `a,b\n1,${name}\n`,
+    }),
     env,
     createExecutionContext(),
   );
@@ -37,12 +41,29 @@ describe("scheduled(): purge of soft-deleted data", () => {
     const oldProject = await projectWithDataset(ada, "oldproject");
     const recent = await projectWithDataset(ada, "recent");
     const live = await projectWithDataset(ada, "live");
-    await db().update(datasets).set({ deletedAt: ago(31) }).where(eq(datasets.id, oldDataset.datasetId));
-    await db().update(projects).set({ deletedAt: ago(31) }).where(eq(projects.id, oldProject.projectId));
-    await db().update(datasets).set({ deletedAt: ago(1) }).where(eq(datasets.id, recent.datasetId));
+    await db()
+      .update(datasets)
+      .set({ deletedAt: ago(31) })
+      .where(eq(datasets.id, oldDataset.datasetId));
+    await db()
+      .update(projects)
+      .set({ deletedAt: ago(31) })
+      .where(eq(projects.id, oldProject.projectId));
+    await db()
+      .update(datasets)
+      .set({ deletedAt: ago(1) })
+      .where(eq(datasets.id, recent.datasetId));
 
     await runScheduled();
-    const left = await db().select({ id: datasets.id }).from(datasets).where(inArray(datasets.id, [oldDataset, oldProject, recent, live].map((x) => x.datasetId)));
+    const left = await db()
+      .select({ id: datasets.id })
+      .from(datasets)
+      .where(
+        inArray(
+          datasets.id,
+          [oldDataset, oldProject, recent, live].map((x) => x.datasetId),
+        ),
+      );
     expect(left.map((row) => row.id).sort()).toEqual([recent.datasetId, live.datasetId].sort());
     expect(await env.DATASETS.head(oldDataset.key)).toBeNull();
     expect(await env.DATASETS.head(oldProject.key)).toBeNull();
@@ -52,6 +73,11 @@ describe("scheduled(): purge of soft-deleted data", () => {
     expect(await db().select({ id: projects.id }).from(projects).where(eq(projects.id, oldDataset.projectId))).toHaveLength(1);
 
     await runScheduled();
-    expect(await db().select({ id: datasets.id }).from(datasets).where(inArray(datasets.id, [recent.datasetId, live.datasetId]))).toHaveLength(2);
+    expect(
+      await db()
+        .select({ id: datasets.id })
+        .from(datasets)
+        .where(inArray(datasets.id, [recent.datasetId, live.datasetId])),
+    ).toHaveLength(2);
   });
 });

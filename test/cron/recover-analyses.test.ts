@@ -18,7 +18,8 @@ async function runScheduled() {
   await waitOnExecutionContext(ctx);
 }
 
-const statusOf = async (token: string, id: string) => json<{ status: string; attempts: number; error: { code: string } | null }>(await call(`/api/v1/analyses/${id}`, { token }), 200);
+const statusOf = async (token: string, id: string) =>
+  json<{ status: string; attempts: number; error: { code: string } | null }>(await call(`/api/v1/analyses/${id}`, { token }), 200);
 
 describe("scheduled(): recovery of analysis jobs", () => {
   it("requeues a job whose heartbeat stopped, fails one out of attempts, leaves a live one alone", async () => {
@@ -32,15 +33,28 @@ describe("scheduled(): recovery of analysis jobs", () => {
     const [stuck, exhausted, alive] = ids as [string, string, string];
     // As a Worker evicted mid-job leaves them: running, heartbeat long silent (or, for the live one, fresh).
     const running = { status: "running" as const, summary: null, finishedAt: null };
-    await db().update(analyses).set({ ...running, attempts: 1, heartbeatAt: sql`now() - interval '10 minutes'` }).where(eq(analyses.id, stuck));
-    await db().update(analyses).set({ ...running, attempts: 4, heartbeatAt: sql`now() - interval '10 minutes'` }).where(eq(analyses.id, exhausted));
-    await db().update(analyses).set({ ...running, attempts: 1, heartbeatAt: sql`now()` }).where(eq(analyses.id, alive));
+    await db()
+      .update(analyses)
+      .set({ ...running, attempts: 1, heartbeatAt: sql`now() - interval '10 minutes'` })
+      .where(eq(analyses.id, stuck));
+    await db()
+      .update(analyses)
+      .set({ ...running, attempts: 4, heartbeatAt: sql`now() - interval '10 minutes'` })
+      .where(eq(analyses.id, exhausted));
+    await db()
+      .update(analyses)
+      .set({ ...running, attempts: 1, heartbeatAt: sql`now()` })
+      .where(eq(analyses.id, alive));
 
     await runScheduled();
     expect(await statusOf(ada.token, exhausted)).toMatchObject({ status: "failed", error: { code: "ANALYSIS_ABANDONED" } });
     expect((await statusOf(ada.token, alive)).status).toBe("running");
     // The requeued job is taken by the queue consumer and finishes on its second attempt.
-    const recovered = await eventually(() => statusOf(ada.token, stuck), (analysis) => analysis.status === "succeeded", { intervalMs: 200 });
+    const recovered = await eventually(
+      () => statusOf(ada.token, stuck),
+      (analysis) => analysis.status === "succeeded",
+      { intervalMs: 200 },
+    );
     expect(recovered).toMatchObject({ status: "succeeded", attempts: 2 });
   });
 });

@@ -28,7 +28,11 @@ async function queuedAt(id: string) {
 }
 
 /** Uploads a file and waits for its load, then empties its store and sets the dataset's row as a stuck or lost load leaves it. */
-async function stuckDataset(who: Awaited<ReturnType<typeof person>>, rows: number, state: { status: "pending" | "loading"; queuedAt: string | null; createdAt: string }) {
+async function stuckDataset(
+  who: Awaited<ReturnType<typeof person>>,
+  rows: number,
+  state: { status: "pending" | "loading"; queuedAt: string | null; createdAt: string },
+) {
   const dataset = await settled(who, (await upload(who, await newProject(who), numbers(rows, crypto.randomUUID()))).id);
   expect(dataset.query.status).toBe("ready");
   const [row] = await db().select({ orgId: datasets.orgId }).from(datasets).where(eq(datasets.id, dataset.id));
@@ -48,7 +52,9 @@ async function stuckDataset(who: Awaited<ReturnType<typeof person>>, rows: numbe
 }
 
 describe("scheduled(): stuck dataset loads", () => {
-  it("requeues stuck loads and backfills never-queued datasets, which then load; leaves fresh, ready and deleted ones alone", { timeout: 120_000 }, async () => {
+  it("requeues stuck loads and backfills never-queued datasets, which then load; leaves fresh, ready and deleted ones alone", {
+    timeout: 120_000,
+  }, async () => {
     const ada = await person("sweep");
     const neverQueued = await stuckDataset(ada, 120, { status: "pending", queuedAt: null, createdAt: "30 days" });
     const diedLoading = await stuckDataset(ada, 80, { status: "loading", queuedAt: "1 hour", createdAt: "2 hours" });
@@ -65,7 +71,9 @@ describe("scheduled(): stuck dataset loads", () => {
     for (const stuck of [neverQueued, diedLoading]) {
       const loaded = await settled(ada, stuck.id);
       expect(loaded.query).toMatchObject({ status: "ready", rows: stuck.rows, error: null });
-      expect(await storeRows(stuck.key, `SELECT count(*) AS n, sum(n) AS total FROM dataset`)).toEqual([{ n: stuck.rows, total: (stuck.rows * (stuck.rows + 1)) / 2 }]);
+      expect(await storeRows(stuck.key, `SELECT count(*) AS n, sum(n) AS total FROM dataset`)).toEqual([
+        { n: stuck.rows, total: (stuck.rows * (stuck.rows + 1)) / 2 },
+      ]);
     }
     // Untouched: not stamped (so not picked), and no store was built for them.
     expect(await queuedAt(retrying.id)).toEqual(before.retrying);
@@ -91,7 +99,10 @@ describe("scheduled(): stuck dataset loads", () => {
     // The next run skips the one just sent (stamped now) and takes the next oldest.
     expect(await requeueDatasetLoads(db(), env.DATASET_LOAD_QUEUE, { batchSize: 1 })).toEqual({ requeued: 1, backfilled: 0 });
     for (const stuck of [oldest, older]) expect((await settled(ada, stuck.id)).query).toMatchObject({ status: "ready", rows: stuck.rows });
-    const stamps = await db().select({ at: datasets.queryQueuedAt }).from(datasets).where(inArray(datasets.id, [oldest.id, older.id]));
+    const stamps = await db()
+      .select({ at: datasets.queryQueuedAt })
+      .from(datasets)
+      .where(inArray(datasets.id, [oldest.id, older.id]));
     for (const { at } of stamps) expect(Date.now() - at!.getTime()).toBeLessThan(3600 * 1000);
   });
 });

@@ -34,14 +34,22 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "datacrafted-dev-server-"));
   const key = (kid: string) => `${kid}:${randomBytes(32).toString("base64url")}`;
   // As `npm run dev` runs it (node_modules/.bin first on PATH), on embedded engines and a data directory of its own.
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${root}node_modules/.bin:${process.env.PATH}`, PORT: String(port), DEV_DATA_DIR: dataDir };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${root}node_modules/.bin:${process.env.PATH}`,
+    PORT: String(port),
+    DEV_DATA_DIR: dataDir,
+  };
   for (const name of ["LOCAL_POSTGRES_URL", "LOCAL_REDIS_URL", "REQUIRE_REAL_SERVICES"]) delete env[name];
   env.AUTH_JWT_KEYS = key("dev-test");
   env.DATA_SOURCE_KEYS = key("dev-test-ds");
   child = spawn(`${root}node_modules/.bin/tsx`, ["dev/dev.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   child.stderr!.on("data", (chunk: Buffer) => void (output += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm run dev was not ready within ${READY_TIMEOUT_MS} ms:\n${output}`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`npm run dev was not ready within ${READY_TIMEOUT_MS} ms:\n${output}`)),
+      READY_TIMEOUT_MS,
+    );
     child.stdout!.on("data", (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes("Datacrafted API is running at")) {
@@ -61,7 +69,9 @@ beforeAll(async () => {
   const password = `pw-${randomBytes(8).toString("hex")}`;
   expect((await post("/api/v1/auth/signup", { email, password })).status).toBe(202);
   token = ((await (await post("/api/v1/auth/signin", { email, password })).json()) as { accessToken: string }).accessToken;
-  projectId = ((await (await post("/api/v1/projects", { name: "dev server" }, { authorization: `Bearer ${token}` })).json()) as { id: string }).id;
+  projectId = (
+    (await (await post("/api/v1/projects", { name: "dev server" }, { authorization: `Bearer ${token}` })).json()) as { id: string }
+  ).id;
 }, READY_TIMEOUT_MS + 60_000);
 
 afterAll(async () => {
@@ -100,12 +110,18 @@ describe("npm run dev under requests answered before their body is read", () => 
   });
 
   it("survives a ragged row late in the file", async () => {
-    expect(await upload("text/csv", `a,b\n${"1,2\n".repeat(400_000)}1,2,3\n${"1,2\n".repeat(400_000)}`)).toEqual({ status: 422, code: "CSV_MALFORMED" });
+    expect(await upload("text/csv", `a,b\n${"1,2\n".repeat(400_000)}1,2,3\n${"1,2\n".repeat(400_000)}`)).toEqual({
+      status: 422,
+      code: "CSV_MALFORMED",
+    });
     await expectAlive();
   });
 
   it("survives a bad NDJSON line", async () => {
-    expect(await upload("application/x-ndjson", `${'{"a":1}\n'.repeat(200_000)}{nope\n${'{"a":1}\n'.repeat(200_000)}`)).toEqual({ status: 422, code: "JSON_MALFORMED" });
+    expect(await upload("application/x-ndjson", `${'{"a":1}\n'.repeat(200_000)}{nope\n${'{"a":1}\n'.repeat(200_000)}`)).toEqual({
+      status: 422,
+      code: "JSON_MALFORMED",
+    });
     await expectAlive();
   });
 
@@ -124,7 +140,9 @@ describe("npm run dev under requests answered before their body is read", () => 
     const socket = net.connect(Number(new URL(base).port), "127.0.0.1");
     await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
     const path = `/api/v1/projects/${projectId}/datasets?name=hangup`;
-    socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: text/csv\r\nContent-Length: 1000000\r\n\r\na\n1\n2\n`);
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: text/csv\r\nContent-Length: 1000000\r\n\r\na\n1\n2\n`,
+    );
     // Hang up once the request is under way: the server has taken the bytes sent (the socket's buffer drained).
     await new Promise<void>((resolve) => (socket.writableLength === 0 ? resolve() : socket.once("drain", resolve)));
     socket.destroy();
@@ -138,7 +156,9 @@ describe("npm run dev under requests answered before their body is read", () => 
     let answer = "";
     socket.on("data", (chunk: Buffer) => void (answer += chunk.toString()));
     const ended = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-    socket.write(`POST /api/v1/projects/${projectId}/datasets HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Length: -1\r\nConnection: close\r\n\r\na\n1\n`);
+    socket.write(
+      `POST /api/v1/projects/${projectId}/datasets HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Length: -1\r\nConnection: close\r\n\r\na\n1\n`,
+    );
     await ended;
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
     await expectAlive();

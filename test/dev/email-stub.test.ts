@@ -13,7 +13,13 @@ const read = async (query: string) => ((await (await fetch(`${base}/_stub/messag
 describe("POST /emails", () => {
   it("accepts a message with {id} and keeps it, its links found in the text", async () => {
     const to = unique();
-    const response = await send({ from: "Datacrafted <no-reply@datacrafted.app>", to: [to], subject: "Hi", text: "Go to https://app.example/x#token=abc now", html: "<p>hi</p>" });
+    const response = await send({
+      from: "Datacrafted <no-reply@datacrafted.app>",
+      to: [to],
+      subject: "Hi",
+      text: "Go to https://app.example/x#token=abc now",
+      html: "<p>hi</p>",
+    });
     expect(response.status).toBe(200);
     const { id } = (await response.json()) as { id: string };
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
@@ -26,7 +32,11 @@ describe("POST /emails", () => {
     const message = { from: "a@example.com", to: unique(), subject: "s", text: "t" };
     expect(await (await send(message, "")).json()).toEqual({ statusCode: 401, name: "missing_api_key", message: expect.any(String) });
     expect((await send(message, "Bearer re_wrong")).status).toBe(403);
-    for (const invalid of [{ ...message, to: "not an address" }, { ...message, subject: "" }, { from: "a@example.com", to: unique(), subject: "s" }]) {
+    for (const invalid of [
+      { ...message, to: "not an address" },
+      { ...message, subject: "" },
+      { from: "a@example.com", to: unique(), subject: "s" },
+    ]) {
       const response = await send(invalid);
       expect(response.status).toBe(422);
       expect(await response.json()).toMatchObject({ statusCode: 422, name: "validation_error" });

@@ -24,7 +24,7 @@ describe.each(stacks)("Neon gateway on $postgres", ({ vars }) => {
     const when = new Date("2026-03-04T05:06:07.890Z");
     const [row] = await sql()`
       SELECT ${42}::int AS int, ${"9007199254740993"}::bigint AS big, ${"12345.6789"}::numeric AS num,
-             ${true}::bool AS yes, ${"héllo \"quoted\" ✓"}::text AS txt, ${JSON.stringify({ a: [1, { b: null }] })}::jsonb AS doc,
+             ${true}::bool AS yes, ${'héllo "quoted" ✓'}::text AS txt, ${JSON.stringify({ a: [1, { b: null }] })}::jsonb AS doc,
              ${when}::timestamptz AS at, ${"2026-02-28"}::date AS day, ${"6c8f7c43-3b1e-4e5a-9d2f-0a7e1c2b3d4e"}::uuid AS id,
              ${bytes}::bytea AS bin, ${[1, 2, 3]}::int[] AS ints, ${["a", "b,c", null]}::text[] AS texts, ${null}::text AS nothing`;
     expect(row).toEqual({
@@ -48,7 +48,11 @@ describe.each(stacks)("Neon gateway on $postgres", ({ vars }) => {
   it("returns rows as arrays and fields with type OIDs when asked", async () => {
     const result = await sql().query("SELECT 1::int AS a, 'x'::text AS b, now() AS c", [], { arrayMode: true, fullResults: true });
     expect(result.rows).toEqual([[1, "x", expect.any(Date)]]);
-    expect(result.fields.map((field) => [field.name, field.dataTypeID])).toEqual([["a", 23], ["b", 25], ["c", 1184]]);
+    expect(result.fields.map((field) => [field.name, field.dataTypeID])).toEqual([
+      ["a", 23],
+      ["b", 25],
+      ["c", 1184],
+    ]);
     expect(result.command).toBe("SELECT");
     expect(result.rowCount).toBe(1);
   });
@@ -94,7 +98,9 @@ describe.each(stacks)("Neon gateway on $postgres", ({ vars }) => {
   });
 
   it("reports a syntax error with its position", async () => {
-    const error = await sql().query("SELECT * FROM WHERE").catch((e: unknown) => e);
+    const error = await sql()
+      .query("SELECT * FROM WHERE")
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "42601", position: expect.any(String) });
   });
 

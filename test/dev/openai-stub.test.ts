@@ -1,5 +1,5 @@
 // The OpenAI stub over real HTTP from workerd: the wire format the SDK reads, the default answers, and every scenario step.
-import OpenAI, { APIError, BadRequestError } from "openai";
+import OpenAI, { type APIError, BadRequestError } from "openai";
 import { describe, expect, inject, it } from "vitest";
 import { PlannedResult as AnalysisResult } from "../../src/services/analysis/result.ts";
 
@@ -159,7 +159,11 @@ describe("OpenAI stub: wire format", () => {
   });
 
   it("rejects a request without a bearer key (401) and one without a model (400), in OpenAI's error shape", async () => {
-    for (const headers of [{ "content-type": "application/json" }, { ...key, authorization: "Bearer " }, { ...key, authorization: "Basic abc" }]) {
+    for (const headers of [
+      { "content-type": "application/json" },
+      { ...key, authorization: "Bearer " },
+      { ...key, authorization: "Basic abc" },
+    ]) {
       const res = await complete(chat("hello"), { headers });
       expect(res.status).toBe(401);
       expect(await res.json()).toEqual({
@@ -211,7 +215,10 @@ describe("OpenAI stub: default analysis JSON", () => {
     const columns = ["region", "revenue", "order_date"];
     for (const chart of result.charts) expect(columns).toContain(chart.spec.encoding.x!.field);
     // A datetime column makes the first chart a time series.
-    expect(result.charts[0]).toMatchObject({ type: "line", spec: { encoding: { x: { field: "order_date", type: "temporal", timeUnit: "month" }, y: { field: "revenue", aggregate: "mean" } } } });
+    expect(result.charts[0]).toMatchObject({
+      type: "line",
+      spec: { encoding: { x: { field: "order_date", type: "temporal", timeUnit: "month" }, y: { field: "revenue", aggregate: "mean" } } },
+    });
   });
 
   it("finds columns listed as text, and falls back to generic names (still valid) when there are none", async () => {
@@ -220,9 +227,16 @@ describe("OpenAI stub: default analysis JSON", () => {
       response_format: { type: "json_schema", json_schema: { name: "analysis", schema: { type: "object" } } },
     });
     const fromText = AnalysisResult.parse(JSON.parse(((await listed.json()) as any).choices[0].message.content));
-    expect(fromText.charts[0]).toMatchObject({ type: "bar", spec: { encoding: { x: { field: "city" }, y: { field: "temperature", aggregate: "sum" } } } });
+    expect(fromText.charts[0]).toMatchObject({
+      type: "bar",
+      spec: { encoding: { x: { field: "city" }, y: { field: "temperature", aggregate: "sum" } } },
+    });
 
-    const bare = await complete({ messages: [{ role: "user", content: "Analyse my data." }], stream: true, response_format: { type: "json_object" } });
+    const bare = await complete({
+      messages: [{ role: "user", content: "Analyse my data." }],
+      stream: true,
+      response_format: { type: "json_object" },
+    });
     const generic = AnalysisResult.parse(JSON.parse(contentOf(sse(await bare.text()).chunks)));
     expect([generic.charts[0]!.spec.encoding.x!.field, generic.charts[0]!.spec.encoding.y!.field]).toEqual(["category", "value"]);
   });
@@ -265,7 +279,12 @@ describe("OpenAI stub: scenarios", () => {
     await scenario(a, [{ content: "answer A" }]);
     await scenario(b, [{ content: "answer B" }]);
     const [ra, rb, rn] = await Promise.all([
-      complete({ messages: [{ role: "system", content: `context ${a}` }, { role: "user", content: "q" }] }),
+      complete({
+        messages: [
+          { role: "system", content: `context ${a}` },
+          { role: "user", content: "q" },
+        ],
+      }),
       complete({ messages: [{ role: "user", content: [{ type: "text", text: `parts ${b}` }] }] }),
       complete(chat("nothing scripted here")),
     ]);
@@ -307,7 +326,12 @@ describe("OpenAI stub: scenarios", () => {
     expect(((await overloaded.json()) as any).error.message).toBe("Overloaded, try later");
     const bad = await send();
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as any).error).toEqual({ message: "Invalid 'messages'", type: "invalid_request_error", param: null, code: "invalid_value" });
+    expect(((await bad.json()) as any).error).toEqual({
+      message: "Invalid 'messages'",
+      type: "invalid_request_error",
+      param: null,
+      code: "invalid_value",
+    });
 
     const ok = await send();
     expect(ok.status).toBe(200);
@@ -383,7 +407,11 @@ describe("OpenAI stub: scenarios", () => {
     expect((await requests(match)).requests[0]).toMatchObject({ scenario: null, answer: "default" });
 
     expect((await fetch(`${control}/_stub/scenarios`, { method: "DELETE" })).status).toBe(400);
-    for (const body of [{ match, responses: [] }, { match, responses: [{ content: "x", status: 500 }] }, { responses: [{ content: "x" }] }]) {
+    for (const body of [
+      { match, responses: [] },
+      { match, responses: [{ content: "x", status: 500 }] },
+      { responses: [{ content: "x" }] },
+    ]) {
       const res = await fetch(`${control}/_stub/scenarios`, { method: "POST", body: JSON.stringify(body) });
       expect(res.status).toBe(400);
     }
@@ -433,7 +461,9 @@ describe("OpenAI stub with the openai SDK", () => {
 
     const failing = unique("sdk-400");
     await scenario(failing, [{ status: 400, message: "bad prompt", code: "invalid_value" }]);
-    const error = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: failing }] }).catch((e: unknown) => e);
+    const error = await client.chat.completions
+      .create({ model: "gpt-4o-mini", messages: [{ role: "user", content: failing }] })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BadRequestError);
     expect(error).toMatchObject({ status: 400, code: "invalid_value", type: "invalid_request_error" });
     expect((error as APIError).requestID).toMatch(/^req_/);
@@ -444,16 +474,32 @@ describe("OpenAI stub with the openai SDK", () => {
 // Tool calling on the wire: the SDK's own stream helper assembles what the stub sends, so the fragments are in OpenAI's shape.
 describe("OpenAI stub: tool calls", () => {
   const client = new OpenAI({ apiKey: "sk-test-stub", baseURL: base, maxRetries: 0, timeout: 5_000 });
-  const tools: OpenAI.ChatCompletionTool[] = [{ type: "function", function: { name: "query_dataset", parameters: { type: "object", properties: { sql: { type: "string" } } } } }];
+  const tools: OpenAI.ChatCompletionTool[] = [
+    { type: "function", function: { name: "query_dataset", parameters: { type: "object", properties: { sql: { type: "string" } } } } },
+  ];
 
   it("streams tool_calls deltas (index, id, name, argument fragments) with finish_reason tool_calls, which the SDK assembles", async () => {
     const match = unique("tools-stream");
     const sql = "SELECT region, avg(units) FROM dataset GROUP BY region";
-    await scenario(match, [{ toolCalls: [{ id: "call_a", name: "query_dataset", arguments: { sql } }, { name: "chart", arguments: '{"spec":{' }], chunkSize: 7 }]);
-    const stream = client.chat.completions.stream({ model: "gpt-4o-mini", messages: [{ role: "user", content: match }], tools, stream_options: { include_usage: true } });
+    await scenario(match, [
+      {
+        toolCalls: [
+          { id: "call_a", name: "query_dataset", arguments: { sql } },
+          { name: "chart", arguments: '{"spec":{' },
+        ],
+        chunkSize: 7,
+      },
+    ]);
+    const stream = client.chat.completions.stream({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: match }],
+      tools,
+      stream_options: { include_usage: true },
+    });
     const fragments: { index: number; id?: string; name?: string; arguments?: string }[] = [];
     stream.on("chunk", (chunk) => {
-      for (const call of chunk.choices[0]?.delta.tool_calls ?? []) fragments.push({ index: call.index, id: call.id, name: call.function?.name, arguments: call.function?.arguments });
+      for (const call of chunk.choices[0]?.delta.tool_calls ?? [])
+        fragments.push({ index: call.index, id: call.id, name: call.function?.name, arguments: call.function?.arguments });
     });
     const completion = await stream.finalChatCompletion();
     const choice = completion.choices[0]!;
@@ -466,7 +512,10 @@ describe("OpenAI stub: tool calls", () => {
     expect(calls[0]!.id).toBe("call_a");
     expect(calls[1]!.id).toMatch(/^call_/);
     // The first fragment of each call names it; the rest carry only argument pieces of at most the chunk size.
-    expect(fragments.filter((f) => f.name !== undefined).map((f) => [f.index, f.name, f.arguments])).toEqual([[0, "query_dataset", ""], [1, "chart", ""]]);
+    expect(fragments.filter((f) => f.name !== undefined).map((f) => [f.index, f.name, f.arguments])).toEqual([
+      [0, "query_dataset", ""],
+      [1, "chart", ""],
+    ]);
     const pieces = fragments.filter((f) => f.name === undefined);
     expect(pieces.length).toBeGreaterThan(2);
     expect(pieces.every((f) => f.id === undefined && f.arguments!.length <= 7)).toBe(true);
@@ -478,13 +527,20 @@ describe("OpenAI stub: tool calls", () => {
     await scenario(match, [{ toolCalls: [{ id: "call_b", name: "query_dataset", arguments: { sql: "SELECT 1" } }] }]);
     const completion = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: match }], tools });
     expect(completion.choices[0]!.finish_reason).toBe("tool_calls");
-    expect(completion.choices[0]!.message).toMatchObject({ content: null, tool_calls: [{ id: "call_b", type: "function", function: { name: "query_dataset", arguments: '{"sql":"SELECT 1"}' } }] });
+    expect(completion.choices[0]!.message).toMatchObject({
+      content: null,
+      tool_calls: [{ id: "call_b", type: "function", function: { name: "query_dataset", arguments: '{"sql":"SELECT 1"}' } }],
+    });
   });
 
   it("takes tool messages answering each call in the next request, logs them, and refuses a sequence OpenAI would refuse", async () => {
     const match = unique("tools-followup");
     await scenario(match, [{ content: "Done." }]);
-    const assistant = { role: "assistant" as const, content: null, tool_calls: [{ id: "call_c", type: "function" as const, function: { name: "query_dataset", arguments: "{}" } }] };
+    const assistant = {
+      role: "assistant" as const,
+      content: null,
+      tool_calls: [{ id: "call_c", type: "function" as const, function: { name: "query_dataset", arguments: "{}" } }],
+    };
     const ok = await client.chat.completions.create({
       model: "gpt-4o-mini",
       messages: [{ role: "user", content: match }, assistant, { role: "tool", tool_call_id: "call_c", content: '{"rows":[[1]]}' }],
@@ -492,13 +548,22 @@ describe("OpenAI stub: tool calls", () => {
     });
     expect(ok.choices[0]!.message.content).toBe("Done.");
     const [logged] = (await requests(match)).requests;
-    expect((logged!.messages as { role: string; tool_call_id?: string }[]).map((m) => [m.role, m.tool_call_id])).toEqual([["user", undefined], ["assistant", undefined], ["tool", "call_c"]]);
+    expect((logged!.messages as { role: string; tool_call_id?: string }[]).map((m) => [m.role, m.tool_call_id])).toEqual([
+      ["user", undefined],
+      ["assistant", undefined],
+      ["tool", "call_c"],
+    ]);
     expect(logged!.tools).toEqual(tools);
 
     const unanswered = await complete(chat(match, { messages: [{ role: "user", content: match }, assistant] }));
     expect(unanswered.status).toBe(400);
     expect(((await unanswered.json()) as { error: { message: string } }).error.message).toContain("call_c");
-    const stray = await complete({ messages: [{ role: "user", content: match }, { role: "tool", tool_call_id: "call_z", content: "{}" }] });
+    const stray = await complete({
+      messages: [
+        { role: "user", content: match },
+        { role: "tool", tool_call_id: "call_z", content: "{}" },
+      ],
+    });
     expect(stray.status).toBe(400);
   });
 });

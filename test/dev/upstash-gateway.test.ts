@@ -50,7 +50,13 @@ describe.each(inject("stacks"))("Upstash gateway on $redis", ({ vars }) => {
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(150);
     // Expired once the TTL has passed: polled, not slept, so a slow machine cannot make the wait too short.
-    expect(await eventually(() => redis.get(k), (value) => value === null, { intervalMs: 50 })).toBeNull();
+    expect(
+      await eventually(
+        () => redis.get(k),
+        (value) => value === null,
+        { intervalMs: 50 },
+      ),
+    ).toBeNull();
     expect(await redis.ttl(k)).toBe(-2);
   });
 
@@ -97,7 +103,11 @@ describe.each(inject("stacks"))("Upstash gateway on $redis", ({ vars }) => {
     const script = "#!lua flags=allow-key-locking\nreturn redis.call('INCRBY', KEYS[1], ARGV[1])";
     expect(await redis.eval(script, [k], [2])).toBe(2);
     const sha = await redis.scriptLoad(script);
-    expect(sha).toBe([...new Uint8Array(await crypto.subtle.digest("SHA-1", new TextEncoder().encode(script)))].map((b) => b.toString(16).padStart(2, "0")).join(""));
+    expect(sha).toBe(
+      [...new Uint8Array(await crypto.subtle.digest("SHA-1", new TextEncoder().encode(script)))]
+        .map((b) => b.toString(16).padStart(2, "0"))
+        .join(""),
+    );
     expect(await redis.scriptExists(sha)).toEqual([1]);
     expect(await redis.evalsha(sha, [k], [3])).toBe(5);
   });

@@ -27,15 +27,26 @@ interface Answer {
 }
 
 /** One request to the fault Worker, bounded in time: a hung request becomes status 0, never a hung test. */
-async function send(path: string, { method = "GET", token, body, headers = {}, label = `${method} ${path}`, tag, timeoutMs = 6_000 }: {
-  method?: string;
-  tag?: string;
-  token?: string;
-  body?: unknown;
-  headers?: Record<string, string>;
-  label?: string;
-  timeoutMs?: number;
-} = {}): Promise<Answer> {
+async function send(
+  path: string,
+  {
+    method = "GET",
+    token,
+    body,
+    headers = {},
+    label = `${method} ${path}`,
+    tag,
+    timeoutMs = 6_000,
+  }: {
+    method?: string;
+    tag?: string;
+    token?: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+    label?: string;
+    timeoutMs?: number;
+  } = {},
+): Promise<Answer> {
   const sentIn = phase;
   try {
     const response = await fetch(`${WORKER}${path}`, {
@@ -171,7 +182,9 @@ async function projectNames(who: Account): Promise<string[]> {
   const names: string[] = [];
   let cursor: string | null = null;
   do {
-    const page: Answer = await send(`/api/v1/projects?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { token: who.token });
+    const page: Answer = await send(`/api/v1/projects?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, {
+      token: who.token,
+    });
     expect(page.status, JSON.stringify(page.body)).toBe(200);
     const body = page.body as { data: { name: string }[]; nextCursor: string | null };
     names.push(...body.data.map((project) => project.name));
@@ -187,7 +200,14 @@ function mixed(who: Account, run: string, extra: (i: number) => Record<string, s
     if (kind === 0) return send("/api/v1/projects", { token: who.token, label: "GET /projects" });
     if (kind === 1) return send("/api/v1/me", { token: who.token, label: "GET /me" });
     const name = `${run}-${i}`;
-    return send("/api/v1/projects", { method: "POST", token: who.token, body: { name }, headers: extra(i), label: "POST /projects", tag: name });
+    return send("/api/v1/projects", {
+      method: "POST",
+      token: who.token,
+      body: { name },
+      headers: extra(i),
+      label: "POST /projects",
+      tag: name,
+    });
   };
 }
 
@@ -205,7 +225,10 @@ function expectNoHalfWrites(names: string[], answers: Answer[], uncertain: (a: A
   const notCreated = posts.filter(refused);
   for (const post of notCreated) expect(names, `refused ${post.tag}`).not.toContain(post.tag);
   const accounted = new Set(posts.filter((a) => a.status === 201 || uncertain(a)).map((a) => a.tag));
-  expect(names.filter((name) => !accounted.has(name)), "projects nobody was told about").toEqual([]);
+  expect(
+    names.filter((name) => !accounted.has(name)),
+    "projects nobody was told about",
+  ).toEqual([]);
   return notCreated.length;
 }
 
@@ -251,10 +274,16 @@ describe.sequential("fault injection on the fault Worker's own stack", () => {
 
     // (a) Every answer is a success or the outage's problem: never a 500, never a hang.
     const allowed = (a: Answer) => (a.status >= 200 && a.status < 300) || isProblem(a, 503, "DEPENDENCY_UNAVAILABLE");
-    expect(answers.filter((a) => !allowed(a)), JSON.stringify(tally(answers))).toEqual([]);
+    expect(
+      answers.filter((a) => !allowed(a)),
+      JSON.stringify(tally(answers)),
+    ).toEqual([]);
     const inside = answers.filter((a) => a.sentIn === "down" && a.answeredIn === "down");
     expect(inside.length, JSON.stringify(tally(answers))).toBeGreaterThanOrEqual(8);
-    expect(inside.every((a) => isProblem(a, 503, "DEPENDENCY_UNAVAILABLE")), JSON.stringify(tally(inside))).toBe(true);
+    expect(
+      inside.every((a) => isProblem(a, 503, "DEPENDENCY_UNAVAILABLE")),
+      JSON.stringify(tally(inside)),
+    ).toBe(true);
     expect(problemOf(inside[0]!).detail).toContain("database");
     expect(isProblem(readyDuring!, 503, "DEPENDENCY_UNAVAILABLE"), JSON.stringify(readyDuring)).toBe(true);
     expect(problemOf(readyDuring!).checks).toMatchObject({ postgres: { status: "down" }, redis: { status: "up" } });
@@ -262,7 +291,10 @@ describe.sequential("fault injection on the fault Worker's own stack", () => {
     // (c) Back by itself: every request sent after the restart succeeded, on the same Worker.
     const after = answers.filter((a) => a.sentIn === "recovered");
     expect(after.length).toBeGreaterThanOrEqual(8);
-    expect(after.every((a) => a.status === 200 || a.status === 201), JSON.stringify(tally(after))).toBe(true);
+    expect(
+      after.every((a) => a.status === 200 || a.status === 201),
+      JSON.stringify(tally(after)),
+    ).toBe(true);
     expect((await send("/health/ready")).status).toBe(200);
 
     // (b) Nothing half-written: a create refused while Postgres was down left no row; each 201 is there once.
@@ -293,7 +325,12 @@ describe.sequential("fault injection on the fault Worker's own stack", () => {
       signal: AbortSignal.timeout(8_000),
     });
     await writer.write(encoder.encode(head));
-    const seen = await until(() => control("/neon/stats", "GET") as Promise<{ requests: number }>, (stats) => stats.requests > before, 3_000, 20);
+    const seen = await until(
+      () => control("/neon/stats", "GET") as Promise<{ requests: number }>,
+      (stats) => stats.requests > before,
+      3_000,
+      20,
+    );
     expect(seen.requests, "the project check reached Postgres").toBeGreaterThan(before);
     await sleep(150); // its answer is back: the upload is now streaming into R2
     let answer!: Response;
@@ -318,9 +355,15 @@ describe.sequential("fault injection on the fault Worker's own stack", () => {
 
     // The file did reach R2 (a completed multipart upload under the project), and was removed again.
     const r2 = (await control(`/r2/objects?contains=${project.id}`, "GET")) as R2State;
-    expect(r2.uploads.map((u) => u.state), "the upload had streamed into R2").toContain(1);
+    expect(
+      r2.uploads.map((u) => u.state),
+      "the upload had streamed into R2",
+    ).toContain(1);
     expect(r2.objects, "no R2 object left behind").toEqual([]);
-    expect(r2.uploads.filter((u) => u.state === 0), "no unfinished multipart upload").toEqual([]);
+    expect(
+      r2.uploads.filter((u) => u.state === 0),
+      "no unfinished multipart upload",
+    ).toEqual([]);
 
     // No dataset row either: the list is empty, and the same bytes upload afresh as version 1.
     const list = await send(`/api/v1/projects/${project.id}/datasets`, { token: ada.token });
@@ -356,11 +399,17 @@ describe.sequential("fault injection on the fault Worker's own stack", () => {
     // (a) Fail open: everything passes but a keyed create, which is a 503 problem; never a 500, never a hang.
     const isKeyed = (a: Answer) => a.label === "POST /projects" && Number(a.tag!.split("-").pop()) % 4 === 2;
     const allowed = (a: Answer) => (a.status >= 200 && a.status < 300) || (isKeyed(a) && isProblem(a, 503, "DEPENDENCY_UNAVAILABLE"));
-    expect(answers.filter((a) => !allowed(a)), JSON.stringify(tally(answers))).toEqual([]);
+    expect(
+      answers.filter((a) => !allowed(a)),
+      JSON.stringify(tally(answers)),
+    ).toEqual([]);
     const inside = answers.filter((a) => a.sentIn === "down" && a.answeredIn === "down");
     expect(inside.filter((a) => !isKeyed(a)).length, JSON.stringify(tally(answers))).toBeGreaterThanOrEqual(8);
     expect(inside.filter((a) => !isKeyed(a)).every((a) => a.status === 200 || a.status === 201)).toBe(true);
-    expect(inside.filter(isKeyed).every((a) => a.status === 503), JSON.stringify(tally(inside))).toBe(true);
+    expect(
+      inside.filter(isKeyed).every((a) => a.status === 503),
+      JSON.stringify(tally(inside)),
+    ).toBe(true);
 
     // /health/ready says Redis is down and the limiter is failing open.
     expect(isProblem(readyDuring!, 503, "DEPENDENCY_UNAVAILABLE"), JSON.stringify(readyDuring)).toBe(true);
@@ -372,12 +421,22 @@ describe.sequential("fault injection on the fault Worker's own stack", () => {
     // (c) Back by itself: requests are counted again (RateLimit headers) and readiness clears.
     const after = answers.filter((a) => a.sentIn === "recovered");
     expect(after.length).toBeGreaterThanOrEqual(8);
-    expect(after.every((a) => a.status === 200 || a.status === 201), JSON.stringify(tally(after))).toBe(true);
-    const limited = await fetch(`${WORKER}/api/v1/me`, { headers: { Authorization: `Bearer ${ada.token}`, "CF-Connecting-IP": randomIp() }, signal: AbortSignal.timeout(5_000) });
+    expect(
+      after.every((a) => a.status === 200 || a.status === 201),
+      JSON.stringify(tally(after)),
+    ).toBe(true);
+    const limited = await fetch(`${WORKER}/api/v1/me`, {
+      headers: { Authorization: `Bearer ${ada.token}`, "CF-Connecting-IP": randomIp() },
+      signal: AbortSignal.timeout(5_000),
+    });
     expect(limited.status).toBe(200);
     expect(limited.headers.get("RateLimit")).toMatch(/^"free";r=\d+;t=\d+$/);
     await limited.body?.cancel();
-    const ready = await until(() => send("/health/ready"), (a) => a.status === 200, 3_000);
+    const ready = await until(
+      () => send("/health/ready"),
+      (a) => a.status === 200,
+      3_000,
+    );
     expect(ready.status, JSON.stringify(ready.body)).toBe(200);
     expect(ready.body).toMatchObject({ status: "ready", rateLimiter: { failMode: "open", status: "ok", since: null } });
 
@@ -397,8 +456,20 @@ describe.sequential("fault injection on the fault Worker's own stack", () => {
     await control("/neon/delay?ms=700");
     const before = await settledSqlCount();
     // The key is taken in Redis, then the insert waits in the Postgres gateway while Redis goes away.
-    const create = send("/api/v1/projects", { method: "POST", token: ada.token, body: { name }, headers: { "Idempotency-Key": name }, tag: name, label: "POST /projects" });
-    const seen = await until(() => control("/neon/stats", "GET") as Promise<{ requests: number }>, (stats) => stats.requests > before, 3_000, 20);
+    const create = send("/api/v1/projects", {
+      method: "POST",
+      token: ada.token,
+      body: { name },
+      headers: { "Idempotency-Key": name },
+      tag: name,
+      label: "POST /projects",
+    });
+    const seen = await until(
+      () => control("/neon/stats", "GET") as Promise<{ requests: number }>,
+      (stats) => stats.requests > before,
+      3_000,
+      20,
+    );
     expect(seen.requests, "the insert reached Postgres").toBeGreaterThan(before);
     let answer!: Answer;
     await outage("upstash", async () => {
@@ -439,7 +510,12 @@ describe.sequential("fault injection on the fault Worker's own stack", () => {
     const analyse = (question: string, accept = "text/event-stream") =>
       fetch(`${WORKER}/api/v1/sessions/${sessionId}/analyses`, {
         method: "POST",
-        headers: { Authorization: `Bearer ${ada.token}`, "Content-Type": "application/json", Accept: accept, "CF-Connecting-IP": randomIp() },
+        headers: {
+          Authorization: `Bearer ${ada.token}`,
+          "Content-Type": "application/json",
+          Accept: accept,
+          "CF-Connecting-IP": randomIp(),
+        },
         body: JSON.stringify({ question }),
         signal: AbortSignal.timeout(8_000),
       });
@@ -487,7 +563,10 @@ describe.sequential("fault injection on the fault Worker's own stack", () => {
       }
       const recorded = await send(`/api/v1/sessions/${sessionId}/analyses`, { token: ada.token });
       const rows = (recorded.body as { data: { status: string; charts: unknown[] }[] }).data;
-      expect(rows.map((row) => [row.status, row.charts.length])).toEqual([["failed", 0], ["failed", 0]]);
+      expect(rows.map((row) => [row.status, row.charts.length])).toEqual([
+        ["failed", 0],
+        ["failed", 0],
+      ]);
     } finally {
       phase = "starting";
       await control("/openai/start");
@@ -495,7 +574,12 @@ describe.sequential("fault injection on the fault Worker's own stack", () => {
     }
 
     // 4. Back: once the cool-down has passed, an analysis streams to `done` and is saved with its charts.
-    const recovered = await until(() => analyse("Recovered?"), (response) => response.status !== 503, 5_000, 250);
+    const recovered = await until(
+      () => analyse("Recovered?"),
+      (response) => response.status !== 503,
+      5_000,
+      250,
+    );
     expect(recovered.status).toBe(200);
     const done = await drain(recovered);
     expect(done.at(-1)?.event, JSON.stringify(done.map((e) => e.event))).toBe("done");

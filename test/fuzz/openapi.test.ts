@@ -48,7 +48,10 @@ async function unchecked(method: string, path: string, init: { token?: string; b
 /** The checks every response must pass. */
 async function conforms(response: Response, label: string, op?: Operation) {
   expect(response.status, `${label}: not_a_server_error`).toBeLessThan(500);
-  if (op) expect(Object.keys(op.responses), `${label}: status_code_conformance (${response.status} is documented)`).toContain(String(response.status));
+  if (op)
+    expect(Object.keys(op.responses), `${label}: status_code_conformance (${response.status} is documented)`).toContain(
+      String(response.status),
+    );
   const type = response.headers.get("Content-Type") ?? "";
   if (response.status >= 400) {
     expect(type, `${label}: content_type_conformance`).toBe("application/problem+json");
@@ -66,13 +69,20 @@ async function conforms(response: Response, label: string, op?: Operation) {
 const fill = (path: string) => path.replaceAll(/\{(\w+)\}/g, (_, name: string) => values[name] ?? "00000000-0000-4000-8000-000000000000");
 
 beforeAll(async () => {
-  const doc = (await (await send("get", "/openapi.json")).json()) as { paths: Record<string, Record<string, Omit<Operation, "method" | "path">>> };
+  const doc = (await (await send("get", "/openapi.json")).json()) as {
+    paths: Record<string, Record<string, Omit<Operation, "method" | "path">>>;
+  };
   operations = Object.entries(doc.paths).flatMap(([path, byMethod]) =>
-    Object.entries(byMethod).filter(([method]) => (methods as readonly string[]).includes(method)).map(([method, op]) => ({ ...op, method, path })),
+    Object.entries(byMethod)
+      .filter(([method]) => (methods as readonly string[]).includes(method))
+      .map(([method, op]) => ({ ...op, method, path })),
   );
   owner = await person("fuzz");
   const slug = await team(owner, "Fuzz team");
-  const project = await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: owner.token, body: { org: slug, name: "Fuzz" } }), 201);
+  const project = await json<{ id: string }>(
+    await call("/api/v1/projects", { method: "POST", token: owner.token, body: { org: slug, name: "Fuzz" } }),
+    201,
+  );
   values = { slug, id: project.id, userId: owner.userId, schema: "public", key: "fuzz:key" };
 });
 
@@ -80,7 +90,9 @@ beforeAll(async () => {
 function declaredSchema(method: string, path: string, status: number) {
   for (const definition of app.openAPIRegistry.definitions) {
     if (definition.type !== "route" || definition.route.method !== method || definition.route.path !== path) continue;
-    const content = definition.route.responses[String(status)] as { content?: Record<string, { schema?: { safeParse?: (v: unknown) => { success: boolean; error?: unknown } } }> } | undefined;
+    const content = definition.route.responses[String(status)] as
+      | { content?: Record<string, { schema?: { safeParse?: (v: unknown) => { success: boolean; error?: unknown } } }> }
+      | undefined;
     return content?.content?.["application/json"]?.schema;
   }
   return undefined;
@@ -97,7 +109,11 @@ describe("every operation in /openapi.json", () => {
     for (const op of secured) {
       const label = `${op.method.toUpperCase()} ${op.path}`;
       for (const token of [undefined, "not-a-token", "dck_forged_key"]) {
-        const response = await send(op.method, fill(op.path), { token, body: op.requestBody ? "{}" : undefined, headers: op.requestBody ? { "Content-Type": "application/json" } : {} });
+        const response = await send(op.method, fill(op.path), {
+          token,
+          body: op.requestBody ? "{}" : undefined,
+          headers: op.requestBody ? { "Content-Type": "application/json" } : {},
+        });
         expect(response.status, `${label} with ${token ?? "no token"}`).toBe(401);
         expect(response.headers.get("WWW-Authenticate"), label).toMatch(/^Bearer realm=/);
         await conforms(response, label, op);
@@ -113,7 +129,10 @@ describe("every operation in /openapi.json", () => {
     );
     for (const op of open) {
       const label = `${op.method.toUpperCase()} ${op.path}`;
-      const response = await send(op.method, fill(op.path), { body: op.requestBody ? "{}" : undefined, headers: op.requestBody ? { "Content-Type": "application/json" } : {} });
+      const response = await send(op.method, fill(op.path), {
+        body: op.requestBody ? "{}" : undefined,
+        headers: op.requestBody ? { "Content-Type": "application/json" } : {},
+      });
       expect(response.status, `${label} without credentials`).not.toBe(401);
       await conforms(response, label, op);
     }
@@ -134,19 +153,36 @@ describe("every operation in /openapi.json", () => {
   });
 
   it("negative_data_rejection: arbitrary JSON bodies never crash an operation, and invalid ones are 4xx problems", async () => {
-    const withBody = operations.filter((op) => op.requestBody?.content["application/json"] && !["deleteMe", "signOut"].includes(op.operationId));
+    const withBody = operations.filter(
+      (op) => op.requestBody?.content["application/json"] && !["deleteMe", "signOut"].includes(op.operationId),
+    );
     for (const op of withBody) {
       const label = `${op.method.toUpperCase()} ${op.path}`;
       await fc.assert(
-        fc.asyncProperty(fc.oneof(fc.jsonValue(), fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }))), async (body) => {
-          const response = await send(op.method, fill(op.path), { token: owner.token, body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
-          await conforms(response, label, op);
-        }),
+        fc.asyncProperty(
+          fc.oneof(fc.jsonValue(), fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }))),
+          async (body) => {
+            const response = await send(op.method, fill(op.path), {
+              token: owner.token,
+              body: JSON.stringify(body),
+              headers: { "Content-Type": "application/json" },
+            });
+            await conforms(response, label, op);
+          },
+        ),
         { numRuns: 15 },
       );
       // Not JSON at all, and a media type the operation does not take.
-      await conforms(await send(op.method, fill(op.path), { token: owner.token, body: "{ nope", headers: { "Content-Type": "application/json" } }), label, op);
-      const xml = await send(op.method, fill(op.path), { token: owner.token, body: "<a/>", headers: { "Content-Type": "application/xml" } });
+      await conforms(
+        await send(op.method, fill(op.path), { token: owner.token, body: "{ nope", headers: { "Content-Type": "application/json" } }),
+        label,
+        op,
+      );
+      const xml = await send(op.method, fill(op.path), {
+        token: owner.token,
+        body: "<a/>",
+        headers: { "Content-Type": "application/xml" },
+      });
       expect(xml.status, `${label}: wrong media type`).toBe(415);
       await conforms(xml, label, op);
     }
@@ -157,12 +193,16 @@ describe("every operation in /openapi.json", () => {
     for (const op of reads) {
       const label = `GET ${op.path}`;
       await fc.assert(
-        fc.asyncProperty(fc.string({ maxLength: 40 }), fc.dictionary(fc.constantFrom("limit", "cursor", "org", "q", "actor", "action", "from", "to"), fc.string({ maxLength: 30 })), async (segment, query) => {
-          const path = op.path.replaceAll(/\{(\w+)\}/g, () => encodeURIComponent(segment) || "x");
-          const search = new URLSearchParams(query).toString();
-          const response = await send("get", `${path}${search ? `?${search}` : ""}`, { token: owner.token });
-          await conforms(response, label, op);
-        }),
+        fc.asyncProperty(
+          fc.string({ maxLength: 40 }),
+          fc.dictionary(fc.constantFrom("limit", "cursor", "org", "q", "actor", "action", "from", "to"), fc.string({ maxLength: 30 })),
+          async (segment, query) => {
+            const path = op.path.replaceAll(/\{(\w+)\}/g, () => encodeURIComponent(segment) || "x");
+            const search = new URLSearchParams(query).toString();
+            const response = await send("get", `${path}${search ? `?${search}` : ""}`, { token: owner.token });
+            await conforms(response, label, op);
+          },
+        ),
         { numRuns: 15 },
       );
     }
@@ -170,12 +210,33 @@ describe("every operation in /openapi.json", () => {
 
   it("positive_data_acceptance and response_schema_conformance: every readable operation answers 200 with the body it declares", async () => {
     // Through send(), like everything after the seed: the fuzzer's volume would exhaust the default limit.
-    const { key } = await json<{ key: string }>(await send("post", `/api/v1/orgs/${values.slug}/api-keys`, { token: owner.token, body: JSON.stringify({ name: "fuzz" }), headers: { "Content-Type": "application/json" } }), 201);
-    const upload = await send("post", `/api/v1/projects/${values.id}/datasets`, { token: owner.token, body: "a,b\n1,x\n2,y\n", headers: { "Content-Type": "text/csv" } });
+    const { key } = await json<{ key: string }>(
+      await send("post", `/api/v1/orgs/${values.slug}/api-keys`, {
+        token: owner.token,
+        body: JSON.stringify({ name: "fuzz" }),
+        headers: { "Content-Type": "application/json" },
+      }),
+      201,
+    );
+    const upload = await send("post", `/api/v1/projects/${values.id}/datasets`, {
+      token: owner.token,
+      body: "a,b\n1,x\n2,y\n",
+      headers: { "Content-Type": "text/csv" },
+    });
     expect(upload.status).toBe(201);
     const dataset = (await upload.json()) as { id: string };
-    const session = (await (await send("post", "/api/v1/sessions", { token: owner.token, body: JSON.stringify({ datasetId: dataset.id }), headers: { "Content-Type": "application/json" } })).json()) as { id: string };
-    const analysis = await send("post", `/api/v1/sessions/${session.id}/analyses`, { token: owner.token, body: JSON.stringify({ engine: "statistical" }), headers: { "Content-Type": "application/json", Accept: "text/event-stream" } });
+    const session = (await (
+      await send("post", "/api/v1/sessions", {
+        token: owner.token,
+        body: JSON.stringify({ datasetId: dataset.id }),
+        headers: { "Content-Type": "application/json" },
+      })
+    ).json()) as { id: string };
+    const analysis = await send("post", `/api/v1/sessions/${session.id}/analyses`, {
+      token: owner.token,
+      body: JSON.stringify({ engine: "statistical" }),
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+    });
     const analysisId = /"analysisId":"([0-9a-f-]{36})"/.exec(await analysis.text())?.[1];
     const ids: Record<string, string> = {
       "/api/v1/datasets/{id}": dataset.id,
@@ -190,10 +251,28 @@ describe("every operation in /openapi.json", () => {
     };
     // Data sources on the test stack's own gateways: a Postgres one for the registry and catalog reads, a Redis one (with the key) for the rest.
     const register = async (body: Record<string, unknown>) =>
-      (await json<{ id: string }>(await send("post", `/api/v1/orgs/${values.slug}/data-sources`, { token: owner.token, body: JSON.stringify(body), headers: { "Content-Type": "application/json" } }), 201)).id;
+      (
+        await json<{ id: string }>(
+          await send("post", `/api/v1/orgs/${values.slug}/data-sources`, {
+            token: owner.token,
+            body: JSON.stringify(body),
+            headers: { "Content-Type": "application/json" },
+          }),
+          201,
+        )
+      ).id;
     const pg = await register({ kind: "postgres", name: "fuzz-pg", connectionString: env.DATABASE_URL, endpoint: env.NEON_FETCH_ENDPOINT });
-    const redis = await register({ kind: "redis", name: "fuzz-redis", url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
-    const seeded = await send("post", `/api/v1/orgs/${values.slug}/data-sources/${redis}/pipeline`, { token: owner.token, body: JSON.stringify({ commands: [["SET", values.key!, "v"]] }), headers: { "Content-Type": "application/json" } });
+    const redis = await register({
+      kind: "redis",
+      name: "fuzz-redis",
+      url: env.UPSTASH_REDIS_REST_URL,
+      token: env.UPSTASH_REDIS_REST_TOKEN,
+    });
+    const seeded = await send("post", `/api/v1/orgs/${values.slug}/data-sources/${redis}/pipeline`, {
+      token: owner.token,
+      body: JSON.stringify({ commands: [["SET", values.key!, "v"]] }),
+      headers: { "Content-Type": "application/json" },
+    });
     expect(seeded.status).toBe(200);
     for (const suffix of ["", "/schemas", "/schemas/{schema}/tables"]) ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = pg;
     for (const suffix of ["/keys", "/keys/{key}", "/info"]) ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = redis;
@@ -223,13 +302,21 @@ describe("every operation in /openapi.json", () => {
   }, 90_000);
 
   it("missing_required_header: If-Match is optional, a malformed one is a 412 problem, never a crash", async () => {
-    const response = await send("patch", `/api/v1/projects/${values.id}`, { token: owner.token, body: "{}", headers: { "Content-Type": "application/json", "If-Match": "garbage, W/" } });
+    const response = await send("patch", `/api/v1/projects/${values.id}`, {
+      token: owner.token,
+      body: "{}",
+      headers: { "Content-Type": "application/json", "If-Match": "garbage, W/" },
+    });
     expect(response.status).toBe(412);
     await conforms(response, "PATCH /api/v1/projects/{id} with a malformed If-Match");
   });
 
   it("ensure_resource_availability and use_after_free: a created resource reads at once, and is 404 after DELETE", async () => {
-    const created = await send("post", "/api/v1/projects", { token: owner.token, body: JSON.stringify({ name: "Ephemeral" }), headers: { "Content-Type": "application/json" } });
+    const created = await send("post", "/api/v1/projects", {
+      token: owner.token,
+      body: JSON.stringify({ name: "Ephemeral" }),
+      headers: { "Content-Type": "application/json" },
+    });
     expect(created.status).toBe(201);
     const location = created.headers.get("Location")!;
     expect((await send("get", location, { token: owner.token })).status).toBe(200);

@@ -12,17 +12,32 @@ const createThing = createRoute({
   request: {
     params: z.object({ id: z.uuid() }),
     query: z.object({ dryRun: z.enum(["true", "false"]).optional() }),
-    body: { required: true, content: { "application/json": { schema: z.object({ name: z.string().min(1).max(200), color: z.string().regex(/^#[0-9a-f]{6}$/i) }) } } },
+    body: {
+      required: true,
+      content: {
+        "application/json": { schema: z.object({ name: z.string().min(1).max(200), color: z.string().regex(/^#[0-9a-f]{6}$/i) }) },
+      },
+    },
   },
   responses: {
-    201: { description: "Created", content: { "application/json": { schema: z.object({ id: z.string(), name: z.string(), dryRun: z.boolean() }) } } },
+    201: {
+      description: "Created",
+      content: { "application/json": { schema: z.object({ id: z.string(), name: z.string(), dryRun: z.boolean() }) } },
+    },
     ...problemResponses(400, 415),
   },
 });
 
 function testApp() {
   const app = createApp({
-    aliases: [{ from: "/api/things", to: "/api/v1/things", deprecatedAt: new Date("2026-01-01T00:00:00Z"), sunset: new Date("2030-01-01T00:00:00Z") }],
+    aliases: [
+      {
+        from: "/api/things",
+        to: "/api/v1/things",
+        deprecatedAt: new Date("2026-01-01T00:00:00Z"),
+        sunset: new Date("2030-01-01T00:00:00Z"),
+      },
+    ],
   });
   app.openapi(createThing, (c) => {
     const { id } = c.req.valid("param");
@@ -54,7 +69,9 @@ describe("validation", () => {
     expect(params.errors).toEqual([{ path: "param.id", message: expect.any(String) }]);
 
     const badQuery = await post(`/api/v1/things/${id}?dryRun=maybe`, JSON.stringify({ name: "A", color: "#aabbcc" }));
-    expect((await expectProblem(badQuery, 400, "VALIDATION_FAILED")).errors).toEqual([{ path: "query.dryRun", message: expect.any(String) }]);
+    expect((await expectProblem(badQuery, 400, "VALIDATION_FAILED")).errors).toEqual([
+      { path: "query.dryRun", message: expect.any(String) },
+    ]);
 
     const badBody = await post(`/api/v1/things/${id}`, JSON.stringify({ name: "x".repeat(10_000), color: "red" }));
     const body = await expectProblem(badBody, 400, "VALIDATION_FAILED");
@@ -72,7 +89,11 @@ describe("validation", () => {
   });
 
   it("answers a body sent without Content-Type with 415", async () => {
-    const response = await testApp().request(`/api/v1/things/${id}`, { method: "POST", body: new TextEncoder().encode('{"name":"A","color":"#aabbcc"}') }, env);
+    const response = await testApp().request(
+      `/api/v1/things/${id}`,
+      { method: "POST", body: new TextEncoder().encode('{"name":"A","color":"#aabbcc"}') },
+      env,
+    );
     await expectProblem(response, 415, "UNSUPPORTED_MEDIA_TYPE");
   });
 });
@@ -85,7 +106,13 @@ describe("uncaught exceptions", () => {
     expect(JSON.stringify(body)).not.toContain("hunter2");
     expect(body.detail).toContain(body.requestId);
     const lines = logged.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
-    expect(lines).toContainEqual(expect.objectContaining({ message: "unhandled error", error: expect.stringContaining("secret internal detail"), requestId: body.requestId }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        message: "unhandled error",
+        error: expect.stringContaining("secret internal detail"),
+        requestId: body.requestId,
+      }),
+    );
   });
 });
 
@@ -93,10 +120,23 @@ describe("request log", () => {
   it("writes one JSON line per request with the route pattern, not the raw path", async () => {
     const logged = vi.spyOn(console, "log").mockImplementation(() => {});
     const app = testApp();
-    await app.request(`/api/v1/things/${id}`, { method: "POST", body: JSON.stringify({ name: "A", color: "#aabbcc" }), headers: { "Content-Type": "application/json" } }, { ...env, LOG_LEVEL: "info" });
+    await app.request(
+      `/api/v1/things/${id}`,
+      { method: "POST", body: JSON.stringify({ name: "A", color: "#aabbcc" }), headers: { "Content-Type": "application/json" } },
+      { ...env, LOG_LEVEL: "info" },
+    );
     const lines = logged.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
     expect(lines).toEqual([
-      expect.objectContaining({ level: "info", message: "request", method: "POST", route: "/api/v1/things/:id", status: 201, durationMs: expect.any(Number), requestId: expect.any(String), userId: null }),
+      expect.objectContaining({
+        level: "info",
+        message: "request",
+        method: "POST",
+        route: "/api/v1/things/:id",
+        status: 201,
+        durationMs: expect.any(Number),
+        requestId: expect.any(String),
+        userId: null,
+      }),
     ]);
   });
 });

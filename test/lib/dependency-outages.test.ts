@@ -48,7 +48,11 @@ describe("with Redis out of reach", () => {
     const response = await direct(
       "/api/v1/projects",
       { UPSTASH_REDIS_REST_URL: deadUrl, RATE_LIMIT_FAIL_MODE: "open", RATE_LIMIT_TIMEOUT_MS: "300" },
-      { method: "POST", body: JSON.stringify({ name: "Guarded" }), headers: { Authorization: `Bearer ${ada.token}`, "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() } },
+      {
+        method: "POST",
+        body: JSON.stringify({ name: "Guarded" }),
+        headers: { Authorization: `Bearer ${ada.token}`, "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() },
+      },
     );
     await expectProblem(response, 503, "DEPENDENCY_UNAVAILABLE");
     const list = await json<{ data: { name: string }[] }>(await call("/api/v1/projects", { token: ada.token }), 200);

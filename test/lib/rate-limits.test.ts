@@ -19,7 +19,8 @@ describe("the LLM bucket", () => {
   it("spends cost units, not requests", async () => {
     const app = llmApp();
     const caller = crypto.randomUUID();
-    const spend = (cost: number) => app.request(`/llm/${cost}`, { method: "POST", headers: { "X-Caller": caller } }, { ...env, RATE_LIMIT_LLM: "60" });
+    const spend = (cost: number) =>
+      app.request(`/llm/${cost}`, { method: "POST", headers: { "X-Caller": caller } }, { ...env, RATE_LIMIT_LLM: "60" });
     const first = await spend(25);
     expect(first.status).toBe(200);
     expect(first.headers.get("RateLimit")).toMatch(/^"llm";r=35;t=\d+$/);

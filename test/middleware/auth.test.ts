@@ -25,7 +25,15 @@ interface Mint {
 }
 
 /** Mints a token the way our issuer does, with one thing changed at a time. */
-async function mint({ sub, sid, kid = keys[0]!.kid, secret = keys[0]!.secret, iss = "https://api.datacrafted.app", aud = "datacrafted-api", exp }: Mint) {
+async function mint({
+  sub,
+  sid,
+  kid = keys[0]!.kid,
+  secret = keys[0]!.secret,
+  iss = "https://api.datacrafted.app",
+  aud = "datacrafted-api",
+  exp,
+}: Mint) {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ sid })
     .setProtectedHeader({ alg: "HS256", kid })
@@ -45,7 +53,9 @@ async function sessionOf(token: string) {
 async function expectRefused(token: string, code = "INVALID_TOKEN") {
   const response = await call("/api/v1/me", { token });
   await expectProblem(response, 401, code as never);
-  expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer realm="datacrafted-api", error="invalid_token", error_description=".+"$/);
+  expect(response.headers.get("WWW-Authenticate")).toMatch(
+    /^Bearer realm="datacrafted-api", error="invalid_token", error_description=".+"$/,
+  );
 }
 
 describe("own access tokens", () => {
@@ -75,7 +85,12 @@ describe("own access tokens", () => {
   it('refuse alg "none"', async () => {
     const ada = await person("none");
     const { sub, sid } = await sessionOf(ada.token);
-    const unsigned = new UnsecuredJWT({ sid }).setSubject(sub).setIssuer("https://api.datacrafted.app").setAudience("datacrafted-api").setExpirationTime("5m").encode();
+    const unsigned = new UnsecuredJWT({ sid })
+      .setSubject(sub)
+      .setIssuer("https://api.datacrafted.app")
+      .setAudience("datacrafted-api")
+      .setExpirationTime("5m")
+      .encode();
     await expectRefused(unsigned);
   });
 
@@ -96,8 +111,16 @@ describe("own access tokens", () => {
     const ada = await person("banned");
     await createDb(env).update(users).set({ status: "banned" }).where(eq(users.email, ada.email));
     await expectRefused(ada.token);
-    await expectProblem(await call("/api/v1/auth/signin", { method: "POST", body: { email: ada.email, password: ada.password } }), 403, "FORBIDDEN");
-    await expectProblem(await call("/api/v1/auth/refresh", { method: "POST", body: { refreshToken: ada.tokens.refreshToken } }), 401, "INVALID_TOKEN");
+    await expectProblem(
+      await call("/api/v1/auth/signin", { method: "POST", body: { email: ada.email, password: ada.password } }),
+      403,
+      "FORBIDDEN",
+    );
+    await expectProblem(
+      await call("/api/v1/auth/refresh", { method: "POST", body: { refreshToken: ada.tokens.refreshToken } }),
+      401,
+      "INVALID_TOKEN",
+    );
   });
 
   it("refuse a token whose session has expired", async () => {
@@ -119,14 +142,23 @@ describe("own access tokens", () => {
 describe("external identity provider tokens", () => {
   const idpKey = () => importJWK(oidc.privateJwk, "RS256");
   const external = async (claims: Record<string, unknown>, { aud = oidc.audience, iss = oidc.issuer, exp = "5m" } = {}) =>
-    new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: oidc.privateJwk.kid }).setIssuer(iss).setAudience(aud).setIssuedAt().setExpirationTime(exp).sign(await idpKey());
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: "RS256", kid: oidc.privateJwk.kid })
+      .setIssuer(iss)
+      .setAudience(aud)
+      .setIssuedAt()
+      .setExpirationTime(exp)
+      .sign(await idpKey());
 
   it("provision the account on the first valid token, then recognise it, fetching the JWKS once", async () => {
     const subject = `auth0|${crypto.randomUUID()}`;
     const email = `grace-${crypto.randomUUID().slice(0, 8)}@example.com`;
     const token = await external({ sub: subject, email, email_verified: true, name: "Grace Hopper" });
     const jwksFetches = async () => ((await (await fetch(oidc.statsUrl)).json()) as { jwksFetches: number }).jwksFetches;
-    const first = await json<{ id: string; email: string; name: string; organizations: { personal: boolean; role: string }[] }>(await call("/api/v1/me", { token }), 200);
+    const first = await json<{ id: string; email: string; name: string; organizations: { personal: boolean; role: string }[] }>(
+      await call("/api/v1/me", { token }),
+      200,
+    );
     // Other files' isolates fetch the JWKS too (each keeps its own cache): this one fetched it for the first token, then never again.
     const afterFirst = await jwksFetches();
     expect(first).toMatchObject({ email, name: "Grace Hopper", organizations: [{ personal: true, role: "owner" }] });

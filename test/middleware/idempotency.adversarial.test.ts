@@ -5,7 +5,13 @@ import { describe, expect, it } from "vitest";
 import { call, json, person, signIn } from "../support/harness.ts";
 import { expectProblem } from "../support/problem.ts";
 
-const redis = () => new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, enableTelemetry: false, automaticDeserialization: false });
+const redis = () =>
+  new Redis({
+    url: env.UPSTASH_REDIS_REST_URL,
+    token: env.UPSTASH_REDIS_REST_TOKEN,
+    enableTelemetry: false,
+    automaticDeserialization: false,
+  });
 
 /** Every idempotency record in this run's Redis, as raw text. */
 async function storedRecords(): Promise<string[]> {
@@ -41,7 +47,10 @@ describe("a replay is bound to a live session", () => {
     const ada = await person("idem-other-session");
     const key = crypto.randomUUID();
     const body = { name: "Per session" };
-    const first = await json<{ id: string }>(await call("/api/v1/orgs", { method: "POST", token: ada.token, body, headers: withKey(key) }), 201);
+    const first = await json<{ id: string }>(
+      await call("/api/v1/orgs", { method: "POST", token: ada.token, body, headers: withKey(key) }),
+      201,
+    );
     const other = await signIn(ada.email, ada.password);
     const second = await call("/api/v1/orgs", { method: "POST", token: other.accessToken, body, headers: withKey(key) });
     expect(second.headers.get("Idempotent-Replayed")).toBeNull();
@@ -55,13 +64,20 @@ describe("a response carrying a secret", () => {
     const key = crypto.randomUUID();
     const path = `/api/v1/orgs/${ada.personalOrg}/api-keys`;
     const body = { name: "ci", scopes: ["read"] };
-    const created = await json<{ id: string; key: string }>(await call(path, { method: "POST", token: ada.token, body, headers: withKey(key) }), 201);
+    const created = await json<{ id: string; key: string }>(
+      await call(path, { method: "POST", token: ada.token, body, headers: withKey(key) }),
+      201,
+    );
 
     const records = await storedRecords();
     expect(records.length).toBeGreaterThan(0);
     for (const record of records) expect(record).not.toContain(created.key);
 
-    await expectProblem(await call(path, { method: "POST", token: ada.token, body, headers: withKey(key) }), 409, "IDEMPOTENCY_NOT_REPLAYABLE");
+    await expectProblem(
+      await call(path, { method: "POST", token: ada.token, body, headers: withKey(key) }),
+      409,
+      "IDEMPOTENCY_NOT_REPLAYABLE",
+    );
     expect((await call(`${path}/${created.id}`, { method: "DELETE", token: ada.token })).status).toBe(204);
     const afterRevoke = await call(path, { method: "POST", token: ada.token, body, headers: withKey(key) });
     await expectProblem(afterRevoke, 409, "IDEMPOTENCY_NOT_REPLAYABLE");
@@ -92,23 +108,37 @@ describe("the request fingerprint", () => {
     const key = crypto.randomUUID();
     const body = { name: "Query" };
     await json(await call("/api/v1/orgs?source=a", { method: "POST", token: ada.token, body, headers: withKey(key) }), 201);
-    await expectProblem(await call("/api/v1/orgs?source=b", { method: "POST", token: ada.token, body, headers: withKey(key) }), 422, "IDEMPOTENCY_KEY_REUSED");
+    await expectProblem(
+      await call("/api/v1/orgs?source=b", { method: "POST", token: ada.token, body, headers: withKey(key) }),
+      422,
+      "IDEMPOTENCY_KEY_REUSED",
+    );
   });
 });
 
 describe("PATCH", () => {
   it("honours Idempotency-Key: the same key and body replay the first answer; another body is 422", async () => {
     const ada = await person("idem-patch");
-    const project = await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: ada.token, body: { name: "P" } }), 201);
+    const project = await json<{ id: string }>(
+      await call("/api/v1/projects", { method: "POST", token: ada.token, body: { name: "P" } }),
+      201,
+    );
     const path = `/api/v1/projects/${project.id}`;
     const key = crypto.randomUUID();
-    const first = await json<{ name: string }>(await call(path, { method: "PATCH", token: ada.token, body: { name: "Renamed" }, headers: withKey(key) }), 200);
+    const first = await json<{ name: string }>(
+      await call(path, { method: "PATCH", token: ada.token, body: { name: "Renamed" }, headers: withKey(key) }),
+      200,
+    );
     // Someone else renames it meanwhile; a retry of the first PATCH must not undo that.
     await json(await call(path, { method: "PATCH", token: ada.token, body: { name: "Later" } }), 200);
     const retry = await call(path, { method: "PATCH", token: ada.token, body: { name: "Renamed" }, headers: withKey(key) });
     expect(retry.headers.get("Idempotent-Replayed")).toBe("true");
     expect(await json<{ name: string }>(retry, 200)).toEqual(first);
     expect((await json<{ name: string }>(await call(path, { token: ada.token }), 200)).name).toBe("Later");
-    await expectProblem(await call(path, { method: "PATCH", token: ada.token, body: { name: "Other" }, headers: withKey(key) }), 422, "IDEMPOTENCY_KEY_REUSED");
+    await expectProblem(
+      await call(path, { method: "PATCH", token: ada.token, body: { name: "Other" }, headers: withKey(key) }),
+      422,
+      "IDEMPOTENCY_KEY_REUSED",
+    );
   });
 });

@@ -54,7 +54,9 @@ describe("Idempotency-Key", () => {
     const key = crypto.randomUUID();
     const body = { name: "Race" };
     const [a, b] = await Promise.all([createOrg(ada.token, key, body), createOrg(ada.token, key, body)]);
-    expect([a.status, b.status].sort()).toEqual(b.headers.get("Idempotent-Replayed") || a.headers.get("Idempotent-Replayed") ? [201, 201] : [201, 409]);
+    expect([a.status, b.status].sort()).toEqual(
+      b.headers.get("Idempotent-Replayed") || a.headers.get("Idempotent-Replayed") ? [201, 201] : [201, 409],
+    );
     const orgs = await json<{ data: { name: string }[] }>(await call("/api/v1/orgs?limit=100", { token: ada.token }), 200);
     expect(orgs.data.filter((org) => org.name === "Race")).toHaveLength(1);
   });

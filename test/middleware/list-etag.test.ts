@@ -66,9 +66,19 @@ describe("If-Match uses the strong comparison (RFC 9110 §13.1.1)", () => {
   it("refuses a weak tag naming the current version with 412", async () => {
     const ada = await person("ifmatch-weak");
     const { project, etag } = await createProject(ada.token, await team(ada), "Draft");
-    const weak = await call(`/api/v1/projects/${project.id}`, { method: "PATCH", token: ada.token, body: { name: "Final" }, headers: { "If-Match": `W/${etag}` } });
+    const weak = await call(`/api/v1/projects/${project.id}`, {
+      method: "PATCH",
+      token: ada.token,
+      body: { name: "Final" },
+      headers: { "If-Match": `W/${etag}` },
+    });
     await expectProblem(weak, 412, "PRECONDITION_FAILED");
-    const strong = await call(`/api/v1/projects/${project.id}`, { method: "PATCH", token: ada.token, body: { name: "Final" }, headers: { "If-Match": `W/"0", ${etag}` } });
+    const strong = await call(`/api/v1/projects/${project.id}`, {
+      method: "PATCH",
+      token: ada.token,
+      body: { name: "Final" },
+      headers: { "If-Match": `W/"0", ${etag}` },
+    });
     expect(strong.status).toBe(200);
   });
 });
@@ -77,10 +87,19 @@ describe("CORS for browser clients", () => {
   it("allows Prefer in a preflight and exposes Content-Disposition", async () => {
     const preflight = await call("/api/v1/sessions/00000000-0000-4000-8000-000000000000/analyses", {
       method: "OPTIONS",
-      headers: { Origin: "https://app.example.com", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "prefer,content-type" },
+      headers: {
+        Origin: "https://app.example.com",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "prefer,content-type",
+      },
     });
     expect(preflight.status).toBe(204);
-    expect(preflight.headers.get("Access-Control-Allow-Headers")?.toLowerCase().split(/\s*,\s*/)).toContain("prefer");
+    expect(
+      preflight.headers
+        .get("Access-Control-Allow-Headers")
+        ?.toLowerCase()
+        .split(/\s*,\s*/),
+    ).toContain("prefer");
     const read = await call("/health", { headers: { Origin: "https://app.example.com" } });
     expect(read.headers.get("Access-Control-Expose-Headers")?.split(/\s*,\s*/)).toContain("Content-Disposition");
   });
@@ -95,7 +114,10 @@ describe("CORS for browser clients", () => {
       headers: { Origin: "https://app.example.com" },
     });
     expect(response.status).toBe(201);
-    const vary = response.headers.get("Vary")!.split(/\s*,\s*/).map((name) => name.toLowerCase());
+    const vary = response.headers
+      .get("Vary")!
+      .split(/\s*,\s*/)
+      .map((name) => name.toLowerCase());
     expect(vary.filter((name) => name === "origin")).toHaveLength(1);
   });
 });

@@ -56,7 +56,14 @@ describe("the tier limit", () => {
     const [free, upgraded] = [await person("free"), await person("pro")];
     await createDb(env).update(users).set({ tier: "pro" }).where(eq(users.email, upgraded.email));
     // The tier travels in the access token: the upgrade applies from the next token.
-    const pro = { token: (await json<{ accessToken: string }>(await call("/api/v1/auth/refresh", { method: "POST", body: { refreshToken: upgraded.tokens.refreshToken } }), 200)).accessToken };
+    const pro = {
+      token: (
+        await json<{ accessToken: string }>(
+          await call("/api/v1/auth/refresh", { method: "POST", body: { refreshToken: upgraded.tokens.refreshToken } }),
+          200,
+        )
+      ).accessToken,
+    };
     // person() spent its request in the free bucket, before the upgrade: the pro bucket starts full.
     const limits = { RATE_LIMIT_FREE: String(2 + SPENT), RATE_LIMIT_PRO: "4" };
     const statuses = async (token: string) => {
@@ -80,7 +87,10 @@ describe("the tier limit", () => {
 
   it("keys an API key apart from the person who made it", async () => {
     const ada = await person("keyed");
-    const { key } = await json<{ key: string }>(await call(`/api/v1/orgs/${ada.personalOrg}/api-keys`, { method: "POST", token: ada.token, body: { name: "k" } }), 201);
+    const { key } = await json<{ key: string }>(
+      await call(`/api/v1/orgs/${ada.personalOrg}/api-keys`, { method: "POST", token: ada.token, body: { name: "k" } }),
+      201,
+    );
     // Creating the key spent one more of Ada's requests.
     const limits = { RATE_LIMIT_FREE: String(1 + SPENT + 1) };
     expect((await direct("/api/v1/me", limits, bearer(ada.token))).status).toBe(200);
@@ -121,39 +131,61 @@ describe("sign-in and sign-up buckets", () => {
     // Every bucket the refused request spent is listed, the refused one last.
     expect(refused.headers.get("RateLimit-Policy")).toMatch(/^"free";q=\d+;w=60, "signin-ip";q=20;w=60, "signin-email";q=5;w=60$/);
     // Even the right password waits: the account is under attack.
-    await expectProblem(await call("/api/v1/auth/signin", { method: "POST", body: { email: ada.email, password: ada.password } }), 429, "RATE_LIMITED");
+    await expectProblem(
+      await call("/api/v1/auth/signin", { method: "POST", body: { email: ada.email, password: ada.password } }),
+      429,
+      "RATE_LIMITED",
+    );
   });
 
   it("list every bucket a sign-in spends (tier, per client, per address) in RateLimit-Policy and RateLimit", async () => {
     const ip = randomIp();
     const email = `multi-${crypto.randomUUID()}@example.com`;
     const attempt = () =>
-      direct("/api/v1/auth/signin", { RATE_LIMIT_FREE: "50" }, {
-        method: "POST",
-        headers: { "CF-Connecting-IP": ip, "Content-Type": "application/json" },
-        body: JSON.stringify({ email, password: "not-the-password" }),
-      });
+      direct(
+        "/api/v1/auth/signin",
+        { RATE_LIMIT_FREE: "50" },
+        {
+          method: "POST",
+          headers: { "CF-Connecting-IP": ip, "Content-Type": "application/json" },
+          body: JSON.stringify({ email, password: "not-the-password" }),
+        },
+      );
     const policy = '"free";q=50;w=60, "signin-ip";q=20;w=60, "signin-email";q=5;w=60';
     for (const spent of [1, 2]) {
       const response = await attempt();
       await expectProblem(response, 401, "INVALID_CREDENTIALS");
       expect(response.headers.get("RateLimit-Policy")).toBe(policy);
       const items = response.headers.get("RateLimit")!.split(", ");
-      expect(items.map((item) => item.replace(/;t=\d+$/, ""))).toEqual([`"free";r=${50 - spent}`, `"signin-ip";r=${20 - spent}`, `"signin-email";r=${5 - spent}`]);
+      expect(items.map((item) => item.replace(/;t=\d+$/, ""))).toEqual([
+        `"free";r=${50 - spent}`,
+        `"signin-ip";r=${20 - spent}`,
+        `"signin-email";r=${5 - spent}`,
+      ]);
       for (const item of items) expect(Number(/;t=(\d+)$/.exec(item)?.[1])).toBeGreaterThan(0);
     }
   });
 
   it("limit sign-in attempts per client address across accounts", async () => {
     const ip = randomIp();
-    const attempt = (i: number) => call("/api/v1/auth/signin", { method: "POST", body: { email: `spray-${i}@example.com`, password: "password123" }, headers: { "CF-Connecting-IP": ip } });
+    const attempt = (i: number) =>
+      call("/api/v1/auth/signin", {
+        method: "POST",
+        body: { email: `spray-${i}@example.com`, password: "password123" },
+        headers: { "CF-Connecting-IP": ip },
+      });
     for (let i = 0; i < 20; i++) expect((await attempt(i)).status).toBe(401);
     expect((await expectProblem(await attempt(20), 429, "RATE_LIMITED")).policy).toBe("signin-ip");
   });
 
   it("limit sign-ups per client address", async () => {
     const ip = randomIp();
-    const signup = (i: number) => call("/api/v1/auth/signup", { method: "POST", body: { email: `bulk-${crypto.randomUUID()}-${i}@example.com`, password: "password1234" }, headers: { "CF-Connecting-IP": ip } });
+    const signup = (i: number) =>
+      call("/api/v1/auth/signup", {
+        method: "POST",
+        body: { email: `bulk-${crypto.randomUUID()}-${i}@example.com`, password: "password1234" },
+        headers: { "CF-Connecting-IP": ip },
+      });
     for (let i = 0; i < 10; i++) expect((await signup(i)).status).toBe(202);
     expect((await expectProblem(await signup(10), 429, "RATE_LIMITED")).policy).toBe("signup-ip");
   });
@@ -174,7 +206,11 @@ describe("when Redis is down", () => {
     expect(incidents).toHaveLength(1);
     expect(String(incidents[0]![0])).toContain('"failMode":"open"');
     const ready = await direct("/health/ready", {});
-    expect(((await ready.json()) as { rateLimiter: unknown }).rateLimiter).toEqual({ failMode: "open", status: "degraded", since: expect.any(String) });
+    expect(((await ready.json()) as { rateLimiter: unknown }).rateLimiter).toEqual({
+      failMode: "open",
+      status: "degraded",
+      since: expect.any(String),
+    });
     // Redis back: the next limited request ends the incident.
     expect((await direct("/api/v1/me", {}, bearer(ada.token))).headers.get("RateLimit")).not.toBeNull();
     expect(((await (await direct("/health/ready", {})).json()) as { rateLimiter: { status: string } }).rateLimiter.status).toBe("ok");

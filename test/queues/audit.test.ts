@@ -30,7 +30,10 @@ const row = (action: string) => ({
 
 async function deliver(bodies: unknown[], queue = "datacrafted-audit") {
   const ids = bodies.map((_, i) => `audit-${i}-${crypto.randomUUID()}`);
-  const batch = createMessageBatch(queue, bodies.map((body, i) => ({ id: ids[i]!, timestamp: new Date(), attempts: 1, body })));
+  const batch = createMessageBatch(
+    queue,
+    bodies.map((body, i) => ({ id: ids[i]!, timestamp: new Date(), attempts: 1, body })),
+  );
   const ctx = createExecutionContext();
   await worker.queue(batch, env, ctx);
   return { ids, result: await getQueueResult(batch, ctx) };
@@ -51,7 +54,15 @@ describe("queue(): audit rows", () => {
     expect(await kept(first.ids[4]!)).toMatchObject({ reason: "not an audit row", body: "junk" });
     expect(await kept(first.ids[0]!)).toBeNull();
     await deliver(rows);
-    const stored = await createDb(env).select().from(auditLogs).where(inArray(auditLogs.id, rows.map((r) => r.id)));
+    const stored = await createDb(env)
+      .select()
+      .from(auditLogs)
+      .where(
+        inArray(
+          auditLogs.id,
+          rows.map((r) => r.id),
+        ),
+      );
     expect(stored.map((r) => r.action).sort()).toEqual(["signIn", "signIn", "signUp"]);
     expect(stored[0]!.at).toBeInstanceOf(Date);
   });
@@ -67,7 +78,10 @@ describe("queue(): audit rows", () => {
 
     const dead = await deliver([good, bad], "datacrafted-audit-dlq");
     expect([...dead.result.explicitAcks].sort()).toEqual([...dead.ids].sort());
-    const stored = await createDb(env).select().from(auditLogs).where(inArray(auditLogs.id, [good.id, bad.id]));
+    const stored = await createDb(env)
+      .select()
+      .from(auditLogs)
+      .where(inArray(auditLogs.id, [good.id, bad.id]));
     expect(stored.map((r) => r.id)).toEqual([good.id]);
     const record = await kept(dead.ids[1]!);
     expect(record?.reason).toMatch(/^insert failed/);

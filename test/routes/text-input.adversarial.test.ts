@@ -36,20 +36,81 @@ async function expectNamed(response: Response, path: string) {
 describe("NUL in a JSON body", () => {
   const cases: [string, () => { path: string; method: string; body: unknown; field: string }][] = [
     ["project name", () => ({ path: "/api/v1/projects", method: "POST", body: { name: `a${NUL}b` }, field: "body.name" })],
-    ["project description", () => ({ path: `/api/v1/projects/${f.projectId}`, method: "PATCH", body: { description: `d${NUL}` }, field: "body.description" })],
-    ["project settings value (jsonb)", () => ({ path: "/api/v1/projects", method: "POST", body: { name: "ok", settings: { deep: [{ v: `x${NUL}` }] } }, field: "body.settings" })],
-    ["project settings key (jsonb)", () => ({ path: "/api/v1/projects", method: "POST", body: { name: "ok", settings: { [`k${NUL}`]: 1 } }, field: "body.settings" })],
-    ["session title on create", () => ({ path: "/api/v1/sessions", method: "POST", body: { datasetId: f.datasetId, title: `t${NUL}` }, field: "body.title" })],
-    ["session title on update", () => ({ path: `/api/v1/sessions/${f.sessionId}`, method: "PATCH", body: { title: `t${NUL}` }, field: "body.title" })],
-    ["chat message", () => ({ path: `/api/v1/sessions/${f.sessionId}/chat`, method: "POST", body: { message: `hi${NUL}` }, field: "body.message" })],
-    ["analysis question", () => ({ path: `/api/v1/sessions/${f.sessionId}/analyses`, method: "POST", body: { question: `why${NUL}` }, field: "body.question" })],
+    [
+      "project description",
+      () => ({ path: `/api/v1/projects/${f.projectId}`, method: "PATCH", body: { description: `d${NUL}` }, field: "body.description" }),
+    ],
+    [
+      "project settings value (jsonb)",
+      () => ({
+        path: "/api/v1/projects",
+        method: "POST",
+        body: { name: "ok", settings: { deep: [{ v: `x${NUL}` }] } },
+        field: "body.settings",
+      }),
+    ],
+    [
+      "project settings key (jsonb)",
+      () => ({ path: "/api/v1/projects", method: "POST", body: { name: "ok", settings: { [`k${NUL}`]: 1 } }, field: "body.settings" }),
+    ],
+    [
+      "session title on create",
+      () => ({ path: "/api/v1/sessions", method: "POST", body: { datasetId: f.datasetId, title: `t${NUL}` }, field: "body.title" }),
+    ],
+    [
+      "session title on update",
+      () => ({ path: `/api/v1/sessions/${f.sessionId}`, method: "PATCH", body: { title: `t${NUL}` }, field: "body.title" }),
+    ],
+    [
+      "chat message",
+      () => ({ path: `/api/v1/sessions/${f.sessionId}/chat`, method: "POST", body: { message: `hi${NUL}` }, field: "body.message" }),
+    ],
+    [
+      "analysis question",
+      () => ({ path: `/api/v1/sessions/${f.sessionId}/analyses`, method: "POST", body: { question: `why${NUL}` }, field: "body.question" }),
+    ],
     ["PATCH /me name", () => ({ path: "/api/v1/me", method: "PATCH", body: { name: `Ada${NUL}` }, field: "body.name" })],
     ["organization name on create", () => ({ path: "/api/v1/orgs", method: "POST", body: { name: `Org${NUL}` }, field: "body.name" })],
-    ["organization name on update", () => ({ path: `/api/v1/orgs/${f.ada.personalOrg}`, method: "PATCH", body: { name: `Org${NUL}` }, field: "body.name" })],
-    ["data-source name on create", () => ({ path: `/api/v1/orgs/${f.ada.personalOrg}/data-sources`, method: "POST", body: postgresBody({ name: `pg${NUL}` }), field: "body.name" })],
-    ["data-source name on update", () => ({ path: `/api/v1/orgs/${f.ada.personalOrg}/data-sources/${f.sourceId}`, method: "PATCH", body: { name: `pg${NUL}` }, field: "body.name" })],
-    ["data-source import name", () => ({ path: `/api/v1/orgs/${f.ada.personalOrg}/data-sources/${f.sourceId}/import`, method: "POST", body: { sql: "SELECT 1", projectId: f.projectId, name: `n${NUL}` }, field: "body.name" })],
-    ["API key name", () => ({ path: `/api/v1/orgs/${f.ada.personalOrg}/api-keys`, method: "POST", body: { name: `k${NUL}`, scopes: ["read"] }, field: "body.name" })],
+    [
+      "organization name on update",
+      () => ({ path: `/api/v1/orgs/${f.ada.personalOrg}`, method: "PATCH", body: { name: `Org${NUL}` }, field: "body.name" }),
+    ],
+    [
+      "data-source name on create",
+      () => ({
+        path: `/api/v1/orgs/${f.ada.personalOrg}/data-sources`,
+        method: "POST",
+        body: postgresBody({ name: `pg${NUL}` }),
+        field: "body.name",
+      }),
+    ],
+    [
+      "data-source name on update",
+      () => ({
+        path: `/api/v1/orgs/${f.ada.personalOrg}/data-sources/${f.sourceId}`,
+        method: "PATCH",
+        body: { name: `pg${NUL}` },
+        field: "body.name",
+      }),
+    ],
+    [
+      "data-source import name",
+      () => ({
+        path: `/api/v1/orgs/${f.ada.personalOrg}/data-sources/${f.sourceId}/import`,
+        method: "POST",
+        body: { sql: "SELECT 1", projectId: f.projectId, name: `n${NUL}` },
+        field: "body.name",
+      }),
+    ],
+    [
+      "API key name",
+      () => ({
+        path: `/api/v1/orgs/${f.ada.personalOrg}/api-keys`,
+        method: "POST",
+        body: { name: `k${NUL}`, scopes: ["read"] },
+        field: "body.name",
+      }),
+    ],
   ];
 
   for (const [what, make] of cases) {
@@ -63,13 +124,20 @@ describe("NUL in a JSON body", () => {
     const email = `nul-${crypto.randomUUID().slice(0, 8)}@example.com`;
     const body = { email, password: "correct horse battery", name: `Ada${NUL}` };
     await expectNamed(await call("/api/v1/auth/signup", { method: "POST", body }), "body.name");
-    await expectProblem(await call("/api/v1/auth/signin", { method: "POST", body: { email, password: body.password } }), 401, "INVALID_CREDENTIALS");
+    await expectProblem(
+      await call("/api/v1/auth/signin", { method: "POST", body: { email, password: body.password } }),
+      401,
+      "INVALID_CREDENTIALS",
+    );
   });
 
   it("leaves nothing written: the refused project and organization do not exist, the names are unchanged", async () => {
     const projects = await json<{ data: { name: string }[] }>(await call("/api/v1/projects?limit=100", { token: f.ada.token }), 200);
     expect(projects.data.map((p) => p.name).filter((name) => name.includes(NUL) || name === "ok")).toEqual([]);
-    const me = await json<{ name: string | null; organizations: { name: string }[] }>(await call("/api/v1/me", { token: f.ada.token }), 200);
+    const me = await json<{ name: string | null; organizations: { name: string }[] }>(
+      await call("/api/v1/me", { token: f.ada.token }),
+      200,
+    );
     expect(JSON.stringify(me)).not.toContain("\\u0000");
   });
 });
@@ -90,7 +158,11 @@ describe("NUL in an upload's dataset name", () => {
   const upload = (query: string, init: { body: BodyInit; contentType?: string }) =>
     checkedFetch(`${BASE}/api/v1/projects/${f.projectId}/datasets${query}`, {
       method: "POST",
-      headers: { Authorization: `Bearer ${f.ada.token}`, "CF-Connecting-IP": randomIp(), ...(init.contentType ? { "Content-Type": init.contentType } : {}) },
+      headers: {
+        Authorization: `Bearer ${f.ada.token}`,
+        "CF-Connecting-IP": randomIp(),
+        ...(init.contentType ? { "Content-Type": init.contentType } : {}),
+      },
       body: init.body,
     });
 

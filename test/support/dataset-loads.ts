@@ -19,7 +19,12 @@ export async function newProject(who: Person, name = "Store"): Promise<string> {
 }
 
 /** Uploads `body` as the raw request body; expects `status` (201 new, 200 same bytes). */
-export async function upload(who: Person, projectId: string, body: string, { type = "text/csv", name = "data", status = 201 } = {}): Promise<DatasetBody> {
+export async function upload(
+  who: Person,
+  projectId: string,
+  body: string,
+  { type = "text/csv", name = "data", status = 201 } = {},
+): Promise<DatasetBody> {
   const response = await checkedFetch(`${BASE}/api/v1/projects/${projectId}/datasets?name=${encodeURIComponent(name)}`, {
     method: "POST",
     headers: { Authorization: `Bearer ${who.token}`, "Content-Type": type, "CF-Connecting-IP": randomIp() },
@@ -28,7 +33,8 @@ export async function upload(who: Person, projectId: string, body: string, { typ
   return json<DatasetBody>(response, status);
 }
 
-export const getDataset = async (who: Person, id: string) => json<DatasetBody>(await call(`/api/v1/datasets/${id}`, { token: who.token }), 200);
+export const getDataset = async (who: Person, id: string) =>
+  json<DatasetBody>(await call(`/api/v1/datasets/${id}`, { token: who.token }), 200);
 
 /** Polls the dataset until its store is ready or failed (the queue delivers within a second or so; the bound is generous). */
 export async function settled(who: Person, id: string, timeoutMs = 45_000): Promise<DatasetBody> {
@@ -56,7 +62,10 @@ export const hasTable = (dataset: Key) =>
 
 /** Delivers messages to a load queue's consumer directly, as the real queue would. */
 export async function deliver(queue: "datacrafted-dataset-loads" | "datacrafted-dataset-loads-dlq", bodies: unknown[], attempts = 1) {
-  const batch = createMessageBatch(queue, bodies.map((body, i) => ({ id: `load-${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts, body })));
+  const batch = createMessageBatch(
+    queue,
+    bodies.map((body, i) => ({ id: `load-${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts, body })),
+  );
   const ctx = createExecutionContext();
   await worker.queue(batch, env, ctx);
   return getQueueResult(batch, ctx);

@@ -94,8 +94,12 @@ export function sales(count: number): Sale[] {
 }
 
 /** The rows as the store holds them (booleans 0/1). */
-export const saleCells = (rows: Sale[]): Cell[][] => rows.map((row) => [row.id, row.region, row.amount, row.paid ? 1 : 0, row.day, row.unitPrice]);
+export const saleCells = (rows: Sale[]): Cell[][] =>
+  rows.map((row) => [row.id, row.region, row.amount, row.paid ? 1 : 0, row.day, row.unitPrice]);
 
 /** The same rows as a CSV file (dates as days, as a person would write them). */
 export const salesCsv = (rows: Sale[]) =>
-  ["id,region,amount,paid,day,unit price", ...rows.map((row) => [row.id, row.region, row.amount ?? "", row.paid, row.day.slice(0, 10), row.unitPrice].join(","))].join("\n");
+  [
+    "id,region,amount,paid,day,unit price",
+    ...rows.map((row) => [row.id, row.region, row.amount ?? "", row.paid, row.day.slice(0, 10), row.unitPrice].join(",")),
+  ].join("\n");

@@ -43,7 +43,10 @@ async function r2State(persistDir: string, fragment: string): Promise<R2State> {
     const db = new DatabaseSync(join(dir, file), { readOnly: true });
     try {
       const objects = db.prepare("SELECT key FROM _mf_objects WHERE key LIKE ? ESCAPE '\\'").all(like) as { key: string }[];
-      const uploads = db.prepare("SELECT key, state FROM _mf_multipart_uploads WHERE key LIKE ? ESCAPE '\\'").all(like) as { key: string; state: number }[];
+      const uploads = db.prepare("SELECT key, state FROM _mf_multipart_uploads WHERE key LIKE ? ESCAPE '\\'").all(like) as {
+        key: string;
+        state: number;
+      }[];
       found.objects.push(...objects.map((row) => row.key));
       found.uploads.push(...uploads.map((row) => ({ key: row.key, state: row.state })));
     } catch {

@@ -117,8 +117,18 @@ export async function person(label = "user", name?: string, { verified = true }:
   await json(await call("/api/v1/auth/signup", { method: "POST", body: { email, password, ...(name ? { name } : {}) } }), 202);
   if (verified) await verifyByEmail(email);
   const tokens = await signIn(email, password);
-  const me = await json<{ id: string; organizations: { slug: string; personal: boolean }[] }>(await call("/api/v1/me", { token: tokens.accessToken }), 200);
-  return { email, password, tokens, token: tokens.accessToken, userId: me.id, personalOrg: me.organizations.find((org) => org.personal)!.slug };
+  const me = await json<{ id: string; organizations: { slug: string; personal: boolean }[] }>(
+    await call("/api/v1/me", { token: tokens.accessToken }),
+    200,
+  );
+  return {
+    email,
+    password,
+    tokens,
+    token: tokens.accessToken,
+    userId: me.id,
+    personalOrg: me.organizations.find((org) => org.personal)!.slug,
+  };
 }
 
 /** A team organization owned by `owner`. */

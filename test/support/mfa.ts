@@ -35,4 +35,3 @@ export async function enrolled(label = "mfa", who?: Person): Promise<Enrolled> {
   );
   return { who, totp, recoveryCodes };
 }
-

@@ -44,7 +44,11 @@ async function compile(fetchDocument: () => Promise<Response>): Promise<Compiled
   const routes = Object.entries(doc.paths)
     // Longest literal paths first, so /projects/{id}/restore is not taken for /projects/{id}.
     .sort(([a], [b]) => b.replaceAll(/\{\w+\}/g, "").length - a.replaceAll(/\{\w+\}/g, "").length)
-    .map(([path, item]) => ({ path, item, pattern: new RegExp(`^${path.replaceAll(/[.*+?^$()|[\]\\]/g, "\\$&").replaceAll(/\\?\{\w+\\?\}/g, "[^/]+")}$`) }));
+    .map(([path, item]) => ({
+      path,
+      item,
+      pattern: new RegExp(`^${path.replaceAll(/[.*+?^$()|[\]\\]/g, "\\$&").replaceAll(/\\?\{\w+\\?\}/g, "[^/]+")}$`),
+    }));
   const lookup = dereference({ $id: DOCUMENT, $defs: rewriteRefs(doc.components.schemas) } as JsonSchema);
   return { doc, lookup, routes, schemas: new Map() };
 }
@@ -64,21 +68,31 @@ function check(state: Compiled, key: string, schema: Schema, value: unknown) {
 }
 
 /** A header value as the document's schema sees it: a number where the schema wants an integer. */
-const headerValue = (value: string, schema: Schema | undefined) => (schema?.type === "integer" && /^-?\d+$/.test(value) ? Number(value) : value);
+const headerValue = (value: string, schema: Schema | undefined) =>
+  schema?.type === "integer" && /^-?\d+$/.test(value) ? Number(value) : value;
 
 const readable = (errors: { instanceLocation: string; error: string }[]) =>
   errors
     .filter((e) => !e.error.startsWith("A subschema had errors") && !e.error.startsWith("Property "))
     .slice(0, 8)
     .map((e) => `${e.instanceLocation}: ${e.error}`)
-    .join("; ") || errors.slice(0, 4).map((e) => `${e.instanceLocation}: ${e.error}`).join("; ");
+    .join("; ") ||
+  errors
+    .slice(0, 4)
+    .map((e) => `${e.instanceLocation}: ${e.error}`)
+    .join("; ");
 
 /**
  * Checks `response` (to `method` `url`) against the document; throws an Error naming what differs. Requests to
  * paths the document does not describe (the playground, /docs, legacy aliases, unknown paths) are not checked,
  * nor are methods it does not list for a path (those are the 405s the pipeline answers).
  */
-export async function checkResponse(method: string, url: string, response: Response, fetchDocument: () => Promise<Response>): Promise<void> {
+export async function checkResponse(
+  method: string,
+  url: string,
+  response: Response,
+  fetchDocument: () => Promise<Response>,
+): Promise<void> {
   compiled ??= compile(fetchDocument);
   const state = await compiled;
   const { pathname } = new URL(url);
@@ -98,12 +112,16 @@ export async function checkResponse(method: string, url: string, response: Respo
     }
     if (!header.schema) continue;
     const result = check(state, `header ${name} ${JSON.stringify(header.schema)}`, header.schema, headerValue(value, header.schema));
-    if (!result.valid) throw new Error(`${where}: header ${name}: ${JSON.stringify(value)} does not match its schema: ${readable(result.errors)}`);
+    if (!result.valid)
+      throw new Error(`${where}: header ${name}: ${JSON.stringify(value)} does not match its schema: ${readable(result.errors)}`);
   }
   const type = response.headers.get("Content-Type")?.split(";")[0]?.trim().toLowerCase();
   if (!type || response.status === 204 || response.status === 304 || method.toUpperCase() === "HEAD") return;
   const media = spec.content?.[type];
-  if (!media) throw new Error(`${where}: Content-Type ${type} not documented (documented: ${Object.keys(spec.content ?? {}).join(", ") || "no body"})`);
+  if (!media)
+    throw new Error(
+      `${where}: Content-Type ${type} not documented (documented: ${Object.keys(spec.content ?? {}).join(", ") || "no body"})`,
+    );
   // Streams and files are checked for their media type only: reading them here would consume what the test reads.
   if (!media.schema || !(type === "application/json" || type.endsWith("+json"))) return;
   const text = await response.clone().text();

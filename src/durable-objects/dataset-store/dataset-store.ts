@@ -1,6 +1,17 @@
 // DatasetStore: one per dataset content (organization + sha256), every row of the file in SQLite. Thin: each method delegates.
 import { DurableObject } from "cloudflare:workers";
-import { type AppendResult, appendRows, type BeginResult, beginLoad, destroyStore, failLoad, finishLoad, type LoadResult, type LoadStart, storeMeta } from "./load.ts";
+import {
+  type AppendResult,
+  appendRows,
+  type BeginResult,
+  beginLoad,
+  destroyStore,
+  failLoad,
+  finishLoad,
+  type LoadResult,
+  type LoadStart,
+  storeMeta,
+} from "./load.ts";
 import { exactColumnStats, type ExactStatsOutcome, type ExactStatsWanted } from "./exact-stats.ts";
 import type { StoreMeta } from "./meta.ts";
 import type { SqlValue } from "../../queues/dataset-loads/values.ts";

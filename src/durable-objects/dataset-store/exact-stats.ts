@@ -36,7 +36,8 @@ export function exactColumnStats(sql: SqlStorage, name: string, wanted: ExactSta
   if (!column) return { ok: false, error: `The store has no column ${JSON.stringify(name)}.` };
   const id = quoteIdentifier(column.name);
   const distinct = wanted.distinct ? sql.exec<{ n: number }>(`SELECT count(DISTINCT ${id}) AS n FROM dataset`).one().n : null;
-  if (!wanted.quantiles || (column.type !== "integer" && column.type !== "number")) return { ok: true, stats: { distinct, quantiles: null } };
+  if (!wanted.quantiles || (column.type !== "integer" && column.type !== "number"))
+    return { ok: true, stats: { distinct, quantiles: null } };
   // Only numbers take part (an integer past 2^53 is held as its digits, text, and would sort after every number).
   const numeric = `typeof(${id}) IN ('integer', 'real')`;
   const n = sql.exec<{ n: number }>(`SELECT count(*) AS n FROM dataset WHERE ${numeric}`).one().n;
@@ -53,6 +54,8 @@ export function exactColumnStats(sql: SqlStorage, name: string, wanted: ExactSta
     ...ranks,
   );
   for (const { r, v } of rows) values.set(r, v);
-  const quantiles = Object.fromEntries(positions.map(({ p, lo, hi, f }) => [`p${Math.round(p * 100)}`, interpolate(values.get(lo)!, values.get(hi)!, f)]));
+  const quantiles = Object.fromEntries(
+    positions.map(({ p, lo, hi, f }) => [`p${Math.round(p * 100)}`, interpolate(values.get(lo)!, values.get(hi)!, f)]),
+  );
   return { ok: true, stats: { distinct, quantiles } };
 }

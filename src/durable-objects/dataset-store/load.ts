@@ -22,7 +22,8 @@ const JSON_CHUNK_CHARS = 160 * 1024;
 /** A load that has not written for this long was cut short (its Worker died): the next delivery starts over. */
 export const STALE_LOAD_MS = 60_000;
 
-const sameColumns = (a: StoreColumn[], b: StoreColumn[]) => a.length === b.length && a.every((column, i) => column.name === b[i]!.name && column.type === b[i]!.type);
+const sameColumns = (a: StoreColumn[], b: StoreColumn[]) =>
+  a.length === b.length && a.every((column, i) => column.name === b[i]!.name && column.type === b[i]!.type);
 
 function columnProblem(columns: StoreColumn[]): string | null {
   if (columns.length === 0) return "The dataset has no columns.";
@@ -32,7 +33,8 @@ function columnProblem(columns: StoreColumn[]): string | null {
   for (const { name } of columns) {
     const folded = name.replace(/[A-Z]/g, (char) => char.toLowerCase());
     const other = seen.get(folded);
-    if (other !== undefined) return `The columns ${JSON.stringify(other)} and ${JSON.stringify(name)} are one name to SQLite, which ignores case.`;
+    if (other !== undefined)
+      return `The columns ${JSON.stringify(other)} and ${JSON.stringify(name)} are one name to SQLite, which ignores case.`;
     seen.set(folded, name);
   }
   return null;
@@ -48,9 +50,13 @@ export function beginLoad(ctx: DurableObjectState, job: LoadStart): BeginResult 
   const meta = readMeta(sql);
   if (meta.status === "ready" && meta.sha256 === job.sha256) {
     if (sameColumns(meta.columns, job.columns)) return { status: "ready", rows: meta.rows, loadedAt: meta.loadedAt!, reused: true };
-    return { status: "failed", error: "These bytes are already loaded with other columns (uploaded in another format); upload them in that format to query them." };
+    return {
+      status: "failed",
+      error: "These bytes are already loaded with other columns (uploaded in another format); upload them in that format to query them.",
+    };
   }
-  if (meta.status === "loading" && meta.heartbeat !== null && Date.now() - Date.parse(meta.heartbeat) < STALE_LOAD_MS) return { status: "busy" };
+  if (meta.status === "loading" && meta.heartbeat !== null && Date.now() - Date.parse(meta.heartbeat) < STALE_LOAD_MS)
+    return { status: "busy" };
   const problem = columnProblem(job.columns);
   const loadId = crypto.randomUUID();
   ctx.storage.transactionSync(() => {
@@ -75,7 +81,8 @@ export function appendRows(ctx: DurableObjectState, loadId: string, values: SqlV
   if (currentLoadId(sql) !== loadId) throw new Error("The load was superseded by another one.");
   const meta = readMeta(sql);
   const width = meta.columns.length;
-  if (values.length !== rows * width) return { ok: false, error: `A batch of ${rows} rows brought ${values.length} values for ${width} columns.` };
+  if (values.length !== rows * width)
+    return { ok: false, error: `A batch of ${rows} rows brought ${values.length} values for ${width} columns.` };
   const unpack = `INSERT INTO dataset SELECT ${Array.from({ length: width }, (_, i) => `value ->> ${i}`).join(", ")} FROM json_each(?)`;
   const bound = `INSERT INTO dataset VALUES (${new Array(width).fill("?").join(", ")})`;
   try {
@@ -104,7 +111,10 @@ export function appendRows(ctx: DurableObjectState, loadId: string, values: SqlV
       writeMeta(sql, { rows: String(meta.rows + rows), heartbeat: new Date().toISOString() });
     });
   } catch (error) {
-    return { ok: false, error: `The store refused rows ${meta.rows + 1}–${meta.rows + rows}: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      ok: false,
+      error: `The store refused rows ${meta.rows + 1}–${meta.rows + rows}: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
   return { ok: true, rows: meta.rows + rows };
 }

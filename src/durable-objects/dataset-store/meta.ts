@@ -45,7 +45,8 @@ export function readMeta(sql: SqlStorage): StoreMeta {
 export function writeMeta(sql: SqlStorage, entries: Partial<Record<MetaKey, string | null>>) {
   for (const [key, value] of Object.entries(entries)) {
     if (value === null) sql.exec(`DELETE FROM _store_meta WHERE key = ?`, key);
-    else if (value !== undefined) sql.exec(`INSERT INTO _store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value);
+    else if (value !== undefined)
+      sql.exec(`INSERT INTO _store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value);
   }
 }
 

@@ -45,8 +45,24 @@ export type StoreColumnType = "integer" | "number" | "boolean" | "datetime" | "s
  * IdxInsert also fill a sorter or an automatic index, so they say nothing alone: writing a real b-tree needs OpenWrite.)
  */
 const writeOpcodes = new Set([
-  "OpenWrite", "VUpdate", "Vacuum", "ParseSchema", "CreateBtree", "Destroy", "Clear",
-  "DropTable", "DropIndex", "DropTrigger", "SetCookie", "IncrVacuum", "VBegin", "VCreate", "VDestroy", "VRename", "JournalMode", "Expire",
+  "OpenWrite",
+  "VUpdate",
+  "Vacuum",
+  "ParseSchema",
+  "CreateBtree",
+  "Destroy",
+  "Clear",
+  "DropTable",
+  "DropIndex",
+  "DropTrigger",
+  "SetCookie",
+  "IncrVacuum",
+  "VBegin",
+  "VCreate",
+  "VDestroy",
+  "VRename",
+  "JournalMode",
+  "Expire",
   "Program",
 ]);
 
@@ -55,7 +71,12 @@ class Rollback {
   constructor(readonly outcome: QueryOutcome) {}
 }
 
-const fail = (code: QueryFailureCode, message: string, position?: number): QueryFailure => ({ ok: false, code, message, ...(position ? { position } : {}) });
+const fail = (code: QueryFailureCode, message: string, position?: number): QueryFailure => ({
+  ok: false,
+  code,
+  message,
+  ...(position ? { position } : {}),
+});
 const refused = (refusal: SqlRefusal) => fail(refusal.code, refusal.message, refusal.position);
 
 /** SQLite's message without its suffixes, and the 1-based position in the caller's text ("… at offset 7: SQLITE_ERROR"). */
@@ -64,7 +85,11 @@ function sqliteError(error: unknown, shift: number, base: number): QueryFailure 
   const message = raw.replace(/^Error: /, "").replace(/: SQLITE_[A-Z_]+$/, "");
   const offset = /\s+at offset (\d+)$/.exec(message);
   const position = offset ? Number(offset[1]) - shift + base + 1 : undefined;
-  return fail("QUERY_INVALID", offset ? message.slice(0, offset.index) : message, position !== undefined && position > 0 ? position : undefined);
+  return fail(
+    "QUERY_INVALID",
+    offset ? message.slice(0, offset.index) : message,
+    position !== undefined && position > 0 ? position : undefined,
+  );
 }
 
 /** The store's status and column types (from `_store_meta`); a store that was never created is "missing". */
@@ -94,16 +119,21 @@ export function checkProgram(sql: SqlStorage, checked: CheckedSql, params: Query
     return sqliteError(error, "EXPLAIN ".length, base);
   }
   const pages = new Set(
-    sql.exec<{ rootpage: number }>(`SELECT rootpage FROM sqlite_master WHERE tbl_name = 'dataset' AND type IN ('table', 'index')`).toArray().map((row) => row.rootpage),
+    sql
+      .exec<{ rootpage: number }>(`SELECT rootpage FROM sqlite_master WHERE tbl_name = 'dataset' AND type IN ('table', 'index')`)
+      .toArray()
+      .map((row) => row.rootpage),
   );
   const namesJson = checked.tokens.some((token) => token.kind === "word" && (token.value === "json_each" || token.value === "json_tree"));
   for (const op of program) {
-    if (writeOpcodes.has(op.opcode) || (op.opcode === "Transaction" && op.p2 !== 0)) return fail("QUERY_NOT_READ_ONLY", "the statement would write: only reads run");
+    if (writeOpcodes.has(op.opcode) || (op.opcode === "Transaction" && op.p2 !== 0))
+      return fail("QUERY_NOT_READ_ONLY", "the statement would write: only reads run");
     if ((op.opcode === "OpenRead" || op.opcode === "ReopenIdx") && (op.p3 !== 0 || !pages.has(op.p2))) {
       return fail("QUERY_INVALID", 'only the table "dataset" can be queried');
     }
     // Table-valued functions: json_each and json_tree read their argument, nothing else; any other is refused.
-    if (op.opcode === "VOpen" && !namesJson) return fail("QUERY_INVALID", "only the table-valued functions json_each and json_tree are offered");
+    if (op.opcode === "VOpen" && !namesJson)
+      return fail("QUERY_INVALID", "only the table-valued functions json_each and json_tree are offered");
   }
   return null;
 }
@@ -145,15 +175,18 @@ export function checkPlan(sql: SqlStorage, checked: CheckedSql, params: QueryPar
   for (const siblings of children.values()) {
     // The loops of one join, outermost first: each inner loop runs once per row of the loops around it.
     const join = loops(siblings);
-    if (join.filter((loop) => loop.base).length > 1) return fail("QUERY_INVALID", `joining "dataset" with itself is refused (its cost grows with the square of the rows): ${hint}`);
+    if (join.filter((loop) => loop.base).length > 1)
+      return fail("QUERY_INVALID", `joining "dataset" with itself is refused (its cost grows with the square of the rows): ${hint}`);
     const full = join.filter((loop) => loop.full);
-    if (full.length > 1 && full.filter((loop) => !loop.small).length > 1) return fail("QUERY_INVALID", `a join that reads two row sources in full, one per row of the other, is refused: ${hint}`);
+    if (full.length > 1 && full.filter((loop) => !loop.small).length > 1)
+      return fail("QUERY_INVALID", `a join that reads two row sources in full, one per row of the other, is refused: ${hint}`);
   }
   // A correlated subquery runs once per outer row: it may look rows up, not read a source in full.
   for (const row of plan) {
     if (!row.detail.startsWith("CORRELATED")) continue;
     const inside = (id: number): PlanRow[] => (children.get(id) ?? []).flatMap((child) => [child, ...inside(child.id)]);
-    if (loops(inside(row.id)).some((loop) => loop.full)) return fail("QUERY_INVALID", `a correlated subquery that reads the table once per row is refused: ${hint}`);
+    if (loops(inside(row.id)).some((loop) => loop.full))
+      return fail("QUERY_INVALID", `a correlated subquery that reads the table once per row is refused: ${hint}`);
   }
   return null;
 }
@@ -179,7 +212,13 @@ function columnTypes(names: string[], rows: unknown[][], store: Map<string, Stor
       kinds.add(typeof value === "number" ? "number" : typeof value === "string" ? "string" : "blob");
     }
     const declared = store.get(name);
-    const storage: Record<StoreColumnType, string> = { integer: "number", number: "number", boolean: "number", datetime: "string", string: "string" };
+    const storage: Record<StoreColumnType, string> = {
+      integer: "number",
+      number: "number",
+      boolean: "number",
+      datetime: "string",
+      string: "string",
+    };
     if (declared && [...kinds].every((kind) => kind === storage[declared])) return { name, type: declared };
     if (kinds.size === 0) return { name, type: "null" };
     return { name, type: kinds.size === 1 ? ([...kinds][0] as ResultColumnType) : "mixed" };
@@ -241,7 +280,12 @@ export function readRolledBack(
         const row = raw.map(cell);
         bytes += encoder.encode(JSON.stringify(row)).length + 1;
         if (bytes > request.maxBytes) {
-          throw new Rollback(fail("QUERY_RESULT_TOO_LARGE", `the result is larger than ${request.maxBytes} bytes after ${rows.length} rows: select fewer columns or rows`));
+          throw new Rollback(
+            fail(
+              "QUERY_RESULT_TOO_LARGE",
+              `the result is larger than ${request.maxBytes} bytes after ${rows.length} rows: select fewer columns or rows`,
+            ),
+          );
         }
         rows.push(row);
       }

@@ -106,8 +106,28 @@ export function tokenize(sql: string): Token[] {
 
 /** Statements that write, change the schema or the connection: refused wherever they appear as a bare word. */
 const writeWords = new Set([
-  "insert", "update", "delete", "replace", "upsert", "merge", "drop", "create", "alter", "truncate", "attach", "detach", "pragma",
-  "vacuum", "reindex", "analyze", "begin", "commit", "rollback", "savepoint", "release", "trigger",
+  "insert",
+  "update",
+  "delete",
+  "replace",
+  "upsert",
+  "merge",
+  "drop",
+  "create",
+  "alter",
+  "truncate",
+  "attach",
+  "detach",
+  "pragma",
+  "vacuum",
+  "reindex",
+  "analyze",
+  "begin",
+  "commit",
+  "rollback",
+  "savepoint",
+  "release",
+  "trigger",
 ]);
 const firstWords = new Set(["select", "with", "values"]);
 /** Names of SQLite's own tables, the store's internal ones, workerd's and the pragma table-valued functions. */
@@ -125,7 +145,8 @@ export function checkSql(sql: string): { ok: true; checked: CheckedSql } | { ok:
   try {
     tokens = tokenize(sql);
   } catch (error) {
-    if (error instanceof SqlTokenError) return { ok: false, refusal: { code: "QUERY_INVALID", message: error.message, position: error.position } };
+    if (error instanceof SqlTokenError)
+      return { ok: false, refusal: { code: "QUERY_INVALID", message: error.message, position: error.position } };
     throw error;
   }
   for (const [index, token] of tokens.entries()) {
@@ -141,10 +162,20 @@ export function checkSql(sql: string): { ok: true; checked: CheckedSql } | { ok:
       };
     }
     if ((token.kind === "word" || token.kind === "identifier") && hiddenName.test(token.value)) {
-      return { ok: false, refusal: { code: "QUERY_INVALID", message: `only the table "dataset" can be queried; "${token.value}" is not visible`, position: token.start + 1 } };
+      return {
+        ok: false,
+        refusal: {
+          code: "QUERY_INVALID",
+          message: `only the table "dataset" can be queried; "${token.value}" is not visible`,
+          position: token.start + 1,
+        },
+      };
     }
     if (token.kind === "word" && refusedFunctions.has(token.value) && following?.value === "(") {
-      return { ok: false, refusal: { code: "QUERY_INVALID", message: `the function ${token.value}() is not offered`, position: token.start + 1 } };
+      return {
+        ok: false,
+        refusal: { code: "QUERY_INVALID", message: `the function ${token.value}() is not offered`, position: token.start + 1 },
+      };
     }
   }
   // Empty statements (a trailing `;`, or `;;`) are nothing; more than one real statement is refused.
@@ -156,12 +187,26 @@ export function checkSql(sql: string): { ok: true; checked: CheckedSql } | { ok:
   const real = statements.filter((statement) => statement.length > 0);
   if (real.length === 0) return { ok: false, refusal: { code: "QUERY_INVALID", message: "the query is empty" } };
   if (real.length > 1) {
-    return { ok: false, refusal: { code: "QUERY_INVALID", message: "send exactly one statement (a second one starts here)", position: real[1]![0]!.start + 1 } };
+    return {
+      ok: false,
+      refusal: {
+        code: "QUERY_INVALID",
+        message: "send exactly one statement (a second one starts here)",
+        position: real[1]![0]!.start + 1,
+      },
+    };
   }
   const statement = real[0]!;
   const first = statement[0]!;
   if (first.kind !== "word" || !firstWords.has(first.value)) {
-    return { ok: false, refusal: { code: "QUERY_INVALID", message: `near "${first.text}": the statement must be SELECT, WITH … SELECT or VALUES`, position: first.start + 1 } };
+    return {
+      ok: false,
+      refusal: {
+        code: "QUERY_INVALID",
+        message: `near "${first.text}": the statement must be SELECT, WITH … SELECT or VALUES`,
+        position: first.start + 1,
+      },
+    };
   }
   const last = statement.at(-1)!;
   const text = sql.slice(first.start, last.start + last.text.length);

@@ -31,14 +31,18 @@ export class SessionRoom extends DurableObject<Cloudflare.Env> {
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     // AUTOINCREMENT: ids never repeat, even after old events are trimmed, so Last-Event-ID stays meaningful.
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, data TEXT NOT NULL, at TEXT NOT NULL)`);
+    ctx.storage.sql.exec(
+      `CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, data TEXT NOT NULL, at TEXT NOT NULL)`,
+    );
   }
 
   /** Appends an event and sends it to every connected client; returns its id. */
   publish(type: string, data: unknown): number {
     const at = new Date().toISOString();
     const json = JSON.stringify(data ?? null);
-    const row = this.ctx.storage.sql.exec<{ id: number }>(`INSERT INTO events (type, data, at) VALUES (?, ?, ?) RETURNING id`, type, json, at).one();
+    const row = this.ctx.storage.sql
+      .exec<{ id: number }>(`INSERT INTO events (type, data, at) VALUES (?, ?, ?) RETURNING id`, type, json, at)
+      .one();
     this.ctx.storage.sql.exec(`DELETE FROM events WHERE id <= ?`, row.id - KEEP_EVENTS);
     this.broadcast(sseEvent({ id: String(row.id), event: type, data: json }));
     return row.id;
@@ -47,7 +51,11 @@ export class SessionRoom extends DurableObject<Cloudflare.Env> {
   /** The events after `afterId`, oldest first (what a resuming client missed). */
   eventsAfter(afterId: number, limit = KEEP_EVENTS): RoomEvent[] {
     return this.ctx.storage.sql
-      .exec<{ id: number; type: string; data: string; at: string }>(`SELECT id, type, data, at FROM events WHERE id > ? ORDER BY id LIMIT ?`, afterId, limit)
+      .exec<{ id: number; type: string; data: string; at: string }>(
+        `SELECT id, type, data, at FROM events WHERE id > ? ORDER BY id LIMIT ?`,
+        afterId,
+        limit,
+      )
       .toArray()
       .map((row) => ({ id: row.id, type: row.type, data: JSON.parse(row.data) as unknown, at: row.at }));
   }
@@ -66,7 +74,9 @@ export class SessionRoom extends DurableObject<Cloudflare.Env> {
     // The retry hint, then the backlog, then live events: writes queue in order on the writer.
     void writer.write(this.encoder.encode("retry: 3000\n\n")).catch(() => this.drop(writer));
     for (const event of backlog) {
-      void writer.write(this.encoder.encode(sseEvent({ id: String(event.id), event: event.type, data: JSON.stringify(event.data) }))).catch(() => this.drop(writer));
+      void writer
+        .write(this.encoder.encode(sseEvent({ id: String(event.id), event: event.type, data: JSON.stringify(event.data) })))
+        .catch(() => this.drop(writer));
     }
     this.clients.add(writer);
     this.startHeartbeat(heartbeatSeconds);

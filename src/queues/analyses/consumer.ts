@@ -16,7 +16,8 @@ import { traceContext } from "../../lib/trace-context.ts";
 const retryable = new Set(["MODEL_TIMEOUT", "MODEL_ERROR", "MODEL_UNAVAILABLE", "DEPENDENCY_UNAVAILABLE", "SERVICE_UNAVAILABLE"]);
 
 /** 10 s, 20 s, 40 s… capped at 5 minutes; or what the breaker's Retry-After says. */
-const backoffSeconds = (attempts: number, retryAfter?: string) => Math.max(Number(retryAfter) || 0, Math.min(300, 10 * 2 ** Math.max(0, attempts - 1)));
+const backoffSeconds = (attempts: number, retryAfter?: string) =>
+  Math.max(Number(retryAfter) || 0, Math.min(300, 10 * 2 ** Math.max(0, attempts - 1)));
 
 /**
  * Claims analysis `id` for this delivery: only a queued job, or a running one whose heartbeat has
@@ -26,7 +27,12 @@ async function claim(db: Database, id: string) {
   const [claimed, context] = await db.batch([
     db
       .update(analyses)
-      .set({ status: "running", attempts: sql`${analyses.attempts} + 1`, startedAt: sql`coalesce(${analyses.startedAt}, now())`, heartbeatAt: sql`now()` })
+      .set({
+        status: "running",
+        attempts: sql`${analyses.attempts} + 1`,
+        startedAt: sql`coalesce(${analyses.startedAt}, now())`,
+        heartbeatAt: sql`now()`,
+      })
       .where(
         and(
           eq(analyses.id, id),
@@ -64,7 +70,11 @@ export async function handleAnalysisMessage(message: Message<unknown>, config: C
   }
   const { analysis, dataset } = job;
   const heartbeat = setInterval(() => {
-    void db.update(analyses).set({ heartbeatAt: sql`now()` }).where(and(eq(analyses.id, analysisId), eq(analyses.status, "running"))).catch(() => {});
+    void db
+      .update(analyses)
+      .set({ heartbeatAt: sql`now()` })
+      .where(and(eq(analyses.id, analysisId), eq(analyses.status, "running")))
+      .catch(() => {});
   }, HEARTBEAT_MS);
   try {
     if (dataset.deletedAt) {
@@ -101,9 +111,18 @@ export async function handleAnalysisMessage(message: Message<unknown>, config: C
     }
     if (retryable.has(finished.error.code)) {
       // Back in the queue with its error on record: the dead-letter consumer makes it final if this was the last try.
-      await db.update(analyses).set({ status: "queued", error: finished.problem, heartbeatAt: null }).where(and(eq(analyses.id, analysisId), eq(analyses.status, "running")));
+      await db
+        .update(analyses)
+        .set({ status: "queued", error: finished.problem, heartbeatAt: null })
+        .where(and(eq(analyses.id, analysisId), eq(analyses.status, "running")));
       const delaySeconds = backoffSeconds(message.attempts, finished.error.headers["Retry-After"]);
-      await publish(config, logger, analysis.sessionId, "status", { analysisId, status: "retrying", attempt: message.attempts, delaySeconds, error: finished.problem });
+      await publish(config, logger, analysis.sessionId, "status", {
+        analysisId,
+        status: "retrying",
+        attempt: message.attempts,
+        delaySeconds,
+        error: finished.problem,
+      });
       message.retry({ delaySeconds });
       return;
     }
@@ -123,10 +142,18 @@ export async function handleDeadLetter(message: Message<unknown>, config: Config
     return;
   }
   const { analysisId, requestId = message.id } = parsed.data;
-  const exhausted = analysisProblem(analysisId, requestId, 502, { code: "ANALYSIS_ABANDONED", detail: "The analysis failed on every retry." });
+  const exhausted = analysisProblem(analysisId, requestId, 502, {
+    code: "ANALYSIS_ABANDONED",
+    detail: "The analysis failed on every retry.",
+  });
   const [failed] = await db
     .update(analyses)
-    .set({ status: "failed", finishedAt: sql`now()`, heartbeatAt: null, error: sql`coalesce(${analyses.error}, ${JSON.stringify(exhausted)}::jsonb)` })
+    .set({
+      status: "failed",
+      finishedAt: sql`now()`,
+      heartbeatAt: null,
+      error: sql`coalesce(${analyses.error}, ${JSON.stringify(exhausted)}::jsonb)`,
+    })
     .where(and(eq(analyses.id, analysisId), inArray(analyses.status, ["queued", "running"])))
     .returning();
   if (failed) {
@@ -135,4 +162,3 @@ export async function handleDeadLetter(message: Message<unknown>, config: Config
   }
   message.ack();
 }
-

@@ -17,7 +17,10 @@ export async function handleAuditBatch(batch: MessageBatch<unknown>, config: Con
   if (written.length === 0) return;
   try {
     // The id is the row's primary key: a batch delivered twice inserts nothing the second time.
-    await db.insert(auditLogs).values(written.map(({ row }) => row)).onConflictDoNothing({ target: auditLogs.id });
+    await db
+      .insert(auditLogs)
+      .values(written.map(({ row }) => row))
+      .onConflictDoNothing({ target: auditLogs.id });
     for (const { message } of written) message.ack();
   } catch (error) {
     // After the last retry the batch goes to the dead-letter queue, which writes it row by row (src/queues/audit/dead-letter.ts).

@@ -7,7 +7,8 @@ import { describeError, type Logger } from "../../lib/logger.ts";
 import { toAuditRow } from "./row.ts";
 
 /** Where an unwritable message is kept: by day, then by the message's id (a redelivery overwrites its own record). */
-export const deadLetterKey = (messageId: string, at = new Date()) => `audit-dead-letters/${at.toISOString().slice(0, 10)}/${messageId}.json`;
+export const deadLetterKey = (messageId: string, at = new Date()) =>
+  `audit-dead-letters/${at.toISOString().slice(0, 10)}/${messageId}.json`;
 
 /** Keeps `message` in R2 with why it could not be written, then acknowledges it; retries it if R2 refuses too. */
 export async function keepDeadLetter(config: Config, logger: Logger, message: Message<unknown>, reason: string): Promise<void> {
@@ -36,7 +37,12 @@ export async function handleAuditDeadLetters(batch: MessageBatch<unknown>, confi
       await db.insert(auditLogs).values(row).onConflictDoNothing({ target: auditLogs.id });
       message.ack();
     } catch (error) {
-      await keepDeadLetter(config, logger, message, `insert failed: ${error instanceof Error ? error.message.slice(0, 300) : String(error)}`);
+      await keepDeadLetter(
+        config,
+        logger,
+        message,
+        `insert failed: ${error instanceof Error ? error.message.slice(0, 300) : String(error)}`,
+      );
     }
   }
 }

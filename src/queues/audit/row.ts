@@ -1,5 +1,5 @@
 // An audit queue message as the row it carries: what both the consumer and the dead-letter consumer write.
-import { auditLogs } from "../../db/schema.ts";
+import type { auditLogs } from "../../db/schema.ts";
 
 export type AuditRow = typeof auditLogs.$inferInsert;
 

@@ -56,7 +56,8 @@ async function load(config: Config, dataset: Dataset): Promise<Exclude<BeginResu
     for (const sent of inFlight.splice(0)) await sent;
   } catch (error) {
     await Promise.allSettled(inFlight);
-    if (error instanceof LoadError || error instanceof ApiError) return store.failLoad(loadId, error instanceof ApiError ? error.detail : error.message);
+    if (error instanceof LoadError || error instanceof ApiError)
+      return store.failLoad(loadId, error instanceof ApiError ? error.detail : error.message);
     throw error;
   }
   return store.finishLoad(loadId, dataset.rowCount);
@@ -77,7 +78,10 @@ export async function handleDatasetLoad(message: Message<unknown>, config: Confi
     return;
   }
   // Stamped as taken: the cron's sweep of stuck loads (src/cron/requeue-dataset-loads.ts) counts from here.
-  await db.update(datasets).set({ queryStatus: "loading", queryQueuedAt: sql`now()` }).where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
+  await db
+    .update(datasets)
+    .set({ queryStatus: "loading", queryQueuedAt: sql`now()` })
+    .where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
   let result;
   try {
     result = await load(config, dataset);
@@ -85,7 +89,10 @@ export async function handleDatasetLoad(message: Message<unknown>, config: Confi
     // The store or R2 was unwell: back to pending with the error on record, and another delivery later (the DLQ makes it final).
     const detail = error instanceof Error ? error.message : String(error);
     logger.warn("dataset load failed; retrying", { datasetId, attempts: message.attempts, ...describeError(error) });
-    await db.update(datasets).set({ queryStatus: "pending", queryError: detail, queryQueuedAt: sql`now()` }).where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
+    await db
+      .update(datasets)
+      .set({ queryStatus: "pending", queryError: detail, queryQueuedAt: sql`now()` })
+      .where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
     message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     return;
   }
@@ -96,12 +103,18 @@ export async function handleDatasetLoad(message: Message<unknown>, config: Confi
   }
   if (result.status === "ready") {
     const loadedAt = new Date(result.loadedAt);
-    await db.update(datasets).set({ queryStatus: "ready", queryRows: result.rows, queryLoadedAt: loadedAt, queryError: null }).where(eq(datasets.id, datasetId));
+    await db
+      .update(datasets)
+      .set({ queryStatus: "ready", queryRows: result.rows, queryLoadedAt: loadedAt, queryError: null })
+      .where(eq(datasets.id, datasetId));
     logger.info("dataset loaded", { datasetId, rows: result.rows, reused: result.reused });
     await tellSessions(config, db, logger, datasetId, "dataset.ready", { datasetId, rows: result.rows, loadedAt: result.loadedAt });
     await replaceEstimates(config, db, logger, dataset);
   } else {
-    await db.update(datasets).set({ queryStatus: "failed", queryError: result.error }).where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
+    await db
+      .update(datasets)
+      .set({ queryStatus: "failed", queryError: result.error })
+      .where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
     logger.warn("dataset load failed for good", { datasetId, error: result.error });
     await tellSessions(config, db, logger, datasetId, "dataset.failed", { datasetId, error: result.error });
   }

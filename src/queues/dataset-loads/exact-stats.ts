@@ -46,7 +46,10 @@ export async function replaceEstimates(config: Config, db: Database, logger: Log
         approximate: { distinct: false, quantiles: false },
       };
     });
-    await db.update(datasets).set({ profile: { ...dataset.profile, columns } }).where(eq(datasets.id, dataset.id));
+    await db
+      .update(datasets)
+      .set({ profile: { ...dataset.profile, columns } })
+      .where(eq(datasets.id, dataset.id));
     logger.info("exact statistics replaced the estimates", { datasetId: dataset.id, columns: wanted.length, ms: Date.now() - started });
   } catch (error) {
     logger.warn("exact statistics failed; the profile keeps its estimates", { datasetId: dataset.id, ...describeError(error) });

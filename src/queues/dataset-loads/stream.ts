@@ -54,7 +54,6 @@ export async function streamRows(bucket: R2Bucket, file: StoredFile, sink: Batch
   else await streamJson(object.body, file, sink);
 }
 
-
 /** CSV as the upload read it: the same scanner, line break and BOM handling; the header record (if any) skipped. */
 async function streamCsv(body: ReadableStream<Uint8Array>, file: StoredFile, sink: BatchSink) {
   const { columns } = file;
@@ -99,7 +98,9 @@ async function streamCsv(body: ReadableStream<Uint8Array>, file: StoredFile, sin
 /** JSON and NDJSON through the upload's parser: rows arrive as arrays in the order the profile's columns were first seen. */
 async function streamJson(body: ReadableStream<Uint8Array>, file: StoredFile, sink: BatchSink) {
   const { columns } = file;
-  const { rows } = await rowsOf(body.pipeThrough(new TextDecoderStream("utf-8", { fatal: true })), file.parse, { maxDepth: JSON_DEPTH_CEILING });
+  const { rows } = await rowsOf(body.pipeThrough(new TextDecoderStream("utf-8", { fatal: true })), file.parse, {
+    maxDepth: JSON_DEPTH_CEILING,
+  });
   const batch = new Batch();
   let row = 0;
   for await (const parsed of rows) {

@@ -28,7 +28,10 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const engine = chooseEngine(c, asked);
   if (engine === "openai") await spendModelBudget(c, 8_000 + estimateTokens(question ?? ""));
 
-  const queued = !wantsEventStream(c.req.header("Accept")) || /\brespond-async\b/i.test(c.req.header("Prefer") ?? "") || dataset.sizeBytes > config.ANALYSIS_ASYNC_BYTES;
+  const queued =
+    !wantsEventStream(c.req.header("Accept")) ||
+    /\brespond-async\b/i.test(c.req.header("Prefer") ?? "") ||
+    dataset.sizeBytes > config.ANALYSIS_ASYNC_BYTES;
   const db = c.get("services").db;
   const [analysis] = (await db
     .insert(analyses)
@@ -54,7 +57,12 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     try {
       await config.ANALYSIS_QUEUE.send(message, { contentType: "json" });
     } catch (error) {
-      const refused = new ApiError(503, { code: "SERVICE_UNAVAILABLE", detail: "The analysis queue is unavailable; retry shortly.", headers: { "Retry-After": "5" }, cause: error });
+      const refused = new ApiError(503, {
+        code: "SERVICE_UNAVAILABLE",
+        detail: "The analysis queue is unavailable; retry shortly.",
+        headers: { "Retry-After": "5" },
+        cause: error,
+      });
       await saveFailed(db, analysis.id, problemBody(refused, `/api/v1/analyses/${analysis.id}`, c.get("requestId")));
       throw refused;
     }
@@ -109,17 +117,47 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { session } = await requireSession(c, c.req.valid("param").id, "sessions:read");
   const page = keyset(analyses.createdAt, analyses.id, cursor);
   const db = c.get("services").db;
-  const rows = await db.select().from(analyses).where(and(eq(analyses.sessionId, session.id), page.after)).orderBy(...page.order).limit(limit + 1);
+  const rows = await db
+    .select()
+    .from(analyses)
+    .where(and(eq(analyses.sessionId, session.id), page.after))
+    .orderBy(...page.order)
+    .limit(limit + 1);
   const { data, nextCursor } = toPage(c, rows, limit, (row) => ({ at: row.createdAt, id: row.id }));
-  const chartRows = data.length ? await db.select().from(charts).where(inArray(charts.analysisId, data.map((row) => row.id))) : [];
-  return c.json({ data: data.map((row) => presentAnalysis(row, chartRows.filter((chart) => chart.analysisId === row.id))), nextCursor }, 200);
+  const chartRows = data.length
+    ? await db
+        .select()
+        .from(charts)
+        .where(
+          inArray(
+            charts.analysisId,
+            data.map((row) => row.id),
+          ),
+        )
+    : [];
+  return c.json(
+    {
+      data: data.map((row) =>
+        presentAnalysis(
+          row,
+          chartRows.filter((chart) => chart.analysisId === row.id),
+        ),
+      ),
+      nextCursor,
+    },
+    200,
+  );
 };
 
 export const rerun: AppRouteHandler<typeof routes.rerun> = async (c) => {
   // The member role: rerunning executes queries, as running an analysis does (another tenant is a 404).
   const { analysis, charts: stored } = await requireAnalysis(c, c.req.valid("param").id, "analyses:run");
   const { dataset } = await requireSession(c, analysis.sessionId, "analyses:run");
-  if (analysis.status !== "succeeded") throw new ApiError(409, { code: "CONFLICT", detail: `The analysis is ${analysis.status}; only a succeeded analysis has charts to rerun.` });
+  if (analysis.status !== "succeeded")
+    throw new ApiError(409, {
+      code: "CONFLICT",
+      detail: `The analysis is ${analysis.status}; only a succeeded analysis has charts to rerun.`,
+    });
   const configs = stored.sort((a, b) => a.position - b.position).map((chart) => chart.config as Partial<Chart>);
   const charts = await rerunCharts(c.get("config"), analysis.orgId, configs);
   return c.json(

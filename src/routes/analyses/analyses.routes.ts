@@ -13,7 +13,10 @@ export const Analysis = z
     sessionId: z.uuid(),
     status: z.enum(["queued", "running", "succeeded", "failed"]),
     mode: z.enum(["stream", "queue"]),
-    engine: z.enum(["openai", "statistical"]).openapi({ description: '"statistical" when no model is configured (or asked for): deterministic, every figure computed in SQL over the store of the dataset' }),
+    engine: z.enum(["openai", "statistical"]).openapi({
+      description:
+        '"statistical" when no model is configured (or asked for): deterministic, every figure computed in SQL over the store of the dataset',
+    }),
     model: z.string().nullable(),
     question: z.string().nullable(),
     summary: z.string().nullable(),
@@ -29,7 +32,6 @@ export const Analysis = z
   })
   .openapi("Analysis");
 
-
 export const create = createRoute({
   method: "post",
   path: "/sessions/{id}/analyses",
@@ -41,19 +43,28 @@ export const create = createRoute({
   ...authed,
   request: {
     params: IdParam,
-    headers: z.object({ prefer: z.string().max(200).optional().openapi({ description: "`respond-async` queues the job even for a stream" }) }),
+    headers: z.object({
+      prefer: z.string().max(200).optional().openapi({ description: "`respond-async` queues the job even for a stream" }),
+    }),
     body: jsonBody(
       z
         .object({
           question: Text.trim().min(1).max(2_000).optional().openapi({ description: "What to focus on" }),
-          engine: z.enum(["auto", "openai", "statistical"]).default("auto").openapi({ description: "`auto`: the model when one is configured, else the statistical engine" }),
+          engine: z
+            .enum(["auto", "openai", "statistical"])
+            .default("auto")
+            .openapi({ description: "`auto`: the model when one is configured, else the statistical engine" }),
         })
         .strict(),
     ),
   },
   responses: {
     200: { description: "The analysis as an event stream", content: { "text/event-stream": { schema: z.string() } } },
-    202: { description: "Queued: follow Location", headers: z.object({ Location: z.string() }), content: { "application/json": { schema: Analysis } } },
+    202: {
+      description: "Queued: follow Location",
+      headers: z.object({ Location: z.string() }),
+      content: { "application/json": { schema: Analysis } },
+    },
     ...problemResponses(400, 401, 403, 404, 409, 415, 422, 429, 503),
   },
 });
@@ -66,7 +77,10 @@ export const get = createRoute({
   summary: "One analysis: status, result, charts, model, tokens, timings",
   ...authed,
   request: { params: IdParam },
-  responses: { 200: { description: "The analysis", content: { "application/json": { schema: Analysis } } }, ...problemResponses(400, 401, 404) },
+  responses: {
+    200: { description: "The analysis", content: { "application/json": { schema: Analysis } } },
+    ...problemResponses(400, 401, 404),
+  },
 });
 
 export const list = createRoute({
@@ -77,7 +91,10 @@ export const list = createRoute({
   summary: "A session's analyses, newest first",
   ...authed,
   request: { params: IdParam, query: PageQuery },
-  responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(Analysis) } } }, ...problemResponses(400, 401, 404) },
+  responses: {
+    200: { description: "A page", content: { "application/json": { schema: pageSchema(Analysis) } } },
+    ...problemResponses(400, 401, 404),
+  },
 });
 
 const ChartRerun = z
@@ -85,11 +102,15 @@ const ChartRerun = z
     index: z.number().int().openapi({ description: "The chart's position in the analysis" }),
     title: z.string(),
     status: z.enum(["identical", "different", "not_rerunnable", "failed"]).openapi({
-      description: "identical: the same rows in the same order; different: `rows` holds the new result; not_rerunnable: the chart was saved without a query (before charts carried one); failed: `problem` says why (the store not ready, a timeout)",
+      description:
+        "identical: the same rows in the same order; different: `rows` holds the new result; not_rerunnable: the chart was saved without a query (before charts carried one); failed: `problem` says why (the store not ready, a timeout)",
     }),
     identical: z.boolean(),
     rowCount: z.number().int().nullable().openapi({ description: "Rows the rerun kept (the chart's limit, at most 500)" }),
-    rows: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))).optional().openapi({ description: "The new rows, only when they differ" }),
+    rows: z
+      .array(z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])))
+      .optional()
+      .openapi({ description: "The new rows, only when they differ" }),
     problem: z.object({ code: z.string(), detail: z.string() }).optional(),
   })
   .openapi("ChartRerun");
@@ -114,5 +135,8 @@ export const rerun = createRoute({
     "Members and above (a viewer is 403). Each chart's saved `query` runs again in the store of the dataset version it names, bypassing the result cache; the answer compares the new rows with the chart's `data`, in order. Nothing is saved.",
   ...authed,
   request: { params: IdParam },
-  responses: { 200: { description: "Per chart, identical or the new rows", content: { "application/json": { schema: AnalysisRerun } } }, ...problemResponses(400, 401, 403, 404, 409) },
+  responses: {
+    200: { description: "Per chart, identical or the new rows", content: { "application/json": { schema: AnalysisRerun } } },
+    ...problemResponses(400, 401, 403, 404, 409),
+  },
 });

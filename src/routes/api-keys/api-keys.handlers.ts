@@ -29,8 +29,9 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { limit, cursor } = c.req.valid("query");
   const page = keyset(apiKeys.createdAt, apiKeys.id, cursor);
   const { org } = await requireOrg(c, slug, "api_keys:read");
-  const rows = await c.get("services").db
-    .select()
+  const rows = await c
+    .get("services")
+    .db.select()
     .from(apiKeys)
     .where(and(eq(apiKeys.orgId, org.id), page.after))
     .orderBy(...page.order)
@@ -47,8 +48,9 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   // A key acts without its creator present: it is for accounts whose address is proven.
   await requireVerifiedEmail(c, userId);
   const secret = await newApiKey();
-  const [row] = await c.get("services").db
-    .insert(apiKeys)
+  const [row] = await c
+    .get("services")
+    .db.insert(apiKeys)
     .values({
       id: crypto.randomUUID(),
       orgId: org.id,
@@ -69,8 +71,9 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 export const revoke: AppRouteHandler<typeof routes.revoke> = async (c) => {
   const { slug, id } = c.req.valid("param");
   const { org } = await requireOrg(c, slug, "api_keys:manage");
-  const [row] = await c.get("services").db
-    .update(apiKeys)
+  const [row] = await c
+    .get("services")
+    .db.update(apiKeys)
     .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` })
     .where(and(eq(apiKeys.id, id), eq(apiKeys.orgId, org.id)))
     .returning({ id: apiKeys.id });

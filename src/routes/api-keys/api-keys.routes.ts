@@ -24,7 +24,6 @@ export const CreatedApiKey = ApiKey.extend({
   key: z.string().openapi({ description: "The secret: shown this once, never again. Send it as `Authorization: Bearer <key>`." }),
 }).openapi("CreatedApiKey");
 
-
 export const list = createRoute({
   method: "get",
   path: "/orgs/{slug}/api-keys",
@@ -33,7 +32,10 @@ export const list = createRoute({
   summary: "An organization's API keys, newest first (admins and owners)",
   ...authed,
   request: { params: SlugParam, query: PageQuery },
-  responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(ApiKey) } } }, ...problemResponses(400, 401, 403, 404) },
+  responses: {
+    200: { description: "A page", content: { "application/json": { schema: pageSchema(ApiKey) } } },
+    ...problemResponses(400, 401, 403, 404),
+  },
 });
 
 export const create = createRoute({
@@ -55,7 +57,10 @@ export const create = createRoute({
         .strict(),
     ),
   },
-  responses: { 201: { description: "Created", content: { "application/json": { schema: CreatedApiKey } } }, ...problemResponses(400, 401, 403, 404, 415) },
+  responses: {
+    201: { description: "Created", content: { "application/json": { schema: CreatedApiKey } } },
+    ...problemResponses(400, 401, 403, 404, 415),
+  },
 });
 
 export const revoke = createRoute({

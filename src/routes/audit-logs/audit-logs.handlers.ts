@@ -11,8 +11,9 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { limit, cursor, actor, action, from, to } = c.req.valid("query");
   const page = keyset(auditLogs.at, auditLogs.id, cursor);
   const { org } = await requireOrg(c, slug, "audit:read");
-  const rows = await c.get("services").db
-    .select()
+  const rows = await c
+    .get("services")
+    .db.select()
     .from(auditLogs)
     .where(
       and(

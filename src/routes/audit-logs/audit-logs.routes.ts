@@ -42,5 +42,8 @@ export const list = createRoute({
       to: z.iso.datetime().optional().openapi({ description: "Before this instant" }),
     }),
   },
-  responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(AuditLog) } } }, ...problemResponses(400, 401, 403, 404) },
+  responses: {
+    200: { description: "A page", content: { "application/json": { schema: pageSchema(AuditLog) } } },
+    ...problemResponses(400, 401, 403, 404),
+  },
 });

@@ -93,14 +93,27 @@ export const signin: AppRouteHandler<typeof routes.signin> = async (c) => {
 
   const config = c.get("config");
   const rehash = needsRehash(user.passwordHash)
-    ? [db.update(users).set({ passwordHash: await hashPassword(password), updatedAt: sql`now()` }).where(eq(users.id, user.id))]
+    ? [
+        db
+          .update(users)
+          .set({ passwordHash: await hashPassword(password), updatedAt: sql`now()` })
+          .where(eq(users.id, user.id)),
+      ]
     : [];
   if (user.mfa) {
     // The password was right; the session opens only after POST /auth/mfa with a code.
     for (const statement of rehash) await statement;
     c.header("Cache-Control", "no-store");
     const challenge = await signMfaChallenge(config, user.id);
-    return c.json({ status: "mfa_required" as const, mfaToken: challenge.token, expiresIn: challenge.expiresIn, methods: ["totp" as const, "recovery_code" as const] }, 200);
+    return c.json(
+      {
+        status: "mfa_required" as const,
+        mfaToken: challenge.token,
+        expiresIn: challenge.expiresIn,
+        methods: ["totp" as const, "recovery_code" as const],
+      },
+      200,
+    );
   }
   const session = await openSession(db, user.id, config.REFRESH_TOKEN_TTL_DAYS, sessionContext(c));
   await db.batch([...session.statements, ...rehash]);
@@ -132,7 +145,10 @@ export const refresh: AppRouteHandler<typeof routes.refresh> = async (c) => {
   if (!row) throw unauthorized("INVALID_TOKEN", "The refresh token is not valid.");
 
   const revokeForReuse = async () => {
-    await db.update(authSessions).set({ revokedAt: sql`now()`, revokedReason: "reuse" }).where(and(eq(authSessions.id, row.sessionId), isNull(authSessions.revokedAt)));
+    await db
+      .update(authSessions)
+      .set({ revokedAt: sql`now()`, revokedReason: "reuse" })
+      .where(and(eq(authSessions.id, row.sessionId), isNull(authSessions.revokedAt)));
     c.get("logger").warn("refresh token reuse: session revoked", { sessionId: row.sessionId, userId: row.userId });
     return unauthorized("TOKEN_REUSED", "This refresh token was already used; its session has been ended. Sign in again.");
   };
@@ -160,7 +176,10 @@ export const signout: AppRouteHandler<typeof routes.signout> = async (c) => {
   const { sessionId } = userOf(c);
   if (sessionId) {
     await guarded(c, (db) => [
-      db.update(authSessions).set({ revokedAt: sql`now()`, revokedReason: "signout" }).where(and(eq(authSessions.id, sessionId), isNull(authSessions.revokedAt))),
+      db
+        .update(authSessions)
+        .set({ revokedAt: sql`now()`, revokedReason: "signout" })
+        .where(and(eq(authSessions.id, sessionId), isNull(authSessions.revokedAt))),
     ]);
   }
   return c.body(null, 204);
@@ -170,7 +189,10 @@ export const session: AppRouteHandler<typeof routes.session> = async (c) => {
   const principal = userOf(c);
   const [[user], sessions] = await guarded(c, (db) => [
     db.select().from(users).where(eq(users.id, principal.userId)),
-    db.select().from(authSessions).where(principal.sessionId ? eq(authSessions.id, principal.sessionId) : sql`false`),
+    db
+      .select()
+      .from(authSessions)
+      .where(principal.sessionId ? eq(authSessions.id, principal.sessionId) : sql`false`),
   ]);
   if (!user) throw unauthorized("INVALID_TOKEN", "The account of this token no longer exists.");
   const current = principal.sessionId ? sessions[0] : undefined;

@@ -48,7 +48,10 @@ export const signup = createRoute({
     "A new account gets a verification link by email; it can sign in at once, but accepts invitations and creates API keys only once verified.",
   request: { body: jsonBody(z.object({ email: Email, password: Password, name: Text.trim().min(1).max(100).optional() })) },
   responses: {
-    202: { description: "Accepted", content: { "application/json": { schema: z.object({ status: z.literal("accepted"), detail: z.string() }) } } },
+    202: {
+      description: "Accepted",
+      content: { "application/json": { schema: z.object({ status: z.literal("accepted"), detail: z.string() }) } },
+    },
     ...problemResponses(400, 415),
   },
 });
@@ -112,7 +115,14 @@ export const session = createRoute({
               user: User,
               method: z.enum(["password", "oidc"]),
               session: z
-                .object({ id: z.uuid(), createdAt: Timestamp, lastActiveAt: Timestamp, expiresAt: Timestamp, userAgent: z.string().nullable(), ip: z.string().nullable() })
+                .object({
+                  id: z.uuid(),
+                  createdAt: Timestamp,
+                  lastActiveAt: Timestamp,
+                  expiresAt: Timestamp,
+                  userAgent: z.string().nullable(),
+                  ip: z.string().nullable(),
+                })
                 .nullable()
                 .openapi({ description: "Null for external identity-provider tokens, whose sessions the provider keeps" }),
             })

@@ -10,7 +10,14 @@ export const sessionContext = (c: Context<AppEnv>): SessionContext => ({
   ip: c.req.header("CF-Connecting-IP") ?? null,
 });
 
-export async function tokens(c: Context<AppEnv>, userId: string, tier: Tier, sessionId: string, refreshToken: string, refreshExpiresAt: Date) {
+export async function tokens(
+  c: Context<AppEnv>,
+  userId: string,
+  tier: Tier,
+  sessionId: string,
+  refreshToken: string,
+  refreshExpiresAt: Date,
+) {
   const access = await signAccessToken(c.get("config"), { userId, sessionId, tier });
   c.header("Cache-Control", "no-store");
   return {

@@ -69,7 +69,13 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     const work = answerTurn(deps, input, events).finally(() => turn.release());
     try {
       const result = await work;
-      await send("done", { messageId: result.assistant.id, userMessageId: result.user.id, engine: result.engine, model: result.model, usage: result.usage });
+      await send("done", {
+        messageId: result.assistant.id,
+        userMessageId: result.user.id,
+        engine: result.engine,
+        model: result.model,
+        usage: result.usage,
+      });
     } catch (error) {
       await send("problem", problemBody(toApiError(error, c.get("logger"), requestId), instance, requestId));
     }

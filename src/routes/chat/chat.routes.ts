@@ -12,7 +12,10 @@ const ToolCallRecord = z
     id: z.string().openapi({ description: "The model's tool call id, or `stat_<n>` for the statistical engine's own queries" }),
     name: z.enum(["query_dataset", "chart"]),
     arguments: z.unknown().openapi({ description: "The arguments as sent (`{sql}` or `{spec}`); the raw text when they were not JSON" }),
-    sql: z.string().nullable().openapi({ description: "The statement run on the dataset's store (a spec's compiled SQL); null when it never ran" }),
+    sql: z
+      .string()
+      .nullable()
+      .openapi({ description: "The statement run on the dataset's store (a spec's compiled SQL); null when it never ran" }),
     params: z.array(z.union([z.string(), z.number(), z.null()])),
     result: z
       .object({
@@ -22,14 +25,21 @@ const ToolCallRecord = z
         truncated: z.boolean(),
       })
       .nullable(),
-    error: z.object({ code: z.string(), detail: z.string() }).nullable().openapi({ description: "Why the call produced no result (handed to the model as the tool's answer)" }),
+    error: z
+      .object({ code: z.string(), detail: z.string() })
+      .nullable()
+      .openapi({ description: "Why the call produced no result (handed to the model as the tool's answer)" }),
   })
   .openapi("ChatToolCall");
 
 export const ChatGrounding = z
   .object({
-    dataset: z.object({ id: z.uuid(), version: z.number().int(), sha256: z.string() }).openapi({ description: "The dataset version every query read" }),
-    policy: z.enum(["schema", "sample", "full"]).openapi({ description: "The organization's llmDataPolicy when answered: what the model saw of the results" }),
+    dataset: z
+      .object({ id: z.uuid(), version: z.number().int(), sha256: z.string() })
+      .openapi({ description: "The dataset version every query read" }),
+    policy: z
+      .enum(["schema", "sample", "full"])
+      .openapi({ description: "The organization's llmDataPolicy when answered: what the model saw of the results" }),
     toolCalls: z.array(ToolCallRecord),
   })
   .openapi("ChatGrounding");
@@ -43,7 +53,9 @@ export const ChatMessage = z
     engine: Engine.nullable().openapi({ description: "Who answered (assistant messages); null for the person's own" }),
     model: z.string().nullable(),
     tokens: z.number().int().nullable().openapi({ description: "Completion tokens of a model's answer" }),
-    grounding: ChatGrounding.nullable().openapi({ description: "An answer's evidence: the dataset version and each query run for it, with its result; null for questions" }),
+    grounding: ChatGrounding.nullable().openapi({
+      description: "An answer's evidence: the dataset version and each query run for it, with its result; null for questions",
+    }),
     createdBy: z.uuid().nullable().openapi({ description: "The person who asked (user messages)" }),
     createdAt: Timestamp,
   })
@@ -55,7 +67,6 @@ export const ChatReply = ChatMessage.extend({
   userMessageId: z.uuid().openapi({ description: "The question this answers, saved with it" }),
   usage: Usage,
 }).openapi("ChatReply");
-
 
 export const create = createRoute({
   method: "post",
@@ -72,7 +83,10 @@ export const create = createRoute({
       z
         .object({
           message: Text.trim().min(1).max(4_000).openapi({ description: "The question (1–4,000 characters after trimming)" }),
-          engine: z.enum(["auto", "openai", "statistical"]).default("auto").openapi({ description: "`auto`: the model when one is configured, else the statistical engine" }),
+          engine: z
+            .enum(["auto", "openai", "statistical"])
+            .default("auto")
+            .openapi({ description: "`auto`: the model when one is configured, else the statistical engine" }),
         })
         .strict(),
     ),
@@ -90,8 +104,12 @@ export const list = createRoute({
   operationId: "listChatMessages",
   tags: ["Chat"],
   summary: "A session's chat transcript, oldest first",
-  description: "Chronological (oldest first, by `createdAt` then `id`), unlike other lists: follow `nextCursor` to read on; new messages always land after the last page.",
+  description:
+    "Chronological (oldest first, by `createdAt` then `id`), unlike other lists: follow `nextCursor` to read on; new messages always land after the last page.",
   ...authed,
   request: { params: IdParam, query: PageQuery },
-  responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(ChatMessage) } } }, ...problemResponses(400, 401, 404) },
+  responses: {
+    200: { description: "A page", content: { "application/json": { schema: pageSchema(ChatMessage) } } },
+    ...problemResponses(400, 401, 404),
+  },
 });

@@ -9,7 +9,10 @@ import { Text } from "../schemas.ts";
 const tags = ["Data sources: Postgres"];
 const outbound = [400, 401, 403, 404, 409, 422, 502, 503, 504] as const;
 const Identifier = Text.min(1).max(63).openapi({ example: "public" });
-const Sql = Text.trim().min(1).max(100_000).openapi({ description: "One reading statement (SELECT, WITH, VALUES, TABLE, EXPLAIN, SHOW)", example: "SELECT * FROM orders WHERE total > 100" });
+const Sql = Text.trim().min(1).max(100_000).openapi({
+  description: "One reading statement (SELECT, WITH, VALUES, TABLE, EXPLAIN, SHOW)",
+  example: "SELECT * FROM orders WHERE total > 100",
+});
 
 export const Schema = z.object({ name: z.string(), tables: z.number().int(), views: z.number().int() }).openapi("PostgresSchema");
 
@@ -32,7 +35,10 @@ export const schemas = createRoute({
   summary: "The database's schemas, with how many tables and views each holds",
   ...authed,
   request: { params: SourceParams },
-  responses: { 200: { description: "Schemas", content: { "application/json": { schema: z.object({ data: z.array(Schema) }) } } }, ...problemResponses(...outbound) },
+  responses: {
+    200: { description: "Schemas", content: { "application/json": { schema: z.object({ data: z.array(Schema) }) } } },
+    ...problemResponses(...outbound),
+  },
 });
 
 export const tables = createRoute({
@@ -43,7 +49,10 @@ export const tables = createRoute({
   summary: "Tables and views of a schema, with their columns and types and their indexes",
   ...authed,
   request: { params: SourceParams.extend({ schema: Identifier }) },
-  responses: { 200: { description: "Tables and views", content: { "application/json": { schema: z.object({ data: z.array(Table) }) } } }, ...problemResponses(...outbound) },
+  responses: {
+    200: { description: "Tables and views", content: { "application/json": { schema: z.object({ data: z.array(Table) }) } } },
+    ...problemResponses(...outbound),
+  },
 });
 
 export const QueryResult = z
@@ -53,7 +62,9 @@ export const QueryResult = z
     offset: z.number().int(),
     limit: z.number().int(),
     nextOffset: z.number().int().nullable(),
-    truncated: z.boolean().openapi({ description: "Rows were left off to stay under DATA_SOURCE_MAX_RESULT_BYTES; continue from nextOffset" }),
+    truncated: z
+      .boolean()
+      .openapi({ description: "Rows were left off to stay under DATA_SOURCE_MAX_RESULT_BYTES; continue from nextOffset" }),
     durationMs: z.number().int(),
   })
   .openapi("PostgresQueryResult");
@@ -69,9 +80,20 @@ export const query = createRoute({
   ...authed,
   request: {
     params: SourceParams,
-    body: jsonBody(z.object({ sql: Sql, offset: z.number().int().min(0).max(10_000_000).default(0), limit: z.number().int().min(1).max(1_000).default(100) }).strict()),
+    body: jsonBody(
+      z
+        .object({
+          sql: Sql,
+          offset: z.number().int().min(0).max(10_000_000).default(0),
+          limit: z.number().int().min(1).max(1_000).default(100),
+        })
+        .strict(),
+    ),
   },
-  responses: { 200: { description: "One page", content: { "application/json": { schema: QueryResult } } }, ...problemResponses(...outbound, 415) },
+  responses: {
+    200: { description: "One page", content: { "application/json": { schema: QueryResult } } },
+    ...problemResponses(...outbound, 415),
+  },
 });
 
 export const importQuery = createRoute({
@@ -80,7 +102,8 @@ export const importQuery = createRoute({
   operationId: "importDataSourceQuery",
   tags,
   summary: "Save a read-only query's result as a new dataset version in a project (members and above)",
-  description: "The rows go through the upload pipeline (R2, profile, sample), so the dataset reads back like an upload. More than DATA_SOURCE_IMPORT_MAX_ROWS rows is 422 `RESULT_TOO_LARGE`.",
+  description:
+    "The rows go through the upload pipeline (R2, profile, sample), so the dataset reads back like an upload. More than DATA_SOURCE_IMPORT_MAX_ROWS rows is 422 `RESULT_TOO_LARGE`.",
   ...authed,
   request: {
     params: SourceParams,

@@ -17,7 +17,12 @@ import type * as routes from "./data-source-redis.routes.ts";
 async function target(c: Context<AppEnv>, { slug, id }: { slug: string; id: string }, action: Action): Promise<RedisTarget> {
   const { source } = await requireDataSource(c, slug, id, action);
   const config = c.get("config");
-  return { id: source.id, credentials: await redisCredentials(config, source), timeoutMs: config.DATA_SOURCE_TIMEOUT_MS, maxBytes: config.DATA_SOURCE_MAX_RESULT_BYTES };
+  return {
+    id: source.id,
+    credentials: await redisCredentials(config, source),
+    timeoutMs: config.DATA_SOURCE_TIMEOUT_MS,
+    maxBytes: config.DATA_SOURCE_MAX_RESULT_BYTES,
+  };
 }
 
 export const keys: AppRouteHandler<typeof routes.keys> = async (c) => {
@@ -54,14 +59,20 @@ export const pipeline: AppRouteHandler<typeof routes.pipeline> = async (c) => {
   const classes = commands.map(([name, ...args]) => classify(name!, args));
   const refused = commands.filter((_, i) => classes[i] === "refused").map((command) => command[0]!.toUpperCase());
   if (refused.length > 0) {
-    throw new ApiError(422, { code: "REDIS_COMMAND_NOT_ALLOWED", detail: `Not allowed through a data source: ${[...new Set(refused)].join(", ")}.` });
+    throw new ApiError(422, {
+      code: "REDIS_COMMAND_NOT_ALLOWED",
+      detail: `Not allowed through a data source: ${[...new Set(refused)].join(", ")}.`,
+    });
   }
   const redis = await target(c, c.req.valid("param"), classes.includes("write") ? "data_sources:write" : "data_sources:query");
   const results = await send(redis, commands as Command[], { callerText: true });
   // One reply too big for the response is an error of its own, not a 500 or a cut answer.
   const sized = results.map((reply) => (capBytes([reply], redis.maxBytes).length ? reply : { error: "RESULT_TOO_LARGE" }));
   if (JSON.stringify(sized).length > redis.maxBytes) {
-    throw new ApiError(422, { code: "RESULT_TOO_LARGE", detail: `The replies are larger than ${redis.maxBytes} bytes together; send fewer commands.` });
+    throw new ApiError(422, {
+      code: "RESULT_TOO_LARGE",
+      detail: `The replies are larger than ${redis.maxBytes} bytes together; send fewer commands.`,
+    });
   }
   return c.json({ results: sized }, 200);
 };

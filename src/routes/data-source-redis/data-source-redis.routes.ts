@@ -11,21 +11,34 @@ const outbound = [400, 401, 403, 404, 409, 422, 502, 503, 504] as const;
 const Key = z.string().min(1).max(1_024).openapi({ example: "user:42" });
 const KeyParams = SourceParams.extend({ key: Key });
 const RedisType = z.enum(["string", "hash", "list", "set", "zset", "stream"]);
-const Cursor = z.string().regex(/^\d{1,20}$/, "a cursor from the previous page").default("0");
+const Cursor = z
+  .string()
+  .regex(/^\d{1,20}$/, "a cursor from the previous page")
+  .default("0");
 
 export const keys = createRoute({
   method: "get",
   path: "/orgs/{slug}/data-sources/{id}/keys",
   operationId: "scanDataSourceKeys",
   tags,
-  summary: "One SCAN step over keys matching a pattern (never KEYS); follow `cursor` until it is \"0\"",
+  summary: 'One SCAN step over keys matching a pattern (never KEYS); follow `cursor` until it is "0"',
   ...authed,
   request: {
     params: SourceParams,
-    query: z.object({ match: z.string().min(1).max(512).default("*"), cursor: Cursor, count: z.coerce.number().int().min(1).max(1_000).default(100), type: RedisType.optional() }),
+    query: z.object({
+      match: z.string().min(1).max(512).default("*"),
+      cursor: Cursor,
+      count: z.coerce.number().int().min(1).max(1_000).default(100),
+      type: RedisType.optional(),
+    }),
   },
   responses: {
-    200: { description: "Keys found in this step", content: { "application/json": { schema: z.object({ cursor: z.string(), keys: z.array(z.object({ key: z.string(), type: z.string() })) }) } } },
+    200: {
+      description: "Keys found in this step",
+      content: {
+        "application/json": { schema: z.object({ cursor: z.string(), keys: z.array(z.object({ key: z.string(), type: z.string() })) }) },
+      },
+    },
     ...problemResponses(...outbound),
   },
 });
@@ -36,7 +49,9 @@ export const KeyValue = z
     type: z.string(),
     ttl: z.number().int().openapi({ description: "Seconds to live; -1 when it never expires" }),
     length: z.number().int().nullable().openapi({ description: "Bytes of a string, members of a hash, list, set or sorted set" }),
-    value: z.unknown().openapi({ description: "A string; an object (hash); an array (list, set); [{member, score}] (sorted set); null for other types" }),
+    value: z
+      .unknown()
+      .openapi({ description: "A string; an object (hash); an array (list, set); [{member, score}] (sorted set); null for other types" }),
     cursor: z.string().nullable().openapi({ description: "Hashes and sets: pass as `cursor` for the next members; null when done" }),
     truncated: z.boolean(),
   })
@@ -51,7 +66,11 @@ export const getKey = createRoute({
   ...authed,
   request: {
     params: KeyParams,
-    query: z.object({ offset: z.coerce.number().int().min(0).default(0), count: z.coerce.number().int().min(1).max(1_000).default(100), cursor: Cursor }),
+    query: z.object({
+      offset: z.coerce.number().int().min(0).default(0),
+      count: z.coerce.number().int().min(1).max(1_000).default(100),
+      cursor: Cursor,
+    }),
   },
   responses: { 200: { description: "The key", content: { "application/json": { schema: KeyValue } } }, ...problemResponses(...outbound) },
 });
@@ -59,9 +78,30 @@ export const getKey = createRoute({
 const member = z.string().max(1_000_000);
 export const NewValue = z.discriminatedUnion("type", [
   z.object({ type: z.literal("string"), value: member, ttlSeconds: z.number().int().positive().optional() }).strict(),
-  z.object({ type: z.literal("hash"), value: z.record(z.string().min(1).max(1_024), member).refine((v) => Object.keys(v).length > 0, "at least one field"), ttlSeconds: z.number().int().positive().optional() }).strict(),
-  z.object({ type: z.enum(["list", "set"]), value: z.array(member).min(1).max(10_000), ttlSeconds: z.number().int().positive().optional() }).strict(),
-  z.object({ type: z.literal("zset"), value: z.array(z.object({ member, score: z.number() })).min(1).max(10_000), ttlSeconds: z.number().int().positive().optional() }).strict(),
+  z
+    .object({
+      type: z.literal("hash"),
+      value: z.record(z.string().min(1).max(1_024), member).refine((v) => Object.keys(v).length > 0, "at least one field"),
+      ttlSeconds: z.number().int().positive().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.enum(["list", "set"]),
+      value: z.array(member).min(1).max(10_000),
+      ttlSeconds: z.number().int().positive().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal("zset"),
+      value: z
+        .array(z.object({ member, score: z.number() }))
+        .min(1)
+        .max(10_000),
+      ttlSeconds: z.number().int().positive().optional(),
+    })
+    .strict(),
 ]);
 
 export const putKey = createRoute({
@@ -72,7 +112,10 @@ export const putKey = createRoute({
   summary: "Replace a key with a string, hash, list, set or sorted set, optionally expiring (admins and owners)",
   ...authed,
   request: { params: KeyParams, body: jsonBody(NewValue) },
-  responses: { 200: { description: "The key as written", content: { "application/json": { schema: KeyValue } } }, ...problemResponses(...outbound, 415) },
+  responses: {
+    200: { description: "The key as written", content: { "application/json": { schema: KeyValue } } },
+    ...problemResponses(...outbound, 415),
+  },
 });
 
 export const deleteKey = createRoute({
@@ -94,7 +137,10 @@ export const info = createRoute({
   summary: "Server version and mode, clients, key count, keyspace and a memory summary",
   ...authed,
   request: { params: SourceParams },
-  responses: { 200: { description: "Server info", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } }, ...problemResponses(...outbound) },
+  responses: {
+    200: { description: "Server info", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } },
+    ...problemResponses(...outbound),
+  },
 });
 
 export const pipeline = createRoute({
@@ -102,14 +148,39 @@ export const pipeline = createRoute({
   path: "/orgs/{slug}/data-sources/{id}/pipeline",
   operationId: "runDataSourcePipeline",
   tags,
-  summary: "Several allow-listed commands in one round trip: reads for members, writes for admins; FLUSHALL, CONFIG, EVAL, KEYS… are refused",
+  summary:
+    "Several allow-listed commands in one round trip: reads for members, writes for admins; FLUSHALL, CONFIG, EVAL, KEYS… are refused",
   ...authed,
   request: {
     params: SourceParams,
-    body: jsonBody(z.object({ commands: z.array(z.array(z.string().max(1_000_000)).min(1).max(1_000)).min(1).max(100) }).strict().openapi({ example: { commands: [["HGETALL", "user:42"], ["TTL", "user:42"]] } })),
+    body: jsonBody(
+      z
+        .object({
+          commands: z
+            .array(z.array(z.string().max(1_000_000)).min(1).max(1_000))
+            .min(1)
+            .max(100),
+        })
+        .strict()
+        .openapi({
+          example: {
+            commands: [
+              ["HGETALL", "user:42"],
+              ["TTL", "user:42"],
+            ],
+          },
+        }),
+    ),
   },
   responses: {
-    200: { description: "One reply per command", content: { "application/json": { schema: z.object({ results: z.array(z.object({ result: z.unknown().optional(), error: z.string().optional() })) }) } } },
+    200: {
+      description: "One reply per command",
+      content: {
+        "application/json": {
+          schema: z.object({ results: z.array(z.object({ result: z.unknown().optional(), error: z.string().optional() })) }),
+        },
+      },
+    },
     ...problemResponses(...outbound, 415),
   },
 });
@@ -120,7 +191,8 @@ export const importKeys = createRoute({
   operationId: "importDataSourceKeys",
   tags,
   summary: "Save keys (named, or matching a pattern) as a new dataset version in a project (members and above)",
-  description: "Hashes become one row each with a column per field; a mix of types becomes key, type, ttl, value. More keys than `maxKeys` is 422 `RESULT_TOO_LARGE`.",
+  description:
+    "Hashes become one row each with a column per field; a mix of types becomes key, type, ttl, value. More keys than `maxKeys` is 422 `RESULT_TOO_LARGE`.",
   ...authed,
   request: {
     params: SourceParams,
@@ -134,7 +206,10 @@ export const importKeys = createRoute({
           maxKeys: z.number().int().min(1).max(10_000).default(1_000),
         })
         .strict()
-        .refine((body) => (body.keys === undefined) !== (body.match === undefined), { message: "send either keys or match", path: ["keys"] }),
+        .refine((body) => (body.keys === undefined) !== (body.match === undefined), {
+          message: "send either keys or match",
+          path: ["keys"],
+        }),
     ),
   },
   responses: {

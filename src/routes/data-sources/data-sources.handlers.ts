@@ -9,7 +9,16 @@ import { principalOf } from "../../lib/principal.ts";
 import { resetCircuit } from "../../services/data-sources/circuit.ts";
 import { type RoleFlags, testPostgres } from "../../services/data-sources/postgres.ts";
 import { testRedis } from "../../services/data-sources/redis-browse.ts";
-import { checkedCredentials, type Credentials, type DataSource, displayOf, open, postgresTarget, redisCredentials, seal } from "../../services/data-sources/registry.ts";
+import {
+  checkedCredentials,
+  type Credentials,
+  type DataSource,
+  displayOf,
+  open,
+  postgresTarget,
+  redisCredentials,
+  seal,
+} from "../../services/data-sources/registry.ts";
 import type * as routes from "./data-sources.routes.ts";
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
@@ -35,8 +44,9 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { limit, cursor, kind } = c.req.valid("query");
   const page = keyset(dataSources.createdAt, dataSources.id, cursor);
   const { org } = await requireOrg(c, slug, "data_sources:read");
-  const rows = await c.get("services").db
-    .select()
+  const rows = await c
+    .get("services")
+    .db.select()
     .from(dataSources)
     .where(and(eq(dataSources.orgId, org.id), kind ? eq(dataSources.kind, kind) : undefined, page.after))
     .orderBy(...page.order)
@@ -57,9 +67,19 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   );
   const id = crypto.randomUUID();
   const userId = principalOf(c).userId;
-  const [row] = await c.get("services").db
-    .insert(dataSources)
-    .values({ id, orgId: org.id, name: body.name, kind: body.kind, display: displayOf(credentials), ...(await seal(c.get("config"), id, credentials)), createdBy: userId, updatedBy: userId })
+  const [row] = await c
+    .get("services")
+    .db.insert(dataSources)
+    .values({
+      id,
+      orgId: org.id,
+      name: body.name,
+      kind: body.kind,
+      display: displayOf(credentials),
+      ...(await seal(c.get("config"), id, credentials)),
+      createdBy: userId,
+      updatedBy: userId,
+    })
     .onConflictDoNothing()
     .returning();
   if (!row) throw nameTaken(body.name);
@@ -86,13 +106,17 @@ async function patched(c: Parameters<AppRouteHandler<typeof routes.update>>[0], 
       errors: wrong.map((field) => ({ path: `body.${field}`, message: `not a field of a ${source.kind} source` })),
     });
   }
-  const changes = source.kind === "postgres" ? body.connectionString !== undefined || body.endpoint !== undefined : body.url !== undefined || body.token !== undefined;
+  const changes =
+    source.kind === "postgres"
+      ? body.connectionString !== undefined || body.endpoint !== undefined
+      : body.url !== undefined || body.token !== undefined;
   if (!changes) return undefined;
   const current = await open(c.get("config"), source).catch(() => undefined);
   if (source.kind === "postgres") {
     const was = current?.kind === "postgres" ? current.postgres : undefined;
     const connectionString = body.connectionString ?? was?.connectionString;
-    if (!connectionString) throw new ApiError(422, { detail: "The stored credentials cannot be opened: send a whole new connectionString." });
+    if (!connectionString)
+      throw new ApiError(422, { detail: "The stored credentials cannot be opened: send a whole new connectionString." });
     const endpoint = body.endpoint === null ? undefined : (body.endpoint ?? was?.endpoint);
     return { kind: "postgres", postgres: { connectionString, ...(endpoint ? { endpoint } : {}) } } satisfies Credentials;
   }
@@ -111,13 +135,21 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   const credentials = sent && checkedCredentials(c.get("config"), sent);
   if (!credentials && body.name === undefined) return c.json(present(source, org.slug), 200);
   const sealed = credentials ? { display: displayOf(credentials), ...(await seal(c.get("config"), source.id, credentials)) } : {};
-  const [row] = await c.get("services").db
-    .update(dataSources)
-    .set({ ...(body.name !== undefined ? { name: body.name } : {}), ...sealed, version: sql`${dataSources.version} + 1`, updatedAt: sql`now()`, updatedBy: principalOf(c).userId })
+  const [row] = await c
+    .get("services")
+    .db.update(dataSources)
+    .set({
+      ...(body.name !== undefined ? { name: body.name } : {}),
+      ...sealed,
+      version: sql`${dataSources.version} + 1`,
+      updatedAt: sql`now()`,
+      updatedBy: principalOf(c).userId,
+    })
     .where(and(eq(dataSources.id, source.id), eq(dataSources.orgId, org.id)))
     .returning()
     .catch((error: unknown) => {
-      if ((error as { code?: string }).code === "23505" || (error as { cause?: { code?: string } }).cause?.code === "23505") throw nameTaken(body.name ?? "");
+      if ((error as { code?: string }).code === "23505" || (error as { cause?: { code?: string } }).cause?.code === "23505")
+        throw nameTaken(body.name ?? "");
       throw error;
     });
   if (!row) throw new ApiError(404, { detail: "No data source with this id is visible to you." });
@@ -128,7 +160,10 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
   const { slug, id } = c.req.valid("param");
   const { org, source } = await requireDataSource(c, slug, id, "data_sources:manage");
-  await c.get("services").db.delete(dataSources).where(and(eq(dataSources.id, source.id), eq(dataSources.orgId, org.id)));
+  await c
+    .get("services")
+    .db.delete(dataSources)
+    .where(and(eq(dataSources.id, source.id), eq(dataSources.orgId, org.id)));
   resetCircuit(source.id);
   return c.body(null, 204);
 };
@@ -141,7 +176,12 @@ export const test: AppRouteHandler<typeof routes.test> = async (c) => {
   if (source.kind === "postgres") {
     result = await testPostgres(await postgresTarget(config, source));
   } else {
-    const target = { id: source.id, credentials: await redisCredentials(config, source), timeoutMs: config.DATA_SOURCE_TIMEOUT_MS, maxBytes: config.DATA_SOURCE_MAX_RESULT_BYTES };
+    const target = {
+      id: source.id,
+      credentials: await redisCredentials(config, source),
+      timeoutMs: config.DATA_SOURCE_TIMEOUT_MS,
+      maxBytes: config.DATA_SOURCE_MAX_RESULT_BYTES,
+    };
     result = { ...(await testRedis(target)), warnings: [] };
   }
   await c.get("services").db.update(dataSources).set({ lastTestedAt: sql`now()` }).where(eq(dataSources.id, source.id));

@@ -14,7 +14,8 @@ const strictly = (parse: (value: string) => unknown) => (value: string, ctx: z.R
   try {
     parse(value);
   } catch (error) {
-    for (const issue of (error as ApiError).errors ?? [{ path: "", message: String(error) }]) ctx.addIssue({ code: "custom", message: issue.message });
+    for (const issue of (error as ApiError).errors ?? [{ path: "", message: String(error) }])
+      ctx.addIssue({ code: "custom", message: issue.message });
   }
 };
 const connectionString = z
@@ -22,19 +23,26 @@ const connectionString = z
   .max(2_000)
   .superRefine(strictly((value) => parsePostgresUrl(value, "")))
   .openapi({
-    description: "postgres://user:password@host:port/database; parameters: sslmode, application_name, connect_timeout, channel_binding. Written once, never shown again",
+    description:
+      "postgres://user:password@host:port/database; parameters: sslmode, application_name, connect_timeout, channel_binding. Written once, never shown again",
     example: "postgresql://analyst:secret@db.example.com:5432/warehouse?sslmode=require",
   });
 const endpoint = z
   .string()
   .max(2_000)
   .superRefine(strictly((value) => parseOrigin(value, "", { paths: ["", "/sql"] })))
-  .openapi({ description: "A non-Neon proxy that speaks Neon's SQL-over-HTTP protocol: a bare origin (its path /sql is implied); unset: Neon's endpoint for the host" });
+  .openapi({
+    description:
+      "A non-Neon proxy that speaks Neon's SQL-over-HTTP protocol: a bare origin (its path /sql is implied); unset: Neon's endpoint for the host",
+  });
 const redisUrl = z
   .string()
   .max(2_000)
   .superRefine(strictly((value) => parseOrigin(value, "")))
-  .openapi({ description: "The Upstash REST URL: a bare origin (scheme, host, port), no path, query or userinfo", example: "https://eu1-cool-12345.upstash.io" });
+  .openapi({
+    description: "The Upstash REST URL: a bare origin (scheme, host, port), no path, query or userinfo",
+    example: "https://eu1-cool-12345.upstash.io",
+  });
 const token = z.string().min(1).max(4_000).openapi({ description: "The Upstash REST token; written once, never shown again" });
 
 export const CreateDataSource = z
@@ -44,12 +52,19 @@ export const CreateDataSource = z
   ])
   .openapi("CreateDataSource");
 
-const Connection = z
-  .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
-  .openapi({
-    description: "Where the source points and as whom (Postgres: host, port, database, user, hasPassword, sslmode, endpoint; Redis: url, hasToken); never a secret",
-    example: { host: "ep-cool-1.eu-central-1.aws.neon.tech", port: 5432, database: "neondb", user: "analyst", hasPassword: true, sslmode: "require", endpoint: null },
-  });
+const Connection = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).openapi({
+  description:
+    "Where the source points and as whom (Postgres: host, port, database, user, hasPassword, sslmode, endpoint; Redis: url, hasToken); never a secret",
+  example: {
+    host: "ep-cool-1.eu-central-1.aws.neon.tech",
+    port: 5432,
+    database: "neondb",
+    user: "analyst",
+    hasPassword: true,
+    sslmode: "require",
+    endpoint: null,
+  },
+});
 
 export const DataSource = z
   .object({
@@ -79,7 +94,10 @@ export const list = createRoute({
   summary: "The organization's data sources, newest first",
   ...authed,
   request: { params: SlugParam, query: PageQuery.extend({ kind: z.enum(dataSourceKinds).optional() }) },
-  responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(DataSource) } } }, ...problemResponses(400, 401, 403, 404) },
+  responses: {
+    200: { description: "A page", content: { "application/json": { schema: pageSchema(DataSource) } } },
+    ...problemResponses(400, 401, 403, 404),
+  },
 });
 
 export const create = createRoute({
@@ -136,10 +154,22 @@ export const TestResult = z
     serverVersion: z.string().openapi({ example: "16.4" }),
     details: z.record(z.string(), z.union([z.string(), z.number()])),
     role: z
-      .object({ superuser: z.boolean(), createRole: z.boolean(), createDatabase: z.boolean(), bypassRls: z.boolean(), createSchema: z.boolean(), writeTables: z.boolean() })
+      .object({
+        superuser: z.boolean(),
+        createRole: z.boolean(),
+        createDatabase: z.boolean(),
+        bypassRls: z.boolean(),
+        createSchema: z.boolean(),
+        writeTables: z.boolean(),
+      })
       .optional()
-      .openapi({ description: "Postgres: what the source's role may do beyond reading (the role is the real defence; see the README's read-only role)" }),
-    warnings: z.array(z.string()).openapi({ description: "One sentence for each power of the role beyond reading; empty for a read-only role" }),
+      .openapi({
+        description:
+          "Postgres: what the source's role may do beyond reading (the role is the real defence; see the README's read-only role)",
+      }),
+    warnings: z
+      .array(z.string())
+      .openapi({ description: "One sentence for each power of the role beyond reading; empty for a read-only role" }),
   })
   .openapi("DataSourceTest");
 
@@ -151,5 +181,8 @@ export const test = createRoute({
   summary: "Connect and answer with latency and server version, or a problem naming what failed (members and above)",
   ...authed,
   request: { params: SourceParams },
-  responses: { 200: { description: "Connected", content: { "application/json": { schema: TestResult } } }, ...problemResponses(400, 401, 403, 404, 409, 422, 502, 503, 504) },
+  responses: {
+    200: { description: "Connected", content: { "application/json": { schema: TestResult } } },
+    ...problemResponses(400, 401, 403, 404, 409, 422, 502, 503, 504),
+  },
 });

@@ -46,7 +46,18 @@ export const full = (d: Dataset) => ({
   profile: {
     rowCount: d.profile.rowCount,
     columns: d.profile.columns.map(({ name, type, count, nulls, distinct, min, max, mean, stddev, quantiles, topValues, approximate }) => ({
-      name, type, count, nulls, distinct, min, max, mean, stddev, quantiles, topValues, ...(approximate ? { approximate: { distinct: approximate.distinct, quantiles: approximate.quantiles } } : {}),
+      name,
+      type,
+      count,
+      nulls,
+      distinct,
+      min,
+      max,
+      mean,
+      stddev,
+      quantiles,
+      topValues,
+      ...(approximate ? { approximate: { distinct: approximate.distinct, quantiles: approximate.quantiles } } : {}),
     })),
   },
   sample: d.sample,
@@ -73,7 +84,10 @@ const extension = (filename: string | null) => filename?.split(".").pop()?.toLow
  */
 async function nameOf(stream: ReadableStream, fromQuery: string | undefined, field: string | undefined, filename: string | null) {
   if (fromQuery !== undefined) return fromQuery;
-  const fromFile = filename?.replace(/\.[^.]+$/, "").slice(0, 200).trim();
+  const fromFile = filename
+    ?.replace(/\.[^.]+$/, "")
+    .slice(0, 200)
+    .trim();
   const candidate = field ?? (fromFile || undefined);
   if (candidate === undefined) return "dataset";
   const parsed = DatasetName.safeParse(candidate);
@@ -93,7 +107,8 @@ export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
   const config = c.get("config");
   const length = c.req.header("Content-Length");
   // workerd refuses a malformed Content-Length itself (a plain-text 400) before the app runs; this is for any runtime that does not.
-  if (length !== undefined && !/^\s*\d+\s*$/.test(length)) throw new ApiError(400, { code: "BAD_REQUEST", detail: "The Content-Length header is not a byte count." });
+  if (length !== undefined && !/^\s*\d+\s*$/.test(length))
+    throw new ApiError(400, { code: "BAD_REQUEST", detail: "The Content-Length header is not a byte count." });
   const declared = Number(length ?? Number.NaN);
   if (declared > config.MAX_UPLOAD_BYTES) {
     throw new ApiError(413, { code: "UPLOAD_TOO_LARGE", detail: `The file is larger than the limit of ${config.MAX_UPLOAD_BYTES} bytes.` });
@@ -128,13 +143,19 @@ export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
     maxDepth: config.MAX_JSON_DEPTH,
   });
 
-  const dataset = await saveDataset(c.get("services").db, config.DATASETS, { id: datasetId, project, name, format, key, ingested, userId: principalOf(c).userId }).catch(
-    (error: unknown) => {
-      // Deleted while the file was on its way: nothing was kept (saveDataset removed the R2 object).
-      if (error instanceof ProjectGoneError) throw new ApiError(404, { detail: "No project with this id is visible to you." });
-      throw error;
-    },
-  );
+  const dataset = await saveDataset(c.get("services").db, config.DATASETS, {
+    id: datasetId,
+    project,
+    name,
+    format,
+    key,
+    ingested,
+    userId: principalOf(c).userId,
+  }).catch((error: unknown) => {
+    // Deleted while the file was on its way: nothing was kept (saveDataset removed the R2 object).
+    if (error instanceof ProjectGoneError) throw new ApiError(404, { detail: "No project with this id is visible to you." });
+    throw error;
+  });
   c.set("auditTarget", { type: "datasets", id: dataset.id });
   await queueDatasetLoad(config, c.get("logger"), dataset);
   if (dataset.id !== datasetId) {
@@ -152,8 +173,9 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { limit, cursor, name } = c.req.valid("query");
   const page = keyset(datasets.createdAt, datasets.id, cursor);
   const { project } = await requireProject(c, id, "datasets:read");
-  const rows = await c.get("services").db
-    .select()
+  const rows = await c
+    .get("services")
+    .db.select()
     .from(datasets)
     .where(and(eq(datasets.projectId, project.id), isNull(datasets.deletedAt), name ? eq(datasets.name, name) : undefined, page.after))
     .orderBy(...page.order)
@@ -171,15 +193,19 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
 export const rows: AppRouteHandler<typeof routes.rows> = async (c) => {
   const { offset, limit } = c.req.valid("query");
   const { dataset } = await requireDataset(c, c.req.valid("param").id, "datasets:read");
-  const page = offset >= dataset.rowCount ? { columns: dataset.profile.columns.map((column) => column.name), rows: [] } : await readRows(c.get("config").DATASETS, dataset, offset, limit);
+  const page =
+    offset >= dataset.rowCount
+      ? { columns: dataset.profile.columns.map((column) => column.name), rows: [] }
+      : await readRows(c.get("config").DATASETS, dataset, offset, limit);
   if (!page) throw new ApiError(404, { detail: "The dataset's file is no longer stored." });
   return c.json({ ...page, offset, limit, total: dataset.rowCount }, 200);
 };
 
 export const versions: AppRouteHandler<typeof routes.versions> = async (c) => {
   const { dataset } = await requireDataset(c, c.req.valid("param").id, "datasets:read");
-  const rows = await c.get("services").db
-    .select()
+  const rows = await c
+    .get("services")
+    .db.select()
     .from(datasets)
     .where(and(eq(datasets.projectId, dataset.projectId), eq(datasets.name, dataset.name), isNull(datasets.deletedAt)))
     .orderBy(desc(datasets.version));

@@ -29,18 +29,25 @@ const ColumnProfile = z
     topValues: z.array(z.object({ value: z.string(), count: z.number().int() })),
     approximate: z
       .object({
-        distinct: z.boolean().openapi({ description: "true: `distinct` is an estimate (past the exact range, before the store's exact count)" }),
-        quantiles: z.boolean().openapi({ description: "true: `quantiles` come from a sample (more numbers than it holds, before the store's exact ones)" }),
+        distinct: z
+          .boolean()
+          .openapi({ description: "true: `distinct` is an estimate (past the exact range, before the store's exact count)" }),
+        quantiles: z
+          .boolean()
+          .openapi({ description: "true: `quantiles` come from a sample (more numbers than it holds, before the store's exact ones)" }),
       })
       .optional()
-      .openapi({ description: "Which figures are estimates. Absent on profiles made before it was recorded (treat their figures as estimates)." }),
+      .openapi({
+        description: "Which figures are estimates. Absent on profiles made before it was recorded (treat their figures as estimates).",
+      }),
   })
   .openapi("ColumnProfile");
 
 export const DatasetQueryState = z
   .object({
     status: z.enum(["pending", "loading", "ready", "failed"]).openapi({
-      description: "The queryable copy (every row in the dataset's store): pending until a queue job loads it, ready once every row is in, failed with an error",
+      description:
+        "The queryable copy (every row in the dataset's store): pending until a queue job loads it, ready once every row is in, failed with an error",
     }),
     rows: z.number().int().nullable().openapi({ description: "Rows in the store once ready" }),
     loadedAt: Timestamp.nullable(),
@@ -75,7 +82,13 @@ export const Dataset = DatasetSummary.extend({
 const uploadContent = {
   "text/csv": { schema: { type: "string" as const, description: "The CSV text, with a header row" } },
   "application/x-ndjson": { schema: { type: "string" as const, description: "One JSON object per line" } },
-  "application/json": { schema: { type: "array" as const, items: { type: "object" as const, additionalProperties: true }, description: "An array of row objects" } },
+  "application/json": {
+    schema: {
+      type: "array" as const,
+      items: { type: "object" as const, additionalProperties: true },
+      description: "An array of row objects",
+    },
+  },
   "multipart/form-data": {
     schema: {
       type: "object" as const,
@@ -123,7 +136,10 @@ export const list = createRoute({
   summary: "A project's datasets (every version), newest first",
   ...authed,
   request: { params: IdParam, query: PageQuery.extend({ name: Text.min(1).max(200).optional() }) },
-  responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(DatasetSummary) } } }, ...problemResponses(400, 401, 404) },
+  responses: {
+    200: { description: "A page", content: { "application/json": { schema: pageSchema(DatasetSummary) } } },
+    ...problemResponses(400, 401, 404),
+  },
 });
 
 export const get = createRoute({
@@ -160,7 +176,13 @@ export const rows = createRoute({
       description: "Rows",
       content: {
         "application/json": {
-          schema: z.object({ columns: z.array(z.string()), rows: z.array(z.record(z.string(), z.unknown())), offset: z.number().int(), limit: z.number().int(), total: z.number().int() }),
+          schema: z.object({
+            columns: z.array(z.string()),
+            rows: z.array(z.record(z.string(), z.unknown())),
+            offset: z.number().int(),
+            limit: z.number().int(),
+            total: z.number().int(),
+          }),
         },
       },
     },
@@ -176,7 +198,10 @@ export const versions = createRoute({
   summary: "Every live version of this dataset's name in its project, newest first",
   ...authed,
   request: { params: IdParam },
-  responses: { 200: { description: "Versions", content: { "application/json": { schema: z.object({ data: z.array(DatasetSummary) }) } } }, ...problemResponses(400, 401, 404) },
+  responses: {
+    200: { description: "Versions", content: { "application/json": { schema: z.object({ data: z.array(DatasetSummary) }) } } },
+    ...problemResponses(400, 401, 404),
+  },
 });
 
 export const remove = createRoute({

@@ -25,7 +25,11 @@ export const tagDescriptions: Record<string, string> = {
   "Data sources": "External Postgres and Redis databases: connections, catalog, reads and imports",
 };
 
-const header = (description: string, schema: Record<string, unknown> = { type: "string" }, required = false) => ({ description, schema, ...(required ? { required } : {}) });
+const header = (description: string, schema: Record<string, unknown> = { type: "string" }, required = false) => ({
+  description,
+  schema,
+  ...(required ? { required } : {}),
+});
 
 /** Response headers the pipeline sets, declared once and referenced by the operations that answer them. */
 const headers = {
@@ -69,7 +73,10 @@ const methods = ["get", "put", "post", "delete", "options", "head", "patch", "tr
 
 /** `integer` schemas get a `format` (int32 when their bounds fit, int64 otherwise), wherever they are. */
 function formatIntegers(node: unknown): void {
-  if (Array.isArray(node)) return node.forEach(formatIntegers);
+  if (Array.isArray(node)) {
+    for (const item of node) formatIntegers(item);
+    return;
+  }
   if (!node || typeof node !== "object") return;
   const schema = node as Record<string, unknown>;
   const types = Array.isArray(schema.type) ? schema.type : [schema.type];
@@ -85,7 +92,10 @@ function formatIntegers(node: unknown): void {
  * satisfy when it is null (the referenced schema refuses null): rewritten as `anyOf: [{$ref}, {type: "null"}]`.
  */
 function nullableRefs(node: unknown): void {
-  if (Array.isArray(node)) return node.forEach(nullableRefs);
+  if (Array.isArray(node)) {
+    for (const item of node) nullableRefs(item);
+    return;
+  }
   if (!node || typeof node !== "object") return;
   const schema = node as Record<string, unknown>;
   const parts = schema.allOf as Record<string, unknown>[] | undefined;
@@ -153,7 +163,11 @@ export function openApiDocument(app: AppOpenAPI, origin: string): OpenAPIDocumen
   doc.tags = [...Object.keys(tagDescriptions), ...[...used].filter((tag) => !(tag in tagDescriptions))]
     .filter((tag) => used.has(tag))
     .map((name) => ({ name, description: tagDescriptions[name] ?? name }));
-  const components = { ...doc.components, headers: { ...doc.components?.headers, ...headers }, parameters: { ...doc.components?.parameters, ...parameters } };
+  const components = {
+    ...doc.components,
+    headers: { ...doc.components?.headers, ...headers },
+    parameters: { ...doc.components?.parameters, ...parameters },
+  };
   doc.components = components;
   for (const part of [components.schemas, doc.paths]) {
     nullableRefs(part);

@@ -14,7 +14,9 @@ import type * as routes from "./downloads.routes.ts";
 function original(dataset: Dataset): { type: string; ext: string } {
   if (dataset.format === "json") return { type: "application/json", ext: "json" };
   if (dataset.format === "ndjson") return { type: "application/x-ndjson", ext: "ndjson" };
-  return dataset.parseOptions.delimiter === "\t" ? { type: "text/tab-separated-values; charset=utf-8", ext: "tsv" } : { type: "text/csv; charset=utf-8", ext: "csv" };
+  return dataset.parseOptions.delimiter === "\t"
+    ? { type: "text/tab-separated-values; charset=utf-8", ext: "tsv" }
+    : { type: "text/csv; charset=utf-8", ext: "csv" };
 }
 
 /** Pulls from `chunks` only as fast as the client reads; a client that leaves stops the reading (and the R2 read under it). */
@@ -59,13 +61,36 @@ export const download: AppRouteHandler<typeof routes.download> = async (c) => {
     });
   }
   const columns = dataset.profile.columns;
-  const rows = await storedRows(object.body, dataset.parseOptions, columns.map((column) => column.name));
+  const rows = await storedRows(
+    object.body,
+    dataset.parseOptions,
+    columns.map((column) => column.name),
+  );
   const logger = c.get("logger");
   if (format === "csv") {
-    const body = byteStream(csvText(columns.map((column) => column.name), rows), logger, "csv");
-    return c.body(body, 200, { ...headers, "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": namedAttachment(dataset.name, "csv") });
+    const body = byteStream(
+      csvText(
+        columns.map((column) => column.name),
+        rows,
+      ),
+      logger,
+      "csv",
+    );
+    return c.body(body, 200, {
+      ...headers,
+      "Content-Type": "text/csv; charset=utf-8",
+      "Content-Disposition": namedAttachment(dataset.name, "csv"),
+    });
   }
-  const metadata = { "datacrafted.dataset.id": dataset.id, "datacrafted.dataset.version": String(dataset.version), "datacrafted.dataset.sha256": dataset.sha256 };
+  const metadata = {
+    "datacrafted.dataset.id": dataset.id,
+    "datacrafted.dataset.version": String(dataset.version),
+    "datacrafted.dataset.sha256": dataset.sha256,
+  };
   const body = byteStream(parquetChunks(rows, { columns, metadata }), logger, "parquet");
-  return c.body(body, 200, { ...headers, "Content-Type": "application/vnd.apache.parquet", "Content-Disposition": namedAttachment(dataset.name, "parquet") });
+  return c.body(body, 200, {
+    ...headers,
+    "Content-Type": "application/vnd.apache.parquet",
+    "Content-Disposition": namedAttachment(dataset.name, "parquet"),
+  });
 };

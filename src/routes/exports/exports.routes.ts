@@ -4,7 +4,9 @@ import { authed } from "../../lib/create-app.ts";
 import { problemResponses } from "../../lib/openapi.ts";
 import { IdParam } from "../schemas.ts";
 
-const attachment = z.object({ "Content-Disposition": z.string().openapi({ example: 'attachment; filename="Sales-review-2026-11-22.json"' }) });
+const attachment = z.object({
+  "Content-Disposition": z.string().openapi({ example: 'attachment; filename="Sales-review-2026-11-22.json"' }),
+});
 
 export const exportSession = createRoute({
   method: "get",

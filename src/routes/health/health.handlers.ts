@@ -66,7 +66,9 @@ export const ready: AppRouteHandler<ReadyRoute> = async (c) => {
     : { status: "not_configured" as const, model: null };
   const email = { status: emailConfigured(config) ? ("configured" as const) : ("not_configured" as const) };
   c.header("Cache-Control", "no-store");
-  const down = Object.entries(checks).filter(([, check]) => check.status === "down").map(([name]) => name);
+  const down = Object.entries(checks)
+    .filter(([, check]) => check.status === "down")
+    .map(([name]) => name);
   if (down.length > 0) {
     throw new ApiError(503, {
       code: "DEPENDENCY_UNAVAILABLE",

@@ -12,8 +12,12 @@ export const DependencyCheck = z
 
 export const RateLimiterState = z
   .object({
-    failMode: z.enum(["open", "closed"]).openapi({ description: "What happens to requests while Redis cannot count them (RATE_LIMIT_FAIL_MODE)" }),
-    status: z.enum(["ok", "degraded", "disabled"]).openapi({ description: "Degraded since the last failed check in this instance; disabled by RATE_LIMIT_ENABLED=false" }),
+    failMode: z
+      .enum(["open", "closed"])
+      .openapi({ description: "What happens to requests while Redis cannot count them (RATE_LIMIT_FAIL_MODE)" }),
+    status: z
+      .enum(["ok", "degraded", "disabled"])
+      .openapi({ description: "Degraded since the last failed check in this instance; disabled by RATE_LIMIT_ENABLED=false" }),
     since: z.string().nullable(),
   })
   .openapi("RateLimiterState");
@@ -21,7 +25,8 @@ export const RateLimiterState = z
 export const ModelState = z
   .object({
     status: z.enum(["configured", "not_configured"]).openapi({
-      description: "Whether OPENAI_API_KEY is set. Not configured, analyses and chat answer with the statistical engine (a deployment without the secret does so silently otherwise).",
+      description:
+        "Whether OPENAI_API_KEY is set. Not configured, analyses and chat answer with the statistical engine (a deployment without the secret does so silently otherwise).",
     }),
     model: z.string().nullable().openapi({ description: "OPENAI_MODEL when configured", example: "gpt-4o-mini" }),
   })
@@ -68,7 +73,8 @@ export const ready = createRoute({
   operationId: "getReadiness",
   tags: ["Health"],
   summary: "Readiness: Postgres and Redis answer",
-  description: "Runs `SELECT 1` on Postgres and `PING` on Redis, each with a timeout. 503 names what is down and carries the same `checks`.",
+  description:
+    "Runs `SELECT 1` on Postgres and `PING` on Redis, each with a timeout. 503 names what is down and carries the same `checks`.",
   responses: {
     200: { description: "Every dependency is up", content: { "application/json": { schema: Readiness } } },
     ...problemResponses(500, 503),

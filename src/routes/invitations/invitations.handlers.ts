@@ -38,7 +38,8 @@ export const accept: AppRouteHandler<typeof routes.accept> = async (c) => {
   const state = invitationState(invitation);
   if (state === "accepted") throw new ApiError(409, { code: "INVITATION_USED", detail: "This invitation was already accepted." });
   if (state === "revoked") throw new ApiError(410, { code: "INVITATION_REVOKED", detail: "This invitation was revoked." });
-  if (state === "expired") throw new ApiError(410, { code: "INVITATION_EXPIRED", detail: "This invitation has expired: ask for a new one." });
+  if (state === "expired")
+    throw new ApiError(410, { code: "INVITATION_EXPIRED", detail: "This invitation has expired: ask for a new one." });
   if (found.memberRole) throw new ApiError(409, { code: "ALREADY_MEMBER", detail: `You are a member of ${org.slug} already.` });
 
   c.set("orgId", org.id);

@@ -13,7 +13,13 @@ export const getMe: AppRouteHandler<typeof routes.getMe> = async (c) => {
   const [[user], memberships] = await guarded(c, (db) => [
     db.select().from(users).where(eq(users.id, userId)),
     db
-      .select({ id: organizations.id, slug: organizations.slug, name: organizations.name, personal: organizations.personal, role: orgMembers.role })
+      .select({
+        id: organizations.id,
+        slug: organizations.slug,
+        name: organizations.name,
+        personal: organizations.personal,
+        role: orgMembers.role,
+      })
       .from(orgMembers)
       .innerJoin(organizations, and(eq(organizations.id, orgMembers.orgId), isNull(organizations.deletedAt)))
       .where(eq(orgMembers.userId, userId))
@@ -26,7 +32,9 @@ export const getMe: AppRouteHandler<typeof routes.getMe> = async (c) => {
 export const updateMe: AppRouteHandler<typeof routes.updateMe> = async (c) => {
   const { userId } = userOf(c);
   const { name } = c.req.valid("json");
-  const [[user]] = await guarded(c, (db) => [db.update(users).set({ name, updatedAt: sql`now()` }).where(eq(users.id, userId)).returning()]);
+  const [[user]] = await guarded(c, (db) => [
+    db.update(users).set({ name, updatedAt: sql`now()` }).where(eq(users.id, userId)).returning(),
+  ]);
   if (!user) throw new ApiError(404, { detail: "Your account no longer exists." });
   return c.json(presentUser(user), 200);
 };
@@ -39,16 +47,21 @@ const isDivisionByZero = (error: unknown) => {
 };
 
 const lastOwnerNow = () =>
-  new ApiError(409, { code: "LAST_OWNER", detail: "Another owner stepped down meanwhile: you are now the last owner of an organization. Make someone else an owner first." });
+  new ApiError(409, {
+    code: "LAST_OWNER",
+    detail: "Another owner stepped down meanwhile: you are now the last owner of an organization. Make someone else an owner first.",
+  });
 
 export const deleteMe: AppRouteHandler<typeof routes.deleteMe> = async (c) => {
   const { userId } = userOf(c);
   // Organizations where the caller is the only owner, with how many other members each has.
-  const [sole] = await guarded(c, (db) => [db.execute<{ id: string; slug: string; others: number }>(sql`
+  const [sole] = await guarded(c, (db) => [
+    db.execute<{ id: string; slug: string; others: number }>(sql`
     SELECT o.id, o.slug, (SELECT count(*)::int FROM org_members x WHERE x.org_id = o.id AND x.user_id <> ${userId}) AS others
     FROM organizations o JOIN org_members m ON m.org_id = o.id AND m.user_id = ${userId} AND m.role = 'owner'
     WHERE o.deleted_at IS NULL
-      AND NOT EXISTS (SELECT 1 FROM org_members y WHERE y.org_id = o.id AND y.role = 'owner' AND y.user_id <> ${userId})`)]);
+      AND NOT EXISTS (SELECT 1 FROM org_members y WHERE y.org_id = o.id AND y.role = 'owner' AND y.user_id <> ${userId})`),
+  ]);
   const blocked = sole.rows.filter((org) => org.others > 0);
   if (blocked.length > 0) {
     throw new ApiError(409, {
@@ -67,20 +80,24 @@ export const deleteMe: AppRouteHandler<typeof routes.deleteMe> = async (c) => {
     SELECT 1 FROM org_members m JOIN organizations o ON o.id = m.org_id AND o.deleted_at IS NULL
     WHERE m.user_id = ${userId} AND m.role = 'owner' AND NOT (m.org_id = ANY(${alone}::uuid[]))
       AND NOT EXISTS (SELECT 1 FROM org_members y WHERE y.org_id = m.org_id AND y.role = 'owner' AND y.user_id <> ${userId})`;
-  await db.batch([
-    db.execute(sql`
+  await db
+    .batch([
+      db.execute(sql`
       SELECT 1 FROM org_members o
       WHERE o.role = 'owner' AND o.org_id IN (SELECT org_id FROM org_members WHERE user_id = ${userId} AND role = 'owner')
       ORDER BY o.org_id, o.user_id FOR UPDATE OF o`),
-    db.execute(sql`SELECT 1 / (CASE WHEN EXISTS (${stillOwned}) THEN 0 ELSE 1 END) AS ok`),
-    db.execute(sql`UPDATE users SET deleted_at = now(), updated_at = now() WHERE id = ${userId}`),
-    db.execute(sql`UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'account_deleted' WHERE user_id = ${userId} AND revoked_at IS NULL`),
-    db.execute(sql`UPDATE api_keys SET revoked_at = now() WHERE created_by = ${userId} AND revoked_at IS NULL`),
-    db.execute(sql`UPDATE organizations SET deleted_at = now(), updated_at = now() WHERE id = ANY(${alone}::uuid[])`),
-    db.execute(sql`DELETE FROM org_members WHERE user_id = ${userId} AND NOT (org_id = ANY(${alone}::uuid[]))`),
-  ]).catch((error: unknown) => {
-    if (isDivisionByZero(error)) throw lastOwnerNow();
-    throw error;
-  });
+      db.execute(sql`SELECT 1 / (CASE WHEN EXISTS (${stillOwned}) THEN 0 ELSE 1 END) AS ok`),
+      db.execute(sql`UPDATE users SET deleted_at = now(), updated_at = now() WHERE id = ${userId}`),
+      db.execute(
+        sql`UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'account_deleted' WHERE user_id = ${userId} AND revoked_at IS NULL`,
+      ),
+      db.execute(sql`UPDATE api_keys SET revoked_at = now() WHERE created_by = ${userId} AND revoked_at IS NULL`),
+      db.execute(sql`UPDATE organizations SET deleted_at = now(), updated_at = now() WHERE id = ANY(${alone}::uuid[])`),
+      db.execute(sql`DELETE FROM org_members WHERE user_id = ${userId} AND NOT (org_id = ANY(${alone}::uuid[]))`),
+    ])
+    .catch((error: unknown) => {
+      if (isDivisionByZero(error)) throw lastOwnerNow();
+      throw error;
+    });
   return c.body(null, 204);
 };

@@ -27,7 +27,10 @@ export const updateMe = createRoute({
   summary: "Change your name",
   ...authed,
   request: { body: jsonBody(z.object({ name: Text.trim().min(1).max(100).nullable() }).strict()) },
-  responses: { 200: { description: "Updated", content: { "application/json": { schema: User } } }, ...problemResponses(400, 401, 403, 415) },
+  responses: {
+    200: { description: "Updated", content: { "application/json": { schema: User } } },
+    ...problemResponses(400, 401, 403, 415),
+  },
 });
 
 export const deleteMe = createRoute({

@@ -30,8 +30,9 @@ function guardOwnerChanges(callerRole: Role, targetRole: Role | undefined, newRo
 }
 
 async function findMember(c: Context<AppEnv>, orgId: string, userId: string): Promise<MemberRow> {
-  const [member] = await c.get("services").db
-    .select(memberColumns)
+  const [member] = await c
+    .get("services")
+    .db.select(memberColumns)
     .from(orgMembers)
     .innerJoin(users, and(eq(users.id, orgMembers.userId), isNull(users.deletedAt)))
     .where(and(eq(orgMembers.orgId, orgId), eq(orgMembers.userId, userId)));
@@ -57,8 +58,9 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { limit, cursor } = c.req.valid("query");
   const page = keyset(orgMembers.createdAt, orgMembers.userId, cursor);
   const { org } = await requireOrg(c, slug, "members:read");
-  const rows = await c.get("services").db
-    .select(memberColumns)
+  const rows = await c
+    .get("services")
+    .db.select(memberColumns)
     .from(orgMembers)
     .innerJoin(users, and(eq(users.id, orgMembers.userId), isNull(users.deletedAt)))
     .where(and(eq(orgMembers.orgId, org.id), page.after))
@@ -93,8 +95,9 @@ export const listInvitations: AppRouteHandler<typeof routes.listInvitations> = a
   const { limit, cursor } = c.req.valid("query");
   const page = keyset(orgInvitations.createdAt, orgInvitations.id, cursor);
   const { org } = await requireOrg(c, slug, "members:manage");
-  const rows = await c.get("services").db
-    .select()
+  const rows = await c
+    .get("services")
+    .db.select()
     .from(orgInvitations)
     .where(and(eq(orgInvitations.orgId, org.id), pending, page.after))
     .orderBy(...page.order)
@@ -116,8 +119,9 @@ export const invite: AppRouteHandler<typeof routes.invite> = async (c) => {
   const issued = await newInvitationToken(c.get("config").INVITATION_TTL_DAYS);
   const fresh = { role, invitedBy: caller.userId, tokenHash: issued.hash, expiresAt: issued.expiresAt, updatedAt: sql`now()` };
   // One pending invitation per address: inviting again replaces its role, link and expiry (the old link stops working).
-  const [invitation] = await c.get("services").db
-    .insert(orgInvitations)
+  const [invitation] = await c
+    .get("services")
+    .db.insert(orgInvitations)
     .values({ id: crypto.randomUUID(), orgId: org.id, email, ...fresh })
     .onConflictDoUpdate({ target: [orgInvitations.orgId, orgInvitations.email], targetWhere: pending, set: fresh })
     .returning();
@@ -128,8 +132,9 @@ export const invite: AppRouteHandler<typeof routes.invite> = async (c) => {
 
 /** A pending invitation of `org` the caller may manage (only owners touch invitations to the owner role). */
 async function pendingInvitation(c: Context<AppEnv>, orgId: string, id: string, callerRole: Role): Promise<InvitationRow> {
-  const [row] = await c.get("services").db
-    .select()
+  const [row] = await c
+    .get("services")
+    .db.select()
     .from(orgInvitations)
     .where(and(eq(orgInvitations.id, id), eq(orgInvitations.orgId, orgId), pending));
   if (!row) throw new ApiError(404, { detail: "No pending invitation with this id in this organization." });
@@ -142,8 +147,9 @@ export const resendInvitation: AppRouteHandler<typeof routes.resendInvitation> =
   const { org, role: callerRole } = await requireOrg(c, slug, "members:manage");
   await pendingInvitation(c, org.id, id, callerRole);
   const issued = await newInvitationToken(c.get("config").INVITATION_TTL_DAYS);
-  const [invitation] = await c.get("services").db
-    .update(orgInvitations)
+  const [invitation] = await c
+    .get("services")
+    .db.update(orgInvitations)
     .set({ tokenHash: issued.hash, expiresAt: issued.expiresAt, updatedAt: sql`now()` })
     .where(and(eq(orgInvitations.id, id), eq(orgInvitations.orgId, org.id), pending))
     .returning();
@@ -157,8 +163,9 @@ export const revokeInvitation: AppRouteHandler<typeof routes.revokeInvitation> =
   const { slug, id } = c.req.valid("param");
   const { org, role: callerRole } = await requireOrg(c, slug, "members:manage");
   await pendingInvitation(c, org.id, id, callerRole);
-  const [revoked] = await c.get("services").db
-    .update(orgInvitations)
+  const [revoked] = await c
+    .get("services")
+    .db.update(orgInvitations)
     .set({ revokedAt: sql`now()`, updatedAt: sql`now()` })
     .where(and(eq(orgInvitations.id, id), eq(orgInvitations.orgId, org.id), pending))
     .returning({ id: orgInvitations.id });
@@ -172,10 +179,12 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   const { org, role: callerRole } = await requireOrg(c, slug, "members:manage");
   const target = await findMember(c, org.id, userId);
   guardOwnerChanges(callerRole, target.role, role);
-  if (outranks(target.role, callerRole)) throw new ApiError(403, { code: "FORBIDDEN", detail: "You cannot change the role of someone above you." });
+  if (outranks(target.role, callerRole))
+    throw new ApiError(403, { code: "FORBIDDEN", detail: "You cannot change the role of someone above you." });
   const demotion = role !== "owner" ? notLastOwner(org.id) : sql`true`;
-  const [updated] = await c.get("services").db
-    .update(orgMembers)
+  const [updated] = await c
+    .get("services")
+    .db.update(orgMembers)
     .set({ role, updatedAt: sql`now()` })
     .where(and(eq(orgMembers.orgId, org.id), eq(orgMembers.userId, userId), demotion))
     .returning({ role: orgMembers.role });
@@ -194,8 +203,9 @@ export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
     guardOwnerChanges(callerRole, target.role);
     if (outranks(target.role, callerRole)) throw new ApiError(403, { code: "FORBIDDEN", detail: "You cannot remove someone above you." });
   }
-  const [removed] = await c.get("services").db
-    .delete(orgMembers)
+  const [removed] = await c
+    .get("services")
+    .db.delete(orgMembers)
     .where(and(eq(orgMembers.orgId, org.id), eq(orgMembers.userId, userId), notLastOwner(org.id)))
     .returning({ userId: orgMembers.userId });
   if (!removed) throw lastOwner();

@@ -32,7 +32,10 @@ export const list = createRoute({
   summary: "Members of an organization, newest first",
   ...authed,
   request: { params: SlugParam, query: PageQuery },
-  responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(Member) } } }, ...problemResponses(400, 401, 404) },
+  responses: {
+    200: { description: "A page", content: { "application/json": { schema: pageSchema(Member) } } },
+    ...problemResponses(400, 401, 404),
+  },
 });
 
 export const listInvitations = createRoute({
@@ -44,7 +47,10 @@ export const listInvitations = createRoute({
   description: "Invitations not yet accepted or revoked, expired ones included (`status`).",
   ...authed,
   request: { params: SlugParam, query: PageQuery },
-  responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(Invitation) } } }, ...problemResponses(400, 401, 403, 404) },
+  responses: {
+    200: { description: "A page", content: { "application/json": { schema: pageSchema(Invitation) } } },
+    ...problemResponses(400, 401, 403, 404),
+  },
 });
 
 export const invite = createRoute({
@@ -98,7 +104,10 @@ export const update = createRoute({
   summary: "Change a member's role (admins and owners; owner roles only by owners; never the last owner)",
   ...authed,
   request: { params: MemberParams, body: jsonBody(z.object({ role: Role }).strict()) },
-  responses: { 200: { description: "Updated", content: { "application/json": { schema: Member } } }, ...problemResponses(400, 401, 403, 404, 409, 415) },
+  responses: {
+    200: { description: "Updated", content: { "application/json": { schema: Member } } },
+    ...problemResponses(400, 401, 403, 404, 409, 415),
+  },
 });
 
 export const remove = createRoute({

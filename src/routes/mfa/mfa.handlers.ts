@@ -31,7 +31,10 @@ const limitCodes = async (c: Context<AppEnv>, userId: string) => enforce(c, awai
 const codeRefused = (status: 401 | 422, check: Exclude<CodeCheck, "accepted">) =>
   check === "reused"
     ? new ApiError(status, { code: "MFA_CODE_REUSED", detail: "This code was already used; wait for the next one." })
-    : new ApiError(status, { code: "MFA_CODE_INVALID", detail: "The code is not right (check the device's clock), or the recovery code is not one of yours." });
+    : new ApiError(status, {
+        code: "MFA_CODE_INVALID",
+        detail: "The code is not right (check the device's clock), or the recovery code is not one of yours.",
+      });
 
 const notEnrolled = () => new ApiError(409, { code: "MFA_NOT_ENROLLED", detail: "You have no confirmed second factor." });
 
@@ -61,7 +64,8 @@ export const enrolTotp: AppRouteHandler<typeof routes.enrolTotp> = async (c) => 
   const db = c.get("services").db;
   const secret = newTotpSecret();
   const stored = await upsertPending(db, userId, await sealTotpSecret(config, userId, secret));
-  if (stored.length === 0) throw new ApiError(409, { code: "MFA_ALREADY_ENABLED", detail: "A second factor is already on: disable it before enrolling another." });
+  if (stored.length === 0)
+    throw new ApiError(409, { code: "MFA_ALREADY_ENABLED", detail: "A second factor is already on: disable it before enrolling another." });
   c.header("Cache-Control", "no-store");
   c.set("auditTarget", { type: "users", id: userId });
   const uri = otpauthUri(TOTP_ISSUER, account.email, secret);
@@ -117,7 +121,8 @@ export const completeSignin: AppRouteHandler<typeof routes.completeSignin> = asy
   enforce(c, await consume(c, "signin-ip", `ip:${clientIp(c)}`));
   const config = c.get("config");
   const challenge = await verifyMfaChallenge(config, mfaToken);
-  const invalidChallenge = () => unauthorized("MFA_CHALLENGE_INVALID", "The sign-in challenge is not valid, was used or has expired: sign in again.", false);
+  const invalidChallenge = () =>
+    unauthorized("MFA_CHALLENGE_INVALID", "The sign-in challenge is not valid, was used or has expired: sign in again.", false);
   if (!challenge) throw invalidChallenge();
   const redis = c.get("services").redis;
   if (await mfaChallengeSpent(redis, challenge.jti)) throw invalidChallenge();

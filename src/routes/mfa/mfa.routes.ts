@@ -5,7 +5,10 @@ import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { Tokens } from "../auth/auth.routes.ts";
 import { Timestamp } from "../schemas.ts";
 
-const TotpCode = z.string().regex(/^\d{6}$/, "six digits").openapi({ description: "The six-digit code your authenticator app shows now", example: "492039" });
+const TotpCode = z
+  .string()
+  .regex(/^\d{6}$/, "six digits")
+  .openapi({ description: "The six-digit code your authenticator app shows now", example: "492039" });
 const RecoveryCode = z.string().min(10).max(40).openapi({ description: "One of your single-use recovery codes", example: "k3vq7-m2xpa" });
 
 export const MfaStatus = z
@@ -20,7 +23,9 @@ export const MfaStatus = z
   .openapi("MfaStatus");
 
 export const RecoveryCodes = z
-  .object({ recoveryCodes: z.array(z.string()).openapi({ description: "Ten single-use codes, shown only now: store them somewhere safe" }) })
+  .object({
+    recoveryCodes: z.array(z.string()).openapi({ description: "Ten single-use codes, shown only now: store them somewhere safe" }),
+  })
   .openapi("RecoveryCodes");
 
 export const getStatus = createRoute({
@@ -113,7 +118,8 @@ export const completeSignin = createRoute({
   tags: ["Auth"],
   summary: "Second step of sign-in: the challenge token and a code (or a recovery code)",
   security: [],
-  description: "A code works once: the same code again within its 30-second window is refused (`MFA_CODE_REUSED`). Codes are rate-limited per account.",
+  description:
+    "A code works once: the same code again within its 30-second window is refused (`MFA_CODE_REUSED`). Codes are rate-limited per account.",
   request: { body: jsonBody(z.object({ mfaToken: z.string().min(1).max(2_000), ...proof }).refine(exactlyOne, oneProof)) },
   responses: {
     200: { description: "Signed in", content: { "application/json": { schema: Tokens } } },

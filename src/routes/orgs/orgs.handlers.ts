@@ -38,7 +38,14 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const live = isNull(organizations.deletedAt);
   const rows =
     principal.kind === "api_key"
-      ? (await c.get("services").db.select().from(organizations).where(and(live, eq(organizations.id, principal.orgId), page.after)).limit(limit + 1)).map((org) => ({ org, role: keyRole(principal.scopes) }))
+      ? (
+          await c
+            .get("services")
+            .db.select()
+            .from(organizations)
+            .where(and(live, eq(organizations.id, principal.orgId), page.after))
+            .limit(limit + 1)
+        ).map((org) => ({ org, role: keyRole(principal.scopes) }))
       : (
           await guarded(c, (db) => [
             db
@@ -90,11 +97,19 @@ const stale = () => new ApiError(412, { detail: "The organization changed while 
 
 /** Only owners change the MFA rule, and one turning it on has a second factor already (else they would lock themselves out). */
 async function mayRequireMfa(c: Context<AppEnv>, role: Role, on: boolean) {
-  if (role !== "owner") throw new ApiError(403, { code: "FORBIDDEN", detail: `Your role (${role}) cannot change requireMfa; it needs owner.` });
+  if (role !== "owner")
+    throw new ApiError(403, { code: "FORBIDDEN", detail: `Your role (${role}) cannot change requireMfa; it needs owner.` });
   if (!on) return;
-  const [status] = await c.get("services").db.select({ confirmedAt: userTotp.confirmedAt }).from(userTotp).where(eq(userTotp.userId, userOf(c).userId));
+  const [status] = await c
+    .get("services")
+    .db.select({ confirmedAt: userTotp.confirmedAt })
+    .from(userTotp)
+    .where(eq(userTotp.userId, userOf(c).userId));
   if (!status?.confirmedAt) {
-    throw new ApiError(409, { code: "MFA_NOT_ENROLLED", detail: "Turn on two-factor sign-in for yourself first (POST /me/mfa/totp), then require it of the organization." });
+    throw new ApiError(409, {
+      code: "MFA_NOT_ENROLLED",
+      detail: "Turn on two-factor sign-in for yourself first (POST /me/mfa/totp), then require it of the organization.",
+    });
   }
 }
 
@@ -105,8 +120,9 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   if (Object.values(changes).every((value) => value === undefined)) return c.json(present(org, role), 200);
   if (changes.requireMfa !== undefined && changes.requireMfa !== org.requireMfa) await mayRequireMfa(c, role, changes.requireMfa);
   try {
-    const [updated] = await c.get("services").db
-      .update(organizations)
+    const [updated] = await c
+      .get("services")
+      .db.update(organizations)
       .set({ ...changes, updatedAt: sql`now()` })
       .where(and(eq(organizations.id, org.id), condition))
       .returning();
@@ -123,10 +139,14 @@ export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
   const { org, role } = await requireOrg(c, c.req.valid("param").slug, "org:delete");
   const condition = unchangedSince(c, org, role);
   if (org.personal) {
-    throw new ApiError(409, { code: "CONFLICT", detail: "A personal organization goes with its account: delete the account (DELETE /api/v1/me) instead." });
+    throw new ApiError(409, {
+      code: "CONFLICT",
+      detail: "A personal organization goes with its account: delete the account (DELETE /api/v1/me) instead.",
+    });
   }
-  const [deleted] = await c.get("services").db
-    .update(organizations)
+  const [deleted] = await c
+    .get("services")
+    .db.update(organizations)
     .set({ deletedAt: sql`now()`, updatedAt: sql`now()` })
     .where(and(eq(organizations.id, org.id), condition))
     .returning({ id: organizations.id });

@@ -19,7 +19,9 @@ export const Organization = z
     personal: z.boolean().openapi({ description: "Every user has one personal organization; it goes when the account goes" }),
     role: Role.openapi({ description: "Your role in it" }),
     llmDataPolicy: LlmDataPolicy,
-    requireMfa: z.boolean().openapi({ description: "Members need two-factor sign-in before the organization's routes answer them (403 `MFA_REQUIRED`)" }),
+    requireMfa: z
+      .boolean()
+      .openapi({ description: "Members need two-factor sign-in before the organization's routes answer them (403 `MFA_REQUIRED`)" }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
@@ -37,7 +39,10 @@ export const list = createRoute({
   summary: "Organizations you belong to, newest first",
   ...authed,
   request: { query: PageQuery },
-  responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(Organization) } } }, ...problemResponses(400, 401) },
+  responses: {
+    200: { description: "A page", content: { "application/json": { schema: pageSchema(Organization) } } },
+    ...problemResponses(400, 401),
+  },
 });
 
 export const create = createRoute({
@@ -47,7 +52,9 @@ export const create = createRoute({
   tags: ["Organizations"],
   summary: "Create an organization (you become its owner)",
   ...authed,
-  request: { body: jsonBody(z.object({ name: Name, slug: Slug.optional().openapi({ description: "Derived from the name when omitted" }) }).strict()) },
+  request: {
+    body: jsonBody(z.object({ name: Name, slug: Slug.optional().openapi({ description: "Derived from the name when omitted" }) }).strict()),
+  },
   responses: { 201: one("Created"), ...problemResponses(400, 401, 403, 409, 415) },
 });
 
@@ -71,7 +78,20 @@ export const update = createRoute({
   description:
     "`requireMfa` is for owners only, and an owner turning it on must have two-factor sign-in already (409 `MFA_NOT_ENROLLED`), so nobody locks the organization out.",
   ...authed,
-  request: { params: SlugParam, headers: ifMatch, body: jsonBody(z.object({ name: Name.optional(), slug: Slug.optional(), llmDataPolicy: LlmDataPolicy.optional(), requireMfa: z.boolean().optional() }).strict()) },
+  request: {
+    params: SlugParam,
+    headers: ifMatch,
+    body: jsonBody(
+      z
+        .object({
+          name: Name.optional(),
+          slug: Slug.optional(),
+          llmDataPolicy: LlmDataPolicy.optional(),
+          requireMfa: z.boolean().optional(),
+        })
+        .strict(),
+    ),
+  },
   responses: { 200: one("Updated"), ...problemResponses(400, 401, 403, 404, 409, 412, 415) },
 });
 

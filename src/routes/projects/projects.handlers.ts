@@ -49,7 +49,15 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
       .select({ project: projects, org: organizations.slug })
       .from(projects)
       .innerJoin(organizations, and(eq(organizations.id, projects.orgId), isNull(organizations.deletedAt)))
-      .where(and(scope, isNull(projects.deletedAt), org ? eq(organizations.slug, org) : undefined, q ? ilike(projects.name, `%${literal(q)}%`) : undefined, page.after))
+      .where(
+        and(
+          scope,
+          isNull(projects.deletedAt),
+          org ? eq(organizations.slug, org) : undefined,
+          q ? ilike(projects.name, `%${literal(q)}%`) : undefined,
+          page.after,
+        ),
+      )
       .orderBy(...page.order)
       .limit(limit + 1),
   ]);
@@ -75,7 +83,12 @@ async function defaultOrgSlug(c: Context<AppEnv>): Promise<string> {
 }
 
 /** Roles that may create projects (the policy's projects:write and above). */
-const writers = sql.raw(`(${roles.filter((role) => allows(role, "projects:write")).map((role) => `'${role}'`).join(", ")})`);
+const writers = sql.raw(
+  `(${roles
+    .filter((role) => allows(role, "projects:write"))
+    .map((role) => `'${role}'`)
+    .join(", ")})`,
+);
 
 /**
  * One round trip: the insert happens only where the caller may write (the organization named, or
@@ -162,7 +175,9 @@ export const restore: AppRouteHandler<typeof routes.restore> = async (c) => {
   const { project, orgSlug } = await requireProject(c, c.req.valid("param").id, "projects:delete", { deleted: true });
   const retentionMs = c.get("config").RETENTION_DAYS * 86_400_000;
   if (project.deletedAt && Date.now() - project.deletedAt.getTime() > retentionMs) {
-    throw new ApiError(410, { detail: `This project was deleted over ${c.get("config").RETENTION_DAYS} days ago and can no longer be restored.` });
+    throw new ApiError(410, {
+      detail: `This project was deleted over ${c.get("config").RETENTION_DAYS} days ago and can no longer be restored.`,
+    });
   }
   return one(c, await write(c, project, undefined, { deletedAt: null }), orgSlug, 200);
 };

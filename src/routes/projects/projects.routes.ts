@@ -14,7 +14,11 @@ const Settings = z
 const fields = {
   name: Text.trim().min(1).max(200),
   description: Text.max(2_000).nullable(),
-  color: z.string().regex(/^#[0-9a-fA-F]{6}$/, "a colour as #RRGGBB").nullable().openapi({ example: "#3b82f6" }),
+  color: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, "a colour as #RRGGBB")
+    .nullable()
+    .openapi({ example: "#3b82f6" }),
   icon: Text.min(1).max(64).nullable().openapi({ example: "chart-bar" }),
   settings: Settings,
 };
@@ -48,7 +52,10 @@ export const list = createRoute({
       q: Text.trim().min(1).max(200).optional().openapi({ description: "Only projects whose name contains this (case-insensitive)" }),
     }),
   },
-  responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(Project) } } }, ...problemResponses(400, 401, 404) },
+  responses: {
+    200: { description: "A page", content: { "application/json": { schema: pageSchema(Project) } } },
+    ...problemResponses(400, 401, 404),
+  },
 });
 
 export const create = createRoute({

@@ -17,7 +17,11 @@ export const query: AppRouteHandler<typeof routes.query> = async (c) => {
       statement = compileSpec(body.spec, columns, { maxLimit: config.QUERY_MAX_ROWS });
     } catch (error) {
       if (!(error instanceof SpecError)) throw error;
-      throw new ApiError(422, { code: "QUERY_INVALID", detail: `The spec cannot run on this dataset: ${error.message}.`, errors: [{ path: `body.spec.${error.path}`, message: error.message }] });
+      throw new ApiError(422, {
+        code: "QUERY_INVALID",
+        detail: `The spec cannot run on this dataset: ${error.message}.`,
+        errors: [{ path: `body.spec.${error.path}`, message: error.message }],
+      });
     }
   }
   return c.json(await queryDataset(config, dataset, statement.sql, statement.params), 200);

@@ -9,19 +9,19 @@ const Param = z.union([z.string().max(10_000), z.number(), z.null()]);
 
 export const QueryBody = z
   .object({
-    sql: z
-      .string()
-      .min(1)
-      .max(100_000)
-      .optional()
-      .openapi({ description: "One SELECT, WITH … SELECT or VALUES statement in SQLite's dialect over the table `dataset`", example: 'SELECT "region", avg("amount") AS mean FROM dataset GROUP BY 1 ORDER BY 2 DESC' }),
+    sql: z.string().min(1).max(100_000).optional().openapi({
+      description: "One SELECT, WITH … SELECT or VALUES statement in SQLite's dialect over the table `dataset`",
+      example: 'SELECT "region", avg("amount") AS mean FROM dataset GROUP BY 1 ORDER BY 2 DESC',
+    }),
     params: z.array(Param).max(100).optional().openapi({ description: "With `sql`: values for its `?` placeholders, in order" }),
     spec: ChartSpec.optional().openapi({ description: "A chart's data, compiled to one statement (returned as `sql`)" }),
   })
   .strict()
   .superRefine((body, ctx) => {
-    if ((body.sql === undefined) === (body.spec === undefined)) ctx.addIssue({ code: "custom", path: ["sql"], message: "send exactly one of sql and spec" });
-    if (body.spec !== undefined && body.params !== undefined) ctx.addIssue({ code: "custom", path: ["params"], message: "params go with sql; a spec binds its own" });
+    if ((body.sql === undefined) === (body.spec === undefined))
+      ctx.addIssue({ code: "custom", path: ["sql"], message: "send exactly one of sql and spec" });
+    if (body.spec !== undefined && body.params !== undefined)
+      ctx.addIssue({ code: "custom", path: ["params"], message: "params go with sql; a spec binds its own" });
   })
   .openapi("QueryRequest");
 
@@ -31,7 +31,8 @@ export const QueryResult = z
       z.object({
         name: z.string(),
         type: z.enum(["integer", "number", "boolean", "datetime", "string", "blob", "null", "mixed"]).openapi({
-          description: "A dataset column's profile type when the result column has its name and its kind of values, else the kind of its values: number, string, blob (base64), null, or mixed",
+          description:
+            "A dataset column's profile type when the result column has its name and its kind of values, else the kind of its values: number, string, blob (base64), null, or mixed",
         }),
       }),
     ),

@@ -59,9 +59,18 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const { datasetId, title } = c.req.valid("json");
   const { dataset } = await requireDataset(c, datasetId, "sessions:write");
   const userId = principalOf(c).userId;
-  const [session] = await c.get("services").db
-    .insert(analysisSessions)
-    .values({ id: crypto.randomUUID(), orgId: dataset.orgId, projectId: dataset.projectId, datasetId, title: title ?? dataset.name, createdBy: userId, updatedBy: userId })
+  const [session] = await c
+    .get("services")
+    .db.insert(analysisSessions)
+    .values({
+      id: crypto.randomUUID(),
+      orgId: dataset.orgId,
+      projectId: dataset.projectId,
+      datasetId,
+      title: title ?? dataset.name,
+      createdBy: userId,
+      updatedBy: userId,
+    })
     .returning();
   c.header("Location", `/api/v1/sessions/${session!.id}`);
   c.set("auditTarget", { type: "sessions", id: session!.id });
@@ -74,8 +83,12 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
 };
 
 /** Applies `changes` if the session is still at `expected` (when given). */
-const write = (c: Context<AppEnv>, session: AnalysisSession, expected: number | undefined, changes: Partial<typeof analysisSessions.$inferInsert>) =>
-  versionedWrite(c, analysisSessions, { id: session.id, noun: "session" }, expected, changes);
+const write = (
+  c: Context<AppEnv>,
+  session: AnalysisSession,
+  expected: number | undefined,
+  changes: Partial<typeof analysisSessions.$inferInsert>,
+) => versionedWrite(c, analysisSessions, { id: session.id, noun: "session" }, expected, changes);
 
 export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   const { session } = await requireSession(c, c.req.valid("param").id, "sessions:write");

@@ -38,7 +38,10 @@ export const list = createRoute({
       datasetId: z.uuid().optional().openapi({ description: "Only sessions on this dataset" }),
     }),
   },
-  responses: { 200: { description: "A page", content: { "application/json": { schema: pageSchema(Session) } } }, ...problemResponses(400, 401) },
+  responses: {
+    200: { description: "A page", content: { "application/json": { schema: pageSchema(Session) } } },
+    ...problemResponses(400, 401),
+  },
 });
 
 export const create = createRoute({
@@ -48,7 +51,11 @@ export const create = createRoute({
   tags: ["Sessions"],
   summary: "Open an analysis session on a dataset",
   ...authed,
-  request: { body: jsonBody(z.object({ datasetId: z.uuid(), title: Title.optional().openapi({ description: "Defaults to the dataset's name" }) }).strict()) },
+  request: {
+    body: jsonBody(
+      z.object({ datasetId: z.uuid(), title: Title.optional().openapi({ description: "Defaults to the dataset's name" }) }).strict(),
+    ),
+  },
   responses: { 201: one("Created"), ...problemResponses(400, 401, 403, 404, 415, 422) },
 });
 

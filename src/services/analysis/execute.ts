@@ -37,7 +37,13 @@ export async function executeAnalysis(
     const outcome = await runAnalysis(ctx.config, ctx.logger, input, (event: AnalysisEvent) => send(event.type, event.data));
     const saved = await saveSucceeded(ctx.db, analysis.id, outcome);
     if (!saved) throw new ApiError(409, { code: "CONFLICT", detail: "The analysis was finished elsewhere (a duplicate run)." });
-    await send("done", { status: "succeeded", summary: outcome.result.summary, insights: outcome.result.insights.length, charts: outcome.result.charts.length, usage: outcome.usage });
+    await send("done", {
+      status: "succeeded",
+      summary: outcome.result.summary,
+      insights: outcome.result.insights.length,
+      charts: outcome.result.charts.length,
+      usage: outcome.usage,
+    });
     return { ok: true, summary: outcome.result.summary };
   } catch (caught) {
     const error = toApiError(caught, ctx.logger, ctx.requestId);

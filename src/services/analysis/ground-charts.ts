@@ -1,7 +1,7 @@
 // Grounds a proposed chart: its spec is run over the whole dataset and the chart keeps the rows, the statement and the version.
 // A spec that does not compile (or that the store refuses) drops the chart, with the reason logged; nothing is drawn from a preview.
 import type { Config } from "../../env.ts";
-import { type Logger } from "../../lib/logger.ts";
+import type { Logger } from "../../lib/logger.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { chartData, type ChartData } from "../query/chart-data.ts";
 import type { QueryDataset } from "../query/run.ts";
@@ -61,7 +61,8 @@ export async function groundChart(config: Config, logger: Logger, target: Ground
       dataset: result.dataset,
     };
   } catch (error) {
-    const reason = error instanceof SpecError ? `spec: ${error.message}` : error instanceof ApiError ? `store: ${error.code} ${error.message}` : null;
+    const reason =
+      error instanceof SpecError ? `spec: ${error.message}` : error instanceof ApiError ? `store: ${error.code} ${error.message}` : null;
     if (reason === null) throw error;
     logger.warn("chart dropped: its spec does not run on the dataset", { datasetId: target.dataset.id, title: plan.title, reason });
     return null;

@@ -23,7 +23,8 @@ const clip = (value: unknown, max = 80) => {
 };
 
 /** A column with no cell value: min, max, quantiles and top values are values of the data; the mean can be one too. */
-const describeShape = (column: ColumnProfile) => JSON.stringify({ name: column.name, type: column.type, nulls: column.nulls, distinct: column.distinct });
+const describeShape = (column: ColumnProfile) =>
+  JSON.stringify({ name: column.name, type: column.type, nulls: column.nulls, distinct: column.distinct });
 
 function describeColumn(column: ColumnProfile, topValues: number) {
   return JSON.stringify({
@@ -31,7 +32,9 @@ function describeColumn(column: ColumnProfile, topValues: number) {
     type: column.type,
     nulls: column.nulls,
     distinct: column.distinct,
-    ...(column.mean !== null ? { min: column.min, max: column.max, mean: round(column.mean), stddev: round(column.stddev), quantiles: column.quantiles } : { min: clip(column.min), max: clip(column.max) }),
+    ...(column.mean !== null
+      ? { min: column.min, max: column.max, mean: round(column.mean), stddev: round(column.stddev), quantiles: column.quantiles }
+      : { min: clip(column.min), max: clip(column.max) }),
     ...(topValues > 0 ? { top: column.topValues.slice(0, topValues).map((top) => [clip(top.value, 40), top.count]) } : {}),
   });
 }
@@ -44,7 +47,9 @@ export function describeDataset(dataset: DatasetContext, budgetTokens: number): 
   const head = `Dataset "${clip(dataset.name, 200)}": ${dataset.rowCount} rows, ${dataset.profile.columns.length} columns.\nColumns (JSON, one per line):\n`;
   let lines: string[] = [];
   for (const topValues of [5, 0]) {
-    lines = dataset.profile.columns.map((column) => (dataset.policy === "schema" ? describeShape(column) : describeColumn(column, topValues)));
+    lines = dataset.profile.columns.map((column) =>
+      dataset.policy === "schema" ? describeShape(column) : describeColumn(column, topValues),
+    );
     if (estimateTokens(head + lines.join("\n")) <= budgetTokens * 0.75) break;
   }
   let text = head;
@@ -55,10 +60,17 @@ export function describeDataset(dataset: DatasetContext, budgetTokens: number): 
     shown++;
   }
   if (shown < lines.length) text += `(${lines.length - shown} more columns not shown)\n`;
-  if (dataset.policy === "schema") return `${text}No values are shown: the organization's data policy allows column names, types and counts only.\n`;
+  if (dataset.policy === "schema")
+    return `${text}No values are shown: the organization's data policy allows column names, types and counts only.\n`;
   text += "Sample rows:\n";
   for (const row of dataset.sample.slice(0, 20)) {
-    const line = JSON.stringify(Object.fromEntries(Object.entries(row).slice(0, 40).map(([key, value]) => [key, clip(value, 60)])));
+    const line = JSON.stringify(
+      Object.fromEntries(
+        Object.entries(row)
+          .slice(0, 40)
+          .map(([key, value]) => [key, clip(value, 60)]),
+      ),
+    );
     if (estimateTokens(text + line) > budgetTokens) break;
     text += `${line}\n`;
   }
@@ -93,6 +105,9 @@ export function repairMessages(messages: ChatMessage[], answer: string, problems
   return [
     ...messages,
     { role: "assistant", content: clip(answer, 4_000) },
-    { role: "user", content: `That answer is not valid: ${problems.slice(0, 10).join("; ")}. Reply again with only the JSON object in the required shape.` },
+    {
+      role: "user",
+      content: `That answer is not valid: ${problems.slice(0, 10).join("; ")}. Reply again with only the JSON object in the required shape.`,
+    },
   ];
 }

@@ -29,7 +29,8 @@ function sameRows(a: Record<string, ChartCell>[], b: Record<string, ChartCell>[]
 }
 
 /** Saved charts from before charts carried their query have none to run. */
-const hasQuery = (chart: Partial<Chart>): chart is Chart => Boolean(chart.query?.sql && chart.dataset?.sha256 && chart.spec && Array.isArray(chart.data));
+const hasQuery = (chart: Partial<Chart>): chart is Chart =>
+  Boolean(chart.query?.sql && chart.dataset?.sha256 && chart.spec && Array.isArray(chart.data));
 
 export async function rerunCharts(config: Config, orgId: string, charts: Partial<Chart>[]): Promise<ChartRerun[]> {
   const results: ChartRerun[] = [];
@@ -41,13 +42,33 @@ export async function rerunCharts(config: Config, orgId: string, charts: Partial
     }
     const limit = chartLimit(chart.spec, MAX_CHART_POINTS);
     try {
-      const answer = await queryDataset(config, { ...chart.dataset, orgId }, chart.query.sql, chart.query.params, { cache: false, maxRows: limit + 1 });
-      const rows = rowObjects(answer.columns.map((column) => column.name), answer.rows.slice(0, limit));
+      const answer = await queryDataset(config, { ...chart.dataset, orgId }, chart.query.sql, chart.query.params, {
+        cache: false,
+        maxRows: limit + 1,
+      });
+      const rows = rowObjects(
+        answer.columns.map((column) => column.name),
+        answer.rows.slice(0, limit),
+      );
       const identical = sameRows(rows, chart.data);
-      results.push({ index, title, status: identical ? "identical" : "different", identical, rowCount: rows.length, ...(identical ? {} : { rows }) });
+      results.push({
+        index,
+        title,
+        status: identical ? "identical" : "different",
+        identical,
+        rowCount: rows.length,
+        ...(identical ? {} : { rows }),
+      });
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      results.push({ index, title, status: "failed", identical: false, rowCount: null, problem: { code: error.code, detail: error.detail } });
+      results.push({
+        index,
+        title,
+        status: "failed",
+        identical: false,
+        rowCount: null,
+        problem: { code: error.code, detail: error.detail },
+      });
     }
   }
   return results;

@@ -20,7 +20,10 @@ export type Engine = "openai" | "statistical";
 
 /** What a running analysis reports, in order: `status` (`waiting_for_store` first when the store is not ready), then each `insight` and `chart`. */
 export type AnalysisEvent =
-  | { type: "status"; data: { status: "waiting_for_store" | "running" | "repairing"; engine: Engine; model: string | null; detail?: string } }
+  | {
+      type: "status";
+      data: { status: "waiting_for_store" | "running" | "repairing"; engine: Engine; model: string | null; detail?: string };
+    }
   | { type: "insight"; data: Insight & { index: number } }
   | { type: "chart"; data: Chart & { index: number } };
 
@@ -46,7 +49,8 @@ const MAX_CHARTS = 10;
 
 /** The JSON schema of the answer the model is asked for: insights, and charts as specs (never points). */
 let answerSchema: Record<string, unknown> | undefined;
-const analysisSchema = () => (answerSchema ??= z.toJSONSchema(PlannedResult, { io: "input", unrepresentable: "any" }) as Record<string, unknown>);
+const analysisSchema = () =>
+  (answerSchema ??= z.toJSONSchema(PlannedResult, { io: "input", unrepresentable: "any" }) as Record<string, unknown>);
 
 /** Appended to the summary of an analysis that could not use the store. */
 const profileOnly = (waitedMs: number) =>
@@ -71,7 +75,10 @@ function planOf(value: unknown): ChartPlan | null {
 }
 
 /** Parses and validates a whole answer; on failure, says what is wrong (for the repair prompt). */
-function validate(text: string, columns: Set<string>): { ok: true; result: AnalysisResult; plans: ChartPlan[] } | { ok: false; problems: string[] } {
+function validate(
+  text: string,
+  columns: Set<string>,
+): { ok: true; result: AnalysisResult; plans: ChartPlan[] } | { ok: false; problems: string[] } {
   let json: unknown;
   try {
     json = JSON.parse(text.trim().replace(/^```(?:json)?\s*|\s*```$/g, ""));
@@ -79,17 +86,28 @@ function validate(text: string, columns: Set<string>): { ok: true; result: Analy
     return { ok: false, problems: ["the answer is not valid JSON"] };
   }
   const raw = json as { summary?: unknown; insights?: unknown; charts?: unknown };
-  const insights = Array.isArray(raw?.insights) ? raw.insights.map((item) => repairInsight(item, columns)).filter((item) => item !== null) : [];
+  const insights = Array.isArray(raw?.insights)
+    ? raw.insights.map((item) => repairInsight(item, columns)).filter((item) => item !== null)
+    : [];
   // Charts are checked when they run (a spec that does not is dropped), so they are not part of the verdict.
   const parsed = AnalysisResult.safeParse({ summary: raw?.summary, insights: insights.slice(0, 20), charts: [] });
-  if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((issue) => `${issue.path.join(".") || "answer"}: ${issue.message}`) };
+  if (!parsed.success)
+    return { ok: false, problems: parsed.error.issues.map((issue) => `${issue.path.join(".") || "answer"}: ${issue.message}`) };
   if (parsed.data.insights.length === 0) return { ok: false, problems: ["no valid insight naming the dataset's columns"] };
   const plans = Array.isArray(raw?.charts) ? raw.charts.map(planOf).filter((plan) => plan !== null) : [];
   return { ok: true, result: parsed.data, plans };
 }
 
 /** One streamed attempt: insights are reported as soon as each is complete and valid, charts as soon as each has run over the store. */
-async function attempt(config: Config, logger: Logger, messages: ChatMessage[], input: AnalysisInput, columns: Set<string>, target: GroundingTarget | null, emit: (event: AnalysisEvent) => Promise<void>) {
+async function attempt(
+  config: Config,
+  logger: Logger,
+  messages: ChatMessage[],
+  input: AnalysisInput,
+  columns: Set<string>,
+  target: GroundingTarget | null,
+  emit: (event: AnalysisEvent) => Promise<void>,
+) {
   const parser = new JSONParser({ paths: ["$.insights.*", "$.charts.*"], keepStack: false });
   let reported = Promise.resolve();
   let insights = 0;
@@ -116,20 +134,38 @@ async function attempt(config: Config, logger: Logger, messages: ChatMessage[], 
   parser.onError = () => {
     parsing = false; // malformed: keep the text for the final verdict, stop reporting pieces
   };
-  const { text, usage } = await streamCompletion(config, { messages, json: true, schema: { name: "analysis", schema: analysisSchema() }, maxTokens: ANSWER_TOKENS, timeoutMs: input.timeoutMs, traceparent: input.traceparent }, (delta) => {
-    if (!parsing) return;
-    try {
-      parser.write(delta);
-    } catch {
-      parsing = false;
-    }
-  });
+  const { text, usage } = await streamCompletion(
+    config,
+    {
+      messages,
+      json: true,
+      schema: { name: "analysis", schema: analysisSchema() },
+      maxTokens: ANSWER_TOKENS,
+      timeoutMs: input.timeoutMs,
+      traceparent: input.traceparent,
+    },
+    (delta) => {
+      if (!parsing) return;
+      try {
+        parser.write(delta);
+      } catch {
+        parsing = false;
+      }
+    },
+  );
   await reported;
   return { text, usage, charts, streamed: parsing };
 }
 
 /** The verdict's charts: those grounded while streaming, or (when the stream could not be parsed as it came) grounded now. */
-async function chartsOf(config: Config, logger: Logger, target: GroundingTarget | null, run: Awaited<ReturnType<typeof attempt>>, plans: ChartPlan[], emit: (event: AnalysisEvent) => Promise<void>) {
+async function chartsOf(
+  config: Config,
+  logger: Logger,
+  target: GroundingTarget | null,
+  run: Awaited<ReturnType<typeof attempt>>,
+  plans: ChartPlan[],
+  emit: (event: AnalysisEvent) => Promise<void>,
+) {
   if (run.streamed || !target) return run.charts;
   const charts: Chart[] = [];
   for (const plan of plans.slice(0, MAX_CHARTS)) {
@@ -141,7 +177,14 @@ async function chartsOf(config: Config, logger: Logger, target: GroundingTarget 
   return charts;
 }
 
-async function withModel(config: Config, logger: Logger, input: AnalysisInput, target: GroundingTarget | null, note: string, emit: (event: AnalysisEvent) => Promise<void>): Promise<AnalysisOutcome> {
+async function withModel(
+  config: Config,
+  logger: Logger,
+  input: AnalysisInput,
+  target: GroundingTarget | null,
+  note: string,
+  emit: (event: AnalysisEvent) => Promise<void>,
+): Promise<AnalysisOutcome> {
   const columns = new Set(input.dataset.profile.columns.map((column) => column.name));
   const messages = analysisMessages(input.dataset, input.question, PROMPT_TOKENS);
   const usage: Usage = { promptTokens: 0, completionTokens: 0 };
@@ -166,14 +209,27 @@ async function withModel(config: Config, logger: Logger, input: AnalysisInput, t
     const charts = await chartsOf(config, logger, target, second, retried.plans, emit);
     return { result: { ...retried.result, summary: withNote(retried.result.summary, note), charts }, usage, model };
   }
-  throw new ApiError(502, { code: "MODEL_OUTPUT_INVALID", detail: `The model's answer failed validation twice: ${retried.problems.slice(0, 3).join("; ")}.` });
+  throw new ApiError(502, {
+    code: "MODEL_OUTPUT_INVALID",
+    detail: `The model's answer failed validation twice: ${retried.problems.slice(0, 3).join("; ")}.`,
+  });
 }
 
-async function withStatistics(config: Config, logger: Logger, input: AnalysisInput, target: GroundingTarget | null, storeRows: number, note: string, emit: (event: AnalysisEvent) => Promise<void>): Promise<AnalysisOutcome> {
+async function withStatistics(
+  config: Config,
+  logger: Logger,
+  input: AnalysisInput,
+  target: GroundingTarget | null,
+  storeRows: number,
+  note: string,
+  emit: (event: AnalysisEvent) => Promise<void>,
+): Promise<AnalysisOutcome> {
   await emit({ type: "status", data: { status: "running", engine: "statistical", model: null } });
   const { name, profile } = input.dataset;
   // Every figure in SQL over the store; without one, the profile's figures alone (and no charts).
-  const facts = target ? await storeFacts(async (sql, params) => (await queryDataset(config, target.dataset, sql, params)).rows, profile, storeRows) : undefined;
+  const facts = target
+    ? await storeFacts(async (sql, params) => (await queryDataset(config, target.dataset, sql, params)).rows, profile, storeRows)
+    : undefined;
   const planned = statisticalAnalysis({ name, profile, rows: [], facts });
   const charts: Chart[] = [];
   if (target) {
@@ -189,16 +245,39 @@ async function withStatistics(config: Config, logger: Logger, input: AnalysisInp
 }
 
 /** Runs the analysis, reporting progress through `emit`; rejects with a problem (ApiError) on failure. */
-export async function runAnalysis(config: Config, logger: Logger, input: AnalysisInput, emit: (event: AnalysisEvent) => Promise<void>): Promise<AnalysisOutcome> {
+export async function runAnalysis(
+  config: Config,
+  logger: Logger,
+  input: AnalysisInput,
+  emit: (event: AnalysisEvent) => Promise<void>,
+): Promise<AnalysisOutcome> {
   const { dataset } = input;
   const model = input.engine === "openai" ? config.OPENAI_MODEL : null;
   const store = await waitForStore(config, dataset, config.ANALYSIS_WAIT_FOR_STORE_MS, (status) =>
-    emit({ type: "status", data: { status: "waiting_for_store", engine: input.engine, model, detail: `The dataset's queryable copy is ${status}; waiting for it to be ready.` } }),
+    emit({
+      type: "status",
+      data: {
+        status: "waiting_for_store",
+        engine: input.engine,
+        model,
+        detail: `The dataset's queryable copy is ${status}; waiting for it to be ready.`,
+      },
+    }),
   );
   const target: GroundingTarget | null = store.ready
-    ? { dataset: { id: dataset.id, orgId: dataset.orgId, version: dataset.version, sha256: dataset.sha256 }, columns: dataset.profile.columns.map(({ name, type }) => ({ name, type })) }
+    ? {
+        dataset: { id: dataset.id, orgId: dataset.orgId, version: dataset.version, sha256: dataset.sha256 },
+        columns: dataset.profile.columns.map(({ name, type }) => ({ name, type })),
+      }
     : null;
-  if (!store.ready) logger.warn("analysis runs on the profile: the store is not ready", { datasetId: dataset.id, storeStatus: store.status, waitedMs: store.waitedMs });
+  if (!store.ready)
+    logger.warn("analysis runs on the profile: the store is not ready", {
+      datasetId: dataset.id,
+      storeStatus: store.status,
+      waitedMs: store.waitedMs,
+    });
   const note = store.ready ? "" : profileOnly(store.waitedMs);
-  return input.engine === "openai" ? withModel(config, logger, input, target, note, emit) : withStatistics(config, logger, input, target, store.rows, note, emit);
+  return input.engine === "openai"
+    ? withModel(config, logger, input, target, note, emit)
+    : withStatistics(config, logger, input, target, store.rows, note, emit);
 }

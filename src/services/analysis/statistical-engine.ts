@@ -28,7 +28,9 @@ function rank(steps: StepResult[]): Insight[] {
       .sort((a, b) => b.strength - a.strength)
       .map((finding, turn) => ({ insight: finding.insight, turn, kind: kindOrder.indexOf(finding.insight.kind) })),
   );
-  entries.sort((a, b) => importanceOrder[a.insight.importance] - importanceOrder[b.insight.importance] || a.turn - b.turn || a.kind - b.kind);
+  entries.sort(
+    (a, b) => importanceOrder[a.insight.importance] - importanceOrder[b.insight.importance] || a.turn - b.turn || a.kind - b.kind,
+  );
   return entries.slice(0, MAX_INSIGHTS).map((entry) => entry.insight);
 }
 
@@ -52,24 +54,39 @@ function summarize(dataset: Dataset, insights: Insight[]): string {
   if (columns.length === 0) return `${name} has no columns, so there is nothing to analyse.`;
   const shape = `${name} has ${count(rowCount)} row${rowCount === 1 ? "" : "s"} and ${columns.length} column${columns.length === 1 ? "" : "s"} (${typeCounts(dataset)}).`;
   if (rowCount === 0) return `${shape} It holds no data rows yet, so there are no statistics to report.`;
-  const dated = columns.find((column) => column.type === "datetime" && !Number.isNaN(Date.parse(String(column.min))) && !Number.isNaN(Date.parse(String(column.max))));
+  const dated = columns.find(
+    (column) =>
+      column.type === "datetime" && !Number.isNaN(Date.parse(String(column.min))) && !Number.isNaN(Date.parse(String(column.max))),
+  );
   const ends = dated ? [dateLabel(Date.parse(String(dated.min))), dateLabel(Date.parse(String(dated.max)))] : [];
   // Both ends at the same precision: dates, or full times when either end has one.
   const [from, to] = ends[0]?.length === ends[1]?.length ? ends : ends.map((end) => (end.length === 10 ? `${end}T00:00:00.000Z` : end));
   const span = dated ? ` ${label(dated.name)} runs from ${from} to ${to}.` : "";
-  const sampled = dataset.complete || (!dataset.facts && dataset.rows.length === 0) ? "" : ` Row-level statistics come from a sample of ${count(dataset.rows.length)} rows.`;
+  const sampled =
+    dataset.complete || (!dataset.facts && dataset.rows.length === 0)
+      ? ""
+      : ` Row-level statistics come from a sample of ${count(dataset.rows.length)} rows.`;
   const numeric = columns.filter((column) => column.type === "integer" || column.type === "number").length;
-  const capped = numeric > MAX_NUMERIC_COLUMNS ? ` Distributions, outliers, correlations and trends cover the first ${MAX_NUMERIC_COLUMNS} of ${numeric} numeric columns.` : "";
+  const capped =
+    numeric > MAX_NUMERIC_COLUMNS
+      ? ` Distributions, outliers, correlations and trends cover the first ${MAX_NUMERIC_COLUMNS} of ${numeric} numeric columns.`
+      : "";
   const notable = insights.filter((insight) => insight.importance !== "low").slice(0, 3);
-  const findings = notable.length > 0 ? ` Most notable: ${notable.map((insight) => insight.title).join("; ")}.` : " No strong patterns stand out.";
-  const skipped = dataset.facts?.skipped.length ? ` Left out because computing them took too long: ${[...new Set(dataset.facts.skipped)].slice(0, 5).join(", ")}.` : "";
+  const findings =
+    notable.length > 0 ? ` Most notable: ${notable.map((insight) => insight.title).join("; ")}.` : " No strong patterns stand out.";
+  const skipped = dataset.facts?.skipped.length
+    ? ` Left out because computing them took too long: ${[...new Set(dataset.facts.skipped)].slice(0, 5).join(", ")}.`
+    : "";
   return clip(`${shape}${span}${sampled}${capped}${skipped}${findings}`, 4_000).trim();
 }
 
 /** Analyses a dataset from its profile and its store's figures (or rows). Deterministic: the same input gives the same output. */
 export function statisticalAnalysis(input: EngineInput): PlannedResult {
   const dataset = datasetOf(input);
-  const steps = dataset.profile.rowCount === 0 ? [] : [correlations(dataset), trends(dataset), outliers(dataset), missing(dataset), distributions(dataset), categories(dataset)];
+  const steps =
+    dataset.profile.rowCount === 0
+      ? []
+      : [correlations(dataset), trends(dataset), outliers(dataset), missing(dataset), distributions(dataset), categories(dataset)];
   // Trimmed as the schema trims them, so the result is already what parsing it would give (a name can start with a space).
   const insights = rank(steps).map((insight) => ({ ...insight, title: insight.title.trim(), detail: insight.detail.trim() }));
   // Charts in the order of the steps: correlation scatter and trend line first, then shapes and categories.

@@ -1,7 +1,7 @@
 // Saving analyses: a success (the analysis and its charts) in one batch; a failure with its problem.
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
-import { analyses, charts } from "../../db/schema.ts";
+import { analyses, type charts } from "../../db/schema.ts";
 import { ApiError, type ApiErrorOptions, problemBody, type Problem } from "../../lib/problem.ts";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Chart, Insight } from "./result.ts";
@@ -12,7 +12,14 @@ export type StoredChart = typeof charts.$inferSelect;
 
 /** Records a success: only an analysis still running takes it, so a late duplicate changes nothing. */
 export async function saveSucceeded(db: Database, id: string, outcome: AnalysisOutcome): Promise<boolean> {
-  const rows = outcome.result.charts.map((chart, position) => ({ id: crypto.randomUUID(), analysisId: id, position, type: chart.type, title: chart.title, config: chart }));
+  const rows = outcome.result.charts.map((chart, position) => ({
+    id: crypto.randomUUID(),
+    analysisId: id,
+    position,
+    type: chart.type,
+    title: chart.title,
+    config: chart,
+  }));
   const running = and(eq(analyses.id, id), eq(analyses.status, "running"));
   const [updated] = await db.batch([
     db

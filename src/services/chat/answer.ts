@@ -59,7 +59,9 @@ const withoutArguments = ({ arguments: _args, ...rest }: ToolCallRecord) => rest
 
 /** The tool's answer as the model reads it: an error it can correct, or the result as the data policy allows. */
 const toolMessage = (policy: LlmDataPolicy, record: ToolCallRecord) =>
-  record.error || !record.result || record.sql === null ? JSON.stringify({ error: record.error }) : modelViewOfResult(policy, record.sql, record.result);
+  record.error || !record.result || record.sql === null
+    ? JSON.stringify({ error: record.error })
+    : modelViewOfResult(policy, record.sql, record.result);
 
 /**
  * The model's answer: a loop of completions in which the model may call query_dataset and chart. Each call is run on the store
@@ -67,7 +69,12 @@ const toolMessage = (policy: LlmDataPolicy, record: ToolCallRecord) =>
  */
 async function modelTurn(deps: TurnDeps, input: TurnInput, messages: ModelMessage[], policy: LlmDataPolicy, events: TurnEvents) {
   const { config } = deps;
-  const ctx: ToolContext = { config, logger: deps.logger, dataset: input.dataset, columns: input.dataset.profile.columns.map(({ name, type }) => ({ name, type })) };
+  const ctx: ToolContext = {
+    config,
+    logger: deps.logger,
+    dataset: input.dataset,
+    columns: input.dataset.profile.columns.map(({ name, type }) => ({ name, type })),
+  };
   const records: ToolCallRecord[] = [];
   const usage: Usage = { promptTokens: 0, completionTokens: 0 };
   const deadline = Date.now() + TURN_LEASE_MS - SAVE_MARGIN_MS;
@@ -76,10 +83,18 @@ async function modelTurn(deps: TurnDeps, input: TurnInput, messages: ModelMessag
     const capped = records.length >= config.CHAT_MAX_TOOL_CALLS;
     const timeoutMs = Math.min(config.OPENAI_TIMEOUT_MS, deadline - Date.now());
     const roundStart = text.length;
-    if (timeoutMs <= 0) throw new ApiError(504, { code: "MODEL_TIMEOUT", detail: "The model did not finish its answer within the turn's time." });
+    if (timeoutMs <= 0)
+      throw new ApiError(504, { code: "MODEL_TIMEOUT", detail: "The model did not finish its answer within the turn's time." });
     const completion = await streamCompletion(
       config,
-      { messages, tools: toolDefinitions, toolChoice: capped ? "none" : "auto", timeoutMs, maxTokens: CHAT_TOKENS.answer, traceparent: input.traceparent },
+      {
+        messages,
+        tools: toolDefinitions,
+        toolChoice: capped ? "none" : "auto",
+        timeoutMs,
+        maxTokens: CHAT_TOKENS.answer,
+        traceparent: input.traceparent,
+      },
       (piece) => {
         // Text from an earlier round (said before its tool calls) is kept apart from this round's, in the stream as in the saved answer.
         if (round > 0 && roundStart === text.length && text.trim() && !/\s$/.test(text)) {
@@ -96,13 +111,23 @@ async function modelTurn(deps: TurnDeps, input: TurnInput, messages: ModelMessag
     if (completion.toolCalls.length === 0 || capped) break;
 
     const calls = completion.toolCalls.map((call, i) => ({ ...call, id: call.id || `call_${round}_${i}` }));
-    messages.push({ role: "assistant", content: completion.text || null, tool_calls: calls.map((call) => ({ id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } })) });
+    messages.push({
+      role: "assistant",
+      content: completion.text || null,
+      tool_calls: calls.map((call) => ({ id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } })),
+    });
     for (const call of calls) {
       const parsed = parseArguments(call.arguments);
       events.toolCall({ id: call.id, name: call.name, arguments: parsed.ok ? parsed.value : parsed.raw });
       const record =
         records.length >= config.CHAT_MAX_TOOL_CALLS
-          ? refusedCall(call.id, call.name, parsed.ok ? parsed.value : parsed.raw, "TOOL_CALL_LIMIT", `At most ${config.CHAT_MAX_TOOL_CALLS} tool calls per turn; answer with the results you have.`)
+          ? refusedCall(
+              call.id,
+              call.name,
+              parsed.ok ? parsed.value : parsed.raw,
+              "TOOL_CALL_LIMIT",
+              `At most ${config.CHAT_MAX_TOOL_CALLS} tool calls per turn; answer with the results you have.`,
+            )
           : await runTool(ctx, call.id, call.name, call.arguments);
       records.push(record);
       events.toolResult(withoutArguments(record));
@@ -144,7 +169,12 @@ export async function answerTurn(deps: TurnDeps, input: TurnInput, events: TurnE
     usage = turn.usage;
     records = turn.records;
   } else {
-    const ctx: ToolContext = { config, logger, dataset: input.dataset, columns: input.dataset.profile.columns.map(({ name, type }) => ({ name, type })) };
+    const ctx: ToolContext = {
+      config,
+      logger,
+      dataset: input.dataset,
+      columns: input.dataset.profile.columns.map(({ name, type }) => ({ name, type })),
+    };
     const turn = await statisticalTurn(ctx, input.question, input.dataset, analysis ?? null, events);
     answer = turn.answer;
     records = turn.records;

@@ -13,7 +13,8 @@ export const HISTORY_MESSAGES = 40;
 const MAX_HISTORY_MESSAGE_CHARS = 4_000;
 
 /** What a turn costs the caller's model budget, before it runs (the history is not read yet). */
-export const turnCostTokens = (message: string) => CHAT_TOKENS.dataset + CHAT_TOKENS.analysis + CHAT_TOKENS.history + CHAT_TOKENS.answer + estimateTokens(message);
+export const turnCostTokens = (message: string) =>
+  CHAT_TOKENS.dataset + CHAT_TOKENS.analysis + CHAT_TOKENS.history + CHAT_TOKENS.answer + estimateTokens(message);
 
 export interface LatestAnalysis {
   summary: string | null;
@@ -35,7 +36,9 @@ const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0
 /** The latest analysis in a few lines: its summary and the titles of its insights. */
 function describeAnalysis(analysis: LatestAnalysis): string {
   let text = `Latest analysis:\n${clip(analysis.summary ?? "", 1_200)}\n`;
-  const titles = ((analysis.insights ?? []) as Partial<Insight>[]).map((insight) => insight.title).filter((title): title is string => typeof title === "string");
+  const titles = ((analysis.insights ?? []) as Partial<Insight>[])
+    .map((insight) => insight.title)
+    .filter((title): title is string => typeof title === "string");
   for (const title of titles) {
     const line = `- ${clip(title, 200)}\n`;
     if (estimateTokens(text + line) > CHAT_TOKENS.analysis) break;
@@ -47,7 +50,8 @@ function describeAnalysis(analysis: LatestAnalysis): string {
 const WITHHELD_ANSWER = "(An earlier answer, withheld: it may quote the data, which this organization's policy keeps from the model.)";
 
 /** A message the model may see again under the `schema` policy: the person's own words, or a model answer given under that policy (it saw no value). */
-const saidUnderSchema = (message: StoredMessage) => message.role === "user" || (message.engine === "openai" && message.grounding?.policy === "schema");
+const saidUnderSchema = (message: StoredMessage) =>
+  message.role === "user" || (message.engine === "openai" && message.grounding?.policy === "schema");
 
 /**
  * The newest messages whose total fits `budget`, in chronological order. `newestFirst` is the
@@ -67,10 +71,28 @@ export function fitHistory(newestFirst: StoredMessage[], budget: number, policy:
 }
 
 /** The messages for one turn: instructions and data as the system prompt, then the conversation, then the question. */
-export function chatContext(dataset: DatasetContext, analysis: LatestAnalysis | null, newestFirst: StoredMessage[], question: string): ChatMessage[] {
+export function chatContext(
+  dataset: DatasetContext,
+  analysis: LatestAnalysis | null,
+  newestFirst: StoredMessage[],
+  question: string,
+): ChatMessage[] {
   const policy = dataset.policy ?? "sample";
   // An analysis quotes the data (its statistics, its examples): under `schema` only its existence is told.
-  const latest = !analysis ? "No analysis has been run on this dataset yet." : policy === "schema" ? "An analysis has been run; its text is withheld by the data policy." : describeAnalysis(analysis);
-  const system = [instructions, ...(policy === "schema" ? [schemaPolicyNote] : []), describeDataset(dataset, CHAT_TOKENS.dataset), latest].join("\n\n");
-  return [{ role: "system", content: system }, ...fitHistory(newestFirst, CHAT_TOKENS.history, policy), { role: "user", content: question }];
+  const latest = !analysis
+    ? "No analysis has been run on this dataset yet."
+    : policy === "schema"
+      ? "An analysis has been run; its text is withheld by the data policy."
+      : describeAnalysis(analysis);
+  const system = [
+    instructions,
+    ...(policy === "schema" ? [schemaPolicyNote] : []),
+    describeDataset(dataset, CHAT_TOKENS.dataset),
+    latest,
+  ].join("\n\n");
+  return [
+    { role: "system", content: system },
+    ...fitHistory(newestFirst, CHAT_TOKENS.history, policy),
+    { role: "user", content: question },
+  ];
 }

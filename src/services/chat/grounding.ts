@@ -8,7 +8,12 @@ export const SAVED_RESULT_ROWS = 200;
 export const SAVED_RESULT_CHARS = 256 * 1024;
 
 /** The first rows of a result, as many as fit both caps (wide text cells would otherwise make a message of megabytes). */
-export function savedResult(result: { columns: SavedResult["columns"]; rows: unknown[][]; rowCount: number; truncated: boolean }): SavedResult {
+export function savedResult(result: {
+  columns: SavedResult["columns"];
+  rows: unknown[][];
+  rowCount: number;
+  truncated: boolean;
+}): SavedResult {
   const rows = result.rows.slice(0, SAVED_RESULT_ROWS);
   let size = 2;
   let kept = 0;

@@ -17,7 +17,13 @@ interface Located {
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** A column name as a pattern: its words in order, separated by any run of spaces, `_` or `-` ("unit price" finds "Unit_Price"). */
-const namePattern = (name: string) => name.trim().split(/[\s_-]+/).filter(Boolean).map(escape).join("[\\s_-]+");
+const namePattern = (name: string) =>
+  name
+    .trim()
+    .split(/[\s_-]+/)
+    .filter(Boolean)
+    .map(escape)
+    .join("[\\s_-]+");
 
 /** Every column the text names as whole words (or their plural), with where; the longer name wins where one contains another. */
 export function locateColumns(text: string, columns: ColumnProfile[]): Located[] {
@@ -29,14 +35,26 @@ export function locateColumns(text: string, columns: ColumnProfile[]): Located[]
     const pattern = new RegExp(`(?<![\\p{L}\\p{N}_])${namePattern(column.name)}(?:e?s)?(?![\\p{L}\\p{N}_])`, "iu");
     const match = pattern.exec(rest);
     if (!match) continue;
-    found.push({ column, words: text.slice(match.index, match.index + match[0].length), at: match.index, end: match.index + match[0].length });
+    found.push({
+      column,
+      words: text.slice(match.index, match.index + match[0].length),
+      at: match.index,
+      end: match.index + match[0].length,
+    });
     rest = rest.slice(0, match.index) + " ".repeat(match[0].length) + rest.slice(match.index + match[0].length);
   }
   return found.sort((a, b) => a.at - b.at);
 }
 
 const numeric = (column: ColumnProfile) => column.type === "integer" || column.type === "number" || column.type === "boolean";
-const show = (value: unknown) => (typeof value === "number" ? (Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(6)))) : value === null ? "(missing)" : String(value));
+const show = (value: unknown) =>
+  typeof value === "number"
+    ? Number.isInteger(value)
+      ? String(value)
+      : String(Number(value.toPrecision(6)))
+    : value === null
+      ? "(missing)"
+      : String(value);
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /** What was asked, in a form that compiles to one query; or why a question that looks computable is not. */
@@ -59,21 +77,30 @@ const OPERATORS: [RegExp, string][] = [
   [/^(?:==|=|is equal to|equals|equal to|is)\s*/i, "="],
 ];
 
-function parseCondition(text: string, columns: ColumnProfile[]): { column: ColumnProfile; op: string; value: string | number } | { reason: string } {
+function parseCondition(
+  text: string,
+  columns: ColumnProfile[],
+): { column: ColumnProfile; op: string; value: string | number } | { reason: string } {
   const [first] = locateColumns(text, columns);
   if (!first) return { reason: "the condition after “where” names no column of the dataset" };
   const after = text.slice(first.end).trim();
   for (const [pattern, op] of OPERATORS) {
     const match = pattern.exec(after);
     if (!match) continue;
-    const raw = after.slice(match[0].length).trim().replace(/[?.!]+$/, "").replace(/^["'“‘](.*)["'”’]$/, "$1").trim();
+    const raw = after
+      .slice(match[0].length)
+      .trim()
+      .replace(/[?.!]+$/, "")
+      .replace(/^["'“‘](.*)["'”’]$/, "$1")
+      .trim();
     if (!raw) return { reason: `the condition on ${first.column.name} has no value` };
     if (numeric(first.column)) {
       const value = Number(raw.replace(/,/g, ""));
       if (!Number.isFinite(value)) return { reason: `${first.column.name} holds numbers, and “${raw}” is not one` };
       return { column: first.column, op, value };
     }
-    if (first.column.type !== "string" && op !== "=" && op !== "!=" && first.column.type !== "datetime") return { reason: `${first.column.name} cannot be compared with “${op}”` };
+    if (first.column.type !== "string" && op !== "=" && op !== "!=" && first.column.type !== "datetime")
+      return { reason: `${first.column.name} cannot be compared with “${op}”` };
     return { column: first.column, op, value: raw };
   }
   return { reason: `the condition on ${first.column.name} has no comparison I know (is, =, >, <, at least, above, below…)` };
@@ -90,10 +117,15 @@ export function planQuestion(question: string, columns: ColumnProfile[]): Plan {
   if (top && groupAt >= 0) {
     const n = Math.min(Math.max(Number(top[1] ?? 5), 1), 100);
     const group = named.find((entry) => entry.at > top.index && entry.at < groupAt);
-    const aggregate = /\b(?:average|mean|avg)\b/i.test(question) ? "mean" : /\b(?:count|rows|records|number of)\b/i.test(lower.slice(groupAt)) && !afterGroup.some((e) => numeric(e.column)) ? "count" : "sum";
+    const aggregate = /\b(?:average|mean|avg)\b/i.test(question)
+      ? "mean"
+      : /\b(?:count|rows|records|number of)\b/i.test(lower.slice(groupAt)) && !afterGroup.some((e) => numeric(e.column))
+        ? "count"
+        : "sum";
     const measure = afterGroup.find((entry) => numeric(entry.column));
     if (!group) return { kind: "cannot", reason: "“top N … by …” needs a column to rank between “top” and “by”", named };
-    if (aggregate !== "count" && !measure) return { kind: "cannot", reason: "“top N … by …” needs a number column after “by” to rank by", named };
+    if (aggregate !== "count" && !measure)
+      return { kind: "cannot", reason: "“top N … by …” needs a number column after “by” to rank by", named };
     return { kind: "top", n, group: group.column, measure: measure?.column ?? null, aggregate, named };
   }
   if (/\b(?:average|mean|avg)\b/i.test(question) && groupAt >= 0) {
@@ -150,13 +182,18 @@ export async function statisticalTurn(
   question: string,
   input: StatisticalChatInput,
   analysis: LatestAnalysis | null,
-  events: { toolCall(call: { id: string; name: string; arguments: unknown }): void; toolResult(record: Omit<ToolCallRecord, "arguments">): void },
+  events: {
+    toolCall(call: { id: string; name: string; arguments: unknown }): void;
+    toolResult(record: Omit<ToolCallRecord, "arguments">): void;
+  },
 ): Promise<StatisticalTurn> {
   const plan = planQuestion(question, input.profile.columns);
   const note = "(Statistical engine: computed by SQL over every row of the dataset, without a language model.)";
   if (!plan) return { answer: statisticalAnswer(question, input, analysis), records: [] };
   const recognised =
-    plan.named.length > 0 ? `Columns recognised: ${plan.named.map((entry) => `“${entry.words}” → ${entry.column.name}`).join(", ")}.` : "I recognised no column of the dataset in the question.";
+    plan.named.length > 0
+      ? `Columns recognised: ${plan.named.map((entry) => `“${entry.words}” → ${entry.column.name}`).join(", ")}.`
+      : "I recognised no column of the dataset in the question.";
   if (plan.kind === "cannot") {
     return { answer: `I can't answer that with a query: ${plan.reason}. ${recognised}\n\n${HOW_TO_ASK}`, records: [] };
   }
@@ -180,7 +217,9 @@ export async function statisticalTurn(
   if (plan.kind === "average" && plan.group === plan.measure) {
     const record = await run("chart", { spec: { encoding: { y: { field: plan.measure.name, aggregate: "mean" } } } satisfies ChartSpec });
     if (!record.result) return done([failure(record)]);
-    return done([`The average of **${plan.measure.name}** over all ${plural(input.rowCount, "row")} is ${show(record.result.rows[0]?.[0] ?? null)}.`]);
+    return done([
+      `The average of **${plan.measure.name}** over all ${plural(input.rowCount, "row")} is ${show(record.result.rows[0]?.[0] ?? null)}.`,
+    ]);
   }
   if (plan.kind === "average" || plan.kind === "top") {
     const shown = plan.kind === "top" ? plan.n : 20;
@@ -196,12 +235,17 @@ export async function statisticalTurn(
       plan.kind === "top"
         ? `Top ${Math.min(shown, rows.length)} **${plan.group.name}** by ${what}:`
         : `Average **${measure!.name}** by **${plan.group.name}**, highest first${rows.length > shown ? ` (the ${shown} highest groups)` : ""}:`;
-    return done([head, ...rows.slice(0, shown).map((row, i) => `${plan.kind === "top" ? `${i + 1}.` : "-"} ${show(row[0])}: ${show(row[1])}`)]);
+    return done([
+      head,
+      ...rows.slice(0, shown).map((row, i) => `${plan.kind === "top" ? `${i + 1}.` : "-"} ${show(row[0])}: ${show(row[1])}`),
+    ]);
   }
   if (plan.kind === "count") {
     const spec: ChartSpec = {
       encoding: { y: { aggregate: "count" } },
-      ...(plan.filter && (plan.filter.column.type !== "string" || typeof plan.filter.value === "number") ? { filter: [{ field: plan.filter.column.name, op: plan.filter.op as "=", value: plan.filter.value }] } : {}),
+      ...(plan.filter && (plan.filter.column.type !== "string" || typeof plan.filter.value === "number")
+        ? { filter: [{ field: plan.filter.column.name, op: plan.filter.op as "=", value: plan.filter.value }] }
+        : {}),
     };
     // Text is compared without regard to case ("north" finds "North"), which a spec's `=` would not do.
     const record =
@@ -213,19 +257,26 @@ export async function statisticalTurn(
     if (!record.result) return done([failure(record)]);
     const count = Number(record.result.rows[0]?.[0] ?? 0);
     if (!plan.filter) return done([`The dataset has **${count}** ${count === 1 ? "row" : "rows"}.`]);
-    return done([`**${count}** of ${plural(input.rowCount, "row")} have ${plan.filter.column.name} ${plan.filter.op} ${show(plan.filter.value)}.`]);
+    return done([
+      `**${count}** of ${plural(input.rowCount, "row")} have ${plan.filter.column.name} ${plan.filter.op} ${show(plan.filter.value)}.`,
+    ]);
   }
   // A trend: the mean per period over the whole range, its first and last periods, and the direction of a least-squares line.
   const unit = trendUnit(plan.time);
-  const spec: ChartSpec = { encoding: { x: { field: plan.time.name, timeUnit: unit }, y: { field: plan.measure.name, aggregate: "mean" } }, sort: { channel: "x", order: "asc" } };
+  const spec: ChartSpec = {
+    encoding: { x: { field: plan.time.name, timeUnit: unit }, y: { field: plan.measure.name, aggregate: "mean" } },
+    sort: { channel: "x", order: "asc" },
+  };
   const record = await run("chart", { spec });
   if (!record.result) return done([failure(record)]);
   const points = record.result.rows.filter((row) => row[0] !== null && typeof row[1] === "number") as [string, number][];
-  if (points.length < 2) return done([`There are fewer than two ${unit}s with a ${plan.time.name} and a ${plan.measure.name}: no trend to show.`]);
+  if (points.length < 2)
+    return done([`There are fewer than two ${unit}s with a ${plan.time.name} and a ${plan.measure.name}: no trend to show.`]);
   const n = points.length;
   const meanX = (n - 1) / 2;
   const meanY = points.reduce((sum, [, y]) => sum + y, 0) / n;
-  const slope = points.reduce((sum, [, y], x) => sum + (x - meanX) * (y - meanY), 0) / points.reduce((sum, _point, x) => sum + (x - meanX) ** 2, 0);
+  const slope =
+    points.reduce((sum, [, y], x) => sum + (x - meanX) * (y - meanY), 0) / points.reduce((sum, _point, x) => sum + (x - meanX) ** 2, 0);
   const change = slope * (n - 1);
   const direction = Math.abs(change) <= Math.abs(meanY) * 0.05 ? "roughly flat" : change > 0 ? "rising" : "falling";
   const [first, last] = [points[0]!, points[n - 1]!];

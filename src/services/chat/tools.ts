@@ -54,7 +54,13 @@ export interface ToolContext {
   columns: SpecColumn[];
 }
 
-const failed = (base: Omit<ToolCallRecord, "result" | "error" | "sql" | "params">, code: string, detail: string, sql: string | null = null, params: ToolCallRecord["params"] = []): ToolCallRecord => ({
+const failed = (
+  base: Omit<ToolCallRecord, "result" | "error" | "sql" | "params">,
+  code: string,
+  detail: string,
+  sql: string | null = null,
+  params: ToolCallRecord["params"] = [],
+): ToolCallRecord => ({
   ...base,
   sql,
   params,
@@ -82,7 +88,8 @@ export function parseArguments(text: string): { ok: true; value: unknown } | { o
 export async function runTool(ctx: ToolContext, id: string, name: string, argumentsText: string): Promise<ToolCallRecord> {
   const parsed = parseArguments(argumentsText);
   const args = parsed.ok ? parsed.value : parsed.raw;
-  if (name !== "query_dataset" && name !== "chart") return refusedCall(id, name, args, "UNKNOWN_TOOL", `There is no tool named "${name.slice(0, 100)}"; use query_dataset or chart.`);
+  if (name !== "query_dataset" && name !== "chart")
+    return refusedCall(id, name, args, "UNKNOWN_TOOL", `There is no tool named "${name.slice(0, 100)}"; use query_dataset or chart.`);
   const base = { id, name: name as ToolName, arguments: args };
   if (!parsed.ok) return failed(base, "ARGUMENTS_INVALID", "The arguments are not valid JSON.");
 

@@ -35,7 +35,9 @@ export function transcriptPage(db: Database, sessionId: string, after: Cursor | 
     .where(
       and(
         eq(chatMessages.sessionId, sessionId),
-        after ? sql`(${chatMessages.createdAt}, ${chatMessages.id}) > (${after.at.toISOString()}::timestamptz, ${after.id}::uuid)` : undefined,
+        after
+          ? sql`(${chatMessages.createdAt}, ${chatMessages.id}) > (${after.at.toISOString()}::timestamptz, ${after.id}::uuid)`
+          : undefined,
       ),
     )
     .orderBy(asc(chatMessages.createdAt), asc(chatMessages.id))
@@ -44,7 +46,12 @@ export function transcriptPage(db: Database, sessionId: string, after: Cursor | 
 
 /** The newest `limit` messages, newest first: what the model's context is filled from. */
 export const recentMessages = (db: Database, sessionId: string, limit: number) =>
-  db.select().from(chatMessages).where(eq(chatMessages.sessionId, sessionId)).orderBy(desc(chatMessages.createdAt), desc(chatMessages.id)).limit(limit);
+  db
+    .select()
+    .from(chatMessages)
+    .where(eq(chatMessages.sessionId, sessionId))
+    .orderBy(desc(chatMessages.createdAt), desc(chatMessages.id))
+    .limit(limit);
 
 export interface TurnToSave {
   sessionId: string;
@@ -68,7 +75,14 @@ export async function saveTurn(db: Database, turn: TurnToSave): Promise<{ user: 
   const [[user], [assistant]] = await db.batch([
     db
       .insert(chatMessages)
-      .values({ id: crypto.randomUUID(), sessionId: turn.sessionId, role: "user", content: turn.question, createdBy: turn.userId, createdAt: next })
+      .values({
+        id: crypto.randomUUID(),
+        sessionId: turn.sessionId,
+        role: "user",
+        content: turn.question,
+        createdBy: turn.userId,
+        createdAt: next,
+      })
       .returning(),
     db
       .insert(chatMessages)

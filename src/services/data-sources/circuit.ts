@@ -22,13 +22,18 @@ const states = new Map<string, State>();
 const MAX_TRACKED = 10_000;
 
 /** Only outages count: a wrong password or a bad query is an answer, and the source is up. */
-export const isOutage = (error: unknown) => error instanceof ApiError && (error.code === "DATA_SOURCE_UNREACHABLE" || error.code === "DATA_SOURCE_TIMEOUT");
+export const isOutage = (error: unknown) =>
+  error instanceof ApiError && (error.code === "DATA_SOURCE_UNREACHABLE" || error.code === "DATA_SOURCE_TIMEOUT");
 
 /**
  * Runs `call` for source `id` unless its circuit is open (503 DATA_SOURCE_CIRCUIT_OPEN with
  * Retry-After). Outages count towards opening it; any answer closes it again.
  */
-export async function throughCircuit<T>(id: string, call: () => Promise<T>, { threshold = 5, openMs = 30_000, confirmOutage }: CircuitOptions = {}): Promise<T> {
+export async function throughCircuit<T>(
+  id: string,
+  call: () => Promise<T>,
+  { threshold = 5, openMs = 30_000, confirmOutage }: CircuitOptions = {},
+): Promise<T> {
   const state = states.get(id);
   const now = Date.now();
   if (state && state.openUntil > now) {
@@ -60,7 +65,10 @@ export async function throughCircuit<T>(id: string, call: () => Promise<T>, { th
 /** An outage-like failure of a caller's own call while the source answers probes: the caller's problem, not the source's. */
 function callersOwn(error: ApiError): ApiError {
   if (error.code !== "DATA_SOURCE_TIMEOUT") return error;
-  return new ApiError(422, { code: "QUERY_TIMEOUT", detail: "The query ran longer than DATA_SOURCE_TIMEOUT_MS and was abandoned; the source itself is answering." });
+  return new ApiError(422, {
+    code: "QUERY_TIMEOUT",
+    detail: "The query ran longer than DATA_SOURCE_TIMEOUT_MS and was abandoned; the source itself is answering.",
+  });
 }
 
 /** Forgets a source's failures (its settings changed, or it was deleted). */

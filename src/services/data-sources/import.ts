@@ -47,7 +47,15 @@ export async function importRows(c: Context<AppEnv>, projectId: string, name: st
     maxColumns: config.MAX_COLUMNS,
     maxDepth: config.MAX_JSON_DEPTH,
   });
-  const dataset = await saveDataset(c.get("services").db, config.DATASETS, { id, project, name, format: "ndjson", key, ingested, userId: principalOf(c).userId });
+  const dataset = await saveDataset(c.get("services").db, config.DATASETS, {
+    id,
+    project,
+    name,
+    format: "ndjson",
+    key,
+    ingested,
+    userId: principalOf(c).userId,
+  });
   if (dataset.id !== id) await config.DATASETS.delete(key);
   await queueDatasetLoad(config, c.get("logger"), dataset);
   return { dataset, created: dataset.id === id };

@@ -47,7 +47,11 @@ export function addressRefused(path: string, reason: string) {
 }
 
 const invalid = (issues: Issue[]) =>
-  new ApiError(400, { code: "VALIDATION_FAILED", detail: issues.map((issue) => `${issue.path} ${issue.message}`).join("; "), errors: issues });
+  new ApiError(400, {
+    code: "VALIDATION_FAILED",
+    detail: issues.map((issue) => `${issue.path} ${issue.message}`).join("; "),
+    errors: issues,
+  });
 
 const decode = (text: string): string | undefined => {
   try {
@@ -89,16 +93,29 @@ export function parsePostgresUrl(value: string, path: string): PostgresAddress {
   if (database === "") issues.push({ path, message: "must name a database" });
   const parameters = new URLSearchParams(query);
   for (const name of new Set(parameters.keys())) {
-    if (!allowedParameters.has(name)) issues.push({ path, message: `parameter "${name}" is not accepted (only ${[...allowedParameters].join(", ")})` });
+    if (!allowedParameters.has(name))
+      issues.push({ path, message: `parameter "${name}" is not accepted (only ${[...allowedParameters].join(", ")})` });
   }
   const sslmode = parameters.get("sslmode") ?? undefined;
-  if (sslmode !== undefined && !(sslmodes as readonly string[]).includes(sslmode)) issues.push({ path, message: `sslmode must be one of ${sslmodes.join(", ")}` });
+  if (sslmode !== undefined && !(sslmodes as readonly string[]).includes(sslmode))
+    issues.push({ path, message: `sslmode must be one of ${sslmodes.join(", ")}` });
   if (issues.length > 0 || "problem" in host) throw invalid(issues);
-  return { host: host.host, port: port ? Number(port) : 5432, database: database!, user: user!, password: password!, sslmode: sslmode as PostgresAddress["sslmode"] };
+  return {
+    host: host.host,
+    port: port ? Number(port) : 5432,
+    database: database!,
+    user: user!,
+    password: password!,
+    sslmode: sslmode as PostgresAddress["sslmode"],
+  };
 }
 
 /** An http(s) URL that must be a bare origin (`paths` lists the only paths accepted); the canonical origin. */
-export function parseOrigin(value: string, path: string, { paths = [""] }: { paths?: string[] } = {}): { origin: string; host: string; path: string } {
+export function parseOrigin(
+  value: string,
+  path: string,
+  { paths = [""] }: { paths?: string[] } = {},
+): { origin: string; host: string; path: string } {
   let url: URL;
   try {
     url = new URL(value);
@@ -107,11 +124,19 @@ export function parseOrigin(value: string, path: string, { paths = [""] }: { pat
   }
   const issues: Issue[] = [];
   if (url.protocol !== "https:" && url.protocol !== "http:") issues.push({ path, message: "must be an http(s) URL" });
-  if (url.username || url.password || /^[a-z]+:\/\/[^/]*@/i.test(value)) issues.push({ path, message: "must not carry a user or password" });
+  if (url.username || url.password || /^[a-z]+:\/\/[^/]*@/i.test(value))
+    issues.push({ path, message: "must not carry a user or password" });
   if (url.search || value.includes("?")) issues.push({ path, message: "must not have a query string" });
   if (url.hash || value.includes("#")) issues.push({ path, message: "must not have a fragment" });
   const given = url.pathname === "/" ? "" : url.pathname;
-  if (!paths.includes(given)) issues.push({ path, message: paths.length > 1 ? `may only have the path ${paths.filter(Boolean).join(" or ")}` : "must be a bare origin (scheme, host, port), without a path" });
+  if (!paths.includes(given))
+    issues.push({
+      path,
+      message:
+        paths.length > 1
+          ? `may only have the path ${paths.filter(Boolean).join(" or ")}`
+          : "must be a bare origin (scheme, host, port), without a path",
+    });
   if (issues.length > 0) throw invalid(issues);
   return { origin: url.origin, host: url.hostname, path: given };
 }

@@ -30,9 +30,27 @@ const floats = new Set([700, 701]);
 const jsons = new Set([114, 3802]);
 
 const typeNames: Record<number, string> = {
-  16: "boolean", 17: "bytea", 19: "name", 20: "bigint", 21: "smallint", 23: "integer", 25: "text", 26: "oid", 114: "json",
-  700: "real", 701: "double precision", 1042: "character", 1043: "character varying", 1082: "date", 1083: "time",
-  1114: "timestamp", 1184: "timestamptz", 1186: "interval", 1700: "numeric", 2950: "uuid", 3802: "jsonb",
+  16: "boolean",
+  17: "bytea",
+  19: "name",
+  20: "bigint",
+  21: "smallint",
+  23: "integer",
+  25: "text",
+  26: "oid",
+  114: "json",
+  700: "real",
+  701: "double precision",
+  1042: "character",
+  1043: "character varying",
+  1082: "date",
+  1083: "time",
+  1114: "timestamp",
+  1184: "timestamptz",
+  1186: "interval",
+  1700: "numeric",
+  2950: "uuid",
+  3802: "jsonb",
 };
 export const typeName = (oid: number) => typeNames[oid] ?? `oid:${oid}`;
 
@@ -77,22 +95,28 @@ async function answers(target: PostgresTarget): Promise<boolean> {
  * through the source's circuit breaker and with a fetch timeout. `build` re-arms the timeout with `arm` before each further
  * statement that runs the caller's query. `callerText`: the queries hold a caller's SQL, so an outage is confirmed first.
  */
-async function readOnly(target: PostgresTarget, build: (sql: Sql, arm: () => NeonQueryPromise<true, true>) => NeonQueryPromise<true, true>[], { callerText = false } = {}): Promise<Result[]> {
-  return throughCircuit(target.id, () =>
-    withNeonEndpoint(target.credentials.endpoint, async () => {
-      const sql = neon<true, true>(target.credentials.connectionString, {
-        arrayMode: true,
-        fullResults: true,
-        fetchOptions: { signal: AbortSignal.timeout(target.timeoutMs) },
-      });
-      const arm = statementTimeout(sql, target);
-      try {
-        const [, ...results] = await sql.transaction([arm(), ...build(sql, arm)], { readOnly: true, arrayMode: true, fullResults: true });
-        return results as Result[];
-      } catch (error) {
-        throw postgresProblem(error);
-      }
-    }),
+async function readOnly(
+  target: PostgresTarget,
+  build: (sql: Sql, arm: () => NeonQueryPromise<true, true>) => NeonQueryPromise<true, true>[],
+  { callerText = false } = {},
+): Promise<Result[]> {
+  return throughCircuit(
+    target.id,
+    () =>
+      withNeonEndpoint(target.credentials.endpoint, async () => {
+        const sql = neon<true, true>(target.credentials.connectionString, {
+          arrayMode: true,
+          fullResults: true,
+          fetchOptions: { signal: AbortSignal.timeout(target.timeoutMs) },
+        });
+        const arm = statementTimeout(sql, target);
+        try {
+          const [, ...results] = await sql.transaction([arm(), ...build(sql, arm)], { readOnly: true, arrayMode: true, fullResults: true });
+          return results as Result[];
+        } catch (error) {
+          throw postgresProblem(error);
+        }
+      }),
     callerText ? { confirmOutage: async () => !(await answers(target)) } : {},
   );
 }
@@ -101,7 +125,9 @@ const query = (sql: Sql, text: string, params: unknown[] = []) => sql.query(text
 
 /** Rows of a catalog query as objects with JSON values. */
 function objects(result: Result): Record<string, Value>[] {
-  return (result.rows as (string | null)[][]).map((row) => Object.fromEntries(result.fields.map((field, i) => [field.name, jsonValue(row[i] ?? null, field.dataTypeID)])));
+  return (result.rows as (string | null)[][]).map((row) =>
+    Object.fromEntries(result.fields.map((field, i) => [field.name, jsonValue(row[i] ?? null, field.dataTypeID)])),
+  );
 }
 
 /** What the source's role may do beyond reading: the read-only transaction stops writes, but the role is the real defence. */
@@ -115,7 +141,8 @@ const roleQuery = `SELECT r.rolsuper AS superuser, r.rolcreaterole AS "createRol
 export type RoleFlags = Record<"superuser" | "createRole" | "createDatabase" | "bypassRls" | "createSchema" | "writeTables", boolean>;
 
 const roleWarnings: Record<keyof RoleFlags, string> = {
-  superuser: "The role is a superuser: it can do anything on the server, whatever this API refuses; register a read-only role (see the README).",
+  superuser:
+    "The role is a superuser: it can do anything on the server, whatever this API refuses; register a read-only role (see the README).",
   createRole: "The role can create roles.",
   createDatabase: "The role can create databases.",
   bypassRls: "The role bypasses row-level security.",
@@ -126,7 +153,10 @@ const roleWarnings: Record<keyof RoleFlags, string> = {
 export async function testPostgres(target: PostgresTarget) {
   const started = Date.now();
   const [result, roleResult] = await readOnly(target, (sql) => [
-    query(sql, "SELECT current_setting('server_version') AS version, version() AS description, current_database() AS database, current_user AS \"user\""),
+    query(
+      sql,
+      "SELECT current_setting('server_version') AS version, version() AS description, current_database() AS database, current_user AS \"user\"",
+    ),
     query(sql, roleQuery),
   ]);
   const latencyMs = Date.now() - started;
@@ -142,7 +172,8 @@ export async function testPostgres(target: PostgresTarget) {
   };
 }
 
-const hidden = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'";
+const hidden =
+  "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'";
 
 export async function listSchemas(target: PostgresTarget) {
   const [result] = await readOnly(target, (sql) => [
@@ -264,7 +295,10 @@ export async function queryAll(target: PostgresTarget, sql: string, maxRows: num
   const result = results.at(-1)!;
   const rows = result.rows as (string | null)[][];
   if (rows.length > maxRows) {
-    throw new ApiError(422, { code: "RESULT_TOO_LARGE", detail: `The query returns more than ${maxRows} rows, the import limit; narrow it (WHERE, LIMIT).` });
+    throw new ApiError(422, {
+      code: "RESULT_TOO_LARGE",
+      detail: `The query returns more than ${maxRows} rows, the import limit; narrow it (WHERE, LIMIT).`,
+    });
   }
   return {
     columns: result.fields.map((field) => field.name),
@@ -279,7 +313,10 @@ export function capBytes<T>(items: T[], maxBytes: number): T[] {
     bytes += new TextEncoder().encode(JSON.stringify(item)).length + 1;
     if (bytes > maxBytes) {
       if (i === 0) {
-        throw new ApiError(422, { code: "RESULT_TOO_LARGE", detail: `A single item of the result is larger than the ${maxBytes}-byte limit (DATA_SOURCE_MAX_RESULT_BYTES).` });
+        throw new ApiError(422, {
+          code: "RESULT_TOO_LARGE",
+          detail: `A single item of the result is larger than the ${maxBytes}-byte limit (DATA_SOURCE_MAX_RESULT_BYTES).`,
+        });
       }
       return items.slice(0, i);
     }

@@ -25,14 +25,22 @@ export async function testRedis(target: RedisTarget) {
   const [pong, info] = await sendAll(target, [["PING"], ["INFO", "server"]]);
   const latencyMs = Date.now() - started;
   const parsed = parseInfo(String(info ?? ""));
-  return { latencyMs, serverVersion: find(parsed, "redis_version") ?? "unknown", details: { ping: String(pong), mode: find(parsed, "redis_mode") ?? "unknown" } };
+  return {
+    latencyMs,
+    serverVersion: find(parsed, "redis_version") ?? "unknown",
+    details: { ping: String(pong), mode: find(parsed, "redis_mode") ?? "unknown" },
+  };
 }
 
 export async function serverInfo(target: RedisTarget) {
   const [info, size] = await sendAll(target, [["INFO"], ["DBSIZE"]]);
   const parsed = parseInfo(String(info ?? ""));
   return {
-    server: { version: find(parsed, "redis_version") ?? "unknown", mode: find(parsed, "redis_mode") ?? null, uptimeSeconds: numberOrNull(find(parsed, "uptime_in_seconds")) },
+    server: {
+      version: find(parsed, "redis_version") ?? "unknown",
+      mode: find(parsed, "redis_mode") ?? null,
+      uptimeSeconds: numberOrNull(find(parsed, "uptime_in_seconds")),
+    },
     clients: { connected: numberOrNull(find(parsed, "connected_clients")) },
     keys: Number(size ?? 0),
     memory: {
@@ -48,10 +56,19 @@ export async function serverInfo(target: RedisTarget) {
 }
 
 /** One SCAN step (never KEYS): the next cursor ("0" when done) and the keys found, with their types. */
-export async function scanKeys(target: RedisTarget, { cursor, match, count, type }: { cursor: string; match: string; count: number; type?: string }) {
+export async function scanKeys(
+  target: RedisTarget,
+  { cursor, match, count, type }: { cursor: string; match: string; count: number; type?: string },
+) {
   const [reply] = await sendAll(target, [["SCAN", cursor, "MATCH", match, "COUNT", String(count), ...(type ? ["TYPE", type] : [])]]);
   const [next, keys] = reply as [string, string[]];
-  const types = keys.length > 0 ? await sendAll(target, keys.map((key): Command => ["TYPE", key])) : [];
+  const types =
+    keys.length > 0
+      ? await sendAll(
+          target,
+          keys.map((key): Command => ["TYPE", key]),
+        )
+      : [];
   return { cursor: String(next), keys: keys.map((key, i) => ({ key, type: String(types[i]) })) };
 }
 
@@ -67,8 +84,15 @@ const pairs = (flat: string[]) => {
  * Key `key` with its type, TTL (seconds; -1 none) and value: a string (cut at the byte limit), or one
  * page of a hash, list, set or sorted set (`offset`/`count` for lists and sorted sets, `cursor` for hashes and sets).
  */
-export async function readKey(target: RedisTarget, key: string, { offset, count, cursor }: { offset: number; count: number; cursor: string }) {
-  const [type, ttl] = (await sendAll(target, [["TYPE", key], ["TTL", key]])) as [string, number];
+export async function readKey(
+  target: RedisTarget,
+  key: string,
+  { offset, count, cursor }: { offset: number; count: number; cursor: string },
+) {
+  const [type, ttl] = (await sendAll(target, [
+    ["TYPE", key],
+    ["TTL", key],
+  ])) as [string, number];
   if (type === "none") throw new ApiError(404, { detail: "No such key." });
   let value: Value = null;
   let length: number | null = null;
@@ -76,19 +100,34 @@ export async function readKey(target: RedisTarget, key: string, { offset, count,
   let truncated = false;
   const stop = String(offset + count - 1);
   if (type === "string") {
-    const [size, text] = (await sendAll(target, [["STRLEN", key], ["GETRANGE", key, "0", String(target.maxBytes - 1)]])) as [number, string];
+    const [size, text] = (await sendAll(target, [
+      ["STRLEN", key],
+      ["GETRANGE", key, "0", String(target.maxBytes - 1)],
+    ])) as [number, string];
     [length, value, truncated] = [size, text, size > target.maxBytes];
   } else if (type === "hash") {
-    const [size, [cur, flat]] = (await sendAll(target, [["HLEN", key], ["HSCAN", key, cursor, "COUNT", String(count)]])) as [number, [string, string[]]];
+    const [size, [cur, flat]] = (await sendAll(target, [
+      ["HLEN", key],
+      ["HSCAN", key, cursor, "COUNT", String(count)],
+    ])) as [number, [string, string[]]];
     [length, value, next] = [size, Object.fromEntries(pairs(flat)), cur === "0" ? null : cur];
   } else if (type === "list") {
-    const [size, items] = (await sendAll(target, [["LLEN", key], ["LRANGE", key, String(offset), stop]])) as [number, string[]];
+    const [size, items] = (await sendAll(target, [
+      ["LLEN", key],
+      ["LRANGE", key, String(offset), stop],
+    ])) as [number, string[]];
     [length, value] = [size, items];
   } else if (type === "set") {
-    const [size, [cur, members]] = (await sendAll(target, [["SCARD", key], ["SSCAN", key, cursor, "COUNT", String(count)]])) as [number, [string, string[]]];
+    const [size, [cur, members]] = (await sendAll(target, [
+      ["SCARD", key],
+      ["SSCAN", key, cursor, "COUNT", String(count)],
+    ])) as [number, [string, string[]]];
     [length, value, next] = [size, members, cur === "0" ? null : cur];
   } else if (type === "zset") {
-    const [size, flat] = (await sendAll(target, [["ZCARD", key], ["ZRANGE", key, String(offset), stop, "WITHSCORES"]])) as [number, string[]];
+    const [size, flat] = (await sendAll(target, [
+      ["ZCARD", key],
+      ["ZRANGE", key, String(offset), stop, "WITHSCORES"],
+    ])) as [number, string[]];
     [length, value] = [size, pairs(flat).map(([member, score]) => ({ member, score: Number(score) }))];
   }
   if (Array.isArray(value)) {
@@ -134,14 +173,21 @@ export async function collectKeys(target: RedisTarget, { keys, match, maxKeys }:
       const [reply] = await sendAll(target, [["SCAN", cursor, "MATCH", match ?? "*", "COUNT", "500"]]);
       const [next, batch] = reply as [string, string[]];
       for (const key of batch) found.add(key);
-      if (found.size > maxKeys) throw new ApiError(422, { code: "RESULT_TOO_LARGE", detail: `More than ${maxKeys} keys match; narrow the pattern.` });
+      if (found.size > maxKeys)
+        throw new ApiError(422, { code: "RESULT_TOO_LARGE", detail: `More than ${maxKeys} keys match; narrow the pattern.` });
       cursor = String(next);
       if (cursor === "0") break;
     }
     names = [...found].sort();
   }
   if (names.length === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "No keys to import." });
-  const meta = await sendAll(target, names.flatMap((key): Command[] => [["TYPE", key], ["TTL", key]]));
+  const meta = await sendAll(
+    target,
+    names.flatMap((key): Command[] => [
+      ["TYPE", key],
+      ["TTL", key],
+    ]),
+  );
   const types = names.map((_, i) => String(meta[2 * i]));
   const reads = names.map((key, i): Command => {
     const type = types[i];
@@ -158,7 +204,15 @@ export async function collectKeys(target: RedisTarget, { keys, match, maxKeys }:
     if (hashes) return { key, ...Object.fromEntries(pairs(raw as string[])) };
     const type = types[i]!;
     const value =
-      type === "string" ? (raw as string) : type === "hash" ? JSON.stringify(Object.fromEntries(pairs(raw as string[]))) : type === "zset" ? JSON.stringify(pairs(raw as string[]).map(([member, score]) => ({ member, score: Number(score) }))) : type === "list" || type === "set" ? JSON.stringify(raw) : null;
+      type === "string"
+        ? (raw as string)
+        : type === "hash"
+          ? JSON.stringify(Object.fromEntries(pairs(raw as string[])))
+          : type === "zset"
+            ? JSON.stringify(pairs(raw as string[]).map(([member, score]) => ({ member, score: Number(score) })))
+            : type === "list" || type === "set"
+              ? JSON.stringify(raw)
+              : null;
     return { key, type, ttl: Number(meta[2 * i + 1]), value };
   });
   return rows as Record<string, string | number | null>[];

@@ -33,11 +33,15 @@ export function redisProblem(error: unknown): ApiError {
     return new ApiError(504, { code: "DATA_SOURCE_TIMEOUT", detail: "Redis did not answer in time (DATA_SOURCE_TIMEOUT_MS)." });
   }
   if (name === "UpstashJSONParseError") {
-    return new ApiError(502, { code: "DATA_SOURCE_ERROR", detail: "The Redis URL answered with something other than Upstash's REST protocol." });
+    return new ApiError(502, {
+      code: "DATA_SOURCE_ERROR",
+      detail: "The Redis URL answered with something other than Upstash's REST protocol.",
+    });
   }
   const reason = message.replace(/, command was: [\s\S]*$/, "");
   if (name === "UpstashError") {
-    if (authFailure.test(reason)) return new ApiError(502, { code: "DATA_SOURCE_AUTH_FAILED", detail: `Redis refused the stored token: ${reason}` });
+    if (authFailure.test(reason))
+      return new ApiError(502, { code: "DATA_SOURCE_AUTH_FAILED", detail: `Redis refused the stored token: ${reason}` });
     return new ApiError(422, { code: "REDIS_COMMAND_FAILED", detail: `Redis refused the command: ${reason}` });
   }
   return new ApiError(502, { code: "DATA_SOURCE_UNREACHABLE", detail: "Redis's REST endpoint could not be reached." });
@@ -67,14 +71,25 @@ export async function send(target: RedisTarget, commands: Command[], { atomic = 
       try {
         const replies = await pipeline.exec({ keepErrors: true });
         const refused = replies.find((reply) => reply.error && authFailure.test(reply.error));
-        if (refused) throw new ApiError(502, { code: "DATA_SOURCE_AUTH_FAILED", detail: `Redis refused the stored token: ${refused.error}` });
+        if (refused)
+          throw new ApiError(502, { code: "DATA_SOURCE_AUTH_FAILED", detail: `Redis refused the stored token: ${refused.error}` });
         return replies;
       } catch (error) {
         throw redisProblem(error);
       }
     },
     // A caller's pipeline may be slow on its own (a long LRANGE): the breaker counts it only if a PING fails too.
-    callerText ? { confirmOutage: async () => !(await client(target, Math.min(target.timeoutMs, 2_000)).ping().then(() => true, () => false)) } : {},
+    callerText
+      ? {
+          confirmOutage: async () =>
+            !(await client(target, Math.min(target.timeoutMs, 2_000))
+              .ping()
+              .then(
+                () => true,
+                () => false,
+              )),
+        }
+      : {},
   );
 }
 
@@ -83,7 +98,10 @@ export async function sendAll(target: RedisTarget, commands: Command[], options:
   const replies = await send(target, commands, options);
   const failed = replies.findIndex((reply) => reply.error);
   if (failed >= 0) {
-    throw new ApiError(422, { code: "REDIS_COMMAND_FAILED", detail: `Redis refused ${commands[failed]![0].toUpperCase()}: ${replies[failed]!.error}` });
+    throw new ApiError(422, {
+      code: "REDIS_COMMAND_FAILED",
+      detail: `Redis refused ${commands[failed]![0].toUpperCase()}: ${replies[failed]!.error}`,
+    });
   }
   return replies.map((reply) => reply.result);
 }

@@ -19,7 +19,10 @@ export type Credentials = { kind: "postgres"; postgres: PostgresCredentials } | 
 /** The same source, required to be of `kind` (a Redis browse on a Postgres source is a 422). */
 export function expectKind(source: DataSource, kind: DataSourceKind) {
   if (source.kind !== kind) {
-    throw new ApiError(422, { code: "DATA_SOURCE_WRONG_KIND", detail: `This data source is ${source.kind}; the route is for ${kind} sources.` });
+    throw new ApiError(422, {
+      code: "DATA_SOURCE_WRONG_KIND",
+      detail: `This data source is ${source.kind}; the route is for ${kind} sources.`,
+    });
   }
 }
 
@@ -35,7 +38,8 @@ export async function open(config: Config, source: DataSource): Promise<Credenti
   } catch {
     throw new ApiError(409, {
       code: "DATA_SOURCE_SECRET_UNREADABLE",
-      detail: "This data source's credentials cannot be opened with the configured keys (was its key retired before rotation?); set them again with PATCH.",
+      detail:
+        "This data source's credentials cannot be opened with the configured keys (was its key retired before rotation?); set them again with PATCH.",
     });
   }
 }
@@ -64,14 +68,21 @@ export function checkedCredentials(config: Config, credentials: Credentials): Cr
 export async function postgresTarget(config: Config, source: DataSource): Promise<PostgresTarget> {
   expectKind(source, "postgres");
   const credentials = checkedCredentials(config, await open(config, source));
-  if (credentials.kind !== "postgres") throw new ApiError(409, { code: "DATA_SOURCE_SECRET_UNREADABLE", detail: "The stored credentials are not a Postgres connection." });
-  return { id: source.id, credentials: credentials.postgres, timeoutMs: config.DATA_SOURCE_TIMEOUT_MS, maxBytes: config.DATA_SOURCE_MAX_RESULT_BYTES };
+  if (credentials.kind !== "postgres")
+    throw new ApiError(409, { code: "DATA_SOURCE_SECRET_UNREADABLE", detail: "The stored credentials are not a Postgres connection." });
+  return {
+    id: source.id,
+    credentials: credentials.postgres,
+    timeoutMs: config.DATA_SOURCE_TIMEOUT_MS,
+    maxBytes: config.DATA_SOURCE_MAX_RESULT_BYTES,
+  };
 }
 
 export async function redisCredentials(config: Config, source: DataSource): Promise<RedisCredentials> {
   expectKind(source, "redis");
   const credentials = checkedCredentials(config, await open(config, source));
-  if (credentials.kind !== "redis") throw new ApiError(409, { code: "DATA_SOURCE_SECRET_UNREADABLE", detail: "The stored credentials are not a Redis connection." });
+  if (credentials.kind !== "redis")
+    throw new ApiError(409, { code: "DATA_SOURCE_SECRET_UNREADABLE", detail: "The stored credentials are not a Redis connection." });
   return credentials.redis;
 }
 

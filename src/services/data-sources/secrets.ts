@@ -27,7 +27,10 @@ const importKey = (entry: DataSourceKey) => {
 export function parseDataSourceKeys(value: string): { keys: DataSourceKeys; problems: string[] } {
   const problems: string[] = [];
   const keys: DataSourceKeys = [];
-  const entries = value.split(",").map((entry) => entry.trim()).filter(Boolean);
+  const entries = value
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   if (entries.length === 0) problems.push("needs at least one kid:key");
   for (const [i, entry] of entries.entries()) {
     const at = entry.indexOf(":");
@@ -40,7 +43,8 @@ export function parseDataSourceKeys(value: string): { keys: DataSourceKeys; prob
     } catch {
       key = undefined;
     }
-    if (!key || key.length !== 32) problems.push(`key ${i + 1} must be 32 random bytes, base64url-encoded (openssl rand -base64 32 | tr '+/' '-_')`);
+    if (!key || key.length !== 32)
+      problems.push(`key ${i + 1} must be 32 random bytes, base64url-encoded (openssl rand -base64 32 | tr '+/' '-_')`);
     else if (new Set(key).size < 8) problems.push(`key ${i + 1} is not random (a sample or placeholder key)`);
     else keys.push({ kid, key });
   }
@@ -56,7 +60,11 @@ export async function encryptSecret(keys: DataSourceKeys, recordId: string, plai
   const entry = keys[0];
   if (!entry) throw new Error("no data-source key configured");
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad(recordId) }, await importKey(entry), encoder.encode(plaintext));
+  const sealed = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: aad(recordId) },
+    await importKey(entry),
+    encoder.encode(plaintext),
+  );
   return [VERSION, entry.kid, base64url(iv), base64url(new Uint8Array(sealed))].join(".");
 }
 
@@ -73,7 +81,11 @@ export async function decryptSecret(keys: DataSourceKeys, recordId: string, ciph
   const entry = keys.find((candidate) => candidate.kid === kid);
   if (!entry) throw new SecretUnreadable(`no key "${kid}" in DATA_SOURCE_KEYS`);
   try {
-    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: new Uint8Array(fromBase64url(iv)), additionalData: aad(recordId) }, await importKey(entry), new Uint8Array(fromBase64url(sealed)));
+    const plain = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: new Uint8Array(fromBase64url(iv)), additionalData: aad(recordId) },
+      await importKey(entry),
+      new Uint8Array(fromBase64url(sealed)),
+    );
     return new TextDecoder().decode(plain);
   } catch {
     throw new SecretUnreadable(`the secret does not open with key "${kid}"`);
@@ -81,7 +93,11 @@ export async function decryptSecret(keys: DataSourceKeys, recordId: string, ciph
 }
 
 /** A ciphertext under the current (first) key: unchanged if it already is, else opened and sealed again. */
-export async function reencryptSecret(keys: DataSourceKeys, recordId: string, ciphertext: string): Promise<{ ciphertext: string; changed: boolean }> {
+export async function reencryptSecret(
+  keys: DataSourceKeys,
+  recordId: string,
+  ciphertext: string,
+): Promise<{ ciphertext: string; changed: boolean }> {
   if (keyIdOf(ciphertext) === keys[0]?.kid) return { ciphertext, changed: false };
   return { ciphertext: await encryptSecret(keys, recordId, await decryptSecret(keys, recordId, ciphertext)), changed: true };
 }

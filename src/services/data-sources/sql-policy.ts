@@ -121,7 +121,8 @@ export async function readableStatement(sql: string): Promise<ReadableStatement>
   }
   const { statements } = parsed;
   if (statements.length === 0) throw new ApiError(422, { code: "QUERY_FAILED", detail: "The query is empty." });
-  if (statements.length > 1) throw new ApiError(422, { code: "QUERY_FAILED", detail: `Send one statement at a time; this text holds ${statements.length}.` });
+  if (statements.length > 1)
+    throw new ApiError(422, { code: "QUERY_FAILED", detail: `Send one statement at a time; this text holds ${statements.length}.` });
   const statement = statements[0]!;
   const kind = nodeName(statement.stmt);
   if (sessionStatements[kind]) throw notAllowed(sessionStatements[kind]);
@@ -129,7 +130,12 @@ export async function readableStatement(sql: string): Promise<ReadableStatement>
     const explained = nodeName((statement.stmt!.ExplainStmt as { query?: Record<string, unknown> }).query);
     if (explained !== "SelectStmt") throw notReadOnly(`EXPLAIN of ${explained.replace(/Stmt$/, "").toUpperCase() || "a non-query"}`);
   } else if (kind !== "SelectStmt" && kind !== "VariableShowStmt") {
-    throw notReadOnly(kind.replace(/Stmt$/, "").replace(/([a-z])([A-Z])/g, "$1 $2").toUpperCase());
+    throw notReadOnly(
+      kind
+        .replace(/Stmt$/, "")
+        .replace(/([a-z])([A-Z])/g, "$1 $2")
+        .toUpperCase(),
+    );
   }
   inspect(statement.stmt);
   return { text: statementText(sql, statement), cursor: kind === "SelectStmt" };

@@ -19,7 +19,10 @@ export function storeName(dataset: StoreKey): string {
   return `${organization}:${dataset.sha256}`;
 }
 
-export function storeFor(env: { DATASET_STORES: DurableObjectNamespace<DatasetStore> | DurableObjectNamespace }, dataset: StoreKey): DurableObjectStub<DatasetStore> {
+export function storeFor(
+  env: { DATASET_STORES: DurableObjectNamespace<DatasetStore> | DurableObjectNamespace },
+  dataset: StoreKey,
+): DurableObjectStub<DatasetStore> {
   const namespace = env.DATASET_STORES as unknown as DurableObjectNamespace<DatasetStore>;
   return namespace.get(namespace.idFromName(storeName(dataset)));
 }

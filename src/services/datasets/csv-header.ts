@@ -18,7 +18,10 @@ export function looksLikeHeader(first: string[], below: string[][]): boolean {
   const numbers = trimmed.map((cell) => parseNumber(cell));
   if (numbers.every((value) => value === null)) return true;
   const integers = trimmed.filter((cell, i) => numbers[i] !== null && INTEGER.test(cell)).map(Number);
-  const countsUp = integers.length >= 2 && integers.length === numbers.filter((value) => value !== null).length && integers.every((value, i) => i === 0 || value === integers[i - 1]! + 1);
+  const countsUp =
+    integers.length >= 2 &&
+    integers.length === numbers.filter((value) => value !== null).length &&
+    integers.every((value, i) => i === 0 || value === integers[i - 1]! + 1);
   if (countsUp && numbers.some((value) => value === null)) return true;
   return trimmed.every((cell, i) => {
     if (numbers[i] === null) return true;

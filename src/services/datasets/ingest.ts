@@ -37,7 +37,8 @@ export const MAX_RECORD_BYTES = 1024 * 1024;
 export const lineBreakOf = (headText: string) => (headText.includes("\n") || !headText.includes("\r") ? 10 : 13);
 
 const toHex = (buffer: ArrayBuffer) => [...new Uint8Array(buffer)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-const tooManyRows = (limit: number) => new ApiError(422, { code: "TOO_MANY_ROWS", detail: `The file has more than ${limit} rows, the limit.` });
+const tooManyRows = (limit: number) =>
+  new ApiError(422, { code: "TOO_MANY_ROWS", detail: `The file has more than ${limit} rows, the limit.` });
 const tooManyColumns = (count: number | string, limit: number) =>
   new ApiError(422, { code: "TOO_MANY_COLUMNS", detail: `The file has ${count} columns; the limit is ${limit}.` });
 
@@ -60,7 +61,8 @@ class Storage {
     if (this.sizeBytes > this.maxBytes) {
       throw new ApiError(413, { code: "UPLOAD_TOO_LARGE", detail: `The file is larger than the limit of ${this.maxBytes} bytes.` });
     }
-    if (chunk.includes(0)) throw new ApiError(422, { code: "BINARY_FILE", detail: "The file holds binary data (a NUL byte); upload CSV or JSON text." });
+    if (chunk.includes(0))
+      throw new ApiError(422, { code: "BINARY_FILE", detail: "The file holds binary data (a NUL byte); upload CSV or JSON text." });
     await this.hasher.write(chunk);
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
@@ -101,7 +103,6 @@ interface Rows {
   sample: Cell[][];
   parse: ParseOptions;
 }
-
 
 /**
  * CSV straight from the bytes: the scanner finds each record's cells and the profiler reads them in
@@ -173,7 +174,11 @@ async function profileJson(reader: BodyReader, storage: Storage, options: ParseO
     },
     cancel: (reason) => reader.cancel(reason),
   });
-  const { columns, rows, options: parse } = await rowsOf(bytes.pipeThrough(new TextDecoderStream("utf-8", { fatal: true })), options, limits);
+  const {
+    columns,
+    rows,
+    options: parse,
+  } = await rowsOf(bytes.pipeThrough(new TextDecoderStream("utf-8", { fatal: true })), options, limits);
   const profiler = new Profiler(columns);
   const sample: Cell[][] = [];
   for await (const batch of rows) {
@@ -189,7 +194,14 @@ async function profileJson(reader: BodyReader, storage: Storage, options: ParseO
  * Streams `body` into R2 at `key` while hashing and profiling it. On any failure (a limit, bad
  * data, a dropped connection) the multipart upload is aborted: no object is left behind.
  */
-export async function ingest(body: ReadableStream<Uint8Array>, parse: ParseOptions, bucket: R2Bucket, key: string, contentType: string, limits: Limits): Promise<Ingested> {
+export async function ingest(
+  body: ReadableStream<Uint8Array>,
+  parse: ParseOptions,
+  bucket: R2Bucket,
+  key: string,
+  contentType: string,
+  limits: Limits,
+): Promise<Ingested> {
   const upload = await bucket.createMultipartUpload(key, { httpMetadata: { contentType } });
   const storage = new Storage(upload, limits.maxBytes);
   const reader = new BodyReader(body);

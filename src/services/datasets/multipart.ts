@@ -18,7 +18,11 @@ const MAX_FIELD_BYTES = 64 * 1024;
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array, from = 0): number {
   const first = needle[0];
-  outer: for (let i = haystack.indexOf(first!, from); i !== -1 && i <= haystack.length - needle.length; i = haystack.indexOf(first!, i + 1)) {
+  outer: for (
+    let i = haystack.indexOf(first!, from);
+    i !== -1 && i <= haystack.length - needle.length;
+    i = haystack.indexOf(first!, i + 1)
+  ) {
     for (let j = 1; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
     return i;
   }
@@ -67,7 +71,11 @@ export async function filePart(body: ReadableStream<Uint8Array>, boundary: strin
   buffer = buffer.slice(at + delimiter.length);
   for (;;) {
     while (buffer.length < 2) await fill();
-    if (buffer[0] === 0x2d && buffer[1] === 0x2d) throw new ApiError(422, { code: "UNPROCESSABLE_ENTITY", detail: 'The multipart body has no file part (send the file in a field named "file").' });
+    if (buffer[0] === 0x2d && buffer[1] === 0x2d)
+      throw new ApiError(422, {
+        code: "UNPROCESSABLE_ENTITY",
+        detail: 'The multipart body has no file part (send the file in a field named "file").',
+      });
     const end = await until(encoder.encode("\r\n\r\n"), MAX_HEADER_BYTES);
     const headers = decoder.decode(buffer.slice(2, end));
     buffer = buffer.slice(end + 4);

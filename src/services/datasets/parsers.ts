@@ -21,7 +21,10 @@ const unprocessable = (code: "CSV_MALFORMED" | "JSON_MALFORMED", detail: string)
 
 /** The delimiter that splits the first lines most consistently (outside quotes). */
 export function sniffDelimiter(sample: string): string {
-  const lines = sample.split(/\r?\n/).filter((line) => line.length > 0).slice(0, 20);
+  const lines = sample
+    .split(/\r?\n/)
+    .filter((line) => line.length > 0)
+    .slice(0, 20);
   let best = ",";
   let bestScore = 0;
   for (const candidate of [",", ";", "\t", "|"]) {
@@ -87,12 +90,23 @@ async function csvRows(text: ReadableStream<string>, options: ParseOptions): Pro
     for (;;) {
       const { value, done } = await reader.read();
       const input = carry + (value ?? "");
-      const result = parser.parse(input, 0, !done) as { data: string[][]; errors: { code: string; row: number }[]; meta: { cursor: number } };
+      const result = parser.parse(input, 0, !done) as {
+        data: string[][];
+        errors: { code: string; row: number }[];
+        meta: { cursor: number };
+      };
       if (result.errors.some((error) => error.code === "MissingQuotes")) {
-        throw unprocessable("CSV_MALFORMED", `The CSV is malformed: a quote opened near line ${line + (result.errors[0]?.row ?? 0) + 1} is never closed.`);
+        throw unprocessable(
+          "CSV_MALFORMED",
+          `The CSV is malformed: a quote opened near line ${line + (result.errors[0]?.row ?? 0) + 1} is never closed.`,
+        );
       }
       carry = done ? "" : input.slice(result.meta.cursor);
-      if (carry.length > MAX_ROW_CHARS) throw unprocessable("CSV_MALFORMED", `The CSV is malformed: a row near line ${line + 1} runs past ${MAX_ROW_CHARS} characters (an unclosed quote?).`);
+      if (carry.length > MAX_ROW_CHARS)
+        throw unprocessable(
+          "CSV_MALFORMED",
+          `The CSV is malformed: a row near line ${line + 1} runs past ${MAX_ROW_CHARS} characters (an unclosed quote?).`,
+        );
       const batch: string[][] = [];
       for (const record of result.data) {
         line++;
@@ -186,28 +200,31 @@ function objectRows(batches: AsyncGenerator<unknown[]>, describe: (index: number
   const tooDeep = (n: number) =>
     new ApiError(422, { code: "JSON_TOO_DEEP", detail: `The JSON nests deeper than ${maxDepth} levels (the limit) in ${describe(n)}.` });
   const toRow = (value: unknown, n: number): Cell[] => {
-      if (value === null || typeof value !== "object" || Array.isArray(value)) {
-        throw unprocessable("JSON_MALFORMED", `The JSON must hold objects (one per row), but ${describe(n)} is ${Array.isArray(value) ? "an array" : value === null ? "null" : `a ${typeof value}`}.`);
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      throw unprocessable(
+        "JSON_MALFORMED",
+        `The JSON must hold objects (one per row), but ${describe(n)} is ${Array.isArray(value) ? "an array" : value === null ? "null" : `a ${typeof value}`}.`,
+      );
+    }
+    const row: Cell[] = new Array(columns.length);
+    const object = value as Record<string, Cell>;
+    for (const key in object) {
+      let i = index.get(key);
+      if (i === undefined) {
+        i = columns.push(key.replaceAll(NUL, REPLACEMENT)) - 1;
+        index.set(key, i);
       }
-      const row: Cell[] = new Array(columns.length);
-      const object = value as Record<string, Cell>;
-      for (const key in object) {
-        let i = index.get(key);
-        if (i === undefined) {
-          i = columns.push(key.replaceAll(NUL, REPLACEMENT)) - 1;
-          index.set(key, i);
-        }
-        let cell = object[key];
-        if (typeof cell === "string") {
-          if (cell.includes(NUL)) cell = cell.replaceAll(NUL, REPLACEMENT);
-        } else if (cell !== null && typeof cell === "object") {
-          const found = inspect(cell, maxDepth - 1);
-          if (found === TOO_DEEP) throw tooDeep(n);
-          if (found === HAS_NUL) cell = withoutNul(cell) as Cell;
-        }
-        row[i] = cell;
+      let cell = object[key];
+      if (typeof cell === "string") {
+        if (cell.includes(NUL)) cell = cell.replaceAll(NUL, REPLACEMENT);
+      } else if (cell !== null && typeof cell === "object") {
+        const found = inspect(cell, maxDepth - 1);
+        if (found === TOO_DEEP) throw tooDeep(n);
+        if (found === HAS_NUL) cell = withoutNul(cell) as Cell;
       }
-      return row;
+      row[i] = cell;
+    }
+    return row;
   };
   async function* rows(): AsyncGenerator<Cell[][]> {
     let n = 0;
@@ -218,7 +235,11 @@ function objectRows(batches: AsyncGenerator<unknown[]>, describe: (index: number
 
 async function* jsonArrayValues(text: ReadableStream<string>): AsyncGenerator<unknown[]> {
   const { head, stream } = await peek(text);
-  if (head.trimStart()[0] !== "[") throw unprocessable("JSON_MALFORMED", "The JSON must be an array of objects (it does not start with [). For one object per line, send NDJSON.");
+  if (head.trimStart()[0] !== "[")
+    throw unprocessable(
+      "JSON_MALFORMED",
+      "The JSON must be an array of objects (it does not start with [). For one object per line, send NDJSON.",
+    );
   let queue: unknown[] = [];
   const parser = new JSONParser({ paths: ["$.*"], keepStack: false });
   parser.onValue = ({ value }) => void queue.push(value);
@@ -282,7 +303,10 @@ async function* ndjsonValues(text: ReadableStream<string>): AsyncGenerator<unkno
         // A row is held whole to parse it: past MAX_LINE_CHARS it would take the isolate's memory (128 MB).
         held = pieces.length === 1 ? value.length - from : held + value.length - from;
         if (held > MAX_LINE_CHARS) {
-          throw new ApiError(422, { code: "ROW_TOO_LARGE", detail: `Line ${line + 1} runs past ${MAX_LINE_CHARS} characters, the most one NDJSON row may have.` });
+          throw new ApiError(422, {
+            code: "ROW_TOO_LARGE",
+            detail: `Line ${line + 1} runs past ${MAX_LINE_CHARS} characters, the most one NDJSON row may have.`,
+          });
         }
       }
     } else if (pieces.length > 0) {
@@ -303,7 +327,11 @@ export interface RowLimits {
 }
 
 /** Rows of `text` in `options.format`; for CSV the options it settled on (delimiter, header). */
-export async function rowsOf(text: ReadableStream<string>, options: ParseOptions, { maxDepth }: RowLimits): Promise<RowStream & { options: ParseOptions }> {
+export async function rowsOf(
+  text: ReadableStream<string>,
+  options: ParseOptions,
+  { maxDepth }: RowLimits,
+): Promise<RowStream & { options: ParseOptions }> {
   if (options.format === "csv") return csvRows(text, options);
   if (options.format === "json") return { ...objectRows(jsonArrayValues(text), (n) => `element ${n}`, maxDepth), options };
   return { ...objectRows(ndjsonValues(text), (n) => `row ${n}`, maxDepth), options };

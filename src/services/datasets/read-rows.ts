@@ -8,7 +8,12 @@ export interface StoredFile {
 }
 
 /** Rows `offset`… (at most `limit`) as records, or null when the file is no longer stored. */
-export async function readRows(bucket: R2Bucket, file: StoredFile, offset: number, limit: number): Promise<{ columns: string[]; rows: Record<string, unknown>[] } | null> {
+export async function readRows(
+  bucket: R2Bucket,
+  file: StoredFile,
+  offset: number,
+  limit: number,
+): Promise<{ columns: string[]; rows: Record<string, unknown>[] } | null> {
   const object = await bucket.get(file.r2Key);
   if (!object) return null;
   const text = object.body.pipeThrough(new TextDecoderStream());

@@ -30,7 +30,11 @@ export class ProjectGoneError extends Error {}
  * takes a snapshot per statement), so uploads of one name at once get consecutive versions and the
  * same bytes at once give one dataset. On failure, or when the project is gone, the R2 object is deleted.
  */
-export async function saveDataset(db: Database, bucket: R2Bucket, { id, project, name, format, key, ingested, userId }: NewDataset): Promise<Dataset> {
+export async function saveDataset(
+  db: Database,
+  bucket: R2Bucket,
+  { id, project, name, format, key, ingested, userId }: NewDataset,
+): Promise<Dataset> {
   const sameBytes = and(eq(datasets.projectId, project.id), eq(datasets.sha256, ingested.sha256), isNull(datasets.deletedAt));
   const live = sql`EXISTS (SELECT 1 FROM projects p JOIN organizations o ON o.id = p.org_id
                            WHERE p.id = ${project.id} AND p.deleted_at IS NULL AND o.deleted_at IS NULL)`;
@@ -45,8 +49,16 @@ export async function saveDataset(db: Database, bucket: R2Bucket, { id, project,
         FROM datasets WHERE project_id = ${project.id} AND name = ${name}
         HAVING NOT EXISTS (SELECT 1 FROM datasets d WHERE d.project_id = ${project.id} AND d.sha256 = ${ingested.sha256} AND d.deleted_at IS NULL)
            AND ${live}`),
-      db.update(projects).set({ updatedAt: sql`now()` }).where(and(eq(projects.id, project.id), sql`EXISTS (SELECT 1 FROM datasets WHERE id = ${id})`)),
-      db.select().from(datasets).where(and(or(eq(datasets.id, id), sameBytes), live)).orderBy(sql`${datasets.id} = ${id} DESC`, datasets.createdAt).limit(1),
+      db
+        .update(projects)
+        .set({ updatedAt: sql`now()` })
+        .where(and(eq(projects.id, project.id), sql`EXISTS (SELECT 1 FROM datasets WHERE id = ${id})`)),
+      db
+        .select()
+        .from(datasets)
+        .where(and(or(eq(datasets.id, id), sameBytes), live))
+        .orderBy(sql`${datasets.id} = ${id} DESC`, datasets.createdAt)
+        .limit(1),
     ]);
     if (!rows[0]) throw new ProjectGoneError();
     return rows[0];

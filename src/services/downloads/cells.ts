@@ -13,7 +13,13 @@ export const isNullText = (text: string) => text.length <= 4 && nullSpelling.tes
 
 /** The Parquet kind of a profiled column: integers out of INT64's range (possible in JSON) fall back to DOUBLE. */
 export function parquetKind(column: Pick<ColumnProfile, "type" | "min" | "max">): ParquetKind {
-  const kinds: Record<ColumnType, ParquetKind> = { integer: "INT64", number: "DOUBLE", boolean: "BOOLEAN", datetime: "TIMESTAMP", string: "STRING" };
+  const kinds: Record<ColumnType, ParquetKind> = {
+    integer: "INT64",
+    number: "DOUBLE",
+    boolean: "BOOLEAN",
+    datetime: "TIMESTAMP",
+    string: "STRING",
+  };
   if (column.type !== "integer") return kinds[column.type];
   const inRange = (value: unknown) => typeof value !== "number" || (value >= -INT64_MAX && value < INT64_MAX);
   return inRange(column.min) && inRange(column.max) ? "INT64" : "DOUBLE";
@@ -32,7 +38,10 @@ export function converter(kind: ParquetKind): (cell: Cell) => bigint | number | 
   const fail = (cell: Cell): never => {
     throw new CellError(`a ${kind} column holds ${JSON.stringify(cell)?.slice(0, 40)}`);
   };
-  const typed = <T>(read: (cell: Cell) => T) => (cell: Cell) => (cell === null || cell === undefined || (typeof cell === "string" && isNullText(cell)) ? null : read(cell));
+  const typed =
+    <T>(read: (cell: Cell) => T) =>
+    (cell: Cell) =>
+      cell === null || cell === undefined || (typeof cell === "string" && isNullText(cell)) ? null : read(cell);
   switch (kind) {
     case "INT64":
       return typed((cell) => {

@@ -11,7 +11,8 @@ const MIN_GROUP_ROWS = 1_024;
 /** The writer hands bytes on once it holds this many (inside a row group too). */
 const CHUNK_BYTES = 1024 * 1024;
 
-export const rowsPerGroup = (columns: number) => Math.max(MIN_GROUP_ROWS, Math.min(MAX_GROUP_ROWS, Math.floor(GROUP_CELLS / Math.max(1, columns))));
+export const rowsPerGroup = (columns: number) =>
+  Math.max(MIN_GROUP_ROWS, Math.min(MAX_GROUP_ROWS, Math.floor(GROUP_CELLS / Math.max(1, columns))));
 
 /** A ByteWriter that never grows past a chunk: what it holds is cut off into `chunks` for the caller to send (as hyparquet-writer's own file writer does). */
 class ChunkWriter extends ByteWriter {
@@ -53,7 +54,13 @@ const element = (name: string, kind: ParquetKind): SchemaElement => {
     case "BOOLEAN":
       return { name, type: kind, repetition_type };
     case "TIMESTAMP":
-      return { name, type: "INT64", converted_type: "TIMESTAMP_MILLIS", logical_type: { type: "TIMESTAMP", isAdjustedToUTC: true, unit: "MILLIS" }, repetition_type };
+      return {
+        name,
+        type: "INT64",
+        converted_type: "TIMESTAMP_MILLIS",
+        logical_type: { type: "TIMESTAMP", isAdjustedToUTC: true, unit: "MILLIS" },
+        repetition_type,
+      };
     case "STRING":
       return { name, type: "BYTE_ARRAY", converted_type: "UTF8", logical_type: { type: "STRING" }, repetition_type };
   }

@@ -36,7 +36,11 @@ async function* csvBatches(body: ReadableStream<Uint8Array>, parse: ParseOptions
  * JSON is the order keys were first seen, as the parser builds it). CSV cells are text; JSON cells are
  * the values as parsed. Bounded memory: one chunk of input at a time.
  */
-export async function storedRows(body: ReadableStream<Uint8Array>, parse: ParseOptions, columns: readonly string[]): Promise<AsyncGenerator<Cell[][]>> {
+export async function storedRows(
+  body: ReadableStream<Uint8Array>,
+  parse: ParseOptions,
+  columns: readonly string[],
+): Promise<AsyncGenerator<Cell[][]>> {
   if (parse.format === "csv") return csvBatches(body, parse, columns.length);
   // Piped with a signal, so a reader that stops early (a client gone) also stops the R2 read.
   const stop = new AbortController();

@@ -13,7 +13,7 @@ const buttonStyle = "display:inline-block;padding:8px 16px;background:#2563eb;co
 
 function layout(paragraphs: string[], link: { href: string; label: string }, footer: string): string {
   return [
-    "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5;color:#111\">",
+    '<!doctype html><html><body style="font-family:system-ui,sans-serif;line-height:1.5;color:#111">',
     ...paragraphs.map((paragraph) => `<p>${paragraph}</p>`),
     `<p><a href="${escapeHtml(link.href)}" style="${buttonStyle}">${escapeHtml(link.label)}</a></p>`,
     `<p style="color:#666;font-size:13px">${footer}</p>`,
@@ -58,8 +58,14 @@ export function invitationEmail(config: Config, to: string, token: string, detai
   return {
     to,
     subject: oneLine(`${who} invited you to ${org} on Datacrafted`),
-    text: [`${who} invited you to join "${org}" on Datacrafted as ${details.role}.`, "", link, "", steps, "If you did not expect it, ignore this email."]
-      .join("\n"),
+    text: [
+      `${who} invited you to join "${org}" on Datacrafted as ${details.role}.`,
+      "",
+      link,
+      "",
+      steps,
+      "If you did not expect it, ignore this email.",
+    ].join("\n"),
     html: layout(
       [`${escapeHtml(who)} invited you to join <strong>${escapeHtml(org)}</strong> on Datacrafted as ${details.role}.`, escapeHtml(steps)],
       { href: link, label: "Accept the invitation" },

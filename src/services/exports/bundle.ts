@@ -40,8 +40,20 @@ export async function loadBundle(db: Database, session: AnalysisSession, dataset
   ]);
   return {
     exportedAt: new Date(),
-    session: { id: session.id, title: session.title, projectId: session.projectId, createdAt: session.createdAt.toISOString(), updatedAt: session.updatedAt.toISOString() },
-    dataset: { id: dataset.id, name: dataset.name, rowCount: dataset.rowCount, columnCount: dataset.profile.columns.length, deleted: dataset.deletedAt !== null },
+    session: {
+      id: session.id,
+      title: session.title,
+      projectId: session.projectId,
+      createdAt: session.createdAt.toISOString(),
+      updatedAt: session.updatedAt.toISOString(),
+    },
+    dataset: {
+      id: dataset.id,
+      name: dataset.name,
+      rowCount: dataset.rowCount,
+      columnCount: dataset.profile.columns.length,
+      deleted: dataset.deletedAt !== null,
+    },
     analysis: analysis
       ? {
           id: analysis.id,

@@ -22,7 +22,8 @@ function unicodeName(title: string, fallback = "session"): string {
 }
 
 /** RFC 8187 value-chars: attr-char stays, everything else is percent-encoded UTF-8. */
-const encode8187 = (value: string) => encodeURIComponent(value).replace(/['()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+const encode8187 = (value: string) =>
+  encodeURIComponent(value).replace(/['()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
 
 /** `attachment; filename="<safe-title>-<date>.<ext>"`, plus `filename*` with the title as written when it is not ASCII. */
 export function contentDisposition(title: string, at: Date, ext: string): string {

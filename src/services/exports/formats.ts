@@ -18,7 +18,14 @@ export const exportMessage = (message: StoredMessage) => ({
 
 /** One JSON document, written as it is read: the head, then each message, then the closing brackets. */
 export async function* jsonExport(bundle: ExportBundle, pages: Pages): AsyncGenerator<string> {
-  const head = { format: "datacrafted.session-export", version: 1, exportedAt: bundle.exportedAt.toISOString(), session: bundle.session, dataset: bundle.dataset, analysis: bundle.analysis };
+  const head = {
+    format: "datacrafted.session-export",
+    version: 1,
+    exportedAt: bundle.exportedAt.toISOString(),
+    session: bundle.session,
+    dataset: bundle.dataset,
+    analysis: bundle.analysis,
+  };
   yield `${JSON.stringify(head, null, 2).slice(0, -2)},\n  "messages": [`;
   let first = true;
   for await (const page of pages) {
@@ -31,28 +38,64 @@ export const csvColumns = ["section", "index", "kind", "title", "detail", "colum
 type CsvRow = Partial<Record<(typeof csvColumns)[number], string | number | null>>;
 
 /** Quoted as RFC 4180 wants; cells that a spreadsheet would run as a formula (=, +, -, @…) are escaped. */
-const csv = (rows: CsvRow[], header: boolean) => `${Papa.unparse(rows, { columns: [...csvColumns], header, newline: "\r\n", escapeFormulae: true })}\r\n`;
+const csv = (rows: CsvRow[], header: boolean) =>
+  `${Papa.unparse(rows, { columns: [...csvColumns], header, newline: "\r\n", escapeFormulae: true })}\r\n`;
 
 /** One row per item: the session, the analysis summary, each insight, each chart (its config as JSON), each message. */
 export async function* csvExport(bundle: ExportBundle, pages: Pages): AsyncGenerator<string> {
   const { session, dataset, analysis } = bundle;
   const head: CsvRow[] = [
-    { section: "session", index: 0, kind: "session", title: session.title, detail: `Dataset "${dataset.name}": ${dataset.rowCount} rows, ${dataset.columnCount} columns`, created_at: session.createdAt },
+    {
+      section: "session",
+      index: 0,
+      kind: "session",
+      title: session.title,
+      detail: `Dataset "${dataset.name}": ${dataset.rowCount} rows, ${dataset.columnCount} columns`,
+      created_at: session.createdAt,
+    },
   ];
   if (analysis) {
-    head.push({ section: "analysis", index: 0, kind: analysis.engine, title: analysis.question ?? "", detail: analysis.summary, created_at: analysis.createdAt });
+    head.push({
+      section: "analysis",
+      index: 0,
+      kind: analysis.engine,
+      title: analysis.question ?? "",
+      detail: analysis.summary,
+      created_at: analysis.createdAt,
+    });
     analysis.insights.forEach((insight, index) =>
-      head.push({ section: "insight", index, kind: insight.kind, title: insight.title, detail: insight.detail, columns: (insight.columns ?? []).join("; ") }),
+      head.push({
+        section: "insight",
+        index,
+        kind: insight.kind,
+        title: insight.title,
+        detail: insight.detail,
+        columns: (insight.columns ?? []).join("; "),
+      }),
     );
     analysis.charts.forEach((chart, index) =>
-      head.push({ section: "chart", index, kind: chart.type, title: chart.title, detail: JSON.stringify(chart), columns: chart.dataKeys.join("; ") }),
+      head.push({
+        section: "chart",
+        index,
+        kind: chart.type,
+        title: chart.title,
+        detail: JSON.stringify(chart),
+        columns: chart.dataKeys.join("; "),
+      }),
     );
   }
   yield csv(head, true);
   let index = 0;
   for await (const page of pages) {
     yield csv(
-      page.map((message) => ({ section: "message", index: index++, kind: message.engine ?? "", role: message.role, content: message.content, created_at: message.createdAt.toISOString() })),
+      page.map((message) => ({
+        section: "message",
+        index: index++,
+        kind: message.engine ?? "",
+        role: message.role,
+        content: message.content,
+        created_at: message.createdAt.toISOString(),
+      })),
       false,
     );
   }
@@ -76,7 +119,15 @@ export async function* markdownExport(bundle: ExportBundle, pages: Pages): Async
   } else {
     text += `_${analysis.engine === "statistical" ? "Statistical engine" : `Model ${analysis.model ?? analysis.engine}`}, ${analysis.finishedAt ?? analysis.createdAt}${analysis.question ? ` — question: ${inline(analysis.question)}` : ""}_\n\n`;
     text += `${analysis.summary}\n\n### Insights\n\n`;
-    text += analysis.insights.length === 0 ? "_None._\n" : analysis.insights.map((insight) => `- **${inline(insight.title)}** (${insight.kind}, ${insight.importance}): ${indent(insight.detail, "  ")}${insight.columns?.length ? ` — columns: ${insight.columns.map((name) => `\`${inline(name)}\``).join(", ")}` : ""}\n`).join("");
+    text +=
+      analysis.insights.length === 0
+        ? "_None._\n"
+        : analysis.insights
+            .map(
+              (insight) =>
+                `- **${inline(insight.title)}** (${insight.kind}, ${insight.importance}): ${indent(insight.detail, "  ")}${insight.columns?.length ? ` — columns: ${insight.columns.map((name) => `\`${inline(name)}\``).join(", ")}` : ""}\n`,
+            )
+            .join("");
     text += "\n### Charts\n\n";
     if (analysis.charts.length === 0) text += "_None._\n\n";
     analysis.charts.forEach((chart, index) => {
@@ -91,7 +142,10 @@ export async function* markdownExport(bundle: ExportBundle, pages: Pages): Async
     empty = false;
     yield page
       .map((message) => {
-        const who = message.role === "user" ? "You" : `Assistant${message.engine ? ` (${message.engine === "statistical" ? "statistical engine" : (message.model ?? message.engine)})` : ""}`;
+        const who =
+          message.role === "user"
+            ? "You"
+            : `Assistant${message.engine ? ` (${message.engine === "statistical" ? "statistical engine" : (message.model ?? message.engine)})` : ""}`;
         return `- **${who}** — ${message.createdAt.toISOString()}\n\n  ${indent(message.content, "  ")}\n\n`;
       })
       .join("");

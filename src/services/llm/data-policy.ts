@@ -18,7 +18,8 @@ export async function dataPolicyOf(db: Database, orgId: string): Promise<LlmData
   return row?.policy ?? DEFAULT_DATA_POLICY;
 }
 
-export const withholdNote = "Values withheld: this organization's data policy (`schema`) lets the model see column names, types and counts only; the person sees the full result.";
+export const withholdNote =
+  "Values withheld: this organization's data policy (`schema`) lets the model see column names, types and counts only; the person sees the full result.";
 
 /**
  * The tool message the model receives for a result. With `schema` it carries the result's shape (column names and types, the

@@ -16,7 +16,11 @@ export interface ToolCall {
 /** The messages of a tool-calling conversation: an assistant turn that called tools, and each tool's answer. */
 export type ModelMessage =
   | ChatMessage
-  | { role: "assistant"; content: string | null; tool_calls: { id: string; type: "function"; function: { name: string; arguments: string } }[] }
+  | {
+      role: "assistant";
+      content: string | null;
+      tool_calls: { id: string; type: "function"; function: { name: string; arguments: string } }[];
+    }
   | { role: "tool"; tool_call_id: string; content: string };
 
 /** A function the model may call: its name, what it does, and its parameters as JSON Schema. */
@@ -61,10 +65,16 @@ const upstreamFailure = (error: unknown) =>
 const breakers = new Map<string, CircuitBreaker>();
 
 function breakerFor(config: Config): CircuitBreaker {
-  const key = [config.OPENAI_BASE_URL ?? "openai", config.OPENAI_MODEL, config.LLM_BREAKER_THRESHOLD, config.LLM_BREAKER_COOLDOWN_MS].join("|");
+  const key = [config.OPENAI_BASE_URL ?? "openai", config.OPENAI_MODEL, config.LLM_BREAKER_THRESHOLD, config.LLM_BREAKER_COOLDOWN_MS].join(
+    "|",
+  );
   let breaker = breakers.get(key);
   if (!breaker) {
-    breaker = new CircuitBreaker({ threshold: config.LLM_BREAKER_THRESHOLD, cooldownMs: config.LLM_BREAKER_COOLDOWN_MS, counts: upstreamFailure });
+    breaker = new CircuitBreaker({
+      threshold: config.LLM_BREAKER_THRESHOLD,
+      cooldownMs: config.LLM_BREAKER_COOLDOWN_MS,
+      counts: upstreamFailure,
+    });
     breakers.set(key, breaker);
   }
   return breaker;
@@ -93,7 +103,10 @@ function asProblem(error: unknown, timeoutMs: number): ApiError {
     return new ApiError(504, { code: "MODEL_TIMEOUT", detail: `The model did not finish within ${timeoutMs} ms.` });
   }
   if (error instanceof OpenAI.APIError && error.status !== undefined) {
-    return new ApiError(502, { code: "MODEL_ERROR", detail: `The model answered ${error.status}${error.status === 429 ? " (rate limited)" : ""} after retries.` });
+    return new ApiError(502, {
+      code: "MODEL_ERROR",
+      detail: `The model answered ${error.status}${error.status === 429 ? " (rate limited)" : ""} after retries.`,
+    });
   }
   return new ApiError(502, { code: "MODEL_ERROR", detail: "The model could not be reached." });
 }
@@ -128,16 +141,26 @@ export async function streamCompletion(config: Config, request: CompletionReques
             ...(request.json
               ? {
                   response_format: request.schema
-                    ? { type: "json_schema" as const, json_schema: { name: request.schema.name, schema: request.schema.schema, strict: false } }
+                    ? {
+                        type: "json_schema" as const,
+                        json_schema: { name: request.schema.name, schema: request.schema.schema, strict: false },
+                      }
                     : { type: "json_object" as const },
                 }
               : {}),
             ...(request.tools?.length
-              ? { tools: request.tools.map((tool) => ({ type: "function" as const, function: tool })), tool_choice: request.toolChoice ?? "auto" }
+              ? {
+                  tools: request.tools.map((tool) => ({ type: "function" as const, function: tool })),
+                  tool_choice: request.toolChoice ?? "auto",
+                }
               : {}),
             ...(request.maxTokens ? { max_completion_tokens: request.maxTokens } : {}),
           },
-          { signal: deadline.signal, timeout: request.timeoutMs, ...(request.traceparent ? { headers: { traceparent: request.traceparent } } : {}) },
+          {
+            signal: deadline.signal,
+            timeout: request.timeoutMs,
+            ...(request.traceparent ? { headers: { traceparent: request.traceparent } } : {}),
+          },
         );
         for await (const chunk of stream) {
           const delta = chunk.choices[0]?.delta?.content;

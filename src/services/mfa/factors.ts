@@ -10,16 +10,21 @@ import { base32Encode, matchingStep } from "./totp.ts";
 
 export const RECOVERY_CODE_COUNT = 10;
 
-
-export const sealTotpSecret = (config: Config, userId: string, secret: string) => encryptSecret(config.DATA_SOURCE_KEYS, totpRecordId(userId), secret);
-export const openTotpSecret = (config: Config, userId: string, ciphertext: string) => decryptSecret(config.DATA_SOURCE_KEYS, totpRecordId(userId), ciphertext);
+export const sealTotpSecret = (config: Config, userId: string, secret: string) =>
+  encryptSecret(config.DATA_SOURCE_KEYS, totpRecordId(userId), secret);
+export const openTotpSecret = (config: Config, userId: string, ciphertext: string) =>
+  decryptSecret(config.DATA_SOURCE_KEYS, totpRecordId(userId), ciphertext);
 
 /** Insert or replace the pending secret, never a confirmed one (that would silently switch off the factor's codes). */
 export const upsertPending = (db: Database, userId: string, sealed: string) =>
   db
     .insert(userTotp)
     .values({ userId, secret: sealed, keyId: keyIdOf(sealed) })
-    .onConflictDoUpdate({ target: userTotp.userId, set: { secret: sealed, keyId: keyIdOf(sealed), lastStep: null, createdAt: sql`now()` }, setWhere: isNull(userTotp.confirmedAt) })
+    .onConflictDoUpdate({
+      target: userTotp.userId,
+      set: { secret: sealed, keyId: keyIdOf(sealed), lastStep: null, createdAt: sql`now()` },
+      setWhere: isNull(userTotp.confirmedAt),
+    })
     .returning({ userId: userTotp.userId });
 
 export type CodeCheck = "accepted" | "invalid" | "reused";
@@ -28,7 +33,13 @@ export type CodeCheck = "accepted" | "invalid" | "reused";
  * Whether `code` is the TOTP code of now (± one step) for the user's secret, spending its step: the update succeeds only for a
  * step after the last one accepted, so a code replayed within its window (or raced by a second request) is refused.
  */
-export async function spendTotpCode(db: Database, config: Config, userId: string, code: string, { confirmed }: { confirmed: boolean }): Promise<CodeCheck> {
+export async function spendTotpCode(
+  db: Database,
+  config: Config,
+  userId: string,
+  code: string,
+  { confirmed }: { confirmed: boolean },
+): Promise<CodeCheck> {
   const [row] = await db.select().from(userTotp).where(eq(userTotp.userId, userId));
   if (!row || (row.confirmedAt !== null) !== confirmed) return "invalid";
   const step = await matchingStep(await openTotpSecret(config, userId, row.secret), code, Date.now());
@@ -36,14 +47,22 @@ export async function spendTotpCode(db: Database, config: Config, userId: string
   const spent = await db
     .update(userTotp)
     .set({ lastStep: step, ...(confirmed ? {} : { confirmedAt: sql`now()` }) })
-    .where(and(eq(userTotp.userId, userId), eq(userTotp.secret, row.secret), sql`(${userTotp.lastStep} IS NULL OR ${userTotp.lastStep} < ${step})`))
+    .where(
+      and(
+        eq(userTotp.userId, userId),
+        eq(userTotp.secret, row.secret),
+        sql`(${userTotp.lastStep} IS NULL OR ${userTotp.lastStep} < ${step})`,
+      ),
+    )
     .returning({ userId: userTotp.userId });
   return spent.length > 0 ? "accepted" : "reused";
 }
 
 /** `abcde-fghij`: 50 random bits in a form people can read out and type. */
 const newRecoveryCode = () => {
-  const text = base32Encode(crypto.getRandomValues(new Uint8Array(7))).slice(0, 10).toLowerCase();
+  const text = base32Encode(crypto.getRandomValues(new Uint8Array(7)))
+    .slice(0, 10)
+    .toLowerCase();
   return `${text.slice(0, 5)}-${text.slice(5)}`;
 };
 
@@ -70,7 +89,13 @@ export async function spendRecoveryCode(db: Database, userId: string, code: stri
   const spent = await db
     .update(userRecoveryCodes)
     .set({ usedAt: sql`now()` })
-    .where(and(eq(userRecoveryCodes.codeHash, await hashRecoveryCode(code)), eq(userRecoveryCodes.userId, userId), isNull(userRecoveryCodes.usedAt)))
+    .where(
+      and(
+        eq(userRecoveryCodes.codeHash, await hashRecoveryCode(code)),
+        eq(userRecoveryCodes.userId, userId),
+        isNull(userRecoveryCodes.usedAt),
+      ),
+    )
     .returning({ codeHash: userRecoveryCodes.codeHash });
   return spent.length > 0;
 }
@@ -94,9 +119,17 @@ export interface MfaStatus {
 
 export const mfaStatusOf = (rows: { confirmedAt: Date | null; left: number }[]): MfaStatus => {
   const row = rows[0];
-  return { enabled: Boolean(row?.confirmedAt), pending: Boolean(row && !row.confirmedAt), confirmedAt: row?.confirmedAt ?? null, recoveryCodesLeft: row ? Number(row.left) : 0 };
+  return {
+    enabled: Boolean(row?.confirmedAt),
+    pending: Boolean(row && !row.confirmedAt),
+    confirmedAt: row?.confirmedAt ?? null,
+    recoveryCodesLeft: row ? Number(row.left) : 0,
+  };
 };
 
 /** The statements that switch the factor off: the secret and every recovery code go. */
 export const removeFactor = (db: Database, userId: string) =>
-  [db.delete(userRecoveryCodes).where(eq(userRecoveryCodes.userId, userId)), db.delete(userTotp).where(eq(userTotp.userId, userId))] as const;
+  [
+    db.delete(userRecoveryCodes).where(eq(userRecoveryCodes.userId, userId)),
+    db.delete(userTotp).where(eq(userTotp.userId, userId)),
+  ] as const;

@@ -55,7 +55,12 @@ export const newTotpSecret = (): string => base32Encode(crypto.getRandomValues(n
 export const stepAt = (nowMs: number): number => Math.floor(nowMs / 1000 / TOTP_PERIOD_SECONDS);
 
 /** RFC 4226 HOTP of one counter value, `digits` long. */
-export async function hotp(secret: Uint8Array<ArrayBuffer>, counter: number, digits: number = TOTP_DIGITS, hash: "SHA-1" | "SHA-256" | "SHA-512" = "SHA-1"): Promise<string> {
+export async function hotp(
+  secret: Uint8Array<ArrayBuffer>,
+  counter: number,
+  digits: number = TOTP_DIGITS,
+  hash: "SHA-1" | "SHA-256" | "SHA-512" = "SHA-1",
+): Promise<string> {
   const message = new ArrayBuffer(8);
   const view = new DataView(message);
   view.setUint32(0, Math.floor(counter / 2 ** 32));
@@ -87,6 +92,12 @@ export async function matchingStep(secretBase32: string, code: string, nowMs: nu
 /** The `otpauth://` URI an authenticator app scans (Google's Key Uri Format). */
 export function otpauthUri(issuer: string, account: string, secretBase32: string): string {
   const label = `${encodeURIComponent(issuer)}:${encodeURIComponent(account)}`;
-  const query = new URLSearchParams({ secret: secretBase32, issuer, algorithm: "SHA1", digits: String(TOTP_DIGITS), period: String(TOTP_PERIOD_SECONDS) });
+  const query = new URLSearchParams({
+    secret: secretBase32,
+    issuer,
+    algorithm: "SHA1",
+    digits: String(TOTP_DIGITS),
+    period: String(TOTP_PERIOD_SECONDS),
+  });
   return `otpauth://totp/${label}?${query}`;
 }

@@ -27,7 +27,13 @@ const CACHE_SECONDS = 7 * 24 * 3600;
 /** The RPC's own deadline, past the store's: a store that does not answer at all (stuck in one step) still gets a 504. */
 const RPC_GRACE_MS = 2_000;
 
-const statusOf = { QUERY_INVALID: 422, QUERY_NOT_READ_ONLY: 422, QUERY_TIMEOUT: 504, QUERY_RESULT_TOO_LARGE: 413, DATASET_NOT_READY: 409 } as const;
+const statusOf = {
+  QUERY_INVALID: 422,
+  QUERY_NOT_READ_ONLY: 422,
+  QUERY_TIMEOUT: 504,
+  QUERY_RESULT_TOO_LARGE: 413,
+  DATASET_NOT_READY: 409,
+} as const;
 
 /** The problem a store's refusal becomes. */
 export function queryProblem(failure: QueryFailure): ApiError {
@@ -75,11 +81,23 @@ export async function queryDataset(
   // The first gate runs here too, so a refused statement costs the store nothing; the store checks again on its own.
   const gate = checkSql(sql);
   if (!gate.ok) throw queryProblem({ ok: false, ...gate.refusal });
-  const limits = { maxRows: Math.min(maxRows, config.QUERY_MAX_ROWS), maxBytes: config.QUERY_MAX_BYTES, timeoutMs: config.QUERY_TIMEOUT_MS };
+  const limits = {
+    maxRows: Math.min(maxRows, config.QUERY_MAX_ROWS),
+    maxBytes: config.QUERY_MAX_BYTES,
+    timeoutMs: config.QUERY_TIMEOUT_MS,
+  };
   const about = { id: dataset.id, version: dataset.version, sha256: dataset.sha256 };
   const cache = caches.default;
-  const key = new Request(await cacheUrl(dataset, { sql: gate.checked.normalized, params, maxRows: limits.maxRows, maxBytes: limits.maxBytes }));
-  const cachedAnswer = (saved: SavedResult): QueryAnswer => ({ ...saved, sql, dataset: about, elapsedMs: Date.now() - started, cached: true });
+  const key = new Request(
+    await cacheUrl(dataset, { sql: gate.checked.normalized, params, maxRows: limits.maxRows, maxBytes: limits.maxBytes }),
+  );
+  const cachedAnswer = (saved: SavedResult): QueryAnswer => ({
+    ...saved,
+    sql,
+    dataset: about,
+    elapsedMs: Date.now() - started,
+    cached: true,
+  });
   // A rerun skips the cache both ways: it exists to execute the statement again.
   if (useCache) {
     // (Kept as text and parsed per answer, so no caller shares, or can change, another's rows.)
@@ -95,11 +113,17 @@ export async function queryDataset(
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(queryProblem({ ok: false, code: "QUERY_TIMEOUT", message: `the query ran longer than ${limits.timeoutMs} ms` })), limits.timeoutMs + RPC_GRACE_MS);
+    timer = setTimeout(
+      () => reject(queryProblem({ ok: false, code: "QUERY_TIMEOUT", message: `the query ran longer than ${limits.timeoutMs} ms` })),
+      limits.timeoutMs + RPC_GRACE_MS,
+    );
   });
   let outcome: QueryOutcome;
   try {
-    outcome = (await Promise.race([storeFor(config, { id: dataset.id, organizationId: dataset.orgId, sha256: dataset.sha256 }).query({ sql, params, ...limits }), late])) as QueryOutcome;
+    outcome = (await Promise.race([
+      storeFor(config, { id: dataset.id, organizationId: dataset.orgId, sha256: dataset.sha256 }).query({ sql, params, ...limits }),
+      late,
+    ])) as QueryOutcome;
   } catch (error) {
     // The object's CPU limit, the backstop for a statement no check foresaw, ends it and resets the object.
     if (error instanceof Error && /CPU|exceeded/i.test(error.message)) {
@@ -115,7 +139,10 @@ export async function queryDataset(
   if (useCache) {
     const text = JSON.stringify(saved);
     remember(key.url, text);
-    await cache.put(key, new Response(text, { headers: { "Content-Type": "application/json", "Cache-Control": `max-age=${CACHE_SECONDS}` } }));
+    await cache.put(
+      key,
+      new Response(text, { headers: { "Content-Type": "application/json", "Cache-Control": `max-age=${CACHE_SECONDS}` } }),
+    );
   }
   return { ...result, sql, dataset: about, elapsedMs: Date.now() - started, cached: false };
 }

@@ -44,22 +44,28 @@ const Bin = z
 
 const Channel = z
   .strictObject({
-    field: FieldName.optional().openapi({ description: "A column of the dataset; may be left out only for `aggregate: \"count\"` (rows)" }),
+    field: FieldName.optional().openapi({ description: 'A column of the dataset; may be left out only for `aggregate: "count"` (rows)' }),
     type: z
       .enum(["quantitative", "nominal", "ordinal", "temporal"])
       .optional()
       .openapi({ description: "How to draw the channel; a hint for the client, not used by the query" }),
-    aggregate: z.enum(aggregates).optional().openapi({
-      description:
-        "count: rows (no field) or non-null values; distinct: distinct non-null values; sum, mean, median (interpolated, as " +
-        "quantile_cont): numeric or boolean columns; min, max: any column. Every channel without one is grouped by.",
-    }),
+    aggregate: z
+      .enum(aggregates)
+      .optional()
+      .openapi({
+        description:
+          "count: rows (no field) or non-null values; distinct: distinct non-null values; sum, mean, median (interpolated, as " +
+          "quantile_cont): numeric or boolean columns; min, max: any column. Every channel without one is grouped by.",
+      }),
     bin: Bin.optional(),
-    timeUnit: z.enum(timeUnits).optional().openapi({
-      description:
-        "Datetime columns only: the value becomes the start of its period as ISO-8601 UTC text. week = ISO 8601 week, Monday to " +
-        "Sunday, named by its Monday; quarter starts in January, April, July or October.",
-    }),
+    timeUnit: z
+      .enum(timeUnits)
+      .optional()
+      .openapi({
+        description:
+          "Datetime columns only: the value becomes the start of its period as ISO-8601 UTC text. week = ISO 8601 week, Monday to " +
+          "Sunday, named by its Monday; quarter starts in January, April, July or October.",
+      }),
   })
   .openapi({ description: "At most one of aggregate, bin and timeUnit" });
 
@@ -67,11 +73,14 @@ const Filter = z
   .strictObject({
     field: FieldName,
     op: z.enum(filterOps),
-    value: z.union([Scalar, z.array(Scalar).max(MAX_IN_VALUES), z.null()]).optional().openapi({
-      description:
-        "A value of the column's type (datetimes as ISO-8601, booleans as true/false); `in`: a list; `between`: [low, high], " +
-        "inclusive; `isNull`: true (the default) or false. Comparisons follow SQL: a NULL cell matches no comparison, not even `!=`.",
-    }),
+    value: z
+      .union([Scalar, z.array(Scalar).max(MAX_IN_VALUES), z.null()])
+      .optional()
+      .openapi({
+        description:
+          "A value of the column's type (datetimes as ISO-8601, booleans as true/false); `in`: a list; `between`: [low, high], " +
+          "inclusive; `isNull`: true (the default) or false. Comparisons follow SQL: a NULL cell matches no comparison, not even `!=`.",
+      }),
   })
   .openapi({ description: "Rows kept: every filter must hold" });
 
@@ -95,7 +104,12 @@ export const ChartSpec = z
     }),
     filter: z.array(Filter).max(MAX_FILTERS).optional(),
     sort: Sort.optional(),
-    limit: z.number().int().min(1).optional().openapi({ description: `Rows returned; default and maximum ${DEFAULT_MAX_LIMIT}` }),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .openapi({ description: `Rows returned; default and maximum ${DEFAULT_MAX_LIMIT}` }),
   })
   .openapi("ChartSpec", {
     description:
@@ -160,7 +174,10 @@ export function compileSpec(spec: ChartSpec, columns: SpecColumn[], options: { m
   const columnOf = (name: string, path: string): SpecColumn => {
     const column = byName.get(name);
     if (!column) {
-      const known = columns.slice(0, 20).map((c) => JSON.stringify(c.name)).join(", ");
+      const known = columns
+        .slice(0, 20)
+        .map((c) => JSON.stringify(c.name))
+        .join(", ");
       throw new SpecError(path, `the dataset has no column ${JSON.stringify(name)} (columns: ${known}${columns.length > 20 ? ", …" : ""})`);
     }
     return column;

@@ -3,7 +3,13 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { DatasetStore } from "../../../src/durable-objects/dataset-store/dataset-store.ts";
-import { checkPlan, checkProgram, type QueryOutcome, type QueryRequest, readRolledBack } from "../../../src/durable-objects/dataset-store/query.ts";
+import {
+  checkPlan,
+  checkProgram,
+  type QueryOutcome,
+  type QueryRequest,
+  readRolledBack,
+} from "../../../src/durable-objects/dataset-store/query.ts";
 import { tokenize } from "../../../src/durable-objects/dataset-store/sql-tokens.ts";
 import { storeFor } from "../../../src/services/dataset-store/stub.ts";
 import { type Sale, saleCells, sales, salesColumns, seedStore, storeChecksum } from "../../support/dataset-store.ts";
@@ -44,26 +50,42 @@ describe("DatasetStore.query answers", () => {
     const expected = byRegion(rows);
     expect(result.rows.map((row) => row.slice(0, 2))).toEqual(expected.map((row) => row.slice(0, 2)));
     for (const [i, row] of result.rows.entries()) expect(row[2]).toBeCloseTo(expected[i]![2] as number, 9);
-    expect(result.columns).toEqual([{ name: "region", type: "string" }, { name: "n", type: "number" }, { name: "mean", type: "number" }]);
+    expect(result.columns).toEqual([
+      { name: "region", type: "string" },
+      { name: "n", type: "number" },
+      { name: "mean", type: "number" },
+    ]);
     expect(result).toMatchObject({ rowCount: 4, truncated: false });
     expect(result.rowsRead).toBeGreaterThanOrEqual(300);
   });
 
   it("keeps the profile's types for the table's own columns, binds parameters, and quotes names with spaces", async () => {
-    const result = await ok(store, `SELECT id, paid, day, "unit price" FROM dataset WHERE region = ? AND id <= ? ORDER BY id`, { params: ["North", 40] });
+    const result = await ok(store, `SELECT id, paid, day, "unit price" FROM dataset WHERE region = ? AND id <= ? ORDER BY id`, {
+      params: ["North", 40],
+    });
     const expected = rows.filter((row) => row.region === "North" && row.id <= 40);
     expect(result.rows).toEqual(expected.map((row) => [row.id, row.paid ? 1 : 0, row.day, row.unitPrice]));
     expect(result.columns.map((column) => column.type)).toEqual(["integer", "boolean", "datetime", "number"]);
   });
 
   it("runs strftime over the ISO datetimes, WITH … SELECT, VALUES, window functions and json_each", async () => {
-    const months = await ok(store, `WITH m AS (SELECT strftime('%Y-%m', day) AS month, amount FROM dataset) SELECT month, count(*) FROM m GROUP BY month ORDER BY month`);
+    const months = await ok(
+      store,
+      `WITH m AS (SELECT strftime('%Y-%m', day) AS month, amount FROM dataset) SELECT month, count(*) FROM m GROUP BY month ORDER BY month`,
+    );
     const expected = new Map<string, number>();
     for (const row of rows) expected.set(row.day.slice(0, 7), (expected.get(row.day.slice(0, 7)) ?? 0) + 1);
     expect(months.rows).toEqual([...expected].sort());
-    expect((await ok(store, `VALUES (1, 'a'), (2, 'b')`)).rows).toEqual([[1, "a"], [2, "b"]]);
+    expect((await ok(store, `VALUES (1, 'a'), (2, 'b')`)).rows).toEqual([
+      [1, "a"],
+      [2, "b"],
+    ]);
     const lagged = await ok(store, `SELECT id, lag(id) OVER (ORDER BY id) FROM dataset ORDER BY id LIMIT 3`);
-    expect(lagged.rows).toEqual([[1, null], [2, 1], [3, 2]]);
+    expect(lagged.rows).toEqual([
+      [1, null],
+      [2, 1],
+      [3, 2],
+    ]);
     expect((await ok(store, `SELECT value FROM json_each('[3,4]')`)).rows).toEqual([[3], [4]]);
     expect((await ok(store, `SELECT x'00ff' AS b`)).rows).toEqual([["AP8="]]);
   });
@@ -128,9 +150,13 @@ describe("DatasetStore.query refuses writes", () => {
 
   it("SQLite's compiler, the second gate, refuses a write or another table even when the text check is skipped", async () => {
     const verdicts = await runInDurableObject(store, (_instance: DatasetStore, state) =>
-      [`DELETE FROM dataset`, `INSERT INTO dataset (id) VALUES (1)`, `SELECT * FROM sqlite_master`, `SELECT * FROM _store_meta`, `SELECT * FROM pragma_table_info('dataset')`].map(
-        (text) => checkProgram(state.storage.sql, { tokens: tokenize(text), normalized: text, text }, [], 0)?.code ?? "allowed",
-      ),
+      [
+        `DELETE FROM dataset`,
+        `INSERT INTO dataset (id) VALUES (1)`,
+        `SELECT * FROM sqlite_master`,
+        `SELECT * FROM _store_meta`,
+        `SELECT * FROM pragma_table_info('dataset')`,
+      ].map((text) => checkProgram(state.storage.sql, { tokens: tokenize(text), normalized: text, text }, [], 0)?.code ?? "allowed"),
     );
     expect(verdicts).toEqual(["QUERY_NOT_READ_ONLY", "QUERY_NOT_READ_ONLY", "QUERY_INVALID", "QUERY_INVALID", "QUERY_INVALID"]);
   });
@@ -182,9 +208,15 @@ describe("DatasetStore.query time", () => {
   const runaways = [
     ["a cross join", `SELECT count(*) FROM dataset a, dataset b`],
     ["a cross join written as JOIN", `SELECT count(*) FROM dataset a JOIN dataset b ON 1`],
-    ["an equality self-join (a key with few values makes it quadratic)", `SELECT count(*) FROM dataset a JOIN dataset b ON a.region = b.region`],
+    [
+      "an equality self-join (a key with few values makes it quadratic)",
+      `SELECT count(*) FROM dataset a JOIN dataset b ON a.region = b.region`,
+    ],
     ["a join of two full scans of a CTE", `WITH t AS MATERIALIZED (SELECT * FROM dataset) SELECT count(*) FROM t, t AS u`],
-    ["a full scan joined with a GROUP BY subquery (as many groups as rows, for all SQLite knows)", `SELECT count(*) FROM dataset, (SELECT id FROM dataset GROUP BY id) t`],
+    [
+      "a full scan joined with a GROUP BY subquery (as many groups as rows, for all SQLite knows)",
+      `SELECT count(*) FROM dataset, (SELECT id FROM dataset GROUP BY id) t`,
+    ],
     ["a full scan joined with a large LIMIT", `SELECT count(*) FROM dataset, (SELECT * FROM dataset LIMIT 100000) t`],
     ["a correlated subquery that scans", `SELECT (SELECT count(*) FROM dataset b WHERE b.amount < a.amount) FROM dataset a`],
     ["a recursive CTE", `WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c`],
@@ -201,23 +233,33 @@ describe("DatasetStore.query time", () => {
     // A one-row aggregate beside a full scan (the share of a total): SQLite estimates it tiny, so the join is linear.
     const share = await ok(store, `SELECT count(*) * 1.0 / t.n FROM dataset, (SELECT count(*) AS n FROM dataset) t WHERE paid = 1`);
     expect(share.rows).toEqual([[rows.filter((row) => row.paid).length / 300]]);
-    const joined = await ok(store, `SELECT d.id, g.n FROM dataset d JOIN (SELECT region, count(*) AS n FROM dataset GROUP BY region) g ON d.region = g.region WHERE d.id = 1`);
+    const joined = await ok(
+      store,
+      `SELECT d.id, g.n FROM dataset d JOIN (SELECT region, count(*) AS n FROM dataset GROUP BY region) g ON d.region = g.region WHERE d.id = 1`,
+    );
     expect(joined.rows).toEqual([[1, rows.filter((row) => row.region === rows[0]!.region).length]]);
   });
 
   it("answers QUERY_TIMEOUT when reading outruns the deadline, and the store answers afterwards", async () => {
     const big = await seedStore({ id: crypto.randomUUID() }, [{ name: "n", type: "integer" }], []);
     await runInDurableObject(big, (_instance: DatasetStore, state) => {
-      state.storage.sql.exec(`INSERT INTO dataset WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c LIMIT 200000) SELECT n FROM c`);
+      state.storage.sql.exec(
+        `INSERT INTO dataset WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c LIMIT 200000) SELECT n FROM c`,
+      );
     });
     // Sorting 200,000 computed keys takes far longer than 1 ms on any machine.
-    expect(await run(big, `SELECT n FROM dataset ORDER BY hex(n * 7919 % 100003) LIMIT 5`, { timeoutMs: 1 })).toMatchObject({ ok: false, code: "QUERY_TIMEOUT" });
+    expect(await run(big, `SELECT n FROM dataset ORDER BY hex(n * 7919 % 100003) LIMIT 5`, { timeoutMs: 1 })).toMatchObject({
+      ok: false,
+      code: "QUERY_TIMEOUT",
+    });
     expect((await ok(big, `SELECT count(*) FROM dataset`)).rows).toEqual([[200_000]]);
   });
 
   it("the plan check is SQLite's own plan: an equality self-join shows a SEARCH inside a SCAN", async () => {
     const text = `SELECT count(*) FROM dataset a JOIN dataset b ON a.id = b.id`;
-    const verdict = await runInDurableObject(store, (_instance: DatasetStore, state) => checkPlan(state.storage.sql, { tokens: tokenize(text), normalized: text, text }, [], 0));
+    const verdict = await runInDurableObject(store, (_instance: DatasetStore, state) =>
+      checkPlan(state.storage.sql, { tokens: tokenize(text), normalized: text, text }, [], 0),
+    );
     expect(verdict).toMatchObject({ code: "QUERY_INVALID", message: expect.stringContaining("itself") });
   });
 });

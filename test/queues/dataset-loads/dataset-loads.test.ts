@@ -31,13 +31,17 @@ function salesFile(rows: number, tag?: string) {
   return { csv, records };
 }
 
-const orgOf = async (datasetId: string) => (await db().select({ orgId: datasets.orgId }).from(datasets).where(eq(datasets.id, datasetId)))[0]!.orgId;
+const orgOf = async (datasetId: string) =>
+  (await db().select({ orgId: datasets.orgId }).from(datasets).where(eq(datasets.id, datasetId)))[0]!.orgId;
 const keyOf = async (dataset: { id: string; sha256: string }) => ({ ...dataset, orgId: await orgOf(dataset.id) });
 
 /** Puts the dataset back to pending and empties its store, so a delivery made by the test is the one that loads it. */
 async function reset(dataset: { id: string; sha256: string }) {
   await storeFor(env, await keyOf(dataset)).destroy();
-  await db().update(datasets).set({ queryStatus: "pending", queryRows: null, queryLoadedAt: null, queryError: null }).where(eq(datasets.id, dataset.id));
+  await db()
+    .update(datasets)
+    .set({ queryStatus: "pending", queryRows: null, queryLoadedAt: null, queryError: null })
+    .where(eq(datasets.id, dataset.id));
 }
 
 async function loaded(who: Person, csv: string, options: { type?: string; name?: string } = {}) {
@@ -55,9 +59,15 @@ describe("queue(): dataset loads", () => {
     expect(dataset.query).toMatchObject({ status: "ready", rows: records.length, error: null });
     expect(Date.parse(dataset.query.loadedAt!)).not.toBeNaN();
 
-    const [count] = await storeRows<{ n: number; total: number; first: string; last: string }>(key, `SELECT count(*) AS n, sum(amount) AS total, min("when") AS first, max("when") AS last FROM dataset`);
+    const [count] = await storeRows<{ n: number; total: number; first: string; last: string }>(
+      key,
+      `SELECT count(*) AS n, sum(amount) AS total, min("when") AS first, max("when") AS last FROM dataset`,
+    );
     expect(count!.n).toBe(records.length);
-    expect(count!.total).toBeCloseTo(records.reduce((sum, r) => sum + r.amount, 0), 6);
+    expect(count!.total).toBeCloseTo(
+      records.reduce((sum, r) => sum + r.amount, 0),
+      6,
+    );
     expect(count!.first).toBe(records[0]!.when.toISOString());
     expect(count!.last).toBe(records.at(-1)!.when.toISOString());
 
@@ -68,7 +78,9 @@ describe("queue(): dataset loads", () => {
 
     for (const id of [1, 2, 5, 4_321, 20_000]) {
       const r = records[id - 1]!;
-      expect(await storeRows(key, `SELECT * FROM dataset WHERE id = ?`, id)).toEqual([{ id, city: r.city, amount: r.amount, when: r.when.toISOString(), ok: r.ok ? 1 : 0 }]);
+      expect(await storeRows(key, `SELECT * FROM dataset WHERE id = ?`, id)).toEqual([
+        { id, city: r.city, amount: r.amount, when: r.when.toISOString(), ok: r.ok ? 1 : 0 },
+      ]);
     }
     // strftime works on the stored instants, as the query API will use it.
     const [month] = await storeRows<{ n: number }>(key, `SELECT count(*) AS n FROM dataset WHERE strftime('%Y-%m', "when") = '2024-02'`);
@@ -91,7 +103,7 @@ describe("queue(): dataset loads", () => {
       "1,1.5,true,2024-03-01,hello,9007199254740993",
       ",2,FALSE,2024-03-01T12:00:00+02:00,,1",
       "NA,-0.25,,2024-03-01 23:59:59.5,none,-9007199254740993",
-      "-7, ,false,null,\"quoted, with comma\",",
+      '-7, ,false,null,"quoted, with comma",',
     ].join("\n");
     const { dataset, key } = await loaded(ada, csv);
     expect(dataset.profile.columns.map((column) => column.type)).toEqual(["integer", "number", "boolean", "datetime", "string", "integer"]);
@@ -102,10 +114,62 @@ describe("queue(): dataset loads", () => {
               CAST(big AS TEXT) AS big, typeof(big) AS tb FROM dataset ORDER BY rowid`,
     );
     expect(rows).toEqual([
-      { count: 1, tc: "integer", price: 1.5, tp: "real", flag: 1, tf: "integer", at: "2024-03-01T00:00:00.000Z", ta: "text", label: "hello", tl: "text", big: "9007199254740993", tb: "integer" },
-      { count: null, tc: "null", price: 2, tp: "real", flag: 0, tf: "integer", at: "2024-03-01T10:00:00.000Z", ta: "text", label: null, tl: "null", big: "1", tb: "integer" },
-      { count: null, tc: "null", price: -0.25, tp: "real", flag: null, tf: "null", at: "2024-03-01T23:59:59.500Z", ta: "text", label: null, tl: "null", big: "-9007199254740993", tb: "integer" },
-      { count: -7, tc: "integer", price: null, tp: "null", flag: 0, tf: "integer", at: null, ta: "null", label: "quoted, with comma", tl: "text", big: null, tb: "null" },
+      {
+        count: 1,
+        tc: "integer",
+        price: 1.5,
+        tp: "real",
+        flag: 1,
+        tf: "integer",
+        at: "2024-03-01T00:00:00.000Z",
+        ta: "text",
+        label: "hello",
+        tl: "text",
+        big: "9007199254740993",
+        tb: "integer",
+      },
+      {
+        count: null,
+        tc: "null",
+        price: 2,
+        tp: "real",
+        flag: 0,
+        tf: "integer",
+        at: "2024-03-01T10:00:00.000Z",
+        ta: "text",
+        label: null,
+        tl: "null",
+        big: "1",
+        tb: "integer",
+      },
+      {
+        count: null,
+        tc: "null",
+        price: -0.25,
+        tp: "real",
+        flag: null,
+        tf: "null",
+        at: "2024-03-01T23:59:59.500Z",
+        ta: "text",
+        label: null,
+        tl: "null",
+        big: "-9007199254740993",
+        tb: "integer",
+      },
+      {
+        count: -7,
+        tc: "integer",
+        price: null,
+        tp: "null",
+        flag: 0,
+        tf: "integer",
+        at: null,
+        ta: "null",
+        label: "quoted, with comma",
+        tl: "text",
+        big: null,
+        tb: "null",
+      },
     ]);
     const [day] = await storeRows<{ d: string }>(key, `SELECT strftime('%Y-%m-%d %H', at) AS d FROM dataset WHERE count = 1`);
     expect(day!.d).toBe("2024-03-01 00");
@@ -114,12 +178,10 @@ describe("queue(): dataset loads", () => {
   it("keeps file order and every character when a row is too long to go with others (a cell of 300,000 characters)", async () => {
     const ada = await person("store");
     const long = `${"é".repeat(150_000)}"quoted", \\ back${"x".repeat(150_000)}`;
-    const rows = [
-      [1, "short"],
-      [2, long],
-      [3, "after"],
-      ...Array.from({ length: 50 }, (_, i): [number, string] => [4 + i, `n${i}`]),
-    ] as [number, string][];
+    const rows = [[1, "short"], [2, long], [3, "after"], ...Array.from({ length: 50 }, (_, i): [number, string] => [4 + i, `n${i}`])] as [
+      number,
+      string,
+    ][];
     const quote = (text: string) => `"${text.replaceAll('"', '""')}"`;
     const csv = `id,text\n${rows.map(([id, text]) => `${id},${quote(text)}`).join("\n")}\n`;
     const { dataset, key } = await loaded(ada, csv);
@@ -133,9 +195,16 @@ describe("queue(): dataset loads", () => {
 
   it("loads NDJSON through the same parser: keys first seen late are NULL before, JSON types kept", async () => {
     const ada = await person("store");
-    const ndjson = ['{"a":1,"b":"x","c":true}', '{"a":2,"b":null,"c":false,"d":2.5}', '{"a":3,"b":"z","c":true,"d":{"nested":1}}'].join("\n");
+    const ndjson = ['{"a":1,"b":"x","c":true}', '{"a":2,"b":null,"c":false,"d":2.5}', '{"a":3,"b":"z","c":true,"d":{"nested":1}}'].join(
+      "\n",
+    );
     const { dataset, key } = await loaded(ada, ndjson, { type: "application/x-ndjson" });
-    expect(dataset.profile.columns.map((column) => [column.name, column.type])).toEqual([["a", "integer"], ["b", "string"], ["c", "boolean"], ["d", "string"]]);
+    expect(dataset.profile.columns.map((column) => [column.name, column.type])).toEqual([
+      ["a", "integer"],
+      ["b", "string"],
+      ["c", "boolean"],
+      ["d", "string"],
+    ]);
     expect(await storeRows(key, `SELECT a, b, c, d, typeof(a) AS ta FROM dataset ORDER BY a`)).toEqual([
       { a: 1, b: "x", c: 1, d: null, ta: "integer" },
       { a: 2, b: null, c: 0, d: "2.5", ta: "integer" },
@@ -147,7 +216,10 @@ describe("queue(): dataset loads", () => {
     const ada = await person("store");
     const { dataset, key } = await loaded(ada, salesFile(50).csv);
     const before = await storeFor(env, key).meta();
-    const results = await Promise.all([deliver("datacrafted-dataset-loads", [{ datasetId: dataset.id }]), deliver("datacrafted-dataset-loads", [{ datasetId: dataset.id }])]);
+    const results = await Promise.all([
+      deliver("datacrafted-dataset-loads", [{ datasetId: dataset.id }]),
+      deliver("datacrafted-dataset-loads", [{ datasetId: dataset.id }]),
+    ]);
     for (const result of results) {
       expect(result.explicitAcks).toHaveLength(1);
       expect(result.retryMessages).toEqual([]);
@@ -161,7 +233,9 @@ describe("queue(): dataset loads", () => {
     const ada = await person("store");
     const { dataset, key } = await loaded(ada, salesFile(3_000).csv);
     await reset(dataset);
-    const results: Awaited<ReturnType<typeof deliver>>[] = await Promise.all([1, 2].map(() => deliver("datacrafted-dataset-loads", [{ datasetId: dataset.id }])));
+    const results: Awaited<ReturnType<typeof deliver>>[] = await Promise.all(
+      [1, 2].map(() => deliver("datacrafted-dataset-loads", [{ datasetId: dataset.id }])),
+    );
     expect(results.filter((result) => result.explicitAcks.length === 1).length).toBeGreaterThanOrEqual(1);
     // Each delivery is settled one way: acknowledged (it loaded, or found the store ready) or sent back (the store was busy).
     for (const result of results) expect(result.explicitAcks.length + result.retryMessages.length).toBe(1);
@@ -182,7 +256,9 @@ describe("queue(): dataset loads", () => {
     const result = await deliver("datacrafted-dataset-loads", [{ datasetId: dataset.id }]);
     expect(result.retryMessages).toEqual([]);
     expect((await getDataset(ada, dataset.id)).query).toMatchObject({ status: "ready", rows: 500 });
-    expect(await storeRows(key, `SELECT count(*) AS n, count(DISTINCT id) AS ids, min(id) AS low FROM dataset`)).toEqual([{ n: 500, ids: 500, low: 1 }]);
+    expect(await storeRows(key, `SELECT count(*) AS n, count(DISTINCT id) AS ids, min(id) AS low FROM dataset`)).toEqual([
+      { n: 500, ids: 500, low: 1 },
+    ]);
   });
 
   it("refuses the late batches of a load that a redelivery superseded: the table holds the file once", async () => {
@@ -243,9 +319,16 @@ describe("queue(): dataset loads", () => {
     const ada = await person("store");
     const wide = `${Array.from({ length: 101 }, (_, i) => `c${i}`).join(",")}\n${Array.from({ length: 101 }, (_, i) => i).join(",")}\n`;
     const tooWide = await loaded(ada, wide);
-    expect(tooWide.dataset.query).toMatchObject({ status: "failed", rows: null, error: "The dataset has 101 columns; a store holds at most 100." });
+    expect(tooWide.dataset.query).toMatchObject({
+      status: "failed",
+      rows: null,
+      error: "The dataset has 101 columns; a store holds at most 100.",
+    });
     const cased = await loaded(ada, "Price,price\n1,2\n");
-    expect(cased.dataset.query).toMatchObject({ status: "failed", error: 'The columns "Price" and "price" are one name to SQLite, which ignores case.' });
+    expect(cased.dataset.query).toMatchObject({
+      status: "failed",
+      error: 'The columns "Price" and "price" are one name to SQLite, which ignores case.',
+    });
     expect(await hasTable(cased.key)).toBe(false);
   });
 
@@ -254,7 +337,11 @@ describe("queue(): dataset loads", () => {
     const first = await loaded(ada, salesFile(10, "x").csv);
     const second = await loaded(ada, salesFile(11).csv);
     await db().update(datasets).set({ queryStatus: "pending", queryError: "storage unavailable" }).where(eq(datasets.id, first.dataset.id));
-    const result = await deliver("datacrafted-dataset-loads-dlq", [{ datasetId: first.dataset.id }, { datasetId: second.dataset.id }, { datasetId: "nope" }], 4);
+    const result = await deliver(
+      "datacrafted-dataset-loads-dlq",
+      [{ datasetId: first.dataset.id }, { datasetId: second.dataset.id }, { datasetId: "nope" }],
+      4,
+    );
     expect(result.explicitAcks).toHaveLength(3);
     expect((await getDataset(ada, first.dataset.id)).query).toMatchObject({ status: "failed", error: "storage unavailable" });
     expect((await getDataset(ada, second.dataset.id)).query).toMatchObject({ status: "ready", rows: 11 });
@@ -273,7 +360,10 @@ describe("queue(): dataset loads", () => {
   it("tells the sessions on the dataset when its store is ready", async () => {
     const ada = await person("store");
     const { dataset } = await loaded(ada, salesFile(30).csv);
-    const session = await json<{ id: string }>(await call("/api/v1/sessions", { method: "POST", token: ada.token, body: { datasetId: dataset.id } }), 201);
+    const session = await json<{ id: string }>(
+      await call("/api/v1/sessions", { method: "POST", token: ada.token, body: { datasetId: dataset.id } }),
+      201,
+    );
     await reset(dataset);
     await deliver("datacrafted-dataset-loads", [{ datasetId: dataset.id }]);
     const events = (await env.SESSION_ROOMS.get(env.SESSION_ROOMS.idFromName(session.id)).eventsAfter(0)) as unknown as RoomEvent[];
@@ -325,9 +415,17 @@ describe("stores: shared content, tenancy, purge", () => {
     await db().update(datasets).set({ deletedAt: ago }).where(eq(datasets.id, second.dataset.id));
     await purge();
     expect(await hasTable(second.key)).toBe(false);
-    expect(await storeFor(env, second.key).meta()).toMatchObject({ status: "pending", rows: 0, sha256: null, datasetId: null, columns: [] });
+    expect(await storeFor(env, second.key).meta()).toMatchObject({
+      status: "pending",
+      rows: 0,
+      sha256: null,
+      datasetId: null,
+      columns: [],
+    });
     // Only the (empty) metadata table that reading the status made again, and its index.
-    const left = await inStore(second.key, (sql) => sql.exec(`SELECT type, name FROM sqlite_master WHERE name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND type = 'table'`).toArray());
+    const left = await inStore(second.key, (sql) =>
+      sql.exec(`SELECT type, name FROM sqlite_master WHERE name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND type = 'table'`).toArray(),
+    );
     expect(left).toEqual([{ type: "table", name: "_store_meta" }]);
     expect(await storeRows(second.key, `SELECT * FROM _store_meta`)).toEqual([]);
   });

@@ -35,7 +35,9 @@ async function exact(who: Person, id: string, timeoutMs = 45_000): Promise<Datas
 }
 
 describe("exact statistics after the load", () => {
-  it("replaces the estimates with exact distinct counts and interpolated quantiles, and marks them exact", { timeout: 120_000 }, async () => {
+  it("replaces the estimates with exact distinct counts and interpolated quantiles, and marks them exact", {
+    timeout: 120_000,
+  }, async () => {
     const ada = await person("exact-stats");
     const rows = 3_000;
     // Years as column names (the header must still be read as one), decimals sometimes padded with a space, blanks, integers.
@@ -56,7 +58,12 @@ describe("exact statistics after the load", () => {
     const uploaded = await upload(ada, await newProject(ada), csv);
     expect(uploaded.rowCount).toBe(rows);
     const before = uploaded.profile.columns as ProfiledColumn[];
-    expect(before.map((column) => [column.name, column.type])).toEqual([["Country", "string"], ["1960", "number"], ["1961", "integer"], ["1962", "integer"]]);
+    expect(before.map((column) => [column.name, column.type])).toEqual([
+      ["Country", "string"],
+      ["1960", "number"],
+      ["1961", "integer"],
+      ["1962", "integer"],
+    ]);
     // Past the exact range (2,048 values a column at this width) the upload could only estimate.
     expect(before[0]!.approximate).toEqual({ distinct: true, quantiles: false });
     expect(before[1]!.approximate!.quantiles).toBe(true);
@@ -65,11 +72,20 @@ describe("exact statistics after the load", () => {
     expect((await settled(ada, uploaded.id)).query.status).toBe("ready");
     const dataset = await exact(ada, uploaded.id);
     const [countryColumn, firstColumn, secondColumn, thirdColumn] = dataset.profile.columns as ProfiledColumn[];
-    expect(countryColumn).toMatchObject({ distinct: new Set(countries).size, quantiles: null, approximate: { distinct: false, quantiles: false } });
-    for (const [column, values] of [[firstColumn!, first], [secondColumn!, second], [thirdColumn!, third]] as const) {
+    expect(countryColumn).toMatchObject({
+      distinct: new Set(countries).size,
+      quantiles: null,
+      approximate: { distinct: false, quantiles: false },
+    });
+    for (const [column, values] of [
+      [firstColumn!, first],
+      [secondColumn!, second],
+      [thirdColumn!, third],
+    ] as const) {
       expect(column.distinct).toBe(new Set(values).size);
       expect(column.approximate).toEqual({ distinct: false, quantiles: false });
-      for (const [key, p] of Object.entries(POINTS)) expect(column.quantiles![key], `${column.name} ${key}`).toBeCloseTo(quantileCont(values, p), 9);
+      for (const [key, p] of Object.entries(POINTS))
+        expect(column.quantiles![key], `${column.name} ${key}`).toBeCloseTo(quantileCont(values, p), 9);
     }
   });
 });

@@ -153,7 +153,10 @@ describe("queued analyses", () => {
     const queued = await json<Analysis>(response, 202);
     expect(response.headers.get("Location")).toBe(`/api/v1/analyses/${queued.id}`);
     expect(queued).toMatchObject({ status: "queued", mode: "queue" });
-    const finished = await until(() => getAnalysis(ada.token, queued.id), (analysis) => analysis.status === "succeeded" || analysis.status === "failed");
+    const finished = await until(
+      () => getAnalysis(ada.token, queued.id),
+      (analysis) => analysis.status === "succeeded" || analysis.status === "failed",
+    );
     expect(finished).toMatchObject({ status: "succeeded", attempts: 1 });
     expect(finished.charts.length).toBeGreaterThan(0);
   });
@@ -170,16 +173,24 @@ describe("queued analyses", () => {
     const name = unique("sales");
     await scenario(name, [{ content: validAnswer, chunkSize: 50, delayMs: 20 }]);
     const { sessionId } = await sessionOn(ada, name);
-    const queued = await json<Analysis>(await call(`/api/v1/sessions/${sessionId}/analyses`, { method: "POST", token: ada.token, body: {} }), 202);
+    const queued = await json<Analysis>(
+      await call(`/api/v1/sessions/${sessionId}/analyses`, { method: "POST", token: ada.token, body: {} }),
+      202,
+    );
     // The real queue delivers it once; here it arrives twice more, at the same time.
     const deliveries = [1, 2].map(async (n) => {
-      const batch = createMessageBatch("datacrafted-analyses", [{ id: `dup-${n}-${queued.id}`, timestamp: new Date(), attempts: 1, body: { analysisId: queued.id } }]);
+      const batch = createMessageBatch("datacrafted-analyses", [
+        { id: `dup-${n}-${queued.id}`, timestamp: new Date(), attempts: 1, body: { analysisId: queued.id } },
+      ]);
       const ctx = createExecutionContext();
       await worker.queue(batch, env, ctx);
       return getQueueResult(batch, ctx);
     });
     for (const result of await Promise.all(deliveries)) expect(result.retryMessages).toEqual([]);
-    const finished = await until(() => getAnalysis(ada.token, queued.id), (analysis) => analysis.status === "succeeded");
+    const finished = await until(
+      () => getAnalysis(ada.token, queued.id),
+      (analysis) => analysis.status === "succeeded",
+    );
     expect(finished).toMatchObject({ status: "succeeded", attempts: 1 });
     expect(finished.charts).toHaveLength(1);
     expect(await stubRequests(name)).toHaveLength(1);
@@ -190,12 +201,20 @@ describe("queued analyses", () => {
     const name = unique("sales");
     await scenario(name, [{ status: 500 }]);
     const { sessionId } = await sessionOn(ada, name);
-    const queued = await json<Analysis>(await call(`/api/v1/sessions/${sessionId}/analyses`, { method: "POST", token: ada.token, body: {} }), 202);
+    const queued = await json<Analysis>(
+      await call(`/api/v1/sessions/${sessionId}/analyses`, { method: "POST", token: ada.token, body: {} }),
+      202,
+    );
     // The real delivery fails and goes back to the queue with its error on record.
-    const retried = await until(() => getAnalysis(ada.token, queued.id), (analysis) => analysis.error !== null);
+    const retried = await until(
+      () => getAnalysis(ada.token, queued.id),
+      (analysis) => analysis.error !== null,
+    );
     expect(retried).toMatchObject({ status: "queued", attempts: 1, error: { code: "MODEL_ERROR" } });
 
-    const batch = createMessageBatch("datacrafted-analyses-dlq", [{ id: `dlq-${queued.id}`, timestamp: new Date(), attempts: 1, body: { analysisId: queued.id } }]);
+    const batch = createMessageBatch("datacrafted-analyses-dlq", [
+      { id: `dlq-${queued.id}`, timestamp: new Date(), attempts: 1, body: { analysisId: queued.id } },
+    ]);
     const ctx = createExecutionContext();
     await worker.queue(batch, env, ctx);
     expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual([`dlq-${queued.id}`]);
@@ -204,7 +223,9 @@ describe("queued analyses", () => {
   });
 
   it("drops a malformed message without retrying it", async () => {
-    const batch = createMessageBatch("datacrafted-analyses", [{ id: "bad-1", timestamp: new Date(), attempts: 1, body: { analysisId: "not-a-uuid" } }]);
+    const batch = createMessageBatch("datacrafted-analyses", [
+      { id: "bad-1", timestamp: new Date(), attempts: 1, body: { analysisId: "not-a-uuid" } },
+    ]);
     const ctx = createExecutionContext();
     await worker.queue(batch, env, ctx);
     const result = await getQueueResult(batch, ctx);

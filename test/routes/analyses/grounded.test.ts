@@ -93,21 +93,29 @@ function quantile(values: number[], p: number): number {
   const lo = Math.floor(h);
   return sorted[lo]! + (h - lo) * ((sorted[lo + 1] ?? sorted[lo]!) - sorted[lo]!);
 }
-const close = (actual: unknown, expected: number) => expect(Math.abs(Number(actual) - expected)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(expected)));
+const close = (actual: unknown, expected: number) =>
+  expect(Math.abs(Number(actual) - expected)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(expected)));
 
 async function uploadTo(who: Person, name: string, body: string, org?: string) {
-  const project = await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: who.token, body: { name: "Grounded", ...(org ? { org } : {}) } }), 201);
+  const project = await json<{ id: string }>(
+    await call("/api/v1/projects", { method: "POST", token: who.token, body: { name: "Grounded", ...(org ? { org } : {}) } }),
+    201,
+  );
   const response = await SELF.fetch(`${BASE}/api/v1/projects/${project.id}/datasets?name=${encodeURIComponent(name)}`, {
     method: "POST",
     headers: { Authorization: `Bearer ${who.token}`, "Content-Type": "text/csv", "CF-Connecting-IP": randomIp() },
     body,
   });
   const dataset = await json<{ id: string; sha256: string; version: number }>(response, 201);
-  const session = await json<{ id: string }>(await call("/api/v1/sessions", { method: "POST", token: who.token, body: { datasetId: dataset.id } }), 201);
+  const session = await json<{ id: string }>(
+    await call("/api/v1/sessions", { method: "POST", token: who.token, body: { datasetId: dataset.id } }),
+    201,
+  );
   return { dataset, sessionId: session.id };
 }
 
-const orgOf = async (datasetId: string) => (await createDb(env).select({ orgId: datasets.orgId }).from(datasets).where(eq(datasets.id, datasetId)))[0]!.orgId;
+const orgOf = async (datasetId: string) =>
+  (await createDb(env).select({ orgId: datasets.orgId }).from(datasets).where(eq(datasets.id, datasetId)))[0]!.orgId;
 const setStoreStatus = (dataset: { id: string; sha256: string }, orgId: string, status: string) =>
   inStore({ ...dataset, orgId }, (store) => store.exec(`UPDATE _store_meta SET value = ? WHERE key = 'status'`, status));
 
@@ -138,7 +146,10 @@ describe("the statistical engine over the store", async () => {
     const line = analysis.charts.find((chart) => chart.type === "line")!;
     expect(line.spec.encoding.x).toMatchObject({ field: "date", timeUnit: "month" });
     const measure = line.spec.encoding.y!.field as "units" | "revenue";
-    const expected = groupMeans((d) => `${d.date.slice(0, 7)}-01T00:00:00.000Z`, (d) => d[measure]);
+    const expected = groupMeans(
+      (d) => `${d.date.slice(0, 7)}-01T00:00:00.000Z`,
+      (d) => d[measure],
+    );
     const [x, y] = [line.encoding.x!.field, line.encoding.y!.field];
     expect(line.data.map((point) => point[x])).toEqual([...expected.keys()].sort());
     // The first and the last month of the file: not the first 5,000 rows.
@@ -167,8 +178,13 @@ describe("the statistical engine over the store", async () => {
   });
 
   it("quotes whole-file figures: Pearson r over every row, the trend's full span", () => {
-    const r = pearson(days.map((d) => d.units), days.map((d) => d.revenue));
-    const correlation = analysis.insights.find((insight) => insight.kind === "correlation" && insight.columns.includes("units") && insight.columns.includes("revenue"));
+    const r = pearson(
+      days.map((d) => d.units),
+      days.map((d) => d.revenue),
+    );
+    const correlation = analysis.insights.find(
+      (insight) => insight.kind === "correlation" && insight.columns.includes("units") && insight.columns.includes("revenue"),
+    );
     expect(correlation?.detail).toContain(`r = ${r.toFixed(2)} over ${DAYS} rows`);
     const trend = analysis.insights.find((insight) => insight.kind === "trend" && insight.columns.includes("units"));
     expect(trend?.detail).toContain(`(2000-01-01 to ${days.at(-1)!.date})`);
@@ -190,12 +206,16 @@ describe("the statistical engine over the store", async () => {
   it("reruns every chart's query against the same version: identical", async () => {
     const answer = await json<Rerun>(await rerun(ada, analysis.id), 200);
     expect(answer).toMatchObject({ analysisId: analysis.id, identical: true, dataset: about });
-    expect(answer.charts.map((chart) => [chart.status, chart.rowCount])).toEqual(analysis.charts.map((chart) => ["identical", chart.data.length]));
+    expect(answer.charts.map((chart) => [chart.status, chart.rowCount])).toEqual(
+      analysis.charts.map((chart) => ["identical", chart.data.length]),
+    );
   });
 
   it("says which chart differs, with the new rows, when a saved result no longer matches its query", async () => {
     const db = createDb(env);
-    await db.execute(sql`UPDATE charts SET config = jsonb_set(config, '{data,0}', '{"tampered": 1}'::jsonb) WHERE analysis_id = ${analysis.id} AND position = 0`);
+    await db.execute(
+      sql`UPDATE charts SET config = jsonb_set(config, '{data,0}', '{"tampered": 1}'::jsonb) WHERE analysis_id = ${analysis.id} AND position = 0`,
+    );
     const answer = await json<Rerun>(await rerun(ada, analysis.id), 200);
     expect(answer.identical).toBe(false);
     expect(answer.charts[0]).toMatchObject({ status: "different", identical: false, rows: analysis.charts[0]!.data });
@@ -211,8 +231,16 @@ describe("the model's charts over the store", () => {
       summary: "Revenue by region and rows per year.",
       insights: [{ kind: "category", title: "Regions", detail: "Four regions.", columns: ["region"], importance: "medium" }],
       charts: [
-        { type: "bar", title: "Average revenue by region", spec: { encoding: { x: { field: "region", type: "nominal" }, y: { field: "revenue", aggregate: "mean" } } } },
-        { type: "bar", title: "Mean of a text column", spec: { encoding: { x: { field: "region" }, y: { field: "note", aggregate: "mean" } } } },
+        {
+          type: "bar",
+          title: "Average revenue by region",
+          spec: { encoding: { x: { field: "region", type: "nominal" }, y: { field: "revenue", aggregate: "mean" } } },
+        },
+        {
+          type: "bar",
+          title: "Mean of a text column",
+          spec: { encoding: { x: { field: "region" }, y: { field: "note", aggregate: "mean" } } },
+        },
         { type: "line", title: "Rows per year", spec: { encoding: { x: { field: "date", timeUnit: "year" }, y: { aggregate: "count" } } } },
         { type: "bar", title: "A column that is not there", spec: { encoding: { x: { field: "ghost" } } } },
       ],
@@ -223,22 +251,34 @@ describe("the model's charts over the store", () => {
     const { events } = await readSse(await analyse(ada, sessionId));
     const analysis = await finished(ada, events);
     expect(analysis.charts.map((chart) => chart.title)).toEqual(["Average revenue by region", "Rows per year"]);
-    expect(events.filter((event) => event.event === "chart").map((event) => dataOf<Chart>(event).title)).toEqual(["Average revenue by region", "Rows per year"]);
+    expect(events.filter((event) => event.event === "chart").map((event) => dataOf<Chart>(event).title)).toEqual([
+      "Average revenue by region",
+      "Rows per year",
+    ]);
 
     // The model was asked for this answer's JSON schema: charts as specs, no data.
-    const [request] = (await stubRequests(name)) as unknown as { response_format: { type: string; json_schema: { schema: { properties: { charts: unknown } } } } }[];
+    const [request] = (await stubRequests(name)) as unknown as {
+      response_format: { type: string; json_schema: { schema: { properties: { charts: unknown } } } };
+    }[];
     expect(request!.response_format.type).toBe("json_schema");
     expect(JSON.stringify(request!.response_format.json_schema.schema.properties.charts)).toContain('"spec"');
     expect(JSON.stringify(request!.response_format.json_schema.schema.properties.charts)).not.toContain('"data"');
 
     const [byRegion, perYear] = analysis.charts as [Chart, Chart];
-    expect(byRegion.encoding).toEqual({ x: { field: "region", type: "nominal" }, y: { field: "revenue", type: "quantitative", aggregate: "mean" } });
-    const means = groupMeans((d) => d.region, (d) => d.revenue);
+    expect(byRegion.encoding).toEqual({
+      x: { field: "region", type: "nominal" },
+      y: { field: "revenue", type: "quantitative", aggregate: "mean" },
+    });
+    const means = groupMeans(
+      (d) => d.region,
+      (d) => d.revenue,
+    );
     expect(byRegion.data.map((point) => point.region)).toEqual([...means.keys()].sort());
     for (const point of byRegion.data) close(point.revenue, means.get(String(point.region))!);
 
     const years = new Map<string, number>();
-    for (const d of days) years.set(`${d.date.slice(0, 4)}-01-01T00:00:00.000Z`, (years.get(`${d.date.slice(0, 4)}-01-01T00:00:00.000Z`) ?? 0) + 1);
+    for (const d of days)
+      years.set(`${d.date.slice(0, 4)}-01-01T00:00:00.000Z`, (years.get(`${d.date.slice(0, 4)}-01-01T00:00:00.000Z`) ?? 0) + 1);
     expect(perYear.data.map((point) => [point[perYear.encoding.x!.field], point[perYear.encoding.y!.field]])).toEqual([...years].sort());
     expect(perYear.dataset).toEqual({ id: dataset.id, version: 1, sha256: dataset.sha256 });
   });
@@ -272,7 +312,10 @@ describe("an analysis whose store is not ready", () => {
     expect((await settled(ada, dataset.id)).query.status).toBe("ready");
     await setStoreStatus(dataset, await orgOf(dataset.id), "loading");
     const { events } = await readSse(await analyse(ada, sessionId, { engine: "statistical" }));
-    expect(events.filter((event) => event.event === "status").map((event) => dataOf<{ status: string }>(event).status)).toEqual(["waiting_for_store", "running"]);
+    expect(events.filter((event) => event.event === "status").map((event) => dataOf<{ status: string }>(event).status)).toEqual([
+      "waiting_for_store",
+      "running",
+    ]);
     const analysis = await finished(ada, events);
     expect(analysis.charts).toEqual([]);
     expect(analysis.summary).toContain("ran on the upload profile alone");
@@ -285,7 +328,12 @@ describe("an analysis whose store is not ready", () => {
     expect((await settled(ada, dataset.id)).query.status).toBe("ready");
     await setStoreStatus(dataset, await orgOf(dataset.id), "failed");
     const queued = await json<{ id: string }>(
-      await call(`/api/v1/sessions/${sessionId}/analyses`, { method: "POST", token: ada.token, body: { engine: "statistical" }, headers: { Prefer: "respond-async" } }),
+      await call(`/api/v1/sessions/${sessionId}/analyses`, {
+        method: "POST",
+        token: ada.token,
+        body: { engine: "statistical" },
+        headers: { Prefer: "respond-async" },
+      }),
       202,
     );
     let analysis: Analysis | undefined;

@@ -23,7 +23,11 @@ describe("creating a key", () => {
   it("shows the secret once and keeps only its hash", async () => {
     const owner = await person("keys");
     const slug = await team(owner);
-    const response = await call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: owner.token, body: { name: "CI", scopes: ["read", "write"], expiresInDays: 30 } });
+    const response = await call(`/api/v1/orgs/${slug}/api-keys`, {
+      method: "POST",
+      token: owner.token,
+      body: { name: "CI", scopes: ["read", "write"], expiresInDays: 30 },
+    });
     expect(response.headers.get("Cache-Control")).toBe("no-store");
     const created = await json<CreatedKey & { expiresAt: string }>(response, 201);
     expect(created.key).toMatch(/^dck_[A-Za-z0-9]{8}_[\w-]{43}$/);
@@ -31,8 +35,13 @@ describe("creating a key", () => {
     expect(created.scopes).toEqual(["read", "write"]);
     expect(new Date(created.expiresAt).getTime()).toBeGreaterThan(Date.now() + 29 * 86_400_000);
 
-    const listed = await json<{ data: Record<string, unknown>[] }>(await call(`/api/v1/orgs/${slug}/api-keys`, { token: owner.token }), 200);
-    expect(listed.data).toEqual([expect.objectContaining({ id: created.id, name: "CI", prefix: created.prefix, lastUsedAt: null, revokedAt: null })]);
+    const listed = await json<{ data: Record<string, unknown>[] }>(
+      await call(`/api/v1/orgs/${slug}/api-keys`, { token: owner.token }),
+      200,
+    );
+    expect(listed.data).toEqual([
+      expect.objectContaining({ id: created.id, name: "CI", prefix: created.prefix, lastUsedAt: null, revokedAt: null }),
+    ]);
     expect(JSON.stringify(listed)).not.toContain(created.key);
     const [row] = await createDb(env).select({ hash: apiKeys.keyHash }).from(apiKeys).where(eq(apiKeys.id, created.id));
     expect(row?.hash).toBe(await sha256Hex(created.key));
@@ -42,9 +51,17 @@ describe("creating a key", () => {
     const [owner, member] = [await person("k-o"), await person("k-m")];
     const slug = await team(owner);
     await addMember(owner, slug, member, "member");
-    await expectProblem(await call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: member.token, body: { name: "x" } }), 403, "FORBIDDEN");
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: member.token, body: { name: "x" } }),
+      403,
+      "FORBIDDEN",
+    );
     const writer = await createKey(owner, slug, { name: "writer", scopes: ["write"] });
-    await expectProblem(await call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: writer.key, body: { name: "y" } }), 403, "FORBIDDEN");
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: writer.key, body: { name: "y" } }),
+      403,
+      "FORBIDDEN",
+    );
     await expectProblem(await call(`/api/v1/orgs/${slug}/api-keys`, { token: writer.key }), 403, "FORBIDDEN");
   });
 
@@ -52,7 +69,11 @@ describe("creating a key", () => {
     const owner = await person("k-v");
     const slug = await team(owner);
     const problem = await expectProblem(
-      await call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: owner.token, body: { name: "", scopes: ["admin"], expiresInDays: 0 } }),
+      await call(`/api/v1/orgs/${slug}/api-keys`, {
+        method: "POST",
+        token: owner.token,
+        body: { name: "", scopes: ["admin"], expiresInDays: 0 },
+      }),
       400,
       "VALIDATION_FAILED",
     );
@@ -69,7 +90,9 @@ describe("calling with a key", () => {
     expect(org).toMatchObject({ slug, role: "viewer" });
     const listed = await json<{ data: { slug: string }[] }>(await call("/api/v1/orgs", { token: key.key }), 200);
     expect(listed.data.map((o) => o.slug)).toEqual([slug]);
-    await expect.poll(async () => (await createDb(env).select({ at: apiKeys.lastUsedAt }).from(apiKeys).where(eq(apiKeys.id, key.id)))[0]?.at).not.toBeNull();
+    await expect
+      .poll(async () => (await createDb(env).select({ at: apiKeys.lastUsedAt }).from(apiKeys).where(eq(apiKeys.id, key.id)))[0]?.at)
+      .not.toBeNull();
   });
 
   it("refuses writes with a read-only key", async () => {
@@ -107,10 +130,22 @@ describe("another tenant", () => {
     const slug = await team(owner);
     const key = await createKey(owner, slug);
     await expectProblem(await call(`/api/v1/orgs/${slug}/api-keys`, { token: stranger.token }), 404, "NOT_FOUND");
-    await expectProblem(await call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: stranger.token, body: { name: "x" } }), 404, "NOT_FOUND");
-    await expectProblem(await call(`/api/v1/orgs/${slug}/api-keys/${key.id}`, { method: "DELETE", token: stranger.token }), 404, "NOT_FOUND");
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: stranger.token, body: { name: "x" } }),
+      404,
+      "NOT_FOUND",
+    );
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/api-keys/${key.id}`, { method: "DELETE", token: stranger.token }),
+      404,
+      "NOT_FOUND",
+    );
     // Nor revoke it through its own organization's path.
-    await expectProblem(await call(`/api/v1/orgs/${stranger.personalOrg}/api-keys/${key.id}`, { method: "DELETE", token: stranger.token }), 404, "NOT_FOUND");
+    await expectProblem(
+      await call(`/api/v1/orgs/${stranger.personalOrg}/api-keys/${key.id}`, { method: "DELETE", token: stranger.token }),
+      404,
+      "NOT_FOUND",
+    );
     await json(await call(`/api/v1/orgs/${slug}`, { token: key.key }), 200);
   });
 });

@@ -24,14 +24,19 @@ import { expectProblem } from "../../support/problem.ts";
 import { eventually } from "../../support/eventually.ts";
 
 const db = () => createDb(env);
-const accept = (token: string, as: string) => call(`/api/v1/invitations/${encodeURIComponent(token)}/accept`, { method: "POST", token: as });
+const accept = (token: string, as: string) =>
+  call(`/api/v1/invitations/${encodeURIComponent(token)}/accept`, { method: "POST", token: as });
 const createKey = (who: Person, slug = who.personalOrg) =>
   call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: who.token, body: { name: "k", scopes: ["read", "write"] } });
-const me = async (token: string) => json<{ emailVerified: boolean; organizations: { slug: string }[] }>(await call("/api/v1/me", { token }), 200);
+const me = async (token: string) =>
+  json<{ emailVerified: boolean; organizations: { slug: string }[] }>(await call("/api/v1/me", { token }), 200);
 
 /** Time passing, without waiting for it: moves an expiry into the past. */
 async function expireVerification(email: string) {
-  await db().update(emailVerificationTokens).set({ expiresAt: sql`now() - interval '1 minute'` }).where(eq(emailVerificationTokens.email, email));
+  await db()
+    .update(emailVerificationTokens)
+    .set({ expiresAt: sql`now() - interval '1 minute'` })
+    .where(eq(emailVerificationTokens.email, email));
 }
 async function expireInvitation(id: string) {
   await db().update(orgInvitations).set({ expiresAt: sql`now() - interval '1 minute'` }).where(eq(orgInvitations.id, id));
@@ -56,7 +61,10 @@ describe("a stranger who signs up with an invited address", () => {
     // Even holding the token (say it leaked), an unverified account cannot use it.
     await expectProblem(await accept(token, stranger), 403, "EMAIL_NOT_VERIFIED");
     // The invitation is untouched, still waiting for whoever reads that mailbox.
-    const pending = await json<{ data: { id: string; status: string }[] }>(await call(`/api/v1/orgs/${slug}/invitations`, { token: owner.token }), 200);
+    const pending = await json<{ data: { id: string; status: string }[] }>(
+      await call(`/api/v1/orgs/${slug}/invitations`, { token: owner.token }),
+      200,
+    );
     expect(pending.data).toEqual([expect.objectContaining({ id: invitation.id, status: "pending" })]);
   });
 });
@@ -149,7 +157,11 @@ describe("resend-verification", () => {
     expect((await me(unverified.token)).emailVerified).toBe(true);
     // Verifying spends the account's other links.
     const first = await mailedToken(unverified.email, "verification", 1);
-    await expectProblem(await call("/api/v1/auth/verify-email", { method: "POST", body: { token: first } }), 400, "VERIFICATION_TOKEN_INVALID");
+    await expectProblem(
+      await call("/api/v1/auth/verify-email", { method: "POST", body: { token: first } }),
+      400,
+      "VERIFICATION_TOKEN_INVALID",
+    );
     const probe = uniqueEmail("rs-probe");
     await json(await call("/api/v1/auth/signup", { method: "POST", body: { email: probe, password: "probe-password" } }), 202);
     await mailTo(probe);
@@ -160,7 +172,11 @@ describe("resend-verification", () => {
   it("is limited per address, the same for a registered one and an unknown one", async () => {
     for (const email of [(await unverifiedPerson("rl-u")).email, uniqueEmail("rl-none")]) {
       for (let i = 0; i < 3; i++) await json(await call("/api/v1/auth/resend-verification", { method: "POST", body: { email } }), 202);
-      const problem = await expectProblem(await call("/api/v1/auth/resend-verification", { method: "POST", body: { email } }), 429, "RATE_LIMITED");
+      const problem = await expectProblem(
+        await call("/api/v1/auth/resend-verification", { method: "POST", body: { email } }),
+        429,
+        "RATE_LIMITED",
+      );
       expect(problem.policy).toBe("verification-email");
     }
   });
@@ -182,7 +198,10 @@ describe("invitation tokens", () => {
     const { invitation, token } = await invite(owner, slug, ada.email, "viewer");
     await expireInvitation(invitation.id);
     await expectProblem(await accept(token, ada.token), 410, "INVITATION_EXPIRED");
-    const listed = await json<{ data: { id: string; status: string }[] }>(await call(`/api/v1/orgs/${slug}/invitations`, { token: owner.token }), 200);
+    const listed = await json<{ data: { id: string; status: string }[] }>(
+      await call(`/api/v1/orgs/${slug}/invitations`, { token: owner.token }),
+      200,
+    );
     expect(listed.data).toEqual([expect.objectContaining({ id: invitation.id, status: "expired" })]);
 
     const resent = await json<{ id: string; status: string; expiresAt: string }>(
@@ -204,8 +223,16 @@ describe("invitation tokens", () => {
     await expectProblem(await accept(token, ada.token), 410, "INVITATION_REVOKED");
     const listed = await json<{ data: unknown[] }>(await call(`/api/v1/orgs/${slug}/invitations`, { token: owner.token }), 200);
     expect(listed.data).toEqual([]);
-    await expectProblem(await call(`/api/v1/orgs/${slug}/invitations/${invitation.id}`, { method: "DELETE", token: owner.token }), 404, "NOT_FOUND");
-    await expectProblem(await call(`/api/v1/orgs/${slug}/invitations/${invitation.id}/resend`, { method: "POST", token: owner.token }), 404, "NOT_FOUND");
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/invitations/${invitation.id}`, { method: "DELETE", token: owner.token }),
+      404,
+      "NOT_FOUND",
+    );
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/invitations/${invitation.id}/resend`, { method: "POST", token: owner.token }),
+      404,
+      "NOT_FOUND",
+    );
     // A new invitation for the address can follow.
     const again = await invite(owner, slug, ada.email, "viewer");
     expect(again.invitation.id).not.toBe(invitation.id);
@@ -244,14 +271,26 @@ describe("inviting answers alike (item 9: no enumeration, no consent skipped)", 
       const response = await call(`/api/v1/orgs/${slug}/members`, { method: "POST", token: owner.token, body: { email, role: "admin" } });
       const body = await json<Record<string, unknown>>(response, 202);
       expect(body).toMatchObject({ email, role: "admin", status: "pending", invitedBy: owner.userId });
-      shapes.push({ keys: Object.keys(body).sort(), types: Object.values(body).map((value) => typeof value), contentType: response.headers.get("Content-Type") });
+      shapes.push({
+        keys: Object.keys(body).sort(),
+        types: Object.values(body).map((value) => typeof value),
+        contentType: response.headers.get("Content-Type"),
+      });
       // Nothing about the person behind the address: no user id, no name.
       expect(body).not.toHaveProperty("userId");
       expect(body).not.toHaveProperty("name");
     }
     expect(new Set(shapes.map((shape) => JSON.stringify(shape))).size).toBe(1);
-    const list = await json<{ data: { email: string; role: string }[] }>(await call(`/api/v1/orgs/${slug}/members`, { token: owner.token }), 200);
-    expect(list.data.map((m) => [m.email, m.role]).sort()).toEqual([[member.email, "member"], [owner.email, "owner"]].sort());
+    const list = await json<{ data: { email: string; role: string }[] }>(
+      await call(`/api/v1/orgs/${slug}/members`, { token: owner.token }),
+      200,
+    );
+    expect(list.data.map((m) => [m.email, m.role]).sort()).toEqual(
+      [
+        [member.email, "member"],
+        [owner.email, "owner"],
+      ].sort(),
+    );
   });
 });
 
@@ -269,7 +308,8 @@ describe("who may manage invitations", () => {
         ["POST", `/api/v1/orgs/${slug}/invitations/${invitation.id}/resend`],
         ["DELETE", `/api/v1/orgs/${slug}/invitations/${invitation.id}`],
       ];
-      for (const [method, path, body] of routes) await expectProblem(await call(path, { method, token: who.token, body }), 403, "FORBIDDEN");
+      for (const [method, path, body] of routes)
+        await expectProblem(await call(path, { method, token: who.token, body }), 403, "FORBIDDEN");
     }
   });
 
@@ -278,8 +318,16 @@ describe("who may manage invitations", () => {
     const slug = await team(owner);
     await addMember(owner, slug, admin, "admin");
     const { invitation } = await invite(owner, slug, uniqueEmail("ao-x"), "owner");
-    await expectProblem(await call(`/api/v1/orgs/${slug}/invitations/${invitation.id}/resend`, { method: "POST", token: admin.token }), 403, "FORBIDDEN");
-    await expectProblem(await call(`/api/v1/orgs/${slug}/invitations/${invitation.id}`, { method: "DELETE", token: admin.token }), 403, "FORBIDDEN");
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/invitations/${invitation.id}/resend`, { method: "POST", token: admin.token }),
+      403,
+      "FORBIDDEN",
+    );
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/invitations/${invitation.id}`, { method: "DELETE", token: admin.token }),
+      403,
+      "FORBIDDEN",
+    );
   });
 
   it("another tenant's invitations are 404, by its slug or through one's own", async () => {
@@ -294,7 +342,10 @@ describe("who may manage invitations", () => {
       ["DELETE", `/api/v1/orgs/${otherSlug}/invitations/${invitation.id}`],
     ];
     for (const [method, path] of routes) await expectProblem(await call(path, { method, token: other.token }), 404, "NOT_FOUND");
-    const listed = await json<{ data: { id: string; status: string }[] }>(await call(`/api/v1/orgs/${slug}/invitations`, { token: owner.token }), 200);
+    const listed = await json<{ data: { id: string; status: string }[] }>(
+      await call(`/api/v1/orgs/${slug}/invitations`, { token: owner.token }),
+      200,
+    );
     expect(listed.data).toEqual([expect.objectContaining({ id: invitation.id, status: "pending" })]);
   });
 });
@@ -312,7 +363,10 @@ describe("secrets stay out of the audit log", () => {
     const wanted = ["inviteMember", "acceptInvitation", "verifyEmail"];
     const rows = await eventually(
       async () => {
-        const mine = await db().select().from(auditLogs).where(sql`${auditLogs.orgId} = ${(await orgId(slug))} OR ${auditLogs.targetId} = ${ada.userId}`);
+        const mine = await db()
+          .select()
+          .from(auditLogs)
+          .where(sql`${auditLogs.orgId} = ${await orgId(slug)} OR ${auditLogs.targetId} = ${ada.userId}`);
         return mine.filter((row) => wanted.includes(row.action));
       },
       (found) => wanted.every((action) => found.some((row) => row.action === action)),
@@ -326,7 +380,9 @@ describe("secrets stay out of the audit log", () => {
 });
 
 async function orgId(slug: string) {
-  const [row] = await db().execute<{ id: string }>(sql`SELECT id FROM organizations WHERE slug = ${slug}`).then((result) => result.rows);
+  const [row] = await db()
+    .execute<{ id: string }>(sql`SELECT id FROM organizations WHERE slug = ${slug}`)
+    .then((result) => result.rows);
   return row!.id;
 }
 
@@ -343,10 +399,18 @@ describe("external identity provider tokens", () => {
 
   it("give an unverified account when email_verified is not true, and a verified one when it is", async () => {
     for (const claim of [false, undefined, "true"]) {
-      const token = await external({ sub: `idp|${crypto.randomUUID()}`, email: uniqueEmail("oidc-u"), ...(claim === undefined ? {} : { email_verified: claim }) });
+      const token = await external({
+        sub: `idp|${crypto.randomUUID()}`,
+        email: uniqueEmail("oidc-u"),
+        ...(claim === undefined ? {} : { email_verified: claim }),
+      });
       const account = await me(token);
       expect(account.emailVerified, `email_verified: ${String(claim)}`).toBe(false);
-      await expectProblem(await call(`/api/v1/orgs/${account.organizations[0]!.slug}/api-keys`, { method: "POST", token, body: { name: "k" } }), 403, "EMAIL_NOT_VERIFIED");
+      await expectProblem(
+        await call(`/api/v1/orgs/${account.organizations[0]!.slug}/api-keys`, { method: "POST", token, body: { name: "k" } }),
+        403,
+        "EMAIL_NOT_VERIFIED",
+      );
     }
     const token = await external({ sub: `idp|${crypto.randomUUID()}`, email: uniqueEmail("oidc-v"), email_verified: true });
     const account = await me(token);
@@ -358,7 +422,10 @@ describe("external identity provider tokens", () => {
     const [sub, email] = [`idp|${crypto.randomUUID()}`, uniqueEmail("oidc-later")];
     expect((await me(await external({ sub, email, email_verified: false }))).emailVerified).toBe(false);
     expect((await me(await external({ sub, email, email_verified: true }))).emailVerified).toBe(true);
-    const [row] = await db().select({ verifiedAt: users.emailVerifiedAt }).from(users).where(and(eq(users.email, email)));
+    const [row] = await db()
+      .select({ verifiedAt: users.emailVerifiedAt })
+      .from(users)
+      .where(and(eq(users.email, email)));
     expect(row!.verifiedAt).toBeInstanceOf(Date);
   });
 });

@@ -14,13 +14,20 @@ describe("POST /auth/signup", () => {
   it("answers alike for a new and a taken address, and creates the account only once", async () => {
     const email = uniqueEmail("twice");
     const first = await call("/api/v1/auth/signup", { method: "POST", body: { email, password: "first-password-1", name: "Ada" } });
-    const second = await call("/api/v1/auth/signup", { method: "POST", body: { email: email.toUpperCase(), password: "second-password-2" } });
+    const second = await call("/api/v1/auth/signup", {
+      method: "POST",
+      body: { email: email.toUpperCase(), password: "second-password-2" },
+    });
     expect(first.status).toBe(202);
     expect(second.status).toBe(202);
     expect(await second.json()).toEqual(await first.json());
     // The first password works, the second does not: the taken address was left alone.
     await signIn(email, "first-password-1");
-    await expectProblem(await call("/api/v1/auth/signin", { method: "POST", body: { email, password: "second-password-2" } }), 401, "INVALID_CREDENTIALS");
+    await expectProblem(
+      await call("/api/v1/auth/signin", { method: "POST", body: { email, password: "second-password-2" } }),
+      401,
+      "INVALID_CREDENTIALS",
+    );
   });
 
   it("stores the password only as a PBKDF2 hash with its parameters", async () => {
@@ -35,11 +42,16 @@ describe("POST /auth/signup", () => {
     const ada = await person("ada", "Ada Lovelace");
     const me = await json<{ name: string; organizations: unknown[] }>(await call("/api/v1/me", { token: ada.token }), 200);
     expect(me.name).toBe("Ada Lovelace");
-    expect(me.organizations).toEqual([{ id: expect.any(String), slug: ada.personalOrg, name: "Ada Lovelace's workspace", personal: true, role: "owner" }]);
+    expect(me.organizations).toEqual([
+      { id: expect.any(String), slug: ada.personalOrg, name: "Ada Lovelace's workspace", personal: true, role: "owner" },
+    ]);
   });
 
   it("refuses invalid input, naming each field", async () => {
-    const response = await call("/api/v1/auth/signup", { method: "POST", body: { email: "not-an-email", password: "short", name: "x".repeat(10_000) } });
+    const response = await call("/api/v1/auth/signup", {
+      method: "POST",
+      body: { email: "not-an-email", password: "short", name: "x".repeat(10_000) },
+    });
     const problem = await expectProblem(response, 400, "VALIDATION_FAILED");
     expect(problem.errors?.map((error) => error.path).sort()).toEqual(["body.email", "body.name", "body.password"]);
   });
@@ -62,7 +74,10 @@ describe("POST /auth/signin", () => {
   it("answers a wrong password and an unknown address identically", async () => {
     const ada = await person("wrong");
     const wrong = await call("/api/v1/auth/signin", { method: "POST", body: { email: ada.email, password: "not-the-password" } });
-    const unknown = await call("/api/v1/auth/signin", { method: "POST", body: { email: uniqueEmail("nobody"), password: "not-the-password" } });
+    const unknown = await call("/api/v1/auth/signin", {
+      method: "POST",
+      body: { email: uniqueEmail("nobody"), password: "not-the-password" },
+    });
     const [a, b] = [await expectProblem(wrong, 401, "INVALID_CREDENTIALS"), await expectProblem(unknown, 401, "INVALID_CREDENTIALS")];
     expect({ ...a, requestId: null }).toEqual({ ...b, requestId: null });
     expect(wrong.headers.get("WWW-Authenticate")).toBe(unknown.headers.get("WWW-Authenticate"));
@@ -81,7 +96,10 @@ describe("POST /auth/signin", () => {
       headers: { "User-Agent": "curl/8.5.0", "CF-Connecting-IP": "203.0.113.7" },
     });
     const { accessToken } = await json<{ accessToken: string }>(response, 200);
-    const session = await json<{ session: Record<string, unknown>; method: string }>(await call("/api/v1/auth/session", { token: accessToken }), 200);
+    const session = await json<{ session: Record<string, unknown>; method: string }>(
+      await call("/api/v1/auth/session", { token: accessToken }),
+      200,
+    );
     expect(session.method).toBe("password");
     expect(session.session).toMatchObject({ userAgent: "curl/8.5.0", ip: "203.0.113.7", expiresAt: expect.any(String) });
   });
@@ -96,7 +114,10 @@ describe("POST /auth/refresh", () => {
     );
     expect(next.refreshToken).not.toBe(ada.tokens.refreshToken);
     await json(await call("/api/v1/me", { token: next.accessToken }), 200);
-    const stored = await db().select().from(authRefreshTokens).where(eq(authRefreshTokens.tokenHash, await sha256Hex(next.refreshToken)));
+    const stored = await db()
+      .select()
+      .from(authRefreshTokens)
+      .where(eq(authRefreshTokens.tokenHash, await sha256Hex(next.refreshToken)));
     expect(stored).toHaveLength(1);
     const raw = await db().execute(sql`SELECT count(*)::int AS n FROM auth_refresh_tokens WHERE token_hash = ${next.refreshToken}`);
     expect(raw.rows).toEqual([{ n: 0 }]);
@@ -111,14 +132,26 @@ describe("POST /auth/refresh", () => {
     const replay = await call("/api/v1/auth/refresh", { method: "POST", body: { refreshToken: ada.tokens.refreshToken } });
     await expectProblem(replay, 401, "TOKEN_REUSED");
     // The thief's replay also ends the legitimate successor and its access token.
-    await expectProblem(await call("/api/v1/auth/refresh", { method: "POST", body: { refreshToken: rotated.refreshToken } }), 401, "INVALID_TOKEN");
+    await expectProblem(
+      await call("/api/v1/auth/refresh", { method: "POST", body: { refreshToken: rotated.refreshToken } }),
+      401,
+      "INVALID_TOKEN",
+    );
     await expectProblem(await call("/api/v1/me", { token: rotated.accessToken }), 401, "INVALID_TOKEN");
-    const [session] = await db().select({ reason: authSessions.revokedReason }).from(authSessions).innerJoin(authRefreshTokens, eq(authRefreshTokens.sessionId, authSessions.id)).where(eq(authRefreshTokens.tokenHash, await sha256Hex(rotated.refreshToken)));
+    const [session] = await db()
+      .select({ reason: authSessions.revokedReason })
+      .from(authSessions)
+      .innerJoin(authRefreshTokens, eq(authRefreshTokens.sessionId, authSessions.id))
+      .where(eq(authRefreshTokens.tokenHash, await sha256Hex(rotated.refreshToken)));
     expect(session?.reason).toBe("reuse");
   });
 
   it("refuses an unknown or malformed refresh token", async () => {
-    await expectProblem(await call("/api/v1/auth/refresh", { method: "POST", body: { refreshToken: "dcr_not-a-real-token" } }), 401, "INVALID_TOKEN");
+    await expectProblem(
+      await call("/api/v1/auth/refresh", { method: "POST", body: { refreshToken: "dcr_not-a-real-token" } }),
+      401,
+      "INVALID_TOKEN",
+    );
     await expectProblem(await call("/api/v1/auth/refresh", { method: "POST", body: {} }), 400, "VALIDATION_FAILED");
   });
 });
@@ -128,7 +161,11 @@ describe("POST /auth/signout", () => {
     const ada = await person("signout");
     expect((await call("/api/v1/auth/signout", { method: "POST", token: ada.token })).status).toBe(204);
     await expectProblem(await call("/api/v1/me", { token: ada.token }), 401, "INVALID_TOKEN");
-    await expectProblem(await call("/api/v1/auth/refresh", { method: "POST", body: { refreshToken: ada.tokens.refreshToken } }), 401, "INVALID_TOKEN");
+    await expectProblem(
+      await call("/api/v1/auth/refresh", { method: "POST", body: { refreshToken: ada.tokens.refreshToken } }),
+      401,
+      "INVALID_TOKEN",
+    );
   });
 
   it("leaves the person's other sessions alone", async () => {

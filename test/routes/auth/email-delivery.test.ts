@@ -10,27 +10,40 @@ afterEach(() => vi.restoreAllMocks());
 /** One request to the Worker with `overrides` in its environment, waiting for what it does after the response. */
 async function request(overrides: Record<string, unknown>, path: string, body?: unknown) {
   const ctx = createExecutionContext();
-  const init = body === undefined ? {} : { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json", "CF-Connecting-IP": randomIp() } };
+  const init =
+    body === undefined
+      ? {}
+      : { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json", "CF-Connecting-IP": randomIp() } };
   const response = await worker.fetch(new Request(`https://api.test${path}`, init), { ...env, LOG_LEVEL: "info", ...overrides }, ctx);
   await waitOnExecutionContext(ctx);
   return response;
 }
 
 const logged = () => {
-  const spies = [vi.spyOn(console, "log"), vi.spyOn(console, "warn"), vi.spyOn(console, "error")].map((spy) => spy.mockImplementation(() => {}));
+  const spies = [vi.spyOn(console, "log"), vi.spyOn(console, "warn"), vi.spyOn(console, "error")].map((spy) =>
+    spy.mockImplementation(() => {}),
+  );
   return () => spies.flatMap((spy) => spy.mock.calls.map((args) => args.map(String).join(" "))).join("\n");
 };
 
 describe("the verification mail", () => {
   it("goes to the provider in its wire format, from EMAIL_FROM, with a link at APP_URL", async () => {
     const email = uniqueEmail("wire");
-    const response = await request({ EMAIL_FROM: "Data Team <team@datacrafted.app>", APP_URL: "https://app.example.com/" }, "/api/v1/auth/signup", {
-      email,
-      password: "wire-password",
-    });
+    const response = await request(
+      { EMAIL_FROM: "Data Team <team@datacrafted.app>", APP_URL: "https://app.example.com/" },
+      "/api/v1/auth/signup",
+      {
+        email,
+        password: "wire-password",
+      },
+    );
     expect(response.status).toBe(202);
     const [message] = await mailTo(email);
-    expect(message).toMatchObject({ from: "Data Team <team@datacrafted.app>", to: [email], subject: "Verify your email address for Datacrafted" });
+    expect(message).toMatchObject({
+      from: "Data Team <team@datacrafted.app>",
+      to: [email],
+      subject: "Verify your email address for Datacrafted",
+    });
     expect(message!.links).toEqual([expect.stringMatching(/^https:\/\/app\.example\.com\/verify-email#token=dcv_[\w-]{43}$/)]);
     expect(message!.html).toContain(tokenIn(message!));
   });
@@ -53,7 +66,9 @@ describe("without a working provider", () => {
   it("signs up when the provider does not answer, and logs the failure without the address", async () => {
     const lines = logged();
     const email = uniqueEmail("down");
-    expect((await request({ EMAIL_API_URL: inject("deadUrl") }, "/api/v1/auth/signup", { email, password: "down-password" })).status).toBe(202);
+    expect((await request({ EMAIL_API_URL: inject("deadUrl") }, "/api/v1/auth/signup", { email, password: "down-password" })).status).toBe(
+      202,
+    );
     expect(lines()).toContain("email provider unreachable");
     expect(lines()).toContain("email not sent after retrying");
     expect(lines()).not.toContain(email);

@@ -77,7 +77,8 @@ describe("the per-address sign-in limit", () => {
   it("limits a known device too: its own bucket has the same quota", async () => {
     const ada = await person("device-limited");
     const cookie = await deviceCookie(ada);
-    for (let i = 0; i < QUOTA; i++) await expectProblem(await signin(ada.email, "wrong-guess-2", { Cookie: cookie }), 401, "INVALID_CREDENTIALS");
+    for (let i = 0; i < QUOTA; i++)
+      await expectProblem(await signin(ada.email, "wrong-guess-2", { Cookie: cookie }), 401, "INVALID_CREDENTIALS");
     const refused = await signin(ada.email, ada.password, { Cookie: cookie });
     expect((await expectProblem(refused, 429, "RATE_LIMITED")).policy).toBe("signin-email");
     // The device's failures did not spend the address's shared quota.

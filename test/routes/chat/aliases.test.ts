@@ -24,7 +24,10 @@ describe("POST /api/chat (deprecated alias)", () => {
     expect(response.headers.get("X-Request-ID")).toBe("legacy-chat-0001");
     const reply = await json<{ role: string; engine: string; content: string }>(response, 201);
     expect(reply).toMatchObject({ role: "assistant", engine: "statistical", content: expect.stringContaining("**units**") });
-    const messages = await json<{ data: { role: string; content: string }[] }>(await call(`/api/v1/sessions/${sessionId}/messages`, { token: ada.token }), 200);
+    const messages = await json<{ data: { role: string; content: string }[] }>(
+      await call(`/api/v1/sessions/${sessionId}/messages`, { token: ada.token }),
+      200,
+    );
     expect(messages.data.map((m) => m.role)).toEqual(["user", "assistant"]);
     expect(messages.data[0]!.content).toBe("What about units?");
   });
@@ -33,7 +36,11 @@ describe("POST /api/chat (deprecated alias)", () => {
     const ada = await person("alias-count");
     const { sessionId } = await sessionOn(ada, "sales");
     const remaining = async () => {
-      const response = await call("/api/chat", { method: "POST", token: ada.token, body: { sessionId, message: "units?", engine: "statistical" } });
+      const response = await call("/api/chat", {
+        method: "POST",
+        token: ada.token,
+        body: { sessionId, message: "units?", engine: "statistical" },
+      });
       expect(response.status).toBe(201);
       return Number(/r=(\d+)/.exec(response.headers.get("RateLimit") ?? "")?.[1]);
     };
@@ -44,7 +51,12 @@ describe("POST /api/chat (deprecated alias)", () => {
   it("streams when asked, as the successor does", async () => {
     const ada = await person("alias-chat-sse");
     const { sessionId } = await sessionOn(ada, "sales");
-    const response = await call("/api/chat", { method: "POST", token: ada.token, body: { sessionId, message: "overview", engine: "statistical" }, headers: { Accept: "text/event-stream" } });
+    const response = await call("/api/chat", {
+      method: "POST",
+      token: ada.token,
+      body: { sessionId, message: "overview", engine: "statistical" },
+      headers: { Accept: "text/event-stream" },
+    });
     expectDeprecated(response, `/api/v1/sessions/${sessionId}/chat`);
     expect(response.headers.get("Content-Type")).toMatch(/^text\/event-stream/);
     const { events } = await readSse(response, (all) => all.some((event) => event.event === "done"));
@@ -83,20 +95,36 @@ describe("POST /api/analyze (deprecated alias)", () => {
   it("runs an analysis as POST /api/v1/sessions/{sessionId}/analyses", async () => {
     const ada = await person("alias-analyze");
     const { sessionId } = await sessionOn(ada, "sales");
-    const response = await call("/api/analyze", { method: "POST", token: ada.token, body: { sessionId, engine: "statistical" }, headers: { Accept: "text/event-stream" } });
+    const response = await call("/api/analyze", {
+      method: "POST",
+      token: ada.token,
+      body: { sessionId, engine: "statistical" },
+      headers: { Accept: "text/event-stream" },
+    });
     expectDeprecated(response, `/api/v1/sessions/${sessionId}/analyses`);
     const { events } = await readSse(response, (all) => all.some((event) => event.event === "done" || event.event === "problem"));
     expect(events.at(-1)!.event).toBe("done");
-    const analyses = await json<{ data: { status: string; engine: string }[] }>(await call(`/api/v1/sessions/${sessionId}/analyses`, { token: ada.token }), 200);
+    const analyses = await json<{ data: { status: string; engine: string }[] }>(
+      await call(`/api/v1/sessions/${sessionId}/analyses`, { token: ada.token }),
+      200,
+    );
     expect(analyses.data).toEqual([expect.objectContaining({ status: "succeeded", engine: "statistical" })]);
   });
 
   it("passes the question on, and refuses a body without a session id", async () => {
     const ada = await person("alias-analyze-q");
     const { sessionId } = await sessionOn(ada, "sales");
-    const response = await call("/api/analyze", { method: "POST", token: ada.token, body: { sessionId, question: "Which region leads?", engine: "statistical" }, headers: { Accept: "text/event-stream" } });
+    const response = await call("/api/analyze", {
+      method: "POST",
+      token: ada.token,
+      body: { sessionId, question: "Which region leads?", engine: "statistical" },
+      headers: { Accept: "text/event-stream" },
+    });
     await readSse(response, (all) => all.some((event) => event.event === "done" || event.event === "problem"));
-    const analyses = await json<{ data: { question: string }[] }>(await call(`/api/v1/sessions/${sessionId}/analyses`, { token: ada.token }), 200);
+    const analyses = await json<{ data: { question: string }[] }>(
+      await call(`/api/v1/sessions/${sessionId}/analyses`, { token: ada.token }),
+      200,
+    );
     expect(analyses.data[0]!.question).toBe("Which region leads?");
     const bad = await call("/api/analyze", { method: "POST", token: ada.token, body: { question: "no session" } });
     expectDeprecated(bad);

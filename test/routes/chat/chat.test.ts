@@ -22,9 +22,15 @@ interface Page {
 const unique = (label: string) => `${label}-${crypto.randomUUID().slice(0, 8)}`;
 
 const chat = (who: Person, sessionId: string, body: Record<string, unknown>, stream = false) =>
-  call(`/api/v1/sessions/${sessionId}/chat`, { method: "POST", token: who.token, body, headers: stream ? { Accept: "text/event-stream" } : {} });
+  call(`/api/v1/sessions/${sessionId}/chat`, {
+    method: "POST",
+    token: who.token,
+    body,
+    headers: stream ? { Accept: "text/event-stream" } : {},
+  });
 
-const transcript = async (who: Person, sessionId: string) => (await json<Page>(await call(`/api/v1/sessions/${sessionId}/messages?limit=100`, { token: who.token }), 200)).data;
+const transcript = async (who: Person, sessionId: string) =>
+  (await json<Page>(await call(`/api/v1/sessions/${sessionId}/messages?limit=100`, { token: who.token }), 200)).data;
 
 /** Reads an event stream step by step: `until` returns once the events so far satisfy it, leaving the rest to read. */
 function sseReader(response: Response) {
@@ -43,7 +49,11 @@ function sseReader(response: Response) {
 }
 
 const ended = (events: SseEvent[]) => events.some((event) => event.event === "done" || event.event === "problem");
-const deltas = (events: SseEvent[]) => events.filter((event) => event.event === "delta").map((event) => dataOf<{ text: string }>(event).text).join("");
+const deltas = (events: SseEvent[]) =>
+  events
+    .filter((event) => event.event === "delta")
+    .map((event) => dataOf<{ text: string }>(event).text)
+    .join("");
 
 describe("POST /sessions/{id}/chat (integration, SELF)", () => {
   it("streams a turn as status, deltas and done, then the transcript shows the question and the answer in order", async () => {
@@ -61,7 +71,13 @@ describe("POST /sessions/{id}/chat (integration, SELF)", () => {
     expect(dataOf(events[0]!)).toEqual({ status: "answering", engine: "openai", model: expect.any(String) });
     expect(events.filter((event) => event.event === "delta").length).toBeGreaterThan(1);
     expect(deltas(events)).toBe(answer);
-    const done = dataOf<{ messageId: string; userMessageId: string; engine: string; model: string; usage: { promptTokens: number; completionTokens: number } }>(events.at(-1)!);
+    const done = dataOf<{
+      messageId: string;
+      userMessageId: string;
+      engine: string;
+      model: string;
+      usage: { promptTokens: number; completionTokens: number };
+    }>(events.at(-1)!);
     expect(events.at(-1)!.event).toBe("done");
     expect(done).toMatchObject({ engine: "openai", usage: { promptTokens: expect.any(Number), completionTokens: expect.any(Number) } });
     expect(done.usage.promptTokens).toBeGreaterThan(0);
@@ -80,8 +96,17 @@ describe("POST /sessions/{id}/chat (integration, SELF)", () => {
     const { sessionId } = await sessionOn(ada, "sales");
     const marker = unique("json");
     await scenario(marker, [{ content: "Plain answer." }]);
-    const reply = await json<Message & { userMessageId: string; usage: { completionTokens: number } }>(await chat(ada, sessionId, { message: `Hello ${marker}` }), 201);
-    expect(reply).toMatchObject({ role: "assistant", content: "Plain answer.", engine: "openai", sessionId, userMessageId: expect.any(String) });
+    const reply = await json<Message & { userMessageId: string; usage: { completionTokens: number } }>(
+      await chat(ada, sessionId, { message: `Hello ${marker}` }),
+      201,
+    );
+    expect(reply).toMatchObject({
+      role: "assistant",
+      content: "Plain answer.",
+      engine: "openai",
+      sessionId,
+      userMessageId: expect.any(String),
+    });
     expect(reply.usage.completionTokens).toBeGreaterThan(0);
     expect((await transcript(ada, sessionId)).map((m) => m.id)).toEqual([reply.userMessageId, reply.id]);
   });
@@ -91,7 +116,10 @@ describe("POST /sessions/{id}/chat (integration, SELF)", () => {
     const { sessionId } = await sessionOn(ada, "regional-sales");
     const analysis = await readSse(await analyse(ada, sessionId, { engine: "statistical" }), ended);
     const analysisId = dataOf<{ analysisId: string }>(analysis.events.find((event) => event.event === "done")!).analysisId;
-    const { summary, insights } = await json<{ summary: string; insights: { title: string }[] }>(await call(`/api/v1/analyses/${analysisId}`, { token: ada.token }), 200);
+    const { summary, insights } = await json<{ summary: string; insights: { title: string }[] }>(
+      await call(`/api/v1/analyses/${analysisId}`, { token: ada.token }),
+      200,
+    );
 
     const first = unique("first");
     await scenario(first, [{ content: `Earlier answer ${first}-reply` }]);
@@ -118,7 +146,10 @@ describe("POST /sessions/{id}/chat (integration, SELF)", () => {
   it("answers with the statistical engine from the profile: named columns, or an overview", async () => {
     const ada = await person("chat-stat");
     const { sessionId } = await sessionOn(ada, "sales");
-    const about = await json<Message>(await chat(ada, sessionId, { message: "Tell me about Units and the REGION column", engine: "statistical" }), 201);
+    const about = await json<Message>(
+      await chat(ada, sessionId, { message: "Tell me about Units and the REGION column", engine: "statistical" }),
+      201,
+    );
     expect(about).toMatchObject({ role: "assistant", engine: "statistical", model: null });
     expect(about.content).toContain("**units** (integer): 60 values, 0 missing");
     expect(about.content).toMatch(/ranges from 10 to \d+; mean [\d.]+, median about [\d.]+/);
@@ -128,14 +159,24 @@ describe("POST /sessions/{id}/chat (integration, SELF)", () => {
     expect(about.content).not.toContain("**revenue**");
 
     const overview = await json<Message>(await chat(ada, sessionId, { message: "What is in here?", engine: "statistical" }), 201);
-    expect(overview.content).toContain('"sales" has 60 rows and 5 columns: date (datetime), region (string), units (integer), revenue (number), note (string)');
+    expect(overview.content).toContain(
+      '"sales" has 60 rows and 5 columns: date (datetime), region (string), units (integer), revenue (number), note (string)',
+    );
     expect(overview.content).toContain("No analysis has been run yet");
     // Deterministic: the same question gets the same answer.
-    expect((await json<Message>(await chat(ada, sessionId, { message: "What is in here?", engine: "statistical" }), 201)).content).toBe(overview.content);
+    expect((await json<Message>(await chat(ada, sessionId, { message: "What is in here?", engine: "statistical" }), 201)).content).toBe(
+      overview.content,
+    );
 
     const streamed = await readSse(await chat(ada, sessionId, { message: "units?", engine: "statistical" }, true), ended);
-    expect(dataOf(streamed.events.at(-1)!)).toMatchObject({ engine: "statistical", model: null, usage: { promptTokens: null, completionTokens: null } });
-    expect(deltas(streamed.events)).toBe(about.content.split("\n\n")[0] + "\n\n(Statistical engine: computed from the dataset profile, without a language model.)");
+    expect(dataOf(streamed.events.at(-1)!)).toMatchObject({
+      engine: "statistical",
+      model: null,
+      usage: { promptTokens: null, completionTokens: null },
+    });
+    expect(deltas(streamed.events)).toBe(
+      about.content.split("\n\n")[0] + "\n\n(Statistical engine: computed from the dataset profile, without a language model.)",
+    );
   });
 
   it("serves two concurrent turns on one session in order, the second seeing the first's answer", async () => {
@@ -179,8 +220,14 @@ describe("POST /sessions/{id}/chat (integration, SELF)", () => {
     const response = await chat(ada, sessionId, { message: `Leaving ${marker}` }, true);
     await readSse(response, (events) => events.some((event) => event.event === "delta"));
 
-    const messages: Message[] = await eventually(() => transcript(ada, sessionId), (saved) => saved.length >= 2);
-    expect(messages.map((m) => [m.role, m.content])).toEqual([["user", `Leaving ${marker}`], ["assistant", slow]]);
+    const messages: Message[] = await eventually(
+      () => transcript(ada, sessionId),
+      (saved) => saved.length >= 2,
+    );
+    expect(messages.map((m) => [m.role, m.content])).toEqual([
+      ["user", `Leaving ${marker}`],
+      ["assistant", slow],
+    ]);
     const started = Date.now();
     await json(await chat(ada, sessionId, { message: "next", engine: "statistical" }), 201);
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -196,7 +243,12 @@ describe("POST /sessions/{id}/chat (integration, SELF)", () => {
     expect(problem.instance).toBe(`/api/v1/sessions/${sessionId}/chat`);
     const { events } = await readSse(await chat(ada, sessionId, { message: `Break again ${marker}` }, true), ended);
     expect(events.at(-1)!.event).toBe("problem");
-    expect(dataOf(events.at(-1)!)).toMatchObject({ status: 502, code: "MODEL_ERROR", instance: `/api/v1/sessions/${sessionId}/chat`, requestId: expect.any(String) });
+    expect(dataOf(events.at(-1)!)).toMatchObject({
+      status: 502,
+      code: "MODEL_ERROR",
+      instance: `/api/v1/sessions/${sessionId}/chat`,
+      requestId: expect.any(String),
+    });
     expect(await transcript(ada, sessionId)).toEqual([]);
 
     // The turn was released: the session answers again at once.
@@ -208,12 +260,21 @@ describe("POST /sessions/{id}/chat (integration, SELF)", () => {
   it("refuses an invalid message with a 400 problem naming the field", async () => {
     const ada = await person("chat-invalid");
     const { sessionId } = await sessionOn(ada, "sales");
-    for (const body of [{ message: "" }, { message: "   " }, { message: "x".repeat(4_001) }, { message: "hi", extra: true }, { message: "hi", engine: "gpt" }, {}]) {
+    for (const body of [
+      { message: "" },
+      { message: "   " },
+      { message: "x".repeat(4_001) },
+      { message: "hi", extra: true },
+      { message: "hi", engine: "gpt" },
+      {},
+    ]) {
       const problem = await expectProblem(await chat(ada, sessionId, body), 400, "VALIDATION_FAILED");
       expect(problem.errors!.length).toBeGreaterThan(0);
       expect(problem.errors![0]!.path).toMatch(/^body/);
     }
-    expect(await json<Message>(await chat(ada, sessionId, { message: `  ${"y".repeat(4_000)}  `, engine: "statistical" }), 201)).toMatchObject({ role: "assistant" });
+    expect(
+      await json<Message>(await chat(ada, sessionId, { message: `  ${"y".repeat(4_000)}  `, engine: "statistical" }), 201),
+    ).toMatchObject({ role: "assistant" });
     expect((await transcript(ada, sessionId))[0]!.content).toBe("y".repeat(4_000));
   });
 
@@ -235,8 +296,13 @@ describe("GET /sessions/{id}/messages (integration, SELF)", () => {
     const first = await json<Page>(firstResponse, 200);
     expect(first.data).toHaveLength(4);
     expect(first.nextCursor).toEqual(expect.any(String));
-    expect(firstResponse.headers.get("Link")).toBe(`</api/v1/sessions/${sessionId}/messages?limit=4&cursor=${first.nextCursor}>; rel="next"`);
-    const second = await json<Page>(await call(`/api/v1/sessions/${sessionId}/messages?limit=4&cursor=${first.nextCursor}`, { token: ada.token }), 200);
+    expect(firstResponse.headers.get("Link")).toBe(
+      `</api/v1/sessions/${sessionId}/messages?limit=4&cursor=${first.nextCursor}>; rel="next"`,
+    );
+    const second = await json<Page>(
+      await call(`/api/v1/sessions/${sessionId}/messages?limit=4&cursor=${first.nextCursor}`, { token: ada.token }),
+      200,
+    );
     expect(second.data).toHaveLength(2);
     expect(second.nextCursor).toBeNull();
 
@@ -247,7 +313,11 @@ describe("GET /sessions/{id}/messages (integration, SELF)", () => {
     const times = all.map((m) => Date.parse(m.createdAt));
     expect([...times].sort((x, y) => x - y)).toEqual(times);
 
-    await expectProblem(await call(`/api/v1/sessions/${sessionId}/messages?cursor=nonsense`, { token: ada.token }), 400, "VALIDATION_FAILED");
+    await expectProblem(
+      await call(`/api/v1/sessions/${sessionId}/messages?cursor=nonsense`, { token: ada.token }),
+      400,
+      "VALIDATION_FAILED",
+    );
     expect((await json<Page>(await call(`/api/v1/sessions/${sessionId}/messages`, { token: ada.token }), 200)).data).toHaveLength(6);
   });
 });

@@ -9,10 +9,17 @@ import { settled } from "../../support/dataset-loads.ts";
 const unique = (label: string) => `${label}-${crypto.randomUUID().slice(0, 8)}`;
 const ended = (events: SseEvent[]) => events.some((event) => event.event === "done" || event.event === "problem");
 const chat = (who: Person, sessionId: string, body: Record<string, unknown>, stream = false) =>
-  call(`/api/v1/sessions/${sessionId}/chat`, { method: "POST", token: who.token, body, headers: stream ? { Accept: "text/event-stream" } : {} });
+  call(`/api/v1/sessions/${sessionId}/chat`, {
+    method: "POST",
+    token: who.token,
+    body,
+    headers: stream ? { Accept: "text/event-stream" } : {},
+  });
 /** Everything the stub was sent for requests containing `match`, as raw JSON text. */
 const sentToModel = async (match: string) => {
-  const body = (await (await fetch(`${inject("openaiStub").replace(/\/v1$/, "")}/_stub/requests?match=${encodeURIComponent(match)}`)).json()) as { count: number; requests: unknown[] };
+  const body = (await (
+    await fetch(`${inject("openaiStub").replace(/\/v1$/, "")}/_stub/requests?match=${encodeURIComponent(match)}`)
+  ).json()) as { count: number; requests: unknown[] };
   return { count: body.count, text: JSON.stringify(body.requests) };
 };
 
@@ -34,7 +41,8 @@ function distinctiveCsv() {
   return { csv: `${lines.join("\n")}\n`, values: [...new Set(values)] };
 }
 
-const setPolicy = (who: Person, slug: string, llmDataPolicy: unknown) => call(`/api/v1/orgs/${slug}`, { method: "PATCH", token: who.token, body: { llmDataPolicy } });
+const setPolicy = (who: Person, slug: string, llmDataPolicy: unknown) =>
+  call(`/api/v1/orgs/${slug}`, { method: "PATCH", token: who.token, body: { llmDataPolicy } });
 
 describe("PATCH /orgs/{slug} llmDataPolicy (integration, SELF)", () => {
   it("defaults to sample, is set by owners and admins, refused to members and viewers (403) and to other tenants (404)", async () => {
@@ -74,7 +82,10 @@ describe("llmDataPolicy: schema leaks no value to the model (integration, SELF)"
     const analysis = await readSse(await analyse(ada, sessionId, { question: `What stands out? ${marker}` }), ended);
     expect(analysis.events.at(-1)!.event).toBe("done");
     // A queued analysis too: its prompt is built by the queue's consumer, which reads the policy itself.
-    const queued = await json<{ id: string }>(await call(`/api/v1/sessions/${sessionId}/analyses`, { method: "POST", token: ada.token, body: { question: `Queued ${marker}` } }), 202);
+    const queued = await json<{ id: string }>(
+      await call(`/api/v1/sessions/${sessionId}/analyses`, { method: "POST", token: ada.token, body: { question: `Queued ${marker}` } }),
+      202,
+    );
     for (let tries = 0; ; tries++) {
       const { status } = await json<{ status: string }>(await call(`/api/v1/analyses/${queued.id}`, { token: ada.token }), 200);
       if (status === "succeeded" || status === "failed") break;
@@ -86,15 +97,25 @@ describe("llmDataPolicy: schema leaks no value to the model (integration, SELF)"
       {
         toolCalls: [
           { id: "call_rows", name: "query_dataset", arguments: { sql: "SELECT * FROM dataset" } },
-          { id: "call_max", name: "query_dataset", arguments: { sql: "SELECT city, max(amount) AS top, min(code) AS first FROM dataset GROUP BY city" } },
-          { id: "call_chart", name: "chart", arguments: { spec: { encoding: { x: { field: "city" }, y: { field: "weight", aggregate: "median" } } } } },
+          {
+            id: "call_max",
+            name: "query_dataset",
+            arguments: { sql: "SELECT city, max(amount) AS top, min(code) AS first FROM dataset GROUP BY city" },
+          },
+          {
+            id: "call_chart",
+            name: "chart",
+            arguments: { spec: { encoding: { x: { field: "city" }, y: { field: "weight", aggregate: "median" } } } },
+          },
         ],
       },
       { content: "Here is what the results show." },
     ]);
     const { events } = await readSse(await chat(ada, sessionId, { message: `Show me everything ${marker}` }, true), ended);
     expect(events.at(-1)!.event).toBe("done");
-    const results = events.filter((event) => event.event === "tool_result").map((event) => dataOf<{ result: { rows: unknown[][]; rowCount: number } | null }>(event));
+    const results = events
+      .filter((event) => event.event === "tool_result")
+      .map((event) => dataOf<{ result: { rows: unknown[][]; rowCount: number } | null }>(event));
     return { values, results, sent: await sentToModel(marker) };
   }
 

@@ -24,18 +24,33 @@ interface Message {
   grounding: { dataset: { id: string; version: number; sha256: string }; policy: string; toolCalls: ToolRecord[] } | null;
 }
 interface StubRequest {
-  messages: { role: string; content: string | null; tool_call_id?: string; tool_calls?: { id: string; function: { name: string; arguments: string } }[] }[];
+  messages: {
+    role: string;
+    content: string | null;
+    tool_call_id?: string;
+    tool_calls?: { id: string; function: { name: string; arguments: string } }[];
+  }[];
   tools?: { type: string; function: { name: string } }[];
   tool_choice?: string;
 }
 
 const unique = (label: string) => `${label}-${crypto.randomUUID().slice(0, 8)}`;
 const chat = (who: Person, sessionId: string, body: Record<string, unknown>, stream = false) =>
-  call(`/api/v1/sessions/${sessionId}/chat`, { method: "POST", token: who.token, body, headers: stream ? { Accept: "text/event-stream" } : {} });
+  call(`/api/v1/sessions/${sessionId}/chat`, {
+    method: "POST",
+    token: who.token,
+    body,
+    headers: stream ? { Accept: "text/event-stream" } : {},
+  });
 const ended = (events: SseEvent[]) => events.some((event) => event.event === "done" || event.event === "problem");
-const transcript = async (who: Person, sessionId: string) => (await json<{ data: Message[] }>(await call(`/api/v1/sessions/${sessionId}/messages?limit=100`, { token: who.token }), 200)).data;
+const transcript = async (who: Person, sessionId: string) =>
+  (await json<{ data: Message[] }>(await call(`/api/v1/sessions/${sessionId}/messages?limit=100`, { token: who.token }), 200)).data;
 const stubRequests = async (match: string) =>
-  ((await (await fetch(`${inject("openaiStub").replace(/\/v1$/, "")}/_stub/requests?match=${encodeURIComponent(match)}`)).json()) as { requests: StubRequest[] }).requests;
+  (
+    (await (await fetch(`${inject("openaiStub").replace(/\/v1$/, "")}/_stub/requests?match=${encodeURIComponent(match)}`)).json()) as {
+      requests: StubRequest[];
+    }
+  ).requests;
 
 /** The sales file's rows as plain records, read with split: the expectations below never go through the code under test. */
 function rowsOf(csv: string) {
@@ -65,14 +80,31 @@ describe("grounded chat with the model's tool calls (integration, SELF)", () => 
     const sql = "SELECT region, avg(units) AS mean_units, count(*) AS n FROM dataset GROUP BY region ORDER BY region";
     const spec = { encoding: { x: { field: "region" }, y: { field: "revenue", aggregate: "sum" } }, sort: { channel: "x", order: "asc" } };
     await scenario(marker, [
-      { content: "Let me check.", toolCalls: [{ id: "call_q", name: "query_dataset", arguments: { sql } }, { id: "call_c", name: "chart", arguments: { spec } }], chunkSize: 9 },
+      {
+        content: "Let me check.",
+        toolCalls: [
+          { id: "call_q", name: "query_dataset", arguments: { sql } },
+          { id: "call_c", name: "chart", arguments: { spec } },
+        ],
+        chunkSize: 9,
+      },
       { content: "East, north and south differ little; see the table." },
     ]);
 
     const { events } = await readSse(await chat(ada, sessionId, { message: `Compare regions ${marker}` }, true), ended);
     expect(events.map((event) => event.event)[1]).toBe("delta");
-    expect(events.map((event) => event.event).filter((name) => name !== "delta")).toEqual(["status", "tool_call", "tool_result", "tool_call", "tool_result", "done"]);
-    const streamed = events.filter((event) => event.event === "delta").map((event) => dataOf<{ text: string }>(event).text).join("");
+    expect(events.map((event) => event.event).filter((name) => name !== "delta")).toEqual([
+      "status",
+      "tool_call",
+      "tool_result",
+      "tool_call",
+      "tool_result",
+      "done",
+    ]);
+    const streamed = events
+      .filter((event) => event.event === "delta")
+      .map((event) => dataOf<{ text: string }>(event).text)
+      .join("");
     expect(streamed).toBe("Let me check.\n\nEast, north and south differ little; see the table.");
     const calls = events.filter((event) => event.event === "tool_call").map((event) => dataOf(event));
     expect(calls).toEqual([
@@ -87,7 +119,10 @@ describe("grounded chat with the model's tool calls (integration, SELF)", () => 
       const mine = rows.filter((row) => row.region === region);
       return [region, mean(mine.map((row) => row.units)), mine.length];
     });
-    const expectedChart = regions.map((region) => [region, rows.filter((row) => row.region === region).reduce((sum, row) => sum + row.revenue, 0)]);
+    const expectedChart = regions.map((region) => [
+      region,
+      rows.filter((row) => row.region === region).reduce((sum, row) => sum + row.revenue, 0),
+    ]);
     const results = events.filter((event) => event.event === "tool_result").map((event) => dataOf<Omit<ToolRecord, "arguments">>(event));
     expect(results[0]).toMatchObject({ id: "call_q", name: "query_dataset", sql, error: null, result: { rowCount: 3, truncated: false } });
     expect(results[0]!.result!.rows.map((row) => row[0])).toEqual(regions);
@@ -130,7 +165,13 @@ describe("grounded chat with the model's tool calls (integration, SELF)", () => 
     const ada = await person("grounded-cap");
     const { sessionId } = await readySession(ada);
     const marker = unique("cap");
-    const three = (round: number) => ({ toolCalls: [1, 2, 3].map((n) => ({ id: `call_${round}_${n}`, name: "query_dataset", arguments: { sql: `SELECT ${round * 10 + n} AS n` } })) });
+    const three = (round: number) => ({
+      toolCalls: [1, 2, 3].map((n) => ({
+        id: `call_${round}_${n}`,
+        name: "query_dataset",
+        arguments: { sql: `SELECT ${round * 10 + n} AS n` },
+      })),
+    });
     await scenario(marker, [three(1), three(2), { content: "Answered with four results." }]);
 
     const reply = await json<Message>(await chat(ada, sessionId, { message: `Loop ${marker}` }), 201);
@@ -151,7 +192,9 @@ describe("grounded chat with the model's tool calls (integration, SELF)", () => 
     // Every call was answered, the refused ones with their reason.
     const last = requests[2]!.messages.filter((m) => m.role === "tool");
     expect(last).toHaveLength(6);
-    expect(JSON.parse(last[5]!.content!)).toEqual({ error: { code: "TOOL_CALL_LIMIT", detail: expect.stringContaining("At most 4 tool calls") } });
+    expect(JSON.parse(last[5]!.content!)).toEqual({
+      error: { code: "TOOL_CALL_LIMIT", detail: expect.stringContaining("At most 4 tool calls") },
+    });
   });
 
   it("hands bad SQL, a write, a bad spec and broken arguments back to the model as tool errors, never a 500", async () => {
@@ -174,14 +217,23 @@ describe("grounded chat with the model's tool calls (integration, SELF)", () => 
     const errors = events.filter((event) => event.event === "tool_result").map((event) => dataOf<ToolRecord>(event).error?.code);
     expect(errors).toEqual(["QUERY_INVALID", "QUERY_NOT_READ_ONLY", "QUERY_INVALID", "ARGUMENTS_INVALID"]);
     const [, second] = await stubRequests(marker);
-    const handed = second!.messages.filter((m) => m.role === "tool").map((m) => JSON.parse(m.content!) as { error: { code: string; detail: string } });
+    const handed = second!.messages
+      .filter((m) => m.role === "tool")
+      .map((m) => JSON.parse(m.content!) as { error: { code: string; detail: string } });
     expect(handed.map((m) => m.error.code)).toEqual(errors);
     expect(handed[0]!.error.detail).toMatch(/nope/);
     expect(handed[2]!.error.detail).toMatch(/encoding\.x\.field/);
     // The store is intact: the rows are all still there.
     const [, saved] = await transcript(ada, sessionId);
     expect(saved!.content).toBe("Those queries failed; here is what I can say.");
-    const count = await json<{ rows: unknown[][] }>(await call(`/api/v1/datasets/${saved!.grounding!.dataset.id}/query`, { method: "POST", token: ada.token, body: { sql: "SELECT count(*) FROM dataset" } }), 200);
+    const count = await json<{ rows: unknown[][] }>(
+      await call(`/api/v1/datasets/${saved!.grounding!.dataset.id}/query`, {
+        method: "POST",
+        token: ada.token,
+        body: { sql: "SELECT count(*) FROM dataset" },
+      }),
+      200,
+    );
     expect(count.rows).toEqual([[90]]);
   });
 
@@ -202,7 +254,12 @@ describe("grounded chat with the model's tool calls (integration, SELF)", () => 
     const slug = await team(owner, "Grounded team");
     await addMember(owner, slug, viewer, "viewer");
     await addMember(owner, slug, member, "member");
-    const projectId = (await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: owner.token, body: { name: "Team data", org: slug } }), 201)).id;
+    const projectId = (
+      await json<{ id: string }>(
+        await call("/api/v1/projects", { method: "POST", token: owner.token, body: { name: "Team data", org: slug } }),
+        201,
+      )
+    ).id;
     const upload = await SELF.fetch(`${BASE}/api/v1/projects/${projectId}/datasets?name=team`, {
       method: "POST",
       headers: { Authorization: `Bearer ${owner.token}`, "Content-Type": "text/csv", "CF-Connecting-IP": randomIp() },
@@ -210,9 +267,14 @@ describe("grounded chat with the model's tool calls (integration, SELF)", () => 
     });
     const datasetId = (await json<{ id: string }>(upload, 201)).id;
     expect((await settled(owner, datasetId)).query.status).toBe("ready");
-    const sessionId = (await json<{ id: string }>(await call("/api/v1/sessions", { method: "POST", token: owner.token, body: { datasetId } }), 201)).id;
+    const sessionId = (
+      await json<{ id: string }>(await call("/api/v1/sessions", { method: "POST", token: owner.token, body: { datasetId } }), 201)
+    ).id;
     const marker = unique("viewer");
-    await scenario(marker, [{ toolCalls: [{ name: "query_dataset", arguments: { sql: "SELECT count(*) FROM dataset" } }] }, { content: "Thirty rows." }]);
+    await scenario(marker, [
+      { toolCalls: [{ name: "query_dataset", arguments: { sql: "SELECT count(*) FROM dataset" } }] },
+      { content: "Thirty rows." },
+    ]);
 
     await expectProblem(await chat(viewer, sessionId, { message: `Count ${marker}` }), 403, "FORBIDDEN");
     expect(await stubRequests(marker)).toEqual([]);
@@ -231,7 +293,9 @@ describe("the statistical engine's queries (integration, SELF)", () => {
 
     const average = await ask("What is the average units by region?");
     expect(average.content).toContain("Columns recognised: “units” → units, “region” → region.");
-    const byRegion = [...new Set(rows.map((row) => row.region))].map((region) => [region, mean(rows.filter((row) => row.region === region).map((row) => row.units))] as const);
+    const byRegion = [...new Set(rows.map((row) => row.region))].map(
+      (region) => [region, mean(rows.filter((row) => row.region === region).map((row) => row.units))] as const,
+    );
     byRegion.sort((a, b) => b[1] - a[1]);
     for (const [region, value] of byRegion) expect(average.content).toContain(`- ${region}: ${show(value)}`);
     expect(average.content.indexOf(`- ${byRegion[0]![0]}:`)).toBeLessThan(average.content.indexOf(`- ${byRegion[2]![0]}:`));
@@ -256,21 +320,36 @@ describe("the statistical engine's queries (integration, SELF)", () => {
 
     const top = await ask("What are the top 2 regions by revenue?");
     expect(top.content).toContain("Columns recognised: “regions” → region, “revenue” → revenue.");
-    const totals = [...new Set(rows.map((row) => row.region))].map((region) => [region, rows.filter((row) => row.region === region).reduce((sum, row) => sum + row.revenue, 0)] as const).sort((a, b) => b[1] - a[1]);
-    expect(top.content).toContain(`Top 2 **region** by total **revenue**:\n1. ${totals[0]![0]}: ${show(totals[0]![1])}\n2. ${totals[1]![0]}: ${show(totals[1]![1])}\n`);
+    const totals = [...new Set(rows.map((row) => row.region))]
+      .map((region) => [region, rows.filter((row) => row.region === region).reduce((sum, row) => sum + row.revenue, 0)] as const)
+      .sort((a, b) => b[1] - a[1]);
+    expect(top.content).toContain(
+      `Top 2 **region** by total **revenue**:\n1. ${totals[0]![0]}: ${show(totals[0]![1])}\n2. ${totals[1]![0]}: ${show(totals[1]![1])}\n`,
+    );
     expect(top.content).not.toContain(`3. ${totals[2]![0]}`);
   });
 
   it("says plainly when it cannot compute a question, and streams its queries as tool events", async () => {
     const ada = await person("grounded-cannot");
     const { sessionId } = await readySession(ada);
-    const cannot = await json<Message>(await chat(ada, sessionId, { message: "What is the average of happiness by region?", engine: "statistical" }), 201);
-    expect(cannot.content).toContain("I can't answer that with a query: an average needs a number column before “by”. Columns recognised: “region” → region.");
+    const cannot = await json<Message>(
+      await chat(ada, sessionId, { message: "What is the average of happiness by region?", engine: "statistical" }),
+      201,
+    );
+    expect(cannot.content).toContain(
+      "I can't answer that with a query: an average needs a number column before “by”. Columns recognised: “region” → region.",
+    );
     expect(cannot.grounding!.toolCalls).toEqual([]);
-    const noColumn = await json<Message>(await chat(ada, sessionId, { message: "how many rows where mood is happy", engine: "statistical" }), 201);
+    const noColumn = await json<Message>(
+      await chat(ada, sessionId, { message: "how many rows where mood is happy", engine: "statistical" }),
+      201,
+    );
     expect(noColumn.content).toContain("I can't answer that with a query: the condition after “where” names no column of the dataset.");
 
-    const { events } = await readSse(await chat(ada, sessionId, { message: "average revenue by region", engine: "statistical" }, true), ended);
+    const { events } = await readSse(
+      await chat(ada, sessionId, { message: "average revenue by region", engine: "statistical" }, true),
+      ended,
+    );
     expect(events.map((event) => event.event).filter((name) => name !== "delta")).toEqual(["status", "tool_call", "tool_result", "done"]);
     expect(dataOf(events[1]!)).toMatchObject({ id: "stat_1", name: "chart" });
     expect(dataOf<ToolRecord>(events[2]!).result!.rowCount).toBe(3);

@@ -17,12 +17,24 @@ beforeAll(async () => {
   const db = createDb(env);
   await db.batch([
     db.execute(sql.raw(`CREATE SCHEMA ${schema}`)),
-    db.execute(sql.raw(`CREATE TABLE ${schema}.orders (id serial PRIMARY KEY, customer text NOT NULL, total numeric(10, 2), paid boolean DEFAULT false, placed_at timestamptz DEFAULT now(), meta jsonb)`)),
+    db.execute(
+      sql.raw(
+        `CREATE TABLE ${schema}.orders (id serial PRIMARY KEY, customer text NOT NULL, total numeric(10, 2), paid boolean DEFAULT false, placed_at timestamptz DEFAULT now(), meta jsonb)`,
+      ),
+    ),
     db.execute(sql.raw(`CREATE INDEX orders_customer_idx ON ${schema}.orders (customer)`)),
     db.execute(sql.raw(`CREATE VIEW ${schema}.big_orders AS SELECT id, customer, total FROM ${schema}.orders WHERE total > 100`)),
     // A function that lifts the statement timeout for the rest of the transaction, as a source's own code might.
-    db.execute(sql.raw(`CREATE FUNCTION ${schema}.lift() RETURNS text LANGUAGE sql VOLATILE AS $$ SELECT set_config('statement_timeout', '0', true) $$`)),
-    db.execute(sql.raw(`INSERT INTO ${schema}.orders (customer, total, paid, meta) SELECT 'c' || (g % 7), g * 10.5, g % 2 = 0, jsonb_build_object('n', g) FROM generate_series(1, 30) g`)),
+    db.execute(
+      sql.raw(
+        `CREATE FUNCTION ${schema}.lift() RETURNS text LANGUAGE sql VOLATILE AS $$ SELECT set_config('statement_timeout', '0', true) $$`,
+      ),
+    ),
+    db.execute(
+      sql.raw(
+        `INSERT INTO ${schema}.orders (customer, total, paid, meta) SELECT 'c' || (g % 7), g * 10.5, g % 2 = 0, jsonb_build_object('n', g) FROM generate_series(1, 30) g`,
+      ),
+    ),
   ]);
   owner = await person("pg-owner");
   slug = await team(owner);
@@ -41,16 +53,23 @@ interface Page {
 
 describe("the catalog", () => {
   it("lists schemas with their table and view counts", async () => {
-    const { data } = await json<{ data: { name: string; tables: number; views: number }[] }>(await call(`${base}/schemas`, { token: owner.token }), 200);
+    const { data } = await json<{ data: { name: string; tables: number; views: number }[] }>(
+      await call(`${base}/schemas`, { token: owner.token }),
+      200,
+    );
     expect(data.find((s) => s.name === schema)).toEqual({ name: schema, tables: 1, views: 1 });
     expect(data.map((s) => s.name)).not.toContain("pg_catalog");
   });
 
   it("lists tables and views with columns, types and indexes", async () => {
-    const { data } = await json<{ data: { name: string; kind: string; columns: { name: string; type: string; nullable: boolean }[]; indexes: { name: string; primary: boolean }[] }[] }>(
-      await call(`${base}/schemas/${schema}/tables`, { token: owner.token }),
-      200,
-    );
+    const { data } = await json<{
+      data: {
+        name: string;
+        kind: string;
+        columns: { name: string; type: string; nullable: boolean }[];
+        indexes: { name: string; primary: boolean }[];
+      }[];
+    }>(await call(`${base}/schemas/${schema}/tables`, { token: owner.token }), 200);
     const orders = data.find((t) => t.name === "orders")!;
     expect(orders.kind).toBe("table");
     expect(orders.columns.map((c) => [c.name, c.type, c.nullable])).toEqual([
@@ -61,7 +80,10 @@ describe("the catalog", () => {
       ["placed_at", "timestamp with time zone", true],
       ["meta", "jsonb", true],
     ]);
-    expect(orders.indexes.map((i) => [i.name, i.primary]).sort()).toEqual([["orders_customer_idx", false], ["orders_pkey", true]]);
+    expect(orders.indexes.map((i) => [i.name, i.primary]).sort()).toEqual([
+      ["orders_customer_idx", false],
+      ["orders_pkey", true],
+    ]);
     expect(data.find((t) => t.name === "big_orders")?.kind).toBe("view");
   });
 
@@ -75,7 +97,10 @@ describe("the catalog", () => {
 
 describe("read-only queries", () => {
   it("answers typed columns and JSON values, paged by offset with nextOffset", async () => {
-    const first = await json<Page>(await query({ sql: `SELECT id, customer, total, paid, meta FROM ${schema}.orders ORDER BY id`, limit: 10 }), 200);
+    const first = await json<Page>(
+      await query({ sql: `SELECT id, customer, total, paid, meta FROM ${schema}.orders ORDER BY id`, limit: 10 }),
+      200,
+    );
     expect(first.columns).toEqual([
       { name: "id", type: "integer" },
       { name: "customer", type: "text" },
@@ -123,10 +148,16 @@ describe("read-only queries", () => {
   });
 
   it("caps a huge result: 200,000 rows cost one page, and pages stay under the byte limit", async () => {
-    const page = await json<Page>(await query({ sql: "SELECT g, repeat('x', 1000) AS pad FROM generate_series(1, 200000) g", limit: 1000 }), 200);
+    const page = await json<Page>(
+      await query({ sql: "SELECT g, repeat('x', 1000) AS pad FROM generate_series(1, 200000) g", limit: 1000 }),
+      200,
+    );
     expect(page.rows.length).toBe(1000);
     expect(page.nextOffset).toBe(1000);
-    const wide = await json<Page>(await query({ sql: "SELECT g, repeat('x', 100000) AS pad FROM generate_series(1, 1000) g", limit: 1000 }), 200);
+    const wide = await json<Page>(
+      await query({ sql: "SELECT g, repeat('x', 100000) AS pad FROM generate_series(1, 1000) g", limit: 1000 }),
+      200,
+    );
     expect(wide.truncated).toBe(true);
     expect(wide.rows.length).toBeLessThan(1000);
     expect(wide.nextOffset).toBe(wide.rows.length);
@@ -135,12 +166,25 @@ describe("read-only queries", () => {
 
   it("validates the body", async () => {
     await expectProblem(await query({ sql: "", limit: 5000 }), 400, "VALIDATION_FAILED");
-    await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources/not-a-uuid/query`, { method: "POST", token: owner.token, body: { sql: "SELECT 1" } }), 400, "VALIDATION_FAILED");
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/data-sources/not-a-uuid/query`, { method: "POST", token: owner.token, body: { sql: "SELECT 1" } }),
+      400,
+      "VALIDATION_FAILED",
+    );
   });
 
   it("answers a Redis source on a Postgres route with 422 DATA_SOURCE_WRONG_KIND", async () => {
-    const redis = await createSource(owner, slug, { kind: "redis", name: `r-${crypto.randomUUID().slice(0, 6)}`, url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
-    await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources/${redis.id}/schemas`, { token: owner.token }), 422, "DATA_SOURCE_WRONG_KIND");
+    const redis = await createSource(owner, slug, {
+      kind: "redis",
+      name: `r-${crypto.randomUUID().slice(0, 6)}`,
+      url: env.UPSTASH_REDIS_REST_URL,
+      token: env.UPSTASH_REDIS_REST_TOKEN,
+    });
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/data-sources/${redis.id}/schemas`, { token: owner.token }),
+      422,
+      "DATA_SOURCE_WRONG_KIND",
+    );
   });
 
   it("answers another tenant's source as a 404", async () => {
@@ -152,7 +196,9 @@ describe("read-only queries", () => {
 
 /** The seeded table as a separate connection (the app's own database client) reads it. */
 async function seeded() {
-  const result = await createDb(env).execute(sql.raw(`SELECT count(*)::int AS n, coalesce(sum(total), 0)::text AS total FROM ${schema}.orders`));
+  const result = await createDb(env).execute(
+    sql.raw(`SELECT count(*)::int AS n, coalesce(sum(total), 0)::text AS total FROM ${schema}.orders`),
+  );
   return result.rows[0];
 }
 
@@ -212,27 +258,68 @@ describe("the attacks of issue 18", () => {
 
 describe("importing a query as a dataset", () => {
   it("saves a new profiled dataset version that reads back like an upload", async () => {
-    const project = await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: owner.token, body: { org: slug, name: "Imports" } }), 201);
-    const body = { sql: `SELECT id, customer, total::float8 AS total, paid FROM ${schema}.orders ORDER BY id`, projectId: project.id, name: "orders" };
+    const project = await json<{ id: string }>(
+      await call("/api/v1/projects", { method: "POST", token: owner.token, body: { org: slug, name: "Imports" } }),
+      201,
+    );
+    const body = {
+      sql: `SELECT id, customer, total::float8 AS total, paid FROM ${schema}.orders ORDER BY id`,
+      projectId: project.id,
+      name: "orders",
+    };
     const response = await call(`${base}/import`, { method: "POST", token: owner.token, body });
-    const dataset = await json<{ id: string; name: string; version: number; format: string; rowCount: number; columnCount: number; profile: { columns: { name: string; type: string; max: unknown }[] } }>(response, 201);
+    const dataset = await json<{
+      id: string;
+      name: string;
+      version: number;
+      format: string;
+      rowCount: number;
+      columnCount: number;
+      profile: { columns: { name: string; type: string; max: unknown }[] };
+    }>(response, 201);
     expect(response.headers.get("Location")).toBe(`/api/v1/datasets/${dataset.id}`);
     expect(dataset).toMatchObject({ name: "orders", version: 1, format: "ndjson", rowCount: 30, columnCount: 4 });
-    expect(dataset.profile.columns.map((c) => [c.name, c.type])).toEqual([["id", "integer"], ["customer", "string"], ["total", "number"], ["paid", "boolean"]]);
+    expect(dataset.profile.columns.map((c) => [c.name, c.type])).toEqual([
+      ["id", "integer"],
+      ["customer", "string"],
+      ["total", "number"],
+      ["paid", "boolean"],
+    ]);
     const got = await json<{ id: string; rowCount: number }>(await call(`/api/v1/datasets/${dataset.id}`, { token: owner.token }), 200);
     expect(got.rowCount).toBe(30);
-    const rows = await json<{ rows: Record<string, unknown>[] }>(await call(`/api/v1/datasets/${dataset.id}/rows?limit=2`, { token: owner.token }), 200);
+    const rows = await json<{ rows: Record<string, unknown>[] }>(
+      await call(`/api/v1/datasets/${dataset.id}/rows?limit=2`, { token: owner.token }),
+      200,
+    );
     expect(rows.rows[0]).toMatchObject({ id: 1, customer: "c1", total: 10.5, paid: false });
     // The same rows again are the same dataset; other rows are the next version.
     expect((await call(`${base}/import`, { method: "POST", token: owner.token, body })).status).toBe(200);
-    const next = await json<{ version: number }>(await call(`${base}/import`, { method: "POST", token: owner.token, body: { ...body, sql: `SELECT id FROM ${schema}.orders` } }), 201);
+    const next = await json<{ version: number }>(
+      await call(`${base}/import`, { method: "POST", token: owner.token, body: { ...body, sql: `SELECT id FROM ${schema}.orders` } }),
+      201,
+    );
     expect(next.version).toBe(2);
   });
 
   it("refuses a write, and a project in another tenant", async () => {
     const stranger = await person("pg-imp-s");
-    const theirs = await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: stranger.token, body: { name: "Theirs" } }), 201);
-    await expectProblem(await call(`${base}/import`, { method: "POST", token: owner.token, body: { sql: `DELETE FROM ${schema}.orders`, projectId: theirs.id, name: "x" } }), 422, "QUERY_NOT_READ_ONLY");
-    await expectProblem(await call(`${base}/import`, { method: "POST", token: owner.token, body: { sql: "SELECT 1 AS a", projectId: theirs.id, name: "x" } }), 404, "NOT_FOUND");
+    const theirs = await json<{ id: string }>(
+      await call("/api/v1/projects", { method: "POST", token: stranger.token, body: { name: "Theirs" } }),
+      201,
+    );
+    await expectProblem(
+      await call(`${base}/import`, {
+        method: "POST",
+        token: owner.token,
+        body: { sql: `DELETE FROM ${schema}.orders`, projectId: theirs.id, name: "x" },
+      }),
+      422,
+      "QUERY_NOT_READ_ONLY",
+    );
+    await expectProblem(
+      await call(`${base}/import`, { method: "POST", token: owner.token, body: { sql: "SELECT 1 AS a", projectId: theirs.id, name: "x" } }),
+      404,
+      "NOT_FOUND",
+    );
   });
 });

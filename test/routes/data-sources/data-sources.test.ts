@@ -16,11 +16,19 @@ describe("registering", () => {
   it("stores a Postgres source sealed, and shows where it points but never the password", async () => {
     const ada = await person("ds-create");
     const slug = await team(ada);
-    const response = await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: ada.token, body: postgresBody({ name: "Warehouse" }) });
+    const response = await call(`/api/v1/orgs/${slug}/data-sources`, {
+      method: "POST",
+      token: ada.token,
+      body: postgresBody({ name: "Warehouse" }),
+    });
     const text = await response.clone().text();
     const source = await json<Source>(response, 201);
     expect(response.headers.get("Location")).toBe(`/api/v1/orgs/${slug}/data-sources/${source.id}`);
-    expect(source).toMatchObject({ name: "Warehouse", kind: "postgres", connection: { user: "datacrafted", database: "datacrafted", hasPassword: true, endpoint: env.NEON_FETCH_ENDPOINT } });
+    expect(source).toMatchObject({
+      name: "Warehouse",
+      kind: "postgres",
+      connection: { user: "datacrafted", database: "datacrafted", hasPassword: true, endpoint: env.NEON_FETCH_ENDPOINT },
+    });
     for (const secret of secrets()) expect(text).not.toContain(secret);
     expect(text).not.toContain("connectionString");
 
@@ -35,29 +43,48 @@ describe("registering", () => {
     const slug = await team(ada);
     const source = await createSource(ada, slug, redisBody({ name: "Cache" }));
     expect(source.connection).toEqual({ url: env.UPSTASH_REDIS_REST_URL, hasToken: true });
-    await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: ada.token, body: redisBody({ name: "Cache" }) }), 409, "CONFLICT");
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: ada.token, body: redisBody({ name: "Cache" }) }),
+      409,
+      "CONFLICT",
+    );
   });
 
   it("names every invalid field, and mixes of kinds are refused", async () => {
     const ada = await person("ds-bad");
     const slug = await team(ada);
     const bad = await expectProblem(
-      await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: ada.token, body: { kind: "postgres", name: "", connectionString: "mysql://x", token: "t" } }),
+      await call(`/api/v1/orgs/${slug}/data-sources`, {
+        method: "POST",
+        token: ada.token,
+        body: { kind: "postgres", name: "", connectionString: "mysql://x", token: "t" },
+      }),
       400,
       "VALIDATION_FAILED",
     );
     expect(bad.errors!.length).toBeGreaterThan(0);
-    await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: ada.token, body: { kind: "mongo", name: "x" } }), 400, "VALIDATION_FAILED");
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: ada.token, body: { kind: "mongo", name: "x" } }),
+      400,
+      "VALIDATION_FAILED",
+    );
   });
 
   it("writes an audit row naming the action and the source, with no credential in it", async () => {
     const ada = await person("ds-audit");
     const slug = await team(ada);
     const source = await createSource(ada, slug, postgresBody());
-    await call(`/api/v1/orgs/${slug}/data-sources/${source.id}`, { method: "PATCH", token: ada.token, body: { connectionString: wrongPassword() } });
+    await call(`/api/v1/orgs/${slug}/data-sources/${source.id}`, {
+      method: "PATCH",
+      token: ada.token,
+      body: { connectionString: wrongPassword() },
+    });
     const db = createDb(env);
     // Audit rows land through a queue (batches of up to a second).
-    const rows = await eventually(() => db.select().from(auditLogs).where(eq(auditLogs.targetId, source.id)), (found) => found.length >= 2);
+    const rows = await eventually(
+      () => db.select().from(auditLogs).where(eq(auditLogs.targetId, source.id)),
+      (found) => found.length >= 2,
+    );
     expect(rows.map((row) => row.action).sort()).toEqual(["createDataSource", "updateDataSource"]);
     const text = JSON.stringify(rows);
     for (const secret of [...secrets(), "not-the-password"]) expect(text).not.toContain(secret);
@@ -74,7 +101,10 @@ describe("reading, listing, changing, deleting", () => {
     const page1 = await json<{ data: Source[]; nextCursor: string }>(first, 200);
     expect(page1.data.map((s) => s.name)).toEqual(["r", "c"]);
     expect(first.headers.get("Link")).toContain('rel="next"');
-    const page2 = await json<{ data: Source[]; nextCursor: null }>(await call(`/api/v1/orgs/${slug}/data-sources?limit=2&cursor=${page1.nextCursor}`, { token: ada.token }), 200);
+    const page2 = await json<{ data: Source[]; nextCursor: null }>(
+      await call(`/api/v1/orgs/${slug}/data-sources?limit=2&cursor=${page1.nextCursor}`, { token: ada.token }),
+      200,
+    );
     expect(page2.data.map((s) => s.name)).toEqual(["b", "a"]);
     expect(page2.nextCursor).toBeNull();
     const redis = await json<{ data: Source[] }>(await call(`/api/v1/orgs/${slug}/data-sources?kind=redis`, { token: ada.token }), 200);
@@ -104,8 +134,16 @@ describe("reading, listing, changing, deleting", () => {
     const source = await createSource(owner, slug, postgresBody());
     const base = `/api/v1/orgs/${slug}/data-sources/${source.id}`;
     expect((await json<Source>(await call(base, { token: viewer.token }), 200)).id).toBe(source.id);
-    await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: viewer.token, body: postgresBody() }), 403, "FORBIDDEN");
-    await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: member.token, body: postgresBody() }), 403, "FORBIDDEN");
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: viewer.token, body: postgresBody() }),
+      403,
+      "FORBIDDEN",
+    );
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: member.token, body: postgresBody() }),
+      403,
+      "FORBIDDEN",
+    );
     await expectProblem(await call(base, { method: "PATCH", token: member.token, body: { name: "x" } }), 403, "FORBIDDEN");
     await expectProblem(await call(base, { method: "DELETE", token: member.token }), 403, "FORBIDDEN");
     await expectProblem(await call(`${base}/test`, { method: "POST", token: viewer.token }), 403, "FORBIDDEN");
@@ -140,7 +178,10 @@ describe("testing a connection", () => {
     expect(result.latencyMs).toBeGreaterThanOrEqual(0);
     expect(result.serverVersion).toMatch(/^\d+(\.\d+)?/);
     expect(result.details).toMatchObject({ database: expect.any(String), user: expect.any(String) });
-    const after = await json<{ lastTestedAt: string | null }>(await call(`/api/v1/orgs/${slug}/data-sources/${source.id}`, { token: ada.token }), 200);
+    const after = await json<{ lastTestedAt: string | null }>(
+      await call(`/api/v1/orgs/${slug}/data-sources/${source.id}`, { token: ada.token }),
+      200,
+    );
     expect(after.lastTestedAt).not.toBeNull();
   });
 
@@ -148,14 +189,23 @@ describe("testing a connection", () => {
     const ada = await person("ds-test-role");
     const slug = await team(ada);
     const source = await createSource(ada, slug, postgresBody());
-    const result = await json<{ role: Record<string, boolean>; warnings: string[] }>(await call(`/api/v1/orgs/${slug}/data-sources/${source.id}/test`, { method: "POST", token: ada.token }), 200);
+    const result = await json<{ role: Record<string, boolean>; warnings: string[] }>(
+      await call(`/api/v1/orgs/${slug}/data-sources/${source.id}/test`, { method: "POST", token: ada.token }),
+      200,
+    );
     const {
       rows: [expected],
     } = await createDb(env).execute(sql`SELECT rolsuper, rolcreaterole, rolbypassrls FROM pg_roles WHERE rolname = current_user`);
-    expect(result.role).toMatchObject({ superuser: expected!.rolsuper, createRole: expected!.rolcreaterole, bypassRls: expected!.rolbypassrls });
+    expect(result.role).toMatchObject({
+      superuser: expected!.rolsuper,
+      createRole: expected!.rolcreaterole,
+      bypassRls: expected!.rolbypassrls,
+    });
     // The test stack's role owns the app's tables, so it can write them: the warning says so.
     expect(result.role.writeTables).toBe(true);
-    expect(result.warnings).toContain("The role may insert, update, delete or truncate rows of some tables; only the read-only transaction stops it here.");
+    expect(result.warnings).toContain(
+      "The role may insert, update, delete or truncate rows of some tables; only the read-only transaction stops it here.",
+    );
     expect(result.warnings.some((warning) => warning.startsWith("The role is a superuser"))).toBe(expected!.rolsuper === true);
   });
 
@@ -175,7 +225,11 @@ describe("testing a connection", () => {
     const ada = await person("ds-wrongpw");
     const slug = await team(ada);
     const source = await createSource(ada, slug, postgresBody({ connectionString: wrongPassword() }));
-    const problem = await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources/${source.id}/test`, { method: "POST", token: ada.token }), 502, "DATA_SOURCE_AUTH_FAILED");
+    const problem = await expectProblem(
+      await call(`/api/v1/orgs/${slug}/data-sources/${source.id}/test`, { method: "POST", token: ada.token }),
+      502,
+      "DATA_SOURCE_AUTH_FAILED",
+    );
     expect(problem.detail).toContain("password authentication failed");
     expect(JSON.stringify(problem)).not.toContain("not-the-password");
   });
@@ -184,7 +238,11 @@ describe("testing a connection", () => {
     const ada = await person("ds-wrongtoken");
     const slug = await team(ada);
     const source = await createSource(ada, slug, redisBody({ token: "wrong-token-wrong-token" }));
-    const problem = await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources/${source.id}/test`, { method: "POST", token: ada.token }), 502, "DATA_SOURCE_AUTH_FAILED");
+    const problem = await expectProblem(
+      await call(`/api/v1/orgs/${slug}/data-sources/${source.id}/test`, { method: "POST", token: ada.token }),
+      502,
+      "DATA_SOURCE_AUTH_FAILED",
+    );
     expect(JSON.stringify(problem)).not.toContain("wrong-token-wrong-token");
   });
 
@@ -193,15 +251,30 @@ describe("testing a connection", () => {
     const slug = await team(ada);
     const pg = await createSource(ada, slug, postgresBody({ endpoint: `${deadUrl()}/sql` }));
     const redis = await createSource(ada, slug, redisBody({ url: deadUrl() }));
-    await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources/${redis.id}/test`, { method: "POST", token: ada.token }), 502, "DATA_SOURCE_UNREACHABLE");
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/data-sources/${redis.id}/test`, { method: "POST", token: ada.token }),
+      502,
+      "DATA_SOURCE_UNREACHABLE",
+    );
     for (let i = 0; i < 5; i++) {
-      await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources/${pg.id}/test`, { method: "POST", token: ada.token }), 502, "DATA_SOURCE_UNREACHABLE");
+      await expectProblem(
+        await call(`/api/v1/orgs/${slug}/data-sources/${pg.id}/test`, { method: "POST", token: ada.token }),
+        502,
+        "DATA_SOURCE_UNREACHABLE",
+      );
     }
     const open = await call(`/api/v1/orgs/${slug}/data-sources/${pg.id}/test`, { method: "POST", token: ada.token });
     expect(Number(open.headers.get("Retry-After"))).toBeGreaterThan(0);
     await expectProblem(open, 503, "DATA_SOURCE_CIRCUIT_OPEN");
     // New settings close it again.
-    await json(await call(`/api/v1/orgs/${slug}/data-sources/${pg.id}`, { method: "PATCH", token: ada.token, body: { endpoint: env.NEON_FETCH_ENDPOINT } }), 200);
+    await json(
+      await call(`/api/v1/orgs/${slug}/data-sources/${pg.id}`, {
+        method: "PATCH",
+        token: ada.token,
+        body: { endpoint: env.NEON_FETCH_ENDPOINT },
+      }),
+      200,
+    );
     await json(await call(`/api/v1/orgs/${slug}/data-sources/${pg.id}/test`, { method: "POST", token: ada.token }), 200);
   });
 });
@@ -211,7 +284,11 @@ async function strict(path: string, token: string, init: { method?: string; body
   const ctx = createExecutionContext();
   const request = new Request(`https://api.test${path}`, {
     method: init.method ?? "GET",
-    headers: { Authorization: `Bearer ${token}`, "CF-Connecting-IP": `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`, ...(init.body ? { "Content-Type": "application/json" } : {}) },
+    headers: {
+      Authorization: `Bearer ${token}`,
+      "CF-Connecting-IP": `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`,
+      ...(init.body ? { "Content-Type": "application/json" } : {}),
+    },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
   });
   const response = await worker.fetch(request, { ...env, DATA_SOURCE_ALLOW_PRIVATE: "false" }, ctx);
@@ -222,18 +299,42 @@ async function strict(path: string, token: string, init: { method?: string; body
 describe("the network policy (issue 18)", () => {
   it.each([
     ["the test stack's own loopback database", () => postgresBody(), "body.connectionString"],
-    ["2130706433", () => postgresBody({ connectionString: "postgresql://u:p@2130706433:5432/db", endpoint: undefined }), "body.connectionString"],
-    ["0x7f000001", () => postgresBody({ connectionString: "postgresql://u:p@0x7f000001/db", endpoint: undefined }), "body.connectionString"],
+    [
+      "2130706433",
+      () => postgresBody({ connectionString: "postgresql://u:p@2130706433:5432/db", endpoint: undefined }),
+      "body.connectionString",
+    ],
+    [
+      "0x7f000001",
+      () => postgresBody({ connectionString: "postgresql://u:p@0x7f000001/db", endpoint: undefined }),
+      "body.connectionString",
+    ],
     ["127.1", () => postgresBody({ connectionString: "postgresql://u:p@127.1/db", endpoint: undefined }), "body.connectionString"],
-    ["[::ffff:127.0.0.1]", () => postgresBody({ connectionString: "postgresql://u:p@[::ffff:127.0.0.1]/db", endpoint: undefined }), "body.connectionString"],
-    ["the metadata address", () => postgresBody({ connectionString: "postgresql://u:p@169.254.169.254/db", endpoint: undefined }), "body.connectionString"],
-    ["a private Neon endpoint", () => postgresBody({ connectionString: "postgresql://u:p@db.example.com/db", endpoint: "http://10.0.0.7:4444/sql" }), "body.endpoint"],
+    [
+      "[::ffff:127.0.0.1]",
+      () => postgresBody({ connectionString: "postgresql://u:p@[::ffff:127.0.0.1]/db", endpoint: undefined }),
+      "body.connectionString",
+    ],
+    [
+      "the metadata address",
+      () => postgresBody({ connectionString: "postgresql://u:p@169.254.169.254/db", endpoint: undefined }),
+      "body.connectionString",
+    ],
+    [
+      "a private Neon endpoint",
+      () => postgresBody({ connectionString: "postgresql://u:p@db.example.com/db", endpoint: "http://10.0.0.7:4444/sql" }),
+      "body.endpoint",
+    ],
     ["a loopback Redis URL in hex", () => redisBody({ url: "http://0x7f000001:8079" }), "body.url"],
     ["a CGNAT Redis URL", () => redisBody({ url: "https://100.64.1.1" }), "body.url"],
   ])("refuses to register %s with 422 DATA_SOURCE_ADDRESS_REFUSED naming the field", async (_, body, field) => {
     const ada = await person("ds-net");
     const slug = await team(ada);
-    const problem = await expectProblem(await strict(`/api/v1/orgs/${slug}/data-sources`, ada.token, { method: "POST", body: body() }), 422, "DATA_SOURCE_ADDRESS_REFUSED");
+    const problem = await expectProblem(
+      await strict(`/api/v1/orgs/${slug}/data-sources`, ada.token, { method: "POST", body: body() }),
+      422,
+      "DATA_SOURCE_ADDRESS_REFUSED",
+    );
     expect(problem.errors!.map((error) => error.path)).toEqual([field]);
   });
 
@@ -241,9 +342,17 @@ describe("the network policy (issue 18)", () => {
     const ada = await person("ds-net-test");
     const slug = await team(ada);
     const source = await createSource(ada, slug, redisBody());
-    await expectProblem(await strict(`/api/v1/orgs/${slug}/data-sources/${source.id}/test`, ada.token, { method: "POST" }), 422, "DATA_SOURCE_ADDRESS_REFUSED");
+    await expectProblem(
+      await strict(`/api/v1/orgs/${slug}/data-sources/${source.id}/test`, ada.token, { method: "POST" }),
+      422,
+      "DATA_SOURCE_ADDRESS_REFUSED",
+    );
     const pg = await createSource(ada, slug, postgresBody());
-    await expectProblem(await strict(`/api/v1/orgs/${slug}/data-sources/${pg.id}/query`, ada.token, { method: "POST", body: { sql: "SELECT 1" } }), 422, "DATA_SOURCE_ADDRESS_REFUSED");
+    await expectProblem(
+      await strict(`/api/v1/orgs/${slug}/data-sources/${pg.id}/query`, ada.token, { method: "POST", body: { sql: "SELECT 1" } }),
+      422,
+      "DATA_SOURCE_ADDRESS_REFUSED",
+    );
     // The same sources, where the policy allows them, answer.
     await json(await call(`/api/v1/orgs/${slug}/data-sources/${source.id}/test`, { method: "POST", token: ada.token }), 200);
   });
@@ -262,16 +371,45 @@ describe("the network policy (issue 18)", () => {
 
 describe("strict parsing of connections (issue 18)", () => {
   it.each([
-    ["a port of 99999", { connectionString: "postgresql://u:p@db.example.com:99999/db" }, "body.connectionString", "port must be a number from 1 to 65535"],
-    ["a bad % escape in the password", { connectionString: "postgresql://u:%zz@db.example.com/db" }, "body.connectionString", "has a malformed % escape"],
-    ["a bad % escape in the database", { connectionString: "postgresql://u:p@db.example.com/%E0%A4%A" }, "body.connectionString", "has a malformed % escape"],
-    ["a host parameter", { connectionString: "postgresql://u:p@db.example.com/db?host=127.0.0.1" }, "body.connectionString", expect.stringContaining('parameter "host"')],
-    ["an endpoint with a query", { connectionString: "postgresql://u:p@db.example.com/db", endpoint: "http://db.example.com/sql?x=1" }, "body.endpoint", "must not have a query string"],
+    [
+      "a port of 99999",
+      { connectionString: "postgresql://u:p@db.example.com:99999/db" },
+      "body.connectionString",
+      "port must be a number from 1 to 65535",
+    ],
+    [
+      "a bad % escape in the password",
+      { connectionString: "postgresql://u:%zz@db.example.com/db" },
+      "body.connectionString",
+      "has a malformed % escape",
+    ],
+    [
+      "a bad % escape in the database",
+      { connectionString: "postgresql://u:p@db.example.com/%E0%A4%A" },
+      "body.connectionString",
+      "has a malformed % escape",
+    ],
+    [
+      "a host parameter",
+      { connectionString: "postgresql://u:p@db.example.com/db?host=127.0.0.1" },
+      "body.connectionString",
+      expect.stringContaining('parameter "host"'),
+    ],
+    [
+      "an endpoint with a query",
+      { connectionString: "postgresql://u:p@db.example.com/db", endpoint: "http://db.example.com/sql?x=1" },
+      "body.endpoint",
+      "must not have a query string",
+    ],
   ])("answers %s with 400 naming the field", async (_, fields, path, message) => {
     const ada = await person("ds-parse");
     const slug = await team(ada);
     const problem = await expectProblem(
-      await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: ada.token, body: { kind: "postgres", name: "p", ...fields } }),
+      await call(`/api/v1/orgs/${slug}/data-sources`, {
+        method: "POST",
+        token: ada.token,
+        body: { kind: "postgres", name: "p", ...fields },
+      }),
       400,
       "VALIDATION_FAILED",
     );
@@ -282,9 +420,17 @@ describe("strict parsing of connections (issue 18)", () => {
     const ada = await person("ds-parse-r");
     const slug = await team(ada);
     const url = `${env.UPSTASH_REDIS_REST_URL}/eval/cmV0dXJuIDE=/0?`;
-    const problem = await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: ada.token, body: redisBody({ url }) }), 400, "VALIDATION_FAILED");
+    const problem = await expectProblem(
+      await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: ada.token, body: redisBody({ url }) }),
+      400,
+      "VALIDATION_FAILED",
+    );
     expect(problem.errors!.map((error) => error.path)).toContain("body.url");
     const source = await createSource(ada, slug, redisBody());
-    await expectProblem(await call(`/api/v1/orgs/${slug}/data-sources/${source.id}`, { method: "PATCH", token: ada.token, body: { url } }), 400, "VALIDATION_FAILED");
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/data-sources/${source.id}`, { method: "PATCH", token: ada.token, body: { url } }),
+      400,
+      "VALIDATION_FAILED",
+    );
   });
 });

@@ -21,10 +21,20 @@ interface Dataset {
 const encoder = new TextEncoder();
 
 async function project(who: Person) {
-  return (await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: who.token, body: { name: "Adversarial" } }), 201)).id;
+  return (
+    await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: who.token, body: { name: "Adversarial" } }), 201)
+  ).id;
 }
 
-async function send(who: Person, projectId: string, body: BodyInit, contentType: string, query = "", headers: Record<string, string> = {}, overrides: Partial<Cloudflare.Env> = {}) {
+async function send(
+  who: Person,
+  projectId: string,
+  body: BodyInit,
+  contentType: string,
+  query = "",
+  headers: Record<string, string> = {},
+  overrides: Partial<Cloudflare.Env> = {},
+) {
   const ctx = createExecutionContext();
   const request = new Request(`https://api.test/api/v1/projects/${projectId}/datasets${query}`, {
     method: "POST",
@@ -36,8 +46,13 @@ async function send(who: Person, projectId: string, body: BodyInit, contentType:
   return response;
 }
 
-const stored = async (projectId: string) => (await env.DATASETS.list({ prefix: "datasets/" })).objects.filter((o) => o.key.includes(projectId));
-const rowsOf = (projectId: string) => createDb(env).select({ id: datasets.id }).from(datasets).where(and(eq(datasets.projectId, projectId)));
+const stored = async (projectId: string) =>
+  (await env.DATASETS.list({ prefix: "datasets/" })).objects.filter((o) => o.key.includes(projectId));
+const rowsOf = (projectId: string) =>
+  createDb(env)
+    .select({ id: datasets.id })
+    .from(datasets)
+    .where(and(eq(datasets.projectId, projectId)));
 
 // Concurrency matters on real Postgres (REQUIRE_REAL_SERVICES=1, as CI runs): PGlite runs one statement at a time.
 describe("uploads of one name at once", () => {
@@ -45,7 +60,9 @@ describe("uploads of one name at once", () => {
     const ada = await person("adv-par");
     const projectId = await project(ada);
     const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => send(ada, projectId, `n\n${i}\n`, "text/csv", "?name=same")));
-    const bodies = await Promise.all(responses.map(async (response) => ({ status: response.status, body: (await response.json()) as Dataset })));
+    const bodies = await Promise.all(
+      responses.map(async (response) => ({ status: response.status, body: (await response.json()) as Dataset })),
+    );
     expect(bodies.map((b) => b.status)).toEqual(Array(20).fill(201));
     expect(bodies.map((b) => b.body.version).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(await stored(projectId)).toHaveLength(20);
@@ -55,7 +72,9 @@ describe("uploads of one name at once", () => {
     const ada = await person("adv-same");
     const projectId = await project(ada);
     const responses = await Promise.all(Array.from({ length: 20 }, () => send(ada, projectId, "n\n1\n2\n", "text/csv", "?name=same")));
-    const bodies = await Promise.all(responses.map(async (response) => ({ status: response.status, body: (await response.json()) as Dataset })));
+    const bodies = await Promise.all(
+      responses.map(async (response) => ({ status: response.status, body: (await response.json()) as Dataset })),
+    );
     expect(bodies.map((b) => b.status).sort((a, b) => a - b)).toEqual([...Array(19).fill(200), 201]);
     expect(new Set(bodies.map((b) => b.body.id)).size).toBe(1);
     expect(await stored(projectId)).toHaveLength(1);
@@ -105,7 +124,10 @@ describe("NUL (U+0000) in JSON data", () => {
     expect(dataset.sample[0]).toEqual({ name: `a${replaced}b`, [`k${replaced}ey`]: 1, tags: { [`x${replaced}`]: [replaced] } });
     expect(dataset.profile.columns[0]).toMatchObject({ min: `a${replaced}b`, max: "c" });
     // Read back from R2 the same way.
-    const page = await json<{ columns: string[]; rows: Record<string, unknown>[] }>(await call(`/api/v1/datasets/${dataset.id}/rows`, { token: ada.token }), 200);
+    const page = await json<{ columns: string[]; rows: Record<string, unknown>[] }>(
+      await call(`/api/v1/datasets/${dataset.id}/rows`, { token: ada.token }),
+      200,
+    );
     expect(page.columns).toEqual(dataset.profile.columns.map((c) => c.name));
     expect(page.rows[0]).toEqual(dataset.sample[0]);
   });
@@ -126,7 +148,10 @@ describe("deeply nested JSON", () => {
     const ada = await person("adv-deep-ok");
     const projectId = await project(ada);
     // The row's object is level 1: {"v": <31 levels>} nests 32 deep, the default MAX_JSON_DEPTH.
-    const dataset = await json<Dataset>(await send(ada, projectId, `{"v":${nested(31)}}\n{"v":${nested(31)}}\n`, "application/x-ndjson"), 201);
+    const dataset = await json<Dataset>(
+      await send(ada, projectId, `{"v":${nested(31)}}\n{"v":${nested(31)}}\n`, "application/x-ndjson"),
+      201,
+    );
     expect(dataset.profile.columns[0]).toMatchObject({ name: "v", type: "string", topValues: [{ value: nested(31), count: 2 }] });
   });
 
@@ -180,7 +205,11 @@ describe("NDJSON lines across chunks", () => {
     });
     const dataset = await json<Dataset>(await send(ada, projectId, body, "application/x-ndjson"), 201);
     expect(dataset.rowCount).toBe(3);
-    expect(dataset.sample.map((row) => [row.a, String(row.s).length])).toEqual([[1, 600_000], [2, 1], [3, 1]]);
+    expect(dataset.sample.map((row) => [row.a, String(row.s).length])).toEqual([
+      [1, 600_000],
+      [2, 1],
+      [3, 1],
+    ]);
   });
 });
 

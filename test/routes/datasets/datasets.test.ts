@@ -35,18 +35,29 @@ async function project(who: Person) {
   return (await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: who.token, body: { name: "Data" } }), 201)).id;
 }
 
-
-async function sendRaw(who: Person, projectId: string, body: BodyInit, contentType: string | null, query = "", overrides: Partial<Cloudflare.Env> = {}) {
+async function sendRaw(
+  who: Person,
+  projectId: string,
+  body: BodyInit,
+  contentType: string | null,
+  query = "",
+  overrides: Partial<Cloudflare.Env> = {},
+) {
   const ctx = createExecutionContext();
   const headers: Record<string, string> = { Authorization: `Bearer ${who.token}`, "CF-Connecting-IP": randomIp() };
   if (contentType) headers["Content-Type"] = contentType;
-  const response = await worker.fetch(new Request(`https://api.test/api/v1/projects/${projectId}/datasets${query}`, { method: "POST", headers, body }), { ...env, ...overrides }, ctx);
+  const response = await worker.fetch(
+    new Request(`https://api.test/api/v1/projects/${projectId}/datasets${query}`, { method: "POST", headers, body }),
+    { ...env, ...overrides },
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
   return response;
 }
 
 const column = (dataset: Dataset, name: string) => dataset.profile.columns.find((c) => c.name === name)!;
-const stored = async (projectId: string) => (await env.DATASETS.list({ prefix: "datasets/" })).objects.filter((o) => o.key.includes(projectId));
+const stored = async (projectId: string) =>
+  (await env.DATASETS.list({ prefix: "datasets/" })).objects.filter((o) => o.key.includes(projectId));
 
 const sales = [
   "id,region,amount,paid,day",
@@ -64,13 +75,24 @@ describe("uploading CSV", () => {
     const response = await sendRaw(ada, projectId, sales, "text/csv", "?name=sales");
     const dataset = await json<Dataset>(response, 201);
     expect(response.headers.get("Location")).toBe(`/api/v1/datasets/${dataset.id}`);
-    expect(dataset).toMatchObject({ name: "sales", version: 1, format: "csv", rowCount: 5, columnCount: 5, sizeBytes: new TextEncoder().encode(sales).length });
+    expect(dataset).toMatchObject({
+      name: "sales",
+      version: 1,
+      format: "csv",
+      rowCount: 5,
+      columnCount: 5,
+      sizeBytes: new TextEncoder().encode(sales).length,
+    });
     expect(dataset.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(column(dataset, "id")).toMatchObject({ type: "integer", count: 5, nulls: 0, distinct: 5, min: 1, max: 5, mean: 3 });
     expect(column(dataset, "amount")).toMatchObject({ type: "number", nulls: 1, min: 10.5, max: 40.25, mean: 25 });
     expect(column(dataset, "amount").stddev).toBeCloseTo(12.7263, 3);
     expect(column(dataset, "amount").quantiles).toMatchObject({ p50: expect.any(Number) });
-    expect(column(dataset, "region")).toMatchObject({ type: "string", distinct: 3, topValues: [{ value: "North", count: 3 }, expect.anything(), expect.anything()] });
+    expect(column(dataset, "region")).toMatchObject({
+      type: "string",
+      distinct: 3,
+      topValues: [{ value: "North", count: 3 }, expect.anything(), expect.anything()],
+    });
     expect(column(dataset, "paid")).toMatchObject({ type: "boolean", nulls: 0 });
     expect(column(dataset, "day")).toMatchObject({ type: "datetime", min: "2026-01-01T00:00:00.000Z", max: "2026-01-05T00:00:00.000Z" });
     expect(dataset.sample[0]).toEqual({ id: "1", region: "North", amount: "10.5", paid: "true", day: "2026-01-01" });
@@ -83,14 +105,20 @@ describe("uploading CSV", () => {
     const csv = '\uFEFFname;note\n"Smith; John";"said ""hi""\nthen left"\nDoe;plain\n';
     const dataset = await json<Dataset>(await sendRaw(ada, projectId, csv, "text/csv; charset=utf-8"), 201);
     expect(dataset.profile.columns.map((c) => c.name)).toEqual(["name", "note"]);
-    expect(dataset.sample).toEqual([{ name: "Smith; John", note: 'said "hi"\nthen left' }, { name: "Doe", note: "plain" }]);
+    expect(dataset.sample).toEqual([
+      { name: "Smith; John", note: 'said "hi"\nthen left' },
+      { name: "Doe", note: "plain" },
+    ]);
   });
 
   it("reads tab-separated values and a file without a header", async () => {
     const ada = await person("ds-tsv");
     const projectId = await project(ada);
     const dataset = await json<Dataset>(await sendRaw(ada, projectId, "1\t2.5\n3\t4.5\n", "text/tab-separated-values"), 201);
-    expect(dataset.profile.columns.map((c) => [c.name, c.type])).toEqual([["column_1", "integer"], ["column_2", "number"]]);
+    expect(dataset.profile.columns.map((c) => [c.name, c.type])).toEqual([
+      ["column_1", "integer"],
+      ["column_2", "number"],
+    ]);
     expect(dataset.rowCount).toBe(2);
   });
 });
@@ -99,7 +127,10 @@ describe("uploading JSON", () => {
   it("takes an array of objects", async () => {
     const ada = await person("ds-json");
     const projectId = await project(ada);
-    const body = JSON.stringify([{ city: "Oslo", temp: -3.5 }, { city: "Rome", temp: 14, extra: true }]);
+    const body = JSON.stringify([
+      { city: "Oslo", temp: -3.5 },
+      { city: "Rome", temp: 14, extra: true },
+    ]);
     const dataset = await json<Dataset>(await sendRaw(ada, projectId, body, "application/json", "?name=weather"), 201);
     expect(dataset).toMatchObject({ format: "json", rowCount: 2, columnCount: 3 });
     expect(column(dataset, "temp")).toMatchObject({ type: "number", min: -3.5, max: 14 });
@@ -123,14 +154,19 @@ describe("uploading multipart/form-data", () => {
     const form = new FormData();
     form.append("file", new File([sales], "q1-sales.csv", { type: "text/csv" }));
     const request = new Request("https://x", { method: "POST", body: form });
-    const dataset = await json<Dataset>(await sendRaw(ada, projectId, await request.arrayBuffer(), request.headers.get("Content-Type")), 201);
+    const dataset = await json<Dataset>(
+      await sendRaw(ada, projectId, await request.arrayBuffer(), request.headers.get("Content-Type")),
+      201,
+    );
     expect(dataset).toMatchObject({ name: "q1-sales", rowCount: 5, format: "csv" });
 
     const named = new FormData();
     named.append("name", "renamed");
     named.append("file", new File(['[{"x":1}]'], "data.json", { type: "application/json" }));
     const second = new Request("https://x", { method: "POST", body: named });
-    expect(await json<Dataset>(await sendRaw(ada, projectId, await second.arrayBuffer(), second.headers.get("Content-Type")), 201)).toMatchObject({ name: "renamed", format: "json" });
+    expect(
+      await json<Dataset>(await sendRaw(ada, projectId, await second.arrayBuffer(), second.headers.get("Content-Type")), 201),
+    ).toMatchObject({ name: "renamed", format: "json" });
   });
 });
 
@@ -142,9 +178,15 @@ describe("versions", () => {
     const again = await sendRaw(ada, projectId, sales, "text/csv", "?name=sales");
     expect((await json<Dataset>(again, 200)).id).toBe(first.id);
     expect(await stored(projectId)).toHaveLength(1);
-    const changed = await json<Dataset>(await sendRaw(ada, projectId, `${sales}\n6,West,1,true,2026-01-06`, "text/csv", "?name=sales"), 201);
+    const changed = await json<Dataset>(
+      await sendRaw(ada, projectId, `${sales}\n6,West,1,true,2026-01-06`, "text/csv", "?name=sales"),
+      201,
+    );
     expect(changed.version).toBe(2);
-    const versions = await json<{ data: { version: number }[] }>(await call(`/api/v1/datasets/${first.id}/versions`, { token: ada.token }), 200);
+    const versions = await json<{ data: { version: number }[] }>(
+      await call(`/api/v1/datasets/${first.id}/versions`, { token: ada.token }),
+      200,
+    );
     expect(versions.data.map((v) => v.version)).toEqual([2, 1]);
     const list = await json<{ data: { id: string }[] }>(await call(`/api/v1/projects/${projectId}/datasets`, { token: ada.token }), 200);
     expect(list.data.map((d) => d.id)).toEqual([changed.id, first.id]);
@@ -161,7 +203,10 @@ describe("reading", () => {
     expect((await json<Dataset>(read, 200)).profile.rowCount).toBe(5);
     const cached = await call(`/api/v1/datasets/${id}`, { token: ada.token, headers: { "If-None-Match": etag } });
     expect(cached.status).toBe(304);
-    const page = await json<{ rows: { id: string }[]; columns: string[]; total: number }>(await call(`/api/v1/datasets/${id}/rows?offset=3&limit=10`, { token: ada.token }), 200);
+    const page = await json<{ rows: { id: string }[]; columns: string[]; total: number }>(
+      await call(`/api/v1/datasets/${id}/rows?offset=3&limit=10`, { token: ada.token }),
+      200,
+    );
     expect(page).toMatchObject({ columns: ["id", "region", "amount", "paid", "day"], total: 5 });
     expect(page.rows.map((row) => row.id)).toEqual(["4", "5"]);
     const past = await json<{ rows: unknown[] }>(await call(`/api/v1/datasets/${id}/rows?offset=99`, { token: ada.token }), 200);
@@ -175,7 +220,9 @@ describe("reading", () => {
     const { id } = await json<Dataset>(await sendRaw(ada, projectId, sales, "text/csv"), 201);
     expect((await call(`/api/v1/datasets/${id}`, { method: "DELETE", token: ada.token })).status).toBe(204);
     await expectProblem(await call(`/api/v1/datasets/${id}`, { token: ada.token }), 404, "NOT_FOUND");
-    expect((await json<{ data: unknown[] }>(await call(`/api/v1/projects/${projectId}/datasets`, { token: ada.token }), 200)).data).toEqual([]);
+    expect((await json<{ data: unknown[] }>(await call(`/api/v1/projects/${projectId}/datasets`, { token: ada.token }), 200)).data).toEqual(
+      [],
+    );
   });
 });
 
@@ -185,7 +232,13 @@ describe("bad input leaves nothing behind", () => {
     ["an unclosed quote", 'a,b\n1,"never closed\n', "text/csv", 422, "CSV_MALFORMED", /quote/],
     ["text after a closing quote", 'a,b\n1,"x"y\n', "text/csv", 422, "CSV_MALFORMED", /row 2, column 2/],
     // Past the first 64 KB, which decide the delimiter: the scanner itself must notice.
-    ["bytes that are not UTF-8, far into the file", new Uint8Array([...new TextEncoder().encode(`a,b\n${"1,x\n".repeat(20_000)}`), 0x32, 0x2c, 0xc3, 0x28, 0x0a]), "text/csv", 422, "NOT_UTF8"],
+    [
+      "bytes that are not UTF-8, far into the file",
+      new Uint8Array([...new TextEncoder().encode(`a,b\n${"1,x\n".repeat(20_000)}`), 0x32, 0x2c, 0xc3, 0x28, 0x0a]),
+      "text/csv",
+      422,
+      "NOT_UTF8",
+    ],
     ["binary data", new Uint8Array([0x61, 0x2c, 0x62, 0x0a, 0x00, 0x01, 0x02]), "text/csv", 422, "BINARY_FILE"],
     ["bytes that are not UTF-8", new Uint8Array([0x61, 0x0a, 0xff, 0xfe, 0x0a]), "text/csv", 422, "NOT_UTF8"],
     ["JSON that is one object", '{"a":1}', "application/json", 422, "JSON_MALFORMED", /array of objects/],
@@ -201,7 +254,9 @@ describe("bad input leaves nothing behind", () => {
     const problem = await expectProblem(await sendRaw(ada, projectId, body, type), status, code as never);
     if (detail) expect(problem.detail).toMatch(detail);
     expect(await stored(projectId)).toEqual([]);
-    expect((await json<{ data: unknown[] }>(await call(`/api/v1/projects/${projectId}/datasets`, { token: ada.token }), 200)).data).toEqual([]);
+    expect((await json<{ data: unknown[] }>(await call(`/api/v1/projects/${projectId}/datasets`, { token: ada.token }), 200)).data).toEqual(
+      [],
+    );
   });
 
   it("stops at each configured limit with the code naming it", async () => {

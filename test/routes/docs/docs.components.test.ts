@@ -6,7 +6,11 @@ import { assertUniqueComponents } from "../../../src/routes/docs/docs.components
 function appAnswering(...schemas: z.ZodType[]) {
   const app = new OpenAPIHono();
   schemas.forEach((schema, i) => {
-    const route = createRoute({ method: "get", path: `/r${i}`, responses: { 200: { description: "ok", content: { "application/json": { schema } } } } });
+    const route = createRoute({
+      method: "get",
+      path: `/r${i}`,
+      responses: { 200: { description: "ok", content: { "application/json": { schema } } } },
+    });
     app.openapi(route, (c) => c.json({}) as never);
   });
   return app;

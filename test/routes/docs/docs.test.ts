@@ -43,7 +43,10 @@ describe("the document's security", () => {
     // The root requires bearerAuth; a public operation says `security: []`, and every operation says one or the other.
     expect((doc as unknown as { security: unknown }).security).toEqual([{ bearerAuth: [] }]);
     for (const op of operations) expect(op.security, op.route).toBeDefined();
-    const open = operations.filter((op) => op.security!.length === 0).map((op) => op.operationId).sort();
+    const open = operations
+      .filter((op) => op.security!.length === 0)
+      .map((op) => op.operationId)
+      .sort();
     expect(open).toEqual(["completeMfaSignIn", "refreshTokens", "resendVerification", "signIn", "signUp", "verifyEmail"]);
     expect(doc.components.securitySchemes.streamTicket).toMatchObject({ type: "apiKey", in: "query", name: "ticket" });
     for (const op of operations.filter((o) => o.security!.length > 0)) {
@@ -83,7 +86,7 @@ describe("GET /docs", () => {
     expect(scripts.length).toBeGreaterThanOrEqual(2);
     for (const attributes of scripts) expect(attributes).toContain(`nonce="${nonce}"`);
     // No script from anywhere else: the one src is the bundle's own path here.
-    const sources = scripts.flatMap((attributes) => [.../\ssrc="([^"]+)"/.exec(attributes)?.slice(1) ?? []]);
+    const sources = scripts.flatMap((attributes) => [...(/\ssrc="([^"]+)"/.exec(attributes)?.slice(1) ?? [])]);
     expect(sources).toEqual([`/docs/scalar-${scalarPackage.version}.js`]);
     expect(html).not.toContain("cdn.jsdelivr.net");
     expect(html).not.toContain("fonts.scalar.com");
@@ -126,11 +129,29 @@ describe("GET /docs", () => {
 
 type Doc = {
   tags: { name: string; description: string }[];
-  paths: Record<string, Record<string, Record<string, unknown> & { operationId: string; tags?: string[]; description?: string; parameters?: unknown[]; requestBody?: { content: Record<string, { schema: Record<string, unknown> }> }; responses: Record<string, { headers?: Record<string, { $ref?: string }> }> }>>;
-  components: { schemas: Record<string, { properties?: Record<string, unknown> }>; headers: Record<string, unknown>; parameters: Record<string, { name: string; in: string }> };
+  paths: Record<
+    string,
+    Record<
+      string,
+      Record<string, unknown> & {
+        operationId: string;
+        tags?: string[];
+        description?: string;
+        parameters?: unknown[];
+        requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
+        responses: Record<string, { headers?: Record<string, { $ref?: string }> }>;
+      }
+    >
+  >;
+  components: {
+    schemas: Record<string, { properties?: Record<string, unknown> }>;
+    headers: Record<string, unknown>;
+    parameters: Record<string, { name: string; in: string }>;
+  };
 };
 const served = async () => (await (await checkedFetch("https://api.test/openapi.json")).json()) as Doc;
-const operationsOf = (doc: Doc) => Object.entries(doc.paths).flatMap(([path, byMethod]) => Object.entries(byMethod).map(([method, op]) => ({ path, method, ...op })));
+const operationsOf = (doc: Doc) =>
+  Object.entries(doc.paths).flatMap(([path, byMethod]) => Object.entries(byMethod).map(([method, op]) => ({ path, method, ...op })));
 
 describe("the document's shape", () => {
   it("names each operation once, tags and describes every one, and lists every tag used", async () => {
@@ -149,7 +170,9 @@ describe("the document's shape", () => {
 
   it("documents nullable references as nullable: Analysis.error is a Problem or null", async () => {
     const doc = await served();
-    expect(doc.components.schemas.Analysis?.properties?.error).toMatchObject({ anyOf: [{ $ref: "#/components/schemas/Problem" }, { type: "null" }] });
+    expect(doc.components.schemas.Analysis?.properties?.error).toMatchObject({
+      anyOf: [{ $ref: "#/components/schemas/Problem" }, { type: "null" }],
+    });
     expect(JSON.stringify(doc)).not.toMatch(/"allOf":\[\{"\$ref":"[^"]+"\},\{"type":\[[^\]]*"null"/);
   });
 
@@ -159,16 +182,22 @@ describe("the document's shape", () => {
     expect(content["text/csv"]!.schema).toMatchObject({ type: "string" });
     expect(content["application/x-ndjson"]!.schema).toMatchObject({ type: "string" });
     expect(content["application/json"]!.schema).toMatchObject({ type: "array", items: { type: "object" } });
-    expect(content["multipart/form-data"]!.schema).toMatchObject({ type: "object", required: ["file"], properties: { file: { type: "string", format: "binary" } } });
+    expect(content["multipart/form-data"]!.schema).toMatchObject({
+      type: "object",
+      required: ["file"],
+      properties: { file: { type: "string", format: "binary" } },
+    });
   });
 
   it("declares the pipeline's headers once and references them where they are answered", async () => {
     const doc = await served();
-    for (const name of ["RateLimit", "RateLimit-Policy", "Retry-After", "ETag", "Link", "X-Request-ID"]) expect(doc.components.headers, name).toHaveProperty([name]);
+    for (const name of ["RateLimit", "RateLimit-Policy", "Retry-After", "ETag", "Link", "X-Request-ID"])
+      expect(doc.components.headers, name).toHaveProperty([name]);
     expect(doc.components.parameters.IdempotencyKey).toMatchObject({ name: "Idempotency-Key", in: "header" });
     const ref = (name: string) => ({ $ref: `#/components/headers/${name}` });
     const listProjects = doc.paths["/api/v1/projects"]!.get!.responses["200"]!.headers!;
-    for (const name of ["X-Request-ID", "RateLimit", "RateLimit-Policy", "ETag", "Link"]) expect(listProjects[name], name).toEqual(ref(name));
+    for (const name of ["X-Request-ID", "RateLimit", "RateLimit-Policy", "ETag", "Link"])
+      expect(listProjects[name], name).toEqual(ref(name));
     expect(doc.paths["/api/v1/projects/{id}"]!.get!.responses["200"]!.headers!.ETag).toEqual(ref("ETag"));
     expect(doc.paths["/api/v1/projects"]!.post!.responses["429"]!.headers!["Retry-After"]).toEqual(ref("Retry-After"));
     expect(doc.paths["/api/v1/projects"]!.post!.parameters).toContainEqual({ $ref: "#/components/parameters/IdempotencyKey" });
@@ -182,7 +211,10 @@ describe("the document's shape", () => {
   it("gives every integer a format", async () => {
     const integers: unknown[] = [];
     const walk = (node: unknown): void => {
-      if (Array.isArray(node)) return node.forEach(walk);
+      if (Array.isArray(node)) {
+        for (const item of node) walk(item);
+        return;
+      }
       if (!node || typeof node !== "object") return;
       const schema = node as Record<string, unknown>;
       if (schema.type === "integer" || (Array.isArray(schema.type) && schema.type.includes("integer"))) integers.push(schema);

@@ -12,7 +12,12 @@ interface Dataset {
 }
 
 async function project(who: Person, org?: string) {
-  return (await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: who.token, body: { name: "Data", ...(org ? { org } : {}) } }), 201)).id;
+  return (
+    await json<{ id: string }>(
+      await call("/api/v1/projects", { method: "POST", token: who.token, body: { name: "Data", ...(org ? { org } : {}) } }),
+      201,
+    )
+  ).id;
 }
 
 async function upload(who: Person, projectId: string, body: string, contentType: string, name: string): Promise<Dataset> {
@@ -24,7 +29,8 @@ async function upload(who: Person, projectId: string, body: string, contentType:
   return json<Dataset>(response, 201);
 }
 
-const download = (token: string, id: string, query = "", headers: Record<string, string> = {}) => call(`/api/v1/datasets/${id}/download${query}`, { token, headers });
+const download = (token: string, id: string, query = "", headers: Record<string, string> = {}) =>
+  call(`/api/v1/datasets/${id}/download${query}`, { token, headers });
 
 const sha256 = async (bytes: ArrayBuffer | Uint8Array) =>
   [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((byte) => byte.toString(16).padStart(2, "0")).join("");
@@ -60,7 +66,9 @@ describe("downloading a CSV dataset", () => {
     expect(response.headers.get("Content-Type")).toBe("text/csv; charset=utf-8");
     expect(response.headers.get("Content-Length")).toBe(String(bytes.length));
     expect(response.headers.get("ETag")).toBe(`"${dataset.sha256}"`);
-    expect(response.headers.get("Content-Disposition")).toBe(`attachment; filename="Ventes-ete.csv"; filename*=UTF-8''Ventes%20%C3%A9t%C3%A9.csv`);
+    expect(response.headers.get("Content-Disposition")).toBe(
+      `attachment; filename="Ventes-ete.csv"; filename*=UTF-8''Ventes%20%C3%A9t%C3%A9.csv`,
+    );
 
     // format=csv of a CSV upload is the same file.
     const asCsv = await download(ada.token, dataset.id, "?format=csv");
@@ -94,7 +102,9 @@ describe("downloading a CSV dataset", () => {
       ["empty", "BYTE_ARRAY", "STRING"],
     ]);
     expect(metadata.key_value_metadata).toContainEqual({ key: "datacrafted.dataset.sha256", value: dataset.sha256 });
-    expect((await download(ada.token, dataset.id, "?format=parquet", { "If-None-Match": `W/"${dataset.sha256}.parquet"` })).status).toBe(304);
+    expect((await download(ada.token, dataset.id, "?format=parquet", { "If-None-Match": `W/"${dataset.sha256}.parquet"` })).status).toBe(
+      304,
+    );
   });
 
   it("splits a large file into bounded row groups and keeps every row", async () => {
@@ -144,15 +154,25 @@ describe("downloading a JSON dataset", () => {
       const written = typeof value === "object" ? JSON.stringify(value) : String(value);
       return /[",]/.test(written) ? `"${written.replaceAll('"', '""')}"` : written;
     };
-    const lines = [columns.join(","), ...records.map((record) => columns.map((name) => cell((record as Record<string, unknown>)[name])).join(","))];
+    const lines = [
+      columns.join(","),
+      ...records.map((record) => columns.map((name) => cell((record as Record<string, unknown>)[name])).join(",")),
+    ];
     expect(await asCsv.text()).toBe(lines.map((line) => `${line}\r\n`).join(""));
 
     const file = await (await download(ada.token, dataset.id, "?format=parquet")).arrayBuffer();
     const types = dataset.profile.columns.map((column) => column.type);
     expect(types).toEqual(["number", "string", "boolean", "string", "string"]);
-    const asString = (value: unknown) => (value === null || value === undefined ? null : typeof value === "object" ? JSON.stringify(value) : String(value));
+    const asString = (value: unknown) =>
+      value === null || value === undefined ? null : typeof value === "object" ? JSON.stringify(value) : String(value);
     expect(await parquetReadObjects({ file })).toEqual(
-      records.map((record: Record<string, unknown>) => ({ a: record.a ?? null, b: asString(record.b), c: record.c ?? null, d: asString(record.d), e: asString(record.e) })),
+      records.map((record: Record<string, unknown>) => ({
+        a: record.a ?? null,
+        b: asString(record.b),
+        c: record.c ?? null,
+        d: asString(record.d),
+        e: asString(record.e),
+      })),
     );
   });
 
@@ -184,7 +204,10 @@ describe("who may download", () => {
     const owner = await person("dl-key");
     const slug = await team(owner);
     const dataset = await upload(owner, await project(owner, slug), csv, "text/csv", "shared");
-    const key = await json<{ key: string }>(await call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: owner.token, body: { name: "reader", scopes: ["read"] } }), 201);
+    const key = await json<{ key: string }>(
+      await call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: owner.token, body: { name: "reader", scopes: ["read"] } }),
+      201,
+    );
     const response = await download(key.key, dataset.id);
     expect(response.status).toBe(200);
     expect(await sha256(await response.arrayBuffer())).toBe(dataset.sha256);
@@ -195,7 +218,8 @@ describe("who may download", () => {
   it("another tenant, a deleted dataset, no token and a bad format are problems, not files", async () => {
     const [ada, eve] = [await person("dl-owner"), await person("dl-eve")];
     const dataset = await upload(ada, await project(ada), csv, "text/csv", "private");
-    for (const query of ["", "?format=csv", "?format=parquet"]) await expectProblem(await download(eve.token, dataset.id, query), 404, "NOT_FOUND");
+    for (const query of ["", "?format=csv", "?format=parquet"])
+      await expectProblem(await download(eve.token, dataset.id, query), 404, "NOT_FOUND");
     await expectProblem(await call(`/api/v1/datasets/${dataset.id}/download`), 401, "UNAUTHORIZED");
 
     const bad = await expectProblem(await download(ada.token, dataset.id, "?format=xlsx"), 400, "VALIDATION_FAILED");
@@ -210,14 +234,26 @@ describe("who may download", () => {
 describe("the OpenAPI document", () => {
   it("describes the download with each media type: files as binary strings, a JSON upload as its array of rows", async () => {
     const doc = (await (await checkedFetch(`${BASE}/openapi.json`)).json()) as {
-      paths: Record<string, { get?: { operationId: string; responses: Record<string, { content?: Record<string, { schema: unknown }> }> } }>;
+      paths: Record<
+        string,
+        { get?: { operationId: string; responses: Record<string, { content?: Record<string, { schema: unknown }> }> } }
+      >;
     };
     const operation = doc.paths["/api/v1/datasets/{id}/download"]?.get;
     expect(operation?.operationId).toBe("downloadDataset");
     const content = operation?.responses["200"]?.content ?? {};
-    expect(Object.keys(content)).toEqual(["text/csv", "text/tab-separated-values", "application/json", "application/x-ndjson", "application/vnd.apache.parquet"]);
+    expect(Object.keys(content)).toEqual([
+      "text/csv",
+      "text/tab-separated-values",
+      "application/json",
+      "application/x-ndjson",
+      "application/vnd.apache.parquet",
+    ]);
     for (const [type, media] of Object.entries(content)) {
-      const expected = type === "application/json" ? { type: "array", items: { type: "object", additionalProperties: true } } : { type: "string", format: "binary" };
+      const expected =
+        type === "application/json"
+          ? { type: "array", items: { type: "object", additionalProperties: true } }
+          : { type: "string", format: "binary" };
       expect(media.schema, type).toEqual(expected);
     }
   });

@@ -5,7 +5,10 @@ import { expectProblem } from "../../support/problem.ts";
 import { analyse, dataOf, readSse, sessionOn } from "../../support/analysis.ts";
 
 const follow = (token: string, sessionId: string, lastEventId?: string) =>
-  call(`/api/v1/sessions/${sessionId}/events`, { token, headers: { Accept: "text/event-stream", ...(lastEventId ? { "Last-Event-ID": lastEventId } : {}) } });
+  call(`/api/v1/sessions/${sessionId}/events`, {
+    token,
+    headers: { Accept: "text/event-stream", ...(lastEventId ? { "Last-Event-ID": lastEventId } : {}) },
+  });
 
 describe("GET /sessions/{id}/events", () => {
   it("fans an analysis out to a listener, and a reconnect with Last-Event-ID gets exactly what it missed", async () => {
@@ -26,14 +29,21 @@ describe("GET /sessions/{id}/events", () => {
     // While it is away, a second analysis runs.
     const second = await readSse(await analyse(ada, sessionId, { engine: "statistical" }));
 
-    const resumed = await readSse(await follow(ada.token, sessionId, lastSeen), (events) => events.filter((event) => event.event === "done").length === 2);
+    const resumed = await readSse(
+      await follow(ada.token, sessionId, lastSeen),
+      (events) => events.filter((event) => event.event === "done").length === 2,
+    );
     const ids = resumed.events.map((event) => Number(event.id));
     expect(ids[0]).toBe(Number(lastSeen) + 1);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     expect(new Set(ids).size).toBe(ids.length);
     // Together, what the listener saw and what it resumed with is every event of both analyses, once each.
-    const all = analysisOnly([...live, ...resumed.events]).map((event) => `${event.event}:${dataOf<{ analysisId: string }>(event).analysisId}`);
-    const expected = [...first.events, ...second.events].map((event) => `${event.event}:${dataOf<{ analysisId: string }>(event).analysisId}`);
+    const all = analysisOnly([...live, ...resumed.events]).map(
+      (event) => `${event.event}:${dataOf<{ analysisId: string }>(event).analysisId}`,
+    );
+    const expected = [...first.events, ...second.events].map(
+      (event) => `${event.event}:${dataOf<{ analysisId: string }>(event).analysisId}`,
+    );
     expect(all).toEqual(expected);
   });
 

@@ -97,7 +97,11 @@ describe("POST /sessions/{id}/events/ticket and GET …/events?ticket=", () => {
     await expectProblem(await call(`/api/v1/sessions/${sessionId}/events/ticket`, { method: "POST", token: eve.token }), 404, "NOT_FOUND");
     await expectProblem(await call(`/api/v1/sessions/${sessionId}/events/ticket`, { method: "POST" }), 401, "UNAUTHORIZED");
     const key = await json<{ key: string }>(
-      await call(`/api/v1/orgs/${ada.personalOrg}/api-keys`, { method: "POST", token: ada.token, body: { name: "script", scopes: ["read", "write"] } }),
+      await call(`/api/v1/orgs/${ada.personalOrg}/api-keys`, {
+        method: "POST",
+        token: ada.token,
+        body: { name: "script", scopes: ["read", "write"] },
+      }),
       201,
     );
     await expectProblem(await call(`/api/v1/sessions/${sessionId}/events/ticket`, { method: "POST", token: key.key }), 403, "FORBIDDEN");

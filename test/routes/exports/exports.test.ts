@@ -24,15 +24,22 @@ interface JsonExport {
 }
 
 const today = () => new Date().toISOString().slice(0, 10);
-const exportOf = (who: Person, sessionId: string, format?: string) => call(`/api/v1/sessions/${sessionId}/export${format ? `?format=${format}` : ""}`, { token: who.token });
-const ask = async (who: Person, sessionId: string, message: string) => json(await call(`/api/v1/sessions/${sessionId}/chat`, { method: "POST", token: who.token, body: { message, engine: "statistical" } }), 201);
+const exportOf = (who: Person, sessionId: string, format?: string) =>
+  call(`/api/v1/sessions/${sessionId}/export${format ? `?format=${format}` : ""}`, { token: who.token });
+const ask = async (who: Person, sessionId: string, message: string) =>
+  json(
+    await call(`/api/v1/sessions/${sessionId}/chat`, { method: "POST", token: who.token, body: { message, engine: "statistical" } }),
+    201,
+  );
 
 /** A session titled with non-ASCII, a statistical analysis, and two turns whose text needs quoting and formula escaping. */
 async function sessionWithContent(label: string) {
   const ada = await person(label);
   const { sessionId } = await sessionOn(ada, "sales");
   await json(await call(`/api/v1/sessions/${sessionId}`, { method: "PATCH", token: ada.token, body: { title: "Café sales: Q1" } }), 200);
-  const analysis = await readSse(await analyse(ada, sessionId, { engine: "statistical" }), (events) => events.some((event) => event.event === "done"));
+  const analysis = await readSse(await analyse(ada, sessionId, { engine: "statistical" }), (events) =>
+    events.some((event) => event.event === "done"),
+  );
   const analysisId = dataOf<{ analysisId: string }>(analysis.events.at(-1)!).analysisId;
   const stored = await json<Analysis>(await call(`/api/v1/analyses/${analysisId}`, { token: ada.token }), 200);
   await ask(ada, sessionId, 'He said "units, please"\nthen left');
@@ -46,11 +53,24 @@ describe("GET /sessions/{id}/export (integration, SELF)", () => {
     const response = await exportOf(ada, sessionId);
     expect(response.status).toBe(200);
     expect(response.headers.get("Content-Type")).toBe("application/json; charset=utf-8");
-    expect(response.headers.get("Content-Disposition")).toBe(`attachment; filename="Cafe-sales-Q1-${today()}.json"; filename*=UTF-8''Caf%C3%A9%20sales%20Q1-${today()}.json`);
+    expect(response.headers.get("Content-Disposition")).toBe(
+      `attachment; filename="Cafe-sales-Q1-${today()}.json"; filename*=UTF-8''Caf%C3%A9%20sales%20Q1-${today()}.json`,
+    );
     expect(response.headers.get("Cache-Control")).toBe("no-store");
     const body = (await response.json()) as JsonExport;
-    expect(body).toMatchObject({ format: "datacrafted.session-export", version: 1, session: { id: sessionId, title: "Café sales: Q1" }, dataset: { name: "sales", rowCount: 60, columnCount: 5 } });
-    expect(body.analysis).toMatchObject({ id: analysisId, engine: "statistical", summary: analysis.summary, insights: analysis.insights, charts: analysis.charts });
+    expect(body).toMatchObject({
+      format: "datacrafted.session-export",
+      version: 1,
+      session: { id: sessionId, title: "Café sales: Q1" },
+      dataset: { name: "sales", rowCount: 60, columnCount: 5 },
+    });
+    expect(body.analysis).toMatchObject({
+      id: analysisId,
+      engine: "statistical",
+      summary: analysis.summary,
+      insights: analysis.insights,
+      charts: analysis.charts,
+    });
     expect(body.analysis!.charts.length).toBeGreaterThan(0);
     expect(body.messages.map((m) => [m.role, m.content])).toEqual([
       ["user", 'He said "units, please"\nthen left'],
@@ -70,14 +90,21 @@ describe("GET /sessions/{id}/export (integration, SELF)", () => {
     expect(parsed.meta.fields).toEqual(["section", "index", "kind", "title", "detail", "columns", "role", "content", "created_at"]);
     const rows = parsed.data;
     const section = (name: string) => rows.filter((row) => row.section === name);
-    expect(section("session")).toEqual([expect.objectContaining({ title: "Café sales: Q1", detail: 'Dataset "sales": 60 rows, 5 columns' })]);
+    expect(section("session")).toEqual([
+      expect.objectContaining({ title: "Café sales: Q1", detail: 'Dataset "sales": 60 rows, 5 columns' }),
+    ]);
     expect(section("analysis")[0]).toMatchObject({ kind: "statistical", detail: analysis.summary });
     expect(section("insight").map((row) => row.title)).toEqual(analysis.insights.map((insight) => insight.title));
     expect(section("insight")[0]!.columns).toBe(analysis.insights[0]!.columns.join("; "));
     const charts = section("chart");
     expect(charts.map((row) => JSON.parse(row.detail!))).toEqual(analysis.charts);
     const messages = section("message");
-    expect(messages.map((row) => [row.index, row.role])).toEqual([["0", "user"], ["1", "assistant"], ["2", "user"], ["3", "assistant"]]);
+    expect(messages.map((row) => [row.index, row.role])).toEqual([
+      ["0", "user"],
+      ["1", "assistant"],
+      ["2", "user"],
+      ["3", "assistant"],
+    ]);
     expect(messages[0]!.content).toBe('He said "units, please"\nthen left');
     expect(messages[1]!.kind).toBe("statistical");
     // A spreadsheet would run this cell as a formula: it is escaped with a leading quote.
@@ -92,11 +119,13 @@ describe("GET /sessions/{id}/export (integration, SELF)", () => {
     expect(response.headers.get("Content-Disposition")).toMatch(new RegExp(`^attachment; filename="Cafe-sales-Q1-${today()}\\.md"`));
     const text = await response.text();
     expect(text.startsWith("# Café sales: Q1\n")).toBe(true);
-    expect(text).toContain('- Dataset: sales (60 rows, 5 columns)');
+    expect(text).toContain("- Dataset: sales (60 rows, 5 columns)");
     expect(text).toContain(`## Analysis\n\n_Statistical engine`);
     expect(text).toContain(analysis.summary);
     expect(text).toContain(`- **${analysis.insights[0]!.title}** (${analysis.insights[0]!.kind}`);
-    expect(text).toContain(`#### 1. ${analysis.charts[0]!.title} (${analysis.charts[0]!.type})\n\n\`\`\`json\n${JSON.stringify(analysis.charts[0], null, 2)}\n\`\`\``);
+    expect(text).toContain(
+      `#### 1. ${analysis.charts[0]!.title} (${analysis.charts[0]!.type})\n\n\`\`\`json\n${JSON.stringify(analysis.charts[0], null, 2)}\n\`\`\``,
+    );
     const conversation = text.slice(text.indexOf("## Conversation"));
     expect(conversation.match(/^- \*\*(You|Assistant \(statistical engine\))\*\* — /gm)).toEqual([
       "- **You** — ",
@@ -121,12 +150,17 @@ describe("GET /sessions/{id}/export (integration, SELF)", () => {
       createdAt: new Date(start + Math.floor(i / 3)),
     }));
     await createDb(env).insert(chatMessages).values(rows);
-    const tieOrder = [...rows].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1)).map((row) => row.content);
+    const tieOrder = [...rows]
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1))
+      .map((row) => row.content);
 
     const body = (await json<JsonExport>(await exportOf(ada, sessionId, "json"), 200)) as JsonExport;
     expect(body.analysis).toBeNull();
     expect(body.messages.map((m) => m.content)).toEqual(tieOrder);
-    const csv = Papa.parse<Record<string, string>>(await (await exportOf(ada, sessionId, "csv")).text(), { header: true, skipEmptyLines: true });
+    const csv = Papa.parse<Record<string, string>>(await (await exportOf(ada, sessionId, "csv")).text(), {
+      header: true,
+      skipEmptyLines: true,
+    });
     expect(csv.data.filter((row) => row.section === "message").map((row) => row.content)).toEqual(tieOrder);
     const md = await (await exportOf(ada, sessionId, "md")).text();
     expect(md).toContain("_No analysis has succeeded in this session yet._");

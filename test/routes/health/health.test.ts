@@ -41,7 +41,11 @@ describe("GET /health/ready", () => {
         postgres: { status: "up", latencyMs: expect.any(Number) },
         redis: { status: "up", latencyMs: expect.any(Number) },
       },
-      rateLimiter: { failMode: "open", status: expect.stringMatching(/^(ok|degraded)$/), since: expect.toBeOneOf([null, expect.any(String)]) },
+      rateLimiter: {
+        failMode: "open",
+        status: expect.stringMatching(/^(ok|degraded)$/),
+        since: expect.toBeOneOf([null, expect.any(String)]),
+      },
       model: { status: "configured", model: "gpt-4o-mini" },
       email: { status: "configured" },
     });

@@ -9,7 +9,8 @@ interface Member {
   role: string;
 }
 
-const members = async (slug: string, token: string) => (await json<{ data: Member[] }>(await call(`/api/v1/orgs/${slug}/members?limit=100`, { token }), 200)).data;
+const members = async (slug: string, token: string) =>
+  (await json<{ data: Member[] }>(await call(`/api/v1/orgs/${slug}/members?limit=100`, { token }), 200)).data;
 
 interface Invitation {
   id: string;
@@ -21,7 +22,8 @@ interface Invitation {
   expiresAt: string;
 }
 
-const accept = (token: string, as: string) => call(`/api/v1/invitations/${encodeURIComponent(token)}/accept`, { method: "POST", token: as });
+const accept = (token: string, as: string) =>
+  call(`/api/v1/invitations/${encodeURIComponent(token)}/accept`, { method: "POST", token: as });
 
 describe("inviting", () => {
   it("invites a person who has an account: 202, an emailed link, and a membership only once they accept", async () => {
@@ -34,7 +36,10 @@ describe("inviting", () => {
     expect((await members(slug, owner.token)).map((m) => m.email)).toEqual([owner.email]);
     const joined = await json<{ organization: { slug: string }; role: string }>(await accept(token, ada.token), 200);
     expect(joined).toMatchObject({ organization: { slug }, role: "admin" });
-    expect((await members(slug, owner.token)).map((m) => [m.email, m.role])).toEqual([[ada.email, "admin"], [owner.email, "owner"]]);
+    expect((await members(slug, owner.token)).map((m) => [m.email, m.role])).toEqual([
+      [ada.email, "admin"],
+      [owner.email, "owner"],
+    ]);
     const pending = await json<{ data: Invitation[] }>(await call(`/api/v1/orgs/${slug}/invitations`, { token: owner.token }), 200);
     expect(pending.data).toEqual([]);
   });
@@ -54,7 +59,10 @@ describe("inviting", () => {
     expect(pending.data.map((i) => [i.id, i.email, i.status])).toEqual([[invitation.id, email, "pending"]]);
 
     await json(await call("/api/v1/auth/signup", { method: "POST", body: { email, password: "newcomer-password" } }), 202);
-    const tokens = await json<{ accessToken: string }>(await call("/api/v1/auth/signin", { method: "POST", body: { email, password: "newcomer-password" } }), 200);
+    const tokens = await json<{ accessToken: string }>(
+      await call("/api/v1/auth/signin", { method: "POST", body: { email, password: "newcomer-password" } }),
+      200,
+    );
     // Signing up claims nothing.
     await expectProblem(await call(`/api/v1/orgs/${slug}`, { token: tokens.accessToken }), 404, "NOT_FOUND");
     await verifyByEmail(email);
@@ -107,9 +115,20 @@ describe("inviting", () => {
     const slug = await team(owner);
     await addMember(owner, slug, admin, "admin");
     await addMember(owner, slug, member, "member");
-    await expectProblem(await call(`/api/v1/orgs/${slug}/members`, { method: "POST", token: member.token, body: { email: ada.email } }), 403, "FORBIDDEN");
-    await expectProblem(await call(`/api/v1/orgs/${slug}/members`, { method: "POST", token: admin.token, body: { email: ada.email, role: "owner" } }), 403, "FORBIDDEN");
-    await json(await call(`/api/v1/orgs/${slug}/members`, { method: "POST", token: admin.token, body: { email: ada.email, role: "member" } }), 202);
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/members`, { method: "POST", token: member.token, body: { email: ada.email } }),
+      403,
+      "FORBIDDEN",
+    );
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/members`, { method: "POST", token: admin.token, body: { email: ada.email, role: "owner" } }),
+      403,
+      "FORBIDDEN",
+    );
+    await json(
+      await call(`/api/v1/orgs/${slug}/members`, { method: "POST", token: admin.token, body: { email: ada.email, role: "member" } }),
+      202,
+    );
   });
 
   it("validates the address and the role", async () => {
@@ -129,21 +148,43 @@ describe("roles and removal", () => {
     const [owner, ada] = [await person("r-o"), await person("r-a")];
     const slug = await team(owner);
     await addMember(owner, slug, ada, "member");
-    const promoted = await json<Member>(await call(`/api/v1/orgs/${slug}/members/${ada.userId}`, { method: "PATCH", token: owner.token, body: { role: "owner" } }), 200);
+    const promoted = await json<Member>(
+      await call(`/api/v1/orgs/${slug}/members/${ada.userId}`, { method: "PATCH", token: owner.token, body: { role: "owner" } }),
+      200,
+    );
     expect(promoted.role).toBe("owner");
     // Two owners: one may step down.
-    await json(await call(`/api/v1/orgs/${slug}/members/${owner.userId}`, { method: "PATCH", token: owner.token, body: { role: "admin" } }), 200);
+    await json(
+      await call(`/api/v1/orgs/${slug}/members/${owner.userId}`, { method: "PATCH", token: owner.token, body: { role: "admin" } }),
+      200,
+    );
     // Now Ada is the last owner: she can neither be demoted nor leave.
-    await expectProblem(await call(`/api/v1/orgs/${slug}/members/${ada.userId}`, { method: "PATCH", token: ada.token, body: { role: "member" } }), 409, "LAST_OWNER");
-    await expectProblem(await call(`/api/v1/orgs/${slug}/members/${ada.userId}`, { method: "DELETE", token: ada.token }), 409, "LAST_OWNER");
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/members/${ada.userId}`, { method: "PATCH", token: ada.token, body: { role: "member" } }),
+      409,
+      "LAST_OWNER",
+    );
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/members/${ada.userId}`, { method: "DELETE", token: ada.token }),
+      409,
+      "LAST_OWNER",
+    );
   });
 
   it("keeps admins from touching owners", async () => {
     const [owner, admin] = [await person("t-o"), await person("t-a")];
     const slug = await team(owner);
     await addMember(owner, slug, admin, "admin");
-    await expectProblem(await call(`/api/v1/orgs/${slug}/members/${owner.userId}`, { method: "PATCH", token: admin.token, body: { role: "viewer" } }), 403, "FORBIDDEN");
-    await expectProblem(await call(`/api/v1/orgs/${slug}/members/${owner.userId}`, { method: "DELETE", token: admin.token }), 403, "FORBIDDEN");
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/members/${owner.userId}`, { method: "PATCH", token: admin.token, body: { role: "viewer" } }),
+      403,
+      "FORBIDDEN",
+    );
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/members/${owner.userId}`, { method: "DELETE", token: admin.token }),
+      403,
+      "FORBIDDEN",
+    );
   });
 
   it("lets an admin remove a member, and anyone leave", async () => {
@@ -154,7 +195,11 @@ describe("roles and removal", () => {
     await addMember(owner, slug, viewer, "viewer");
     expect((await call(`/api/v1/orgs/${slug}/members/${member.userId}`, { method: "DELETE", token: admin.token })).status).toBe(204);
     await expectProblem(await call(`/api/v1/orgs/${slug}`, { token: member.token }), 404, "NOT_FOUND");
-    await expectProblem(await call(`/api/v1/orgs/${slug}/members/${admin.userId}`, { method: "DELETE", token: viewer.token }), 403, "FORBIDDEN");
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/members/${admin.userId}`, { method: "DELETE", token: viewer.token }),
+      403,
+      "FORBIDDEN",
+    );
     expect((await call(`/api/v1/orgs/${slug}/members/${viewer.userId}`, { method: "DELETE", token: viewer.token })).status).toBe(204);
     expect((await members(slug, owner.token)).map((m) => m.email).sort()).toEqual([admin.email, owner.email].sort());
   });
@@ -162,7 +207,11 @@ describe("roles and removal", () => {
   it("answers 404 for someone who is not a member", async () => {
     const [owner, ada] = [await person("nm-o"), await person("nm-a")];
     const slug = await team(owner);
-    await expectProblem(await call(`/api/v1/orgs/${slug}/members/${ada.userId}`, { method: "PATCH", token: owner.token, body: { role: "admin" } }), 404, "NOT_FOUND");
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}/members/${ada.userId}`, { method: "PATCH", token: owner.token, body: { role: "admin" } }),
+      404,
+      "NOT_FOUND",
+    );
   });
 });
 
@@ -179,6 +228,7 @@ describe("another tenant", () => {
       ["POST", `/api/v1/orgs/${slug}/invitations/${crypto.randomUUID()}/resend`],
       ["DELETE", `/api/v1/orgs/${slug}/invitations/${crypto.randomUUID()}`],
     ];
-    for (const [method, path, body] of routes) await expectProblem(await call(path, { method, token: stranger.token, body }), 404, "NOT_FOUND");
+    for (const [method, path, body] of routes)
+      await expectProblem(await call(path, { method, token: stranger.token, body }), 404, "NOT_FOUND");
   });
 });

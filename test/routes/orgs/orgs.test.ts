@@ -55,7 +55,10 @@ describe("GET /orgs", () => {
     expect(first.headers.get("Link")).toBe(`</api/v1/orgs?limit=2&cursor=${page1.nextCursor}>; rel="next"`);
     // Created meanwhile: lands before the first page, never in the middle of the walk.
     await team(ada, "Four");
-    const page2 = await json<{ data: Org[]; nextCursor: string | null }>(await call(`/api/v1/orgs?limit=2&cursor=${page1.nextCursor}`, { token: ada.token }), 200);
+    const page2 = await json<{ data: Org[]; nextCursor: string | null }>(
+      await call(`/api/v1/orgs?limit=2&cursor=${page1.nextCursor}`, { token: ada.token }),
+      200,
+    );
     expect(page2.data.map((org) => org.name)).toEqual(["One", `${ada.email.split("@")[0]}'s workspace`]);
     expect(page2.nextCursor).toBeNull();
   });
@@ -95,10 +98,17 @@ describe("one organization", () => {
     await addMember(owner, slug, member, "member");
     await addMember(owner, slug, viewer, "viewer");
     for (const who of [member, viewer]) {
-      const problem = await expectProblem(await call(`/api/v1/orgs/${slug}`, { method: "PATCH", token: who.token, body: { name: "X" } }), 403, "FORBIDDEN");
+      const problem = await expectProblem(
+        await call(`/api/v1/orgs/${slug}`, { method: "PATCH", token: who.token, body: { name: "X" } }),
+        403,
+        "FORBIDDEN",
+      );
       expect(problem.detail).toMatch(/needs admin/);
     }
-    const renamed = await json<Org>(await call(`/api/v1/orgs/${slug}`, { method: "PATCH", token: admin.token, body: { name: "Renamed" } }), 200);
+    const renamed = await json<Org>(
+      await call(`/api/v1/orgs/${slug}`, { method: "PATCH", token: admin.token, body: { name: "Renamed" } }),
+      200,
+    );
     expect(renamed).toMatchObject({ name: "Renamed", role: "admin" });
     await json(await call(`/api/v1/orgs/${slug}`, { token: viewer.token }), 200);
   });
@@ -110,12 +120,28 @@ describe("one organization", () => {
     const etag = read.headers.get("ETag")!;
     expect(etag).toMatch(/^"\d+-owner"$/);
     expect((await call(`/api/v1/orgs/${slug}`, { token: owner.token, headers: { "If-None-Match": etag } })).status).toBe(304);
-    const renamed = await call(`/api/v1/orgs/${slug}`, { method: "PATCH", token: owner.token, body: { name: "First" }, headers: { "If-Match": etag } });
+    const renamed = await call(`/api/v1/orgs/${slug}`, {
+      method: "PATCH",
+      token: owner.token,
+      body: { name: "First" },
+      headers: { "If-Match": etag },
+    });
     expect(renamed.status).toBe(200);
     expect(renamed.headers.get("ETag")).not.toBe(etag);
-    await expectProblem(await call(`/api/v1/orgs/${slug}`, { method: "PATCH", token: owner.token, body: { name: "Second" }, headers: { "If-Match": etag } }), 412, "PRECONDITION_FAILED");
-    await expectProblem(await call(`/api/v1/orgs/${slug}`, { method: "DELETE", token: owner.token, headers: { "If-Match": etag } }), 412, "PRECONDITION_FAILED");
-    expect((await call(`/api/v1/orgs/${slug}`, { method: "DELETE", token: owner.token, headers: { "If-Match": renamed.headers.get("ETag")! } })).status).toBe(204);
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}`, { method: "PATCH", token: owner.token, body: { name: "Second" }, headers: { "If-Match": etag } }),
+      412,
+      "PRECONDITION_FAILED",
+    );
+    await expectProblem(
+      await call(`/api/v1/orgs/${slug}`, { method: "DELETE", token: owner.token, headers: { "If-Match": etag } }),
+      412,
+      "PRECONDITION_FAILED",
+    );
+    expect(
+      (await call(`/api/v1/orgs/${slug}`, { method: "DELETE", token: owner.token, headers: { "If-Match": renamed.headers.get("ETag")! } }))
+        .status,
+    ).toBe(204);
   });
 
   it("can change its slug, and the old one is gone", async () => {

@@ -16,13 +16,17 @@ async function twoOwners(label: string): Promise<{ a: Person; b: Person; slug: s
 }
 
 async function owners(who: Person, slug: string): Promise<string[]> {
-  const page = await json<{ data: { userId: string; role: string }[] }>(await call(`/api/v1/orgs/${slug}/members?limit=100`, { token: who.token }), 200);
+  const page = await json<{ data: { userId: string; role: string }[] }>(
+    await call(`/api/v1/orgs/${slug}/members?limit=100`, { token: who.token }),
+    200,
+  );
   return page.data.filter((member) => member.role === "owner").map((member) => member.userId);
 }
 
 const demote = (by: Person, slug: string, target: Person) =>
   call(`/api/v1/orgs/${slug}/members/${target.userId}`, { method: "PATCH", token: by.token, body: { role: "admin" } });
-const remove = (by: Person, slug: string, target: Person) => call(`/api/v1/orgs/${slug}/members/${target.userId}`, { method: "DELETE", token: by.token });
+const remove = (by: Person, slug: string, target: Person) =>
+  call(`/api/v1/orgs/${slug}/members/${target.userId}`, { method: "DELETE", token: by.token });
 
 /**
  * One request won and the other was refused: 409 LAST_OWNER when it reached the guarded statement, or, when the
@@ -31,7 +35,10 @@ const remove = (by: Person, slug: string, target: Person) => call(`/api/v1/orgs/
  */
 async function expectOneWinner(responses: Response[], okStatus: number) {
   const won = responses.filter((response) => response.status === okStatus);
-  expect(responses.map((response) => response.status), "exactly one of the two may succeed").toContain(okStatus);
+  expect(
+    responses.map((response) => response.status),
+    "exactly one of the two may succeed",
+  ).toContain(okStatus);
   expect(won).toHaveLength(1);
   const refused = responses.find((response) => response.status !== okStatus)!;
   if (refused.status === 403) await expectProblem(refused, 403, "FORBIDDEN");

@@ -27,8 +27,22 @@ async function createProject(who: Person, body: Record<string, unknown> = { name
 describe("creating", () => {
   it("puts a project in the personal organization by default, recording who made it", async () => {
     const ada = await person("p-create");
-    const { project, etag, location } = await createProject(ada, { name: "Q3 revenue", description: "Quarterly", color: "#3B82F6", icon: "chart-bar", settings: { currency: "EUR" } });
-    expect(project).toMatchObject({ org: ada.personalOrg, name: "Q3 revenue", color: "#3B82F6", settings: { currency: "EUR" }, createdBy: ada.userId, updatedBy: ada.userId, deletedAt: null });
+    const { project, etag, location } = await createProject(ada, {
+      name: "Q3 revenue",
+      description: "Quarterly",
+      color: "#3B82F6",
+      icon: "chart-bar",
+      settings: { currency: "EUR" },
+    });
+    expect(project).toMatchObject({
+      org: ada.personalOrg,
+      name: "Q3 revenue",
+      color: "#3B82F6",
+      settings: { currency: "EUR" },
+      createdBy: ada.userId,
+      updatedBy: ada.userId,
+      deletedAt: null,
+    });
     expect(etag).toBe('"1"');
     expect(location).toBe(`/api/v1/projects/${project.id}`);
   });
@@ -38,13 +52,21 @@ describe("creating", () => {
     const slug = await team(owner);
     await addMember(owner, slug, viewer, "viewer");
     expect((await createProject(owner, { org: slug, name: "Team project" })).project.org).toBe(slug);
-    await expectProblem(await call("/api/v1/projects", { method: "POST", token: viewer.token, body: { org: slug, name: "Nope" } }), 403, "FORBIDDEN");
+    await expectProblem(
+      await call("/api/v1/projects", { method: "POST", token: viewer.token, body: { org: slug, name: "Nope" } }),
+      403,
+      "FORBIDDEN",
+    );
   });
 
   it("names every invalid field: a 10,000-character name, a colour that is not a colour, unknown fields", async () => {
     const ada = await person("p-bad");
     const problem = await expectProblem(
-      await call("/api/v1/projects", { method: "POST", token: ada.token, body: { name: "x".repeat(10_000), color: "blue", settings: [], extra: true } }),
+      await call("/api/v1/projects", {
+        method: "POST",
+        token: ada.token,
+        body: { name: "x".repeat(10_000), color: "blue", settings: [], extra: true },
+      }),
       400,
       "VALIDATION_FAILED",
     );
@@ -54,7 +76,11 @@ describe("creating", () => {
   it("refuses another tenant's organization as if it did not exist", async () => {
     const [owner, stranger] = [await person("p-x-o"), await person("p-x-s")];
     const slug = await team(owner);
-    await expectProblem(await call("/api/v1/projects", { method: "POST", token: stranger.token, body: { org: slug, name: "Mine" } }), 404, "NOT_FOUND");
+    await expectProblem(
+      await call("/api/v1/projects", { method: "POST", token: stranger.token, body: { org: slug, name: "Mine" } }),
+      404,
+      "NOT_FOUND",
+    );
   });
 });
 
@@ -69,7 +95,10 @@ describe("listing", () => {
     const page1 = await json<{ data: Project[]; nextCursor: string }>(first, 200);
     expect(page1.data.map((p) => p.name)).toEqual(["Team alpha", "Gamma 100%"]);
     expect(first.headers.get("Link")).toContain('rel="next"');
-    const page2 = await json<{ data: Project[]; nextCursor: null }>(await call(`/api/v1/projects?limit=2&cursor=${page1.nextCursor}`, { token: ada.token }), 200);
+    const page2 = await json<{ data: Project[]; nextCursor: null }>(
+      await call(`/api/v1/projects?limit=2&cursor=${page1.nextCursor}`, { token: ada.token }),
+      200,
+    );
     expect(page2.data.map((p) => p.name)).toEqual(["Beta", "Alpha"]);
     expect(page2.nextCursor).toBeNull();
 
@@ -78,7 +107,10 @@ describe("listing", () => {
     const search = await json<{ data: Project[] }>(await call("/api/v1/projects?q=ALPHA", { token: ada.token }), 200);
     expect(search.data.map((p) => p.name)).toEqual(["Team alpha", "Alpha"]);
     // LIKE wildcards are searched literally.
-    const percent = await json<{ data: Project[] }>(await call(`/api/v1/projects?q=${encodeURIComponent("0%")}`, { token: ada.token }), 200);
+    const percent = await json<{ data: Project[] }>(
+      await call(`/api/v1/projects?q=${encodeURIComponent("0%")}`, { token: ada.token }),
+      200,
+    );
     expect(percent.data.map((p) => p.name)).toEqual(["Gamma 100%"]);
   });
 
@@ -93,12 +125,28 @@ describe("listing", () => {
   });
 
   it.each([
-    ["projects of an organization", "SELECT * FROM projects WHERE org_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 21", "projects_org_created_idx"],
-    ["datasets of a project", "SELECT * FROM datasets WHERE project_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 21", "datasets_project_"],
-    ["a dataset by content hash", "SELECT * FROM datasets WHERE project_id = $1 AND sha256 = 'x' AND deleted_at IS NULL", "datasets_project_"],
+    [
+      "projects of an organization",
+      "SELECT * FROM projects WHERE org_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 21",
+      "projects_org_created_idx",
+    ],
+    [
+      "datasets of a project",
+      "SELECT * FROM datasets WHERE project_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 21",
+      "datasets_project_",
+    ],
+    [
+      "a dataset by content hash",
+      "SELECT * FROM datasets WHERE project_id = $1 AND sha256 = 'x' AND deleted_at IS NULL",
+      "datasets_project_",
+    ],
     // Any of the three organization-first indexes serves it; the planner picks by what the table holds.
     ["an organization's audit log", "SELECT * FROM audit_logs WHERE org_id = $1 ORDER BY at DESC, id DESC LIMIT 21", "audit_logs_org_"],
-    ["an organization's API keys", "SELECT * FROM api_keys WHERE org_id = $1 ORDER BY created_at DESC, id DESC LIMIT 21", "api_keys_org_idx"],
+    [
+      "an organization's API keys",
+      "SELECT * FROM api_keys WHERE org_id = $1 ORDER BY created_at DESC, id DESC LIMIT 21",
+      "api_keys_org_idx",
+    ],
     ["what the purge deletes", "SELECT id FROM projects WHERE deleted_at < now() - interval '30 days' LIMIT 100", "projects_deleted_idx"],
   ])("uses an index for %s (EXPLAIN, sequential scans off)", async (_, query, index) => {
     const db = createDb(env);
@@ -126,11 +174,21 @@ describe("one project", () => {
     const slug = await team(ada);
     await addMember(ada, slug, bob, "member");
     const { project, etag } = await createProject(ada, { org: slug, name: "Draft" });
-    const response = await call(`/api/v1/projects/${project.id}`, { method: "PATCH", token: bob.token, body: { name: "Final", description: null }, headers: { "If-Match": etag } });
+    const response = await call(`/api/v1/projects/${project.id}`, {
+      method: "PATCH",
+      token: bob.token,
+      body: { name: "Final", description: null },
+      headers: { "If-Match": etag },
+    });
     const updated = await json<Project>(response, 200);
     expect(updated).toMatchObject({ name: "Final", description: null, updatedBy: bob.userId, createdBy: ada.userId });
     expect(response.headers.get("ETag")).toBe('"2"');
-    const stale = await call(`/api/v1/projects/${project.id}`, { method: "PATCH", token: ada.token, body: { name: "Overwrite" }, headers: { "If-Match": etag } });
+    const stale = await call(`/api/v1/projects/${project.id}`, {
+      method: "PATCH",
+      token: ada.token,
+      body: { name: "Overwrite" },
+      headers: { "If-Match": etag },
+    });
     await expectProblem(stale, 412, "PRECONDITION_FAILED");
     expect(stale.headers.get("ETag")).toBe('"2"');
   });
@@ -141,11 +199,22 @@ describe("one project", () => {
     await addMember(owner, slug, viewer, "viewer");
     await addMember(owner, slug, member, "member");
     const { project } = await createProject(owner, { org: slug, name: "Shared" });
-    const { key } = await json<{ key: string }>(await call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: owner.token, body: { name: "ro" } }), 201);
+    const { key } = await json<{ key: string }>(
+      await call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: owner.token, body: { name: "ro" } }),
+      201,
+    );
     await json(await call(`/api/v1/projects/${project.id}`, { token: viewer.token }), 200);
     await json(await call(`/api/v1/projects/${project.id}`, { token: key }), 200);
-    await expectProblem(await call(`/api/v1/projects/${project.id}`, { method: "PATCH", token: viewer.token, body: { name: "x" } }), 403, "FORBIDDEN");
-    await expectProblem(await call(`/api/v1/projects/${project.id}`, { method: "PATCH", token: key, body: { name: "x" } }), 403, "INSUFFICIENT_SCOPE");
+    await expectProblem(
+      await call(`/api/v1/projects/${project.id}`, { method: "PATCH", token: viewer.token, body: { name: "x" } }),
+      403,
+      "FORBIDDEN",
+    );
+    await expectProblem(
+      await call(`/api/v1/projects/${project.id}`, { method: "PATCH", token: key, body: { name: "x" } }),
+      403,
+      "INSUFFICIENT_SCOPE",
+    );
     await expectProblem(await call(`/api/v1/projects/${project.id}`, { method: "DELETE", token: member.token }), 403, "FORBIDDEN");
   });
 
@@ -158,7 +227,8 @@ describe("one project", () => {
       ["DELETE", `/api/v1/projects/${project.id}`],
       ["POST", `/api/v1/projects/${project.id}/restore`],
     ];
-    for (const [method, path, body] of routes) await expectProblem(await call(path, { method, token: stranger.token, body }), 404, "NOT_FOUND");
+    for (const [method, path, body] of routes)
+      await expectProblem(await call(path, { method, token: stranger.token, body }), 404, "NOT_FOUND");
     await expectProblem(await call("/api/v1/projects/not-a-uuid", { token: stranger.token }), 400, "VALIDATION_FAILED");
   });
 });
@@ -190,8 +260,14 @@ describe("deleting and restoring", () => {
   it("honours If-Match on DELETE", async () => {
     const ada = await person("p-del-412");
     const { project } = await createProject(ada);
-    await expectProblem(await call(`/api/v1/projects/${project.id}`, { method: "DELETE", token: ada.token, headers: { "If-Match": '"7"' } }), 412, "PRECONDITION_FAILED");
-    expect((await call(`/api/v1/projects/${project.id}`, { method: "DELETE", token: ada.token, headers: { "If-Match": '"1"' } })).status).toBe(204);
+    await expectProblem(
+      await call(`/api/v1/projects/${project.id}`, { method: "DELETE", token: ada.token, headers: { "If-Match": '"7"' } }),
+      412,
+      "PRECONDITION_FAILED",
+    );
+    expect(
+      (await call(`/api/v1/projects/${project.id}`, { method: "DELETE", token: ada.token, headers: { "If-Match": '"1"' } })).status,
+    ).toBe(204);
   });
 });
 

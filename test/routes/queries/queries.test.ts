@@ -33,7 +33,10 @@ interface Uploaded {
 const rows = sales(240);
 
 async function upload(who: Person, org?: string, csv = salesCsv(rows)): Promise<Uploaded> {
-  const project = await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: who.token, body: { name: "Sales", ...(org ? { org } : {}) } }), 201);
+  const project = await json<{ id: string }>(
+    await call("/api/v1/projects", { method: "POST", token: who.token, body: { name: "Sales", ...(org ? { org } : {}) } }),
+    201,
+  );
   const response = await checkedFetch(`https://api.test/api/v1/projects/${project.id}/datasets?name=sales`, {
     method: "POST",
     headers: { Authorization: `Bearer ${who.token}`, "CF-Connecting-IP": randomIp(), "Content-Type": "text/csv" },
@@ -50,7 +53,8 @@ async function loaded(who: Person, org?: string, csv = salesCsv(rows)) {
   return { dataset: uploaded, store: storeFor(env, { id: uploaded.id, orgId: row!.orgId, sha256: uploaded.sha256 }) };
 }
 
-const ask = (token: string | undefined, datasetId: string, body: unknown) => call(`/api/v1/datasets/${datasetId}/query`, { method: "POST", token, body });
+const ask = (token: string | undefined, datasetId: string, body: unknown) =>
+  call(`/api/v1/datasets/${datasetId}/query`, { method: "POST", token, body });
 
 /** Through the Worker with some variables changed (the caps). */
 async function askWith(overrides: Record<string, string>, token: string, datasetId: string, body: unknown) {
@@ -87,7 +91,11 @@ describe("POST /datasets/{id}/query answers", () => {
     }
     expect(answer.rows).toEqual([...expected].sort(([a], [b]) => a.localeCompare(b)).map(([region, [n, total]]) => [region, n, total]));
     expect(answer).toMatchObject({
-      columns: [{ name: "region", type: "string" }, { name: "n", type: "number" }, { name: "total", type: "number" }],
+      columns: [
+        { name: "region", type: "string" },
+        { name: "n", type: "number" },
+        { name: "total", type: "number" },
+      ],
       rowCount: expected.size,
       truncated: false,
       sql,
@@ -95,7 +103,12 @@ describe("POST /datasets/{id}/query answers", () => {
       cached: false,
     });
     // The same statement in another spelling (case, spaces, a comment) is the same query.
-    const again = await json<Answer>(await ask(owner.token, dataset.id, { sql: `select region,  COUNT(*) as n, SUM("unit price") as total -- again\n from DATASET where PAID = 1 group by REGION order by region;` }), 200);
+    const again = await json<Answer>(
+      await ask(owner.token, dataset.id, {
+        sql: `select region,  COUNT(*) as n, SUM("unit price") as total -- again\n from DATASET where PAID = 1 group by REGION order by region;`,
+      }),
+      200,
+    );
     expect(again).toMatchObject({ cached: true, rows: answer.rows, columns: answer.columns, dataset: answer.dataset });
   });
 
@@ -115,7 +128,10 @@ describe("POST /datasets/{id}/query answers", () => {
     await addMember(admin, slug, viewer, "viewer");
     const sql = `SELECT max(id) FROM dataset`;
     expect((await json<Answer>(await ask(viewer.token, shared.id, { sql }), 200)).rows).toEqual([[240]]);
-    const key = await json<{ key: string }>(await call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: admin.token, body: { name: "dash", scopes: ["read"] } }), 201);
+    const key = await json<{ key: string }>(
+      await call(`/api/v1/orgs/${slug}/api-keys`, { method: "POST", token: admin.token, body: { name: "dash", scopes: ["read"] } }),
+      201,
+    );
     expect((await json<Answer>(await ask(key.key, shared.id, { sql: `SELECT min(id) FROM dataset` }), 200)).rows).toEqual([[1]]);
   });
 });
@@ -148,7 +164,13 @@ describe("POST /datasets/{id}/query refuses", () => {
 
   it("writes (422 QUERY_NOT_READ_ONLY), leaving every row as it was", async () => {
     const before = await storeChecksum(store);
-    for (const sql of [`DELETE FROM dataset`, `UPDATE dataset SET amount = 0`, `SELECT 1; DROP TABLE dataset`, `WITH x AS (SELECT 1) INSERT INTO dataset (id) SELECT 1 FROM x`, `PRAGMA user_version = 1`]) {
+    for (const sql of [
+      `DELETE FROM dataset`,
+      `UPDATE dataset SET amount = 0`,
+      `SELECT 1; DROP TABLE dataset`,
+      `WITH x AS (SELECT 1) INSERT INTO dataset (id) SELECT 1 FROM x`,
+      `PRAGMA user_version = 1`,
+    ]) {
       await expectProblem(await ask(owner.token, dataset.id, { sql }), 422, "QUERY_NOT_READ_ONLY");
     }
     expect(await storeChecksum(store)).toBe(before);
@@ -163,26 +185,41 @@ describe("POST /datasets/{id}/query refuses", () => {
   });
 
   it("a cross join of the table with itself (422, before it runs), and the store answers the next query at once", async () => {
-    const refused = await expectProblem(await ask(owner.token, dataset.id, { sql: "SELECT count(*) FROM dataset a, dataset b" }), 422, "QUERY_INVALID");
+    const refused = await expectProblem(
+      await ask(owner.token, dataset.id, { sql: "SELECT count(*) FROM dataset a, dataset b" }),
+      422,
+      "QUERY_INVALID",
+    );
     expect(refused.detail).toContain("itself");
-    expect((await json<Answer>(await ask(owner.token, dataset.id, { sql: "SELECT count(*) FROM dataset WHERE id > 0" }), 200)).rows).toEqual([[240]]);
+    expect(
+      (await json<Answer>(await ask(owner.token, dataset.id, { sql: "SELECT count(*) FROM dataset WHERE id > 0" }), 200)).rows,
+    ).toEqual([[240]]);
   });
 });
 
 describe("POST /datasets/{id}/query caps", () => {
   it("cuts a result at QUERY_MAX_ROWS with truncated: true", async () => {
-    const answer = await json<Answer>(await askWith({ QUERY_MAX_ROWS: "5" }, owner.token, dataset.id, { sql: "SELECT id FROM dataset ORDER BY id DESC" }), 200);
+    const answer = await json<Answer>(
+      await askWith({ QUERY_MAX_ROWS: "5" }, owner.token, dataset.id, { sql: "SELECT id FROM dataset ORDER BY id DESC" }),
+      200,
+    );
     expect(answer).toMatchObject({ rowCount: 5, truncated: true, rows: [[240], [239], [238], [237], [236]] });
   });
 
   it("refuses a result past QUERY_MAX_BYTES: 413 QUERY_RESULT_TOO_LARGE", async () => {
-    await expectProblem(await askWith({ QUERY_MAX_BYTES: "300" }, owner.token, dataset.id, { sql: "SELECT * FROM dataset" }), 413, "QUERY_RESULT_TOO_LARGE");
+    await expectProblem(
+      await askWith({ QUERY_MAX_BYTES: "300" }, owner.token, dataset.id, { sql: "SELECT * FROM dataset" }),
+      413,
+      "QUERY_RESULT_TOO_LARGE",
+    );
   });
 
   it("answers 504 QUERY_TIMEOUT past QUERY_TIMEOUT_MS, and the store answers afterwards", async () => {
     const { dataset: big, store: bigStore } = await loaded(owner, undefined, "n\n1\n2\n");
     await runInDurableObject(bigStore, (_instance: DatasetStore, state) => {
-      state.storage.sql.exec(`INSERT INTO dataset WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c LIMIT 200000) SELECT n FROM c`);
+      state.storage.sql.exec(
+        `INSERT INTO dataset WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c LIMIT 200000) SELECT n FROM c`,
+      );
     });
     // Sorting 200,000 computed keys takes far longer than 1 ms on any machine.
     const sql = "SELECT n FROM dataset ORDER BY hex(n * 7919 % 100003) LIMIT 3";
@@ -197,12 +234,17 @@ describe("POST /datasets/{id}/query with a chart spec", () => {
 
   it("compiles the spec, runs it through the same gates, and returns its SQL: mean by region, sorted, equal to plain JS", async () => {
     const answer = await json<Answer>(
-      await askSpec({ encoding: { x: { field: "region", type: "nominal" }, y: { field: "amount", aggregate: "mean" } }, sort: { channel: "y", order: "desc" } }),
+      await askSpec({
+        encoding: { x: { field: "region", type: "nominal" }, y: { field: "amount", aggregate: "mean" } },
+        sort: { channel: "y", order: "desc" },
+      }),
       200,
     );
     const means = new Map<string, number[]>();
     for (const row of rows) if (row.amount !== null) means.set(row.region, [...(means.get(row.region) ?? []), row.amount]);
-    const expected = [...means].map(([region, values]) => [region, values.reduce((a, b) => a + b, 0) / values.length] as const).sort((a, b) => b[1] - a[1]);
+    const expected = [...means]
+      .map(([region, values]) => [region, values.reduce((a, b) => a + b, 0) / values.length] as const)
+      .sort((a, b) => b[1] - a[1]);
     expect(answer.rows.map((row) => row[0])).toEqual(expected.map((row) => row[0]));
     for (const [i, row] of answer.rows.entries()) expect(row[1]).toBeCloseTo(expected[i]![1], 9);
     expect(answer.sql).toMatch(/\bdataset\b/);
@@ -214,14 +256,23 @@ describe("POST /datasets/{id}/query with a chart spec", () => {
       { encoding: { x: { field: "day", timeUnit: "month" }, y: { field: "unit price", aggregate: "sum" } } },
       { encoding: { x: { field: "amount", bin: { maxbins: 5 } }, y: { aggregate: "count" } } },
       { encoding: { x: { field: "region" }, y: { field: "amount", aggregate: "median" }, color: { field: "id", aggregate: "distinct" } } },
-      { encoding: { x: { field: "day", timeUnit: "week" }, y: { field: "id", aggregate: "max" } }, filter: [{ field: "region", op: "in", value: ["North", "South"] }, { field: "amount", op: "isNull", value: false }] },
+      {
+        encoding: { x: { field: "day", timeUnit: "week" }, y: { field: "id", aggregate: "max" } },
+        filter: [
+          { field: "region", op: "in", value: ["North", "South"] },
+          { field: "amount", op: "isNull", value: false },
+        ],
+      },
       { encoding: { x: { field: "id" }, y: { field: "amount" } }, filter: [{ field: "id", op: "between", value: [10, 19] }], limit: 5 },
     ];
     for (const spec of specs) {
       const response = await askSpec(spec);
       expect(response.status, `${JSON.stringify(spec)}: ${await response.clone().text()}`).toBe(200);
     }
-    const counted = await json<Answer>(await askSpec({ encoding: { y: { aggregate: "count" } }, filter: [{ field: "paid", op: "=", value: true }] }), 200);
+    const counted = await json<Answer>(
+      await askSpec({ encoding: { y: { aggregate: "count" } }, filter: [{ field: "paid", op: "=", value: true }] }),
+      200,
+    );
     expect(counted.rows).toEqual([[rows.filter((row) => row.paid).length]]);
   });
 

@@ -28,7 +28,11 @@ async function load(name: string, text: string, format: Format, sampleRows = 5_0
       if (kept.length < sampleRows) kept.push(row);
     }
   }
-  return { name, profile: profiler.result(), rows: kept.map((row) => Object.fromEntries(columns.map((column, i) => [column, row[i] ?? null]))) };
+  return {
+    name,
+    profile: profiler.result(),
+    rows: kept.map((row) => Object.fromEntries(columns.map((column, i) => [column, row[i] ?? null]))),
+  };
 }
 
 /** Checks a result against the schema the engine's output must pass (its charts are specs, run over the store elsewhere). */
@@ -37,7 +41,8 @@ function expectValid(result: PlannedResult) {
 }
 
 /** The dataset columns a chart's spec reads, channel by channel. */
-const fieldsOf = (chart: ChartPlan | undefined) => Object.values(chart?.spec.encoding ?? {}).flatMap((channel) => (channel?.field ? [channel.field] : []));
+const fieldsOf = (chart: ChartPlan | undefined) =>
+  Object.values(chart?.spec.encoding ?? {}).flatMap((channel) => (channel?.field ? [channel.field] : []));
 
 /** Runs the engine and checks the result (inside a test). */
 function analyse(input: EngineInput) {
@@ -47,10 +52,15 @@ function analyse(input: EngineInput) {
 }
 
 // Exact reference calculations, written independently of the engine.
-const numbers = (rows: Record<string, unknown>[], column: string) => rows.map((row) => Number(row[column])).filter((value, i) => rows[i]![column] !== null && rows[i]![column] !== "" && Number.isFinite(value));
+const numbers = (rows: Record<string, unknown>[], column: string) =>
+  rows
+    .map((row) => Number(row[column]))
+    .filter((value, i) => rows[i]![column] !== null && rows[i]![column] !== "" && Number.isFinite(value));
 
 function pearson(rows: Record<string, unknown>[], a: string, b: string): number {
-  const pairs = rows.filter((row) => typeof row[a] === "number" || (typeof row[a] === "string" && row[a] !== "")).filter((row) => typeof row[b] === "number" || (typeof row[b] === "string" && row[b] !== ""));
+  const pairs = rows
+    .filter((row) => typeof row[a] === "number" || (typeof row[a] === "string" && row[a] !== ""))
+    .filter((row) => typeof row[b] === "number" || (typeof row[b] === "string" && row[b] !== ""));
   const xs = pairs.map((row) => Number(row[a]));
   const ys = pairs.map((row) => Number(row[b]));
   const mx = xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -79,13 +89,16 @@ function tukeyOutliers(values: number[]): number {
 
 /** Least-squares slope of `column` against the date in days. */
 function slopeOverTime(rows: Record<string, unknown>[], dateColumn: string, column: string): number {
-  const points = rows.filter((row) => row[column] !== null && row[dateColumn] !== null).map((row) => [Date.parse(String(row[dateColumn])) / 86_400_000, Number(row[column])] as const);
+  const points = rows
+    .filter((row) => row[column] !== null && row[dateColumn] !== null)
+    .map((row) => [Date.parse(String(row[dateColumn])) / 86_400_000, Number(row[column])] as const);
   const mx = points.reduce((s, [x]) => s + x, 0) / points.length;
   const my = points.reduce((s, [, y]) => s + y, 0) / points.length;
   return points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) / points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
 }
 
-const about = (insights: Insight[], kind: Insight["kind"], ...columns: string[]) => insights.filter((insight) => insight.kind === kind && columns.every((column) => insight.columns.includes(column)));
+const about = (insights: Insight[], kind: Insight["kind"], ...columns: string[]) =>
+  insights.filter((insight) => insight.kind === kind && columns.every((column) => insight.columns.includes(column)));
 
 describe("statisticalAnalysis on seattle-weather.csv (unit)", async () => {
   const input = await load("Seattle weather", seattleCsv, "csv");
@@ -106,7 +119,9 @@ describe("statisticalAnalysis on seattle-weather.csv (unit)", async () => {
   });
 
   it("summarizes rows, columns and types", () => {
-    expect(result.summary).toContain("Seattle weather has 1,461 rows and 6 columns (4 numeric, 1 date/time, 1 text). date runs from 2012-01-01 to 2015-12-31.");
+    expect(result.summary).toContain(
+      "Seattle weather has 1,461 rows and 6 columns (4 numeric, 1 date/time, 1 text). date runs from 2012-01-01 to 2015-12-31.",
+    );
     expect(result.summary).toContain("Most notable:");
   });
 
@@ -163,7 +178,10 @@ describe("statisticalAnalysis on seattle-weather.csv (unit)", async () => {
     const line = result.charts.find((chart) => chart.type === "line");
     expect(fieldsOf(line)).toEqual(["date", "temp_min"]);
     // 1,461 days are too many points: weekly means.
-    expect(line?.spec.encoding).toEqual({ x: { field: "date", type: "temporal", timeUnit: "week" }, y: { field: "temp_min", type: "quantitative", aggregate: "mean" } });
+    expect(line?.spec.encoding).toEqual({
+      x: { field: "date", type: "temporal", timeUnit: "week" },
+      y: { field: "temp_min", type: "quantitative", aggregate: "mean" },
+    });
     expect(line?.description).toContain("per week");
   });
 
@@ -172,12 +190,19 @@ describe("statisticalAnalysis on seattle-weather.csv (unit)", async () => {
     const [found] = about(result.insights, "category", "weather");
     expect(found?.detail).toContain(`weather has ${weather.distinct} distinct values`);
     const bar = result.charts.find((chart) => chart.type === "bar" && fieldsOf(chart)[0] === "weather");
-    expect(bar?.spec).toMatchObject({ encoding: { x: { field: "weather" }, y: { aggregate: "count" } }, sort: { channel: "y", order: "desc" }, limit: 10 });
+    expect(bar?.spec).toMatchObject({
+      encoding: { x: { field: "weather" }, y: { aggregate: "count" } },
+      sort: { channel: "y", order: "desc" },
+      limit: 10,
+    });
   });
 
   it("plans a histogram of the most skewed column, counted per bin", () => {
     const histogram = result.charts.find((chart) => chart.type === "histogram" && fieldsOf(chart)[0] === "precipitation");
-    expect(histogram?.spec.encoding).toEqual({ x: { field: "precipitation", type: "quantitative", bin: { maxbins: 20 } }, y: { aggregate: "count", type: "quantitative" } });
+    expect(histogram?.spec.encoding).toEqual({
+      x: { field: "precipitation", type: "quantitative", bin: { maxbins: 20 } },
+      y: { aggregate: "count", type: "quantitative" },
+    });
   });
 });
 
@@ -217,11 +242,15 @@ describe("statisticalAnalysis on cars.json (unit)", async () => {
     const [found] = about(result.insights, "trend", "Miles_per_Gallon", "Year");
     expect(found?.title).toMatch(/^Miles_per_Gallon rose over Year/);
     const mean = (year: string) => {
-      const values = input.rows.filter((row) => row.Year === year && row.Miles_per_Gallon !== null).map((row) => Number(row.Miles_per_Gallon));
+      const values = input.rows
+        .filter((row) => row.Year === year && row.Miles_per_Gallon !== null)
+        .map((row) => Number(row.Miles_per_Gallon));
       return values.reduce((s, v) => s + v, 0) / values.length;
     };
     // Whole years at each end: the first model year against the last.
-    expect(found?.detail).toContain(`The first year averaged ${Number(mean("1970-01-01").toPrecision(3))} and the last year ${Number(mean("1982-01-01").toPrecision(3))}`);
+    expect(found?.detail).toContain(
+      `The first year averaged ${Number(mean("1970-01-01").toPrecision(3))} and the last year ${Number(mean("1982-01-01").toPrecision(3))}`,
+    );
   });
 
   it("describes the few-valued Cylinders by its value shares rather than a skew", () => {
@@ -287,9 +316,16 @@ describe("statisticalAnalysis edge cases (unit)", () => {
     const empty = analyse({ name: "nothing", profile: new Profiler(["a", "b"]).result(), rows: [] });
     expect(empty).toEqual({ summary: "nothing has no columns, so there is nothing to analyse.", insights: [], charts: [] });
     const column = { count: 0, nulls: 0, distinct: 0, min: null, max: null, mean: null, stddev: null, quantiles: null, topValues: [] };
-    const profile = { rowCount: 0, columns: [{ ...column, name: "a", type: "string" as const }, { ...column, name: "b", type: "integer" as const }] };
+    const profile = {
+      rowCount: 0,
+      columns: [
+        { ...column, name: "a", type: "string" as const },
+        { ...column, name: "b", type: "integer" as const },
+      ],
+    };
     expect(analyse({ name: "headers only", profile, rows: [] })).toEqual({
-      summary: "headers only has 0 rows and 2 columns (1 numeric, 1 text). It holds no data rows yet, so there are no statistics to report.",
+      summary:
+        "headers only has 0 rows and 2 columns (1 numeric, 1 text). It holds no data rows yet, so there are no statistics to report.",
       insights: [],
       charts: [],
     });
@@ -357,12 +393,21 @@ describe("statisticalAnalysis edge cases (unit)", () => {
     expect(found?.importance).toBe("high");
     expect(found?.detail).toMatch(/slope of \+2(\.\d+)? per day/);
     // Sixty days: one point a day.
-    expect(result.charts.find((chart) => chart.type === "line")?.spec.encoding.x).toEqual({ field: "when", type: "temporal", timeUnit: "day" });
+    expect(result.charts.find((chart) => chart.type === "line")?.spec.encoding.x).toEqual({
+      field: "when",
+      type: "temporal",
+      timeUnit: "day",
+    });
   });
 
   it("never cites a column name the schema cannot hold", async () => {
     const long = "x".repeat(400);
-    const rows = Array.from({ length: 30 }, (_, i) => ({ [long]: i % 4 === 0 ? null : (i * 7) % 11, "": i % 3 === 0 ? "a" : "b", " padded ": i % 2 === 0 ? "x" : "y", y: (i * 7) % 11 }));
+    const rows = Array.from({ length: 30 }, (_, i) => ({
+      [long]: i % 4 === 0 ? null : (i * 7) % 11,
+      "": i % 3 === 0 ? "a" : "b",
+      " padded ": i % 2 === 0 ? "x" : "y",
+      y: (i * 7) % 11,
+    }));
     const result = analyse(await load("names", JSON.stringify(rows), "json"));
     expect(result.insights.length).toBeGreaterThan(0);
     for (const insight of result.insights) expect(insight.columns.every((column) => column.length > 0 && column.length <= 300)).toBe(true);
@@ -373,7 +418,14 @@ describe("statisticalAnalysis edge cases (unit)", () => {
   });
 
   it("never throws and always passes the schema on arbitrary small datasets (property)", () => {
-    const cell = fc.oneof(fc.constant(null), fc.double(), fc.integer(), fc.string({ maxLength: 6 }), fc.boolean(), fc.constantFrom("2024-01-02", "2024-03-04T05:06:07Z", "NaN", "1e999"));
+    const cell = fc.oneof(
+      fc.constant(null),
+      fc.double(),
+      fc.integer(),
+      fc.string({ maxLength: 6 }),
+      fc.boolean(),
+      fc.constantFrom("2024-01-02", "2024-03-04T05:06:07Z", "NaN", "1e999"),
+    );
     fc.assert(
       fc.property(fc.array(fc.tuple(cell, cell, cell), { maxLength: 40 }), (cells) => {
         const profiler = new Profiler(["a", "b", "c"]);

@@ -36,9 +36,12 @@ describe("canonicalHost and refusedHost", () => {
     expect(refusedHost(canonical, true)).toBeUndefined();
   });
 
-  it.each([["localhost"], ["LOCALHOST"], ["db.localhost"], ["metadata.google.internal"], ["metadata"]])("refuses the local name %s", (raw) => {
-    expect(refusedHost(hostOf(raw), false)).toMatch(/local or metadata host$/);
-  });
+  it.each([["localhost"], ["LOCALHOST"], ["db.localhost"], ["metadata.google.internal"], ["metadata"]])(
+    "refuses the local name %s",
+    (raw) => {
+      expect(refusedHost(hostOf(raw), false)).toMatch(/local or metadata host$/);
+    },
+  );
 
   it("lets public addresses and names through", () => {
     expect(refusedHost(hostOf("8.8.8.8"), false)).toBeUndefined();
@@ -47,9 +50,12 @@ describe("canonicalHost and refusedHost", () => {
     expect(hostOf("Db.Example.COM")).toBe("db.example.com");
   });
 
-  it.each([["a,b"], ["h/x"], ["h?x"], ["u@h"], ["1.2.3.4.5"], ["[fe80::1%25eth0]"], ["%31%32%37.0.0.1"], [""]])("refuses %j as a host", (raw) => {
-    expect("problem" in canonicalHost(raw)).toBe(true);
-  });
+  it.each([["a,b"], ["h/x"], ["h?x"], ["u@h"], ["1.2.3.4.5"], ["[fe80::1%25eth0]"], ["%31%32%37.0.0.1"], [""]])(
+    "refuses %j as a host",
+    (raw) => {
+      expect("problem" in canonicalHost(raw)).toBe(true);
+    },
+  );
 });
 
 const issuesOf = (fn: () => unknown) => {
@@ -65,7 +71,9 @@ const issuesOf = (fn: () => unknown) => {
 
 describe("parsePostgresUrl", () => {
   it("parses and decodes every part", () => {
-    expect(parsePostgresUrl("postgresql://an%40lyst:p%3Ass@DB.example.com:6543/ware%20house?sslmode=verify-full&application_name=x", "f")).toEqual({
+    expect(
+      parsePostgresUrl("postgresql://an%40lyst:p%3Ass@DB.example.com:6543/ware%20house?sslmode=verify-full&application_name=x", "f"),
+    ).toEqual({
       host: "db.example.com",
       port: 6543,
       database: "ware house",
@@ -83,8 +91,14 @@ describe("parsePostgresUrl", () => {
     ["postgresql://u:%zz@h/db", "has a malformed % escape"],
     ["postgresql://u:p@h/%E0%A4%A", "has a malformed % escape"],
     ["postgresql://u:p@h/", "must name a database"],
-    ["postgresql://u:p@h/db?host=127.0.0.1", 'parameter "host" is not accepted (only sslmode, application_name, connect_timeout, channel_binding)'],
-    ["postgresql://u:p@h/db?options=-c%20statement_timeout%3D0", 'parameter "options" is not accepted (only sslmode, application_name, connect_timeout, channel_binding)'],
+    [
+      "postgresql://u:p@h/db?host=127.0.0.1",
+      'parameter "host" is not accepted (only sslmode, application_name, connect_timeout, channel_binding)',
+    ],
+    [
+      "postgresql://u:p@h/db?options=-c%20statement_timeout%3D0",
+      'parameter "options" is not accepted (only sslmode, application_name, connect_timeout, channel_binding)',
+    ],
     ["postgresql://u:p@h/db?sslmode=sometimes", "sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full"],
     ["postgresql://u:p@h1,h2/db", "host must be a single host name or IP address"],
     ["mysql://u:p@h/db", "must be postgres://user:password@host:port/database"],
@@ -95,7 +109,11 @@ describe("parsePostgresUrl", () => {
 
 describe("parseOrigin", () => {
   it("keeps the canonical origin", () => {
-    expect(parseOrigin("HTTPS://Cache.Example.com:443/", "f")).toEqual({ origin: "https://cache.example.com", host: "cache.example.com", path: "" });
+    expect(parseOrigin("HTTPS://Cache.Example.com:443/", "f")).toEqual({
+      origin: "https://cache.example.com",
+      host: "cache.example.com",
+      path: "",
+    });
     expect(parseOrigin("http://2130706433:8080", "f").host).toBe("127.0.0.1");
   });
 

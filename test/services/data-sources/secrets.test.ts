@@ -7,7 +7,11 @@ import { dataSources, organizations } from "../../../src/db/schema.ts";
 import { rotateDataSourceKeys } from "../../../src/services/data-sources/rotate.ts";
 import { decryptSecret, encryptSecret, keyIdOf, parseDataSourceKeys, reencryptSecret } from "../../../src/services/data-sources/secrets.ts";
 
-const key = (kid: string) => `${kid}:${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")}`;
+const key = (kid: string) =>
+  `${kid}:${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "")}`;
 const keysOf = (value: string) => parseDataSourceKeys(value).keys;
 
 describe("sealing credentials", () => {
@@ -65,7 +69,11 @@ describe("rotateDataSourceKeys against the test database", () => {
     const ids = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
     const lost = crypto.randomUUID();
     for (const [i, id] of ids.entries()) {
-      const secret = await encryptSecret([older], id, JSON.stringify({ kind: "redis", redis: { url: "https://r.example", token: `t-${i}` } }));
+      const secret = await encryptSecret(
+        [older],
+        id,
+        JSON.stringify({ kind: "redis", redis: { url: "https://r.example", token: `t-${i}` } }),
+      );
       await db.insert(dataSources).values({ id, orgId, name: `old-${i}`, kind: "redis", display: {}, secret, keyId: keyIdOf(secret) });
     }
     // Sealed with a key nobody has any more: reported, left alone.

@@ -5,7 +5,11 @@ import { parseSql } from "../../../src/services/data-sources/sql-grammar.ts";
 describe("parseSql", () => {
   it("parses statements as Postgres does, non-ASCII dollar-quote tags included", async () => {
     const result = await parseSql("SELECT $é$ ' $é$; COMMIT; INSERT INTO t VALUES (1)");
-    expect("statements" in result && result.statements.map((s) => Object.keys(s.stmt ?? {})[0])).toEqual(["SelectStmt", "TransactionStmt", "InsertStmt"]);
+    expect("statements" in result && result.statements.map((s) => Object.keys(s.stmt ?? {})[0])).toEqual([
+      "SelectStmt",
+      "TransactionStmt",
+      "InsertStmt",
+    ]);
   });
 
   it("reports a syntax error with its position", async () => {

@@ -4,7 +4,10 @@ import { ApiError } from "../../../src/lib/problem.ts";
 import { readableStatement } from "../../../src/services/data-sources/sql-policy.ts";
 
 const refusal = async (sql: string) => {
-  const error = await readableStatement(sql).then(() => undefined, (caught: unknown) => caught);
+  const error = await readableStatement(sql).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   expect(error, sql).toBeInstanceOf(ApiError);
   return (error as ApiError).code;
 };
@@ -64,11 +67,17 @@ describe("readableStatement", () => {
   });
 
   it("reports a syntax error with Postgres's message", async () => {
-    await expect(readableStatement("SELEC 1")).rejects.toMatchObject({ code: "QUERY_FAILED", detail: expect.stringContaining("syntax error") });
+    await expect(readableStatement("SELEC 1")).rejects.toMatchObject({
+      code: "QUERY_FAILED",
+      detail: expect.stringContaining("syntax error"),
+    });
   });
 
   it("passes one reading statement, with its own text and whether a cursor can hold it", async () => {
-    expect(await readableStatement("  SELECT ';' AS \"a;b\", $é$;$é$ AS c -- ;\n ;")).toEqual({ text: "SELECT ';' AS \"a;b\", $é$;$é$ AS c -- ;", cursor: true });
+    expect(await readableStatement("  SELECT ';' AS \"a;b\", $é$;$é$ AS c -- ;\n ;")).toEqual({
+      text: "SELECT ';' AS \"a;b\", $é$;$é$ AS c -- ;",
+      cursor: true,
+    });
     expect(await readableStatement("WITH x AS (SELECT 1) SELECT * FROM x")).toMatchObject({ cursor: true });
     expect(await readableStatement("VALUES (1), (2)")).toMatchObject({ cursor: true });
     expect(await readableStatement("TABLE t")).toMatchObject({ cursor: true });

@@ -4,7 +4,11 @@ import { headerOf } from "../../../src/services/datasets/csv-header.ts";
 
 describe("headerOf", () => {
   it.each([
-    ["years as names (World Bank style), integer data", "Country,1960,1961,1962\nAruba,54608,55811,56682\nAlbania,1608800,1659800,1711319\n", true],
+    [
+      "years as names (World Bank style), integer data",
+      "Country,1960,1961,1962\nAruba,54608,55811,56682\nAlbania,1608800,1659800,1711319\n",
+      true,
+    ],
     ["years as names with blanks below", "Country Name,Country Code,1960,1961\nAruba,ABW,,\nAfghanistan,AFG,8996967,9169406\n", true],
     ["numeric names over decimals", "1960,1961\n1.5,2.5\n3.25,4.75\n", true],
     ["names over data", "name,age\nAnn,34\nBob,20\n", true],

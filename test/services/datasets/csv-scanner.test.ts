@@ -38,7 +38,9 @@ describe("CsvScanner", () => {
   it("gives back any table, however the bytes are cut, and agrees with papaparse", () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 5 }).chain((width) => fc.array(fc.array(cellText, { minLength: width, maxLength: width }), { minLength: 1, maxLength: 8 })),
+        fc
+          .integer({ min: 1, max: 5 })
+          .chain((width) => fc.array(fc.array(cellText, { minLength: width, maxLength: width }), { minLength: 1, maxLength: 8 })),
         fc.boolean(),
         fc.boolean(),
         fc.boolean(),
@@ -47,9 +49,14 @@ describe("CsvScanner", () => {
           // A record of one empty cell is a blank line, which both skip.
           const rows = table.filter((row) => row.length > 1 || row[0] !== "");
           const lineBreak = crlf ? "\r\n" : "\n";
-          const text = rows.map((row) => row.map((cell) => quote(cell, quoteAll)).join(",")).join(lineBreak) + (trailingBreak && rows.length > 0 ? lineBreak : "");
+          const text =
+            rows.map((row) => row.map((cell) => quote(cell, quoteAll)).join(",")).join(lineBreak) +
+            (trailingBreak && rows.length > 0 ? lineBreak : "");
           const bytes = new TextEncoder().encode(text);
-          const scanned = scan(bytes, cuts.map((cut) => cut % (bytes.length + 1)));
+          const scanned = scan(
+            bytes,
+            cuts.map((cut) => cut % (bytes.length + 1)),
+          );
           expect(scanned).toEqual(rows);
           const papa = Papa.parse<string[]>(text, { delimiter: ",", newline: lineBreak, skipEmptyLines: true }).data;
           expect(scanned).toEqual(papa);
@@ -60,7 +67,11 @@ describe("CsvScanner", () => {
   });
 
   it("reads files whose lines end with CR alone, and other delimiters", () => {
-    expect(scan(new TextEncoder().encode('a;b\r1;"x\r\ny"\r2;3'), [3], 13, ";")).toEqual([["a", "b"], ["1", "x\r\ny"], ["2", "3"]]);
+    expect(scan(new TextEncoder().encode('a;b\r1;"x\r\ny"\r2;3'), [3], 13, ";")).toEqual([
+      ["a", "b"],
+      ["1", "x\r\ny"],
+      ["2", "3"],
+    ]);
   });
 
   it("names the row of a quote that never closes", () => {

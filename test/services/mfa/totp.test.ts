@@ -24,7 +24,15 @@ describe("TOTP", () => {
   });
 
   it("encodes and decodes base32 as RFC 4648 does", () => {
-    const cases: [string, string][] = [["", ""], ["f", "MY"], ["fo", "MZXQ"], ["foo", "MZXW6"], ["foob", "MZXW6YQ"], ["fooba", "MZXW6YTB"], ["foobar", "MZXW6YTBOI"]];
+    const cases: [string, string][] = [
+      ["", ""],
+      ["f", "MY"],
+      ["fo", "MZXQ"],
+      ["foo", "MZXW6"],
+      ["foob", "MZXW6YQ"],
+      ["fooba", "MZXW6YTB"],
+      ["foobar", "MZXW6YTBOI"],
+    ];
     for (const [plain, encoded] of cases) {
       expect(base32Encode(ascii(plain))).toBe(encoded);
       expect(new TextDecoder().decode(base32Decode(encoded))).toBe(plain);
@@ -52,6 +60,12 @@ describe("TOTP", () => {
     expect(uri.protocol).toBe("otpauth:");
     expect(uri.host).toBe("totp");
     expect(decodeURIComponent(uri.pathname)).toBe("/Datacrafted:ada@example.com");
-    expect(Object.fromEntries(uri.searchParams)).toEqual({ secret: "JBSWY3DPEHPK3PXP", issuer: "Datacrafted", algorithm: "SHA1", digits: "6", period: "30" });
+    expect(Object.fromEntries(uri.searchParams)).toEqual({
+      secret: "JBSWY3DPEHPK3PXP",
+      issuer: "Datacrafted",
+      algorithm: "SHA1",
+      digits: "6",
+      period: "30",
+    });
   });
 });

@@ -42,7 +42,7 @@ const end = Date.UTC(2025, 0, 1);
 const fixedDates = ["2021-01-03T23:59:59.999Z", "2021-01-04T00:00:00.000Z", "2024-12-29T12:00:00.000Z", "2024-12-30T00:00:00.000Z"];
 const rows: Row[] = (() => {
   const next = random(17);
-  const maybe = <T,>(p: number, value: T): T | null => (next() < p ? null : value);
+  const maybe = <T>(p: number, value: T): T | null => (next() < p ? null : value);
   return Array.from({ length: N }, (_, i) => {
     const segment = ["retail", "wholesale", "void"][Math.floor(next() * 3)]!;
     return {
@@ -185,7 +185,9 @@ describe("compileSpec: the statement", () => {
     expect(compiled.sql).toContain('"say ""hi"""');
     expect(compiled.sql).not.toContain("DROP");
     expect(compiled.params).toEqual([evil, 10_000]);
-    expect(await run({ encoding: { x: { field: QUOTED }, y: { aggregate: "count" } }, filter: [{ field: QUOTED, op: "=", value: evil }] })).toEqual([]);
+    expect(
+      await run({ encoding: { x: { field: QUOTED }, y: { aggregate: "count" } }, filter: [{ field: QUOTED, op: "=", value: evil }] }),
+    ).toEqual([]);
     expect((await run({ encoding: { y: { aggregate: "count" } } }))[0]!.count).toBe(N);
   });
 
@@ -212,7 +214,11 @@ describe("compileSpec: the statement", () => {
 describe("compileSpec: SpecError names what is wrong", () => {
   const cases: [string, unknown, string][] = [
     ["a column the dataset lacks", { encoding: { x: { field: "prize" } } }, "encoding.x.field"],
-    ["a filter column the dataset lacks", { encoding: { x: { field: "id" } }, filter: [{ field: "nope", op: "=", value: 1 }] }, "filter.0.field"],
+    [
+      "a filter column the dataset lacks",
+      { encoding: { x: { field: "id" } }, filter: [{ field: "nope", op: "=", value: 1 }] },
+      "filter.0.field",
+    ],
     ["a limit of 10^9", { encoding: { x: { field: "id" } }, limit: 1e9 }, "limit"],
     ["a limit of 0", { encoding: { x: { field: "id" } }, limit: 0 }, "limit"],
     ["a fractional limit", { encoding: { x: { field: "id" } }, limit: 2.5 }, "limit"],
@@ -232,24 +238,54 @@ describe("compileSpec: SpecError names what is wrong", () => {
     ["an unknown channel", { encoding: { x: { field: "id" }, size: { field: "id" } } }, "encoding"],
     ["an unknown aggregate", { encoding: { y: { field: "id", aggregate: "variance" } } }, "encoding.y.aggregate"],
     ["an unknown filter op", { encoding: { x: { field: "id" } }, filter: [{ field: "id", op: "like", value: "a" }] }, "filter.0.op"],
-    ["too many filters", { encoding: { x: { field: "id" } }, filter: Array.from({ length: 21 }, () => ({ field: "id", op: "isNull" })) }, "filter"],
+    [
+      "too many filters",
+      { encoding: { x: { field: "id" } }, filter: Array.from({ length: 21 }, () => ({ field: "id", op: "isNull" })) },
+      "filter",
+    ],
     ["text for a number", { encoding: { x: { field: "id" } }, filter: [{ field: "price", op: ">", value: "5" }] }, "filter.0.value"],
     ["a missing comparison value", { encoding: { x: { field: "id" } }, filter: [{ field: "price", op: "<" }] }, "filter.0.value"],
     ["a list for =", { encoding: { x: { field: "id" } }, filter: [{ field: "id", op: "=", value: [1, 2] }] }, "filter.0.value"],
     ["an empty in list", { encoding: { x: { field: "id" } }, filter: [{ field: "id", op: "in", value: [] }] }, "filter.0.value"],
-    ["a wrong item in an in list", { encoding: { x: { field: "id" } }, filter: [{ field: "id", op: "in", value: [1, "two"] }] }, "filter.0.value.1"],
+    [
+      "a wrong item in an in list",
+      { encoding: { x: { field: "id" } }, filter: [{ field: "id", op: "in", value: [1, "two"] }] },
+      "filter.0.value.1",
+    ],
     ["between of one value", { encoding: { x: { field: "id" } }, filter: [{ field: "id", op: "between", value: [1] }] }, "filter.0.value"],
-    ["between of a wrong high", { encoding: { x: { field: "id" } }, filter: [{ field: "id", op: "between", value: [1, true] }] }, "filter.0.value.1"],
+    [
+      "between of a wrong high",
+      { encoding: { x: { field: "id" } }, filter: [{ field: "id", op: "between", value: [1, true] }] },
+      "filter.0.value.1",
+    ],
     ["isNull of a number", { encoding: { x: { field: "id" } }, filter: [{ field: "id", op: "isNull", value: 1 }] }, "filter.0.value"],
-    ["a date that is not one", { encoding: { x: { field: "id" } }, filter: [{ field: "at", op: ">", value: "last tuesday" }] }, "filter.0.value"],
+    [
+      "a date that is not one",
+      { encoding: { x: { field: "id" } }, filter: [{ field: "at", op: ">", value: "last tuesday" }] },
+      "filter.0.value",
+    ],
     ["an impossible date", { encoding: { x: { field: "id" } }, filter: [{ field: "at", op: ">", value: "2024-02-31" }] }, "filter.0.value"],
     ["a boolean for text", { encoding: { x: { field: "id" } }, filter: [{ field: "region", op: "=", value: true }] }, "filter.0.value"],
     ["a number for a boolean", { encoding: { x: { field: "id" } }, filter: [{ field: "active", op: "=", value: 2 }] }, "filter.0.value"],
-    ["a second filter's bad value", { encoding: { x: { field: "id" } }, filter: [{ field: "id", op: "isNull" }, { field: "qty", op: ">=", value: null }] }, "filter.1.value"],
+    [
+      "a second filter's bad value",
+      {
+        encoding: { x: { field: "id" } },
+        filter: [
+          { field: "id", op: "isNull" },
+          { field: "qty", op: ">=", value: null },
+        ],
+      },
+      "filter.1.value",
+    ],
     ["sort by both", { encoding: { x: { field: "id" } }, sort: { channel: "x", field: "id" } }, "sort"],
     ["sort by neither", { encoding: { x: { field: "id" } }, sort: { order: "desc" } }, "sort"],
     ["sort by a missing channel", { encoding: { x: { field: "id" } }, sort: { channel: "y" } }, "sort.channel"],
-    ["sort by a field not in the output", { encoding: { x: { field: "region" }, y: { aggregate: "count" } }, sort: { field: "price" } }, "sort.field"],
+    [
+      "sort by a field not in the output",
+      { encoding: { x: { field: "region" }, y: { aggregate: "count" } }, sort: { field: "price" } },
+      "sort.field",
+    ],
     ["sort by a column the dataset lacks", { encoding: { x: { field: "id" } }, sort: { field: "nope" } }, "sort.field"],
   ];
   it.each(cases)("%s: %s", (_name, spec, path) => {
@@ -309,8 +345,14 @@ describe("compileSpec executed on SQLite, against plain JS", () => {
       color: { field: "region", aggregate: "distinct" },
     } as const;
     const text = (await run({ encoding }))[0]!;
-    const regionsSeen = rows.map((r) => r.region).filter((v): v is string => v !== null).sort();
-    const dates = rows.map((r) => r.at).filter((v): v is string => v !== null).sort();
+    const regionsSeen = rows
+      .map((r) => r.region)
+      .filter((v): v is string => v !== null)
+      .sort();
+    const dates = rows
+      .map((r) => r.at)
+      .filter((v): v is string => v !== null)
+      .sort();
     expect(text).toEqual({ region: regionsSeen[0], at: dates.at(-1), distinct_region: new Set(regionsSeen).size });
   });
 
@@ -322,7 +364,13 @@ describe("compileSpec executed on SQLite, against plain JS", () => {
   });
 
   it("bins by count: nice steps, the last bin holding the maximum, counts per bin", async () => {
-    for (const [field, maxbins] of [["price", 10], ["price", 7], ["price", 30], ["qty", 10], ["qty", 4]] as const) {
+    for (const [field, maxbins] of [
+      ["price", 10],
+      ["price", 7],
+      ["price", 30],
+      ["qty", 10],
+      ["qty", 4],
+    ] as const) {
       const result = await run({ encoding: { x: { field, bin: { maxbins } }, y: { aggregate: "count" } } });
       const xs = values(rows, field);
       const lo = Math.min(...xs);
@@ -357,11 +405,17 @@ describe("compileSpec executed on SQLite, against plain JS", () => {
     // 10..20 spans 10: step 2, bins 10,12,…,18 with 20 in the last.
     expect(result.map((r) => r.qty)).toEqual([10, 12, 14, 16, 18]);
     const xs = values(rows, "qty").filter((v) => v >= 10 && v <= 20);
-    expect(result.map((r) => r.count)).toEqual([10, 12, 14, 16, 18].map((b) => xs.filter((v) => v >= b && (v < b + 2 || (b === 18 && v === 20))).length));
+    expect(result.map((r) => r.count)).toEqual(
+      [10, 12, 14, 16, 18].map((b) => xs.filter((v) => v >= b && (v < b + 2 || (b === 18 && v === 20))).length),
+    );
   });
 
   it("bins by step, anchored at 0, half-open, negatives floored", async () => {
-    for (const [field, step] of [["price", 25], ["price", 0.5], ["qty", 3]] as const) {
+    for (const [field, step] of [
+      ["price", 25],
+      ["price", 0.5],
+      ["qty", 3],
+    ] as const) {
       const result = await run({ encoding: { x: { field, bin: { step } }, y: { aggregate: "count" }, color: { field: "segment" } } });
       const counts = new Map<string, { bin: number; segment: Cell; count: number }>();
       for (const row of rows) {
@@ -420,8 +474,14 @@ describe("compileSpec executed on SQLite, against plain JS", () => {
       [[{ field: "active", op: "=", value: true }], where((r) => r.active === 1)],
       [[{ field: "active", op: "in", value: [false] }], where((r) => r.active === 0)],
       [[{ field: "at", op: ">=", value: "2024-03-01" }], where((r) => r.at !== null && (r.at as string) >= "2024-03-01T00:00:00.000Z")],
-      [[{ field: "at", op: "<", value: "2022-06-01T12:00+02:00" }], where((r) => r.at !== null && Date.parse(r.at as string) < Date.UTC(2022, 5, 1, 10))],
-      [[{ field: "at", op: "between", value: ["2023-01-01", "2023-01-31 23:59:59.999"] }], where((r) => r.at !== null && (r.at as string).startsWith("2023-01"))],
+      [
+        [{ field: "at", op: "<", value: "2022-06-01T12:00+02:00" }],
+        where((r) => r.at !== null && Date.parse(r.at as string) < Date.UTC(2022, 5, 1, 10)),
+      ],
+      [
+        [{ field: "at", op: "between", value: ["2023-01-01", "2023-01-31 23:59:59.999"] }],
+        where((r) => r.at !== null && (r.at as string).startsWith("2023-01")),
+      ],
       [[{ field: QUOTED, op: "=", value: "v3" }], where((r) => r[QUOTED] === "v3")],
       [
         [
@@ -442,14 +502,25 @@ describe("compileSpec executed on SQLite, against plain JS", () => {
     const byMean = [...groups((r) => r.region!)]
       .map(([region, members]) => ({ region, price: mean(values(members, "price"))! }))
       .sort((a, b) => b.price - a.price);
-    const top = await run({ encoding: { x: { field: "region" }, y: { field: "price", aggregate: "mean" } }, sort: { channel: "y", order: "desc" }, limit: 3 });
+    const top = await run({
+      encoding: { x: { field: "region" }, y: { field: "price", aggregate: "mean" } },
+      sort: { channel: "y", order: "desc" },
+      limit: 3,
+    });
     expect(top.map((r) => r.region)).toEqual(byMean.slice(0, 3).map((r) => r.region));
     top.forEach((r, i) => close(r.price!, byMean[i]!.price));
     const byName = await run({ encoding: { x: { field: "region" }, y: { aggregate: "count" } }, sort: { field: "region", order: "desc" } });
-    expect(byName.map((r) => r.region)).toEqual([...regions].sort().reverse().concat([null as never]));
+    expect(byName.map((r) => r.region)).toEqual(
+      [...regions]
+        .sort()
+        .reverse()
+        .concat([null as never]),
+    );
     // Ties: equal counts are ordered by the grouped channel.
     const byCount = await run({ encoding: { x: { field: "qty" }, y: { aggregate: "count" } }, sort: { field: "count", order: "asc" } });
-    const expected = [...groups((r) => r.qty!)].map(([qty, m]) => ({ qty, count: m.length })).sort((a, b) => a.count - b.count || compare(a.qty, b.qty));
+    const expected = [...groups((r) => r.qty!)]
+      .map(([qty, m]) => ({ qty, count: m.length }))
+      .sort((a, b) => a.count - b.count || compare(a.qty, b.qty));
     expect(byCount).toEqual(expected);
   });
 
@@ -468,12 +539,17 @@ describe("compileSpec executed on SQLite, against plain JS", () => {
       .slice(0, 20)
       .map((r) => ({ region: r.region, qty: r.qty }));
     expect(dearest).toEqual(expected);
-    const months = await run({ encoding: { x: { field: "at", timeUnit: "month" }, y: { field: "id" } }, filter: [{ field: "id", op: "<=", value: 50 }] });
+    const months = await run({
+      encoding: { x: { field: "at", timeUnit: "month" }, y: { field: "id" } },
+      filter: [{ field: "id", op: "<=", value: 50 }],
+    });
     expect(months).toEqual(rows.slice(0, 50).map((r) => ({ at: r.at === null ? null : periodStart(r.at as string, "month"), id: r.id })));
   });
 
   it("groups by color: sum of qty per year and region", async () => {
-    const result = await run({ encoding: { x: { field: "at", timeUnit: "year" }, y: { field: "qty", aggregate: "sum" }, color: { field: "region" } } });
+    const result = await run({
+      encoding: { x: { field: "at", timeUnit: "year" }, y: { field: "qty", aggregate: "sum" }, color: { field: "region" } },
+    });
     const expected = [...groups((r) => JSON.stringify([r.at === null ? null : periodStart(r.at as string, "year"), r.region]))]
       .map(([key, members]) => {
         const [at, region] = JSON.parse(key as string) as [Cell, Cell];
@@ -488,7 +564,9 @@ describe("compileSpec executed on SQLite, against plain JS", () => {
   it("caps the rows at the limit, default the maximum", async () => {
     expect((await run({ encoding: { x: { field: "id" } } }, { maxLimit: 1_234 })).length).toBe(1_234);
     expect((await run({ encoding: { x: { field: "id" } } })).length).toBe(N);
-    expect((await run({ encoding: { x: { field: "qty" }, y: { aggregate: "count" } }, limit: 7 })).map((r) => r.qty)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect((await run({ encoding: { x: { field: "qty" }, y: { aggregate: "count" } }, limit: 7 })).map((r) => r.qty)).toEqual([
+      0, 1, 2, 3, 4, 5, 6,
+    ]);
   });
 });
 
@@ -503,7 +581,7 @@ describe("compileSpec: names that could clash with the compiler's own", () => {
     { name: "count", type: "string" },
   ];
   const data = Array.from({ length: 200 }, (_, i) => ({
-    step: (i * 37) % 101 / 4,
+    step: ((i * 37) % 101) / 4,
     d: i % 9,
     last: ["a", "b", null][i % 3]!,
     _c0: i,
@@ -542,13 +620,20 @@ describe("compileSpec: names that could clash with the compiler's own", () => {
     const counted = await exec({ encoding: { x: { field: "count" }, y: { aggregate: "count" } } });
     expect(counted).toEqual(["c0", "c1", "c2", "c3"].map((c) => ({ count: c, count_count: 50 })));
     const inOrder = await exec({ encoding: { x: { field: "rowid" }, y: { field: "_c0" } }, limit: 3 });
-    expect(inOrder).toEqual([{ rowid: 1_000, _c0: 0 }, { rowid: 999, _c0: 1 }, { rowid: 998, _c0: 2 }]);
+    expect(inOrder).toEqual([
+      { rowid: 1_000, _c0: 0 },
+      { rowid: 999, _c0: 1 },
+      { rowid: 998, _c0: 2 },
+    ]);
   });
 });
 
 describe("compileSpec: pies, chart encodings and the OpenAPI component", () => {
   it("theta: a pie's slices, count and share per region", async () => {
-    const pie: ChartSpec = { encoding: { theta: { aggregate: "count" }, color: { field: "region" } }, sort: { channel: "theta", order: "desc" } };
+    const pie: ChartSpec = {
+      encoding: { theta: { aggregate: "count" }, color: { field: "region" } },
+      sort: { channel: "theta", order: "desc" },
+    };
     const compiled = compileSpec(pie, columns);
     expect(compiled.fields).toEqual([
       { name: "region", channel: "color" },
@@ -565,7 +650,10 @@ describe("compileSpec: pies, chart encodings and the OpenAPI component", () => {
     const chart = ChartPlan.parse({
       type: "bar",
       title: "Mean price by region",
-      spec: { encoding: { x: { field: "region", type: "nominal" }, y: { field: "price", type: "quantitative", aggregate: "mean" } }, limit: 500 },
+      spec: {
+        encoding: { x: { field: "region", type: "nominal" }, y: { field: "price", type: "quantitative", aggregate: "mean" } },
+        limit: 500,
+      },
     });
     const result = await run(chart.spec);
     expect(result.map((r) => r.region)).toEqual([...regions].sort().concat([null as never]));
@@ -590,10 +678,16 @@ describe("compileSpec: pies, chart encodings and the OpenAPI component", () => {
 
 describe("compileSpec: any spec either compiles to SQL SQLite runs, or is a SpecError", () => {
   // Mostly specs that fit the columns (so the SQL path is exercised), with a share of every kind of mistake.
-  const field = fc.oneof({ arbitrary: fc.constantFrom(...columns.map((c) => c.name)), weight: 12 }, { arbitrary: fc.constant("missing"), weight: 1 });
+  const field = fc.oneof(
+    { arbitrary: fc.constantFrom(...columns.map((c) => c.name)), weight: 12 },
+    { arbitrary: fc.constant("missing"), weight: 1 },
+  );
   const numeric = fc.constantFrom("price", "qty", "id");
   const aggregate = fc.oneof(
-    { arbitrary: fc.record({ field: fc.option(field, { nil: undefined }), aggregate: fc.constantFrom("count", "min", "max", "distinct") }), weight: 2 },
+    {
+      arbitrary: fc.record({ field: fc.option(field, { nil: undefined }), aggregate: fc.constantFrom("count", "min", "max", "distinct") }),
+      weight: 2,
+    },
     { arbitrary: fc.record({ field: fc.oneof(numeric, field), aggregate: fc.constantFrom("sum", "mean", "median") }), weight: 2 },
   );
   const channel = fc.oneof(
@@ -628,8 +722,18 @@ describe("compileSpec: any spec either compiles to SQL SQLite runs, or is a Spec
   const op = fc.constantFrom("=", "!=", "<", "<=", ">", ">=");
   const filter = fc.oneof(
     { arbitrary: fc.record({ field: numeric, op, value: fc.integer({ min: -100, max: 1_000 }) }), weight: 3 },
-    { arbitrary: fc.record({ field: fc.constant("region"), op: fc.constant("in"), value: fc.subarray(regions, { minLength: 1 }) }), weight: 1 },
-    { arbitrary: fc.record({ field: fc.constant("at"), op: fc.constant("between"), value: fc.constant(["2022-01-01", "2023-06-30T12:00Z"]) }), weight: 1 },
+    {
+      arbitrary: fc.record({ field: fc.constant("region"), op: fc.constant("in"), value: fc.subarray(regions, { minLength: 1 }) }),
+      weight: 1,
+    },
+    {
+      arbitrary: fc.record({
+        field: fc.constant("at"),
+        op: fc.constant("between"),
+        value: fc.constant(["2022-01-01", "2023-06-30T12:00Z"]),
+      }),
+      weight: 1,
+    },
     { arbitrary: fc.record({ field, op: fc.constant("isNull"), value: fc.option(fc.boolean(), { nil: undefined }) }), weight: 1 },
     {
       arbitrary: fc.record({
@@ -648,7 +752,10 @@ describe("compileSpec: any spec either compiles to SQL SQLite runs, or is a Spec
         fc.record({ channel: fc.constantFrom("x", "y", "color", "theta"), order: fc.constantFrom("asc", "desc") }),
         fc.record({ field: fc.constantFrom("price", "count", "region", "at"), order: fc.constantFrom("asc", "desc") }),
       ),
-      limit: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 10_000 }), weight: 9 }, { arbitrary: fc.constantFrom(0, 10_001, 1e9), weight: 1 }),
+      limit: fc.oneof(
+        { arbitrary: fc.integer({ min: 1, max: 10_000 }), weight: 9 },
+        { arbitrary: fc.constantFrom(0, 10_001, 1e9), weight: 1 },
+      ),
     },
     { requiredKeys: ["encoding"] },
   );
@@ -665,7 +772,9 @@ describe("compileSpec: any spec either compiles to SQL SQLite runs, or is a Spec
           return;
         }
         compiled++;
-        const result = await runInDurableObject(stub, (_instance, ctx) => ctx.storage.sql.exec(statement.sql, ...statement.params).toArray());
+        const result = await runInDurableObject(stub, (_instance, ctx) =>
+          ctx.storage.sql.exec(statement.sql, ...statement.params).toArray(),
+        );
         expect(result.length).toBeLessThanOrEqual((candidate as ChartSpec).limit ?? 10_000);
         if (result.length > 0) expect(Object.keys(result[0]!)).toEqual(statement.fields.map((f) => f.name));
       }),
@@ -693,12 +802,16 @@ describe("compileSpec: time units on other ISO-8601 spellings", () => {
       day: "2024-05-17T00:00:00.000Z",
     };
     for (const [unit, start] of Object.entries(expected)) {
-      const { sql, params } = compileSpec({ encoding: { x: { field: "when", timeUnit: unit as "year" } } }, [{ name: "when", type: "datetime" }]);
+      const { sql, params } = compileSpec({ encoding: { x: { field: "when", timeUnit: unit as "year" } } }, [
+        { name: "when", type: "datetime" },
+      ]);
       const result = await runInDurableObject(store, (_instance, ctx) => ctx.storage.sql.exec(sql, ...params).toArray());
       expect(result, unit).toEqual([start, start, start, null].map((when) => ({ when })));
     }
     const { sql, params } = compileSpec({ encoding: { x: { field: "when", timeUnit: "hour" } } }, [{ name: "when", type: "datetime" }]);
     const hours = await runInDurableObject(store, (_instance, ctx) => ctx.storage.sql.exec(sql, ...params).toArray());
-    expect(hours).toEqual(["2024-05-17T00:00:00.000Z", "2024-05-17T08:00:00.000Z", "2024-05-17T08:00:00.000Z", null].map((when) => ({ when })));
+    expect(hours).toEqual(
+      ["2024-05-17T00:00:00.000Z", "2024-05-17T08:00:00.000Z", "2024-05-17T08:00:00.000Z", null].map((when) => ({ when })),
+    );
   });
 });

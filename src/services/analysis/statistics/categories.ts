@@ -21,7 +21,10 @@ function describeCategory(column: ColumnProfile): Finding | null {
       insight: {
         kind: "category",
         title: clip(`${label(column.name)} is mostly unique`, 200),
-        detail: clip(`${label(column.name)} has about ${count(column.distinct)} distinct values among ${count(total)}: an identifier or free text rather than a category to group by.`, 2_000),
+        detail: clip(
+          `${label(column.name)} has about ${count(column.distinct)} distinct values among ${count(total)}: an identifier or free text rather than a category to group by.`,
+          2_000,
+        ),
         columns,
         importance: "low",
       },
@@ -31,9 +34,12 @@ function describeCategory(column: ColumnProfile): Finding | null {
   const share = top!.count / total;
   const leaders = column.topValues.slice(0, 5).map((entry) => `${quote(entry.value)} ${percent(entry.count / total)}`);
   const top3 = column.topValues.slice(0, 3).reduce((sum, entry) => sum + entry.count, 0) / total;
-  const parts = [`${label(column.name)} has ${count(column.distinct)} distinct value${column.distinct === 1 ? "" : "s"}; the most common are ${leaders.join(", ")}.`];
+  const parts = [
+    `${label(column.name)} has ${count(column.distinct)} distinct value${column.distinct === 1 ? "" : "s"}; the most common are ${leaders.join(", ")}.`,
+  ];
   if (column.distinct > 3) parts.push(`The top three cover ${percent(top3)} of the non-missing rows.`);
-  if (share >= 0.8 && column.distinct > 1) parts.push(`The imbalance matters for any comparison across ${label(column.name)}: the other groups are small.`);
+  if (share >= 0.8 && column.distinct > 1)
+    parts.push(`The imbalance matters for any comparison across ${label(column.name)}: the other groups are small.`);
   const title =
     column.distinct === 1
       ? `${label(column.name)} has a single value, ${quote(top!.value)}`
@@ -42,7 +48,13 @@ function describeCategory(column: ColumnProfile): Finding | null {
         : `${label(column.name)}: ${count(column.distinct)} categories, led by ${quote(top!.value)} (${percent(share)})`;
   return {
     strength: share,
-    insight: { kind: "category", title: clip(title, 200), detail: clip(parts.join(" "), 2_000), columns, importance: share >= 0.8 ? "high" : share >= 0.5 ? "medium" : "low" },
+    insight: {
+      kind: "category",
+      title: clip(title, 200),
+      detail: clip(parts.join(" "), 2_000),
+      columns,
+      importance: share >= 0.8 ? "high" : share >= 0.5 ? "medium" : "low",
+    },
   };
 }
 
@@ -67,7 +79,9 @@ function counted(column: ColumnProfile, dataset: Dataset): ColumnProfile {
 }
 
 export function categories(dataset: Dataset): StepResult {
-  const columns = dataset.profile.columns.filter((column) => column.type === "string" || column.type === "boolean").map((column) => counted(column, dataset));
+  const columns = dataset.profile.columns
+    .filter((column) => column.type === "string" || column.type === "boolean")
+    .map((column) => counted(column, dataset));
   const findings = columns.map(describeCategory).filter((finding): finding is Finding => finding !== null);
   const charts = columns
     .filter((column) => citable(column.name) && !isIdentifierLike(column) && column.topValues.length >= 2 && column.distinct >= 2)

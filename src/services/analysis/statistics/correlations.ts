@@ -63,7 +63,9 @@ function describePair({ a, b, r, n }: Correlation, dataset: Dataset): Finding {
   const parts = [
     `Pearson r = ${r.toFixed(2)} over ${n} rows with both values${sampleNote(dataset)}: as ${label(a.name)} rises, ${label(b.name)} tends to ${r > 0 ? "rise" : "fall"}.`,
     `A straight line through one explains about ${percent(r * r)} of the variance of the other.`,
-    abs >= 0.98 ? "The two columns carry nearly the same information; one may be derived from the other." : "Correlation alone does not show which drives which.",
+    abs >= 0.98
+      ? "The two columns carry nearly the same information; one may be derived from the other."
+      : "Correlation alone does not show which drives which.",
   ];
   return {
     strength: abs,
@@ -82,7 +84,10 @@ function heatmap({ a, b, r, n }: Correlation, dataset: Dataset): ChartPlan {
   return {
     type: "heatmap",
     title: clip(`${label(b.name)} against ${label(a.name)}`, 200),
-    description: clip(`Rows per cell of ${label(a.name)} by ${label(b.name)}, over the ${n} rows with both values${sampleNote(dataset)}; Pearson r = ${r.toFixed(2)}.`, 1_000),
+    description: clip(
+      `Rows per cell of ${label(a.name)} by ${label(b.name)}, over the ${n} rows with both values${sampleNote(dataset)}; Pearson r = ${r.toFixed(2)}.`,
+      1_000,
+    ),
     spec: {
       encoding: {
         x: { field: a.name, type: "quantitative", bin: { maxbins: 20 } },

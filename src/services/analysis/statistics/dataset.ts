@@ -87,7 +87,15 @@ export function numericColumn(profile: ColumnProfile, rows: Record<string, unkno
 /** A numeric column whose figures come from the store: no cells are held. */
 function storeColumn(profile: ColumnProfile, facts: StoreFacts): NumericColumn {
   const found = facts.numeric.get(profile.name) ?? { stats: null, sequence: false, discrete: null, zeros: 0, fences: null };
-  return { name: profile.name, profile, cells: new Float64Array(0), sorted: [], stats: found.stats, sequence: found.sequence, facts: found };
+  return {
+    name: profile.name,
+    profile,
+    cells: new Float64Array(0),
+    sorted: [],
+    stats: found.stats,
+    sequence: found.sequence,
+    facts: found,
+  };
 }
 
 export function datasetOf(input: EngineInput): Dataset {

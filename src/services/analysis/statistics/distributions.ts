@@ -12,7 +12,18 @@ export function statsOf(column: NumericColumn): Stats | null {
   const finite = [mean, stddev, min, max].every((value) => typeof value === "number" && Number.isFinite(value));
   if (!finite || typeof min !== "number" || typeof max !== "number" || mean === null || stddev === null || !quantiles) return null;
   const q = (key: string, fallback: number) => quantiles[key] ?? fallback;
-  return { n: count - nulls, mean, sd: stddev, min, max, q1: q("p25", min), median: q("p50", mean), q3: q("p75", max), p5: q("p5", min), p95: q("p95", max) };
+  return {
+    n: count - nulls,
+    mean,
+    sd: stddev,
+    min,
+    max,
+    q1: q("p25", min),
+    median: q("p50", mean),
+    q3: q("p75", max),
+    p5: q("p5", min),
+    p95: q("p95", max),
+  };
 }
 
 /** Pearson's second skewness coefficient, 3 (mean − median) / sd: 0 when symmetric, at most ±3. */
@@ -43,7 +54,10 @@ function describeDiscrete(column: NumericColumn, counts: [number, number][], sta
     insight: {
       kind: "distribution",
       title: clip(`${label(column.name)} takes ${counts.length} values, most often ${fmt(mode)} (${percent(share)})`, 200),
-      detail: clip(`Values of ${label(column.name)}${sampleNote(dataset)}: ${shares.join(", ")}. Mean ${fmt(stats.mean)}, median ${fmt(stats.median)}: treat it as an ordered category as much as a measurement.`, 2_000),
+      detail: clip(
+        `Values of ${label(column.name)}${sampleNote(dataset)}: ${shares.join(", ")}. Mean ${fmt(stats.mean)}, median ${fmt(stats.median)}: treat it as an ordered category as much as a measurement.`,
+        2_000,
+      ),
       columns: citable(column.name) ? [column.name] : [],
       importance: share >= 0.8 ? "high" : share >= 0.5 ? "medium" : "low",
     },
@@ -58,7 +72,16 @@ function describeColumn(column: NumericColumn, dataset: Dataset): Finding | null
   if (stats.sd === 0 || stats.min === stats.max) {
     return {
       strength: 1,
-      insight: { kind: "distribution", title: clip(`${label(name)} is constant`, 200), detail: clip(`Every value of ${label(name)} is ${fmt(stats.min)}${sampleNote(dataset)}: the column carries no information to compare or correlate.`, 2_000), columns, importance: "medium" },
+      insight: {
+        kind: "distribution",
+        title: clip(`${label(name)} is constant`, 200),
+        detail: clip(
+          `Every value of ${label(name)} is ${fmt(stats.min)}${sampleNote(dataset)}: the column carries no information to compare or correlate.`,
+          2_000,
+        ),
+        columns,
+        importance: "medium",
+      },
     };
   }
   const discrete = discreteValues(column);
@@ -66,7 +89,12 @@ function describeColumn(column: NumericColumn, dataset: Dataset): Finding | null
   const skew = skewOf(stats);
   const abs = Math.abs(skew);
   const shape = abs < 0.3 ? "roughly symmetric" : skew > 0 ? "right-skewed" : "left-skewed";
-  const tail = abs < 0.3 ? "mean and median nearly agree" : skew > 0 ? "a long tail of high values pulls the mean above the median" : "a long tail of low values pulls the mean below the median";
+  const tail =
+    abs < 0.3
+      ? "mean and median nearly agree"
+      : skew > 0
+        ? "a long tail of high values pulls the mean above the median"
+        : "a long tail of low values pulls the mean below the median";
   const zeros = column.facts ? column.facts.zeros : column.sorted.filter((value) => value === 0).length;
   const zeroShare = stats.n > 0 ? zeros / stats.n : 0;
   const parts = [

@@ -24,7 +24,16 @@ export function fences(column: NumericColumn): Fences | null {
     .sort((a, b) => b.distance - a.distance || a.value - b.value)
     .slice(0, 5)
     .map(({ value }) => value);
-  return { q1: stats.q1, q3: stats.q3, low, high, below: outside.filter((value) => value < low).length, above: outside.filter((value) => value > high).length, extreme, examples };
+  return {
+    q1: stats.q1,
+    q3: stats.q3,
+    low,
+    high,
+    below: outside.filter((value) => value < low).length,
+    above: outside.filter((value) => value > high).length,
+    extreme,
+    examples,
+  };
 }
 
 function describeOutliers(column: NumericColumn, dataset: Dataset): Finding | null {
@@ -36,11 +45,15 @@ function describeOutliers(column: NumericColumn, dataset: Dataset): Finding | nu
   const n = column.stats!.n;
   const share = total / n;
   const examples = found.examples.map(fmt);
-  const sides = [above > 0 ? `${above} above ${fmt(found.high)}` : "", below > 0 ? `${below} below ${fmt(found.low)}` : ""].filter(Boolean).join(" and ");
+  const sides = [above > 0 ? `${above} above ${fmt(found.high)}` : "", below > 0 ? `${below} below ${fmt(found.low)}` : ""]
+    .filter(Boolean)
+    .join(" and ");
   const detail = [
     `${total} of ${n} values (${percent(share)}) fall outside the IQR fences${sampleNote(dataset)}: ${sides} (Q1 ${fmt(found.q1)}, Q3 ${fmt(found.q3)}).`,
     `Most extreme: ${examples.join(", ")}.`,
-    extreme > 0 ? `${extreme} ${extreme === 1 ? "lies" : "lie"} beyond 3 × IQR, far enough to check for entry errors or a separate population.` : "None lies beyond 3 × IQR: a heavy tail rather than gross errors.",
+    extreme > 0
+      ? `${extreme} ${extreme === 1 ? "lies" : "lie"} beyond 3 × IQR, far enough to check for entry errors or a separate population.`
+      : "None lies beyond 3 × IQR: a heavy tail rather than gross errors.",
   ].join(" ");
   return {
     strength: share + extreme / n,

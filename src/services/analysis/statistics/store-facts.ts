@@ -98,14 +98,30 @@ const fromJulian = (jd: number) => (jd - 2440587.5) * DAY_MS;
 
 async function numericSummaries(run: RunSql, columns: ColumnProfile[]) {
   if (columns.length === 0) return [];
-  const parts = columns.flatMap((c) => [`count(${col(c.name)})`, `avg(${col(c.name)})`, `min(${col(c.name)})`, `max(${col(c.name)})`, `sum(${col(c.name)} = 0)`]);
+  const parts = columns.flatMap((c) => [
+    `count(${col(c.name)})`,
+    `avg(${col(c.name)})`,
+    `min(${col(c.name)})`,
+    `max(${col(c.name)})`,
+    `sum(${col(c.name)} = 0)`,
+  ]);
   const row = await aggregates(run, parts);
-  const first = columns.map((c, i) => ({ column: c, n: num(row[i * 5]) ?? 0, mean: num(row[i * 5 + 1]), min: num(row[i * 5 + 2]), max: num(row[i * 5 + 3]), zeros: num(row[i * 5 + 4]) ?? 0 }));
+  const first = columns.map((c, i) => ({
+    column: c,
+    n: num(row[i * 5]) ?? 0,
+    mean: num(row[i * 5 + 1]),
+    min: num(row[i * 5 + 2]),
+    max: num(row[i * 5 + 3]),
+    zeros: num(row[i * 5 + 4]) ?? 0,
+  }));
   // Second pass: squared deviations from the exact mean (no cancellation, as a sum of squares minus a square would have).
   const live = first.filter((c) => c.n > 0 && c.mean !== null);
   const squares = new Map<string, number>();
   if (live.length > 0) {
-    const dev = await aggregates(run, live.map((c) => `sum((${col(c.column.name)} - ${lit(c.mean!)}) * (${col(c.column.name)} - ${lit(c.mean!)}))`));
+    const dev = await aggregates(
+      run,
+      live.map((c) => `sum((${col(c.column.name)} - ${lit(c.mean!)}) * (${col(c.column.name)} - ${lit(c.mean!)}))`),
+    );
     live.forEach((c, i) => squares.set(c.column.name, num(dev[i]) ?? 0));
   }
   return first.map((c) => ({ ...c, squares: squares.get(c.column.name) ?? 0 }));
@@ -136,7 +152,9 @@ async function quantilesOf(run: RunSql, name: string, n: number): Promise<Record
 
 async function isSequence(run: RunSql, name: string, n: number, rows: number): Promise<boolean> {
   if (n < 3 || n !== rows) return false;
-  const [row] = await run(`SELECT min(d), max(d), count(d) FROM (SELECT ${col(name)} - lag(${col(name)}) OVER (ORDER BY "dataset"._rowid_) AS d FROM "dataset")`);
+  const [row] = await run(
+    `SELECT min(d), max(d), count(d) FROM (SELECT ${col(name)} - lag(${col(name)}) OVER (ORDER BY "dataset"._rowid_) AS d FROM "dataset")`,
+  );
   const [lo, hi, count] = [num(row![0]), num(row![1]), num(row![2])];
   return lo !== null && lo === hi && lo !== 0 && count === n - 1;
 }
@@ -154,13 +172,19 @@ export async function fencesOf(run: RunSql, name: string, stats: Stats): Promise
   const low = stats.q1 - 1.5 * iqr;
   const high = stats.q3 + 1.5 * iqr;
   const c = col(name);
-  const [row] = await run(`SELECT sum(${c} < ${lit(low)}), sum(${c} > ${lit(high)}), sum(${c} < ${lit(stats.q1 - 3 * iqr)} OR ${c} > ${lit(stats.q3 + 3 * iqr)}) FROM "dataset"`);
+  const [row] = await run(
+    `SELECT sum(${c} < ${lit(low)}), sum(${c} > ${lit(high)}), sum(${c} < ${lit(stats.q1 - 3 * iqr)} OR ${c} > ${lit(stats.q3 + 3 * iqr)}) FROM "dataset"`,
+  );
   const below = num(row![0]) ?? 0;
   const above = num(row![1]) ?? 0;
   const examples =
     below + above === 0
       ? []
-      : (await run(`SELECT ${c} FROM "dataset" WHERE ${c} < ${lit(low)} OR ${c} > ${lit(high)} ORDER BY max(${lit(low)} - ${c}, ${c} - ${lit(high)}) DESC, ${c} LIMIT 5`)).map((r) => Number(r[0]));
+      : (
+          await run(
+            `SELECT ${c} FROM "dataset" WHERE ${c} < ${lit(low)} OR ${c} > ${lit(high)} ORDER BY max(${lit(low)} - ${c}, ${c} - ${lit(high)}) DESC, ${c} LIMIT 5`,
+          )
+        ).map((r) => Number(r[0]));
   return { q1: stats.q1, q3: stats.q3, low, high, below, above, extreme: num(row![2]) ?? 0, examples };
 }
 
@@ -226,14 +250,22 @@ async function pairsOf(run: RunSql, columns: PairColumn[], rows: number): Promis
 }
 
 /** The time column with the most distinct values: a datetime column, or failing that an integer column of years. */
-async function timeAxisOf(run: RunSql, profile: Profile, years: { name: string; min: number; max: number }[]): Promise<{ axis: TimeAxisFacts; t: string } | null> {
+async function timeAxisOf(
+  run: RunSql,
+  profile: Profile,
+  years: { name: string; min: number; max: number }[],
+): Promise<{ axis: TimeAxisFacts; t: string } | null> {
   const candidates = [
-    ...profile.columns.filter((c) => c.type === "datetime").map((c) => ({ name: c.name, years: false, t: (v: string) => `julianday(${v})` })),
+    ...profile.columns
+      .filter((c) => c.type === "datetime")
+      .map((c) => ({ name: c.name, years: false, t: (v: string) => `julianday(${v})` })),
     ...years.map((c) => ({ name: c.name, years: true, t: (v: string) => `julianday(printf('%04d-01-01', ${v}))` })),
   ];
   if (candidates.length === 0) return null;
   // The store's datetimes are ISO-8601 UTC text, which sorts as time does: min and max of the text, converted once.
-  const [row] = await run(`SELECT ${candidates.map((c) => `count(DISTINCT ${col(c.name)}), ${c.t(`min(${col(c.name)})`)}, ${c.t(`max(${col(c.name)})`)}`).join(", ")} FROM "dataset"`);
+  const [row] = await run(
+    `SELECT ${candidates.map((c) => `count(DISTINCT ${col(c.name)}), ${c.t(`min(${col(c.name)})`)}, ${c.t(`max(${col(c.name)})`)}`).join(", ")} FROM "dataset"`,
+  );
   let best: { axis: TimeAxisFacts; t: string; distinct: number } | null = null;
   candidates.forEach((c, i) => {
     const distinct = num(row![i * 3]) ?? 0;
@@ -248,11 +280,22 @@ async function timeAxisOf(run: RunSql, profile: Profile, years: { name: string; 
 
 const addYears = (at: number, years: number) => {
   const date = new Date(at);
-  return Date.UTC(date.getUTCFullYear() + years, date.getUTCMonth(), date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds());
+  return Date.UTC(
+    date.getUTCFullYear() + years,
+    date.getUTCMonth(),
+    date.getUTCDate(),
+    date.getUTCHours(),
+    date.getUTCMinutes(),
+    date.getUTCSeconds(),
+  );
 };
 
 /** Least-squares fit of each series on time (days) over every row, and its first vs last portion. */
-async function trendsOf(run: RunSql, axis: { axis: TimeAxisFacts; t: string }, series: { name: string; mean: number }[]): Promise<TrendFact[]> {
+async function trendsOf(
+  run: RunSql,
+  axis: { axis: TimeAxisFacts; t: string },
+  series: { name: string; mean: number }[],
+): Promise<TrendFact[]> {
   if (series.length === 0) return [];
   const origin = toJulian(axis.axis.from);
   // Days since the first time, computed once per row: a subquery with LIMIT under an aggregate is never flattened (SQLite's
@@ -261,7 +304,16 @@ async function trendsOf(run: RunSql, axis: { axis: TimeAxisFacts; t: string }, s
   const t = "_t";
   const parts = series.flatMap((s, k) => {
     const y = `(_y${k} - ${lit(s.mean)})`;
-    return [`count(${t} * ${y})`, `sum(${t} + 0 * ${y})`, `sum(${y} + 0 * ${t})`, `sum(${t} * ${t} + 0 * ${y})`, `sum(${y} * ${y} + 0 * ${t})`, `sum(${t} * ${y})`, `min(${t} + 0 * ${y})`, `max(${t} + 0 * ${y})`];
+    return [
+      `count(${t} * ${y})`,
+      `sum(${t} + 0 * ${y})`,
+      `sum(${y} + 0 * ${t})`,
+      `sum(${t} * ${t} + 0 * ${y})`,
+      `sum(${y} * ${y} + 0 * ${t})`,
+      `sum(${t} * ${y})`,
+      `min(${t} + 0 * ${y})`,
+      `max(${t} + 0 * ${y})`,
+    ];
   });
   const values = await aggregates(run, parts, from);
   const fits = series.map((s, k) => {
@@ -308,12 +360,21 @@ async function trendsOf(run: RunSql, axis: { axis: TimeAxisFacts; t: string }, s
 async function categoriesOf(run: RunSql, columns: ColumnProfile[]): Promise<Map<string, CategoryFacts>> {
   const facts = new Map<string, CategoryFacts>();
   if (columns.length === 0) return facts;
-  const row = await aggregates(run, columns.flatMap((c) => [`count(${col(c.name)})`, `count(DISTINCT ${col(c.name)})`]));
+  const row = await aggregates(
+    run,
+    columns.flatMap((c) => [`count(${col(c.name)})`, `count(DISTINCT ${col(c.name)})`]),
+  );
   for (const [i, c] of columns.entries()) {
-    const top = await run(`SELECT ${col(c.name)}, count(*) FROM "dataset" WHERE ${col(c.name)} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10`);
+    const top = await run(
+      `SELECT ${col(c.name)}, count(*) FROM "dataset" WHERE ${col(c.name)} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10`,
+    );
     // Booleans are stored as 0/1; the profile (and people) say true/false.
     const shown = (value: unknown) => (c.type === "boolean" ? (value === 1 ? "true" : "false") : String(value));
-    facts.set(c.name, { total: num(row[i * 2]) ?? 0, distinct: num(row[i * 2 + 1]) ?? 0, top: top.map((r) => ({ value: shown(r[0]), count: Number(r[1]) })) });
+    facts.set(c.name, {
+      total: num(row[i * 2]) ?? 0,
+      distinct: num(row[i * 2 + 1]) ?? 0,
+      top: top.map((r) => ({ value: shown(r[0]), count: Number(r[1]) })),
+    });
   }
   return facts;
 }
@@ -363,19 +424,40 @@ export async function storeFacts(run: RunSql, profile: Profile, rows: number): P
     numeric.set(s.column.name, facts);
   }
   const eligible = summaries.filter((s) => !numeric.get(s.column.name)!.sequence && (numeric.get(s.column.name)!.stats?.sd ?? 0) > 0);
-  const correlated = eligible.slice(0, MAX_CORRELATED).map((s) => ({ name: s.column.name, mean: s.mean!, complete: s.n === rows, squares: s.squares }));
+  const correlated = eligible
+    .slice(0, MAX_CORRELATED)
+    .map((s) => ({ name: s.column.name, mean: s.mean!, complete: s.n === rows, squares: s.squares }));
   const pairs = await tolerate(skipped, "correlations", [], () => pairsOf(run, correlated, rows));
   const years = summaries
-    .filter((s) => /year|^yr$/i.test(s.column.name) && s.column.type === "integer" && s.min !== null && s.max !== null && s.min >= 1000 && s.max <= 3000)
+    .filter(
+      (s) =>
+        /year|^yr$/i.test(s.column.name) &&
+        s.column.type === "integer" &&
+        s.min !== null &&
+        s.max !== null &&
+        s.min >= 1000 &&
+        s.max <= 3000,
+    )
     .map((s) => ({ name: s.column.name, min: s.min!, max: s.max! }));
   const axis = await tolerate(skipped, "trends", null, () => timeAxisOf(run, profile, years));
-  const series = axis ? eligible.filter((s) => s.column.name !== axis.axis.name).slice(0, MAX_SERIES).map((s) => ({ name: s.column.name, mean: s.mean! })) : [];
+  const series = axis
+    ? eligible
+        .filter((s) => s.column.name !== axis.axis.name)
+        .slice(0, MAX_SERIES)
+        .map((s) => ({ name: s.column.name, mean: s.mean! }))
+    : [];
   const trends = axis ? await tolerate(skipped, "trends", [], () => trendsOf(run, axis, series)) : [];
   const categories = await tolerate(skipped, "category counts", new Map<string, CategoryFacts>(), () =>
     categoriesOf(run, profile.columns.filter((c) => c.type === "string" || c.type === "boolean").slice(0, MAX_CATEGORIES)),
   );
   const complete = await tolerate(skipped, "complete rows", null, async () =>
-    profile.columns.length > 0 ? num((await run(`SELECT count(*) FROM "dataset" WHERE ${profile.columns.map((c) => `${col(c.name)} IS NOT NULL`).join(" AND ")}`))[0]![0]) : rows,
+    profile.columns.length > 0
+      ? num(
+          (
+            await run(`SELECT count(*) FROM "dataset" WHERE ${profile.columns.map((c) => `${col(c.name)} IS NOT NULL`).join(" AND ")}`)
+          )[0]![0],
+        )
+      : rows,
   );
   return { numeric, pairs, axis: axis?.axis ?? null, trends, categories, completeRows: complete, skipped };
 }

@@ -41,7 +41,15 @@ function timeAxis(dataset: Dataset): TimeAxis | null {
   }
   for (const column of dataset.numeric) {
     const stats = column.stats;
-    if (!/year|^yr$/i.test(column.name) || !citable(column.name) || !stats || stats.min < 1000 || stats.max > 3000 || !column.sorted.every(Number.isInteger)) continue;
+    if (
+      !/year|^yr$/i.test(column.name) ||
+      !citable(column.name) ||
+      !stats ||
+      stats.min < 1000 ||
+      stats.max > 3000 ||
+      !column.sorted.every(Number.isInteger)
+    )
+      continue;
     const times = Float64Array.from(column.cells, (year) => (Number.isNaN(year) ? Number.NaN : Date.UTC(year, 0, 1)));
     candidates.push({ name: column.name, years: true, times, distinct: distinctCount(times) });
   }
@@ -68,7 +76,14 @@ function trendOf(axis: TimeAxis, column: NumericColumn): Trend | null {
 
 const addYears = (at: number, years: number) => {
   const date = new Date(at);
-  return Date.UTC(date.getUTCFullYear() + years, date.getUTCMonth(), date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds());
+  return Date.UTC(
+    date.getUTCFullYear() + years,
+    date.getUTCMonth(),
+    date.getUTCDate(),
+    date.getUTCHours(),
+    date.getUTCMinutes(),
+    date.getUTCSeconds(),
+  );
 };
 const mean = (values: number[]) => values.reduce((sum, value) => sum + value / values.length, 0);
 
@@ -140,7 +155,10 @@ function describeTrend(axis: { name: string; years: boolean }, trend: TrendSumma
     strength,
     insight: {
       kind: "trend",
-      title: clip(`${label(column.name)} ${change > 0 ? "rose" : "fell"} over ${label(axis.name)} (${signed(change)} across the span)`, 200),
+      title: clip(
+        `${label(column.name)} ${change > 0 ? "rose" : "fell"} over ${label(axis.name)} (${signed(change)} across the span)`,
+        200,
+      ),
       detail: clip(parts.join(" "), 2_000),
       columns: cite(column.name, axis.name),
       importance: r2 >= 0.5 ? "high" : r2 >= 0.1 || strength >= 0.5 ? "medium" : "low",
@@ -169,7 +187,11 @@ function lineUnit(axis: { years: boolean }, from: number, to: number): TimeUnit 
 }
 
 /** Means of the column per period over every row: the spec the store runs (the rows path plans the same chart). */
-function line(axis: { name: string; years: boolean }, trend: { column: NumericColumn; from: number; to: number }, dataset: Dataset): ChartPlan {
+function line(
+  axis: { name: string; years: boolean },
+  trend: { column: NumericColumn; from: number; to: number },
+  dataset: Dataset,
+): ChartPlan {
   const { column } = trend;
   const unit = lineUnit(axis, trend.from, trend.to);
   const per = unit ? `per ${unit}` : `per ${label(axis.name)} value`;

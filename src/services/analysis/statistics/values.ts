@@ -107,7 +107,10 @@ export function fmt(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   const abs = Math.abs(value);
   if (abs !== 0 && (abs >= 1e12 || abs < 1e-3)) return value.toExponential(2);
-  if (abs >= 1_000) return Math.round(value).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  if (abs >= 1_000)
+    return Math.round(value)
+      .toString()
+      .replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   return String(Number(value.toPrecision(3)));
 }
 

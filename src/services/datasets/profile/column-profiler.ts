@@ -3,7 +3,19 @@
 // PERFORMANCE-CRITICAL: addBytes runs once for every cell of every upload. A value seen before costs one hash and
 // one lookup; only new values are decoded and classified. Measure any change here with `BENCH_ONLY=upload npm run bench`
 // (the upload's ratio to papaparse must stay at or above 1.0 and its heap peak under 64 MB), before and after.
-import { CASE_BIT, Char, DATE_TIME, decimal, INTEGER, isBooleanBytes, isNullBytes, isSpace, NULL_MAX_BYTES, parseNumber, readDecimal } from "./cells.ts";
+import {
+  CASE_BIT,
+  Char,
+  DATE_TIME,
+  decimal,
+  INTEGER,
+  isBooleanBytes,
+  isNullBytes,
+  isSpace,
+  NULL_MAX_BYTES,
+  parseNumber,
+  readDecimal,
+} from "./cells.ts";
 import { DistinctCounter, hashBytes, hashWords, Moments, Reservoir, TopValues } from "./sketches.ts";
 import { type Cell, type ColumnProfile, type ColumnType, Kind, NotUtf8Error } from "./types.ts";
 
@@ -229,7 +241,18 @@ export class ColumnProfiler {
    * A value not in the top-values map: checked, classified, measured, and remembered if `admit`.
    * `keyEnd` is where a long value is cut (else `end`); `hash` is of start…keyEnd; w0…w2 are a short value packed.
    */
-  private addNew(bytes: Uint8Array, start: number, end: number, keyEnd: number, hash: number, admit: boolean, typed: Kind | undefined, w0: number, w1: number, w2: number) {
+  private addNew(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    keyEnd: number,
+    hash: number,
+    admit: boolean,
+    typed: Kind | undefined,
+    w0: number,
+    w1: number,
+    w2: number,
+  ) {
     const long = keyEnd !== end;
     const kind = typed ?? (long ? Kind.Text : this.classify(bytes, start, end));
     // Only text can hold bytes that are not UTF-8: a number, date or boolean is made of ASCII (an invalid byte fails every pattern).
@@ -267,7 +290,20 @@ export class ColumnProfiler {
       this.textMax = key ??= bytes.slice(start, keyEnd);
       this.textMaxLong = long;
     }
-    if (admit) this.top.admit(hash & 0x3fffffff, { count: 1, settled: 1, kind, value, key: key ?? bytes.slice(start, keyEnd), length: end - start, w0, w1, w2, hash, long });
+    if (admit)
+      this.top.admit(hash & 0x3fffffff, {
+        count: 1,
+        settled: 1,
+        kind,
+        value,
+        key: key ?? bytes.slice(start, keyEnd),
+        length: end - start,
+        w0,
+        w1,
+        w2,
+        hash,
+        long,
+      });
     this.tally(kind, value, 1);
   }
 
@@ -394,4 +430,3 @@ export class ColumnProfiler {
     };
   }
 }
-

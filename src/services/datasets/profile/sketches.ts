@@ -87,7 +87,7 @@ export class DistinctCounter {
     let z = m * tau(1 - counts[q + 1]! / m);
     for (let k = q; k >= 1; k--) z = 0.5 * (z + counts[k]!);
     z += m * sigma(counts[0]! / m);
-    return Math.round(m * m / (2 * Math.LN2 * z));
+    return Math.round((m * m) / (2 * Math.LN2 * z));
   }
 }
 

@@ -8,7 +8,7 @@ export type Cell = string | number | boolean | null | undefined | object;
 export class NotUtf8Error extends Error {}
 
 /** What a value is, worked out once per distinct value. */
-export const enum Kind {
+export enum Kind {
   Integer,
   Number,
   Boolean,

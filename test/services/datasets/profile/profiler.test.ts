@@ -52,7 +52,14 @@ describe("Profiler", () => {
         const profile = profileBytes(values);
         const present = values.filter((v) => !isNull(v));
         const kinds = new Set(present.map(kindOf));
-        const type = present.length === 0 ? "string" : kinds.size === 1 ? [...kinds][0] : kinds.size === 2 && kinds.has("integer") && kinds.has("number") ? "number" : "string";
+        const type =
+          present.length === 0
+            ? "string"
+            : kinds.size === 1
+              ? [...kinds][0]
+              : kinds.size === 2 && kinds.has("integer") && kinds.has("number")
+                ? "number"
+                : "string";
         const counts = new Map<string, number>();
         for (const v of present) counts.set(v, (counts.get(v) ?? 0) + 1);
         expect(profile).toMatchObject({ type, count: values.length, nulls: values.length - present.length, distinct: counts.size });
@@ -79,9 +86,16 @@ describe("Profiler", () => {
     );
   });
 
-  it("types JSON numbers and booleans by what they are, and counts 1 and \"1\" as one value", () => {
+  it('types JSON numbers and booleans by what they are, and counts 1 and "1" as one value', () => {
     expect(profileValues([1, 2.5, "1", null])).toMatchObject({ type: "number", count: 4, nulls: 1, distinct: 2, min: 1, max: 2.5 });
-    expect(profileValues([true, false, "true"])).toMatchObject({ type: "boolean", distinct: 2, topValues: [{ value: "true", count: 2 }, { value: "false", count: 1 }] });
+    expect(profileValues([true, false, "true"])).toMatchObject({
+      type: "boolean",
+      distinct: 2,
+      topValues: [
+        { value: "true", count: 2 },
+        { value: "false", count: 1 },
+      ],
+    });
   });
 
   it("shortens long values between characters, and still counts them", () => {
@@ -97,7 +111,7 @@ describe("Profiler", () => {
     const values = Array.from({ length: 20_000 }, (_, i) => String(i % 2 === 0 ? i : 7));
     const profile = profileBytes(values);
     expect(profile).toMatchObject({ type: "integer", count: 20_000, min: 0, max: 19_998 });
-    expect(profile.mean).toBeCloseTo((7 * 10_000 + 2 * (9_999 * 10_000) / 2) / 20_000, 6);
+    expect(profile.mean).toBeCloseTo((7 * 10_000 + (2 * (9_999 * 10_000)) / 2) / 20_000, 6);
     expect(profile.topValues[0]).toEqual({ value: "7", count: 10_000 });
     expect(Math.abs(profile.distinct - 10_001) / 10_001).toBeLessThan(0.03);
     expect(profileBytes(Array.from({ length: 20_000 }, (_, i) => `id-${i}`)).topValues).toEqual([]);
@@ -127,7 +141,11 @@ describe("Profiler", () => {
 
   it("refuses a value that is not UTF-8", () => {
     // Text, and bytes that start like a number or a date. Records are profiled in batches: the error comes by the result at the latest.
-    for (const bad of [[0x61, 0xff, 0x62], [0x31, 0xff], [0x32, 0x30, 0x32, 0x36, 0x2d, 0x30, 0x31, 0x2d, 0x30, 0xc3]]) {
+    for (const bad of [
+      [0x61, 0xff, 0x62],
+      [0x31, 0xff],
+      [0x32, 0x30, 0x32, 0x36, 0x2d, 0x30, 0x31, 0x2d, 0x30, 0xc3],
+    ]) {
       const profiler = new Profiler(["v"]);
       expect(() => {
         profiler.addRecord(new Uint8Array(bad), new Int32Array([0, bad.length, 0]));
@@ -158,7 +176,10 @@ describe("Profiler", () => {
       batched.addRecord(chunk, cells);
       // The same record on bytes of its own: profiled with no others held.
       const own = chunk.slice(cells[0]!, cells[4]! + 1);
-      single.addRecord(own, cells.slice(0, 6).map((at, i) => (i % 3 === 2 ? at : at - cells[0]!)));
+      single.addRecord(
+        own,
+        cells.slice(0, 6).map((at, i) => (i % 3 === 2 ? at : at - cells[0]!)),
+      );
     };
     scanner.push(bytes, sink);
     scanner.end(sink);
@@ -182,11 +203,16 @@ function quantileCont(values: number[], p: number): number {
   return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
 }
 const POINTS = { p5: 0.05, p25: 0.25, p50: 0.5, p75: 0.75, p95: 0.95 };
-const expectedQuantiles = (values: number[]) => Object.fromEntries(Object.entries(POINTS).map(([key, p]) => [key, quantileCont(values, p)]));
+const expectedQuantiles = (values: number[]) =>
+  Object.fromEntries(Object.entries(POINTS).map(([key, p]) => [key, quantileCont(values, p)]));
 
 describe("Profiler figures checked against DuckDB's", () => {
   it("interpolates the quantiles of small columns (the median of two values is their mean)", () => {
-    for (const values of [[1, 2], [10, 20, 30, 40], [3, 1, 4, 1, 5, 9, 2, 6]]) {
+    for (const values of [
+      [1, 2],
+      [10, 20, 30, 40],
+      [3, 1, 4, 1, 5, 9, 2, 6],
+    ]) {
       const profile = profileBytes(values.map(String));
       expect(profile.quantiles).toEqual(expectedQuantiles(values));
       expect(profile.approximate).toEqual({ distinct: false, quantiles: false });

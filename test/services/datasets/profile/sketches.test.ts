@@ -77,7 +77,13 @@ describe("Moments", () => {
   it("takes a value many times over in one step, as that many single values", () => {
     const once = new Moments();
     const grouped = new Moments();
-    for (const [value, times] of [[3.5, 1], [10, 400], [-2, 7], [10, 1], [1e6, 3]] as const) {
+    for (const [value, times] of [
+      [3.5, 1],
+      [10, 400],
+      [-2, 7],
+      [10, 1],
+      [1e6, 3],
+    ] as const) {
       for (let i = 0; i < times; i++) once.add(value);
       grouped.add(value, times);
     }
@@ -97,6 +103,13 @@ describe("Profiler", () => {
     ];
     for (const row of rows) profiler.add(row);
     const types = Object.fromEntries(profiler.result().columns.map((c) => [c.name, [c.type, c.nulls]]));
-    expect(types).toEqual({ int: ["integer", 1], num: ["number", 1], bool: ["boolean", 1], date: ["datetime", 1], text: ["string", 1], mixed: ["string", 0] });
+    expect(types).toEqual({
+      int: ["integer", 1],
+      num: ["number", 1],
+      bool: ["boolean", 1],
+      date: ["datetime", 1],
+      text: ["string", 1],
+      mixed: ["string", 0],
+    });
   });
 });
