@@ -118,6 +118,15 @@ function completeOperation(path: string, method: string, op: Operation): void {
     const declared = op.parameters?.some((p) => "name" in p && p.name?.toLowerCase() === "idempotency-key");
     if (!declared) op.parameters = [...(op.parameters ?? []), ref("parameters", "IdempotencyKey")];
   }
+  // Any authenticated operation may answer 403: a role or scope short, or an organization that requires MFA of a member
+  // without it (src/lib/tenancy.ts). Documented like the operation's own 401.
+  const unauthorized = op.responses["401"];
+  if (op.security.length > 0 && unauthorized && !op.responses["403"]) {
+    op.responses["403"] = {
+      ...structuredClone(unauthorized),
+      description: "Authenticated, but not allowed (a role or scope short, or MFA required)",
+    };
+  }
   // Lists carry a weak ETag (src/middleware/list-etag.ts) and answer 304 to a matching If-None-Match.
   if (isList && method === "get") op.responses["304"] ??= { description: "Not modified: If-None-Match matched the list's ETag" };
   for (const [status, response] of Object.entries(op.responses)) {

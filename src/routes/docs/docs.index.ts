@@ -2,11 +2,16 @@
 // Worker (the installed, pinned bundle: no CDN, no external fonts) under a Content-Security-Policy of its own.
 import { Scalar } from "@scalar/hono-api-reference";
 import { NONCE, secureHeaders } from "hono/secure-headers";
-import scalarBundle from "../../../node_modules/@scalar/api-reference/dist/browser/standalone.js";
 import scalarPackage from "../../../node_modules/@scalar/api-reference/package.json";
 import { type ErrorStatus, problemResponses } from "../../lib/openapi.ts";
 import type { AppEnv, AppOpenAPI } from "../../lib/types.ts";
 import { type OpenAPIDocument, openApiDocument } from "./docs.document.ts";
+
+/**
+ * The installed Scalar bundle (a Text module through wrangler.toml's [[rules]]), imported on first use: a Node script that
+ * imports the app to print its document (dev/openapi-document.ts) never loads what only the Worker's bundler can import.
+ */
+const scalarBundle = async () => (await import("../../../node_modules/@scalar/api-reference/dist/browser/standalone.js")).default as string;
 
 /**
  * Answers the shared middleware can give on any /api operation, added to each one's documented
@@ -70,10 +75,10 @@ export function mountDocs(app: AppOpenAPI) {
     if (!documents.has(origin)) documents.set(origin, openApiDocument(app, origin));
     return c.json(documents.get(origin));
   });
-  app.get(SCALAR_BUNDLE_PATH, (c) => {
+  app.get(SCALAR_BUNDLE_PATH, async (c) => {
     // The path names the version, so a browser may keep it for good.
     c.header("Cache-Control", "public, max-age=31536000, immutable");
-    return c.body(scalarBundle, 200, { "Content-Type": "text/javascript; charset=utf-8" });
+    return c.body(await scalarBundle(), 200, { "Content-Type": "text/javascript; charset=utf-8" });
   });
   app.get(
     "/docs",

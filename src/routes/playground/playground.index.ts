@@ -1,7 +1,7 @@
 // GET /: the playground page, with a strict Content-Security-Policy of its own (a fresh nonce per response). Not in the OpenAPI document.
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import { createRouter } from "../../lib/create-app.ts";
-import { playgroundPage } from "./playground.page.ts";
+import { playgroundPage, playgroundScript } from "./playground.page.ts";
 
 /**
  * Only this page's nonce'd inline script and style run, it talks only to its own origin, and it builds its DOM
@@ -24,7 +24,7 @@ const playgroundCsp = secureHeaders({
   crossOriginResourcePolicy: "cross-origin",
 });
 
-export const playground = createRouter().get("/", playgroundCsp, (c) => {
+export const playground = createRouter().get("/", playgroundCsp, async (c) => {
   c.header("Cache-Control", "no-store");
-  return c.html(playgroundPage(c.get("secureHeadersNonce") ?? ""));
+  return c.html(playgroundPage(c.get("secureHeadersNonce") ?? "", await playgroundScript()));
 });

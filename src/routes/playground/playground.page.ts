@@ -1,6 +1,5 @@
 // The playground's HTML: one self-contained page (inline CSS and script, both carrying the request's CSP nonce; the sample
 // data as a JSON data block, which is never executed).
-import playgroundScript from "./playground.client.js";
 import { sampleCsv } from "./playground.sample.ts";
 
 /** JSON that cannot end the script element it sits in (nor open a comment there). */
@@ -56,7 +55,10 @@ svg .label { fill: var(--muted); font-size: 11px; }
 `;
 
 /** The page for one response; `nonce` is the one its Content-Security-Policy allows. */
-export function playgroundPage(nonce: string): string {
+/** The page's browser code (a Text module through wrangler.toml's [[rules]]), imported on first use so Node never runs it. */
+export const playgroundScript = async () => (await import("./playground.client.js")).default as string;
+
+export function playgroundPage(nonce: string, script: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -115,7 +117,7 @@ export function playgroundPage(nonce: string): string {
   </section>
 </main>
 <script type="application/json" id="sample-data">${sampleData}</script>
-<script type="module" nonce="${nonce}">${playgroundScript}</script>
+<script type="module" nonce="${nonce}">${script}</script>
 </body>
 </html>
 `;

@@ -2,7 +2,6 @@
 // Workers cannot compile WebAssembly from bytes at run time, so the module is imported (wrangler bundles it compiled) and
 // handed to the Emscripten factory, rather than loaded by the package's own entry point.
 import factory from "libpg-query/wasm/libpg-query.js";
-import wasm from "libpg-query/wasm/libpg-query.wasm";
 
 export interface ParseError {
   message: string;
@@ -18,10 +17,12 @@ export interface RawStatement {
 }
 
 let loaded: ReturnType<typeof factory> | undefined;
+// The module is imported on first use, so importing the app (as the Node scripts that print the OpenAPI document do) never
+// loads WebAssembly that only the Worker's bundler knows how to import.
 const parser = () =>
   (loaded ??= factory({
     instantiateWasm(imports, done) {
-      void WebAssembly.instantiate(wasm, imports).then(done);
+      void import("libpg-query/wasm/libpg-query.wasm").then(({ default: wasm }) => WebAssembly.instantiate(wasm, imports)).then(done);
       return {};
     },
   }));
