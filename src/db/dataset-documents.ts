@@ -3,12 +3,17 @@
 
 export type Format = "csv" | "json" | "ndjson";
 
+/** The text encodings an upload may be in (WHATWG labels, as TextDecoder takes them). */
+export type Encoding = "utf-8" | "utf-16le" | "utf-16be" | "windows-1252" | "iso-8859-1" | "iso-8859-15";
+
 /** How a stored file is read back (kept with the dataset, so previews parse it the same way). */
 export interface ParseOptions {
   format: Format;
   delimiter?: string;
   /** CSV: whether the first line names the columns. */
   header?: boolean;
+  /** How the bytes are decoded; absent on datasets uploaded before it was recorded (they are UTF-8). */
+  encoding?: Encoding;
 }
 
 export type ColumnType = "integer" | "number" | "boolean" | "datetime" | "string";

@@ -45,6 +45,7 @@ export const ErrorCode = z.enum([
   "EMPTY_FILE",
   "BINARY_FILE",
   "NOT_UTF8",
+  "ENCODING_MISMATCH",
   "CSV_MALFORMED",
   "JSON_MALFORMED",
   "JSON_TOO_DEEP",

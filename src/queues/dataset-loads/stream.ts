@@ -1,5 +1,6 @@
 // Streams a stored dataset file from R2 through the upload's parsers, typed for the store, a batch of rows at a time.
 import { ESCAPED, unescapeCell } from "../../services/datasets/csv-scanner.ts";
+import { textDecoderFor } from "../../services/datasets/encoding.ts";
 import { openStoredCsv } from "../../services/datasets/stored-csv.ts";
 import { JSON_DEPTH_CEILING, type ParseOptions, rowsOf } from "../../services/datasets/parsers.ts";
 import { CsvColumn } from "./csv-values.ts";
@@ -98,7 +99,7 @@ async function streamCsv(body: ReadableStream<Uint8Array>, file: StoredFile, sin
 /** JSON and NDJSON through the upload's parser: rows arrive as arrays in the order the profile's columns were first seen. */
 async function streamJson(body: ReadableStream<Uint8Array>, file: StoredFile, sink: BatchSink) {
   const { columns } = file;
-  const { rows } = await rowsOf(body.pipeThrough(new TextDecoderStream("utf-8", { fatal: true })), file.parse, {
+  const { rows } = await rowsOf(body.pipeThrough(textDecoderFor(file.parse.encoding, true)), file.parse, {
     maxDepth: JSON_DEPTH_CEILING,
   });
   const batch = new Batch();

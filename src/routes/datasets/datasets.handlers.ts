@@ -30,6 +30,7 @@ const summary = (d: Dataset) => ({
   name: d.name,
   version: d.version,
   format: d.format,
+  encoding: d.parseOptions.encoding ?? "utf-8",
   status: d.status,
   sizeBytes: d.sizeBytes,
   sha256: d.sha256,
@@ -136,7 +137,7 @@ export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
   const name = await nameOf(stream, query.name, fieldName, filename);
   const datasetId = crypto.randomUUID();
   const key = `datasets/${project.orgId}/${project.id}/${datasetId}`;
-  const ingested = await ingest(stream, { format }, config.DATASETS, key, type || "application/octet-stream", {
+  const ingested = await ingest(stream, { format, encoding: query.encoding }, config.DATASETS, key, type || "application/octet-stream", {
     maxBytes: config.MAX_UPLOAD_BYTES,
     maxRows: config.MAX_ROWS,
     maxColumns: config.MAX_COLUMNS,

@@ -1,6 +1,7 @@
 // Route definitions for datasets: upload (streamed), list, get with profile, rows preview, versions, delete.
 import { createRoute, z } from "@hono/zod-openapi";
 import { authed } from "../../lib/create-app.ts";
+import { ENCODINGS } from "../../services/datasets/encoding.ts";
 import { problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
 import { IdParam, Text, Timestamp } from "../schemas.ts";
@@ -62,6 +63,9 @@ export const DatasetSummary = z
     name: z.string(),
     version: z.number().int(),
     format: z.enum(["csv", "json", "ndjson"]),
+    encoding: z.enum(ENCODINGS).openapi({
+      description: "How the file's bytes were decoded: declared with the upload's `encoding`, else a UTF-16 byte order mark, else utf-8",
+    }),
     status: z.enum(["ready"]),
     sizeBytes: z.number().int(),
     sha256: z.string(),
@@ -108,13 +112,17 @@ export const upload = createRoute({
   tags: ["Datasets"],
   summary: "Upload a CSV, JSON or NDJSON file (streamed and profiled)",
   description:
-    "Send the file as the raw body (`text/csv`, `application/json` for an array of objects, `application/x-ndjson`) or as `multipart/form-data` with a `file` field. CSV delimiter and header are detected; UTF-8 with or without BOM. The same bytes uploaded again to the project answer 200 with the existing dataset; a changed file under the same name becomes its next version. Limits: MAX_UPLOAD_BYTES (413 `UPLOAD_TOO_LARGE`), MAX_ROWS (422 `TOO_MANY_ROWS`), MAX_COLUMNS (422 `TOO_MANY_COLUMNS`), MAX_JSON_DEPTH (422 `JSON_TOO_DEEP`), an NDJSON line past 8 Mi characters (422 `ROW_TOO_LARGE`); a refused upload, or one whose project is deleted before it finishes (404), leaves nothing behind.",
+    "Send the file as the raw body (`text/csv`, `application/json` for an array of objects, `application/x-ndjson`) or as `multipart/form-data` with a `file` field. CSV delimiter and header are detected. Text is UTF-8 (with or without BOM), UTF-16LE/BE told by their BOM, or the `encoding` given (422 `ENCODING_MISMATCH` when the bytes cannot be in it). The same bytes uploaded again to the project answer 200 with the existing dataset; a changed file under the same name becomes its next version. Limits: MAX_UPLOAD_BYTES (413 `UPLOAD_TOO_LARGE`), MAX_ROWS (422 `TOO_MANY_ROWS`), MAX_COLUMNS (422 `TOO_MANY_COLUMNS`), MAX_JSON_DEPTH (422 `JSON_TOO_DEEP`), an NDJSON line past 8 Mi characters (422 `ROW_TOO_LARGE`); a refused upload, or one whose project is deleted before it finishes (404), leaves nothing behind.",
   ...authed,
   request: {
     params: IdParam,
     query: z.object({
       name: DatasetName.optional().openapi({ description: "Defaults to the file name, or a multipart `name` field" }),
       format: z.enum(["csv", "json", "ndjson"]).optional().openapi({ description: "Overrides what Content-Type and file name say" }),
+      encoding: z.enum(ENCODINGS).optional().openapi({
+        description:
+          "The file's text encoding. Without it: UTF-8, or UTF-16LE/BE when the file starts with their byte order mark. Declare the single-byte ones (windows-1252, iso-8859-1, iso-8859-15) for older exports; iso-8859-1 is decoded as windows-1252, as the WHATWG Encoding standard (and every browser) does. A declared encoding the bytes cannot be in (a byte order mark of another, an odd byte count or an unpaired surrogate in UTF-16) answers 422 `ENCODING_MISMATCH`; an unknown value 400.",
+      }),
     }),
     body: {
       required: true,

@@ -10,13 +10,14 @@ import { storedRows } from "../../services/downloads/stored-rows.ts";
 import { namedAttachment } from "../../services/exports/filename.ts";
 import type * as routes from "./downloads.routes.ts";
 
-/** The uploaded file's media type and extension, by what it was read as. */
+/** The uploaded file's media type (with the charset it was read in) and extension, by what it was read as. */
 function original(dataset: Dataset): { type: string; ext: string } {
+  const charset = dataset.parseOptions.encoding ?? "utf-8";
   if (dataset.format === "json") return { type: "application/json", ext: "json" };
   if (dataset.format === "ndjson") return { type: "application/x-ndjson", ext: "ndjson" };
   return dataset.parseOptions.delimiter === "\t"
-    ? { type: "text/tab-separated-values; charset=utf-8", ext: "tsv" }
-    : { type: "text/csv; charset=utf-8", ext: "csv" };
+    ? { type: `text/tab-separated-values; charset=${charset}`, ext: "tsv" }
+    : { type: `text/csv; charset=${charset}`, ext: "csv" };
 }
 
 /** Pulls from `chunks` only as fast as the client reads; a client that leaves stops the reading (and the R2 read under it). */
@@ -43,7 +44,9 @@ function byteStream(chunks: AsyncGenerator<Uint8Array | string>, logger: Logger,
 export const download: AppRouteHandler<typeof routes.download> = async (c) => {
   const { format } = c.req.valid("query");
   const { dataset } = await requireDataset(c, c.req.valid("param").id, "datasets:read");
-  const asUploaded = format === "original" || (format === "csv" && dataset.format === "csv");
+  // CSV downloads are UTF-8: a CSV uploaded in another encoding is re-read and written out (`original` keeps its bytes).
+  const utf8 = (dataset.parseOptions.encoding ?? "utf-8") === "utf-8";
+  const asUploaded = format === "original" || (format === "csv" && dataset.format === "csv" && utf8);
   // A version never changes: its hash tags the bytes as uploaded; a conversion is the same data, not the same bytes (weak).
   const etag = asUploaded ? etagOf(dataset.sha256) : `W/"${dataset.sha256}.${format}"`;
   if (notModified(c, etag)) return c.body(null, 304, { ETag: etag });

@@ -1,6 +1,7 @@
 // The upload pipeline: one pass over the body, streaming it to R2, hashing it and profiling its rows at once.
 import { ApiError } from "../../lib/problem.ts";
 import { BodyReader } from "./body-reader.ts";
+import { type ChunkReader, utf8Reader } from "./encoding.ts";
 import { cellText, CsvScanner } from "./csv-scanner.ts";
 import { Profiler } from "./profile/profiler.ts";
 import { type Cell, NotUtf8Error, type Profile } from "./profile/types.ts";
@@ -42,7 +43,7 @@ const tooManyRows = (limit: number) =>
 const tooManyColumns = (count: number | string, limit: number) =>
   new ApiError(422, { code: "TOO_MANY_COLUMNS", detail: `The file has ${count} columns; the limit is ${limit}.` });
 
-/** Every byte of the upload passes here once: counted, checked, hashed, and stored in R2 parts. */
+/** Every byte of the upload passes here once, as uploaded: counted, hashed, and stored in R2 parts. */
 class Storage {
   sizeBytes = 0;
   private readonly digest = new crypto.DigestStream("SHA-256");
@@ -61,8 +62,6 @@ class Storage {
     if (this.sizeBytes > this.maxBytes) {
       throw new ApiError(413, { code: "UPLOAD_TOO_LARGE", detail: `The file is larger than the limit of ${this.maxBytes} bytes.` });
     }
-    if (chunk.includes(0))
-      throw new ApiError(422, { code: "BINARY_FILE", detail: "The file holds binary data (a NUL byte); upload CSV or JSON text." });
     await this.hasher.write(chunk);
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
@@ -96,6 +95,19 @@ class Storage {
   }
 }
 
+/** A NUL is not text in any encoding read here: checked on the decoded bytes (UTF-16 holds NUL bytes). */
+function refuseBinary(reader: ChunkReader): ChunkReader {
+  return {
+    read: async () => {
+      const chunk = await reader.read();
+      if (chunk?.includes(0))
+        throw new ApiError(422, { code: "BINARY_FILE", detail: "The file holds binary data (a NUL byte); upload CSV or JSON text." });
+      return chunk;
+    },
+    cancel: (reason) => reader.cancel(reason),
+  };
+}
+
 interface Rows {
   columns: string[];
   rowCount: number;
@@ -108,7 +120,7 @@ interface Rows {
  * CSV straight from the bytes: the scanner finds each record's cells and the profiler reads them in
  * place, so no text is made of a cell but for the header, the sample and values not seen before.
  */
-async function profileCsv(reader: BodyReader, storage: Storage, options: ParseOptions, limits: Limits): Promise<Rows> {
+async function profileCsv(reader: ChunkReader, options: ParseOptions, limits: Limits): Promise<Rows> {
   const head: Uint8Array[] = [];
   let headBytes = 0;
   let done = false;
@@ -118,7 +130,6 @@ async function profileCsv(reader: BodyReader, storage: Storage, options: ParseOp
       done = true;
       break;
     }
-    await storage.take(chunk);
     head.push(chunk);
     headBytes += chunk.length;
   }
@@ -155,7 +166,6 @@ async function profileCsv(reader: BodyReader, storage: Storage, options: ParseOp
   while (!done) {
     const chunk = await reader.read();
     if (!chunk) break;
-    await storage.take(chunk);
     scanner.push(chunk, onRecord);
   }
   scanner.end(onRecord);
@@ -164,12 +174,11 @@ async function profileCsv(reader: BodyReader, storage: Storage, options: ParseOp
 }
 
 /** JSON and NDJSON: decoded as a stream and parsed into rows of values (see parsers.ts). */
-async function profileJson(reader: BodyReader, storage: Storage, options: ParseOptions, limits: Limits): Promise<Rows> {
+async function profileJson(reader: ChunkReader, options: ParseOptions, limits: Limits): Promise<Rows> {
   const bytes = new ReadableStream<Uint8Array>({
     async pull(controller) {
       const chunk = await reader.read();
       if (!chunk) return controller.close();
-      await storage.take(chunk);
       controller.enqueue(chunk);
     },
     cancel: (reason) => reader.cancel(reason),
@@ -205,8 +214,19 @@ export async function ingest(
   const upload = await bucket.createMultipartUpload(key, { httpMetadata: { contentType } });
   const storage = new Storage(upload, limits.maxBytes);
   const reader = new BodyReader(body);
+  // Stored as uploaded; read (decoded to UTF-8 when it is not) by the profiler.
+  const stored: ChunkReader = {
+    read: async () => {
+      const chunk = await reader.read();
+      if (chunk) await storage.take(chunk);
+      return chunk;
+    },
+    cancel: (reason) => reader.cancel(reason),
+  };
   try {
-    const rows = await (parse.format === "csv" ? profileCsv : profileJson)(reader, storage, parse, limits);
+    const { encoding, reader: decoded } = await utf8Reader(stored, parse.encoding);
+    const text = refuseBinary(decoded);
+    const rows = await (parse.format === "csv" ? profileCsv : profileJson)(text, parse, limits);
     if (storage.sizeBytes === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
     if (rows.rowCount === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file has no data rows." });
     const sha256 = await storage.finish();
@@ -218,13 +238,17 @@ export async function ingest(
       rowCount: rows.rowCount,
       profile: rows.profile,
       sample: rows.sample.map((row) => Object.fromEntries(columns.map((name, i) => [name, row[i] ?? null]))),
-      parse: rows.parse,
+      parse: { ...rows.parse, encoding },
     };
   } catch (error) {
     await reader.cancel().catch(() => {});
     await upload.abort().catch(() => {});
     if (error instanceof NotUtf8Error || (error instanceof TypeError && /decode|utf-?8|encoding/i.test(error.message))) {
-      throw new ApiError(422, { code: "NOT_UTF8", detail: "The file is not UTF-8 text." });
+      // Every other encoding reaches the parsers decoded already: this is a UTF-8 file with bytes that are not.
+      throw new ApiError(422, {
+        code: "NOT_UTF8",
+        detail: "The file is not UTF-8 text; name its encoding with ?encoding= (for example windows-1252).",
+      });
     }
     throw error;
   }

@@ -1,4 +1,5 @@
 // Reads rows back from a stored dataset file, parsing only as far as the page needs.
+import { textDecoderFor } from "./encoding.ts";
 import type { ParseOptions } from "./parsers.ts";
 import { JSON_DEPTH_CEILING, rowsOf } from "./parsers.ts";
 
@@ -16,7 +17,7 @@ export async function readRows(
 ): Promise<{ columns: string[]; rows: Record<string, unknown>[] } | null> {
   const object = await bucket.get(file.r2Key);
   if (!object) return null;
-  const text = object.body.pipeThrough(new TextDecoderStream());
+  const text = object.body.pipeThrough(textDecoderFor(file.parseOptions.encoding, false));
   const { columns, rows } = await rowsOf(text, file.parseOptions, { maxDepth: JSON_DEPTH_CEILING });
   const out: Record<string, unknown>[] = [];
   let index = 0;

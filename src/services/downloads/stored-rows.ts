@@ -1,5 +1,6 @@
 // A stored dataset file read back as batches of rows, with the upload's own readers: CSV through its byte scanner, JSON and NDJSON through parsers.ts.
 import { cellText } from "../datasets/csv-scanner.ts";
+import { textDecoderFor } from "../datasets/encoding.ts";
 import { JSON_DEPTH_CEILING, type ParseOptions, rowsOf } from "../datasets/parsers.ts";
 import { openStoredCsv } from "../datasets/stored-csv.ts";
 import type { Cell } from "../datasets/profile/types.ts";
@@ -44,7 +45,7 @@ export async function storedRows(
   if (parse.format === "csv") return csvBatches(body, parse, columns.length);
   // Piped with a signal, so a reader that stops early (a client gone) also stops the R2 read.
   const stop = new AbortController();
-  const text = new TextDecoderStream();
+  const text = textDecoderFor(parse.encoding, false);
   body.pipeTo(text.writable, { signal: stop.signal }).catch(() => {});
   const { rows } = await rowsOf(text.readable, parse, { maxDepth: JSON_DEPTH_CEILING });
   return (async function* () {
