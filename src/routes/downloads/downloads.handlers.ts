@@ -43,7 +43,8 @@ function byteStream(chunks: AsyncGenerator<Uint8Array | string>, logger: Logger,
 export const download: AppRouteHandler<typeof routes.download> = async (c) => {
   const { format } = c.req.valid("query");
   const { dataset } = await requireDataset(c, c.req.valid("param").id, "datasets:read");
-  const asUploaded = format === "original" || (format === "csv" && dataset.format === "csv");
+  // A CSV whose upload left rows out (onError=skip) is converted, so its CSV holds the dataset's rows and not the rejected ones.
+  const asUploaded = format === "original" || (format === "csv" && dataset.format === "csv" && dataset.rejectedCount === 0);
   // A version never changes: its hash tags the bytes as uploaded; a conversion is the same data, not the same bytes (weak).
   const etag = asUploaded ? etagOf(dataset.sha256) : `W/"${dataset.sha256}.${format}"`;
   if (notModified(c, etag)) return c.body(null, 304, { ETag: etag });
