@@ -354,16 +354,26 @@ async function* ndjsonValues(text: ReadableStream<string>, skip: boolean): Async
   let line = 0;
   /** Past the end of a line too long to hold, until its line break. */
   let discarding = false;
+  const tooLarge = (at: number) =>
+    new ApiError(422, {
+      code: "ROW_TOO_LARGE",
+      detail: `Line ${at} runs past ${MAX_LINE_CHARS} characters, the most one NDJSON row may have.`,
+    });
   const take = (source: string, batch: ValueBatch) => {
     line++;
     if (source.trim() === "") return;
     let value: unknown;
-    try {
-      value = JSON.parse(source) as unknown;
-    } catch {
-      if (!skip) throw unprocessable("JSON_MALFORMED", `Line ${line} is not JSON.`);
-      value = new Unparsed("JSON_MALFORMED", rawOfText(source));
-    }
+    // Judged by the whole line too, not only while it is held: how a line falls into chunks differs between readers.
+    if (source.length > MAX_LINE_CHARS) {
+      if (!skip) throw tooLarge(line);
+      value = new Unparsed("ROW_TOO_LARGE", rawOfText(source.slice(0, 1024)));
+    } else
+      try {
+        value = JSON.parse(source) as unknown;
+      } catch {
+        if (!skip) throw unprocessable("JSON_MALFORMED", `Line ${line} is not JSON.`);
+        value = new Unparsed("JSON_MALFORMED", rawOfText(source));
+      }
     batch.values.push(value);
     batch.lines!.push(line);
     batch.sources?.push(source);
@@ -391,14 +401,12 @@ async function* ndjsonValues(text: ReadableStream<string>, skip: boolean): Async
         // A row is held whole to parse it: past MAX_LINE_CHARS it would take the isolate's memory (128 MB).
         held = pieces.length === 1 ? value.length - from : held + value.length - from;
         if (held > MAX_LINE_CHARS) {
-          if (!skip) {
-            throw new ApiError(422, {
-              code: "ROW_TOO_LARGE",
-              detail: `Line ${line + 1} runs past ${MAX_LINE_CHARS} characters, the most one NDJSON row may have.`,
-            });
-          }
+          if (!skip) throw tooLarge(line + 1);
           line++;
-          batch.values.push(new Unparsed("ROW_TOO_LARGE", rawOfText(pieces[0]!)));
+          // The line's start, from as few of its pieces as hold 1 KiB (joining them all would copy 8 Mi characters).
+          let start = "";
+          for (const piece of pieces) if (start.length < 1024) start += piece.slice(0, 1024);
+          batch.values.push(new Unparsed("ROW_TOO_LARGE", rawOfText(start)));
           batch.lines!.push(line);
           batch.sources!.push("");
           pieces = [];

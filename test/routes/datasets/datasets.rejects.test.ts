@@ -250,6 +250,19 @@ describe("onError=skip on NDJSON and JSON", () => {
     expect(await storedCount(ada, dataset)).toBe(expected.good.length);
   });
 
+  it("passes over a line too long to hold, reporting its start, and reads on from the next line", { timeout: 90_000 }, async () => {
+    const ada = await person("rej-big");
+    const projectId = await newProject(ada);
+    const huge = `{"id":2,"text":"${"y".repeat(9 * 1024 * 1024)}"}`; // past the 8 Mi characters an NDJSON line may have
+    const ndjson = ['{"id":1}', huge, '{"id":3}', ""].join("\n");
+    const dataset = await json<Uploaded>(await send(ada, projectId, ndjson, "application/x-ndjson", "?onError=skip"), 201);
+    expect(dataset).toMatchObject({ rowCount: 2, rejectedCount: 1 });
+    expect(dataset.profile.columns.map((c) => c.name)).toEqual(["id"]);
+    expect((await report(ada, dataset.id)).data).toEqual([{ line: 2, column: null, reason: "ROW_TOO_LARGE", raw: huge.slice(0, 1024) }]);
+    expect(await storedCount(ada, dataset)).toBe(2);
+    await expectProblem(await send(ada, projectId, ndjson, "application/x-ndjson"), 422, "ROW_TOO_LARGE");
+  });
+
   it("refuses the same NDJSON by default", async () => {
     const ada = await person("rej-nd-f");
     const projectId = await newProject(ada);
