@@ -1,5 +1,5 @@
 // The shapes of the datasets table's JSON columns (parse_options, profile): the stored contract, which the upload writes and the
-// load job's exact statistics refine. Types only, so the schema imports nothing from the services.
+// load job's exact statistics refine. Types (and one list of codes) only, so the schema imports nothing from the services.
 
 export type Format = "csv" | "json" | "ndjson";
 
@@ -14,6 +14,31 @@ export interface ParseOptions {
   header?: boolean;
   /** How the bytes are decoded; absent on datasets uploaded before it was recorded (they are UTF-8). */
   encoding?: Encoding;
+  /** "skip": rows that fail the checks were left out at upload (and are left out by every reader); absent means "fail". */
+  onError?: OnError;
+  /**
+   * JSON and NDJSON under skip: the MAX_JSON_DEPTH the upload judged rows by, so readers leave out the same rows (without
+   * skip, readers use the ceiling: every stored row passed the limit of its day).
+   */
+  maxDepth?: number;
+}
+
+/** What an upload does with a row that fails its checks: refuse the file (422), or leave the row out and report it. */
+export type OnError = "fail" | "skip";
+
+/** Why a row was left out (a stable code). */
+export const rejectReasons = ["CSV_RAGGED_ROW", "JSON_MALFORMED", "NOT_AN_OBJECT", "JSON_TOO_DEEP", "ROW_TOO_LARGE"] as const;
+export type RejectReason = (typeof rejectReasons)[number];
+
+/** One row left out under onError=skip, as the reject report lists it. */
+export interface RejectedRow {
+  /** CSV: the record's number (the header and blank lines counting); NDJSON: the line's; a JSON array: the element's. */
+  line: number;
+  /** CSV: the 1-based column where the row parts from the header's width; null when the reason is not about a column. */
+  column: number | null;
+  reason: RejectReason;
+  /** The row as it was in the file, cut at 1 KiB of UTF-8. */
+  raw: string;
 }
 
 export type ColumnType = "integer" | "number" | "boolean" | "datetime" | "string";

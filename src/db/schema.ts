@@ -1,7 +1,7 @@
 // Drizzle tables. drizzle-kit reads this file to generate migrations/ (npm run db:generate).
 import { sql } from "drizzle-orm";
 import type { ChatGrounding } from "./chat-documents.ts";
-import type { ParseOptions, Profile } from "./dataset-documents.ts";
+import { type ParseOptions, type Profile, rejectReasons } from "./dataset-documents.ts";
 import {
   bigint,
   boolean,
@@ -336,6 +336,8 @@ export const datasets = pgTable(
     queryError: text("query_error"),
     /** When a load was last queued by the cron or taken by the consumer: the cron's sweep of stuck loads counts from it (else createdAt). */
     queryQueuedAt: instant("query_queued_at"),
+    /** Rows left out under onError=skip (the first 1,000 are listed in dataset_rejected_rows); rowCount + this = the file's records. */
+    rejectedCount: integer("rejected_count").notNull().default(0),
   },
   (t) => [
     uniqueIndex("datasets_project_name_version_key").on(t.projectId, t.name, t.version),
@@ -348,6 +350,23 @@ export const datasets = pgTable(
     index("datasets_query_unsettled_idx").on(t.createdAt).where(sql`query_status IN ('pending', 'loading') AND deleted_at IS NULL`),
     check("datasets_query_status_check", sql`${t.queryStatus} IN ('pending', 'loading', 'ready', 'failed')`),
   ],
+);
+
+/** The reject report of an upload under onError=skip: its first 1,000 left-out rows, in file order (position 1…). */
+export const datasetRejectedRows = pgTable(
+  "dataset_rejected_rows",
+  {
+    datasetId: uuid("dataset_id")
+      .notNull()
+      .references(() => datasets.id, { onDelete: "cascade" }),
+    position: integer("position").notNull(),
+    line: integer("line").notNull(),
+    column: integer("column"),
+    reason: text("reason", { enum: rejectReasons }).notNull(),
+    /** The row's text, cut at 1 KiB of UTF-8. */
+    raw: text("raw").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.datasetId, t.position] })],
 );
 
 export const analysisStatuses = ["queued", "running", "succeeded", "failed"] as const;

@@ -241,6 +241,7 @@ describe("every operation in /openapi.json", () => {
     const ids: Record<string, string> = {
       "/api/v1/datasets/{id}": dataset.id,
       "/api/v1/datasets/{id}/rows": dataset.id,
+      "/api/v1/datasets/{id}/rejects": dataset.id,
       "/api/v1/datasets/{id}/versions": dataset.id,
       "/api/v1/datasets/{id}/download": dataset.id,
       "/api/v1/sessions/{id}": session.id,

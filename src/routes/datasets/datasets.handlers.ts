@@ -1,6 +1,6 @@
-// Datasets: streamed upload with profiling, reads, a rows preview from R2, versions, soft delete.
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
-import { datasets } from "../../db/schema.ts";
+// Datasets: streamed upload with profiling, reads, a rows preview from R2, the reject report, versions, soft delete.
+import { and, asc, count, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import { datasetRejectedRows, datasets } from "../../db/schema.ts";
 import { etagOf, etagged } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
@@ -36,6 +36,8 @@ const summary = (d: Dataset) => ({
   sha256: d.sha256,
   rowCount: d.rowCount,
   columnCount: d.columnCount,
+  onError: d.parseOptions.onError ?? "fail",
+  rejectedCount: d.rejectedCount,
   createdBy: d.createdBy,
   createdAt: d.createdAt.toISOString(),
   query: queryState(d),
@@ -137,7 +139,10 @@ export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
   const name = await nameOf(stream, query.name, fieldName, filename);
   const datasetId = crypto.randomUUID();
   const key = `datasets/${project.orgId}/${project.id}/${datasetId}`;
-  const ingested = await ingest(stream, { format, encoding: query.encoding }, config.DATASETS, key, type || "application/octet-stream", {
+  // Only a skip is recorded in the parse options: a dataset without onError reads as every dataset before it did.
+  const parse =
+    query.onError === "skip" ? { format, encoding: query.encoding, onError: "skip" as const } : { format, encoding: query.encoding };
+  const ingested = await ingest(stream, parse, config.DATASETS, key, type || "application/octet-stream", {
     maxBytes: config.MAX_UPLOAD_BYTES,
     maxRows: config.MAX_ROWS,
     maxColumns: config.MAX_COLUMNS,
@@ -217,4 +222,25 @@ export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
   const { dataset } = await requireDataset(c, c.req.valid("param").id, "datasets:write");
   await c.get("services").db.update(datasets).set({ deletedAt: sql`now()` }).where(eq(datasets.id, dataset.id));
   return c.body(null, 204);
+};
+
+export const rejects: AppRouteHandler<typeof routes.rejects> = async (c) => {
+  const { offset, limit } = c.req.valid("query");
+  const { dataset } = await requireDataset(c, c.req.valid("param").id, "datasets:read");
+  const { db } = c.get("services");
+  const [rows, [listed]] = await Promise.all([
+    db
+      .select({
+        line: datasetRejectedRows.line,
+        column: datasetRejectedRows.column,
+        reason: datasetRejectedRows.reason,
+        raw: datasetRejectedRows.raw,
+      })
+      .from(datasetRejectedRows)
+      .where(and(eq(datasetRejectedRows.datasetId, dataset.id), gt(datasetRejectedRows.position, offset)))
+      .orderBy(asc(datasetRejectedRows.position))
+      .limit(limit),
+    db.select({ n: count() }).from(datasetRejectedRows).where(eq(datasetRejectedRows.datasetId, dataset.id)),
+  ]);
+  return c.json({ rejectedCount: dataset.rejectedCount, listed: listed?.n ?? 0, offset, limit, data: rows }, 200);
 };

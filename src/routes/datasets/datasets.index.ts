@@ -9,5 +9,6 @@ datasetsRouter
   .openapi(routes.list, handlers.list)
   .openapi(routes.get, handlers.get)
   .openapi(routes.rows, handlers.rows)
+  .openapi(routes.rejects, handlers.rejects)
   .openapi(routes.versions, handlers.versions)
   .openapi(routes.remove, handlers.remove);

@@ -4,6 +4,7 @@ import { authed } from "../../lib/create-app.ts";
 import { ENCODINGS } from "../../services/datasets/encoding.ts";
 import { problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
+import { rejectReasons } from "../../db/dataset-documents.ts";
 import { IdParam, Text, Timestamp } from "../schemas.ts";
 
 /** A dataset's name, wherever it comes from: the query, a multipart `name` field or the file name. */
@@ -69,8 +70,18 @@ export const DatasetSummary = z
     status: z.enum(["ready"]),
     sizeBytes: z.number().int(),
     sha256: z.string(),
-    rowCount: z.number().int(),
+    rowCount: z
+      .number()
+      .int()
+      .openapi({ description: "Rows in the dataset (accepted rows: rowCount + rejectedCount is the file's records)" }),
     columnCount: z.number().int(),
+    onError: z
+      .enum(["fail", "skip"])
+      .openapi({ description: "What the upload did with bad rows: refused the file (fail) or left them out (skip)" }),
+    rejectedCount: z
+      .number()
+      .int()
+      .openapi({ description: "Rows left out under onError=skip (0 otherwise); the first 1,000 are listed at /datasets/{id}/rejects" }),
     createdBy: z.uuid().nullable(),
     createdAt: Timestamp,
     query: DatasetQueryState,
@@ -122,6 +133,10 @@ export const upload = createRoute({
       encoding: z.enum(ENCODINGS).optional().openapi({
         description:
           "The file's text encoding. Without it: UTF-8, or UTF-16LE/BE when the file starts with their byte order mark. Declare the single-byte ones (windows-1252, iso-8859-1, iso-8859-15) for older exports; iso-8859-1 is decoded as windows-1252, as the WHATWG Encoding standard (and every browser) does. A declared encoding the bytes cannot be in (a byte order mark of another, an odd byte count or an unpaired surrogate in UTF-16) answers 422 `ENCODING_MISMATCH`; an unknown value 400.",
+      }),
+      onError: z.enum(["fail", "skip"]).default("fail").openapi({
+        description:
+          "A bad row (a CSV row of another width, an NDJSON line that is not JSON or is past 8 Mi characters, a JSON value that is not an object or nests too deep): `fail` refuses the file (422), `skip` leaves the row out and lists it in the dataset's reject report (GET /datasets/{id}/rejects). Damage no row boundary survives (an unclosed quote, a malformed JSON array, bytes that are not UTF-8) refuses the file either way.",
       }),
     }),
     body: {
@@ -221,4 +236,54 @@ export const remove = createRoute({
   ...authed,
   request: { params: IdParam },
   responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404) },
+});
+
+export const RejectedRow = z
+  .object({
+    line: z.number().int().openapi({
+      description: "CSV: the record's number (the header and blank lines counting); NDJSON: the line's; a JSON array: the element's",
+    }),
+    column: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "CSV: the 1-based column where the row parts from the header's width; else null" }),
+    reason: z.enum(rejectReasons).openapi({ description: "Why the row was left out (a stable code)" }),
+    raw: z.string().openapi({ description: "The row as in the file, cut at 1 KiB of UTF-8" }),
+  })
+  .openapi("RejectedRow");
+
+export const rejects = createRoute({
+  method: "get",
+  path: "/datasets/{id}/rejects",
+  operationId: "getDatasetRejects",
+  tags: ["Datasets"],
+  summary: "The reject report: rows an onError=skip upload left out",
+  description:
+    "The first 1,000 rejected rows are kept, in file order, and paged here by `offset` and `limit`; `rejectedCount` is the true total (it may exceed the listed rows). Empty for a dataset uploaded with onError=fail.",
+  ...authed,
+  request: {
+    params: IdParam,
+    query: z.object({
+      offset: z.coerce.number().int().min(0).max(1_000).default(0),
+      limit: z.coerce.number().int().min(1).max(1_000).default(100),
+    }),
+  },
+  responses: {
+    200: {
+      description: "A page of the report",
+      content: {
+        "application/json": {
+          schema: z.object({
+            rejectedCount: z.number().int().openapi({ description: "Every row left out" }),
+            listed: z.number().int().openapi({ description: "How many are kept in the report (at most 1,000)" }),
+            offset: z.number().int(),
+            limit: z.number().int(),
+            data: z.array(RejectedRow),
+          }),
+        },
+      },
+    },
+    ...problemResponses(400, 401, 404),
+  },
 });

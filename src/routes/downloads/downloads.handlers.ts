@@ -44,9 +44,10 @@ function byteStream(chunks: AsyncGenerator<Uint8Array | string>, logger: Logger,
 export const download: AppRouteHandler<typeof routes.download> = async (c) => {
   const { format } = c.req.valid("query");
   const { dataset } = await requireDataset(c, c.req.valid("param").id, "datasets:read");
-  // CSV downloads are UTF-8: a CSV uploaded in another encoding is re-read and written out (`original` keeps its bytes).
+  // CSV downloads are UTF-8 and hold the dataset's rows: a CSV uploaded in another encoding, or one whose upload left rows
+  // out (onError=skip), is re-read and written out (`original` keeps its bytes).
   const utf8 = (dataset.parseOptions.encoding ?? "utf-8") === "utf-8";
-  const asUploaded = format === "original" || (format === "csv" && dataset.format === "csv" && utf8);
+  const asUploaded = format === "original" || (format === "csv" && dataset.format === "csv" && utf8 && dataset.rejectedCount === 0);
   // A version never changes: its hash tags the bytes as uploaded; a conversion is the same data, not the same bytes (weak).
   const etag = asUploaded ? etagOf(dataset.sha256) : `W/"${dataset.sha256}.${format}"`;
   if (notModified(c, etag)) return c.body(null, 304, { ETag: etag });

@@ -51,6 +51,9 @@ export function columnNames(first: string[], header: boolean): string[] {
   return first.map((cell, i) => (header && cell.trim()) || `column_${i + 1}`);
 }
 
+/** The 1-based column where a record of `count` cells parts from a file `width` wide. */
+export const partingColumn = (count: number, width: number) => Math.min(count, width) + 1;
+
 /** The detail of CSV_MALFORMED for record `row` (1-based, the header counting) of `count` cells in a file `width` wide. */
 export const raggedRowDetail = (row: number, count: number, width: number) =>
-  `The CSV is malformed: row ${row} has ${count} columns where the first has ${width} (column ${Math.min(count, width) + 1} is where they part).`;
+  `The CSV is malformed: row ${row} has ${count} columns where the first has ${width} (column ${partingColumn(count, width)} is where they part).`;

@@ -13,8 +13,9 @@ export const ESCAPED = 1;
 /**
  * Receives each complete record: cell i spans `bytes[cells[3i]]`…`bytes[cells[3i + 1]]`, with flags
  * `cells[3i + 2]`. `count` may exceed the spans stored (see `maxCells`); `row` numbers records from 1.
+ * The whole record spans `bytes[start]`…`bytes[end]`, its line break included (for a report of the raw line).
  */
-export type RecordSink = (bytes: Uint8Array, cells: Int32Array, count: number, row: number) => void;
+export type RecordSink = (bytes: Uint8Array, cells: Int32Array, count: number, row: number, start: number, end: number) => void;
 
 const malformed = (detail: string) => new ApiError(422, { code: "CSV_MALFORMED", detail: `The CSV is malformed: ${detail}.` });
 
@@ -72,11 +73,11 @@ export class CsvScanner {
     return true;
   }
 
-  private emit(bytes: Uint8Array, count: number, sink: RecordSink) {
+  private emit(bytes: Uint8Array, count: number, sink: RecordSink, start: number, end: number) {
     this.row++;
     // A blank line is one empty cell: skipped, as papaparse skips it.
     if (count === 1 && this.cells[0] === this.cells[1]) return;
-    sink(bytes, this.cells, count, this.row);
+    sink(bytes, this.cells, count, this.row, start, end);
   }
 
   /** Emits every complete record of `bytes`; returns where the unfinished one starts (bytes.length if none). */
@@ -140,12 +141,12 @@ export class CsvScanner {
         }
         count++;
         if (pos >= n) {
-          this.emit(bytes, count, sink);
+          this.emit(bytes, count, sink, recordStart, n);
           return n;
         }
         if (bytes[pos++] !== delimiter) break; // a line break (the CR of CR LF was stepped over above)
       }
-      this.emit(bytes, count, sink);
+      this.emit(bytes, count, sink, recordStart, pos);
     }
     return n;
   }

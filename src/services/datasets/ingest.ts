@@ -5,8 +5,9 @@ import { type ChunkReader, utf8Reader } from "./encoding.ts";
 import { cellText, CsvScanner } from "./csv-scanner.ts";
 import { Profiler } from "./profile/profiler.ts";
 import { type Cell, NotUtf8Error, type Profile } from "./profile/types.ts";
-import { columnNames, headerOf, raggedRowDetail } from "./csv-header.ts";
+import { columnNames, headerOf, partingColumn, raggedRowDetail } from "./csv-header.ts";
 import { type ParseOptions, rowsOf, sniffDelimiter } from "./parsers.ts";
+import { rawOfRecord, RejectLog, type RejectedRow } from "./rejects.ts";
 
 export interface Limits {
   maxBytes: number;
@@ -24,6 +25,9 @@ export interface Ingested {
   profile: Profile;
   sample: Record<string, Cell>[];
   parse: ParseOptions;
+  /** Under onError=skip: how many rows were left out, and the first MAX_LISTED of them. */
+  rejectedCount: number;
+  rejects: RejectedRow[];
 }
 
 /** R2 multipart parts must be at least 5 MiB (but the last): memory holds one part at a time. */
@@ -120,7 +124,7 @@ interface Rows {
  * CSV straight from the bytes: the scanner finds each record's cells and the profiler reads them in
  * place, so no text is made of a cell but for the header, the sample and values not seen before.
  */
-async function profileCsv(reader: ChunkReader, options: ParseOptions, limits: Limits): Promise<Rows> {
+async function profileCsv(reader: ChunkReader, options: ParseOptions, limits: Limits, rejects: RejectLog): Promise<Rows> {
   const head: Uint8Array[] = [];
   let headBytes = 0;
   let done = false;
@@ -143,7 +147,8 @@ async function profileCsv(reader: ChunkReader, options: ParseOptions, limits: Li
   const header = options.header ?? headerOf(headText, delimiter, done);
   let profiler: Profiler | undefined;
   const sample: Cell[][] = [];
-  const onRecord = (bytes: Uint8Array, cells: Int32Array, count: number, row: number) => {
+  const skip = options.onError === "skip";
+  const onRecord = (bytes: Uint8Array, cells: Int32Array, count: number, row: number, start: number, end: number) => {
     if (!profiler) {
       if (count > limits.maxColumns) throw tooManyColumns(count, limits.maxColumns);
       const first = Array.from({ length: count }, (_, i) => cellText(bytes, cells, i));
@@ -152,6 +157,7 @@ async function profileCsv(reader: ChunkReader, options: ParseOptions, limits: Li
       if (header) return;
     }
     if (count !== columns.length) {
+      if (skip) return rejects.add(row, partingColumn(count, columns.length), "CSV_RAGGED_ROW", () => rawOfRecord(bytes, start, end));
       throw new ApiError(422, { code: "CSV_MALFORMED", detail: raggedRowDetail(row, count, columns.length) });
     }
     if (profiler.rowCount >= limits.maxRows) throw tooManyRows(limits.maxRows);
@@ -170,11 +176,12 @@ async function profileCsv(reader: ChunkReader, options: ParseOptions, limits: Li
   }
   scanner.end(onRecord);
   if (!profiler) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
-  return { columns, rowCount: profiler.rowCount, profile: profiler.result(), sample, parse: { format: "csv", delimiter, header } };
+  const parse: ParseOptions = { format: "csv", delimiter, header, ...(skip ? { onError: "skip" as const } : {}) };
+  return { columns, rowCount: profiler.rowCount, profile: profiler.result(), sample, parse };
 }
 
 /** JSON and NDJSON: decoded as a stream and parsed into rows of values (see parsers.ts). */
-async function profileJson(reader: ChunkReader, options: ParseOptions, limits: Limits): Promise<Rows> {
+async function profileJson(reader: ChunkReader, options: ParseOptions, limits: Limits, rejects: RejectLog): Promise<Rows> {
   const bytes = new ReadableStream<Uint8Array>({
     async pull(controller) {
       const chunk = await reader.read();
@@ -187,7 +194,7 @@ async function profileJson(reader: ChunkReader, options: ParseOptions, limits: L
     columns,
     rows,
     options: parse,
-  } = await rowsOf(bytes.pipeThrough(new TextDecoderStream("utf-8", { fatal: true })), options, limits);
+  } = await rowsOf(bytes.pipeThrough(new TextDecoderStream("utf-8", { fatal: true })), options, limits, rejects.add);
   const profiler = new Profiler(columns);
   const sample: Cell[][] = [];
   for await (const batch of rows) {
@@ -226,9 +233,13 @@ export async function ingest(
   try {
     const { encoding, reader: decoded } = await utf8Reader(stored, parse.encoding);
     const text = refuseBinary(decoded);
-    const rows = await (parse.format === "csv" ? profileCsv : profileJson)(text, parse, limits);
+    const rejects = new RejectLog();
+    const rows = await (parse.format === "csv" ? profileCsv : profileJson)(text, parse, limits, rejects);
     if (storage.sizeBytes === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
-    if (rows.rowCount === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file has no data rows." });
+    if (rows.rowCount === 0) {
+      const left = rejects.count > 0 ? ` (${rejects.count} were rejected)` : "";
+      throw new ApiError(422, { code: "EMPTY_FILE", detail: `The file has no data rows${left}.` });
+    }
     const sha256 = await storage.finish();
     const { columns } = rows;
     return {
@@ -239,6 +250,8 @@ export async function ingest(
       profile: rows.profile,
       sample: rows.sample.map((row) => Object.fromEntries(columns.map((name, i) => [name, row[i] ?? null]))),
       parse: { ...rows.parse, encoding },
+      rejectedCount: rejects.count,
+      rejects: rejects.listed,
     };
   } catch (error) {
     await reader.cancel().catch(() => {});

@@ -24,7 +24,7 @@ export class ProjectGoneError extends Error {}
 
 /**
  * One batch (one transaction): take the project's upload lock, insert unless these bytes are already
- * in the project or the project is gone, touch the project, and read back this version's row, or,
+ * in the project or the project is gone (and with it its reject report), touch the project, and read back this version's row, or,
  * when nothing was inserted, the dataset that has the bytes (the caller then deletes its own R2
  * object). Under the lock each upload's INSERT sees the versions committed before it (read committed
  * takes a snapshot per statement), so uploads of one name at once get consecutive versions and the
@@ -39,16 +39,22 @@ export async function saveDataset(
   const live = sql`EXISTS (SELECT 1 FROM projects p JOIN organizations o ON o.id = p.org_id
                            WHERE p.id = ${project.id} AND p.deleted_at IS NULL AND o.deleted_at IS NULL)`;
   try {
-    const [, , , rows] = await db.batch([
+    const [, , , , rows] = await db.batch([
       db.execute(sql`SELECT pg_advisory_xact_lock(${VERSION_LOCK}, hashtext(${project.id}))`),
       db.execute(sql`
-        INSERT INTO datasets (id, project_id, org_id, name, version, format, size_bytes, sha256, row_count, column_count, parse_options, profile, sample, r2_key, created_by)
+        INSERT INTO datasets (id, project_id, org_id, name, version, format, size_bytes, sha256, row_count, column_count, parse_options, profile, sample, r2_key, created_by, rejected_count)
         SELECT ${id}, ${project.id}, ${project.orgId}, ${name}, coalesce(max(version), 0) + 1, ${format}, ${ingested.sizeBytes}, ${ingested.sha256},
                ${ingested.rowCount}, ${ingested.columns.length}, ${JSON.stringify(ingested.parse)}::jsonb, ${JSON.stringify(ingested.profile)}::jsonb,
-               ${JSON.stringify(ingested.sample)}::jsonb, ${key}, ${userId}
+               ${JSON.stringify(ingested.sample)}::jsonb, ${key}, ${userId}, ${ingested.rejectedCount}
         FROM datasets WHERE project_id = ${project.id} AND name = ${name}
         HAVING NOT EXISTS (SELECT 1 FROM datasets d WHERE d.project_id = ${project.id} AND d.sha256 = ${ingested.sha256} AND d.deleted_at IS NULL)
            AND ${live}`),
+      // The reject report, one row per listed reject, only when this version was inserted.
+      db.execute(sql`
+        INSERT INTO dataset_rejected_rows (dataset_id, position, line, "column", reason, raw)
+        SELECT ${id}, r.ordinality, (r.value->>'line')::int, (r.value->>'column')::int, r.value->>'reason', r.value->>'raw'
+        FROM jsonb_array_elements(${JSON.stringify(ingested.rejects)}::jsonb) WITH ORDINALITY AS r(value, ordinality)
+        WHERE EXISTS (SELECT 1 FROM datasets WHERE id = ${id})`),
       db
         .update(projects)
         .set({ updatedAt: sql`now()` })

@@ -9,14 +9,18 @@ import type { Cell } from "../datasets/profile/types.ts";
 async function* csvBatches(body: ReadableStream<Uint8Array>, parse: ParseOptions, width: number): AsyncGenerator<Cell[][]> {
   const { scanner, chunks } = await openStoredCsv(body, parse, width);
   let skipHeader = parse.header ?? false;
+  const skip = parse.onError === "skip";
   let batch: Cell[][] = [];
   const onRecord = (bytes: Uint8Array, cells: Int32Array, count: number, row: number) => {
     if (skipHeader) {
       skipHeader = false;
       return;
     }
-    // Ingest refused such a file; a stored one that disagrees was not written by this code.
-    if (count !== width) throw new Error(`stored CSV row ${row} has ${count} cells where the profile has ${width} columns`);
+    if (count !== width) {
+      if (skip) return; // left out at upload (onError=skip), as it is from the profile and the store
+      // Ingest refused such a file; a stored one that disagrees was not written by this code.
+      throw new Error(`stored CSV row ${row} has ${count} cells where the profile has ${width} columns`);
+    }
     const record = new Array<Cell>(width);
     for (let i = 0; i < width; i++) record[i] = cellText(bytes, cells, i);
     batch.push(record);
