@@ -8,6 +8,7 @@ import { publish } from "../../durable-objects/session-room/room.ts";
 import { executeAnalysis } from "../../services/analysis/execute.ts";
 import { analysisProblem, saveFailed } from "../../services/analysis/store.ts";
 import { dataPolicyOf } from "../../services/llm/data-policy.ts";
+import { datasetInput } from "../../services/analysis/dataset-input.ts";
 import { HEARTBEAT_MS, STALE_AFTER_SECONDS } from "./liveness.ts";
 import { AnalysisMessage } from "./message.ts";
 import { traceContext } from "../../lib/trace-context.ts";
@@ -86,16 +87,7 @@ export async function handleAnalysisMessage(message: Message<unknown>, config: C
     }
     const input = {
       dataset: {
-        id: dataset.id,
-        orgId: dataset.orgId,
-        version: dataset.version,
-        sha256: dataset.sha256,
-        name: dataset.name,
-        rowCount: dataset.rowCount,
-        profile: dataset.profile,
-        sample: dataset.sample,
-        r2Key: dataset.r2Key,
-        parseOptions: dataset.parseOptions,
+        ...datasetInput(dataset),
         // What the prompt may show of the data (the organization's llmDataPolicy, read when the job runs).
         policy: analysis.engine === "openai" ? await dataPolicyOf(db, dataset.orgId) : undefined,
       },

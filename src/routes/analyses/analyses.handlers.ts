@@ -16,6 +16,7 @@ import type { Chart } from "../../services/analysis/result.ts";
 import { type Analysis, presentAnalysis, saveFailed } from "../../services/analysis/store.ts";
 import { chooseEngine, spendModelBudget } from "../../services/llm/budget.ts";
 import { dataPolicyOf } from "../../services/llm/data-policy.ts";
+import { datasetInput } from "../../services/analysis/dataset-input.ts";
 import type { AnalysisMessage } from "../../queues/analyses/message.ts";
 import type * as routes from "./analyses.routes.ts";
 
@@ -73,16 +74,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 
   const input = {
     dataset: {
-      id: dataset.id,
-      orgId: dataset.orgId,
-      version: dataset.version,
-      sha256: dataset.sha256,
-      name: dataset.name,
-      rowCount: dataset.rowCount,
-      profile: dataset.profile,
-      sample: dataset.sample,
-      r2Key: dataset.r2Key,
-      parseOptions: dataset.parseOptions,
+      ...datasetInput(dataset),
       // What the prompt may show of the data (the organization's llmDataPolicy).
       policy: engine === "openai" ? await dataPolicyOf(db, dataset.orgId) : undefined,
     },

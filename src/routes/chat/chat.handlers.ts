@@ -7,6 +7,7 @@ import { requireSession } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { waitUntil } from "../../lib/wait-until.ts";
 import { principalOf } from "../../lib/principal.ts";
+import { datasetInput } from "../../services/analysis/dataset-input.ts";
 import { answerTurn, type TurnEvents, type TurnResult } from "../../services/chat/answer.ts";
 import { turnCostTokens } from "../../services/chat/context.ts";
 import { messageCursor, presentMessage, transcriptPage } from "../../services/chat/transcript.ts";
@@ -31,16 +32,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const input = {
     sessionId: session.id,
     userId: principalOf(c).userId,
-    dataset: {
-      id: dataset.id,
-      orgId: dataset.orgId,
-      version: dataset.version,
-      sha256: dataset.sha256,
-      name: dataset.name,
-      rowCount: dataset.rowCount,
-      profile: dataset.profile,
-      sample: dataset.sample,
-    },
+    dataset: datasetInput(dataset),
     question: message,
     engine,
     traceparent: c.get("trace").traceparent,

@@ -72,6 +72,26 @@ export const enrolTotp: AppRouteHandler<typeof routes.enrolTotp> = async (c) => 
   return c.json({ secret, otpauthUri: uri, algorithm: "SHA1" as const, digits: TOTP_DIGITS, period: TOTP_PERIOD_SECONDS }, 201);
 };
 
+/**
+ * Spends a TOTP code of the pending (confirming) or confirmed factor and answers a new set of recovery codes, which replace
+ * any old ones; never cached.
+ */
+async function spendCodeForRecoveryCodes(
+  c: Context<AppEnv>,
+  userId: string,
+  code: string,
+  factor: { confirmed: boolean },
+): Promise<string[]> {
+  const db = c.get("services").db;
+  const check = await spendTotpCode(db, c.get("config"), userId, code, factor);
+  if (check !== "accepted") throw codeRefused(422, check);
+  const recovery = await newRecoveryCodes(db, userId);
+  await db.batch(recovery.statements);
+  c.header("Cache-Control", "no-store");
+  c.set("auditTarget", { type: "users", id: userId });
+  return recovery.codes;
+}
+
 export const confirmTotp: AppRouteHandler<typeof routes.confirmTotp> = async (c) => {
   const { userId } = userOf(c);
   const { code } = c.req.valid("json");
@@ -79,14 +99,7 @@ export const confirmTotp: AppRouteHandler<typeof routes.confirmTotp> = async (c)
   const status = await statusOf(c, userId);
   if (status.enabled) throw new ApiError(409, { code: "MFA_ALREADY_ENABLED", detail: "The second factor is already confirmed." });
   if (!status.pending) throw new ApiError(409, { code: "MFA_NOT_ENROLLED", detail: "Start an enrolment first (POST /me/mfa/totp)." });
-  const db = c.get("services").db;
-  const check = await spendTotpCode(db, c.get("config"), userId, code, { confirmed: false });
-  if (check !== "accepted") throw codeRefused(422, check);
-  const recovery = await newRecoveryCodes(db, userId);
-  await db.batch(recovery.statements);
-  c.header("Cache-Control", "no-store");
-  c.set("auditTarget", { type: "users", id: userId });
-  return c.json({ recoveryCodes: recovery.codes }, 200);
+  return c.json({ recoveryCodes: await spendCodeForRecoveryCodes(c, userId, code, { confirmed: false }) }, 200);
 };
 
 export const disableTotp: AppRouteHandler<typeof routes.disableTotp> = async (c) => {
@@ -106,14 +119,7 @@ export const regenerateRecoveryCodes: AppRouteHandler<typeof routes.regenerateRe
   const { code } = c.req.valid("json");
   await limitCodes(c, userId);
   if (!(await statusOf(c, userId)).enabled) throw notEnrolled();
-  const db = c.get("services").db;
-  const check = await spendTotpCode(db, c.get("config"), userId, code, { confirmed: true });
-  if (check !== "accepted") throw codeRefused(422, check);
-  const recovery = await newRecoveryCodes(db, userId);
-  await db.batch(recovery.statements);
-  c.header("Cache-Control", "no-store");
-  c.set("auditTarget", { type: "users", id: userId });
-  return c.json({ recoveryCodes: recovery.codes }, 200);
+  return c.json({ recoveryCodes: await spendCodeForRecoveryCodes(c, userId, code, { confirmed: true }) }, 200);
 };
 
 export const completeSignin: AppRouteHandler<typeof routes.completeSignin> = async (c) => {
