@@ -3,7 +3,7 @@
 import type { ColumnProfile, Profile } from "../../datasets/profile/types.ts";
 import { ApiError } from "../../../lib/problem.ts";
 import { ident } from "../../query/spec-sql.ts";
-import { DAY_MS, type Stats } from "./values.ts";
+import { DAY_MS, type Stats, addYears } from "./values.ts";
 
 /** Runs one read-only statement over `dataset` and answers its rows (as arrays, in the statement's column order). */
 export type RunSql = (sql: string, params?: (string | number | null)[]) => Promise<unknown[][]>;
@@ -277,18 +277,6 @@ async function timeAxisOf(
   });
   return best;
 }
-
-const addYears = (at: number, years: number) => {
-  const date = new Date(at);
-  return Date.UTC(
-    date.getUTCFullYear() + years,
-    date.getUTCMonth(),
-    date.getUTCDate(),
-    date.getUTCHours(),
-    date.getUTCMinutes(),
-    date.getUTCSeconds(),
-  );
-};
 
 /** Least-squares fit of each series on time (days) over every row, and its first vs last portion. */
 async function trendsOf(

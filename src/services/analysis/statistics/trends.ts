@@ -2,7 +2,7 @@
 import type { ChartPlan } from "../result.ts";
 import type { TimeUnit } from "../../query/spec-sql.ts";
 import { type Dataset, type Finding, type NumericColumn, type StepResult, cite, citable, label, sampleNote } from "./dataset.ts";
-import { DAY_MS, clip, dateLabel, fit, fmt, signed, toTime } from "./values.ts";
+import { DAY_MS, addYears, clip, dateLabel, fit, fmt, signed, toTime } from "./values.ts";
 
 const MAX_TRENDS = 3;
 const MAX_SERIES = 20;
@@ -74,17 +74,6 @@ function trendOf(axis: TimeAxis, column: NumericColumn): Trend | null {
   return { column, order, r2: line.r * line.r, slopePerDay: line.slope, change, strength: Math.abs(change) / sd };
 }
 
-const addYears = (at: number, years: number) => {
-  const date = new Date(at);
-  return Date.UTC(
-    date.getUTCFullYear() + years,
-    date.getUTCMonth(),
-    date.getUTCDate(),
-    date.getUTCHours(),
-    date.getUTCMinutes(),
-    date.getUTCSeconds(),
-  );
-};
 const mean = (values: number[]) => values.reduce((sum, value) => sum + value / values.length, 0);
 
 /** First vs last portion: whole years when the span allows (so seasons match), else the first and last fifth of the points. */

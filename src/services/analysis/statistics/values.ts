@@ -130,3 +130,16 @@ export function dateLabel(at: number): string {
   const iso = date.toISOString();
   return iso.endsWith("T00:00:00.000Z") ? iso.slice(0, 10) : iso;
 }
+
+/** The same moment `years` calendar years later (or earlier), in UTC. */
+export const addYears = (at: number, years: number) => {
+  const date = new Date(at);
+  return Date.UTC(
+    date.getUTCFullYear() + years,
+    date.getUTCMonth(),
+    date.getUTCDate(),
+    date.getUTCHours(),
+    date.getUTCMinutes(),
+    date.getUTCSeconds(),
+  );
+};
