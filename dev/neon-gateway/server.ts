@@ -20,7 +20,7 @@ export interface NeonGateway extends Listening {
   connectionString: string;
   sqlEndpoint: string;
   /** HTTP requests answered on /sql since start (a batch is one): what a benchmark counts. */
-  stats: { requests: number };
+  stats: { requests: number; traceparents: string[] };
   /** Fault injection (tests): latency added before each /sql request runs, so an outage can be timed to land mid-request. */
   faults: { delayMs: number };
 }
@@ -127,7 +127,8 @@ function shape(result: SqlResult, rawText: boolean, arrayMode: boolean) {
 
 export async function startNeonGateway(options: NeonGatewayOptions): Promise<NeonGateway> {
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
-  const stats = { requests: 0 };
+  // Requests so far, and the W3C traceparent of the latest ones that carried one (tests check callers forward theirs).
+  const stats = { requests: 0, traceparents: [] as string[] };
   const faults = { delayMs: 0 };
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
@@ -136,6 +137,8 @@ export async function startNeonGateway(options: NeonGatewayOptions): Promise<Neo
     if (path !== "/sql") return sendJson(res, 404, { message: `no route ${path}; Neon's endpoint is POST /sql` });
     if (req.method !== "POST") return sendJson(res, 405, { message: "use POST" }, { allow: "POST" });
     stats.requests++;
+    const traceparent = req.headers.traceparent;
+    if (typeof traceparent === "string") stats.traceparents = [...stats.traceparents.slice(-99), traceparent];
     if (faults.delayMs > 0) {
       await sleep(faults.delayMs);
       // Cut off while waiting (a stopped gateway): like a proxy that died before forwarding, the query never runs.

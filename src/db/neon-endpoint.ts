@@ -1,4 +1,4 @@
-// Where the Neon driver sends a query: the app's endpoint, or (inside withNeonEndpoint) a data source's own.
+// Where the Neon driver sends a query: the app's endpoint, or (inside withNeonEndpoint) a data source's own, with its trace.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { neonConfig } from "@neondatabase/serverless";
 
@@ -6,7 +6,7 @@ type FetchEndpoint = Exclude<typeof neonConfig.fetchEndpoint, string>;
 
 /** The driver's own rule (https://api.<host>/sql), for databases on Neon itself. */
 const neonDefault = neonConfig.defaults.fetchEndpoint as FetchEndpoint;
-const scoped = new AsyncLocalStorage<{ endpoint: string | undefined }>();
+const scoped = new AsyncLocalStorage<{ endpoint: string | undefined; traceparent?: string }>();
 let appEndpoint: string | undefined;
 
 /**
@@ -20,14 +20,30 @@ const resolve: FetchEndpoint = (host, port, options) => {
   return endpoint ?? neonDefault(host, port, options);
 };
 
+/**
+ * The driver's fetch, with the call's W3C `traceparent` added when the call in progress has one (a data source's query made
+ * for a request). The driver's `fetchOptions.headers` would replace its own headers, so the header goes on here.
+ */
+const tracedFetch: typeof fetch = (input, init) => {
+  const traceparent = scoped.getStore()?.traceparent;
+  if (!traceparent) return fetch(input, init);
+  const headers = new Headers(init?.headers);
+  headers.set("traceparent", traceparent);
+  return fetch(input, { ...init, headers });
+};
+
 /** The app's own database endpoint (NEON_FETCH_ENDPOINT; unset: Neon's default). */
 export function useAppNeonEndpoint(endpoint: string | undefined) {
   appEndpoint = endpoint;
   neonConfig.fetchEndpoint = resolve;
 }
 
-/** Runs `fn` with every Neon query it makes sent to `endpoint` (undefined: Neon's default for the host). */
-export function withNeonEndpoint<T>(endpoint: string | undefined, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` with every Neon query it makes sent to `endpoint` (undefined: Neon's default for the host), carrying
+ * `traceparent` when given.
+ */
+export function withNeonEndpoint<T>(endpoint: string | undefined, fn: () => Promise<T>, traceparent?: string): Promise<T> {
   neonConfig.fetchEndpoint = resolve;
-  return scoped.run({ endpoint }, fn);
+  neonConfig.fetchFunction = tracedFetch;
+  return scoped.run({ endpoint, traceparent }, fn);
 }

@@ -10,13 +10,13 @@ import type * as routes from "./data-source-postgres.routes.ts";
 export const schemas: AppRouteHandler<typeof routes.schemas> = async (c) => {
   const { slug, id } = c.req.valid("param");
   const { source } = await requireDataSource(c, slug, id, "data_sources:read");
-  return c.json({ data: await listSchemas(await postgresTarget(c.get("config"), source)) }, 200);
+  return c.json({ data: await listSchemas(await postgresTarget(c.get("config"), source, c.get("trace").traceparent)) }, 200);
 };
 
 export const tables: AppRouteHandler<typeof routes.tables> = async (c) => {
   const { slug, id, schema } = c.req.valid("param");
   const { source } = await requireDataSource(c, slug, id, "data_sources:read");
-  return c.json({ data: await listTables(await postgresTarget(c.get("config"), source), schema) }, 200);
+  return c.json({ data: await listTables(await postgresTarget(c.get("config"), source, c.get("trace").traceparent), schema) }, 200);
 };
 
 export const query: AppRouteHandler<typeof routes.query> = async (c) => {
@@ -24,7 +24,7 @@ export const query: AppRouteHandler<typeof routes.query> = async (c) => {
   const { sql, offset, limit } = c.req.valid("json");
   const { source } = await requireDataSource(c, slug, id, "data_sources:query");
   const started = Date.now();
-  const page = await runQuery(await postgresTarget(c.get("config"), source), sql, offset, limit);
+  const page = await runQuery(await postgresTarget(c.get("config"), source, c.get("trace").traceparent), sql, offset, limit);
   return c.json(
     {
       columns: page.columns,
@@ -44,7 +44,7 @@ export const importQuery: AppRouteHandler<typeof routes.importQuery> = async (c)
   const { sql, projectId, name } = c.req.valid("json");
   const { source } = await requireDataSource(c, slug, id, "data_sources:query");
   const config = c.get("config");
-  const result = await queryAll(await postgresTarget(config, source), sql, config.DATA_SOURCE_IMPORT_MAX_ROWS);
+  const result = await queryAll(await postgresTarget(config, source, c.get("trace").traceparent), sql, config.DATA_SOURCE_IMPORT_MAX_ROWS);
   const columns = uniqueNames(result.columns);
   const rows = result.rows.map((row) => Object.fromEntries(columns.map((column, i) => [column, row[i] ?? null])));
   const { dataset, created } = await importRows(c, projectId, name, rows);

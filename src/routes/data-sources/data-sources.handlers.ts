@@ -174,7 +174,7 @@ export const test: AppRouteHandler<typeof routes.test> = async (c) => {
   const config = c.get("config");
   let result: { latencyMs: number; serverVersion: string; details: Record<string, string | number>; role?: RoleFlags; warnings: string[] };
   if (source.kind === "postgres") {
-    result = await testPostgres(await postgresTarget(config, source));
+    result = await testPostgres(await postgresTarget(config, source, c.get("trace").traceparent));
   } else {
     const target = {
       id: source.id,

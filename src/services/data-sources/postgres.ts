@@ -17,6 +17,8 @@ export interface PostgresTarget {
   credentials: PostgresCredentials;
   timeoutMs: number;
   maxBytes: number;
+  /** The calling request's W3C trace context, sent on every call to the source. */
+  traceparent?: string;
 }
 
 type Result = FullQueryResults<true>;
@@ -84,7 +86,7 @@ async function answers(target: PostgresTarget): Promise<boolean> {
     fullResults: true,
     fetchOptions: { signal: AbortSignal.timeout(Math.min(target.timeoutMs, 2_000)) },
   });
-  return withNeonEndpoint(target.credentials.endpoint, () => sql.query("SELECT 1", [], { types: rawText })).then(
+  return withNeonEndpoint(target.credentials.endpoint, () => sql.query("SELECT 1", [], { types: rawText }), target.traceparent).then(
     () => true,
     () => false,
   );
@@ -103,20 +105,28 @@ async function readOnly(
   return throughCircuit(
     target.id,
     () =>
-      withNeonEndpoint(target.credentials.endpoint, async () => {
-        const sql = neon<true, true>(target.credentials.connectionString, {
-          arrayMode: true,
-          fullResults: true,
-          fetchOptions: { signal: AbortSignal.timeout(target.timeoutMs) },
-        });
-        const arm = statementTimeout(sql, target);
-        try {
-          const [, ...results] = await sql.transaction([arm(), ...build(sql, arm)], { readOnly: true, arrayMode: true, fullResults: true });
-          return results as Result[];
-        } catch (error) {
-          throw postgresProblem(error);
-        }
-      }),
+      withNeonEndpoint(
+        target.credentials.endpoint,
+        async () => {
+          const sql = neon<true, true>(target.credentials.connectionString, {
+            arrayMode: true,
+            fullResults: true,
+            fetchOptions: { signal: AbortSignal.timeout(target.timeoutMs) },
+          });
+          const arm = statementTimeout(sql, target);
+          try {
+            const [, ...results] = await sql.transaction([arm(), ...build(sql, arm)], {
+              readOnly: true,
+              arrayMode: true,
+              fullResults: true,
+            });
+            return results as Result[];
+          } catch (error) {
+            throw postgresProblem(error);
+          }
+        },
+        target.traceparent,
+      ),
     callerText ? { confirmOutage: async () => !(await answers(target)) } : {},
   );
 }

@@ -65,7 +65,7 @@ export function checkedCredentials(config: Config, credentials: Credentials): Cr
 }
 
 /** The source's Postgres connection for a call, with the configured limits. */
-export async function postgresTarget(config: Config, source: DataSource): Promise<PostgresTarget> {
+export async function postgresTarget(config: Config, source: DataSource, traceparent?: string): Promise<PostgresTarget> {
   expectKind(source, "postgres");
   const credentials = checkedCredentials(config, await open(config, source));
   if (credentials.kind !== "postgres")
@@ -75,6 +75,7 @@ export async function postgresTarget(config: Config, source: DataSource): Promis
     credentials: credentials.postgres,
     timeoutMs: config.DATA_SOURCE_TIMEOUT_MS,
     maxBytes: config.DATA_SOURCE_MAX_RESULT_BYTES,
+    traceparent,
   };
 }
 
