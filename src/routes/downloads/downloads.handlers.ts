@@ -1,7 +1,7 @@
 // Dataset downloads: the stored object piped out as it is, or its rows re-read and streamed as CSV or Parquet.
 import { etagOf, notModified } from "../../lib/etag.ts";
-import { describeError, type Logger } from "../../lib/logger.ts";
 import { ApiError } from "../../lib/problem.ts";
+import { pullStream } from "../../lib/pull-stream.ts";
 import { type Dataset, requireDataset } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { csvText } from "../../services/downloads/csv.ts";
@@ -18,27 +18,6 @@ function original(dataset: Dataset): { type: string; ext: string } {
   return dataset.parseOptions.delimiter === "\t"
     ? { type: `text/tab-separated-values; charset=${charset}`, ext: "tsv" }
     : { type: `text/csv; charset=${charset}`, ext: "csv" };
-}
-
-/** Pulls from `chunks` only as fast as the client reads; a client that leaves stops the reading (and the R2 read under it). */
-function byteStream(chunks: AsyncGenerator<Uint8Array | string>, logger: Logger, what: string): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await chunks.next();
-        if (done) controller.close();
-        else controller.enqueue(typeof value === "string" ? encoder.encode(value) : value);
-      } catch (error) {
-        // The headers are gone already: the client sees a cut-off download, the log says why.
-        logger.error(`${what} download failed mid-stream`, describeError(error));
-        controller.error(error);
-      }
-    },
-    async cancel() {
-      await chunks.return(undefined);
-    },
-  });
 }
 
 export const download: AppRouteHandler<typeof routes.download> = async (c) => {
@@ -72,13 +51,13 @@ export const download: AppRouteHandler<typeof routes.download> = async (c) => {
   );
   const logger = c.get("logger");
   if (format === "csv") {
-    const body = byteStream(
+    const body = pullStream(
       csvText(
         columns.map((column) => column.name),
         rows,
       ),
       logger,
-      "csv",
+      "csv download",
     );
     return c.body(body, 200, {
       ...headers,
@@ -91,7 +70,7 @@ export const download: AppRouteHandler<typeof routes.download> = async (c) => {
     "datacrafted.dataset.version": String(dataset.version),
     "datacrafted.dataset.sha256": dataset.sha256,
   };
-  const body = byteStream(parquetChunks(rows, { columns, metadata }), logger, "parquet");
+  const body = pullStream(parquetChunks(rows, { columns, metadata }), logger, "parquet download");
   return c.body(body, 200, {
     ...headers,
     "Content-Type": "application/vnd.apache.parquet",

@@ -1,5 +1,5 @@
 // Exports: a session's latest analysis and transcript, streamed in the asked format as a download.
-import { describeError, type Logger } from "../../lib/logger.ts";
+import { pullStream } from "../../lib/pull-stream.ts";
 import { requireSession } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { loadBundle, transcriptPages } from "../../services/exports/bundle.ts";
@@ -13,34 +13,13 @@ const formats: Record<ExportFormat, { type: string; write: typeof jsonExport }> 
   md: { type: "text/markdown; charset=utf-8", write: markdownExport },
 };
 
-/** Pulls text from `chunks` only as fast as the client reads it; a client that leaves stops the reading. */
-function textStream(chunks: AsyncGenerator<string>, logger: Logger): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await chunks.next();
-        if (done) controller.close();
-        else controller.enqueue(encoder.encode(value));
-      } catch (error) {
-        // The headers are gone already: the client sees a cut-off download, the log says why.
-        logger.error("export failed mid-stream", describeError(error));
-        controller.error(error);
-      }
-    },
-    async cancel() {
-      await chunks.return(undefined);
-    },
-  });
-}
-
 export const exportSession: AppRouteHandler<typeof routes.exportSession> = async (c) => {
   const { format } = c.req.valid("query");
   const { session, dataset } = await requireSession(c, c.req.valid("param").id, "sessions:read");
   const db = c.get("services").db;
   const bundle = await loadBundle(db, session, dataset);
   const { type, write } = formats[format];
-  return c.body(textStream(write(bundle, transcriptPages(db, session.id)), c.get("logger")), 200, {
+  return c.body(pullStream(write(bundle, transcriptPages(db, session.id)), c.get("logger"), "export"), 200, {
     "Content-Type": type,
     "Content-Disposition": contentDisposition(session.title, bundle.exportedAt, format),
     "Cache-Control": "no-store",

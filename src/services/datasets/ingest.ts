@@ -6,7 +6,8 @@ import { cellText, CsvScanner } from "./csv-scanner.ts";
 import { Profiler } from "./profile/profiler.ts";
 import { type Cell, NotUtf8Error, type Profile } from "./profile/types.ts";
 import { columnNames, headerOf, partingColumn, raggedRowDetail } from "./csv-header.ts";
-import { type ParseOptions, rowsOf, sniffDelimiter } from "./parsers.ts";
+import { readCsvHead } from "./csv-head.ts";
+import { type ParseOptions, rowsOf } from "./parsers.ts";
 import { rawOfRecord, RejectLog, type RejectedRow } from "./rejects.ts";
 
 export interface Limits {
@@ -33,13 +34,8 @@ export interface Ingested {
 /** R2 multipart parts must be at least 5 MiB (but the last): memory holds one part at a time. */
 const PART_BYTES = 5 * 1024 * 1024;
 const SAMPLE_ROWS = 20;
-/** How much of a CSV is read before deciding its delimiter, line break and header. */
-export const HEAD_BYTES = 64 * 1024;
 /** One record longer than this means an unclosed quote swallowing the file: refuse instead of buffering it. */
 export const MAX_RECORD_BYTES = 1024 * 1024;
-
-/** A CSV's line break, from its first bytes: LF (which also ends CR LF lines) unless the file uses CR alone. */
-export const lineBreakOf = (headText: string) => (headText.includes("\n") || !headText.includes("\r") ? 10 : 13);
 
 const toHex = (buffer: ArrayBuffer) => [...new Uint8Array(buffer)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 const tooManyRows = (limit: number) =>
@@ -125,26 +121,12 @@ interface Rows {
  * place, so no text is made of a cell but for the header, the sample and values not seen before.
  */
 async function profileCsv(reader: ChunkReader, options: ParseOptions, limits: Limits, rejects: RejectLog): Promise<Rows> {
-  const head: Uint8Array[] = [];
-  let headBytes = 0;
-  let done = false;
-  while (headBytes < HEAD_BYTES) {
-    const chunk = await reader.read();
-    if (!chunk) {
-      done = true;
-      break;
-    }
-    head.push(chunk);
-    headBytes += chunk.length;
-  }
-  const decoder = new TextDecoder();
-  const headText = head.map((chunk, i) => decoder.decode(chunk, { stream: i < head.length - 1 })).join("");
-  const delimiter = options.delimiter ?? sniffDelimiter(headText);
-  const lineBreak = lineBreakOf(headText);
-  const scanner = new CsvScanner(delimiter.charCodeAt(0), lineBreak, limits.maxColumns + 1, MAX_RECORD_BYTES);
+  const head = await readCsvHead(reader, options.delimiter);
+  const { delimiter, done } = head;
+  const scanner = new CsvScanner(delimiter.charCodeAt(0), head.lineBreak, limits.maxColumns + 1, MAX_RECORD_BYTES);
 
   let columns: string[] = [];
-  const header = options.header ?? headerOf(headText, delimiter, done);
+  const header = options.header ?? headerOf(head.text, delimiter, done);
   let profiler: Profiler | undefined;
   const sample: Cell[][] = [];
   const skip = options.onError === "skip";
@@ -165,10 +147,7 @@ async function profileCsv(reader: ChunkReader, options: ParseOptions, limits: Li
     if (sample.length < SAMPLE_ROWS) sample.push(Array.from({ length: count }, (_, i) => cellText(bytes, cells, i)));
   };
 
-  // A byte order mark is not part of the first cell.
-  const first = head[0];
-  if (first && first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf) head[0] = first.subarray(3);
-  for (const chunk of head) scanner.push(chunk, onRecord);
+  for (const chunk of head.chunks) scanner.push(chunk, onRecord);
   while (!done) {
     const chunk = await reader.read();
     if (!chunk) break;
