@@ -23,7 +23,7 @@ process.env.WRANGLER_LOG_PATH = debugLog;
 const { unstable_startWorker } = await import("wrangler");
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 // BENCH_ONLY=upload runs the upload alone (for work on the upload path); BENCH_ONLY=formats the CSV/NDJSON/JSON comparison alone;
-// BENCH_ONLY=store the DatasetStore alone (load, queries and DuckDB beside them).
+// BENCH_ONLY=store the DatasetStore alone (load, queries and DuckDB beside them); BENCH_ONLY=costs what each kind of request costs.
 const only = process.env.BENCH_ONLY;
 const uploadOnly = only === "upload" || only === "formats" || only === "store";
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -105,6 +105,24 @@ const post = (path: string, body: unknown) =>
   fetch(`${limited.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 await post("/api/v1/auth/signup", { email, password });
 const { accessToken } = (await (await post("/api/v1/auth/signin", { email, password })).json()) as { accessToken: string };
+
+// BENCH_ONLY=costs: each kind of request alone, with what it costs in round trips and CPU (bench/costs.ts), then stop.
+if (only === "costs") {
+  const { measureCosts } = await import("./costs.ts");
+  const costs = await measureCosts({ url: limited.url, token: accessToken, neonUrl: stack.neon.url, upstashUrl: stack.upstash.url });
+  const report = {
+    at: new Date().toISOString(),
+    machine: { cpus: (await import("node:os")).cpus().length, load: (await import("node:os")).loadavg() },
+    postgres: stack.postgres,
+    redis: stack.redis,
+    costs,
+  };
+  writeFileSync(`${root}bench/results/costs.json`, `${JSON.stringify(report, null, 2)}\n`);
+  console.table(costs);
+  for (const worker of [limited, uploader, unlimited]) await worker.worker.dispose();
+  await stack.stop();
+  process.exit(0);
+}
 
 interface Scenario {
   name: string;

@@ -50,7 +50,7 @@ const QUERIES: { name: string; sqlite: string; duckdb: string }[] = [
  * CPU seconds (user + system) spent so far by the workerd processes this bench started: the load's cost in CPU, which a machine
  * shared with other work does not inflate the way it inflates wall time (the other Workers are idle meanwhile).
  */
-function workerdCpuSeconds(): number {
+export function workerdCpuSeconds(): number {
   const parents = new Map<number, { ppid: number; comm: string; ticks: number }>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;

@@ -14,7 +14,8 @@ export interface UpstashGatewayOptions {
 export interface UpstashGateway extends Listening {
   token: string;
   /** HTTP requests answered since start (a pipeline is one): what a benchmark counts. */
-  stats: { requests: number };
+  /** HTTP requests since start, and the Redis commands in them (a pipeline of n is one request, n commands): what a benchmark counts. */
+  stats: { requests: number; commands: number };
 }
 
 class RequestError extends Error {
@@ -68,7 +69,7 @@ function authorized(req: IncomingMessage, url: URL, token: string): boolean {
 
 export async function startUpstashGateway(options: UpstashGatewayOptions): Promise<UpstashGateway> {
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
-  const stats = { requests: 0 };
+  const stats = { requests: 0, commands: 0 };
   let syncToken = 0;
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
@@ -92,11 +93,15 @@ export async function startUpstashGateway(options: UpstashGatewayOptions): Promi
         }
       };
       if (url.pathname === "/pipeline" && req.method === "POST") {
-        const replies = await options.backend.pipeline(toCommands(body()));
+        const commands = toCommands(body());
+        stats.commands += commands.length;
+        const replies = await options.backend.pipeline(commands);
         return sendJson(res, 200, replies.map(item), headers);
       }
       if (url.pathname === "/multi-exec" && req.method === "POST") {
-        const replies = await options.backend.multi(toCommands(body()));
+        const commands = toCommands(body());
+        stats.commands += commands.length;
+        const replies = await options.backend.multi(commands);
         return sendJson(res, 200, replies.map(item), headers);
       }
       // POST / with a JSON command, or the path form: GET|POST /set/key/value (a POST body is the last argument).
@@ -108,6 +113,7 @@ export async function startUpstashGateway(options: UpstashGatewayOptions): Promi
       } else {
         command = raw ? [...pathArgs, raw] : pathArgs;
       }
+      stats.commands++;
       const reply = await options.backend.exec(command);
       return sendJson(res, 200, { result: encode(reply, base64) }, headers);
     } catch (error) {
