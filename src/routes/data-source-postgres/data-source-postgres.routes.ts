@@ -278,7 +278,7 @@ export const query = createRoute({
   tags,
   summary: "Run a read-only query and read one page of its rows (members and above)",
   description:
-    "The statement runs in a read-only transaction with a statement timeout; anything that writes is 422 `QUERY_NOT_READ_ONLY`. Reading statements page through a server-side cursor (`offset`, `limit` ≤ 1,000), and a page is cut to DATA_SOURCE_MAX_RESULT_BYTES.",
+    "The statement runs in a read-only transaction with a statement timeout; anything that writes is 422 `QUERY_NOT_READ_ONLY`. Reading statements page through a server-side cursor (`offset`, `limit` ≤ 1,000), and a page is cut to DATA_SOURCE_MAX_RESULT_BYTES. `params` bind `$1…$n`; `explain` answers the plan instead of rows. Each call is recorded in your query history (GET …/history).",
   ...authed,
   request: {
     params: SourceParams,

@@ -150,9 +150,9 @@ export async function readableStatement(sql: string, params = 0): Promise<Readab
   if (sessionStatements[kind]) throw notAllowed(sessionStatements[kind]);
   if (kind === "ExplainStmt") {
     const explain = statement.stmt!.ExplainStmt as { query?: Record<string, unknown>; options?: { DefElem?: { defname?: string } }[] };
-    refuseAnalyze(explain);
     const explained = nodeName(explain.query);
     if (explained !== "SelectStmt") throw notReadOnly(`EXPLAIN of ${explained.replace(/Stmt$/, "").toUpperCase() || "a non-query"}`);
+    refuseAnalyze(explain);
   } else if (kind !== "SelectStmt" && kind !== "VariableShowStmt") {
     throw notReadOnly(
       kind
