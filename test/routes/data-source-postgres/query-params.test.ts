@@ -88,7 +88,8 @@ describe("explain", () => {
       200,
     );
     expect(plan.plan[0]!.Plan).toMatchObject({ "Node Type": "Seq Scan", "Relation Name": "orders" });
-    expect(plan.plan[0]!.Plan.Filter).toContain("$1");
+    // A custom plan, made for the value bound to $1.
+    expect(plan.plan[0]!.Plan.Filter).toContain("'50'::numeric");
     const verbose = await json<{ plan: { Plan: { Output?: string[] } }[] }>(
       await query({ sql: `SELECT id FROM ${schema}.orders`, explain: { verbose: true } }),
       200,
