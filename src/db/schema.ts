@@ -502,3 +502,58 @@ export const dataSources = pgTable(
     index("data_sources_key_id_idx").on(t.keyId),
   ],
 );
+
+export const sourceQueryStatuses = ["succeeded", "failed"] as const;
+export type SourceQueryStatus = (typeof sourceQueryStatuses)[number];
+
+/** A query someone ran on a data source (POST …/query), written after the answer: what, how long, how many rows, how it ended. */
+export const dataSourceQueries = pgTable(
+  "data_source_queries",
+  {
+    id: uuid("id").primaryKey(),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    sourceId: uuid("source_id")
+      .notNull()
+      .references(() => dataSources.id, { onDelete: "cascade" }),
+    /** The person (for an API key: its creator). */
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    sql: text("sql").notNull(),
+    params: jsonb("params").$type<(string | number | boolean | null)[]>().notNull().default([]),
+    explain: boolean("explain").notNull().default(false),
+    status: text("status", { enum: sourceQueryStatuses }).notNull(),
+    errorCode: text("error_code"),
+    durationMs: integer("duration_ms").notNull(),
+    /** Rows answered (the page's, for a paged query); null when it failed or was an EXPLAIN. */
+    rowCount: integer("row_count"),
+    createdAt: instant("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("data_source_queries_user_idx").on(t.sourceId, t.userId, t.createdAt, t.id)],
+);
+
+/** A query kept under a name on a data source, shared with the organization: members save, the creator or an admin changes it. */
+export const savedQueries = pgTable(
+  "saved_queries",
+  {
+    id: uuid("id").primaryKey(),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    sourceId: uuid("source_id")
+      .notNull()
+      .references(() => dataSources.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    description: text("description"),
+    sql: text("sql").notNull(),
+    params: jsonb("params").$type<(string | number | boolean | null)[]>().notNull().default([]),
+    ...edits(),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("saved_queries_source_name_key").on(t.sourceId, t.name),
+    index("saved_queries_source_created_idx").on(t.sourceId, t.createdAt, t.id),
+  ],
+);

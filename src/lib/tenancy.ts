@@ -206,13 +206,13 @@ export async function requireDataSource(
   slug: string,
   id: string,
   action: Action,
-): Promise<{ org: Organization; source: DataSource }> {
-  const { org } = await requireOrg(c, slug, action);
+): Promise<{ org: Organization; source: DataSource; role: Role }> {
+  const { org, role } = await requireOrg(c, slug, action);
   const [source] = await c
     .get("services")
     .db.select()
     .from(dataSources)
     .where(and(eq(dataSources.id, id), eq(dataSources.orgId, org.id)));
   if (!source) throw new ApiError(404, { detail: "No data source with this id is visible to you." });
-  return { org, source };
+  return { org, source, role };
 }

@@ -275,7 +275,21 @@ describe("every operation in /openapi.json", () => {
       headers: { "Content-Type": "application/json" },
     });
     expect(seeded.status).toBe(200);
-    for (const suffix of ["", "/schemas", "/schemas/{schema}/tables"]) ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = pg;
+    const saved = await json<{ id: string }>(
+      await send("post", `/api/v1/orgs/${values.slug}/data-sources/${pg}/saved-queries`, {
+        token: owner.token,
+        body: JSON.stringify({ name: "fuzz", sql: "SELECT $1::int", params: [1] }),
+        headers: { "Content-Type": "application/json" },
+      }),
+      201,
+    );
+    values.queryId = saved.id;
+    const catalog = ["tables", "views", "functions", "types", "policies", "triggers", "foreign-tables"].map(
+      (kind) => `/schemas/{schema}/${kind}`,
+    );
+    const postgresReads = ["", "/schemas", ...catalog, "/extensions", "/publications", "/types/typescript", "/history"];
+    for (const suffix of [...postgresReads, "/saved-queries", "/saved-queries/{queryId}"])
+      ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = pg;
     for (const suffix of ["/keys", "/keys/{key}", "/info"]) ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = redis;
     // Event streams never end by themselves: they have their own tests (test/routes/events).
     const reads = operations.filter((op) => op.method === "get" && op.path.startsWith("/api/v1/") && !op.path.endsWith("/events"));

@@ -5,7 +5,8 @@ import { principalOf } from "../../lib/principal.ts";
 import { requireProject } from "../../lib/tenancy.ts";
 import { queueDatasetLoad } from "../../queues/dataset-loads/enqueue.ts";
 import { ingest } from "../datasets/ingest.ts";
-import { saveDataset } from "../datasets/store.ts";
+import { ProjectGoneError, saveDataset } from "../datasets/store.ts";
+import { ApiError } from "../../lib/problem.ts";
 
 /** Column names made unique (`a`, `a_2`…): a query may return two columns of one name. */
 export function uniqueNames(columns: string[]): string[] {
@@ -55,6 +56,10 @@ export async function importRows(c: Context<AppEnv>, projectId: string, name: st
     key,
     ingested,
     userId: principalOf(c).userId,
+  }).catch((error: unknown) => {
+    // The project was deleted while the rows were on their way, as an upload answers it (saveDataset removed the R2 object).
+    if (error instanceof ProjectGoneError) throw new ApiError(404, { detail: "No project with this id is visible to you." });
+    throw error;
   });
   if (dataset.id !== id) await config.DATASETS.delete(key);
   await queueDatasetLoad(config, c.get("logger"), dataset);

@@ -133,6 +133,18 @@ async function readOnly(
 
 const query = (sql: Sql, text: string, params: unknown[] = []) => sql.query(text, params, { types: rawText });
 
+/** A bind parameter of a caller's query: sent as text, typed by Postgres from where `$n` stands. */
+export type Param = string | number | boolean | null;
+
+/**
+ * Catalog reads in one read-only transaction: each `{ text, params }` answers its rows as objects with JSON values. The one
+ * primitive the catalog and type generation (postgres-catalog.ts) run through, whatever the transport underneath.
+ */
+export async function readRows(target: PostgresTarget, queries: { text: string; params?: Param[] }[]) {
+  const results = await readOnly(target, (sql) => queries.map(({ text, params }) => query(sql, text, params)));
+  return results.map(objects);
+}
+
 /** Rows of a catalog query as objects with JSON values. */
 function objects(result: Result): Record<string, Value>[] {
   return (result.rows as (string | null)[][]).map((row) =>
@@ -261,18 +273,24 @@ export interface QueryPage {
  * One page of a read-only query: a server-side cursor skips `offset` rows and fetches `limit + 1`,
  * so a query of millions of rows costs one page. The page is cut to the byte limit.
  */
-export async function runQuery(target: PostgresTarget, sql: string, offset: number, limit: number): Promise<QueryPage> {
-  const statement = await readableStatement(sql);
+export async function runQuery(
+  target: PostgresTarget,
+  sql: string,
+  offset: number,
+  limit: number,
+  params: Param[] = [],
+): Promise<QueryPage> {
+  const statement = await readableStatement(sql, params.length);
   const results = await readOnly(
     target,
     (neonSql, arm) =>
       statement.cursor
         ? [
-            query(neonSql, `DECLARE datacrafted_result NO SCROLL CURSOR FOR ${statement.text}`),
+            query(neonSql, `DECLARE datacrafted_result NO SCROLL CURSOR FOR ${statement.text}`, params),
             ...(offset > 0 ? [query(neonSql, `MOVE FORWARD ${offset} IN datacrafted_result`), arm()] : []),
             query(neonSql, `FETCH FORWARD ${limit + 1} FROM datacrafted_result`),
           ]
-        : [query(neonSql, statement.text)],
+        : [query(neonSql, statement.text, params)],
     { callerText: true },
   );
   const result = results.at(-1)!;
@@ -289,17 +307,22 @@ export async function runQuery(target: PostgresTarget, sql: string, offset: numb
 }
 
 /** Every row of a read-only query, for an import: more than `maxRows` is 422 RESULT_TOO_LARGE, not a silent cut. */
-export async function queryAll(target: PostgresTarget, sql: string, maxRows: number): Promise<{ columns: string[]; rows: Value[][] }> {
-  const statement = await readableStatement(sql);
+export async function queryAll(
+  target: PostgresTarget,
+  sql: string,
+  maxRows: number,
+  params: Param[] = [],
+): Promise<{ columns: string[]; rows: Value[][] }> {
+  const statement = await readableStatement(sql, params.length);
   const results = await readOnly(
     target,
     (neonSql) =>
       statement.cursor
         ? [
-            query(neonSql, `DECLARE datacrafted_import NO SCROLL CURSOR FOR ${statement.text}`),
+            query(neonSql, `DECLARE datacrafted_import NO SCROLL CURSOR FOR ${statement.text}`, params),
             query(neonSql, `FETCH FORWARD ${maxRows + 1} FROM datacrafted_import`),
           ]
-        : [query(neonSql, statement.text)],
+        : [query(neonSql, statement.text, params)],
     { callerText: true },
   );
   const result = results.at(-1)!;
@@ -314,6 +337,23 @@ export async function queryAll(target: PostgresTarget, sql: string, maxRows: num
     columns: result.fields.map((field) => field.name),
     rows: rows.map((row) => row.map((value, i) => jsonValue(value, result.fields[i]?.dataTypeID ?? 25))),
   };
+}
+
+/**
+ * The plan of a reading query as EXPLAIN (FORMAT JSON) gives it, never executed (ANALYZE is refused: it would run the query).
+ * Only SELECT-shaped statements: EXPLAIN of an EXPLAIN or a SHOW is 422.
+ */
+export async function explain(target: PostgresTarget, sql: string, params: Param[] = [], { verbose = false } = {}): Promise<unknown> {
+  const statement = await readableStatement(sql, params.length);
+  if (!statement.cursor) {
+    throw new ApiError(422, { code: "QUERY_NOT_ALLOWED", detail: "`explain` takes a SELECT-shaped query (SELECT, WITH, VALUES, TABLE)." });
+  }
+  const options = verbose ? "FORMAT JSON, VERBOSE" : "FORMAT JSON";
+  const [result] = await readOnly(target, (neonSql) => [query(neonSql, `EXPLAIN (${options}) ${statement.text}`, params)], {
+    callerText: true,
+  });
+  const text = (result!.rows as (string | null)[][])[0]?.[0];
+  return text ? (JSON.parse(text) as unknown) : [];
 }
 
 /** The longest prefix of `items` whose JSON fits in `maxBytes`; not even one item → 422 RESULT_TOO_LARGE. */

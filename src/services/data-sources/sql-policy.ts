@@ -112,8 +112,30 @@ function statementText(sql: string, statement: RawStatement): string {
   return new TextDecoder().decode(bytes.subarray(start, end)).trim();
 }
 
-/** `sql` as one reading statement, or the 422 that says why not (syntax, several statements, a write, a refused call). */
-export async function readableStatement(sql: string): Promise<ReadableStatement> {
+/** The highest `$n` the tree refers to (0: none). */
+function highestParam(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((most: number, item) => Math.max(most, highestParam(item)), 0);
+  if (value === null || typeof value !== "object") return 0;
+  let most = 0;
+  for (const [key, child] of Object.entries(value)) {
+    const own = key === "ParamRef" ? Number((child as { number?: number }).number ?? 0) : 0;
+    most = Math.max(most, own, highestParam(child));
+  }
+  return most;
+}
+
+/** EXPLAIN ANALYZE runs the statement it explains, so it is refused whatever it explains (and however it is spelled). */
+function refuseAnalyze(explain: { options?: { DefElem?: { defname?: string } }[] }) {
+  if ((explain.options ?? []).some((option) => option.DefElem?.defname?.toLowerCase() === "analyze")) {
+    throw notAllowed("EXPLAIN ANALYZE (it runs the query; ask for the plan alone)");
+  }
+}
+
+/**
+ * `sql` as one reading statement, or the 422 that says why not (syntax, several statements, a write, a refused call).
+ * `params`: how many bind parameters come with it; `$1…$n` must be exactly those (400 naming body.params otherwise).
+ */
+export async function readableStatement(sql: string, params = 0): Promise<ReadableStatement> {
   const parsed = await parseSql(sql);
   if ("error" in parsed) {
     const at = parsed.error.position === undefined ? "" : ` (at character ${parsed.error.position + 1})`;
@@ -127,8 +149,10 @@ export async function readableStatement(sql: string): Promise<ReadableStatement>
   const kind = nodeName(statement.stmt);
   if (sessionStatements[kind]) throw notAllowed(sessionStatements[kind]);
   if (kind === "ExplainStmt") {
-    const explained = nodeName((statement.stmt!.ExplainStmt as { query?: Record<string, unknown> }).query);
+    const explain = statement.stmt!.ExplainStmt as { query?: Record<string, unknown>; options?: { DefElem?: { defname?: string } }[] };
+    const explained = nodeName(explain.query);
     if (explained !== "SelectStmt") throw notReadOnly(`EXPLAIN of ${explained.replace(/Stmt$/, "").toUpperCase() || "a non-query"}`);
+    refuseAnalyze(explain);
   } else if (kind !== "SelectStmt" && kind !== "VariableShowStmt") {
     throw notReadOnly(
       kind
@@ -138,5 +162,13 @@ export async function readableStatement(sql: string): Promise<ReadableStatement>
     );
   }
   inspect(statement.stmt);
+  const wanted = highestParam(statement.stmt);
+  if (wanted !== params) {
+    throw new ApiError(400, {
+      code: "VALIDATION_FAILED",
+      detail: `The query refers to ${wanted ? `$1…$${wanted}` : "no parameters"} but ${params} ${params === 1 ? "was" : "were"} sent.`,
+      errors: [{ path: "body.params", message: `expected ${wanted} parameter${wanted === 1 ? "" : "s"}` }],
+    });
+  }
   return { text: statementText(sql, statement), cursor: kind === "SelectStmt" };
 }
