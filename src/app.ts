@@ -23,6 +23,7 @@ import { playground } from "./routes/playground/playground.index.ts";
 import { projectsRouter } from "./routes/projects/projects.index.ts";
 import { queriesRouter } from "./routes/queries/queries.index.ts";
 import { sessionsRouter } from "./routes/sessions/sessions.index.ts";
+import { uploadsRouter } from "./routes/uploads/uploads.index.ts";
 
 const app = createApp();
 
@@ -40,6 +41,7 @@ const routers = [
   auditLogsRouter,
   projectsRouter,
   datasetsRouter,
+  uploadsRouter,
   downloadsRouter,
   queriesRouter,
   sessionsRouter,
