@@ -53,8 +53,9 @@ export async function appendChunk(
     pending.push(new Uint8Array(await tail.arrayBuffer()));
     pendingBytes = upload.tailBytes;
   }
-  /** The file offset where the pending bytes start (the end of the last whole part). */
-  const partsEnd = () => parts.length * PART_BYTES;
+  /** The file offset where the pending bytes start: the end of the last part (every part is whole until the last). */
+  let partsBytes = parts.length * PART_BYTES;
+  const partsEnd = () => partsBytes;
 
   /** Records a new state, if nobody moved the upload meanwhile. */
   const record = async (set: Partial<typeof resumableUploads.$inferInsert>) => {
@@ -85,6 +86,7 @@ export async function appendChunk(
   const storePart = async (size: number) => {
     const uploaded = await multipart.uploadPart(parts.length + 1, takePart(size));
     parts.push({ partNumber: uploaded.partNumber, etag: uploaded.etag });
+    partsBytes += size;
     await record({ offset: partsEnd(), parts, tailKey: null, tailBytes: 0 });
   };
 
