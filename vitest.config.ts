@@ -36,7 +36,7 @@ export default defineConfig({
           name: "workers",
           globalSetup: ["./test/global-setup.ts"],
           include: ["test/**/*.test.ts"],
-          exclude: [...configDefaults.exclude, "test/browser/**", "test/dev-server/**", "test/contract/**"],
+          exclude: [...configDefaults.exclude, "test/browser/**", "test/dev-server/**", "test/contract/**", "test/tus-client/**"],
           // Generous: a loaded machine is slow, and a test waits on events and bounded polls (test/support/eventually.ts,
           // 90 s), never on a fixed budget; a passing test takes no longer for it.
           testTimeout: 120_000,
@@ -61,6 +61,18 @@ export default defineConfig({
           sequence: { groupOrder: 2 },
           testTimeout: 120_000,
           hookTimeout: 300_000,
+        },
+      },
+      {
+        // tus-js-client (Node) against a Worker of its own over real HTTP, with a dropped connection to resume from.
+        test: {
+          name: "tus-client",
+          environment: "node",
+          globalSetup: ["./test/tus-client/global-setup.ts"],
+          include: ["test/tus-client/**/*.test.ts"],
+          sequence: { groupOrder: 1 },
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
         },
       },
       {

@@ -12,6 +12,7 @@ import { startOpenAIStub } from "../dev/openai-stub/server.ts";
 import { connectInspector } from "./inspector.ts";
 import { startStack } from "../dev/stack.ts";
 import { measureStore } from "./store.ts";
+import { measureTus } from "./tus.ts";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -23,9 +24,10 @@ process.env.WRANGLER_LOG_PATH = debugLog;
 const { unstable_startWorker } = await import("wrangler");
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 // BENCH_ONLY=upload runs the upload alone (for work on the upload path); BENCH_ONLY=formats the CSV/NDJSON/JSON comparison alone;
-// BENCH_ONLY=store the DatasetStore alone (load, queries and DuckDB beside them); BENCH_ONLY=costs what each kind of request costs.
+// BENCH_ONLY=store the DatasetStore alone (load, queries and DuckDB beside them); BENCH_ONLY=costs what each kind of request costs;
+// BENCH_ONLY=tus the direct upload and the resumable one (BENCH_TUS_MB, default 1024, in 64 MiB chunks) beside it.
 const only = process.env.BENCH_ONLY;
-const uploadOnly = only === "upload" || only === "formats" || only === "store";
+const uploadOnly = only === "upload" || only === "formats" || only === "store" || only === "tus";
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 process.env.WRANGLER_SEND_METRICS ??= "false";
@@ -95,7 +97,8 @@ const HEAP_CAP_MB = 64;
 process.env.MINIFLARE_WORKERD_V8_FLAGS = `--max-heap-size=${HEAP_CAP_MB} --trace-gc`;
 // (At "warn", wrangler passes workerd's stderr, where the GC trace goes, to its debug log. The flags stay
 // set until the uploads are done: Miniflare may assemble the runtime's configuration again after `ready`.)
-const uploader = await startWorker({}, { inspector: true, logLevel: "warn" });
+// MAX_ROWS raised for the resumable upload's file (20 M rows in 1 GB); the 50 MB file is under the default either way.
+const uploader = await startWorker({ MAX_ROWS: "100000000" }, { inspector: true, logLevel: "warn" });
 console.log("[bench] Workers up");
 
 // One person to call as.
@@ -423,7 +426,12 @@ async function measureFormats() {
   }
   return out;
 }
-const formats = only === "upload" || only === "store" ? [] : await measureFormats();
+const formats = only === "upload" || only === "store" || only === "tus" ? [] : await measureFormats();
+/** Peak heap (MB used) of the heap-capped runtime from now: call the answer when the work is done. */
+const heapSince = () => {
+  const start = existsSync(debugLog) ? readFileSync(debugLog, "utf8").length : 0;
+  return () => gcPeaks(existsSync(debugLog) ? readFileSync(debugLog, "utf8").slice(start) : "").peakUsedMB;
+};
 // The DatasetStore (bench/store.ts): the same bytes uploaded by a new organization (so its store loads alone, after the
 // uploads above have loaded theirs) in the heap-capped runtime: the upload beside DuckDB's SUMMARIZE, the load (from the
 // upload's 201 to query.status "ready", polled every 50 ms, so the queue's delivery is included) and five queries, first run
@@ -445,10 +453,6 @@ if (only === undefined || only === "store") {
       })
     ).json()) as { id: string }
   ).id;
-  const heapSince = () => {
-    const start = existsSync(debugLog) ? readFileSync(debugLog, "utf8").length : 0;
-    return () => gcPeaks(existsSync(debugLog) ? readFileSync(debugLog, "utf8").slice(start) : "").peakUsedMB;
-  };
   // BENCH_PROFILE=load: the load under the CPU profiler (the store runs in the same isolate locally), to bench/results/load.cpuprofile.
   const profileLoad = process.env.BENCH_PROFILE === "load" ? await connectInspector((await uploader.worker.inspectorUrl)!) : undefined;
   const profile = profileLoad
@@ -466,6 +470,35 @@ if (only === undefined || only === "store") {
   console.table(store.queries);
   console.log("a refused query's p50 ms (auth, rate limit and dataset lookup: the floor under a cached answer):", store.floorMsP50);
   if (store.load.status === "ready") grounded = await measureGrounded(storeToken, store.datasetId);
+}
+
+// The resumable upload (bench/tus.ts) beside the direct path on the 50 MB file, both to a store ready: the direct one's
+// upload + load per MB is what the tus path's per-MB time is compared with (the goal is within 1.5x).
+let resumable: (Awaited<ReturnType<typeof measureTus>> & { directReadySecondsPerMB: number | null }) | null = null;
+if (only === undefined || only === "tus") {
+  if (uploadedIds.length > 0) await waitForStore(accessToken, uploadedIds[0]!);
+  const directStarted = performance.now();
+  const direct = (await (
+    await fetch(`${uploader.url}/api/v1/projects/${await newProject("bench direct to ready")}/datasets?name=direct`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "text/csv" },
+      body: new Uint8Array(csv),
+    })
+  ).json()) as { id?: string };
+  const directReady = direct.id ? await waitForStore(accessToken, direct.id).then(() => performance.now()) : null;
+  const megabytes = Number(process.env.BENCH_TUS_MB ?? 1024);
+  resumable = {
+    ...(await measureTus({
+      url: uploader.url,
+      token: accessToken,
+      projectId: await newProject("bench tus"),
+      path: `${root}bench/results/bench-tus-${megabytes}mb.csv`,
+      megabytes,
+      heapSince,
+    })),
+    directReadySecondsPerMB: directReady ? Math.round(((directReady - directStarted) / 1000 / csvMB) * 1000) / 1000 : null,
+  };
+  console.table([resumable]);
 }
 
 // A statistical analysis over the loaded store (every figure and chart in SQL over all rows): time to `done`, in the
@@ -611,6 +644,7 @@ const summary = {
   rateLimitOverhead:
     on && off ? { p50Ms: on.p50 - off.p50, p99Ms: on.p99 - off.p99, rpsRatio: Math.round((on.rps / off.rps) * 100) / 100 } : null,
   upload,
+  resumable,
   formats,
   download,
   store,

@@ -24,6 +24,7 @@ import type * as projects from "./routes/projects/projects.routes.ts";
 import type * as queries from "./routes/queries/queries.routes.ts";
 import type * as savedQueries from "./routes/saved-queries/saved-queries.routes.ts";
 import type * as sessions from "./routes/sessions/sessions.routes.ts";
+import type * as uploads from "./routes/uploads/uploads.routes.ts";
 import type { AppEnv } from "./lib/types.ts";
 
 /** The folders of src/routes whose routes the type covers (test/app-type.test.ts checks none is missing). */
@@ -50,6 +51,7 @@ export const typedRouteFolders = [
   "queries",
   "saved-queries",
   "sessions",
+  "uploads",
 ] as const;
 
 /** The route modules mounted under /api/v1, by name. */
@@ -75,6 +77,7 @@ export type ApiRouteModules = {
   queries: typeof queries;
   savedQueries: typeof savedQueries;
   sessions: typeof sessions;
+  uploads: typeof uploads;
 };
 
 // What `router.openapi(route, handler)` adds to a router's schema, asked of OpenAPIHono itself.

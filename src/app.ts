@@ -24,6 +24,7 @@ import { projectsRouter } from "./routes/projects/projects.index.ts";
 import { queriesRouter } from "./routes/queries/queries.index.ts";
 import { savedQueriesRouter } from "./routes/saved-queries/saved-queries.index.ts";
 import { sessionsRouter } from "./routes/sessions/sessions.index.ts";
+import { uploadsRouter } from "./routes/uploads/uploads.index.ts";
 
 const app = createApp();
 
@@ -41,6 +42,7 @@ const routers = [
   auditLogsRouter,
   projectsRouter,
   datasetsRouter,
+  uploadsRouter,
   downloadsRouter,
   queriesRouter,
   sessionsRouter,

@@ -70,6 +70,9 @@ export const configSchema = z
     REFRESH_TOKEN_TTL_DAYS: positiveInt(30),
     /** Dataset uploads: the largest file, and the most rows and columns it may have. */
     MAX_UPLOAD_BYTES: positiveInt(50 * 1024 * 1024),
+    /** Resumable (tus) uploads: the largest file, and how long an unfinished one is kept before the cron aborts it. */
+    MAX_RESUMABLE_UPLOAD_BYTES: positiveInt(5 * 1024 * 1024 * 1024),
+    RESUMABLE_UPLOAD_EXPIRY_HOURS: positiveInt(24),
     MAX_ROWS: positiveInt(1_000_000),
     MAX_COLUMNS: positiveInt(1_000),
     /** JSON and NDJSON uploads: how deep a row may nest (its object is level 1); deeper is a 422 JSON_TOO_DEEP. */
@@ -121,6 +124,8 @@ export const configSchema = z
     AUDIT_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
     /** Dataset loads: the queue that fills each dataset's store, and the stores (src/durable-objects/dataset-store). */
     DATASET_LOAD_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
+    /** Finished resumable uploads, profiled from R2 into a dataset (src/queues/dataset-ingest). */
+    DATASET_INGEST_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
     DATASET_STORES: z.custom<DurableObjectNamespace>(
       (value) => typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function",
       "must be a Durable Object namespace binding",

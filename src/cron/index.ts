@@ -3,6 +3,7 @@ import { describeError } from "../lib/logger.ts";
 import { startHandler } from "../lib/start-handler.ts";
 import { cleanupAuthSessions } from "./cleanup-auth-sessions.ts";
 import { cleanupVerificationTokens } from "./cleanup-verification-tokens.ts";
+import { expireUploads } from "./expire-uploads.ts";
 import { purgeDeleted } from "./purge-deleted.ts";
 import { recoverAnalyses } from "./recover-analyses.ts";
 import { requeueDatasetLoads } from "./requeue-dataset-loads.ts";
@@ -17,6 +18,7 @@ export async function scheduled(controller: ScheduledController, env: Cloudflare
     purgeDeleted: () => purgeDeleted(db, config.DATASETS, { retentionDays: config.RETENTION_DAYS, stores: config.DATASET_STORES }),
     recoverAnalyses: () => recoverAnalyses(db, config.ANALYSIS_QUEUE),
     requeueDatasetLoads: () => requeueDatasetLoads(db, config.DATASET_LOAD_QUEUE),
+    expireUploads: () => expireUploads(db, config.DATASETS, config.DATASET_INGEST_QUEUE),
   };
   for (const [name, job] of Object.entries(jobs)) {
     const started = performance.now();

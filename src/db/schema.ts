@@ -369,6 +369,59 @@ export const datasetRejectedRows = pgTable(
   (t) => [primaryKey({ columns: [t.datasetId, t.position] })],
 );
 
+export const uploadStatuses = ["uploading", "processing", "ready", "failed"] as const;
+export type UploadStatus = (typeof uploadStatuses)[number];
+
+/** An R2 part of a resumable upload, as R2 answered it (complete() wants them all back). */
+export interface UploadPart {
+  partNumber: number;
+  etag: string;
+}
+
+/**
+ * A tus upload (src/routes/uploads): its bytes go to one R2 multipart upload in fixed-size parts; the bytes after the
+ * last whole part wait in a tail object. The dataset id is reserved at creation, so its events can be followed at once.
+ */
+export const resumableUploads = pgTable(
+  "resumable_uploads",
+  {
+    id: uuid("id").primaryKey(),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    /** The id the dataset takes once processed (or, for the same bytes already in the project, where it points). */
+    datasetId: uuid("dataset_id").notNull(),
+    name: text("name").notNull(),
+    format: text("format", { enum: ["csv", "json", "ndjson"] }).notNull(),
+    contentType: text("content_type").notNull(),
+    /** Upload-Metadata as sent, decoded. */
+    metadata: jsonb("metadata").$type<Record<string, string>>().notNull(),
+    length: bigint("length", { mode: "number" }).notNull(),
+    offset: bigint("upload_offset", { mode: "number" }).notNull().default(0),
+    r2Key: text("r2_key").notNull(),
+    r2UploadId: text("r2_upload_id").notNull(),
+    parts: jsonb("parts").$type<UploadPart[]>().notNull().default([]),
+    /** The bytes after the last whole part (tailBytes of them), in their own R2 object. */
+    tailKey: text("tail_key"),
+    tailBytes: bigint("tail_bytes", { mode: "number" }).notNull().default(0),
+    status: text("status", { enum: uploadStatuses }).notNull().default("uploading"),
+    error: text("error"),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    expiresAt: instant("expires_at").notNull(),
+    ...timestamps,
+  },
+  (t) => [
+    index("resumable_uploads_dataset_idx").on(t.datasetId),
+    // The cron's sweep of abandoned uploads.
+    index("resumable_uploads_expiring_idx").on(t.expiresAt).where(sql`status = 'uploading'`),
+    check("resumable_uploads_status_check", sql`${t.status} IN ('uploading', 'processing', 'ready', 'failed')`),
+    check("resumable_uploads_offset_check", sql`${t.offset} >= 0 AND ${t.offset} <= ${t.length}`),
+  ],
+);
+
 export const analysisStatuses = ["queued", "running", "succeeded", "failed"] as const;
 export type AnalysisStatus = (typeof analysisStatuses)[number];
 

@@ -22,6 +22,7 @@ import {
 } from "../middleware/deprecation.ts";
 import { requestLog } from "../middleware/request-log.ts";
 import { services } from "../middleware/services.ts";
+import { tusOptions } from "../middleware/tus-options.ts";
 import { handleError, handleNotFound, methodNotAllowedResponse, validationHook } from "./handle-error.ts";
 import type { AppEnv, AppOpenAPI } from "./types.ts";
 
@@ -54,6 +55,15 @@ const exposedHeaders = [
   "RateLimit-Policy",
   "Idempotent-Replayed",
   "Content-Disposition",
+  // tus (src/routes/uploads): a browser's tus client reads these.
+  "Tus-Resumable",
+  "Tus-Version",
+  "Tus-Extension",
+  "Tus-Max-Size",
+  "Upload-Offset",
+  "Upload-Length",
+  "Upload-Metadata",
+  "Upload-Expires",
 ];
 
 /** The app with every middleware in order; routes are mounted on it by `src/app.ts` (or a test). */
@@ -65,6 +75,7 @@ export function createApp({ aliases = deprecatedAliases }: { aliases?: Deprecate
   app.use(requestLog());
   app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(config());
+  app.use(tusOptions());
   app.use(
     cors({
       origin: (origin, c) => {
@@ -81,6 +92,11 @@ export function createApp({ aliases = deprecatedAliases }: { aliases?: Deprecate
         "Last-Event-ID",
         "Prefer",
         "X-Request-ID",
+        "Tus-Resumable",
+        "Upload-Length",
+        "Upload-Offset",
+        "Upload-Metadata",
+        "Upload-Defer-Length",
       ],
       exposeHeaders: exposedHeaders,
       maxAge: 600,

@@ -2,7 +2,18 @@
 import { and, eq, inArray, isNotNull, isNull, type SQL, sql } from "drizzle-orm";
 import { type PgColumn, QueryBuilder } from "drizzle-orm/pg-core";
 import type { Context } from "hono";
-import { analyses, analysisSessions, charts, dataSources, datasets, orgMembers, organizations, projects, type Role } from "../db/schema.ts";
+import {
+  analyses,
+  analysisSessions,
+  charts,
+  dataSources,
+  datasets,
+  orgMembers,
+  organizations,
+  projects,
+  resumableUploads,
+  type Role,
+} from "../db/schema.ts";
 import { principalOf } from "./principal.ts";
 import { type Action, allows, keyMayTake, keyRole, policy } from "./policy.ts";
 import { guarded } from "./session-guard.ts";
@@ -215,4 +226,32 @@ export async function requireDataSource(
     .where(and(eq(dataSources.id, id), eq(dataSources.orgId, org.id)));
   if (!source) throw new ApiError(404, { detail: "No data source with this id is visible to you." });
   return { org, source, role };
+}
+
+export type ResumableUpload = typeof resumableUploads.$inferSelect;
+
+/**
+ * A resumable upload (by its own id, or by the dataset id it reserved) in a live project and organization, as the
+ * caller may see it; anything else is a 404, another tenant's upload included.
+ */
+export async function requireUpload(
+  c: Context<AppEnv>,
+  by: "id" | "datasetId",
+  id: string,
+  action: Action,
+): Promise<{ upload: ResumableUpload; role: Role }> {
+  const { visible, role, mfaMissing } = standing(c, resumableUploads.orgId);
+  const [[row]] = await guarded(c, (db) => [
+    db
+      .select({ upload: resumableUploads, role, mfaMissing })
+      .from(resumableUploads)
+      .innerJoin(projects, and(eq(projects.id, resumableUploads.projectId), isNull(projects.deletedAt)))
+      .innerJoin(organizations, and(eq(organizations.id, resumableUploads.orgId), isNull(organizations.deletedAt)))
+      .where(and(eq(by === "id" ? resumableUploads.id : resumableUploads.datasetId, id), visible))
+      .orderBy(resumableUploads.createdAt)
+      .limit(1),
+  ]);
+  if (!row) throw new ApiError(404, { detail: "No upload with this id is visible to you." });
+  authorize(c, row.upload.orgId, row.role, action, row.mfaMissing);
+  return row;
 }

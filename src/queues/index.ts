@@ -4,12 +4,15 @@ import { startHandler } from "../lib/start-handler.ts";
 import { handleAnalysisMessage, handleDeadLetter } from "./analyses/consumer.ts";
 import { handleAuditBatch } from "./audit/consumer.ts";
 import { handleAuditDeadLetters } from "./audit/dead-letter.ts";
+import { handleDatasetIngest, handleDatasetIngestDeadLetter } from "./dataset-ingest/consumer.ts";
 import { handleDatasetLoad, handleDatasetLoadDeadLetter } from "./dataset-loads/consumer.ts";
 
 /** Queues whose messages are handled one at a time, by name (the rest are analyses and their dead letters). */
 const consumers = {
   "datacrafted-dataset-loads": handleDatasetLoad,
   "datacrafted-dataset-loads-dlq": handleDatasetLoadDeadLetter,
+  "datacrafted-dataset-ingest": handleDatasetIngest,
+  "datacrafted-dataset-ingest-dlq": handleDatasetIngestDeadLetter,
 } as const;
 
 export async function queue(batch: MessageBatch<unknown>, env: Cloudflare.Env, _ctx: ExecutionContext): Promise<void> {

@@ -13,6 +13,7 @@ import type { BeginResult } from "../../durable-objects/dataset-store/load.ts";
 import { replaceEstimates } from "./exact-stats.ts";
 import { DatasetLoadMessage } from "./message.ts";
 import { streamRows } from "./stream.ts";
+import { publishDatasetEvent, throttled } from "../../services/uploads/progress.ts";
 import { LoadError, type SqlValue } from "./values.ts";
 
 /** Batches sent to the store before the first is answered (15,000-row batches, two in flight, ran past the bench's 64 MB heap cap). */
@@ -21,8 +22,9 @@ const BATCHES_IN_FLIGHT = 3;
 /** 10 s, 20 s, 40 s… capped at 5 minutes. */
 const backoffSeconds = (attempts: number) => Math.min(300, 10 * 2 ** Math.max(0, attempts - 1));
 
-/** Tells every live session on the dataset (their event streams) what became of its store. */
+/** Tells every live session on the dataset (their event streams), and the dataset's own stream, what became of its store. */
 async function tellSessions(config: Config, db: Database, logger: Logger, datasetId: string, type: string, data: unknown) {
+  await publishDatasetEvent(config, logger, datasetId, type.replace(/^dataset\./, ""), data);
   const sessions = await db
     .select({ id: analysisSessions.id })
     .from(analysisSessions)
@@ -34,7 +36,7 @@ async function tellSessions(config: Config, db: Database, logger: Logger, datase
  * Loads the dataset's file into its store: begin (a fresh table, or the answer that it is ready, failed or
  * busy), every batch of rows, finish. A file that cannot be loaded fails the load; anything else throws.
  */
-async function load(config: Config, dataset: Dataset): Promise<Exclude<BeginResult, { status: "started" }>> {
+async function load(config: Config, logger: Logger, dataset: Dataset): Promise<Exclude<BeginResult, { status: "started" }>> {
   const store = storeFor(config, dataset);
   const columns = dataset.profile.columns.map(({ name, type }) => ({ name, type }));
   const begun = await store.beginLoad({ datasetId: dataset.id, sha256: dataset.sha256, columns });
@@ -42,9 +44,22 @@ async function load(config: Config, dataset: Dataset): Promise<Exclude<BeginResu
   const { loadId } = begun;
   // A few batches in flight: the store takes them in order, and the wait for one's write to be confirmed overlaps the next.
   const inFlight: Promise<void>[] = [];
+  // Rows in the store so far, on the dataset's event stream about once a second.
+  let rowsDone = 0;
+  const progress = throttled(1_000, () =>
+    publishDatasetEvent(config, logger, dataset.id, "progress", {
+      phase: "loading",
+      bytesDone: dataset.sizeBytes,
+      bytesTotal: dataset.sizeBytes,
+      rowsDone,
+      rowsTotal: dataset.rowCount,
+    }),
+  );
   const append = async (values: SqlValue[], rows: number) => {
     const appended = await store.appendRows(loadId, values, rows);
     if (!appended.ok) throw new LoadError(appended.error);
+    rowsDone += rows;
+    await progress();
   };
   try {
     await streamRows(config.DATASETS, { r2Key: dataset.r2Key, parse: dataset.parseOptions, columns }, async (values, rows) => {
@@ -84,7 +99,7 @@ export async function handleDatasetLoad(message: Message<unknown>, config: Confi
     .where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
   let result;
   try {
-    result = await load(config, dataset);
+    result = await load(config, logger, dataset);
   } catch (error) {
     // The store or R2 was unwell: back to pending with the error on record, and another delivery later (the DLQ makes it final).
     const detail = error instanceof Error ? error.message : String(error);

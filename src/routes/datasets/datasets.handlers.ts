@@ -66,7 +66,7 @@ export const full = (d: Dataset) => ({
   sample: d.sample,
 });
 
-const byMediaType: Record<string, Format> = {
+export const byMediaType: Record<string, Format> = {
   "text/csv": "csv",
   "application/csv": "csv",
   "text/tab-separated-values": "csv",
@@ -76,10 +76,10 @@ const byMediaType: Record<string, Format> = {
   "application/jsonl": "ndjson",
   "application/x-jsonlines": "ndjson",
 };
-const byExtension: Record<string, Format> = { csv: "csv", tsv: "csv", txt: "csv", json: "json", ndjson: "ndjson", jsonl: "ndjson" };
+export const byExtension: Record<string, Format> = { csv: "csv", tsv: "csv", txt: "csv", json: "json", ndjson: "ndjson", jsonl: "ndjson" };
 
-const mediaType = (header: string | null | undefined) => header?.split(";")[0]?.trim().toLowerCase() ?? "";
-const extension = (filename: string | null) => filename?.split(".").pop()?.toLowerCase() ?? "";
+export const mediaType = (header: string | null | undefined) => header?.split(";")[0]?.trim().toLowerCase() ?? "";
+export const extension = (filename: string | null) => filename?.split(".").pop()?.toLowerCase() ?? "";
 
 /**
  * The name from the query, else the multipart `name` field, else the file name (cut to 200 characters). The last two

@@ -185,6 +185,58 @@ async function profileJson(reader: ChunkReader, options: ParseOptions, limits: L
   return { columns, rowCount: profiler.rowCount, profile: profiler.result(), sample, parse };
 }
 
+/** What profiling the file's bytes found: its rows, how they were decoded, and what was left out. */
+export interface Profiled {
+  rows: Rows;
+  encoding: Awaited<ReturnType<typeof utf8Reader>>["encoding"];
+  rejects: RejectLog;
+}
+
+const notUtf8 = () =>
+  // Every other encoding reaches the parsers decoded already: this is a UTF-8 file with bytes that are not.
+  new ApiError(422, {
+    code: "NOT_UTF8",
+    detail: "The file is not UTF-8 text; name its encoding with ?encoding= (for example windows-1252).",
+  });
+
+/**
+ * Decodes the file's bytes as `reader` gives them (declared encoding, else a BOM, else UTF-8), refuses binary, and
+ * profiles every row: the one reading of a file, for a request body (ingest below) and for an object already in R2
+ * (a resumable upload's job, src/queues/dataset-ingest).
+ */
+export async function profileBytes(reader: ChunkReader, parse: ParseOptions, limits: Limits): Promise<Profiled> {
+  try {
+    const { encoding, reader: decoded } = await utf8Reader(reader, parse.encoding);
+    const rejects = new RejectLog();
+    const rows = await (parse.format === "csv" ? profileCsv : profileJson)(refuseBinary(decoded), parse, limits, rejects);
+    return { rows, encoding, rejects };
+  } catch (error) {
+    if (error instanceof NotUtf8Error || (error instanceof TypeError && /decode|utf-?8|encoding/i.test(error.message))) throw notUtf8();
+    throw error;
+  }
+}
+
+/** The dataset version's figures from a profiled file of `sizeBytes` bytes; an empty file (or no accepted row) is a 422. */
+export function ingestedOf({ rows, encoding, rejects }: Profiled, sizeBytes: number, sha256: string): Ingested {
+  if (sizeBytes === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
+  if (rows.rowCount === 0) {
+    const left = rejects.count > 0 ? ` (${rejects.count} were rejected)` : "";
+    throw new ApiError(422, { code: "EMPTY_FILE", detail: `The file has no data rows${left}.` });
+  }
+  const { columns } = rows;
+  return {
+    sizeBytes,
+    sha256,
+    columns,
+    rowCount: rows.rowCount,
+    profile: rows.profile,
+    sample: rows.sample.map((row) => Object.fromEntries(columns.map((name, i) => [name, row[i] ?? null]))),
+    parse: { ...rows.parse, encoding },
+    rejectedCount: rejects.count,
+    rejects: rejects.listed,
+  };
+}
+
 /**
  * Streams `body` into R2 at `key` while hashing and profiling it. On any failure (a limit, bad
  * data, a dropped connection) the multipart upload is aborted: no object is left behind.
@@ -210,38 +262,13 @@ export async function ingest(
     cancel: (reason) => reader.cancel(reason),
   };
   try {
-    const { encoding, reader: decoded } = await utf8Reader(stored, parse.encoding);
-    const text = refuseBinary(decoded);
-    const rejects = new RejectLog();
-    const rows = await (parse.format === "csv" ? profileCsv : profileJson)(text, parse, limits, rejects);
-    if (storage.sizeBytes === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
-    if (rows.rowCount === 0) {
-      const left = rejects.count > 0 ? ` (${rejects.count} were rejected)` : "";
-      throw new ApiError(422, { code: "EMPTY_FILE", detail: `The file has no data rows${left}.` });
-    }
+    const profiled = await profileBytes(stored, parse, limits);
+    if (storage.sizeBytes === 0 || profiled.rows.rowCount === 0) return ingestedOf(profiled, storage.sizeBytes, "");
     const sha256 = await storage.finish();
-    const { columns } = rows;
-    return {
-      sizeBytes: storage.sizeBytes,
-      sha256,
-      columns,
-      rowCount: rows.rowCount,
-      profile: rows.profile,
-      sample: rows.sample.map((row) => Object.fromEntries(columns.map((name, i) => [name, row[i] ?? null]))),
-      parse: { ...rows.parse, encoding },
-      rejectedCount: rejects.count,
-      rejects: rejects.listed,
-    };
+    return ingestedOf(profiled, storage.sizeBytes, sha256);
   } catch (error) {
     await reader.cancel().catch(() => {});
     await upload.abort().catch(() => {});
-    if (error instanceof NotUtf8Error || (error instanceof TypeError && /decode|utf-?8|encoding/i.test(error.message))) {
-      // Every other encoding reaches the parsers decoded already: this is a UTF-8 file with bytes that are not.
-      throw new ApiError(422, {
-        code: "NOT_UTF8",
-        detail: "The file is not UTF-8 text; name its encoding with ?encoding= (for example windows-1252).",
-      });
-    }
     throw error;
   }
 }

@@ -1,0 +1,156 @@
+// The dataset-ingest queue's consumer: a finished resumable upload's object, read from R2 through the upload profiler,
+// becomes a dataset version (then its store loads, as after any upload), with progress on the dataset's event stream.
+import { and, eq, isNull, sql } from "drizzle-orm";
+import type { Database } from "../../db/client.ts";
+import { projects, resumableUploads } from "../../db/schema.ts";
+import type { Config } from "../../env.ts";
+import type { Logger } from "../../lib/logger.ts";
+import { describeError } from "../../lib/logger.ts";
+import { ApiError } from "../../lib/problem.ts";
+import type { ResumableUpload } from "../../lib/tenancy.ts";
+import { BodyReader } from "../../services/datasets/body-reader.ts";
+import type { ChunkReader } from "../../services/datasets/encoding.ts";
+import { ingestedOf, profileBytes } from "../../services/datasets/ingest.ts";
+import type { ParseOptions } from "../../services/datasets/parsers.ts";
+import { ProjectGoneError, saveDataset } from "../../services/datasets/store.ts";
+import { publishDatasetEvent, throttled } from "../../services/uploads/progress.ts";
+import { queueDatasetLoad } from "../dataset-loads/enqueue.ts";
+import { DatasetIngestMessage } from "./message.ts";
+
+/** A progress event at most this often. */
+const PROGRESS_MS = 1_000;
+const backoffSeconds = (attempts: number) => Math.min(300, 10 * 2 ** Math.max(0, attempts - 1));
+const toHex = (buffer: ArrayBuffer) => [...new Uint8Array(buffer)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+
+/** How the file is read, from its Upload-Metadata (checked when the upload was created). */
+function parseOptionsOf(upload: ResumableUpload): ParseOptions {
+  const encoding = upload.metadata.encoding as ParseOptions["encoding"];
+  return upload.metadata.onError === "skip" ? { format: upload.format, encoding, onError: "skip" } : { format: upload.format, encoding };
+}
+
+/** The upload failed for good (a file that cannot be a dataset, or its project gone): its object removed, the reason kept. */
+async function fail(config: Config, db: Database, logger: Logger, upload: ResumableUpload, error: string) {
+  await config.DATASETS.delete(upload.r2Key).catch(() => {});
+  await db
+    .update(resumableUploads)
+    .set({ status: "failed", error, updatedAt: sql`now()` })
+    .where(and(eq(resumableUploads.id, upload.id), eq(resumableUploads.status, "processing")));
+  logger.warn("resumable upload failed", { uploadId: upload.id, error });
+  await publishDatasetEvent(config, logger, upload.datasetId, "failed", { datasetId: upload.datasetId, error });
+}
+
+/** Profiles the stored object (hashing and counting its bytes on the way) and saves the dataset version. */
+async function ingestUpload(config: Config, db: Database, logger: Logger, upload: ResumableUpload) {
+  const [project] = await db
+    .select()
+    .from(projects)
+    .where(and(eq(projects.id, upload.projectId), isNull(projects.deletedAt)));
+  if (!project) throw new ProjectGoneError();
+  const object = await config.DATASETS.get(upload.r2Key);
+  if (!object) throw new ApiError(422, { detail: "The uploaded file is no longer stored." });
+  const body = new BodyReader(object.body);
+  const digest = new crypto.DigestStream("SHA-256");
+  const hasher = digest.getWriter();
+  let bytesDone = 0;
+  let rowsDone = 0;
+  const progress = throttled(PROGRESS_MS, () =>
+    publishDatasetEvent(config, logger, upload.datasetId, "progress", {
+      phase: "profiling",
+      bytesDone,
+      bytesTotal: upload.length,
+      rowsDone,
+    }),
+  );
+  const reader: ChunkReader = {
+    read: async () => {
+      const chunk = await body.read();
+      if (chunk) {
+        bytesDone += chunk.length;
+        await hasher.write(chunk);
+        await progress();
+      }
+      return chunk;
+    },
+    cancel: (reason) => body.cancel(reason),
+  };
+  const limits = {
+    maxBytes: config.MAX_RESUMABLE_UPLOAD_BYTES,
+    maxRows: config.MAX_ROWS,
+    maxColumns: config.MAX_COLUMNS,
+    maxDepth: config.MAX_JSON_DEPTH,
+  };
+  const profiled = await profileBytes(reader, parseOptionsOf(upload), limits).catch(async (error: unknown) => {
+    await reader.cancel().catch(() => {});
+    throw error;
+  });
+  await hasher.close();
+  rowsDone = profiled.rows.rowCount;
+  await progress(true);
+  const ingested = ingestedOf(profiled, bytesDone, toHex(await digest.digest));
+  const dataset = await saveDataset(db, config.DATASETS, {
+    id: upload.datasetId,
+    project,
+    name: upload.name,
+    format: upload.format,
+    key: upload.r2Key,
+    ingested,
+    userId: upload.createdBy as string,
+  });
+  if (dataset.id !== upload.datasetId) await config.DATASETS.delete(upload.r2Key); // the same bytes again: the dataset that has them
+  await db
+    .update(resumableUploads)
+    .set({ status: "ready", datasetId: dataset.id, error: null, updatedAt: sql`now()` })
+    .where(eq(resumableUploads.id, upload.id));
+  await publishDatasetEvent(config, logger, upload.datasetId, "saved", {
+    datasetId: dataset.id,
+    version: dataset.version,
+    rowCount: dataset.rowCount,
+    duplicate: dataset.id !== upload.datasetId,
+  });
+  await queueDatasetLoad(config, logger, dataset);
+  if (dataset.queryStatus === "ready")
+    await publishDatasetEvent(config, logger, upload.datasetId, "ready", { datasetId: dataset.id, rows: dataset.queryRows });
+  logger.info("resumable upload ingested", { uploadId: upload.id, datasetId: dataset.id, bytes: bytesDone, rows: dataset.rowCount });
+}
+
+export async function handleDatasetIngest(message: Message<unknown>, config: Config, db: Database, logger: Logger): Promise<void> {
+  const parsed = DatasetIngestMessage.safeParse(message.body);
+  if (!parsed.success) {
+    logger.error("dataset ingest message malformed; dropped", { messageId: message.id });
+    message.ack();
+    return;
+  }
+  const [upload] = await db.select().from(resumableUploads).where(eq(resumableUploads.id, parsed.data.uploadId));
+  // Gone (terminated), or done by an earlier delivery.
+  if (!upload || upload.status !== "processing") {
+    message.ack();
+    return;
+  }
+  try {
+    await ingestUpload(config, db, logger, upload);
+  } catch (error) {
+    if (error instanceof ApiError && error.status < 500) await fail(config, db, logger, upload, error.detail);
+    else if (error instanceof ProjectGoneError) await fail(config, db, logger, upload, "The project was deleted.");
+    else {
+      logger.warn("dataset ingest failed; retrying", { uploadId: upload.id, attempts: message.attempts, ...describeError(error) });
+      message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+      return;
+    }
+  }
+  message.ack();
+}
+
+/** The dead-letter queue: an ingest out of retries fails for good. */
+export async function handleDatasetIngestDeadLetter(
+  message: Message<unknown>,
+  config: Config,
+  db: Database,
+  logger: Logger,
+): Promise<void> {
+  const parsed = DatasetIngestMessage.safeParse(message.body);
+  if (parsed.success) {
+    const [upload] = await db.select().from(resumableUploads).where(eq(resumableUploads.id, parsed.data.uploadId));
+    if (upload?.status === "processing") await fail(config, db, logger, upload, "Processing the file failed on every retry.");
+  }
+  message.ack();
+}
