@@ -23,6 +23,7 @@ import { playground } from "./routes/playground/playground.index.ts";
 import { projectsRouter } from "./routes/projects/projects.index.ts";
 import { queriesRouter } from "./routes/queries/queries.index.ts";
 import { sessionsRouter } from "./routes/sessions/sessions.index.ts";
+import { webhooksRouter } from "./routes/webhooks/webhooks.index.ts";
 
 const app = createApp();
 
@@ -50,6 +51,7 @@ const routers = [
   dataSourcesRouter,
   dataSourcePostgresRouter,
   dataSourceRedisRouter,
+  webhooksRouter,
 ];
 for (const router of routers) app.route("/api/v1", router);
 

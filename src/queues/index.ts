@@ -5,11 +5,14 @@ import { handleAnalysisMessage, handleDeadLetter } from "./analyses/consumer.ts"
 import { handleAuditBatch } from "./audit/consumer.ts";
 import { handleAuditDeadLetters } from "./audit/dead-letter.ts";
 import { handleDatasetLoad, handleDatasetLoadDeadLetter } from "./dataset-loads/consumer.ts";
+import { handleWebhookDeadLetter, handleWebhookMessage } from "./webhooks/consumer.ts";
 
 /** Queues whose messages are handled one at a time, by name (the rest are analyses and their dead letters). */
 const consumers = {
   "datacrafted-dataset-loads": handleDatasetLoad,
   "datacrafted-dataset-loads-dlq": handleDatasetLoadDeadLetter,
+  "datacrafted-webhooks": handleWebhookMessage,
+  "datacrafted-webhooks-dlq": handleWebhookDeadLetter,
 } as const;
 
 export async function queue(batch: MessageBatch<unknown>, env: Cloudflare.Env, _ctx: ExecutionContext): Promise<void> {
