@@ -6,7 +6,8 @@ import { webhookDeliveries, webhookEndpoints } from "../../db/schema.ts";
 import type { Config } from "../../env.ts";
 import { describeError, type Logger } from "../../lib/logger.ts";
 import type { WebhookMessage } from "../../queues/webhooks/message.ts";
-import { decryptSecret } from "../data-sources/secrets.ts";
+import { decryptSecret, SecretUnreadable } from "../data-sources/secrets.ts";
+import { secretRecord } from "./secret-record.ts";
 import { signedHeaders } from "./signature.ts";
 import { checkWebhookUrl, urlPolicyOf } from "./url.ts";
 
@@ -19,14 +20,14 @@ const MAX_DELAY_SECONDS = 12 * 3600;
 /** base, 2·base, 4·base… seconds after attempt `attempt` (1-based), capped at 12 hours. */
 export const backoffSeconds = (base: number, attempt: number) => Math.min(MAX_DELAY_SECONDS, base * 2 ** Math.max(0, attempt - 1));
 
-/** The record id of a secret: binds its ciphertext to the endpoint (one endpoint's secret cannot be pasted into another). */
-export const secretRecord = (endpointId: string) => `webhook:${endpointId}`;
-
 /** The secrets that sign now: the current one, and the one it replaced while its grace period lasts. */
 async function signingSecrets(config: Config, endpoint: Endpoint, now: Date): Promise<string[]> {
   const secrets = [await decryptSecret(config.DATA_SOURCE_KEYS, secretRecord(endpoint.id), endpoint.secret)];
-  if (endpoint.previousSecret && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > now)
-    secrets.push(await decryptSecret(config.DATA_SOURCE_KEYS, secretRecord(endpoint.id), endpoint.previousSecret));
+  if (endpoint.previousSecret && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > now) {
+    // Under a DATA_SOURCE_KEYS key since dropped (the rotation script re-seals current secrets only): the new one alone signs.
+    const previous = await decryptSecret(config.DATA_SOURCE_KEYS, secretRecord(endpoint.id), endpoint.previousSecret).catch(() => null);
+    if (previous) secrets.push(previous);
+  }
   return secrets;
 }
 
@@ -70,13 +71,14 @@ export async function attemptDelivery(config: Config, db: Database, logger: Logg
   const checked = checkWebhookUrl(endpoint.url, urlPolicyOf(config));
   if ("message" in checked) return finish(db, delivery, "dead", { error: `the endpoint URL ${checked.message}` });
 
+  const secrets = await signingSecrets(config, endpoint, now).catch((error: unknown) => {
+    if (error instanceof SecretUnreadable) return null;
+    throw error;
+  });
+  // Sealed with a key no longer in DATA_SOURCE_KEYS: nothing can sign until the secret is rotated.
+  if (!secrets) return finish(db, delivery, "dead", { error: "the signing secret cannot be opened; rotate it" });
   const body = JSON.stringify(delivery.payload);
-  const headers = await signedHeaders(
-    await signingSecrets(config, endpoint, now),
-    delivery.eventId,
-    Math.floor(now.getTime() / 1000),
-    body,
-  );
+  const headers = await signedHeaders(secrets, delivery.eventId, Math.floor(now.getTime() / 1000), body);
   const started = performance.now();
   const outcome = await post(config, checked.url, headers, body);
   const result = { ...outcome, latencyMs: Math.round(performance.now() - started) };

@@ -5,12 +5,13 @@ import { eq, sql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, inject, it } from "vitest";
 import { createDb } from "../../../src/db/client.ts";
-import { webhookEndpoints } from "../../../src/db/schema.ts";
+import { datasets, webhookEndpoints } from "../../../src/db/schema.ts";
 import type { ReceivedHook } from "../../support/webhook-receiver.ts";
 import { eventually } from "../../support/eventually.ts";
 import { addMember, call, json, person, team, type Person } from "../../support/harness.ts";
 import { expectProblem } from "../../support/problem.ts";
-import { analyse, readSse, sessionOn } from "../../support/analysis.ts";
+import { analyse, readSse, scenario, sessionOn } from "../../support/analysis.ts";
+import { deliver, settled } from "../../support/dataset-loads.ts";
 
 interface Endpoint {
   id: string;
@@ -354,5 +355,34 @@ describe("events", () => {
     const payloads = hooks.map((hook) => verify(endpoint.secret, hook) as { type: string; data: Record<string, unknown> });
     expect(payloads.find((p) => p.type === "dataset.ready")!.data).toMatchObject({ datasetId, rows: 60 });
     expect(payloads.find((p) => p.type === "analysis.succeeded")!.data).toMatchObject({ sessionId, engine: "statistical" });
+  });
+
+  it("analysis.failed comes from a failed streamed analysis, dataset.failed from the load's dead-letter consumer", async () => {
+    const owner = await person("wh-fail");
+    const name = hookName();
+    const endpoint = await createEndpoint(owner, owner.personalOrg, name, ["analysis.failed", "dataset.failed"]);
+    const marker = `wh-fail-${name}`;
+    await scenario(marker, [{ content: '{"summary": 42' }]);
+    const { datasetId, sessionId } = await sessionOn(owner, marker);
+    const { events } = await readSse(await analyse(owner, sessionId, { engine: "openai" }));
+    expect(events.at(-1)!.event).toBe("problem");
+    const [failedAnalysis] = await received(name, 1);
+    expect(verify(endpoint.secret, failedAnalysis!)).toMatchObject({
+      type: "analysis.failed",
+      data: { sessionId, error: { code: "MODEL_OUTPUT_INVALID" } },
+    });
+
+    // A load out of retries: the dead-letter consumer fails it for good, and says so.
+    await settled(owner, datasetId);
+    await createDb(env)
+      .update(datasets)
+      .set({ queryStatus: "pending", queryError: "storage unavailable" })
+      .where(eq(datasets.id, datasetId));
+    await deliver("datacrafted-dataset-loads-dlq", [{ datasetId }]);
+    const failedLoad = (await received(name, 2))[1]!;
+    expect(verify(endpoint.secret, failedLoad)).toMatchObject({
+      type: "dataset.failed",
+      data: { datasetId, error: "storage unavailable" },
+    });
   });
 });
