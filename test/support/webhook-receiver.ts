@@ -1,5 +1,6 @@
 // A webhook receiver for the tests, in Node: POST /hooks/{name} records each delivery (headers and the raw body) and
-// answers the status the test scripted for that name (200 when none is left); the control routes script and read it.
+// answers the status the test scripted for that name (200 when none is left), after `delayMs` for a scripted one; the
+// control routes script and read it.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { listen, readBody, sendJson } from "../../dev/http.ts";
 
@@ -24,8 +25,10 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   async function hook(name: string, req: IncomingMessage, res: ServerResponse) {
     const body = await readBody(req, 1024 * 1024);
     const script = scripts.get(name);
-    const status = script?.statuses.shift() ?? 200;
-    if (script?.delayMs) await new Promise((resolve) => setTimeout(resolve, script.delayMs));
+    const scripted = script?.statuses.shift();
+    const status = scripted ?? 200;
+    // A scripted answer may come late (`delayMs`): how a test makes a receiver time out.
+    if (scripted !== undefined && script?.delayMs) await new Promise((resolve) => setTimeout(resolve, script.delayMs));
     const headers = Object.fromEntries(Object.entries(req.headers).map(([key, value]) => [key, String(value)]));
     const list = received.get(name) ?? [];
     list.push({ headers, body, receivedAt: new Date().toISOString(), answered: status });

@@ -1,16 +1,24 @@
 // Webhooks through the Worker: endpoints (admins only, tenant-bound), deliveries signed per Standard Webhooks and checked
 // with the `standardwebhooks` package, retries with backoff, the dead letter after the window, redelivery, 410, events.
-import { env } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  env,
+  getQueueResult,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { eq, sql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, inject, it } from "vitest";
 import { createDb } from "../../../src/db/client.ts";
-import { datasets, webhookEndpoints } from "../../../src/db/schema.ts";
+import { analyses, datasets, webhookDeliveries, webhookEndpoints } from "../../../src/db/schema.ts";
+import worker from "../../../src/index.ts";
 import type { ReceivedHook } from "../../support/webhook-receiver.ts";
 import { eventually } from "../../support/eventually.ts";
 import { addMember, call, json, person, team, type Person } from "../../support/harness.ts";
 import { expectProblem } from "../../support/problem.ts";
-import { analyse, readSse, scenario, sessionOn } from "../../support/analysis.ts";
+import { analyse, dataOf, readSse, scenario, sessionOn } from "../../support/analysis.ts";
 import { deliver, settled } from "../../support/dataset-loads.ts";
 
 interface Endpoint {
@@ -38,8 +46,8 @@ const receiver = () => inject("webhookReceiver");
 /** A receiver path of this test's own: nothing else delivers there. */
 const hookName = () => `h${crypto.randomUUID().slice(0, 12)}`;
 
-async function script(name: string, statuses: number[]) {
-  await fetch(`${receiver()}/_control/${name}`, { method: "PUT", body: JSON.stringify({ statuses }) });
+async function script(name: string, statuses: number[], delayMs = 0) {
+  await fetch(`${receiver()}/_control/${name}`, { method: "PUT", body: JSON.stringify({ statuses, delayMs }) });
 }
 
 /** What the receiver got at `name`, waiting (a bounded long poll) for at least `min` deliveries. */
@@ -294,6 +302,59 @@ describe("deliveries", () => {
     );
   });
 
+  it("time out a receiver that does not answer within WEBHOOK_TIMEOUT_MS, and retry it", async () => {
+    const owner = await person("wh-slow");
+    const slug = await team(owner);
+    const name = hookName();
+    // The first answer comes after 4.5 s, past the tests' WEBHOOK_TIMEOUT_MS of 3 s; the retry is answered at once.
+    await script(name, [200], 4_500);
+    const endpoint = await createEndpoint(owner, slug, name, ["api_key.created"]);
+    await createKey(owner, slug);
+    const timedOut = await settledDelivery(owner, slug, endpoint.id, (d) => d.attempts >= 1 && d.lastError !== null);
+    expect(timedOut).toMatchObject({ status: "pending", lastStatusCode: null, lastError: "no answer within 3000 ms" });
+    const delivery = await settledDelivery(owner, slug, endpoint.id, (d) => d.status === "succeeded");
+    expect(delivery).toMatchObject({ attempts: 2, lastStatusCode: 200 });
+  });
+
+  it("check the URL again at delivery: one the policy now refuses ends dead without a request", async () => {
+    const owner = await person("wh-recheck");
+    const slug = await team(owner);
+    const name = hookName();
+    const endpoint = await createEndpoint(owner, slug, name, ["api_key.created"]);
+    // As if stored before the policy changed: a URL creation would refuse now.
+    await createDb(env)
+      .update(webhookEndpoints)
+      .set({ url: `ftp://127.0.0.1/hooks/${name}` })
+      .where(eq(webhookEndpoints.id, endpoint.id));
+    await createKey(owner, slug);
+    const delivery = await settledDelivery(owner, slug, endpoint.id, (d) => d.status === "dead");
+    expect(delivery).toMatchObject({ attempts: 1, lastStatusCode: null, lastError: "the endpoint URL must be an http(s) URL" });
+  });
+
+  it("the dead-letter consumer ends a delivery whose messages failed on every retry", async () => {
+    const owner = await person("wh-dlq");
+    const slug = await team(owner);
+    const name = hookName();
+    await script(name, Array(30).fill(500));
+    const endpoint = await createEndpoint(owner, slug, name, ["api_key.created"]);
+    await createKey(owner, slug);
+    const pending = await settledDelivery(owner, slug, endpoint.id, (d) => d.attempts >= 1);
+    const batch = createMessageBatch("datacrafted-webhooks-dlq", [
+      {
+        id: `dlq-${crypto.randomUUID()}`,
+        timestamp: new Date(),
+        attempts: 6,
+        body: { kind: "delivery", deliveryId: pending.id, attempt: 2 },
+      },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(1);
+    const [row] = await createDb(env).select().from(webhookDeliveries).where(eq(webhookDeliveries.id, pending.id));
+    // It was pending between retries (the 6 s window far from over): now it is dead, saying why, and retries stop.
+    expect(row).toMatchObject({ status: "dead", lastError: "the delivery could not be processed" });
+  });
+
   it("stop when the receiver answers 410 Gone: the endpoint is disabled until enabled again", async () => {
     const owner = await person("wh-gone");
     const slug = await team(owner);
@@ -383,6 +444,28 @@ describe("events", () => {
     expect(verify(endpoint.secret, failedLoad)).toMatchObject({
       type: "dataset.failed",
       data: { datasetId, error: "storage unavailable" },
+    });
+  });
+
+  it("analysis.failed comes from the cron's recovery too, for a job out of attempts", async () => {
+    const owner = await person("wh-cron");
+    const name = hookName();
+    const endpoint = await createEndpoint(owner, owner.personalOrg, name, ["analysis.failed"]);
+    const { sessionId } = await sessionOn(owner, `wh-cron-${name}`);
+    const { events } = await readSse(await analyse(owner, sessionId, { engine: "statistical" }));
+    const analysisId = dataOf<{ analysisId: string }>(events.at(-1)!).analysisId;
+    // As a Worker evicted on its last attempt leaves it: running, its heartbeat long silent.
+    await createDb(env)
+      .update(analyses)
+      .set({ status: "running", summary: null, finishedAt: null, attempts: 4, heartbeatAt: sql`now() - interval '10 minutes'` })
+      .where(eq(analyses.id, analysisId));
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: new Date(), cron: "*/15 * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const [hook] = await received(name, 1);
+    expect(verify(endpoint.secret, hook!)).toMatchObject({
+      type: "analysis.failed",
+      data: { analysisId, sessionId, error: { code: "ANALYSIS_ABANDONED" } },
     });
   });
 });
