@@ -28,6 +28,10 @@ export default defineConfig({
                 SSE_HEARTBEAT_SECONDS: "1",
                 // Short, so the test of an analysis whose store never gets ready falls back to the profile quickly.
                 ANALYSIS_WAIT_FOR_STORE_MS: "8000",
+                // Webhooks retried 1 s, 2 s, 4 s… apart for 6 s, so a test sees a retry and a dead letter (test/routes/webhooks).
+                WEBHOOK_RETRY_BASE_SECONDS: "1",
+                WEBHOOK_RETRY_WINDOW_SECONDS: "6",
+                WEBHOOK_TIMEOUT_MS: "3000",
               },
             },
           })),

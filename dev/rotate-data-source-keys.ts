@@ -1,8 +1,8 @@
-// `npm run data-sources:rotate`: re-seals every data source's credentials and every TOTP secret under the first DATA_SOURCE_KEYS key, over DATABASE_URL.
+// `npm run data-sources:rotate`: re-seals every data source's credentials, TOTP secret and webhook secret under the first DATA_SOURCE_KEYS key, over DATABASE_URL.
 import { neon, neonConfig } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-http";
 import * as schema from "../src/db/schema.ts";
-import { rotateDataSourceKeys, rotateTotpSecrets } from "../src/services/data-sources/rotate.ts";
+import { rotateDataSourceKeys, rotateTotpSecrets, rotateWebhookSecrets } from "../src/services/data-sources/rotate.ts";
 import { parseDataSourceKeys } from "../src/services/data-sources/secrets.ts";
 
 const { DATABASE_URL, NEON_FETCH_ENDPOINT, DATA_SOURCE_KEYS } = process.env;
@@ -22,6 +22,11 @@ const report = await rotateDataSourceKeys(db, keys);
 console.log(`Re-sealed ${report.rotated} data source(s) under key "${keys[0]!.kid}".`);
 const totp = await rotateTotpSecrets(db, keys);
 console.log(`Re-sealed ${totp.rotated} TOTP secret(s) under key "${keys[0]!.kid}".`);
+const hooks = await rotateWebhookSecrets(db, keys);
+console.log(`Re-sealed ${hooks.rotated} webhook secret(s) under key "${keys[0]!.kid}".`);
+if (hooks.unreadable.length > 0) {
+  console.error(`${hooks.unreadable.length} webhook secret(s) could not be opened (rotate their secrets): ${hooks.unreadable.join(", ")}`);
+}
 if (report.unreadable.length > 0) {
   console.error(
     `${report.unreadable.length} could not be opened with any configured key (set their credentials again): ${report.unreadable.join(", ")}`,
@@ -32,4 +37,4 @@ if (totp.unreadable.length > 0) {
     `${totp.unreadable.length} TOTP secret(s) could not be opened (those users must disable and enrol again): ${totp.unreadable.join(", ")}`,
   );
 }
-if (report.unreadable.length > 0 || totp.unreadable.length > 0) process.exit(2);
+if (report.unreadable.length > 0 || totp.unreadable.length > 0 || hooks.unreadable.length > 0) process.exit(2);

@@ -25,6 +25,7 @@ import type * as queries from "./routes/queries/queries.routes.ts";
 import type * as savedQueries from "./routes/saved-queries/saved-queries.routes.ts";
 import type * as sessions from "./routes/sessions/sessions.routes.ts";
 import type * as uploads from "./routes/uploads/uploads.routes.ts";
+import type * as webhooks from "./routes/webhooks/webhooks.routes.ts";
 import type { AppEnv } from "./lib/types.ts";
 
 /** The folders of src/routes whose routes the type covers (test/app-type.test.ts checks none is missing). */
@@ -52,6 +53,7 @@ export const typedRouteFolders = [
   "saved-queries",
   "sessions",
   "uploads",
+  "webhooks",
 ] as const;
 
 /** The route modules mounted under /api/v1, by name. */
@@ -78,6 +80,7 @@ export type ApiRouteModules = {
   savedQueries: typeof savedQueries;
   sessions: typeof sessions;
   uploads: typeof uploads;
+  webhooks: typeof webhooks;
 };
 
 // What `router.openapi(route, handler)` adds to a router's schema, asked of OpenAPIHono itself.

@@ -25,6 +25,7 @@ import { queriesRouter } from "./routes/queries/queries.index.ts";
 import { savedQueriesRouter } from "./routes/saved-queries/saved-queries.index.ts";
 import { sessionsRouter } from "./routes/sessions/sessions.index.ts";
 import { uploadsRouter } from "./routes/uploads/uploads.index.ts";
+import { webhooksRouter } from "./routes/webhooks/webhooks.index.ts";
 
 const app = createApp();
 
@@ -54,6 +55,7 @@ const routers = [
   dataSourcePostgresRouter,
   dataSourceRedisRouter,
   savedQueriesRouter,
+  webhooksRouter,
 ];
 for (const router of routers) app.route("/api/v1", router);
 

@@ -126,6 +126,8 @@ export const configSchema = z
     DATASET_LOAD_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
     /** Finished resumable uploads, profiled from R2 into a dataset (src/queues/dataset-ingest). */
     DATASET_INGEST_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
+    /** Webhook events and delivery attempts (src/queues/webhooks). */
+    WEBHOOK_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
     DATASET_STORES: z.custom<DurableObjectNamespace>(
       (value) => typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function",
       "must be a Durable Object namespace binding",
@@ -165,6 +167,12 @@ export const configSchema = z
       .default("https://app.datacrafted.app"),
     EMAIL_VERIFICATION_TTL_HOURS: positiveInt(24),
     INVITATION_TTL_DAYS: positiveInt(7),
+    /** Webhooks: how long a receiver may take to answer, how long a failing delivery is retried (exponential backoff from
+     *  the base), and how long a rotated-out secret keeps signing beside the new one. */
+    WEBHOOK_TIMEOUT_MS: positiveInt(10_000),
+    WEBHOOK_RETRY_WINDOW_SECONDS: positiveInt(86_400),
+    WEBHOOK_RETRY_BASE_SECONDS: positiveInt(30),
+    WEBHOOK_SECRET_GRACE_SECONDS: positiveInt(86_400),
     /** An external OpenID Connect provider (Auth0, Clerk, Firebase, Supabase…): all three, or none. */
     OIDC_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
     OIDC_ISSUER: z.string().min(1).optional(),

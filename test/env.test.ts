@@ -16,6 +16,7 @@ const valid = {
   AUDIT_QUEUE: env.AUDIT_QUEUE,
   SESSION_ROOMS: env.SESSION_ROOMS,
   DATASET_LOAD_QUEUE: env.DATASET_LOAD_QUEUE,
+  WEBHOOK_QUEUE: env.WEBHOOK_QUEUE,
   DATASET_STORES: env.DATASET_STORES,
 };
 
@@ -40,6 +41,10 @@ describe("loadConfig", () => {
         APP_URL: "https://app.datacrafted.app",
         EMAIL_VERIFICATION_TTL_HOURS: 24,
         INVITATION_TTL_DAYS: 7,
+        WEBHOOK_TIMEOUT_MS: 10_000,
+        WEBHOOK_RETRY_WINDOW_SECONDS: 86_400,
+        WEBHOOK_RETRY_BASE_SECONDS: 30,
+        WEBHOOK_SECRET_GRACE_SECONDS: 86_400,
         AUTH_JWT_KEYS: [
           { kid: "k2", secret: "9f8e7d6c5b4a39281706f5e4d3c2b1a0ffeeddcc" },
           { kid: "k1", secret: "0a1b2c3d4e5f60718293a4b5c6d7e8f9aabbccdd" },

@@ -11,6 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFaultControl, type FaultTargets } from "./support/fault-control.ts";
+import { startWebhookReceiver } from "./support/webhook-receiver.ts";
 
 export interface StackInfo {
   name: string;
@@ -41,6 +42,8 @@ declare module "vitest" {
     faultOpenaiStub: string;
     /** The email stub the Worker under test sends to (Resend's wire format); GET /_stub/messages reads what it received. */
     emailStub: string;
+    /** The webhook receiver (test/support/webhook-receiver.ts): POST /hooks/{name} receives, /_control/{name} scripts and reads. */
+    webhookReceiver: string;
   }
 }
 
@@ -94,6 +97,8 @@ export default async function setup(project: TestProject) {
   const idp = await startOidcProvider();
   const openaiStub = await startOpenAIStub();
   project.provide("openaiStub", openaiStub.url);
+  const webhookReceiver = await startWebhookReceiver();
+  project.provide("webhookReceiver", webhookReceiver.url);
   const signingKey = (kid: string) => `${kid}:${randomBytes(32).toString("base64url")}`;
   const workerVars: WorkerVars = {
     ...stacks[0]!.workerVars,
@@ -170,6 +175,7 @@ export default async function setup(project: TestProject) {
     await second.dispose();
     await idp.server.close();
     await openaiStub.close();
+    await webhookReceiver.close();
     for (const stack of stacks) await stack.stop();
   };
 }

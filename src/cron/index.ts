@@ -16,7 +16,7 @@ export async function scheduled(controller: ScheduledController, env: Cloudflare
     cleanupAuthSessions: () => cleanupAuthSessions(db),
     cleanupVerificationTokens: () => cleanupVerificationTokens(db),
     purgeDeleted: () => purgeDeleted(db, config.DATASETS, { retentionDays: config.RETENTION_DAYS, stores: config.DATASET_STORES }),
-    recoverAnalyses: () => recoverAnalyses(db, config.ANALYSIS_QUEUE),
+    recoverAnalyses: () => recoverAnalyses(db, config.ANALYSIS_QUEUE, { events: { config, logger } }),
     requeueDatasetLoads: () => requeueDatasetLoads(db, config.DATASET_LOAD_QUEUE),
     expireUploads: () => expireUploads(db, config.DATASETS, config.DATASET_INGEST_QUEUE),
   };

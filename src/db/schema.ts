@@ -610,3 +610,78 @@ export const savedQueries = pgTable(
     index("saved_queries_source_created_idx").on(t.sourceId, t.createdAt, t.id),
   ],
 );
+
+/** What an organization's webhook endpoints may subscribe to (src/services/webhooks/events.ts sends them). */
+export const webhookEventTypes = [
+  "dataset.ready",
+  "dataset.failed",
+  "analysis.succeeded",
+  "analysis.failed",
+  "member.joined",
+  "member.removed",
+  "api_key.created",
+  "api_key.revoked",
+] as const;
+export type WebhookEventType = (typeof webhookEventTypes)[number];
+
+/** An organization's receiver of signed event deliveries (Standard Webhooks). */
+export const webhookEndpoints = pgTable(
+  "webhook_endpoints",
+  {
+    id: uuid("id").primaryKey(),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    description: text("description"),
+    events: text("events", { enum: webhookEventTypes }).array().notNull(),
+    enabled: boolean("enabled").notNull().default(true),
+    /** Why it stopped receiving (a 410 from the receiver), null while enabled or when an admin disabled it. */
+    disabledReason: text("disabled_reason"),
+    /** `v1.<kid>.<iv>.<ciphertext>`: the `whsec_…` signing secret sealed with DATA_SOURCE_KEYS (it must be read to sign). */
+    secret: text("secret").notNull(),
+    keyId: text("key_id").notNull(),
+    /** The secret before the last rotation, still signing beside the new one until `previousSecretExpiresAt`. */
+    previousSecret: text("previous_secret"),
+    previousSecretExpiresAt: instant("previous_secret_expires_at"),
+    ...edits(),
+    ...timestamps,
+  },
+  (t) => [index("webhook_endpoints_org_created_idx").on(t.orgId, t.createdAt, t.id)],
+);
+
+export const webhookDeliveryStatuses = ["pending", "succeeded", "dead"] as const;
+
+/** One event to one endpoint: its attempts so far and the last one's outcome; `dead` is the dead-letter record. */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: uuid("id").primaryKey(),
+    endpointId: uuid("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    /** The `webhook-id` header: the same for every attempt and redelivery of one event. */
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type", { enum: webhookEventTypes }).notNull(),
+    /** The JSON body sent, `{type, timestamp, data}`. */
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    status: text("status", { enum: webhookDeliveryStatuses }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    lastStatusCode: integer("last_status_code"),
+    lastLatencyMs: integer("last_latency_ms"),
+    lastError: text("last_error"),
+    lastAttemptAt: instant("last_attempt_at"),
+    nextAttemptAt: instant("next_attempt_at"),
+    /** The delivery this one repeats (POST …/redeliver), null for the first. */
+    redeliveryOf: uuid("redelivery_of"),
+    finishedAt: instant("finished_at"),
+    ...timestamps,
+  },
+  (t) => [
+    index("webhook_deliveries_endpoint_created_idx").on(t.endpointId, t.createdAt, t.id),
+    index("webhook_deliveries_event_idx").on(t.eventId),
+  ],
+);

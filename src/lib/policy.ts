@@ -27,6 +27,9 @@ export const policy = {
   "data_sources:query": "member",
   "data_sources:manage": "admin",
   "data_sources:write": "admin",
+  /** Webhook endpoints, their secrets and delivery logs. */
+  "webhooks:read": "admin",
+  "webhooks:manage": "admin",
 } as const satisfies Record<string, Role>;
 
 export type Action = keyof typeof policy;
@@ -41,6 +44,8 @@ const peopleOnly = new Set<Action>([
   "audit:read",
   "data_sources:manage",
   "data_sources:write",
+  "webhooks:read",
+  "webhooks:manage",
 ]);
 
 export const allows = (role: Role, action: Action) => rank[role] >= rank[policy[action]];

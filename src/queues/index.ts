@@ -6,6 +6,7 @@ import { handleAuditBatch } from "./audit/consumer.ts";
 import { handleAuditDeadLetters } from "./audit/dead-letter.ts";
 import { handleDatasetIngest, handleDatasetIngestDeadLetter } from "./dataset-ingest/consumer.ts";
 import { handleDatasetLoad, handleDatasetLoadDeadLetter } from "./dataset-loads/consumer.ts";
+import { handleWebhookDeadLetter, handleWebhookMessage } from "./webhooks/consumer.ts";
 
 /** Queues whose messages are handled one at a time, by name (the rest are analyses and their dead letters). */
 const consumers = {
@@ -13,6 +14,8 @@ const consumers = {
   "datacrafted-dataset-loads-dlq": handleDatasetLoadDeadLetter,
   "datacrafted-dataset-ingest": handleDatasetIngest,
   "datacrafted-dataset-ingest-dlq": handleDatasetIngestDeadLetter,
+  "datacrafted-webhooks": handleWebhookMessage,
+  "datacrafted-webhooks-dlq": handleWebhookDeadLetter,
 } as const;
 
 export async function queue(batch: MessageBatch<unknown>, env: Cloudflare.Env, _ctx: ExecutionContext): Promise<void> {

@@ -3,7 +3,7 @@
 // negative_data_rejection (invalid bodies and queries are 4xx problems), use_after_free and ensure_resource_availability.
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import app from "../../src/app.ts";
 import worker from "../../src/index.ts";
 import { call, json, person, randomIp, team, type Person } from "../support/harness.ts";
@@ -291,6 +291,16 @@ describe("every operation in /openapi.json", () => {
     for (const suffix of [...postgresReads, "/saved-queries", "/saved-queries/{queryId}"])
       ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = pg;
     for (const suffix of ["/keys", "/keys/{key}", "/info"]) ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = redis;
+    // A webhook endpoint (the test receiver: nothing subscribed is emitted here) for its reads and its delivery log.
+    const webhook = await json<{ id: string }>(
+      await send("post", `/api/v1/orgs/${values.slug}/webhooks`, {
+        token: owner.token,
+        body: JSON.stringify({ url: `${inject("webhookReceiver")}/hooks/fuzz`, events: ["dataset.failed"] }),
+        headers: { "Content-Type": "application/json" },
+      }),
+      201,
+    );
+    for (const suffix of ["", "/deliveries"]) ids[`/api/v1/orgs/{slug}/webhooks/{id}${suffix}`] = webhook.id;
     // Event streams never end by themselves: they have their own tests (test/routes/events).
     const reads = operations.filter((op) => op.method === "get" && op.path.startsWith("/api/v1/") && !op.path.endsWith("/events"));
     for (const op of reads) {

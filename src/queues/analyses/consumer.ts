@@ -6,7 +6,8 @@ import type { Config } from "../../env.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { publish } from "../../durable-objects/session-room/room.ts";
 import { executeAnalysis } from "../../services/analysis/execute.ts";
-import { analysisProblem, saveFailed } from "../../services/analysis/store.ts";
+import { analysisProblem, failedEvent, saveFailed } from "../../services/analysis/store.ts";
+import { emitEvent } from "../../services/webhooks/events.ts";
 import { dataPolicyOf } from "../../services/llm/data-policy.ts";
 import { datasetInput } from "../../services/analysis/dataset-input.ts";
 import { HEARTBEAT_MS, STALE_AFTER_SECONDS } from "./liveness.ts";
@@ -80,7 +81,8 @@ export async function handleAnalysisMessage(message: Message<unknown>, config: C
   try {
     if (dataset.deletedAt) {
       const problem = analysisProblem(analysisId, requestId, 409, { code: "CONFLICT", detail: "The session's dataset has been deleted." });
-      await saveFailed(db, analysisId, problem);
+      const failed = await saveFailed(db, analysisId, problem);
+      if (failed) await emitEvent({ config, logger }, failed.orgId, "analysis.failed", failedEvent(failed));
       await publish(config, logger, analysis.sessionId, "problem", { analysisId, ...problem });
       message.ack();
       return;
@@ -118,7 +120,8 @@ export async function handleAnalysisMessage(message: Message<unknown>, config: C
       message.retry({ delaySeconds });
       return;
     }
-    await saveFailed(db, analysisId, finished.problem);
+    const failed = await saveFailed(db, analysisId, finished.problem);
+    if (failed) await emitEvent({ config, logger }, failed.orgId, "analysis.failed", failedEvent(failed));
     await publish(config, logger, analysis.sessionId, "problem", finished.problem);
     message.ack();
   } finally {
@@ -150,6 +153,7 @@ export async function handleDeadLetter(message: Message<unknown>, config: Config
     .returning();
   if (failed) {
     logger.warn("analysis dead-lettered", { analysisId, attempts: failed.attempts });
+    await emitEvent({ config, logger }, failed.orgId, "analysis.failed", failedEvent(failed));
     await publish(config, logger, failed.sessionId, "problem", { analysisId, ...(failed.error ?? exhausted) });
   }
   message.ack();

@@ -12,6 +12,7 @@ import { ApiError } from "../../lib/problem.ts";
 import type { BeginResult } from "../../durable-objects/dataset-store/load.ts";
 import { replaceEstimates } from "./exact-stats.ts";
 import { DatasetLoadMessage } from "./message.ts";
+import { emitEvent } from "../../services/webhooks/events.ts";
 import { streamRows } from "./stream.ts";
 import { publishDatasetEvent, throttled } from "../../services/uploads/progress.ts";
 import { LoadError, type SqlValue } from "./values.ts";
@@ -124,6 +125,8 @@ export async function handleDatasetLoad(message: Message<unknown>, config: Confi
       .where(eq(datasets.id, datasetId));
     logger.info("dataset loaded", { datasetId, rows: result.rows, reused: result.reused });
     await tellSessions(config, db, logger, datasetId, "dataset.ready", { datasetId, rows: result.rows, loadedAt: result.loadedAt });
+    const ready = { datasetId, projectId: dataset.projectId, version: dataset.version, rows: result.rows, loadedAt: result.loadedAt };
+    await emitEvent({ config, logger }, dataset.orgId, "dataset.ready", ready);
     await replaceEstimates(config, db, logger, dataset);
   } else {
     await db
@@ -132,6 +135,8 @@ export async function handleDatasetLoad(message: Message<unknown>, config: Confi
       .where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
     logger.warn("dataset load failed for good", { datasetId, error: result.error });
     await tellSessions(config, db, logger, datasetId, "dataset.failed", { datasetId, error: result.error });
+    const failed = { datasetId, projectId: dataset.projectId, version: dataset.version, error: result.error };
+    await emitEvent({ config, logger }, dataset.orgId, "dataset.failed", failed);
   }
   message.ack();
 }
@@ -148,10 +153,12 @@ export async function handleDatasetLoadDeadLetter(message: Message<unknown>, con
     .update(datasets)
     .set({ queryStatus: "failed", queryError: sql`coalesce(${datasets.queryError}, 'The load failed on every retry.')` })
     .where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")))
-    .returning({ error: datasets.queryError });
+    .returning({ error: datasets.queryError, orgId: datasets.orgId, projectId: datasets.projectId, version: datasets.version });
   if (failed) {
     logger.warn("dataset load dead-lettered", { datasetId });
     await tellSessions(config, db, logger, datasetId, "dataset.failed", { datasetId, error: failed.error });
+    const event = { datasetId, projectId: failed.projectId, version: failed.version, error: failed.error };
+    await emitEvent({ config, logger }, failed.orgId, "dataset.failed", event);
   }
   message.ack();
 }

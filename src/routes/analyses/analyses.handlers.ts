@@ -13,7 +13,8 @@ import { executeAnalysis } from "../../services/analysis/execute.ts";
 import { estimateTokens } from "../../services/analysis/prompt.ts";
 import { rerunCharts } from "../../services/analysis/rerun.ts";
 import type { Chart } from "../../services/analysis/result.ts";
-import { type Analysis, presentAnalysis, saveFailed } from "../../services/analysis/store.ts";
+import { type Analysis, failedEvent, presentAnalysis, saveFailed } from "../../services/analysis/store.ts";
+import { emitEvent } from "../../services/webhooks/events.ts";
 import { chooseEngine, spendModelBudget } from "../../services/llm/budget.ts";
 import { dataPolicyOf } from "../../services/llm/data-policy.ts";
 import { datasetInput } from "../../services/analysis/dataset-input.ts";
@@ -64,7 +65,8 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
         headers: { "Retry-After": "5" },
         cause: error,
       });
-      await saveFailed(db, analysis.id, problemBody(refused, `/api/v1/analyses/${analysis.id}`, c.get("requestId")));
+      const failed = await saveFailed(db, analysis.id, problemBody(refused, `/api/v1/analyses/${analysis.id}`, c.get("requestId")));
+      if (failed) await emitEvent(c, failed.orgId, "analysis.failed", failedEvent(failed));
       throw refused;
     }
     waitUntil(c, publish(config, logger, session.id, "status", { analysisId: analysis.id, status: "queued", engine }));
@@ -89,7 +91,8 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     const work = (async () => {
       const finished = await executeAnalysis({ config, db, logger, requestId }, { id: analysis.id, sessionId: session.id }, input, send);
       if (!finished.ok) {
-        await saveFailed(db, analysis.id, finished.problem);
+        const failed = await saveFailed(db, analysis.id, finished.problem);
+        if (failed) await emitEvent({ config, logger }, failed.orgId, "analysis.failed", failedEvent(failed));
         const event = { analysisId: analysis.id, ...finished.problem };
         await Promise.all([publish(config, logger, session.id, "problem", event), send("problem", event)]);
       }

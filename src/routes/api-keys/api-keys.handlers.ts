@@ -8,6 +8,7 @@ import { requireVerifiedEmail } from "../../lib/verified.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { userOf } from "../../lib/principal.ts";
 import { newApiKey } from "../../services/tokens.ts";
+import { emitEvent } from "../../services/webhooks/events.ts";
 import type * as routes from "./api-keys.routes.ts";
 
 type Row = typeof apiKeys.$inferSelect;
@@ -62,6 +63,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
       expiresAt: expiresInDays ? new Date(Date.now() + expiresInDays * 86_400_000) : null,
     })
     .returning();
+  await emitEvent(c, org.id, "api_key.created", { apiKeyId: row!.id, name, prefix: secret.prefix, scopes: row!.scopes, createdBy: userId });
   c.header("Cache-Control", "no-store");
   c.set("auditTarget", { type: "api-keys", id: row!.id });
   c.header("Location", `/api/v1/orgs/${org.slug}/api-keys/${row!.id}`);
@@ -76,7 +78,8 @@ export const revoke: AppRouteHandler<typeof routes.revoke> = async (c) => {
     .db.update(apiKeys)
     .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` })
     .where(and(eq(apiKeys.id, id), eq(apiKeys.orgId, org.id)))
-    .returning({ id: apiKeys.id });
+    .returning({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix });
   if (!row) throw new ApiError(404, { detail: "No such API key in this organization." });
+  await emitEvent(c, org.id, "api_key.revoked", { apiKeyId: row.id, name: row.name, prefix: row.prefix, revokedBy: userOf(c).userId });
   return c.body(null, 204);
 };

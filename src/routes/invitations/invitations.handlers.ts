@@ -8,6 +8,7 @@ import { emailNotVerified } from "../../lib/verified.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { userOf } from "../../lib/principal.ts";
 import { invitationState } from "../../services/invitations.ts";
+import { emitEvent } from "../../services/webhooks/events.ts";
 import type * as routes from "./invitations.routes.ts";
 
 export const accept: AppRouteHandler<typeof routes.accept> = async (c) => {
@@ -58,5 +59,6 @@ export const accept: AppRouteHandler<typeof routes.accept> = async (c) => {
     RETURNING role, created_at`);
   const row = joined.rows[0];
   if (!row) throw new ApiError(409, { code: "INVITATION_USED", detail: "This invitation was just used, revoked or replaced." });
+  await emitEvent(c, org.id, "member.joined", { org: org.slug, userId, role: row.role, invitationId: invitation.id });
   return c.json({ organization: org, role: row.role, joinedAt: new Date(row.created_at).toISOString() }, 200);
 };

@@ -12,6 +12,7 @@ import { ApiError } from "../../lib/problem.ts";
 import { requireOrg } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
 import { userOf } from "../../lib/principal.ts";
+import { emitEvent } from "../../services/webhooks/events.ts";
 import type * as routes from "./members.routes.ts";
 
 const memberColumns = { userId: users.id, email: users.email, name: users.name, role: orgMembers.role, joinedAt: orgMembers.createdAt };
@@ -209,5 +210,6 @@ export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
     .where(and(eq(orgMembers.orgId, org.id), eq(orgMembers.userId, userId), notLastOwner(org.id)))
     .returning({ userId: orgMembers.userId });
   if (!removed) throw lastOwner();
+  await emitEvent(c, org.id, "member.removed", { org: org.slug, userId, role: target.role, removedBy: caller.userId, left: leaving });
   return c.body(null, 204);
 };

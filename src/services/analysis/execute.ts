@@ -7,6 +7,7 @@ import { ApiError, problemBody, type Problem } from "../../lib/problem.ts";
 import { publish } from "../../durable-objects/session-room/room.ts";
 import { type AnalysisEvent, type AnalysisInput, runAnalysis } from "./run.ts";
 import { saveSucceeded } from "./store.ts";
+import { emitEvent } from "../webhooks/events.ts";
 
 export interface ExecuteContext {
   config: Config;
@@ -37,6 +38,12 @@ export async function executeAnalysis(
     const outcome = await runAnalysis(ctx.config, ctx.logger, input, (event: AnalysisEvent) => send(event.type, event.data));
     const saved = await saveSucceeded(ctx.db, analysis.id, outcome);
     if (!saved) throw new ApiError(409, { code: "CONFLICT", detail: "The analysis was finished elsewhere (a duplicate run)." });
+    await emitEvent(ctx, input.dataset.orgId, "analysis.succeeded", {
+      analysisId: analysis.id,
+      sessionId: analysis.sessionId,
+      engine: input.engine,
+      summary: outcome.result.summary,
+    });
     await send("done", {
       status: "succeeded",
       summary: outcome.result.summary,

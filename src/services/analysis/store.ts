@@ -57,13 +57,22 @@ export async function saveSucceeded(db: Database, id: string, outcome: AnalysisO
 export const analysisProblem = (id: string, requestId: string, status: ContentfulStatusCode, options: ApiErrorOptions): Problem =>
   problemBody(new ApiError(status, options), `/api/v1/analyses/${id}`, requestId);
 
-/** Records a failure with the problem that ended it (a finished analysis is left as it was). */
-export async function saveFailed(db: Database, id: string, problem: Problem): Promise<void> {
-  await db
+/** Records a failure with the problem that ended it (a finished analysis is left as it was); the analysis if it changed. */
+export async function saveFailed(db: Database, id: string, problem: Problem): Promise<Analysis | undefined> {
+  const [failed] = await db
     .update(analyses)
     .set({ status: "failed", error: problem, finishedAt: sql`now()`, heartbeatAt: null })
-    .where(and(eq(analyses.id, id), inArray(analyses.status, ["queued", "running"])));
+    .where(and(eq(analyses.id, id), inArray(analyses.status, ["queued", "running"])))
+    .returning();
+  return failed;
 }
+
+/** The `analysis.failed` webhook's data. */
+export const failedEvent = (analysis: Analysis) => ({
+  analysisId: analysis.id,
+  sessionId: analysis.sessionId,
+  error: analysis.error as Problem | null,
+});
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 

@@ -1,7 +1,8 @@
-// Key rotation: re-seals every data source's credentials and every TOTP secret under an older DATA_SOURCE_KEYS key with the first one.
+// Key rotation: re-seals every data source's credentials, every TOTP secret and every webhook signing secret under an older DATA_SOURCE_KEYS key with the first one.
 import { and, eq, ne } from "drizzle-orm";
 import type { NeonHttpDatabase } from "drizzle-orm/neon-http";
-import { dataSources, userTotp } from "../../db/schema.ts";
+import { dataSources, userTotp, webhookEndpoints } from "../../db/schema.ts";
+import { secretRecord } from "../webhooks/secret-record.ts";
 import { totpRecordId } from "../mfa/record-id.ts";
 import type * as schema from "../../db/schema.ts";
 import { type DataSourceKeys, keyIdOf, reencryptSecret } from "./secrets.ts";
@@ -94,6 +95,31 @@ export const rotateTotpSecrets = (db: Db, keys: DataSourceKeys, { batchSize = 10
             .returning({ id: userTotp.userId })
         ).length,
       recordId: totpRecordId,
+    },
+    keys,
+    batchSize,
+  );
+
+/** Every webhook endpoint's current signing secret (a rotated-out one only signs through its grace period, and is skipped
+ *  once its key is gone: src/services/webhooks/deliver.ts). */
+export const rotateWebhookSecrets = (db: Db, keys: DataSourceKeys, { batchSize = 100 }: { batchSize?: number } = {}) =>
+  rotate(
+    {
+      read: (current, skip, limit) =>
+        db
+          .select({ id: webhookEndpoints.id, secret: webhookEndpoints.secret })
+          .from(webhookEndpoints)
+          .where(and(ne(webhookEndpoints.keyId, current), ...(skip.length > 0 ? skip : [NO_ID]).map((id) => ne(webhookEndpoints.id, id))))
+          .limit(limit),
+      write: async (row, ciphertext) =>
+        (
+          await db
+            .update(webhookEndpoints)
+            .set({ secret: ciphertext, keyId: keyIdOf(ciphertext) })
+            .where(and(eq(webhookEndpoints.id, row.id), eq(webhookEndpoints.secret, row.secret)))
+            .returning({ id: webhookEndpoints.id })
+        ).length,
+      recordId: secretRecord,
     },
     keys,
     batchSize,
