@@ -23,6 +23,7 @@ import type * as orgs from "./routes/orgs/orgs.routes.ts";
 import type * as projects from "./routes/projects/projects.routes.ts";
 import type * as queries from "./routes/queries/queries.routes.ts";
 import type * as sessions from "./routes/sessions/sessions.routes.ts";
+import type * as usage from "./routes/usage/usage.routes.ts";
 import type { AppEnv } from "./lib/types.ts";
 
 /** The folders of src/routes whose routes the type covers (test/app-type.test.ts checks none is missing). */
@@ -48,6 +49,7 @@ export const typedRouteFolders = [
   "projects",
   "queries",
   "sessions",
+  "usage",
 ] as const;
 
 /** The route modules mounted under /api/v1, by name. */
@@ -72,6 +74,7 @@ export type ApiRouteModules = {
   projects: typeof projects;
   queries: typeof queries;
   sessions: typeof sessions;
+  usage: typeof usage;
 };
 
 // What `router.openapi(route, handler)` adds to a router's schema, asked of OpenAPIHono itself.

@@ -23,6 +23,7 @@ import { playground } from "./routes/playground/playground.index.ts";
 import { projectsRouter } from "./routes/projects/projects.index.ts";
 import { queriesRouter } from "./routes/queries/queries.index.ts";
 import { sessionsRouter } from "./routes/sessions/sessions.index.ts";
+import { usageRouter } from "./routes/usage/usage.index.ts";
 
 const app = createApp();
 
@@ -38,6 +39,7 @@ const routers = [
   invitations,
   apiKeysRouter,
   auditLogsRouter,
+  usageRouter,
   projectsRouter,
   datasetsRouter,
   downloadsRouter,

@@ -22,6 +22,7 @@ import {
 } from "../middleware/deprecation.ts";
 import { requestLog } from "../middleware/request-log.ts";
 import { services } from "../middleware/services.ts";
+import { usage } from "../middleware/usage.ts";
 import { handleError, handleNotFound, methodNotAllowedResponse, validationHook } from "./handle-error.ts";
 import type { AppEnv, AppOpenAPI } from "./types.ts";
 
@@ -93,6 +94,7 @@ export function createApp({ aliases = deprecatedAliases }: { aliases?: Deprecate
   // middleware, so the successor alone is authenticated, limited and audited (once, not twice).
   for (const alias of bodyAliases) app.post(alias.from, ...bodyAliasHandlers(alias, app));
   app.use("/api/*", audit({ app }));
+  app.use("/api/*", usage());
   app.use("/api/*", authenticate({ optional: true }));
   app.use("/api/*", rateLimit());
   app.use("/api/*", idempotency());

@@ -5,6 +5,7 @@ import { importRows, uniqueNames } from "../../services/data-sources/import.ts";
 import { listSchemas, listTables, queryAll, runQuery } from "../../services/data-sources/postgres.ts";
 import { postgresTarget } from "../../services/data-sources/registry.ts";
 import { requireDataSource } from "../../lib/tenancy.ts";
+import { recordUsage } from "../../services/usage/record.ts";
 import type * as routes from "./data-source-postgres.routes.ts";
 
 export const schemas: AppRouteHandler<typeof routes.schemas> = async (c) => {
@@ -25,6 +26,7 @@ export const query: AppRouteHandler<typeof routes.query> = async (c) => {
   const { source } = await requireDataSource(c, slug, id, "data_sources:query");
   const started = Date.now();
   const page = await runQuery(await postgresTarget(c.get("config"), source, c.get("trace").traceparent), sql, offset, limit);
+  recordUsage(c, { dataSourceQueries: 1 });
   return c.json(
     {
       columns: page.columns,
@@ -45,6 +47,7 @@ export const importQuery: AppRouteHandler<typeof routes.importQuery> = async (c)
   const { source } = await requireDataSource(c, slug, id, "data_sources:query");
   const config = c.get("config");
   const result = await queryAll(await postgresTarget(config, source, c.get("trace").traceparent), sql, config.DATA_SOURCE_IMPORT_MAX_ROWS);
+  recordUsage(c, { dataSourceQueries: 1 });
   const columns = uniqueNames(result.columns);
   const rows = result.rows.map((row) => Object.fromEntries(columns.map((column, i) => [column, row[i] ?? null])));
   const { dataset, created } = await importRows(c, projectId, name, rows);

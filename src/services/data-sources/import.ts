@@ -6,6 +6,7 @@ import { requireProject } from "../../lib/tenancy.ts";
 import { queueDatasetLoad } from "../../queues/dataset-loads/enqueue.ts";
 import { ingest } from "../datasets/ingest.ts";
 import { saveDataset } from "../datasets/store.ts";
+import { recordUsage } from "../usage/record.ts";
 
 /** Column names made unique (`a`, `a_2`…): a query may return two columns of one name. */
 export function uniqueNames(columns: string[]): string[] {
@@ -57,6 +58,7 @@ export async function importRows(c: Context<AppEnv>, projectId: string, name: st
     userId: principalOf(c).userId,
   });
   if (dataset.id !== id) await config.DATASETS.delete(key);
+  else recordUsage(c, { storageBytes: dataset.sizeBytes });
   await queueDatasetLoad(config, c.get("logger"), dataset);
   return { dataset, created: dataset.id === id };
 }
