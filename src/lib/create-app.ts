@@ -4,6 +4,7 @@ import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { analytics } from "../middleware/analytics.ts";
 import { apiVersion } from "../middleware/api-version.ts";
 import { audit } from "../middleware/audit.ts";
 import { authenticate } from "../middleware/auth.ts";
@@ -64,6 +65,7 @@ export function createApp({ aliases = deprecatedAliases }: { aliases?: Deprecate
   app.use(requestId({ headerName: "X-Request-ID", limitLength: 128 }));
   app.use(apiVersion());
   app.use(requestLog());
+  app.use(analytics());
   app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(config());
   app.use(
