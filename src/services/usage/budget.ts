@@ -89,8 +89,13 @@ export async function spendMonthlyBudget(c: Context<AppEnv>, orgId: string, unit
         : [String(units)],
     );
   let answer: number[];
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    answer = await run(null);
+    // A Redis that does not answer is treated as down after the rate limiter's own deadline.
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${config.RATE_LIMIT_TIMEOUT_MS} ms`)), config.RATE_LIMIT_TIMEOUT_MS);
+    });
+    answer = await Promise.race([run(null), deadline]);
     if (answer[0] === -1) answer = await run(await budgetSeed(c.get("services").db, config, orgId));
   } catch (error) {
     if (error instanceof ApiError) throw error;
@@ -103,6 +108,8 @@ export async function spendMonthlyBudget(c: Context<AppEnv>, orgId: string, unit
       });
     }
     return;
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
   }
   const [spentNow, spent, budget] = answer;
   if (spentNow === 0) throw exhausted(budget!, spent!);
