@@ -13,5 +13,11 @@ CREATE TABLE "usage_daily" (
 	CONSTRAINT "usage_daily_org_id_day_pk" PRIMARY KEY("org_id","day")
 );
 --> statement-breakpoint
+CREATE TABLE "usage_receipts" (
+	"message_id" text PRIMARY KEY NOT NULL,
+	"received_at" timestamp (3) with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 ALTER TABLE "organizations" ADD COLUMN "llm_monthly_budget" integer;--> statement-breakpoint
-ALTER TABLE "usage_daily" ADD CONSTRAINT "usage_daily_org_id_organizations_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;
+ALTER TABLE "usage_daily" ADD CONSTRAINT "usage_daily_org_id_organizations_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "usage_receipts_received_idx" ON "usage_receipts" USING btree ("received_at");

@@ -541,3 +541,13 @@ export const usageDaily = pgTable(
   },
   (t) => [primaryKey({ columns: [t.orgId, t.day] })],
 );
+
+/** Usage messages already added to the rollups, by queue message id: a redelivered batch adds nothing twice (kept 14 days). */
+export const usageReceipts = pgTable(
+  "usage_receipts",
+  {
+    messageId: text("message_id").primaryKey(),
+    receivedAt: instant("received_at").notNull().defaultNow(),
+  },
+  (t) => [index("usage_receipts_received_idx").on(t.receivedAt)],
+);
