@@ -26,6 +26,7 @@ import type * as savedQueries from "./routes/saved-queries/saved-queries.routes.
 import type * as sessions from "./routes/sessions/sessions.routes.ts";
 import type * as uploads from "./routes/uploads/uploads.routes.ts";
 import type * as webhooks from "./routes/webhooks/webhooks.routes.ts";
+import type * as usage from "./routes/usage/usage.routes.ts";
 import type { AppEnv } from "./lib/types.ts";
 
 /** The folders of src/routes whose routes the type covers (test/app-type.test.ts checks none is missing). */
@@ -54,6 +55,7 @@ export const typedRouteFolders = [
   "sessions",
   "uploads",
   "webhooks",
+  "usage",
 ] as const;
 
 /** The route modules mounted under /api/v1, by name. */
@@ -81,6 +83,7 @@ export type ApiRouteModules = {
   sessions: typeof sessions;
   uploads: typeof uploads;
   webhooks: typeof webhooks;
+  usage: typeof usage;
 };
 
 // What `router.openapi(route, handler)` adds to a router's schema, asked of OpenAPIHono itself.

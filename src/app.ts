@@ -26,6 +26,7 @@ import { savedQueriesRouter } from "./routes/saved-queries/saved-queries.index.t
 import { sessionsRouter } from "./routes/sessions/sessions.index.ts";
 import { uploadsRouter } from "./routes/uploads/uploads.index.ts";
 import { webhooksRouter } from "./routes/webhooks/webhooks.index.ts";
+import { usageRouter } from "./routes/usage/usage.index.ts";
 
 const app = createApp();
 
@@ -41,6 +42,7 @@ const routers = [
   invitations,
   apiKeysRouter,
   auditLogsRouter,
+  usageRouter,
   projectsRouter,
   datasetsRouter,
   uploadsRouter,

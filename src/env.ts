@@ -94,6 +94,10 @@ export const configSchema = z
     RATE_LIMIT_PRO: positiveInt(1_000),
     RATE_LIMIT_ENTERPRISE: positiveInt(10_000),
     RATE_LIMIT_LLM: positiveInt(60),
+    /** LLM cost units (the `llm` bucket's, about one per thousand tokens) an organization may spend a month, by tier, unless it sets its own. */
+    LLM_MONTHLY_BUDGET_FREE: positiveInt(2_000),
+    LLM_MONTHLY_BUDGET_PRO: positiveInt(100_000),
+    LLM_MONTHLY_BUDGET_ENTERPRISE: positiveInt(2_000_000),
     /** When Redis does not answer within RATE_LIMIT_TIMEOUT_MS: let requests through (open) or refuse them (closed). */
     RATE_LIMIT_FAIL_MODE: z.enum(["open", "closed"]).default("open"),
     RATE_LIMIT_TIMEOUT_MS: positiveInt(500),
@@ -122,6 +126,15 @@ export const configSchema = z
     ANALYSIS_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
     /** Audit rows on their way to Postgres (src/queues/audit). */
     AUDIT_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
+    /** Usage counts on their way to the daily rollups (src/queues/usage). */
+    USAGE_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
+    /** Workers Analytics Engine: one data point per request (src/middleware/analytics.ts); absent, nothing is written. */
+    ANALYTICS: z
+      .custom<AnalyticsEngineDataset>(
+        (value) => typeof (value as AnalyticsEngineDataset | undefined)?.writeDataPoint === "function",
+        "must be an Analytics Engine dataset binding",
+      )
+      .optional(),
     /** Dataset loads: the queue that fills each dataset's store, and the stores (src/durable-objects/dataset-store). */
     DATASET_LOAD_QUEUE: z.custom<Queue>((value) => typeof (value as Queue | undefined)?.send === "function", "must be a Queue binding"),
     /** Finished resumable uploads, profiled from R2 into a dataset (src/queues/dataset-ingest). */

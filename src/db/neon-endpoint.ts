@@ -1,6 +1,7 @@
 // Where the Neon driver sends a query: the app's endpoint, or (inside withNeonEndpoint) a data source's own, with its trace.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { neonConfig } from "@neondatabase/serverless";
+import { timed } from "../lib/dependency-timing.ts";
 
 type FetchEndpoint = Exclude<typeof neonConfig.fetchEndpoint, string>;
 
@@ -25,17 +26,20 @@ const resolve: FetchEndpoint = (host, port, options) => {
  * for a request). The driver's `fetchOptions.headers` would replace its own headers, so the header goes on here.
  */
 const tracedFetch: typeof fetch = (input, init) => {
-  const traceparent = scoped.getStore()?.traceparent;
-  if (!traceparent) return fetch(input, init);
+  const current = scoped.getStore();
+  // Timed for the request's Analytics Engine data point: the app's own database, or a data source's.
+  if (!current) return timed("postgres", () => fetch(input, init));
+  if (!current.traceparent) return timed("dataSource", () => fetch(input, init));
   const headers = new Headers(init?.headers);
-  headers.set("traceparent", traceparent);
-  return fetch(input, { ...init, headers });
+  headers.set("traceparent", current.traceparent);
+  return timed("dataSource", () => fetch(input, { ...init, headers }));
 };
 
 /** The app's own database endpoint (NEON_FETCH_ENDPOINT; unset: Neon's default). */
 export function useAppNeonEndpoint(endpoint: string | undefined) {
   appEndpoint = endpoint;
   neonConfig.fetchEndpoint = resolve;
+  neonConfig.fetchFunction = tracedFetch;
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   bigint,
   boolean,
   check,
+  date,
   index,
   integer,
   jsonb,
@@ -110,6 +111,8 @@ export const organizations = pgTable(
     llmDataPolicy: text("llm_data_policy", { enum: llmDataPolicies }).notNull().default("sample"),
     /** Members must have a confirmed second factor (user_totp) before any of the organization's routes answer them. */
     requireMfa: boolean("require_mfa").notNull().default(false),
+    /** LLM cost units a calendar month (UTC) may spend (src/services/usage/budget.ts); null: the tier's default. */
+    llmMonthlyBudget: integer("llm_monthly_budget"),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     ...timestamps,
     deletedAt: instant("deleted_at"),
@@ -684,4 +687,50 @@ export const webhookDeliveries = pgTable(
     index("webhook_deliveries_endpoint_created_idx").on(t.endpointId, t.createdAt, t.id),
     index("webhook_deliveries_event_idx").on(t.eventId),
   ],
+);
+
+/** The usage counters of one day (UTC), by name: what the usage queue adds up (src/queues/usage). */
+export const usageCounters = [
+  "requests",
+  "llmCalls",
+  "promptTokens",
+  "completionTokens",
+  "llmUnits",
+  "rowsLoaded",
+  "storageBytes",
+  "dataSourceQueries",
+] as const;
+export type UsageCounter = (typeof usageCounters)[number];
+
+const counter = (name: string) => bigint(name, { mode: "number" }).notNull().default(0);
+
+/** An organization's usage on one day (UTC): rollups the usage queue's consumer adds to, read by GET /orgs/{slug}/usage. */
+export const usageDaily = pgTable(
+  "usage_daily",
+  {
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    day: date("day", { mode: "string" }).notNull(),
+    requests: counter("requests"),
+    llmCalls: counter("llm_calls"),
+    promptTokens: counter("prompt_tokens"),
+    completionTokens: counter("completion_tokens"),
+    llmUnits: counter("llm_units"),
+    rowsLoaded: counter("rows_loaded"),
+    storageBytes: counter("storage_bytes"),
+    dataSourceQueries: counter("data_source_queries"),
+    updatedAt: instant("updated_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.day] })],
+);
+
+/** Usage messages already added to the rollups, by queue message id: a redelivered batch adds nothing twice (kept 14 days). */
+export const usageReceipts = pgTable(
+  "usage_receipts",
+  {
+    messageId: text("message_id").primaryKey(),
+    receivedAt: instant("received_at").notNull().defaultNow(),
+  },
+  (t) => [index("usage_receipts_received_idx").on(t.receivedAt)],
 );

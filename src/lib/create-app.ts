@@ -4,6 +4,7 @@ import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { analytics } from "../middleware/analytics.ts";
 import { apiVersion } from "../middleware/api-version.ts";
 import { audit } from "../middleware/audit.ts";
 import { authenticate } from "../middleware/auth.ts";
@@ -23,6 +24,7 @@ import {
 import { requestLog } from "../middleware/request-log.ts";
 import { services } from "../middleware/services.ts";
 import { tusOptions } from "../middleware/tus-options.ts";
+import { usage } from "../middleware/usage.ts";
 import { handleError, handleNotFound, methodNotAllowedResponse, validationHook } from "./handle-error.ts";
 import type { AppEnv, AppOpenAPI } from "./types.ts";
 
@@ -73,6 +75,7 @@ export function createApp({ aliases = deprecatedAliases }: { aliases?: Deprecate
   app.use(requestId({ headerName: "X-Request-ID", limitLength: 128 }));
   app.use(apiVersion());
   app.use(requestLog());
+  app.use(analytics());
   app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(config());
   app.use(tusOptions());
@@ -109,6 +112,7 @@ export function createApp({ aliases = deprecatedAliases }: { aliases?: Deprecate
   // middleware, so the successor alone is authenticated, limited and audited (once, not twice).
   for (const alias of bodyAliases) app.post(alias.from, ...bodyAliasHandlers(alias, app));
   app.use("/api/*", audit({ app }));
+  app.use("/api/*", usage());
   app.use("/api/*", authenticate({ optional: true }));
   app.use("/api/*", rateLimit());
   app.use("/api/*", idempotency());

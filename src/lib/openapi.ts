@@ -11,6 +11,7 @@ export const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({ required: true
 const descriptions = {
   400: "Invalid input: `errors` lists each field",
   401: "Missing or invalid credentials",
+  402: "The organization's monthly LLM budget is spent (`BUDGET_EXHAUSTED`): `resetsAt` and Retry-After say when it renews; the statistical engine still answers",
   403: "Authenticated, but not allowed",
   404: "No such resource (or not yours)",
   405: "Method not allowed on this path",

@@ -13,6 +13,9 @@ export const policy = {
   "api_keys:read": "admin",
   "api_keys:manage": "admin",
   "audit:read": "admin",
+  /** Usage rollups (GET /orgs/{slug}/usage); setting the monthly LLM budget is for owners. */
+  "usage:read": "admin",
+  "budget:update": "owner",
   "projects:read": "viewer",
   "projects:write": "member",
   "projects:delete": "admin",
@@ -42,6 +45,8 @@ const peopleOnly = new Set<Action>([
   "api_keys:read",
   "api_keys:manage",
   "audit:read",
+  "usage:read",
+  "budget:update",
   "data_sources:manage",
   "data_sources:write",
   "webhooks:read",

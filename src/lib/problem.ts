@@ -53,6 +53,7 @@ export const ErrorCode = z.enum([
   "JSON_TOO_DEEP",
   "ROW_TOO_LARGE",
   "RATE_LIMITED",
+  "BUDGET_EXHAUSTED",
   "IDEMPOTENCY_KEY_REUSED",
   "IDEMPOTENCY_IN_FLIGHT",
   "IDEMPOTENCY_NOT_REPLAYABLE",
@@ -130,6 +131,7 @@ export const codeForStatus = (status: number): ErrorCode => codeByStatus[status]
 const titles: Record<number, string> = {
   400: "Bad Request",
   401: "Unauthorized",
+  402: "Payment Required",
   403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",

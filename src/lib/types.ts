@@ -5,6 +5,7 @@ import type { Database } from "../db/client.ts";
 import type { ApiKeyScope, Tier } from "../db/schema.ts";
 import type { Config } from "../env.ts";
 import type { Logger } from "./logger.ts";
+import type { PendingUsage } from "../services/usage/record.ts";
 import type { Outcome } from "./rate-limits.ts";
 import type { TraceContext } from "./trace-context.ts";
 
@@ -47,6 +48,8 @@ export interface AppVariables {
   orgId?: string;
   /** The rate-limit buckets this request spent from, in order: all of them go in RateLimit and RateLimit-Policy. */
   rateLimits?: Outcome[];
+  /** The usage this request has counted so far (src/middleware/usage.ts). */
+  usage?: PendingUsage;
   /** What a request acted on, when the route's params do not say (e.g. what a POST created). */
   auditTarget?: { type: string; id: string };
 }

@@ -1,10 +1,11 @@
-// The queue handler: each batch goes to its queue's consumer (audit rows a batch at a time, analyses and dataset loads one message at a time).
+// The queue handler: each batch goes to its queue's consumer (audit rows and usage counts a batch at a time, analyses and dataset loads one message at a time).
 import { describeError } from "../lib/logger.ts";
 import { startHandler } from "../lib/start-handler.ts";
 import { handleAnalysisMessage, handleDeadLetter } from "./analyses/consumer.ts";
 import { handleAuditBatch } from "./audit/consumer.ts";
 import { handleAuditDeadLetters } from "./audit/dead-letter.ts";
 import { handleDatasetIngest, handleDatasetIngestDeadLetter } from "./dataset-ingest/consumer.ts";
+import { handleUsageBatch } from "./usage/consumer.ts";
 import { handleDatasetLoad, handleDatasetLoadDeadLetter } from "./dataset-loads/consumer.ts";
 import { handleWebhookDeadLetter, handleWebhookMessage } from "./webhooks/consumer.ts";
 
@@ -27,6 +28,7 @@ export async function queue(batch: MessageBatch<unknown>, env: Cloudflare.Env, _
   const { config, logger, db } = started;
   if (batch.queue === "datacrafted-audit") return handleAuditBatch(batch, config, db, logger);
   if (batch.queue === "datacrafted-audit-dlq") return handleAuditDeadLetters(batch, config, db, logger);
+  if (batch.queue === "datacrafted-usage") return handleUsageBatch(batch, db, logger);
   const handle =
     consumers[batch.queue as keyof typeof consumers] ?? (batch.queue.endsWith("-dlq") ? handleDeadLetter : handleAnalysisMessage);
   for (const message of batch.messages) {

@@ -1,4 +1,5 @@
 // The dataset-load queue's consumer: loads a dataset into its store, records the outcome on the dataset, tells its sessions.
+import { sendUsage } from "../../services/usage/record.ts";
 import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
 import { analysisSessions, datasets } from "../../db/schema.ts";
@@ -124,6 +125,8 @@ export async function handleDatasetLoad(message: Message<unknown>, config: Confi
       .set({ queryStatus: "ready", queryRows: result.rows, queryLoadedAt: loadedAt, queryError: null })
       .where(eq(datasets.id, datasetId));
     logger.info("dataset loaded", { datasetId, rows: result.rows, reused: result.reused });
+    // A store another version already filled loaded nothing new.
+    if (!result.reused) await sendUsage(config, logger, dataset.orgId, { rowsLoaded: result.rows });
     await tellSessions(config, db, logger, datasetId, "dataset.ready", { datasetId, rows: result.rows, loadedAt: result.loadedAt });
     const ready = { datasetId, projectId: dataset.projectId, version: dataset.version, rows: result.rows, loadedAt: result.loadedAt };
     await emitEvent({ config, logger }, dataset.orgId, "dataset.ready", ready);

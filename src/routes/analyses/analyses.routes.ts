@@ -65,7 +65,7 @@ export const create = createRoute({
       headers: z.object({ Location: z.string() }),
       content: { "application/json": { schema: Analysis } },
     },
-    ...problemResponses(400, 401, 403, 404, 409, 415, 422, 429, 503),
+    ...problemResponses(400, 401, 402, 403, 404, 409, 415, 422, 429, 503),
   },
 });
 

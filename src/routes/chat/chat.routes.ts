@@ -94,7 +94,7 @@ export const create = createRoute({
   responses: {
     200: { description: "The answer as an event stream", content: { "text/event-stream": { schema: z.string() } } },
     201: { description: "The saved answer", content: { "application/json": { schema: ChatReply } } },
-    ...problemResponses(400, 401, 403, 404, 409, 415, 422, 429, 502, 503, 504),
+    ...problemResponses(400, 401, 402, 403, 404, 409, 415, 422, 429, 502, 503, 504),
   },
 });
 

@@ -16,6 +16,7 @@ import { recordQuery } from "../../services/data-sources/query-history.ts";
 import { postgresTarget } from "../../services/data-sources/registry.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { requireDataSource } from "../../lib/tenancy.ts";
+import { recordUsage } from "../../services/usage/record.ts";
 import type * as routes from "./data-source-postgres.routes.ts";
 
 export const schemas: AppRouteHandler<typeof routes.schemas> = async (c) => {
@@ -84,11 +85,13 @@ export const query: AppRouteHandler<typeof routes.query> = async (c) => {
       const result = await explain(target, sql, params, { verbose: plan !== true && plan.verbose === true });
       const durationMs = Date.now() - started;
       recordQuery(c, source, { ...run, durationMs, rowCount: null });
+      recordUsage(c, { dataSourceQueries: 1 });
       return c.json({ plan: result as unknown[], durationMs }, 200);
     }
     const page = await runQuery(target, sql, offset, limit, params);
     const durationMs = Date.now() - started;
     recordQuery(c, source, { ...run, durationMs, rowCount: page.rows.length });
+    recordUsage(c, { dataSourceQueries: 1 });
     return c.json(
       {
         columns: page.columns,
@@ -153,6 +156,7 @@ export const importQuery: AppRouteHandler<typeof routes.importQuery> = async (c)
   const config = c.get("config");
   const target = await postgresTarget(config, source, c.get("trace").traceparent);
   const result = await queryAll(target, sql, config.DATA_SOURCE_IMPORT_MAX_ROWS, params);
+  recordUsage(c, { dataSourceQueries: 1 });
   const columns = uniqueNames(result.columns);
   const rows = result.rows.map((row) => Object.fromEntries(columns.map((column, i) => [column, row[i] ?? null])));
   const { dataset, created } = await importRows(c, projectId, name, rows);

@@ -10,6 +10,7 @@ import { type Command, type RedisTarget, send } from "../../services/data-source
 import { capBytes } from "../../services/data-sources/postgres.ts";
 import { redisCredentials } from "../../services/data-sources/registry.ts";
 import { requireDataSource } from "../../lib/tenancy.ts";
+import { recordUsage } from "../../services/usage/record.ts";
 import type { Action } from "../../lib/policy.ts";
 import type * as routes from "./data-source-redis.routes.ts";
 
@@ -66,6 +67,7 @@ export const pipeline: AppRouteHandler<typeof routes.pipeline> = async (c) => {
   }
   const redis = await target(c, c.req.valid("param"), classes.includes("write") ? "data_sources:write" : "data_sources:query");
   const results = await send(redis, commands as Command[], { callerText: true });
+  recordUsage(c, { dataSourceQueries: 1 });
   // One reply too big for the response is an error of its own, not a 500 or a cut answer.
   const sized = results.map((reply) => (capBytes([reply], redis.maxBytes).length ? reply : { error: "RESULT_TOO_LARGE" }));
   if (JSON.stringify(sized).length > redis.maxBytes) {
@@ -80,6 +82,7 @@ export const pipeline: AppRouteHandler<typeof routes.pipeline> = async (c) => {
 export const importKeys: AppRouteHandler<typeof routes.importKeys> = async (c) => {
   const { projectId, name, keys: names, match, maxKeys } = c.req.valid("json");
   const rows = await collectKeys(await target(c, c.req.valid("param"), "data_sources:query"), { keys: names, match, maxKeys });
+  recordUsage(c, { dataSourceQueries: 1 });
   const { dataset, created } = await importRows(c, projectId, name, rows);
   c.set("auditTarget", { type: "datasets", id: dataset.id });
   c.header(created ? "Location" : "Content-Location", `/api/v1/datasets/${dataset.id}`);

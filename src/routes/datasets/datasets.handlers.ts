@@ -10,6 +10,7 @@ import { principalOf } from "../../lib/principal.ts";
 import { queueDatasetLoad } from "../../queues/dataset-loads/enqueue.ts";
 import { ingest } from "../../services/datasets/ingest.ts";
 import { ProjectGoneError, saveDataset } from "../../services/datasets/store.ts";
+import { recordUsage } from "../../services/usage/record.ts";
 import { boundaryOf, filePart } from "../../services/datasets/multipart.ts";
 import type { Format } from "../../services/datasets/parsers.ts";
 import { readRows } from "../../services/datasets/read-rows.ts";
@@ -170,6 +171,7 @@ export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
     c.header("Content-Location", `/api/v1/datasets/${dataset.id}`);
     return c.json(full(dataset), 200);
   }
+  recordUsage(c, { storageBytes: dataset.sizeBytes });
   c.header("Location", `/api/v1/datasets/${datasetId}`);
   return c.json(full(dataset), 201);
 };

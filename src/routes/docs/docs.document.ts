@@ -15,6 +15,7 @@ export const tagDescriptions: Record<string, string> = {
   Members: "Membership, roles and invitations of an organization",
   "API keys": "Organization-bound keys for scripts",
   "Audit log": "Who did what in an organization",
+  Usage: "What an organization used, by day, and its monthly LLM budget",
   Projects: "Folders of datasets and sessions",
   Datasets: "Uploaded CSV, JSON and NDJSON files, their profiles, rows and versions",
   Queries: "SQL or chart specs over a dataset, and downloads",
@@ -133,7 +134,7 @@ function completeOperation(path: string, method: string, op: Operation): void {
     const own = Object.fromEntries(Object.entries(response.headers ?? {}).filter(([name]) => !(name in headers)));
     const shared: string[] = ["X-Request-ID", "API-Version"];
     if (path.startsWith("/api/")) shared.push("RateLimit", "RateLimit-Policy");
-    if (status === "429" || status === "503" || status === "409") shared.push("Retry-After");
+    if (status === "429" || status === "503" || status === "409" || status === "402") shared.push("Retry-After");
     const hadEtag = Object.keys(response.headers ?? {}).some((name) => name.toLowerCase() === "etag");
     if (hadEtag || (isList && (status === "200" || status === "304"))) shared.push("ETag");
     if (isList && status === "200") shared.push("Link");

@@ -9,7 +9,8 @@ import { requireOrg, type Organization } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
 import { guarded } from "../../lib/session-guard.ts";
 import { principalOf, userOf } from "../../lib/principal.ts";
-import { keyRole } from "../../lib/policy.ts";
+import { allows, keyRole } from "../../lib/policy.ts";
+import { forgetBudget } from "../../services/usage/budget.ts";
 import { uniqueSlug } from "../../services/identity.ts";
 import type * as routes from "./orgs.routes.ts";
 
@@ -20,6 +21,7 @@ export const present = (org: Organization, role: Role) => ({
   personal: org.personal,
   role,
   llmDataPolicy: org.llmDataPolicy,
+  llmMonthlyBudget: org.llmMonthlyBudget,
   requireMfa: org.requireMfa,
   createdAt: org.createdAt.toISOString(),
   updatedAt: org.updatedAt.toISOString(),
@@ -119,6 +121,8 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   const changes = c.req.valid("json");
   if (Object.values(changes).every((value) => value === undefined)) return c.json(present(org, role), 200);
   if (changes.requireMfa !== undefined && changes.requireMfa !== org.requireMfa) await mayRequireMfa(c, role, changes.requireMfa);
+  if (changes.llmMonthlyBudget !== undefined && !allows(role, "budget:update"))
+    throw new ApiError(403, { code: "FORBIDDEN", detail: `Your role (${role}) cannot change llmMonthlyBudget; it needs owner.` });
   try {
     const [updated] = await c
       .get("services")
@@ -127,6 +131,7 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
       .where(and(eq(organizations.id, org.id), condition))
       .returning();
     if (!updated) throw stale();
+    if (changes.llmMonthlyBudget !== undefined) await forgetBudget(c, org.id);
     c.header("ETag", etagOf(versionOf(updated, role)));
     return c.json(present(updated, role), 200);
   } catch (error) {

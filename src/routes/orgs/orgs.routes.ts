@@ -11,6 +11,12 @@ const LlmDataPolicy = z.enum(llmDataPolicies).openapi({
     "What the model sees of this organization's data in analysis prompts and chat tool results: `schema` (column names, types, row, null and distinct counts; tool results give only their columns and row count, never a value), `sample` (the profile with its statistics and top values, 20 sample rows, up to 50 rows of each tool result; the default) or `full` (as sample, with up to 200 rows of each tool result)",
 });
 
+const LlmMonthlyBudget = z.number().int().min(0).max(1_000_000_000).nullable().openapi({
+  description:
+    "LLM cost units (about one per thousand tokens) analyses and chat may spend a calendar month (UTC); past it they answer 402 `BUDGET_EXHAUSTED` until the month ends, and the statistical engine still answers. null: the tier's default (GET /orgs/{slug}/usage shows the budget in force). Owners set it",
+  example: 5000,
+});
+
 export const Organization = z
   .object({
     id: z.uuid(),
@@ -19,6 +25,7 @@ export const Organization = z
     personal: z.boolean().openapi({ description: "Every user has one personal organization; it goes when the account goes" }),
     role: Role.openapi({ description: "Your role in it" }),
     llmDataPolicy: LlmDataPolicy,
+    llmMonthlyBudget: LlmMonthlyBudget,
     requireMfa: z
       .boolean()
       .openapi({ description: "Members need two-factor sign-in before the organization's routes answer them (403 `MFA_REQUIRED`)" }),
@@ -74,7 +81,8 @@ export const update = createRoute({
   path: "/orgs/{slug}",
   operationId: "updateOrganization",
   tags: ["Organizations"],
-  summary: "Rename an organization, change its slug or its llmDataPolicy (admins and owners), or require MFA (owners)",
+  summary:
+    "Rename an organization, change its slug or its llmDataPolicy (admins and owners), set its llmMonthlyBudget or require MFA (owners)",
   description:
     "`requireMfa` is for owners only, and an owner turning it on must have two-factor sign-in already (409 `MFA_NOT_ENROLLED`), so nobody locks the organization out.",
   ...authed,
@@ -87,6 +95,7 @@ export const update = createRoute({
           name: Name.optional(),
           slug: Slug.optional(),
           llmDataPolicy: LlmDataPolicy.optional(),
+          llmMonthlyBudget: LlmMonthlyBudget.optional(),
           requireMfa: z.boolean().optional(),
         })
         .strict(),

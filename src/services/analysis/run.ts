@@ -143,6 +143,7 @@ async function attempt(
       maxTokens: ANSWER_TOKENS,
       timeoutMs: input.timeoutMs,
       traceparent: input.traceparent,
+      meter: { orgId: input.dataset.orgId, logger },
     },
     (delta) => {
       if (!parsing) return;

@@ -94,6 +94,7 @@ async function modelTurn(deps: TurnDeps, input: TurnInput, messages: ModelMessag
         timeoutMs,
         maxTokens: CHAT_TOKENS.answer,
         traceparent: input.traceparent,
+        meter: { orgId: input.dataset.orgId, logger: deps.logger },
       },
       (piece) => {
         // Text from an earlier round (said before its tool calls) is kept apart from this round's, in the stream as in the saved answer.

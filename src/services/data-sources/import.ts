@@ -7,6 +7,7 @@ import { queueDatasetLoad } from "../../queues/dataset-loads/enqueue.ts";
 import { ingest } from "../datasets/ingest.ts";
 import { ProjectGoneError, saveDataset } from "../datasets/store.ts";
 import { ApiError } from "../../lib/problem.ts";
+import { recordUsage } from "../usage/record.ts";
 
 /** Column names made unique (`a`, `a_2`…): a query may return two columns of one name. */
 export function uniqueNames(columns: string[]): string[] {
@@ -62,6 +63,7 @@ export async function importRows(c: Context<AppEnv>, projectId: string, name: st
     throw error;
   });
   if (dataset.id !== id) await config.DATASETS.delete(key);
+  else recordUsage(c, { storageBytes: dataset.sizeBytes });
   await queueDatasetLoad(config, c.get("logger"), dataset);
   return { dataset, created: dataset.id === id };
 }

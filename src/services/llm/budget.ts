@@ -5,6 +5,8 @@ import { consume, enforce } from "../../lib/rate-limits.ts";
 import type { AppEnv } from "../../lib/types.ts";
 import { principalOf } from "../../lib/principal.ts";
 import type { Engine } from "../analysis/run.ts";
+import { spendMonthlyBudget } from "../usage/budget.ts";
+import { recordUsage } from "../usage/record.ts";
 import { assertModelAvailable, modelConfigured } from "./model.ts";
 
 /** Who pays for model calls: the API key, else the person. */
@@ -22,8 +24,15 @@ export function chooseEngine(c: Context<AppEnv>, asked: "auto" | "openai" | "sta
   return asked === "statistical" || !configured ? "statistical" : "openai";
 }
 
-/** Spends the caller's model budget (about one unit per thousand tokens) and checks the breaker. */
+/**
+ * Spends the caller's model budget (about one unit per thousand tokens: the per-minute `llm` bucket, then the
+ * organization's month, 402 once spent), counts the units as usage, and checks the breaker.
+ */
 export async function spendModelBudget(c: Context<AppEnv>, tokens: number) {
-  enforce(c, await consume(c, "llm", llmBudgetOwner(c), Math.max(1, Math.ceil(tokens / 1_000))));
+  const units = Math.max(1, Math.ceil(tokens / 1_000));
+  enforce(c, await consume(c, "llm", llmBudgetOwner(c), units));
+  const orgId = c.get("orgId");
+  if (orgId) await spendMonthlyBudget(c, orgId, units);
+  recordUsage(c, { llmUnits: units });
   assertModelAvailable(c.get("config"));
 }

@@ -2,7 +2,9 @@
 import OpenAI from "openai";
 import type { Config } from "../../env.ts";
 import { CircuitBreaker, CircuitOpenError } from "../../lib/circuit-breaker.ts";
+import type { Logger } from "../../lib/logger.ts";
 import { ApiError } from "../../lib/problem.ts";
+import { sendUsage } from "../usage/record.ts";
 
 export type ChatMessage = { role: "system" | "user" | "assistant"; content: string };
 
@@ -49,6 +51,8 @@ export interface CompletionRequest {
   timeoutMs: number;
   /** W3C trace context of the request or job making the call, sent as the `traceparent` header. */
   traceparent?: string;
+  /** Who is billed: the organization the call's usage (one call, its tokens as the provider reports them) is counted for. */
+  meter?: { orgId: string; logger: Logger };
 }
 
 /** True when the model is configured; otherwise the statistical engine answers. */
@@ -181,6 +185,13 @@ export async function streamCompletion(config: Config, request: CompletionReques
         if (deadline.signal.aborted) throw new OpenAI.APIUserAbortError();
       } catch (error) {
         throw asProblem(error, request.timeoutMs);
+      }
+      if (request.meter) {
+        await sendUsage(config, request.meter.logger, request.meter.orgId, {
+          llmCalls: 1,
+          promptTokens: usage.promptTokens,
+          completionTokens: usage.completionTokens,
+        });
       }
       return { text, usage, toolCalls: calls.filter((call) => call !== undefined && call.name !== ""), finishReason };
     });
