@@ -4,6 +4,7 @@ import { startHandler } from "../lib/start-handler.ts";
 import { cleanupAuthSessions } from "./cleanup-auth-sessions.ts";
 import { cleanupVerificationTokens } from "./cleanup-verification-tokens.ts";
 import { purgeDeleted } from "./purge-deleted.ts";
+import { purgeWebhookDeliveries } from "./purge-webhook-deliveries.ts";
 import { recoverAnalyses } from "./recover-analyses.ts";
 import { requeueDatasetLoads } from "./requeue-dataset-loads.ts";
 
@@ -17,6 +18,7 @@ export async function scheduled(controller: ScheduledController, env: Cloudflare
     purgeDeleted: () => purgeDeleted(db, config.DATASETS, { retentionDays: config.RETENTION_DAYS, stores: config.DATASET_STORES }),
     recoverAnalyses: () => recoverAnalyses(db, config.ANALYSIS_QUEUE, { events: { config, logger } }),
     requeueDatasetLoads: () => requeueDatasetLoads(db, config.DATASET_LOAD_QUEUE),
+    purgeWebhookDeliveries: () => purgeWebhookDeliveries(db, { retentionDays: config.RETENTION_DAYS }),
   };
   for (const [name, job] of Object.entries(jobs)) {
     const started = performance.now();
