@@ -1,12 +1,15 @@
-// Redis data sources: SCAN, read and write keys, server info, allow-listed pipelines, imports into datasets.
+// Redis data sources: SCAN, read and write keys, typed ops, server info, slow log, memory, publish, allow-listed pipelines,
+// imports into datasets.
 import type { Context } from "hono";
 import { ApiError } from "../../lib/problem.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
 import { full } from "../datasets/datasets.handlers.ts";
 import { importRows } from "../../services/data-sources/import.ts";
 import { collectKeys, deleteKey as del, readKey, scanKeys, serverInfo, writeKey } from "../../services/data-sources/redis-browse.ts";
-import { classify } from "../../services/data-sources/redis-commands.ts";
-import { type Command, type RedisTarget, send } from "../../services/data-sources/redis.ts";
+import { canonicalName, classify, refusal } from "../../services/data-sources/redis-commands.ts";
+import { opWrites, planOp } from "../../services/data-sources/redis-ops.ts";
+import { memory as memoryOf, publish as publishTo, slowlog as slowlogOf } from "../../services/data-sources/redis-server.ts";
+import { type Command, type RedisTarget, send, sendAll } from "../../services/data-sources/redis.ts";
 import { capBytes } from "../../services/data-sources/postgres.ts";
 import { redisCredentials } from "../../services/data-sources/registry.ts";
 import { requireDataSource } from "../../lib/tenancy.ts";
@@ -50,22 +53,48 @@ export const deleteKey: AppRouteHandler<typeof routes.deleteKey> = async (c) => 
   return c.body(null, 204);
 };
 
+export const keyOps: AppRouteHandler<typeof routes.keyOps> = async (c) => {
+  const params = c.req.valid("param");
+  const body = c.req.valid("json");
+  const redis = await target(c, params, opWrites(body) ? "data_sources:write" : "data_sources:read");
+  const { command, shape } = planOp(params.key, body);
+  const [reply] = await sendAll(redis, [command]);
+  const result = shape(reply);
+  if (capBytes([result], redis.maxBytes).length === 0) {
+    throw new ApiError(422, { code: "RESULT_TOO_LARGE", detail: `The result is larger than ${redis.maxBytes} bytes; ask for less.` });
+  }
+  return c.json({ key: params.key, op: body.op, result }, 200);
+};
+
+export const slowlog: AppRouteHandler<typeof routes.slowlog> = async (c) => {
+  const redis = await target(c, c.req.valid("param"), "data_sources:query");
+  return c.json(await slowlogOf(redis, c.req.valid("query").count), 200);
+};
+
+export const memory: AppRouteHandler<typeof routes.memory> = async (c) => {
+  return c.json(await memoryOf(await target(c, c.req.valid("param"), "data_sources:read"), c.req.valid("query")), 200);
+};
+
+export const publish: AppRouteHandler<typeof routes.publish> = async (c) => {
+  const { channel, message } = c.req.valid("json");
+  return c.json(await publishTo(await target(c, c.req.valid("param"), "data_sources:write"), channel, message), 200);
+};
+
 export const info: AppRouteHandler<typeof routes.info> = async (c) => {
   return c.json(await serverInfo(await target(c, c.req.valid("param"), "data_sources:read")), 200);
 };
 
 export const pipeline: AppRouteHandler<typeof routes.pipeline> = async (c) => {
-  const { commands } = c.req.valid("json");
-  const classes = commands.map(([name, ...args]) => classify(name!, args));
-  const refused = commands.filter((_, i) => classes[i] === "refused").map((command) => command[0]!.toUpperCase());
+  const { commands: sent } = c.req.valid("json");
+  const refused = [...new Set(sent.map(([name, ...args]) => refusal(name!, args)).filter((reason) => reason !== undefined))];
   if (refused.length > 0) {
-    throw new ApiError(422, {
-      code: "REDIS_COMMAND_NOT_ALLOWED",
-      detail: `Not allowed through a data source: ${[...new Set(refused)].join(", ")}.`,
-    });
+    throw new ApiError(422, { code: "REDIS_COMMAND_NOT_ALLOWED", detail: `Not allowed through a data source: ${refused.join("; ")}.` });
   }
+  // What was checked is what is sent: the canonical name, never the caller's spelling of it.
+  const commands = sent.map(([name, ...args]): Command => [canonicalName(name!)!, ...args]);
+  const classes = commands.map(([name, ...args]) => classify(name, args));
   const redis = await target(c, c.req.valid("param"), classes.includes("write") ? "data_sources:write" : "data_sources:query");
-  const results = await send(redis, commands as Command[], { callerText: true });
+  const results = await send(redis, commands, { callerText: true });
   // One reply too big for the response is an error of its own, not a 500 or a cut answer.
   const sized = results.map((reply) => (capBytes([reply], redis.maxBytes).length ? reply : { error: "RESULT_TOO_LARGE" }));
   if (JSON.stringify(sized).length > redis.maxBytes) {
