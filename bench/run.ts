@@ -12,6 +12,7 @@ import { startOpenAIStub } from "../dev/openai-stub/server.ts";
 import { connectInspector } from "./inspector.ts";
 import { startStack } from "../dev/stack.ts";
 import { measureStore } from "./store.ts";
+import { measureRedisSources } from "./redis-sources.ts";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -23,7 +24,8 @@ process.env.WRANGLER_LOG_PATH = debugLog;
 const { unstable_startWorker } = await import("wrangler");
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 // BENCH_ONLY=upload runs the upload alone (for work on the upload path); BENCH_ONLY=formats the CSV/NDJSON/JSON comparison alone;
-// BENCH_ONLY=store the DatasetStore alone (load, queries and DuckDB beside them).
+// BENCH_ONLY=store the DatasetStore alone (load, queries and DuckDB beside them); BENCH_ONLY=redis-sources a Redis data
+// source over TCP and REST beside Node's clients (bench/redis-sources.ts).
 const only = process.env.BENCH_ONLY;
 const uploadOnly = only === "upload" || only === "formats" || only === "store";
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -105,6 +107,26 @@ const post = (path: string, body: unknown) =>
   fetch(`${limited.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 await post("/api/v1/auth/signup", { email, password });
 const { accessToken } = (await (await post("/api/v1/auth/signin", { email, password })).json()) as { accessToken: string };
+
+// BENCH_ONLY=redis-sources: a Redis data source over TCP and REST beside the same calls from Node (bench/redis-sources.ts), alone.
+if (only === "redis-sources") {
+  const redisSources = await measureRedisSources({
+    url: unlimited.url,
+    token: accessToken,
+    tcpUrl: process.env.LOCAL_REDIS_URL ?? "redis://127.0.0.1:6379/14",
+    rest: { url: stack.upstash.url, token: stack.upstash.token },
+  });
+  console.table(redisSources);
+  writeFileSync(
+    `${root}bench/results/redis-sources.json`,
+    `${JSON.stringify({ at: new Date().toISOString(), redis: stack.redis, results: redisSources }, null, 2)}\n`,
+  );
+  for (const instance of [limited, unlimited, uploader]) await instance.worker.dispose();
+  await stack.stop();
+  await openaiStub.close();
+  rmSync(persistDir, { recursive: true, force: true });
+  process.exit(0);
+}
 
 interface Scenario {
   name: string;
