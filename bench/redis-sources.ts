@@ -72,6 +72,8 @@ export async function measureRedisSources({ url, token, tcpUrl, rest, runs = 200
 
   const getOp = (base: string) => api(`${base}/keys/${encodeURIComponent(key)}/ops`, { method: "POST", body: { op: "get" } });
   const scanStep = (base: string) => api(`${base}/keys?match=${encodeURIComponent(MATCH)}&count=100`);
+  // What a step finds (so a step that found nothing cannot pass for a fast one).
+  const found: Record<string, number> = {};
   const results: Figures[] = [];
   for (const transport of ["tcp", "upstash-rest"] as const) {
     const via = `Worker, ${transport}`;
@@ -85,13 +87,15 @@ export async function measureRedisSources({ url, token, tcpUrl, rest, runs = 200
     results.push(await time("GET the source (no Redis: the floor)", via, runs, () => api(base)));
     results.push(await time("GET one key, warm", via, runs, () => getOp(base)));
     results.push(await time("SCAN step, warm", via, runs, () => scanStep(base)));
+    found[via] = ((await scanStep(base)) as { keys: unknown[] }).keys.length;
   }
 
   // Directly from Node: node-redis on one open connection (warm), and connecting per call as the Worker does now.
   const nodeScan = async (client: typeof direct) => {
     const [, keys] = (await client.sendCommand(["SCAN", "0", "MATCH", MATCH, "COUNT", "100"])) as [string, string[]];
-    await Promise.all(keys.map((found) => client.sendCommand(["TYPE", found])));
+    return Promise.all(keys.map((key) => client.sendCommand(["TYPE", key])));
   };
+  found["Node, node-redis"] = (await nodeScan(direct)).length;
   for (let i = 0; i < 20; i++) await direct.get(key);
   results.push(await time("GET one key, warm", "Node, node-redis, open connection", runs, () => direct.get(key)));
   results.push(await time("SCAN step, warm", "Node, node-redis, open connection", runs, () => nodeScan(direct)));
@@ -121,5 +125,5 @@ export async function measureRedisSources({ url, token, tcpUrl, rest, runs = 200
   for (let i = 0; i < 1_000; i++) cleanup.del(`${PREFIX}:${i}`);
   await cleanup.exec();
   direct.destroy();
-  return results;
+  return { results, keysFoundPerScanStep: found };
 }

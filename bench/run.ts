@@ -116,10 +116,11 @@ if (only === "redis-sources") {
     tcpUrl: process.env.LOCAL_REDIS_URL ?? "redis://127.0.0.1:6379/14",
     rest: { url: stack.upstash.url, token: stack.upstash.token },
   });
-  console.table(redisSources);
+  console.table(redisSources.results);
+  console.log("keys found per SCAN step:", redisSources.keysFoundPerScanStep);
   writeFileSync(
     `${root}bench/results/redis-sources.json`,
-    `${JSON.stringify({ at: new Date().toISOString(), redis: stack.redis, results: redisSources }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), redis: stack.redis, ...redisSources }, null, 2)}\n`,
   );
   for (const instance of [limited, unlimited, uploader]) await instance.worker.dispose();
   await stack.stop();

@@ -4,7 +4,7 @@ import { Redis } from "@upstash/redis/cloudflare";
 import { ApiError } from "../../lib/problem.ts";
 import { throughCircuit } from "./circuit.ts";
 import { parseRedisUrl } from "./redis-address.ts";
-import { isReplyError, RedisTcpError, sendOverTcp } from "./redis-tcp.ts";
+import { connectRedis, isReplyError, type RedisConnection, RedisTcpError, sendOverTcp } from "./redis-tcp.ts";
 import type { RedisCredentials } from "./registry.ts";
 
 export interface RedisTarget {
@@ -12,6 +12,11 @@ export interface RedisTarget {
   credentials: RedisCredentials;
   timeoutMs: number;
   maxBytes: number;
+  /**
+   * Over TCP, with a session: the calls of one request share a connection, opened on first use; `release` closes it.
+   * Without one, each call connects and closes on its own.
+   */
+  session?: { connection?: Promise<RedisConnection> };
 }
 
 export type Command = [string, ...string[]];
@@ -79,11 +84,34 @@ async function overRest(target: RedisTarget, commands: Command[], atomic: boolea
   return pipeline.exec({ keepErrors: true });
 }
 
+/** RESP over TCP: on the session's connection when there is one (a probe, with its own shorter clock, connects afresh). */
+async function overTcp(target: RedisTarget, commands: Command[], atomic: boolean, timeoutMs: number): Promise<Reply[]> {
+  const address = parseRedisUrl(target.credentials.url, "url");
+  const { session } = target;
+  if (!session || timeoutMs !== target.timeoutMs) return sendOverTcp(address, commands, { atomic, timeoutMs });
+  session.connection ??= connectRedis(address, { timeoutMs });
+  const connection = await session.connection.catch((error: unknown) => {
+    session.connection = undefined;
+    throw error;
+  });
+  return connection.send(commands, { atomic }).catch((error: unknown) => {
+    // A connection that failed is not used again: the next call of the request connects afresh.
+    if (session.connection) void release(target);
+    throw error;
+  });
+}
+
+/** Closes the session's connection, if one was opened. */
+export async function release(target: RedisTarget) {
+  const pending = target.session?.connection;
+  if (!pending || !target.session) return;
+  target.session.connection = undefined;
+  (await pending.catch(() => undefined))?.close();
+}
+
 /** The source's transport, chosen by its stored credentials (sources registered before transports existed are REST). */
 const overTransport = (target: RedisTarget, commands: Command[], atomic: boolean, timeoutMs: number) =>
-  target.credentials.transport === "tcp"
-    ? sendOverTcp(parseRedisUrl(target.credentials.url, "url"), commands, { atomic, timeoutMs })
-    : overRest(target, commands, atomic, timeoutMs);
+  target.credentials.transport === "tcp" ? overTcp(target, commands, atomic, timeoutMs) : overRest(target, commands, atomic, timeoutMs);
 
 /**
  * Sends `commands` in one round trip (a pipeline, or MULTI/EXEC when `atomic`), each answered by
