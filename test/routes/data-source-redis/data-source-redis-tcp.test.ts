@@ -1,8 +1,12 @@
 // Redis sources over TCP (redis:// and rediss://): registration parses strictly and never shows the password, the URL's
 // database is the only one reached, and failures of the server are stable problems (issue 18).
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { createDb } from "../../../src/db/client.ts";
+import { dataSources } from "../../../src/db/schema.ts";
 import worker from "../../../src/index.ts";
+import { encryptSecret, parseDataSourceKeys } from "../../../src/services/data-sources/secrets.ts";
 import { createSource, deadUrl, redisBody, redisTcpBody, redisTcpUrl } from "../../support/data-sources.ts";
 import { call, json, person, team } from "../../support/harness.ts";
 import { expectProblem } from "../../support/problem.ts";
@@ -191,5 +195,31 @@ describe.runIf(tcp)("Redis sources over TCP", () => {
       200,
     );
     expect(back.connection).toEqual({ transport: "upstash-rest", url: env.UPSTASH_REDIS_REST_URL, hasToken: true });
+  });
+
+  it("keeps a source sealed before transports existed on Upstash REST", async () => {
+    const ada = await person("rt-old");
+    const slug = await team(ada);
+    const source = await createSource(ada, slug, redisBody());
+    // Credentials as they were sealed before this change: a URL and a token, no transport.
+    const { keys } = parseDataSourceKeys(env.DATA_SOURCE_KEYS);
+    const legacy = { kind: "redis", redis: { url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN } };
+    await createDb(env)
+      .update(dataSources)
+      .set({
+        secret: await encryptSecret(keys, source.id, JSON.stringify(legacy)),
+        display: { url: env.UPSTASH_REDIS_REST_URL, hasToken: true },
+      })
+      .where(eq(dataSources.id, source.id));
+    const base = `/api/v1/orgs/${slug}/data-sources/${source.id}`;
+    expect(await json(await call(`${base}/test`, { method: "POST", token: ada.token }), 200)).toMatchObject({
+      ok: true,
+      details: { ping: "PONG" },
+    });
+    const renamed = await json<{ connection: Record<string, unknown> }>(
+      await call(base, { method: "PATCH", token: ada.token, body: { token: env.UPSTASH_REDIS_REST_TOKEN } }),
+      200,
+    );
+    expect(renamed.connection).toEqual({ transport: "upstash-rest", url: env.UPSTASH_REDIS_REST_URL, hasToken: true });
   });
 });
