@@ -13,6 +13,7 @@ import { connectInspector } from "./inspector.ts";
 import { startStack } from "../dev/stack.ts";
 import { measureStore } from "./store.ts";
 import { measureTus } from "./tus.ts";
+import { measureRedisSources } from "./redis-sources.ts";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -26,6 +27,8 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 // BENCH_ONLY=upload runs the upload alone (for work on the upload path); BENCH_ONLY=formats the CSV/NDJSON/JSON comparison alone;
 // BENCH_ONLY=store the DatasetStore alone (load, queries and DuckDB beside them); BENCH_ONLY=costs what each kind of request costs;
 // BENCH_ONLY=tus the direct upload and the resumable one (BENCH_TUS_MB, default 1024, in 64 MiB chunks) beside it.
+// BENCH_ONLY=store the DatasetStore alone (load, queries and DuckDB beside them); BENCH_ONLY=redis-sources a Redis data
+// source over TCP and REST beside Node's clients (bench/redis-sources.ts).
 const only = process.env.BENCH_ONLY;
 const uploadOnly = only === "upload" || only === "formats" || only === "store" || only === "tus";
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -124,6 +127,28 @@ if (only === "costs") {
   console.table(costs);
   for (const worker of [limited, uploader, unlimited]) await worker.worker.dispose();
   await stack.stop();
+  await openaiStub.close();
+  rmSync(persistDir, { recursive: true, force: true });
+  process.exit(0);
+}
+// BENCH_ONLY=redis-sources: a Redis data source over TCP and REST beside the same calls from Node (bench/redis-sources.ts), alone.
+if (only === "redis-sources") {
+  const redisSources = await measureRedisSources({
+    url: unlimited.url,
+    token: accessToken,
+    tcpUrl: process.env.LOCAL_REDIS_URL ?? "redis://127.0.0.1:6379/14",
+    rest: { url: stack.upstash.url, token: stack.upstash.token },
+  });
+  console.table(redisSources.results);
+  console.log("keys found per SCAN step:", redisSources.keysFoundPerScanStep);
+  writeFileSync(
+    `${root}bench/results/redis-sources.json`,
+    `${JSON.stringify({ at: new Date().toISOString(), redis: stack.redis, ...redisSources }, null, 2)}\n`,
+  );
+  for (const instance of [limited, unlimited, uploader]) await instance.worker.dispose();
+  await stack.stop();
+  await openaiStub.close();
+  rmSync(persistDir, { recursive: true, force: true });
   process.exit(0);
 }
 

@@ -40,6 +40,11 @@ declare module "vitest" {
     faultControlUrl: string;
     /** The fault stack's own OpenAI stub (ends in /v1). */
     faultOpenaiStub: string;
+    /**
+     * The machine's Redis as a redis:// data source reaches it over TCP (the primary stack's database), or null when the
+     * run has no real Redis (then the TCP suites say so and are skipped).
+     */
+    redisTcpUrl: string | null;
     /** The email stub the Worker under test sends to (Resend's wire format); GET /_stub/messages reads what it received. */
     emailStub: string;
     /** The webhook receiver (test/support/webhook-receiver.ts): POST /hooks/{name} receives, /_control/{name} scripts and reads. */
@@ -112,6 +117,7 @@ export default async function setup(project: TestProject) {
   };
   project.provide("workerVars", workerVars);
   project.provide("emailStub", stacks[0]!.email.url);
+  project.provide("redisTcpUrl", stacks[0]!.redis === "redis" && redisUrl ? redisUrl : null);
 
   // The multi-instance case: limits must hold across Workers that share nothing but Redis.
   const secondVars = { ...workerVars, ENVIRONMENT: "test", LOG_LEVEL: "error", RATE_LIMIT_FREE: "6" };

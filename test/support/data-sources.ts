@@ -29,6 +29,20 @@ export const redisBody = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+/** The machine's Redis over TCP (the tests' database), or null when the run has no real Redis. */
+export const redisTcpUrl = (): string | null => inject("redisTcpUrl");
+
+/** A redis:// source on the machine's Redis; `db` picks another logical database than the tests' own. */
+export const redisTcpBody = (overrides: Record<string, unknown> = {}, { db }: { db?: number } = {}) => {
+  const url = new URL(redisTcpUrl() ?? "redis://127.0.0.1:6379/0");
+  if (db !== undefined) url.pathname = `/${db}`;
+  return { kind: "redis", name: `redis-tcp-${crypto.randomUUID().slice(0, 8)}`, url: url.toString(), ...overrides };
+};
+
+/** Both Redis transports, for suites that must hold over each (TCP only when the run has a real Redis). */
+export const redisTransports = () =>
+  [{ transport: "upstash-rest", body: redisBody }, ...(redisTcpUrl() ? [{ transport: "tcp", body: redisTcpBody }] : [])] as const;
+
 /** The same connection string with another password: the gateway answers 28P01. */
 export const wrongPassword = () => {
   const url = new URL(env.DATABASE_URL);

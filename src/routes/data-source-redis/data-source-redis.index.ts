@@ -1,4 +1,4 @@
-// Mounts the Redis browse routes under /orgs/{slug}/data-sources/{id}.
+// Mounts the Redis routes under /orgs/{slug}/data-sources/{id}.
 import { createRouter } from "../../lib/create-app.ts";
 import * as handlers from "./data-source-redis.handlers.ts";
 import * as routes from "./data-source-redis.routes.ts";
@@ -9,6 +9,10 @@ dataSourceRedisRouter
   .openapi(routes.getKey, handlers.getKey)
   .openapi(routes.putKey, handlers.putKey)
   .openapi(routes.deleteKey, handlers.deleteKey)
+  .openapi(routes.keyOps, handlers.keyOps)
+  .openapi(routes.slowlog, handlers.slowlog)
+  .openapi(routes.memory, handlers.memory)
+  .openapi(routes.publish, handlers.publish)
   .openapi(routes.info, handlers.info)
   .openapi(routes.pipeline, handlers.pipeline)
   .openapi(routes.importKeys, handlers.importKeys);

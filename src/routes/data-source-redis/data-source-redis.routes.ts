@@ -1,9 +1,11 @@
-// Route definitions for browsing a Redis data source: SCAN, keys of any type with their TTL, typed writes, info, pipelines, import.
+// Route definitions for a Redis data source: SCAN, keys of any type with their TTL, typed writes and ops, info, slow log,
+// memory by key, publish, pipelines, import.
 import { createRoute, z } from "@hono/zod-openapi";
 import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { Dataset } from "../datasets/datasets.routes.ts";
 import { SourceParams } from "../data-sources/data-sources.routes.ts";
+import { KeyOp } from "../../services/data-sources/redis-ops.ts";
 import { Text } from "../schemas.ts";
 
 const tags = ["Data sources: Redis"];
@@ -216,5 +218,137 @@ export const importKeys = createRoute({
     201: { description: "A new dataset version", content: { "application/json": { schema: Dataset } } },
     200: { description: "The same rows are already a dataset of the project", content: { "application/json": { schema: Dataset } } },
     ...problemResponses(...outbound, 413, 415),
+  },
+});
+
+export const keyOps = createRoute({
+  method: "post",
+  path: "/orgs/{slug}/data-sources/{id}/keys/{key}/ops",
+  operationId: "runDataSourceKeyOp",
+  tags,
+  summary: "One typed operation on a key: strings, hashes, lists, sets, sorted sets, streams (reads for viewers, writes for admins)",
+  description:
+    "`op` names it: get, set, incrby; hget, hset, hincrby, hdel; lrange, lpush, rpush, linsert, lset, lrem; sinter, sunion, sdiff, sadd, srem; zincrby, zrem, zrange (by rank or score); xrange, xlen. A key of another type is 422 `REDIS_COMMAND_FAILED` (WRONGTYPE).",
+  ...authed,
+  request: {
+    params: KeyParams,
+    body: jsonBody(KeyOp.openapi({ example: { op: "hincrby", field: "visits", by: 1 } })),
+  },
+  responses: {
+    200: {
+      description: "The op's result",
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              key: z.string(),
+              op: z.string(),
+              result: z.unknown().openapi({
+                description:
+                  "get: the string or null; counters: the new value; hget: {field: value|null}; writes: {added|removed|length|written}; lrange, set algebra: an array; zrange: [{member, score}]; xrange: [{id, fields}]; xlen: a number",
+              }),
+            })
+            .openapi("RedisKeyOpResult"),
+        },
+      },
+    },
+    ...problemResponses(...outbound, 415),
+  },
+});
+
+export const slowlog = createRoute({
+  method: "get",
+  path: "/orgs/{slug}/data-sources/{id}/slowlog",
+  operationId: "getDataSourceSlowlog",
+  tags,
+  summary: "The slowest recent commands (SLOWLOG GET; members and above, for their arguments)",
+  ...authed,
+  request: { params: SourceParams, query: z.object({ count: z.coerce.number().int().min(1).max(128).default(20) }) },
+  responses: {
+    200: {
+      description: "The slow log, newest first",
+      content: {
+        "application/json": {
+          schema: z.object({
+            length: z.number().int(),
+            entries: z.array(
+              z.object({
+                id: z.number().int(),
+                at: z.string(),
+                durationMicros: z.number().int(),
+                command: z.array(z.string()),
+                client: z.string().nullable(),
+                clientName: z.string().nullable(),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    ...problemResponses(...outbound),
+  },
+});
+
+export const memory = createRoute({
+  method: "get",
+  path: "/orgs/{slug}/data-sources/{id}/memory",
+  operationId: "getDataSourceMemory",
+  tags,
+  summary: "Memory summary and the biggest keys (MEMORY USAGE) among those a bounded SCAN meets; never KEYS",
+  description:
+    "Each call sizes about `budget` matching keys (SCAN steps of at most `budget` and at most 100 steps, so a sparse pattern cannot walk the whole keyspace at once); follow `scan.cursor` until `scan.complete` to cover all of it.",
+  ...authed,
+  request: {
+    params: SourceParams,
+    query: z.object({
+      match: z.string().min(1).max(512).default("*"),
+      cursor: Cursor,
+      budget: z.coerce.number().int().min(1).max(10_000).default(1_000),
+      top: z.coerce.number().int().min(1).max(100).default(20),
+      samples: z.coerce.number().int().min(0).max(100).default(5).openapi({ description: "MEMORY USAGE SAMPLES (0: every element)" }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "Memory by key",
+      content: {
+        "application/json": {
+          schema: z.object({
+            summary: z.record(z.string(), z.unknown()),
+            totalKeys: z.number().int(),
+            scan: z.object({ match: z.string(), scanned: z.number().int(), cursor: z.string(), complete: z.boolean() }),
+            biggest: z.array(z.object({ key: z.string(), type: z.string(), bytes: z.number().int().nullable() })),
+          }),
+        },
+      },
+    },
+    ...problemResponses(...outbound),
+  },
+});
+
+export const publish = createRoute({
+  method: "post",
+  path: "/orgs/{slug}/data-sources/{id}/publish",
+  operationId: "publishToDataSource",
+  tags,
+  summary: "PUBLISH a message on a channel (admins and owners)",
+  ...authed,
+  request: {
+    params: SourceParams,
+    body: jsonBody(
+      z
+        .object({ channel: z.string().min(1).max(1_024), message: z.string().max(1_000_000) })
+        .strict()
+        .openapi({ example: { channel: "orders", message: '{"id":42}' } }),
+    ),
+  },
+  responses: {
+    200: {
+      description: "Published",
+      content: {
+        "application/json": { schema: z.object({ receivers: z.number().int().openapi({ description: "Subscribers that got it" }) }) },
+      },
+    },
+    ...problemResponses(...outbound, 415),
   },
 });

@@ -8,6 +8,7 @@ import type { AppRouteHandler } from "../../lib/types.ts";
 import { principalOf } from "../../lib/principal.ts";
 import { resetCircuit } from "../../services/data-sources/circuit.ts";
 import { type RoleFlags, testPostgres } from "../../services/data-sources/postgres.ts";
+import { transportOf } from "../../services/data-sources/redis-address.ts";
 import { testRedis } from "../../services/data-sources/redis-browse.ts";
 import {
   checkedCredentials,
@@ -122,9 +123,20 @@ async function patched(c: Parameters<AppRouteHandler<typeof routes.update>>[0], 
   }
   const was = current?.kind === "redis" ? current.redis : undefined;
   const url = body.url ?? was?.url;
-  const token = body.token ?? was?.token;
-  if (!url || !token) throw new ApiError(422, { detail: "The stored credentials cannot be opened: send both url and token." });
-  return { kind: "redis", redis: { url, token } } satisfies Credentials;
+  if (!url) throw new ApiError(422, { detail: "The stored credentials cannot be opened: send a whole new url." });
+  if (transportOf(url) === "tcp") {
+    if (body.token !== undefined)
+      throw new ApiError(400, {
+        code: "VALIDATION_FAILED",
+        detail: "A redis:// source carries its password in the URL.",
+        errors: [{ path: "body.token", message: "a redis:// source carries its password in the URL" }],
+      });
+    return { kind: "redis", redis: { transport: "tcp", url } } satisfies Credentials;
+  }
+  // A token stays only while the source stays on REST: one sealed for TCP has none.
+  const token = body.token ?? (was?.transport === "tcp" ? undefined : was?.token);
+  if (!token) throw new ApiError(422, { detail: "An Upstash REST source needs its token: send both url and token." });
+  return { kind: "redis", redis: { transport: "upstash-rest", url, token } } satisfies Credentials;
 }
 
 export const update: AppRouteHandler<typeof routes.update> = async (c) => {

@@ -5,6 +5,7 @@ import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import type { ApiError } from "../../lib/problem.ts";
 import { parseOrigin, parsePostgresUrl } from "../../services/data-sources/network.ts";
+import { parseRedisUrl, redisTransports, transportOf } from "../../services/data-sources/redis-address.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
 import { Slug, SlugParam, Text, Timestamp } from "../schemas.ts";
 
@@ -38,23 +39,46 @@ const endpoint = z
 const redisUrl = z
   .string()
   .max(2_000)
-  .superRefine(strictly((value) => parseOrigin(value, "")))
+  .superRefine(strictly((value) => (transportOf(value) === "tcp" ? parseRedisUrl(value, "") : parseOrigin(value, ""))))
   .openapi({
-    description: "The Upstash REST URL: a bare origin (scheme, host, port), no path, query or userinfo",
-    example: "https://eu1-cool-12345.upstash.io",
+    description:
+      "redis://[user:password@]host[:port][/db] or rediss://… (TLS): RESP over TCP, the path's number is the database and the only one reached. Or an Upstash REST URL: a bare origin (scheme, host, port), no path, query or userinfo. Written once, the password never shown again",
+    example: "rediss://analyst:secret@cache.example.com:6380/0",
   });
-const token = z.string().min(1).max(4_000).openapi({ description: "The Upstash REST token; written once, never shown again" });
+const token = z
+  .string()
+  .min(1)
+  .max(4_000)
+  .openapi({ description: "The Upstash REST token (REST URLs only); written once, never shown again" });
+const transport = z.enum(redisTransports).openapi({
+  description: "How the source is reached; implied by the URL (redis:// and rediss:// are tcp, https:// is upstash-rest)",
+});
+
+/** A Redis URL and token that go together: a token only with REST, and a transport, if named, that the URL's scheme means. */
+const redisFields = (body: { url?: string; token?: string; transport?: string }, ctx: z.RefinementCtx, { partial = false } = {}) => {
+  if (body.url === undefined) return;
+  const implied = transportOf(body.url);
+  if (body.transport !== undefined && body.transport !== implied)
+    ctx.addIssue({ code: "custom", path: ["transport"], message: `the URL's scheme means ${implied}` });
+  if (implied === "tcp" && body.token !== undefined)
+    ctx.addIssue({ code: "custom", path: ["token"], message: "a redis:// source carries its password in the URL" });
+  if (implied === "upstash-rest" && body.token === undefined && !partial)
+    ctx.addIssue({ code: "custom", path: ["token"], message: "an Upstash REST URL needs its token" });
+};
 
 export const CreateDataSource = z
   .discriminatedUnion("kind", [
     z.object({ kind: z.literal("postgres"), name, connectionString, endpoint: endpoint.optional() }).strict(),
-    z.object({ kind: z.literal("redis"), name, url: redisUrl, token }).strict(),
+    z
+      .object({ kind: z.literal("redis"), name, url: redisUrl, token: token.optional(), transport: transport.optional() })
+      .strict()
+      .superRefine((body, ctx) => redisFields(body, ctx)),
   ])
   .openapi("CreateDataSource");
 
 const Connection = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).openapi({
   description:
-    "Where the source points and as whom (Postgres: host, port, database, user, hasPassword, sslmode, endpoint; Redis: url, hasToken); never a secret",
+    "Where the source points and as whom (Postgres: host, port, database, user, hasPassword, sslmode, endpoint; Redis over tcp: transport, host, port, database, user, hasPassword, tls; Redis over upstash-rest: transport, url, hasToken); never a secret",
   example: {
     host: "ep-cool-1.eu-central-1.aws.neon.tech",
     port: 5432,
@@ -131,7 +155,13 @@ export const update = createRoute({
   ...authed,
   request: {
     params: SourceParams,
-    body: jsonBody(z.object({ name, connectionString, endpoint: endpoint.nullable(), url: redisUrl, token }).partial().strict()),
+    body: jsonBody(
+      z
+        .object({ name, connectionString, endpoint: endpoint.nullable(), url: redisUrl, token })
+        .partial()
+        .strict()
+        .superRefine((body, ctx) => redisFields(body, ctx, { partial: true })),
+    ),
   },
   responses: { 200: one("Updated"), ...problemResponses(400, 401, 403, 404, 409, 415, 422) },
 });

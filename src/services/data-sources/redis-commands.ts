@@ -124,19 +124,39 @@ export const writeCommands = new Set([
 
 export type CommandClass = "read" | "write" | "refused";
 
+/** ASCII upper case: Redis compares names and options byte-wise without case, so no other letters may count. */
+const asciiUpper = (text: string) => text.replace(/[a-z]+/g, (letters) => letters.toUpperCase());
+
+/**
+ * A command's canonical name (what is checked and what is sent), or undefined when the name is not a plain command
+ * word: Unicode that upper-cases to ASCII ("ſet" → "SET"), spaces, control bytes, a subcommand glued on.
+ */
+export function canonicalName(name: string): string | undefined {
+  return /^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(name) ? asciiUpper(name) : undefined;
+}
+
+/** Commands whose purpose is another logical database; never on the lists, named here so the refusal can say why. */
+const databaseCommands = new Set(["SELECT", "MOVE", "SWAPDB", "MIGRATE"]);
+
 /**
  * Options by which an allowed command would reach another logical database (`COPY src dst DB 3`); the source's database
- * is the only one a data source may touch. SELECT, MOVE, SWAPDB and MIGRATE are not on the lists at all.
+ * (the one in its URL) is the only one a data source may touch.
  */
 const databaseOptions: Record<string, (args: string[]) => boolean> = {
-  COPY: (args) => args.slice(2).some((arg) => arg.toUpperCase() === "DB"),
+  COPY: (args) => args.slice(2).some((arg) => asciiUpper(arg) === "DB"),
 };
+
+/** Why a command may not be sent through a data source, or undefined when it may (then `classify` says which list). */
+export function refusal(name: string, args: string[] = []): string | undefined {
+  const upper = canonicalName(name);
+  if (upper === undefined) return `${JSON.stringify(name.slice(0, 64))} is not a command name`;
+  if (databaseCommands.has(upper) || databaseOptions[upper]?.(args)) return `${upper} would reach another database`;
+  if (!readCommands.has(upper) && !writeCommands.has(upper)) return `${upper} is not on the allow-list`;
+  return undefined;
+}
 
 /** FLUSHALL, CONFIG, EVAL, KEYS, MONITOR, DEBUG, SHUTDOWN…, anything unknown, and an argument naming a database are refused. */
 export function classify(name: string, args: string[] = []): CommandClass {
-  const upper = name.toUpperCase();
-  if (databaseOptions[upper]?.(args)) return "refused";
-  if (readCommands.has(upper)) return "read";
-  if (writeCommands.has(upper)) return "write";
-  return "refused";
+  if (refusal(name, args) !== undefined) return "refused";
+  return readCommands.has(canonicalName(name)!) ? "read" : "write";
 }

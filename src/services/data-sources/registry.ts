@@ -5,13 +5,16 @@ import { ApiError } from "../../lib/problem.ts";
 import type { DataSource } from "../../lib/tenancy.ts";
 import { enforceHost, parseOrigin, parsePostgresUrl } from "./network.ts";
 import type { PostgresCredentials, PostgresTarget } from "./postgres.ts";
+import { checkedRedisUrl, parseRedisUrl, type RedisTransport } from "./redis-address.ts";
 import { decryptSecret, encryptSecret, keyIdOf } from "./secrets.ts";
 
 export type { DataSource };
 
+/** `transport` absent: a source registered before transports existed, which is Upstash REST. TCP carries its password in `url`. */
 export interface RedisCredentials {
+  transport?: RedisTransport;
   url: string;
-  token: string;
+  token?: string;
 }
 
 export type Credentials = { kind: "postgres"; postgres: PostgresCredentials } | { kind: "redis"; redis: RedisCredentials };
@@ -52,9 +55,8 @@ export async function open(config: Config, source: DataSource): Promise<Credenti
 export function checkedCredentials(config: Config, credentials: Credentials): Credentials {
   const allowPrivate = config.DATA_SOURCE_ALLOW_PRIVATE;
   if (credentials.kind === "redis") {
-    const { origin, host } = parseOrigin(credentials.redis.url, "body.url");
-    enforceHost(host, allowPrivate, "body.url");
-    return { kind: "redis", redis: { ...credentials.redis, url: origin } };
+    const { transport, url } = checkedRedisUrl(credentials.redis.url, allowPrivate, "body.url");
+    return { kind: "redis", redis: transport === "tcp" ? { transport, url } : { transport, url, token: credentials.redis.token ?? "" } };
   }
   const { connectionString, endpoint } = credentials.postgres;
   enforceHost(parsePostgresUrl(connectionString, "body.connectionString").host, allowPrivate, "body.connectionString");
@@ -89,7 +91,24 @@ export async function redisCredentials(config: Config, source: DataSource): Prom
 
 /** What of a connection may be shown: where it goes and as whom, and whether a secret is set — never the secret. */
 export function displayOf(credentials: Credentials): DataSource["display"] {
-  if (credentials.kind === "redis") return { url: new URL(credentials.redis.url).origin, hasToken: credentials.redis.token.length > 0 };
+  if (credentials.kind === "redis") {
+    if (credentials.redis.transport !== "tcp")
+      return {
+        transport: "upstash-rest",
+        url: new URL(credentials.redis.url).origin,
+        hasToken: (credentials.redis.token ?? "").length > 0,
+      };
+    const address = parseRedisUrl(credentials.redis.url, "body.url");
+    return {
+      transport: "tcp",
+      host: address.host,
+      port: address.port,
+      database: address.db,
+      user: address.username ?? null,
+      hasPassword: address.password !== undefined,
+      tls: address.tls,
+    };
+  }
   const address = parsePostgresUrl(credentials.postgres.connectionString, "body.connectionString");
   return {
     host: address.host,

@@ -42,7 +42,7 @@ describe("registering", () => {
     const ada = await person("ds-redis");
     const slug = await team(ada);
     const source = await createSource(ada, slug, redisBody({ name: "Cache" }));
-    expect(source.connection).toEqual({ url: env.UPSTASH_REDIS_REST_URL, hasToken: true });
+    expect(source.connection).toEqual({ transport: "upstash-rest", url: env.UPSTASH_REDIS_REST_URL, hasToken: true });
     await expectProblem(
       await call(`/api/v1/orgs/${slug}/data-sources`, { method: "POST", token: ada.token, body: redisBody({ name: "Cache" }) }),
       409,
