@@ -11,6 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFaultControl, type FaultTargets } from "./support/fault-control.ts";
+import { startTcpProxy } from "./support/tcp-proxy.ts";
 
 export interface StackInfo {
   name: string;
@@ -39,6 +40,11 @@ declare module "vitest" {
     faultControlUrl: string;
     /** The fault stack's own OpenAI stub (ends in /v1). */
     faultOpenaiStub: string;
+    /**
+     * The machine's real Postgres for TCP data sources, as an admin connection string (the tests create their databases
+     * there), and the same server behind a stoppable proxy (faultControlUrl's /postgres-tcp/stop|start); null without one.
+     */
+    postgresTcp: { adminUrl: string; proxyPort: number } | null;
     /** The email stub the Worker under test sends to (Resend's wire format); GET /_stub/messages reads what it received. */
     emailStub: string;
   }
@@ -127,7 +133,12 @@ export default async function setup(project: TestProject) {
   const faultStack = await startStack({ postgresUrl, freshDatabase: postgresUrl !== undefined, redisUrl, requireReal, log });
   const faultStub = await startOpenAIStub();
   const persistDir = await mkdtemp(join(tmpdir(), "datacrafted-faults-"));
-  const faults: FaultTargets = { stack: faultStack, openai: faultStub, persistDir };
+  const realPostgres = postgresUrl ? new URL(postgresUrl) : undefined;
+  const postgresTcp = realPostgres
+    ? await startTcpProxy({ host: realPostgres.hostname, port: Number(realPostgres.port || 5432) })
+    : undefined;
+  project.provide("postgresTcp", postgresTcp && postgresUrl ? { adminUrl: postgresUrl, proxyPort: postgresTcp.port } : null);
+  const faults: FaultTargets = { stack: faultStack, openai: faultStub, persistDir, postgresTcp };
   const faultVars = {
     ...workerVars,
     ...faultStack.workerVars,
@@ -163,6 +174,7 @@ export default async function setup(project: TestProject) {
   project.provide("faultOpenaiStub", faultStub.url);
   return async () => {
     await control.close();
+    await postgresTcp?.close();
     await faultWorker.dispose();
     await faultStub.close();
     await faultStack.stop();
