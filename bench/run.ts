@@ -12,6 +12,7 @@ import { startOpenAIStub } from "../dev/openai-stub/server.ts";
 import { connectInspector } from "./inspector.ts";
 import { startStack } from "../dev/stack.ts";
 import { measureStore } from "./store.ts";
+import { measureSources } from "./sources.ts";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -23,7 +24,8 @@ process.env.WRANGLER_LOG_PATH = debugLog;
 const { unstable_startWorker } = await import("wrangler");
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 // BENCH_ONLY=upload runs the upload alone (for work on the upload path); BENCH_ONLY=formats the CSV/NDJSON/JSON comparison alone;
-// BENCH_ONLY=store the DatasetStore alone (load, queries and DuckDB beside them).
+// BENCH_ONLY=store the DatasetStore alone (load, queries and DuckDB beside them); BENCH_ONLY=sources Postgres data sources
+// alone (a one-row query on each transport, cold and warm, beside postgres.js from Node; bench/sources.ts).
 const only = process.env.BENCH_ONLY;
 const uploadOnly = only === "upload" || only === "formats" || only === "store";
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -105,6 +107,35 @@ const post = (path: string, body: unknown) =>
   fetch(`${limited.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 await post("/api/v1/auth/signup", { email, password });
 const { accessToken } = (await (await post("/api/v1/auth/signin", { email, password })).json()) as { accessToken: string };
+
+// Postgres data sources alone: their figures go to bench/results/sources.json, and the run ends there.
+if (only === "sources") {
+  if (stack.postgres !== "postgres")
+    throw new Error("BENCH_ONLY=sources needs the machine's Postgres (LOCAL_POSTGRES_URL or 127.0.0.1:5432)");
+  const org = await fetch(`${unlimited.url}/api/v1/orgs`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${accessToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "bench sources" }),
+  });
+  const { slug } = (await org.json()) as { slug: string };
+  const sources = await measureSources({
+    url: unlimited.url,
+    token: accessToken,
+    slug,
+    connectionString: stack.workerVars.DATABASE_URL,
+    neonEndpoint: stack.workerVars.NEON_FETCH_ENDPOINT,
+  });
+  console.table(sources);
+  writeFileSync(
+    `${root}bench/results/sources.json`,
+    `${JSON.stringify({ at: new Date().toISOString(), machine: { cpus: (await import("node:os")).cpus().length }, sources }, null, 2)}\n`,
+  );
+  for (const worker of [limited, unlimited, uploader]) await worker.worker.dispose();
+  await stack.stop();
+  await openaiStub.close();
+  rmSync(persistDir, { recursive: true, force: true });
+  process.exit(0);
+}
 
 interface Scenario {
   name: string;

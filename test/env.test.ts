@@ -17,6 +17,7 @@ const valid = {
   SESSION_ROOMS: env.SESSION_ROOMS,
   DATASET_LOAD_QUEUE: env.DATASET_LOAD_QUEUE,
   DATASET_STORES: env.DATASET_STORES,
+  SOURCE_CONNECTIONS: env.SOURCE_CONNECTIONS,
 };
 
 afterEach(() => vi.restoreAllMocks());
