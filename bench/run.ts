@@ -122,8 +122,8 @@ if (only === "sources") {
     url: unlimited.url,
     token: accessToken,
     slug,
-    connectionString: stack.workerVars.DATABASE_URL,
-    neonEndpoint: stack.workerVars.NEON_FETCH_ENDPOINT,
+    connectionString: (await realPostgres())!,
+    neon: { connectionString: stack.workerVars.DATABASE_URL, endpoint: stack.workerVars.NEON_FETCH_ENDPOINT },
   });
   console.table(sources);
   writeFileSync(

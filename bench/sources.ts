@@ -9,9 +9,10 @@ export interface SourcesBenchOptions {
   url: string;
   token: string;
   slug: string;
-  /** The real Postgres database the sources point at, and the Neon gateway in front of the same server. */
+  /** The machine's Postgres, as the tcp source and Node reach it. */
   connectionString: string;
-  neonEndpoint: string;
+  /** The Neon gateway in front of the same server, as the neon-http source reaches it. */
+  neon: { connectionString: string; endpoint: string };
   calls?: number;
   coldSources?: number;
 }
@@ -37,23 +38,14 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
   return performance.now() - started;
 }
 
-export async function measureSources({
-  url,
-  token,
-  slug,
-  connectionString,
-  neonEndpoint,
-  calls = 200,
-  coldSources = 20,
-}: SourcesBenchOptions) {
+export async function measureSources({ url, token, slug, connectionString, neon, calls = 200, coldSources = 20 }: SourcesBenchOptions) {
   const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
   const register = async (transport: "tcp" | "neon-http") => {
     const body = {
       kind: "postgres",
       name: `bench-${transport}-${crypto.randomUUID().slice(0, 8)}`,
-      connectionString,
       transport,
-      ...(transport === "neon-http" ? { endpoint: neonEndpoint } : {}),
+      ...(transport === "neon-http" ? neon : { connectionString }),
     };
     const response = await fetch(`${url}/api/v1/orgs/${slug}/data-sources`, { method: "POST", headers, body: JSON.stringify(body) });
     if (response.status !== 201) throw new Error(`registering a ${transport} source: ${response.status} ${await response.text()}`);
