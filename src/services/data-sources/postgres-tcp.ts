@@ -102,13 +102,15 @@ export async function readOnlyTcp(pool: Pool, steps: Step[], deadline: Deadline)
   const arm = `SET LOCAL statement_timeout = ${Math.max(1, Math.floor(deadline.statementTimeoutMs))}`;
   const work = pool.begin("READ ONLY", async (tx) => {
     // Strings as the parser that checked the query read them (a server set otherwise would read backslashes differently).
-    await tx.unsafe("SET LOCAL standard_conforming_strings = on", [], extended);
+    // The settings and the statement are pipelined (one round trip): if a setting fails, the aborted transaction refuses the rest.
+    const conforming = tx.unsafe("SET LOCAL standard_conforming_strings = on", [], extended);
     const results: RawResult[] = [];
     for (const step of steps) {
       if (expired) throw new Error("deadline");
-      await tx.unsafe(arm, [], extended);
+      const armed = tx.unsafe(arm, [], extended);
       running = tx.unsafe(step.text, step.params as postgres.ParameterOrJSON<never>[], extended);
-      const rows = (await running.raw()) as unknown as (Buffer | null)[][] & { columns?: { name: string; type: number }[] };
+      const [, , raw] = await Promise.all([conforming, armed, running.raw()]);
+      const rows = raw as unknown as (Buffer | null)[][] & { columns?: { name: string; type: number }[] };
       running = undefined;
       results.push({
         fields: (rows.columns ?? []).map((column) => ({ name: column.name, dataTypeID: column.type })),
