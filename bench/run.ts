@@ -14,6 +14,7 @@ import { startStack } from "../dev/stack.ts";
 import { measureStore } from "./store.ts";
 import { measureTus } from "./tus.ts";
 import { measureRedisSources } from "./redis-sources.ts";
+import { measureSources } from "./sources.ts";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -26,9 +27,10 @@ const { unstable_startWorker } = await import("wrangler");
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 // BENCH_ONLY=upload runs the upload alone (for work on the upload path); BENCH_ONLY=formats the CSV/NDJSON/JSON comparison alone;
 // BENCH_ONLY=store the DatasetStore alone (load, queries and DuckDB beside them); BENCH_ONLY=costs what each kind of request costs;
-// BENCH_ONLY=tus the direct upload and the resumable one (BENCH_TUS_MB, default 1024, in 64 MiB chunks) beside it.
-// BENCH_ONLY=store the DatasetStore alone (load, queries and DuckDB beside them); BENCH_ONLY=redis-sources a Redis data
-// source over TCP and REST beside Node's clients (bench/redis-sources.ts).
+// BENCH_ONLY=tus the direct upload and the resumable one (BENCH_TUS_MB, default 1024, in 64 MiB chunks) beside it;
+// BENCH_ONLY=redis-sources a Redis data source over TCP and REST beside Node's clients (bench/redis-sources.ts);
+// BENCH_ONLY=sources Postgres data sources alone (a one-row query on each transport, cold and warm, beside postgres.js
+// from Node; bench/sources.ts).
 const only = process.env.BENCH_ONLY;
 const uploadOnly = only === "upload" || only === "formats" || only === "store" || only === "tus";
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -146,6 +148,34 @@ if (only === "redis-sources") {
     `${JSON.stringify({ at: new Date().toISOString(), redis: stack.redis, ...redisSources }, null, 2)}\n`,
   );
   for (const instance of [limited, unlimited, uploader]) await instance.worker.dispose();
+  await stack.stop();
+  await openaiStub.close();
+  rmSync(persistDir, { recursive: true, force: true });
+  process.exit(0);
+}
+// Postgres data sources alone: their figures go to bench/results/sources.json, and the run ends there.
+if (only === "sources") {
+  if (stack.postgres !== "postgres")
+    throw new Error("BENCH_ONLY=sources needs the machine's Postgres (LOCAL_POSTGRES_URL or 127.0.0.1:5432)");
+  const org = await fetch(`${unlimited.url}/api/v1/orgs`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${accessToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "bench sources" }),
+  });
+  const { slug } = (await org.json()) as { slug: string };
+  const sources = await measureSources({
+    url: unlimited.url,
+    token: accessToken,
+    slug,
+    connectionString: (await realPostgres())!,
+    neon: { connectionString: stack.workerVars.DATABASE_URL, endpoint: stack.workerVars.NEON_FETCH_ENDPOINT },
+  });
+  console.table(sources);
+  writeFileSync(
+    `${root}bench/results/sources.json`,
+    `${JSON.stringify({ at: new Date().toISOString(), machine: { cpus: (await import("node:os")).cpus().length }, sources }, null, 2)}\n`,
+  );
+  for (const worker of [limited, unlimited, uploader]) await worker.worker.dispose();
   await stack.stop();
   await openaiStub.close();
   rmSync(persistDir, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { JSON_DEPTH_CEILING } from "./services/datasets/parsers.ts";
 import { parseDataSourceKeys } from "./services/data-sources/secrets.ts";
 import { createLogger } from "./lib/logger.ts";
+import type { SourceConnection } from "./durable-objects/source-connection/source-connection.ts";
 
 /** Values copied from docs and examples: a deployment using one has not been configured. */
 const placeholders = [/replace[-_ ]?(me|with)/i, /^changeme$/i, /^example/i, /^(secret|password|test)$/i, /your[-_]/i];
@@ -145,6 +146,11 @@ export const configSchema = z
       (value) => typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function",
       "must be a Durable Object namespace binding",
     ),
+    /** One SourceConnection per data source: its pool, breaker and metrics (src/durable-objects/source-connection). */
+    SOURCE_CONNECTIONS: z.custom<DurableObjectNamespace<SourceConnection>>(
+      (value) => typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function",
+      "must be a Durable Object namespace binding",
+    ),
     SESSION_ROOMS: z.custom<DurableObjectNamespace>(
       (value) => typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function",
       "must be a Durable Object namespace binding",
@@ -158,6 +164,9 @@ export const configSchema = z
     DATA_SOURCE_TIMEOUT_MS: positiveInt(5_000),
     DATA_SOURCE_MAX_RESULT_BYTES: positiveInt(4 * 1024 * 1024),
     DATA_SOURCE_IMPORT_MAX_ROWS: positiveInt(100_000),
+    /** TCP sources: warm connections each source's SourceConnection keeps, and the calls it runs at once (more get 503). */
+    DATA_SOURCE_POOL_SIZE: positiveInt(3),
+    DATA_SOURCE_MAX_CONCURRENT: positiveInt(10),
     /** Lets data sources reach loopback, private, link-local, CGNAT, ULA and metadata addresses; unset: only outside production. */
     DATA_SOURCE_ALLOW_PRIVATE: z.enum(["true", "false"]).optional(),
     /**

@@ -5,6 +5,7 @@ import { queue } from "./queues/index.ts";
 
 export { SessionRoom } from "./durable-objects/session-room/session-room.ts";
 export { DatasetStore } from "./durable-objects/dataset-store/dataset-store.ts";
+export { SourceConnection } from "./durable-objects/source-connection/source-connection.ts";
 
 export default {
   fetch: app.fetch,

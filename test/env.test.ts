@@ -19,6 +19,7 @@ const valid = {
   DATASET_LOAD_QUEUE: env.DATASET_LOAD_QUEUE,
   WEBHOOK_QUEUE: env.WEBHOOK_QUEUE,
   DATASET_STORES: env.DATASET_STORES,
+  SOURCE_CONNECTIONS: env.SOURCE_CONNECTIONS,
 };
 
 afterEach(() => vi.restoreAllMocks());

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFaultControl, type FaultTargets } from "./support/fault-control.ts";
 import { startWebhookReceiver } from "./support/webhook-receiver.ts";
+import { startTcpProxy } from "./support/tcp-proxy.ts";
 
 export interface StackInfo {
   name: string;
@@ -45,6 +46,11 @@ declare module "vitest" {
      * run has no real Redis (then the TCP suites say so and are skipped).
      */
     redisTcpUrl: string | null;
+    /**
+     * The machine's real Postgres for TCP data sources, as an admin connection string (the tests create their databases
+     * there), and the same server behind a stoppable proxy (faultControlUrl's /postgres-tcp/stop|start); null without one.
+     */
+    postgresTcp: { adminUrl: string; proxyPort: number } | null;
     /** The email stub the Worker under test sends to (Resend's wire format); GET /_stub/messages reads what it received. */
     emailStub: string;
     /** The webhook receiver (test/support/webhook-receiver.ts): POST /hooks/{name} receives, /_control/{name} scripts and reads. */
@@ -138,7 +144,12 @@ export default async function setup(project: TestProject) {
   const faultStack = await startStack({ postgresUrl, freshDatabase: postgresUrl !== undefined, redisUrl, requireReal, log });
   const faultStub = await startOpenAIStub();
   const persistDir = await mkdtemp(join(tmpdir(), "datacrafted-faults-"));
-  const faults: FaultTargets = { stack: faultStack, openai: faultStub, persistDir };
+  const realPostgres = postgresUrl ? new URL(postgresUrl) : undefined;
+  const postgresTcp = realPostgres
+    ? await startTcpProxy({ host: realPostgres.hostname, port: Number(realPostgres.port || 5432) })
+    : undefined;
+  project.provide("postgresTcp", postgresTcp && postgresUrl ? { adminUrl: postgresUrl, proxyPort: postgresTcp.port } : null);
+  const faults: FaultTargets = { stack: faultStack, openai: faultStub, persistDir, postgresTcp };
   const faultVars = {
     ...workerVars,
     ...faultStack.workerVars,
@@ -174,6 +185,7 @@ export default async function setup(project: TestProject) {
   project.provide("faultOpenaiStub", faultStub.url);
   return async () => {
     await control.close();
+    await postgresTcp?.close();
     await faultWorker.dispose();
     await faultStub.close();
     await faultStack.stop();

@@ -4,9 +4,12 @@ import { join } from "node:path";
 import { listen, sendJson, type Listening } from "../../dev/http.ts";
 import type { Stack } from "../../dev/stack.ts";
 import type { OpenAIStub } from "../../dev/openai-stub/server.ts";
+import type { TcpProxy } from "./tcp-proxy.ts";
 
 export interface FaultTargets {
   stack: Stack;
+  /** A TCP proxy in front of the machine's Postgres, for TCP data sources (absent without a real Postgres). */
+  postgresTcp?: TcpProxy;
   openai: OpenAIStub;
   /** The fault Worker's persistence directory (wrangler's `dev.persist`): where its R2 bucket lives. */
   persistDir: string;
@@ -59,12 +62,17 @@ async function r2State(persistDir: string, fragment: string): Promise<R2State> {
 }
 
 /**
- * `POST /{neon|upstash|openai}/{stop|start}` really closes (dropping in-flight connections) and
+ * `POST /{neon|upstash|openai|postgres-tcp}/{stop|start}` really closes (dropping in-flight connections) and
  * reopens that server on its port; `POST /neon/delay?ms=` adds latency to each SQL request;
  * `GET /neon/stats` counts SQL requests; `GET /r2/objects?contains=` lists the Worker's R2 keys.
  */
 export async function startFaultControl(targets: FaultTargets): Promise<Listening> {
-  const servers: Record<string, Restartable> = { neon: targets.stack.neon, upstash: targets.stack.upstash, openai: targets.openai };
+  const servers: Record<string, Restartable> = {
+    neon: targets.stack.neon,
+    upstash: targets.stack.upstash,
+    openai: targets.openai,
+    ...(targets.postgresTcp ? { "postgres-tcp": targets.postgresTcp } : {}),
+  };
   return listen(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://control");
     const [name, action] = url.pathname.split("/").filter(Boolean);

@@ -7,8 +7,8 @@ import { requireDataSource, requireOrg } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { principalOf } from "../../lib/principal.ts";
 import { resetCircuit } from "../../services/data-sources/circuit.ts";
-import { type RoleFlags, testPostgres } from "../../services/data-sources/postgres.ts";
-import { transportOf } from "../../services/data-sources/redis-address.ts";
+import { type RoleFlags, testPostgres, transportOf } from "../../services/data-sources/postgres.ts";
+import { transportOf as redisTransportOf } from "../../services/data-sources/redis-address.ts";
 import { testRedis } from "../../services/data-sources/redis-browse.ts";
 import {
   checkedCredentials,
@@ -20,6 +20,7 @@ import {
   redisCredentials,
   seal,
 } from "../../services/data-sources/registry.ts";
+import type { Config } from "../../env.ts";
 import type * as routes from "./data-sources.routes.ts";
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
@@ -37,6 +38,32 @@ export const present = (source: DataSource, org: string) => ({
   createdAt: source.createdAt.toISOString(),
   updatedAt: source.updatedAt.toISOString(),
 });
+
+/** After a change or a delete: the isolate's breaker and the source object's connections and breaker start afresh. */
+async function forget(config: Config, source: DataSource) {
+  resetCircuit(source.id);
+  if (source.kind === "postgres") await connectionOf(config, source.id).reset(source.id);
+}
+
+const connectionOf = (config: Config, id: string) => config.SOURCE_CONNECTIONS.get(config.SOURCE_CONNECTIONS.idFromName(id));
+
+/** Health and metrics are kept by the source's connection object, which TCP Postgres sources go through. */
+async function requireTcpSource(c: Parameters<AppRouteHandler<typeof routes.health>>[0]) {
+  const { slug, id } = c.req.valid("param");
+  const { source } = await requireDataSource(c, slug, id, "data_sources:read");
+  const credentials = source.kind === "postgres" ? await open(c.get("config"), source) : undefined;
+  if (credentials?.kind !== "postgres" || transportOf(credentials.postgres) !== "tcp") {
+    throw new ApiError(422, {
+      code: "DATA_SOURCE_WRONG_KIND",
+      detail: "Health and metrics are kept for Postgres sources on the tcp transport; this one is not.",
+    });
+  }
+  return connectionOf(c.get("config"), source.id);
+}
+
+export const health: AppRouteHandler<typeof routes.health> = async (c) => c.json(await (await requireTcpSource(c)).health(), 200);
+
+export const metrics: AppRouteHandler<typeof routes.metrics> = async (c) => c.json(await (await requireTcpSource(c)).metrics(), 200);
 
 const nameTaken = (name: string) => new ApiError(409, { detail: `The organization already has a data source named "${name}".` });
 
@@ -63,7 +90,14 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const credentials = checkedCredentials(
     c.get("config"),
     body.kind === "postgres"
-      ? { kind: "postgres", postgres: { connectionString: body.connectionString, ...(body.endpoint ? { endpoint: body.endpoint } : {}) } }
+      ? {
+          kind: "postgres",
+          postgres: {
+            connectionString: body.connectionString,
+            ...(body.endpoint ? { endpoint: body.endpoint } : {}),
+            transport: body.transport ?? (body.endpoint ? "neon-http" : "tcp"),
+          },
+        }
       : { kind: "redis", redis: { url: body.url, token: body.token } },
   );
   const id = crypto.randomUUID();
@@ -98,7 +132,7 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
 /** The credentials after a PATCH: the stored ones with the fields sent replaced; fields of the other kind are a 400. */
 async function patched(c: Parameters<AppRouteHandler<typeof routes.update>>[0], source: DataSource) {
   const body = c.req.valid("json");
-  const foreign = source.kind === "postgres" ? (["url", "token"] as const) : (["connectionString", "endpoint"] as const);
+  const foreign = source.kind === "postgres" ? (["url", "token"] as const) : (["connectionString", "endpoint", "transport"] as const);
   const wrong = foreign.filter((field) => body[field] !== undefined);
   if (wrong.length > 0) {
     throw new ApiError(400, {
@@ -109,7 +143,7 @@ async function patched(c: Parameters<AppRouteHandler<typeof routes.update>>[0], 
   }
   const changes =
     source.kind === "postgres"
-      ? body.connectionString !== undefined || body.endpoint !== undefined
+      ? body.connectionString !== undefined || body.endpoint !== undefined || body.transport !== undefined
       : body.url !== undefined || body.token !== undefined;
   if (!changes) return undefined;
   const current = await open(c.get("config"), source).catch(() => undefined);
@@ -119,12 +153,13 @@ async function patched(c: Parameters<AppRouteHandler<typeof routes.update>>[0], 
     if (!connectionString)
       throw new ApiError(422, { detail: "The stored credentials cannot be opened: send a whole new connectionString." });
     const endpoint = body.endpoint === null ? undefined : (body.endpoint ?? was?.endpoint);
-    return { kind: "postgres", postgres: { connectionString, ...(endpoint ? { endpoint } : {}) } } satisfies Credentials;
+    const transport = body.transport ?? (body.endpoint ? "neon-http" : was ? transportOf(was) : "tcp");
+    return { kind: "postgres", postgres: { connectionString, ...(endpoint ? { endpoint } : {}), transport } } satisfies Credentials;
   }
   const was = current?.kind === "redis" ? current.redis : undefined;
   const url = body.url ?? was?.url;
   if (!url) throw new ApiError(422, { detail: "The stored credentials cannot be opened: send a whole new url." });
-  if (transportOf(url) === "tcp") {
+  if (redisTransportOf(url) === "tcp") {
     if (body.token !== undefined)
       throw new ApiError(400, {
         code: "VALIDATION_FAILED",
@@ -165,7 +200,7 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
       throw error;
     });
   if (!row) throw new ApiError(404, { detail: "No data source with this id is visible to you." });
-  resetCircuit(source.id);
+  await forget(c.get("config"), source);
   return c.json(present(row, org.slug), 200);
 };
 
@@ -176,7 +211,7 @@ export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
     .get("services")
     .db.delete(dataSources)
     .where(and(eq(dataSources.id, source.id), eq(dataSources.orgId, org.id)));
-  resetCircuit(source.id);
+  await forget(c.get("config"), source);
   return c.body(null, 204);
 };
 

@@ -5,6 +5,7 @@ import { authed } from "../../lib/create-app.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import type { ApiError } from "../../lib/problem.ts";
 import { parseOrigin, parsePostgresUrl } from "../../services/data-sources/network.ts";
+import { postgresTransports } from "../../services/data-sources/postgres.ts";
 import { parseRedisUrl, redisTransports, transportOf } from "../../services/data-sources/redis-address.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
 import { Slug, SlugParam, Text, Timestamp } from "../schemas.ts";
@@ -36,6 +37,10 @@ const endpoint = z
     description:
       "A non-Neon proxy that speaks Neon's SQL-over-HTTP protocol: a bare origin (its path /sql is implied); unset: Neon's endpoint for the host",
   });
+const postgresTransport = z.enum(postgresTransports).openapi({
+  description:
+    "How the source is reached: tcp (Postgres' own protocol, through the source's connection pool) or neon-http (Neon's SQL-over-HTTP). Default: tcp, or neon-http when an endpoint is given",
+});
 const redisUrl = z
   .string()
   .max(2_000)
@@ -50,7 +55,7 @@ const token = z
   .min(1)
   .max(4_000)
   .openapi({ description: "The Upstash REST token (REST URLs only); written once, never shown again" });
-const transport = z.enum(redisTransports).openapi({
+const redisTransport = z.enum(redisTransports).openapi({
   description: "How the source is reached; implied by the URL (redis:// and rediss:// are tcp, https:// is upstash-rest)",
 });
 
@@ -68,9 +73,17 @@ const redisFields = (body: { url?: string; token?: string; transport?: string },
 
 export const CreateDataSource = z
   .discriminatedUnion("kind", [
-    z.object({ kind: z.literal("postgres"), name, connectionString, endpoint: endpoint.optional() }).strict(),
     z
-      .object({ kind: z.literal("redis"), name, url: redisUrl, token: token.optional(), transport: transport.optional() })
+      .object({
+        kind: z.literal("postgres"),
+        name,
+        connectionString,
+        endpoint: endpoint.optional(),
+        transport: postgresTransport.optional(),
+      })
+      .strict(),
+    z
+      .object({ kind: z.literal("redis"), name, url: redisUrl, token: token.optional(), transport: redisTransport.optional() })
       .strict()
       .superRefine((body, ctx) => redisFields(body, ctx)),
   ])
@@ -78,7 +91,7 @@ export const CreateDataSource = z
 
 const Connection = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).openapi({
   description:
-    "Where the source points and as whom (Postgres: host, port, database, user, hasPassword, sslmode, endpoint; Redis over tcp: transport, host, port, database, user, hasPassword, tls; Redis over upstash-rest: transport, url, hasToken); never a secret",
+    "Where the source points and as whom (Postgres: host, port, database, user, hasPassword, sslmode, endpoint, transport; Redis over tcp: transport, host, port, database, user, hasPassword, tls; Redis over upstash-rest: transport, url, hasToken); never a secret",
   example: {
     host: "ep-cool-1.eu-central-1.aws.neon.tech",
     port: 5432,
@@ -87,6 +100,7 @@ const Connection = z.record(z.string(), z.union([z.string(), z.number(), z.boole
     hasPassword: true,
     sslmode: "require",
     endpoint: null,
+    transport: "tcp",
   },
 });
 
@@ -157,7 +171,7 @@ export const update = createRoute({
     params: SourceParams,
     body: jsonBody(
       z
-        .object({ name, connectionString, endpoint: endpoint.nullable(), url: redisUrl, token })
+        .object({ name, connectionString, endpoint: endpoint.nullable(), transport: postgresTransport, url: redisUrl, token })
         .partial()
         .strict()
         .superRefine((body, ctx) => redisFields(body, ctx, { partial: true })),
@@ -214,5 +228,87 @@ export const test = createRoute({
   responses: {
     200: { description: "Connected", content: { "application/json": { schema: TestResult } } },
     ...problemResponses(400, 401, 403, 404, 409, 422, 502, 503, 504),
+  },
+});
+
+const Breaker = z
+  .object({
+    state: z.enum(["closed", "open", "half-open"]),
+    failures: z.number().int().openapi({ description: "Outages in a row so far" }),
+    retryAfterSeconds: z.number().int().nullable().openapi({ description: "While open: seconds until one trial call may pass" }),
+  })
+  .openapi("DataSourceBreaker");
+
+export const SourceHealth = z
+  .object({
+    status: z.enum(["up", "degraded", "down", "unknown"]).openapi({
+      description:
+        "From the last hour of calls: down (breaker open, or the last call an outage), degraded (some outages), up, or unknown (no calls)",
+    }),
+    windowSeconds: z.number().int(),
+    calls: z.number().int(),
+    outages: z.number().int().openapi({ description: "Calls that found the source unreachable or timed out" }),
+    lastCallAt: Timestamp.nullable(),
+    lastOutageAt: Timestamp.nullable(),
+    breaker: Breaker,
+  })
+  .openapi("DataSourceHealth");
+
+const count = z.number().int();
+export const SourceMetrics = z
+  .object({
+    windowSeconds: z.number().int(),
+    calls: count,
+    outcomes: z
+      .object({
+        ok: count,
+        query_failed: count,
+        query_timeout: count,
+        timeout: count,
+        unreachable: count,
+        auth_failed: count,
+        circuit_open: count,
+        busy: count,
+        error: count,
+      })
+      .openapi({ description: "Calls by how they ended: the caller's own failures (query_*), the source's, or refused here" }),
+    latencyMs: z.object({ p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() }),
+    lastCallAt: Timestamp.nullable(),
+    lastOutageAt: Timestamp.nullable(),
+    breaker: Breaker,
+    pool: z.object({
+      size: count.openapi({ description: "Warm connections kept (DATA_SOURCE_POOL_SIZE)" }),
+      inUse: count,
+      waiting: count,
+      maxConcurrent: count.openapi({ description: "Calls at once before 503 DATA_SOURCE_BUSY (DATA_SOURCE_MAX_CONCURRENT)" }),
+    }),
+  })
+  .openapi("DataSourceMetrics");
+
+export const health = createRoute({
+  method: "get",
+  path: "/orgs/{slug}/data-sources/{id}/health",
+  operationId: "getDataSourceHealth",
+  tags,
+  summary: "The source's status over the last hour, from its connection object's call log (TCP sources; viewers and above)",
+  ...authed,
+  request: { params: SourceParams },
+  responses: {
+    200: { description: "Its health", content: { "application/json": { schema: SourceHealth } } },
+    ...problemResponses(400, 401, 403, 404, 422),
+  },
+});
+
+export const metrics = createRoute({
+  method: "get",
+  path: "/orgs/{slug}/data-sources/{id}/metrics",
+  operationId: "getDataSourceMetrics",
+  tags,
+  summary: "Calls, outcomes, latency percentiles, breaker and pool of the last hour (TCP sources; viewers and above)",
+  ...authed,
+  request: { params: SourceParams },
+  responses: {
+    200: { description: "Its metrics", content: { "application/json": { schema: SourceMetrics } } },
+    ...problemResponses(400, 401, 403, 404, 422),
   },
 });

@@ -73,3 +73,22 @@ function callersOwn(error: ApiError): ApiError {
 
 /** Forgets a source's failures (its settings changed, or it was deleted). */
 export const resetCircuit = (id: string) => void states.delete(id);
+
+export interface CircuitState {
+  state: "closed" | "open" | "half-open";
+  /** Outages in a row so far. */
+  failures: number;
+  /** While open: seconds until one trial call may pass. */
+  retryAfterSeconds: number | null;
+}
+
+/** Where source `id`'s breaker stands (half-open: its pause is over and the next call is the trial). */
+export function circuitState(id: string): CircuitState {
+  const state = states.get(id);
+  if (!state) return { state: "closed", failures: 0, retryAfterSeconds: null };
+  const left = state.openUntil - Date.now();
+  if (state.openUntil === 0) return { state: "closed", failures: state.failures, retryAfterSeconds: null };
+  return left > 0
+    ? { state: "open", failures: state.failures, retryAfterSeconds: Math.ceil(left / 1000) }
+    : { state: "half-open", failures: state.failures, retryAfterSeconds: null };
+}

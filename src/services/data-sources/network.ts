@@ -65,6 +65,7 @@ const validPort = (port: string) => port === "" || (/^\d{1,5}$/.test(port) && Nu
 
 /** Connection-string parameters that only choose TLS or label the session; `host`, `hostaddr`, `options`… are refused. */
 const sslmodes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
+export type Sslmode = (typeof sslmodes)[number];
 const allowedParameters = new Set(["sslmode", "application_name", "connect_timeout", "channel_binding"]);
 
 export interface PostgresAddress {
@@ -73,7 +74,7 @@ export interface PostgresAddress {
   database: string;
   user: string;
   password: string;
-  sslmode: (typeof sslmodes)[number] | undefined;
+  sslmode: Sslmode | undefined;
 }
 
 /** A `postgres://user:password@host:port/database?sslmode=…` string, parsed strictly; malformed parts are a 400 naming `path`. */

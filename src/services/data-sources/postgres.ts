@@ -1,16 +1,28 @@
-// External Postgres over Neon's SQL-over-HTTP protocol: a connection test, the catalog, and read-only paged queries.
-import { neon, type FullQueryResults, type NeonQueryPromise } from "@neondatabase/serverless";
+// External Postgres: a connection test, the catalog, and read-only paged queries, over either transport: TCP through the
+// source's SourceConnection object (postgres-tcp.ts), or Neon's SQL-over-HTTP protocol from the request itself.
+import { neon, type FullQueryResults } from "@neondatabase/serverless";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { withNeonEndpoint } from "../../db/neon-endpoint.ts";
-import { ApiError } from "../../lib/problem.ts";
+import type { SourceConnection, SourceLimits } from "../../durable-objects/source-connection/source-connection.ts";
+import { ApiError, type ErrorCode } from "../../lib/problem.ts";
 import { throughCircuit } from "./circuit.ts";
+import { parsePostgresUrl, type Sslmode } from "./network.ts";
 import { postgresProblem } from "./postgres-errors.ts";
+import type { RawResult, Step } from "./postgres-tcp.ts";
 import { readableStatement } from "./sql-policy.ts";
+
+export const postgresTransports = ["tcp", "neon-http"] as const;
+export type PostgresTransport = (typeof postgresTransports)[number];
 
 export interface PostgresCredentials {
   connectionString: string;
   /** A non-Neon proxy speaking Neon's protocol (e.g. http://127.0.0.1:4444/sql); unset: Neon's own endpoint for the host. */
   endpoint?: string;
+  /** How the source is reached; unset on sources registered before TCP existed, which are `neon-http`. */
+  transport?: PostgresTransport;
 }
+
+export const transportOf = (credentials: PostgresCredentials): PostgresTransport => credentials.transport ?? "neon-http";
 
 export interface PostgresTarget {
   id: string;
@@ -19,10 +31,22 @@ export interface PostgresTarget {
   maxBytes: number;
   /** The calling request's W3C trace context, sent on every call to the source. */
   traceparent?: string;
+  /** For the TCP transport: the source objects, the pool's limits, and the sslmode when the connection string names none. */
+  tcp?: {
+    connections: DurableObjectNamespace<SourceConnection>;
+    limits: Omit<SourceLimits, "timeoutMs">;
+    defaultSslmode: Sslmode;
+  };
 }
 
-type Result = FullQueryResults<true>;
+type Result = RawResult;
 type Sql = ReturnType<typeof neon<true, true>>;
+
+/** Builds the statements of one call, whatever carries them. */
+interface Steps {
+  query(text: string, params?: unknown[]): Step;
+}
+const steps: Steps = { query: (text, params = []) => ({ text, params }) };
 type Value = string | number | boolean | null | Record<string, unknown> | unknown[];
 
 /** Every value arrives as Postgres text; `jsonValue` decides what it becomes in JSON. */
@@ -67,17 +91,16 @@ function jsonValue(text: string | null, oid: number): Value {
 }
 
 /**
- * The statement that (re-)sets the transaction's statement timeout, a little under the fetch's so a slow query says so itself.
- * Postgres arms the timer when each statement starts, so one sent before every statement that runs the caller's query
- * (MOVE, FETCH) holds even if that query lifted the setting for the rest of the transaction (a function calling set_config).
- * Strings are read as standard-conforming, as the parser that checked the query read them.
+ * The statement that (re-)sets the transaction's statement timeout over Neon's HTTP, a little under the fetch's so a slow
+ * query says so itself. Postgres arms the timer when each statement starts, so one sent before every statement that runs
+ * the caller's query (MOVE, FETCH) holds even if that query lifted the setting for the rest of the transaction (a function
+ * calling set_config). Strings are read as standard-conforming, as the parser that checked the query read them.
+ * (Over TCP the transport itself sets the timeout before every statement.)
  */
-const statementTimeout = (sql: Sql, target: PostgresTarget) => () =>
-  sql.query(
-    "SELECT set_config('statement_timeout', $1, true), set_config('standard_conforming_strings', 'on', true)",
-    [String(Math.max(100, target.timeoutMs - 500))],
-    { types: rawText },
-  );
+const neonTimeout = (target: PostgresTarget): Step => ({
+  text: "SELECT set_config('statement_timeout', $1, true), set_config('standard_conforming_strings', 'on', true)",
+  params: [String(Math.max(100, target.timeoutMs - 500))],
+});
 
 /** `SELECT 1` on its own, short clock, outside the breaker: is the source up? */
 async function answers(target: PostgresTarget): Promise<boolean> {
@@ -92,46 +115,76 @@ async function answers(target: PostgresTarget): Promise<boolean> {
   );
 }
 
+/** Neon's HTTP: the steps as one batch in a read-only transaction (Neon's `readOnly` option), with a fetch timeout. */
+async function neonReadOnly(target: PostgresTarget, batch: Step[]): Promise<Result[]> {
+  return withNeonEndpoint(
+    target.credentials.endpoint,
+    async () => {
+      const sql: Sql = neon<true, true>(target.credentials.connectionString, {
+        arrayMode: true,
+        fullResults: true,
+        fetchOptions: { signal: AbortSignal.timeout(target.timeoutMs) },
+      });
+      try {
+        const [, ...results] = await sql.transaction(
+          [neonTimeout(target), ...batch].map((step) => sql.query(step.text, step.params, { types: rawText })),
+          { readOnly: true, arrayMode: true, fullResults: true },
+        );
+        return results as FullQueryResults<true>[] as Result[];
+      } catch (error) {
+        throw postgresProblem(error);
+      }
+    },
+    target.traceparent,
+  );
+}
+
+/** TCP: the steps go to the source's SourceConnection, which runs them on a warm connection behind its own breaker. */
+async function tcpReadOnly(target: PostgresTarget, batch: Step[], callerText: boolean): Promise<Result[]> {
+  const tcp = target.tcp;
+  if (!tcp) throw new Error("A TCP Postgres target needs its SourceConnection namespace (postgresTarget sets it).");
+  const stub = tcp.connections.get(tcp.connections.idFromName(target.id));
+  const answer = await stub.postgres({
+    sourceId: target.id,
+    address: parsePostgresUrl(target.credentials.connectionString, "body.connectionString"),
+    defaultSslmode: tcp.defaultSslmode,
+    limits: { ...tcp.limits, timeoutMs: target.timeoutMs },
+    steps: batch,
+    callerText,
+  });
+  if (answer.ok) return answer.value;
+  const { status, code, detail, headers } = answer.problem;
+  throw new ApiError(status as ContentfulStatusCode, { code: code as ErrorCode, detail, headers });
+}
+
 /**
- * Runs `build`'s queries in one read-only transaction (Neon's batch `readOnly` option) after the statement timeout is armed,
- * through the source's circuit breaker and with a fetch timeout. `build` re-arms the timeout with `arm` before each further
- * statement that runs the caller's query. `callerText`: the queries hold a caller's SQL, so an outage is confirmed first.
+ * Runs `build`'s statements in one read-only transaction with the statement timeout armed, through the source's circuit
+ * breaker. `build` re-arms the timeout with `arm` before each further statement that runs the caller's query (a no-op over
+ * TCP, which arms before every statement). `callerText`: the statements hold a caller's SQL, so an outage is confirmed first.
  */
 async function readOnly(
   target: PostgresTarget,
-  build: (sql: Sql, arm: () => NeonQueryPromise<true, true>) => NeonQueryPromise<true, true>[],
+  build: (sql: Steps, arm: () => Step[]) => Step[],
   { callerText = false } = {},
 ): Promise<Result[]> {
+  if (transportOf(target.credentials) === "tcp")
+    return tcpReadOnly(
+      target,
+      build(steps, () => []),
+      callerText,
+    );
   return throughCircuit(
     target.id,
     () =>
-      withNeonEndpoint(
-        target.credentials.endpoint,
-        async () => {
-          const sql = neon<true, true>(target.credentials.connectionString, {
-            arrayMode: true,
-            fullResults: true,
-            fetchOptions: { signal: AbortSignal.timeout(target.timeoutMs) },
-          });
-          const arm = statementTimeout(sql, target);
-          try {
-            const [, ...results] = await sql.transaction([arm(), ...build(sql, arm)], {
-              readOnly: true,
-              arrayMode: true,
-              fullResults: true,
-            });
-            return results as Result[];
-          } catch (error) {
-            throw postgresProblem(error);
-          }
-        },
-        target.traceparent,
+      neonReadOnly(
+        target,
+        build(steps, () => [neonTimeout(target)]),
       ),
     callerText ? { confirmOutage: async () => !(await answers(target)) } : {},
   );
 }
 
-const query = (sql: Sql, text: string, params: unknown[] = []) => sql.query(text, params, { types: rawText });
+const query = (sql: Steps, text: string, params: unknown[] = []) => sql.query(text, params);
 
 /** A bind parameter of a caller's query: sent as text, typed by Postgres from where `$n` stands. */
 export type Param = string | number | boolean | null;
@@ -283,14 +336,14 @@ export async function runQuery(
   const statement = await readableStatement(sql, params.length);
   const results = await readOnly(
     target,
-    (neonSql, arm) =>
+    (sql, arm) =>
       statement.cursor
         ? [
-            query(neonSql, `DECLARE datacrafted_result NO SCROLL CURSOR FOR ${statement.text}`, params),
-            ...(offset > 0 ? [query(neonSql, `MOVE FORWARD ${offset} IN datacrafted_result`), arm()] : []),
-            query(neonSql, `FETCH FORWARD ${limit + 1} FROM datacrafted_result`),
+            query(sql, `DECLARE datacrafted_result NO SCROLL CURSOR FOR ${statement.text}`, params),
+            ...(offset > 0 ? [query(sql, `MOVE FORWARD ${offset} IN datacrafted_result`), ...arm()] : []),
+            query(sql, `FETCH FORWARD ${limit + 1} FROM datacrafted_result`),
           ]
-        : [query(neonSql, statement.text, params)],
+        : [query(sql, statement.text, params)],
     { callerText: true },
   );
   const result = results.at(-1)!;
@@ -316,13 +369,13 @@ export async function queryAll(
   const statement = await readableStatement(sql, params.length);
   const results = await readOnly(
     target,
-    (neonSql) =>
+    (sql) =>
       statement.cursor
         ? [
-            query(neonSql, `DECLARE datacrafted_import NO SCROLL CURSOR FOR ${statement.text}`, params),
-            query(neonSql, `FETCH FORWARD ${maxRows + 1} FROM datacrafted_import`),
+            query(sql, `DECLARE datacrafted_import NO SCROLL CURSOR FOR ${statement.text}`, params),
+            query(sql, `FETCH FORWARD ${maxRows + 1} FROM datacrafted_import`),
           ]
-        : [query(neonSql, statement.text, params)],
+        : [query(sql, statement.text, params)],
     { callerText: true },
   );
   const result = results.at(-1)!;

@@ -4,8 +4,8 @@ import type { Config } from "../../env.ts";
 import { ApiError } from "../../lib/problem.ts";
 import type { DataSource } from "../../lib/tenancy.ts";
 import { enforceHost, parseOrigin, parsePostgresUrl } from "./network.ts";
-import type { PostgresCredentials, PostgresTarget } from "./postgres.ts";
 import { checkedRedisUrl, parseRedisUrl, type RedisTransport } from "./redis-address.ts";
+import { type PostgresCredentials, type PostgresTarget, transportOf } from "./postgres.ts";
 import { decryptSecret, encryptSecret, keyIdOf } from "./secrets.ts";
 
 export type { DataSource };
@@ -58,12 +58,19 @@ export function checkedCredentials(config: Config, credentials: Credentials): Cr
     const { transport, url } = checkedRedisUrl(credentials.redis.url, allowPrivate, "body.url");
     return { kind: "redis", redis: transport === "tcp" ? { transport, url } : { transport, url, token: credentials.redis.token ?? "" } };
   }
-  const { connectionString, endpoint } = credentials.postgres;
+  const { connectionString, endpoint, transport } = credentials.postgres;
   enforceHost(parsePostgresUrl(connectionString, "body.connectionString").host, allowPrivate, "body.connectionString");
   if (endpoint === undefined) return credentials;
+  if (transport === "tcp") {
+    throw new ApiError(400, {
+      code: "VALIDATION_FAILED",
+      detail: "An endpoint is the address of a Neon SQL-over-HTTP proxy; a tcp source connects to the connection string's host.",
+      errors: [{ path: "body.endpoint", message: 'only for transport "neon-http"' }],
+    });
+  }
   const proxy = parseOrigin(endpoint, "body.endpoint", { paths: ["", "/sql"] });
   enforceHost(proxy.host, allowPrivate, "body.endpoint");
-  return { kind: "postgres", postgres: { connectionString, endpoint: `${proxy.origin}/sql` } };
+  return { kind: "postgres", postgres: { connectionString, endpoint: `${proxy.origin}/sql`, ...(transport ? { transport } : {}) } };
 }
 
 /** The source's Postgres connection for a call, with the configured limits. */
@@ -78,6 +85,12 @@ export async function postgresTarget(config: Config, source: DataSource, tracepa
     timeoutMs: config.DATA_SOURCE_TIMEOUT_MS,
     maxBytes: config.DATA_SOURCE_MAX_RESULT_BYTES,
     traceparent,
+    tcp: {
+      connections: config.SOURCE_CONNECTIONS,
+      limits: { poolSize: config.DATA_SOURCE_POOL_SIZE, maxConcurrent: config.DATA_SOURCE_MAX_CONCURRENT },
+      // TLS unless the connection string says otherwise; local servers in development and tests seldom have it.
+      defaultSslmode: config.ENVIRONMENT === "production" ? "require" : "disable",
+    },
   };
 }
 
@@ -118,5 +131,6 @@ export function displayOf(credentials: Credentials): DataSource["display"] {
     hasPassword: address.password.length > 0,
     sslmode: address.sslmode ?? null,
     endpoint: credentials.postgres.endpoint ?? null,
+    transport: transportOf(credentials.postgres),
   };
 }

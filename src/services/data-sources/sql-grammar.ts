@@ -20,12 +20,30 @@ let loaded: ReturnType<typeof factory> | undefined;
 // The module is imported on first use, so importing the app (as the Node scripts that print the OpenAPI document do) never
 // loads WebAssembly that only the Worker's bundler knows how to import.
 const parser = () =>
-  (loaded ??= factory({
-    instantiateWasm(imports, done) {
-      void import("libpg-query/wasm/libpg-query.wasm").then(({ default: wasm }) => WebAssembly.instantiate(wasm, imports)).then(done);
-      return {};
-    },
-  }));
+  (loaded ??= withScriptPath(() =>
+    factory({
+      instantiateWasm(imports, done) {
+        void import("libpg-query/wasm/libpg-query.wasm").then(({ default: wasm }) => WebAssembly.instantiate(wasm, imports)).then(done);
+        return {};
+      },
+    }),
+  ));
+
+/**
+ * Emscripten's factory takes a Worker with nodejs_compat for Node and reads `__filename` and `__dirname` (for a directory it
+ * never uses here: the module is handed over), which only the test pool's module runner defines; under wrangler dev and in
+ * production the bare `__dirname` threw and every query was a 500. They are lent for that synchronous start and taken back.
+ */
+function withScriptPath<T>(start: () => T): T {
+  const scope = globalThis as { __filename?: unknown; __dirname?: unknown };
+  const lent = (["__filename", "__dirname"] as const).filter((name) => scope[name] === undefined);
+  for (const name of lent) Object.defineProperty(globalThis, name, { value: "/", configurable: true });
+  try {
+    return start();
+  } finally {
+    for (const name of lent) delete scope[name];
+  }
+}
 
 /** The statements of `sql` as PostgreSQL 18 parses them, or the syntax error it reports. */
 export async function parseSql(sql: string): Promise<{ statements: RawStatement[] } | { error: ParseError }> {
