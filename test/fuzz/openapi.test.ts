@@ -276,7 +276,8 @@ describe("every operation in /openapi.json", () => {
     });
     expect(seeded.status).toBe(200);
     for (const suffix of ["", "/schemas", "/schemas/{schema}/tables"]) ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = pg;
-    for (const suffix of ["/keys", "/keys/{key}", "/info", "/slowlog", "/memory"]) ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = redis;
+    for (const suffix of ["/keys", "/keys/{key}", "/info", "/slowlog", "/memory"])
+      ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = redis;
     // Event streams never end by themselves: they have their own tests (test/routes/events).
     const reads = operations.filter((op) => op.method === "get" && op.path.startsWith("/api/v1/") && !op.path.endsWith("/events"));
     for (const op of reads) {
