@@ -290,7 +290,8 @@ describe("every operation in /openapi.json", () => {
     const postgresReads = ["", "/schemas", ...catalog, "/extensions", "/publications", "/types/typescript", "/history"];
     for (const suffix of [...postgresReads, "/saved-queries", "/saved-queries/{queryId}"])
       ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = pg;
-    for (const suffix of ["/keys", "/keys/{key}", "/info"]) ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = redis;
+    for (const suffix of ["/keys", "/keys/{key}", "/info", "/slowlog", "/memory"])
+      ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = redis;
     // A webhook endpoint (the test receiver: nothing subscribed is emitted here) for its reads and its delivery log.
     const webhook = await json<{ id: string }>(
       await send("post", `/api/v1/orgs/${values.slug}/webhooks`, {
