@@ -5,7 +5,7 @@ import { principalOf } from "../../lib/principal.ts";
 import { requireProject } from "../../lib/tenancy.ts";
 import { queueDatasetLoad } from "../../queues/dataset-loads/enqueue.ts";
 import { ingest } from "../datasets/ingest.ts";
-import { saveDataset } from "../datasets/store.ts";
+import { overridesOf, saveDataset } from "../datasets/store.ts";
 
 /** Column names made unique (`a`, `a_2`…): a query may return two columns of one name. */
 export function uniqueNames(columns: string[]): string[] {
@@ -41,12 +41,20 @@ export async function importRows(c: Context<AppEnv>, projectId: string, name: st
   const config = c.get("config");
   const id = crypto.randomUUID();
   const key = `datasets/${project.orgId}/${project.id}/${id}`;
-  const ingested = await ingest(ndjson(rows), { format: "ndjson" }, config.DATASETS, key, "application/x-ndjson", {
-    maxBytes: config.MAX_UPLOAD_BYTES,
-    maxRows: config.MAX_ROWS,
-    maxColumns: config.MAX_COLUMNS,
-    maxDepth: config.MAX_JSON_DEPTH,
-  });
+  const types = await overridesOf(c.get("services").db, project.id, name);
+  const ingested = await ingest(
+    ndjson(rows),
+    { format: "ndjson", ...(types ? { types } : {}) },
+    config.DATASETS,
+    key,
+    "application/x-ndjson",
+    {
+      maxBytes: config.MAX_UPLOAD_BYTES,
+      maxRows: config.MAX_ROWS,
+      maxColumns: config.MAX_COLUMNS,
+      maxDepth: config.MAX_JSON_DEPTH,
+    },
+  );
   const dataset = await saveDataset(c.get("services").db, config.DATASETS, {
     id,
     project,

@@ -9,6 +9,7 @@ import { columnNames, headerOf, partingColumn, raggedRowDetail } from "./csv-hea
 import { readCsvHead } from "./csv-head.ts";
 import { type ParseOptions, rowsOf } from "./parsers.ts";
 import { rawOfRecord, RejectLog, type RejectedRow } from "./rejects.ts";
+import { coerceRow, coercersFor } from "./type-overrides.ts";
 
 export interface Limits {
   maxBytes: number;
@@ -135,7 +136,7 @@ async function profileCsv(reader: ChunkReader, options: ParseOptions, limits: Li
       if (count > limits.maxColumns) throw tooManyColumns(count, limits.maxColumns);
       const first = Array.from({ length: count }, (_, i) => cellText(bytes, cells, i));
       columns = columnNames(first, header);
-      profiler = new Profiler(columns);
+      profiler = new Profiler(columns, options.types);
       if (header) return;
     }
     if (count !== columns.length) {
@@ -155,7 +156,13 @@ async function profileCsv(reader: ChunkReader, options: ParseOptions, limits: Li
   }
   scanner.end(onRecord);
   if (!profiler) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
-  const parse: ParseOptions = { format: "csv", delimiter, header, ...(skip ? { onError: "skip" as const } : {}) };
+  const parse: ParseOptions = {
+    format: "csv",
+    delimiter,
+    header,
+    ...(skip ? { onError: "skip" as const } : {}),
+    ...(options.types?.length ? { types: options.types } : {}),
+  };
   return { columns, rowCount: profiler.rowCount, profile: profiler.result(), sample, parse };
 }
 
@@ -174,7 +181,7 @@ async function profileJson(reader: ChunkReader, options: ParseOptions, limits: L
     rows,
     options: parse,
   } = await rowsOf(bytes.pipeThrough(new TextDecoderStream("utf-8", { fatal: true })), options, limits, rejects.add);
-  const profiler = new Profiler(columns);
+  const profiler = new Profiler(columns, options.types);
   const sample: Cell[][] = [];
   for await (const batch of rows) {
     if (profiler.rowCount + batch.length > limits.maxRows) throw tooManyRows(limits.maxRows);
@@ -210,38 +217,73 @@ export async function ingest(
     cancel: (reason) => reader.cancel(reason),
   };
   try {
-    const { encoding, reader: decoded } = await utf8Reader(stored, parse.encoding);
-    const text = refuseBinary(decoded);
-    const rejects = new RejectLog();
-    const rows = await (parse.format === "csv" ? profileCsv : profileJson)(text, parse, limits, rejects);
-    if (storage.sizeBytes === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
-    if (rows.rowCount === 0) {
-      const left = rejects.count > 0 ? ` (${rejects.count} were rejected)` : "";
-      throw new ApiError(422, { code: "EMPTY_FILE", detail: `The file has no data rows${left}.` });
-    }
+    const profiled = await profileText(stored, parse, limits, () => storage.sizeBytes === 0);
     const sha256 = await storage.finish();
-    const { columns } = rows;
-    return {
-      sizeBytes: storage.sizeBytes,
-      sha256,
-      columns,
-      rowCount: rows.rowCount,
-      profile: rows.profile,
-      sample: rows.sample.map((row) => Object.fromEntries(columns.map((name, i) => [name, row[i] ?? null]))),
-      parse: { ...rows.parse, encoding },
-      rejectedCount: rejects.count,
-      rejects: rejects.listed,
-    };
+    return { sizeBytes: storage.sizeBytes, sha256, ...profiled };
   } catch (error) {
     await reader.cancel().catch(() => {});
     await upload.abort().catch(() => {});
-    if (error instanceof NotUtf8Error || (error instanceof TypeError && /decode|utf-?8|encoding/i.test(error.message))) {
-      // Every other encoding reaches the parsers decoded already: this is a UTF-8 file with bytes that are not.
-      throw new ApiError(422, {
-        code: "NOT_UTF8",
-        detail: "The file is not UTF-8 text; name its encoding with ?encoding= (for example windows-1252).",
-      });
-    }
-    throw error;
+    throw notUtf8(error);
+  }
+}
+
+/** A UTF-8 decoding failure as the upload's 422; anything else as it was. */
+function notUtf8(error: unknown): unknown {
+  if (error instanceof NotUtf8Error || (error instanceof TypeError && /decode|utf-?8|encoding/i.test(error.message))) {
+    // Every other encoding reaches the parsers decoded already: this is a UTF-8 file with bytes that are not.
+    return new ApiError(422, {
+      code: "NOT_UTF8",
+      detail: "The file is not UTF-8 text; name its encoding with ?encoding= (for example windows-1252).",
+    });
+  }
+  return error;
+}
+
+/** The profile, sample and reject report of a file's bytes (read by `stored`), as `parse` says to read them. */
+async function profileText(stored: ChunkReader, parse: ParseOptions, limits: Limits, empty: () => boolean) {
+  const { encoding, reader: decoded } = await utf8Reader(stored, parse.encoding);
+  const text = refuseBinary(decoded);
+  const rejects = new RejectLog();
+  const rows = await (parse.format === "csv" ? profileCsv : profileJson)(text, parse, limits, rejects);
+  if (empty()) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
+  if (rows.rowCount === 0) {
+    const left = rejects.count > 0 ? ` (${rejects.count} were rejected)` : "";
+    throw new ApiError(422, { code: "EMPTY_FILE", detail: `The file has no data rows${left}.` });
+  }
+  const { columns } = rows;
+  // The sample shows values as the readers give them: overridden columns read as their type (fresh readers: the profile counted the unfit).
+  const coercers = coercersFor(columns, parse.types);
+  const sample = coercers ? rows.sample.map((row) => coerceRow([...row], coercers)) : rows.sample;
+  return {
+    columns,
+    rowCount: rows.rowCount,
+    profile: rows.profile,
+    sample: sample.map((row) => Object.fromEntries(columns.map((name, i) => [name, row[i] ?? null]))),
+    parse: { ...rows.parse, encoding },
+    rejectedCount: rejects.count,
+    rejects: rejects.listed,
+  };
+}
+
+/**
+ * A stored file profiled again under other parse options (new type overrides): the same bytes, read from R2 as ingest read
+ * them, so the new version's profile, sample and reject report are what an upload under those options would have made.
+ * Null when the object is gone.
+ */
+export async function reprofile(
+  bucket: R2Bucket,
+  file: { r2Key: string; sizeBytes: number; sha256: string },
+  parse: ParseOptions,
+  limits: Limits,
+): Promise<Ingested | null> {
+  const object = await bucket.get(file.r2Key);
+  if (!object) return null;
+  const reader = new BodyReader(object.body);
+  try {
+    const profiled = await profileText(reader, parse, limits, () => file.sizeBytes === 0);
+    return { sizeBytes: file.sizeBytes, sha256: file.sha256, ...profiled };
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    throw notUtf8(error);
   }
 }
