@@ -22,6 +22,7 @@ import type * as mfa from "./routes/mfa/mfa.routes.ts";
 import type * as orgs from "./routes/orgs/orgs.routes.ts";
 import type * as projects from "./routes/projects/projects.routes.ts";
 import type * as queries from "./routes/queries/queries.routes.ts";
+import type * as refreshes from "./routes/refreshes/refreshes.routes.ts";
 import type * as sessions from "./routes/sessions/sessions.routes.ts";
 import type { AppEnv } from "./lib/types.ts";
 
@@ -47,6 +48,7 @@ export const typedRouteFolders = [
   "orgs",
   "projects",
   "queries",
+  "refreshes",
   "sessions",
 ] as const;
 
@@ -71,6 +73,7 @@ export type ApiRouteModules = {
   orgs: typeof orgs;
   projects: typeof projects;
   queries: typeof queries;
+  refreshes: typeof refreshes;
   sessions: typeof sessions;
 };
 

@@ -22,6 +22,7 @@ import { orgs } from "./routes/orgs/orgs.index.ts";
 import { playground } from "./routes/playground/playground.index.ts";
 import { projectsRouter } from "./routes/projects/projects.index.ts";
 import { queriesRouter } from "./routes/queries/queries.index.ts";
+import { refreshesRouter } from "./routes/refreshes/refreshes.index.ts";
 import { sessionsRouter } from "./routes/sessions/sessions.index.ts";
 
 const app = createApp();
@@ -50,6 +51,7 @@ const routers = [
   dataSourcesRouter,
   dataSourcePostgresRouter,
   dataSourceRedisRouter,
+  refreshesRouter,
 ];
 for (const router of routers) app.route("/api/v1", router);
 

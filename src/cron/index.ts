@@ -6,6 +6,7 @@ import { cleanupVerificationTokens } from "./cleanup-verification-tokens.ts";
 import { purgeDeleted } from "./purge-deleted.ts";
 import { recoverAnalyses } from "./recover-analyses.ts";
 import { requeueDatasetLoads } from "./requeue-dataset-loads.ts";
+import { runRefreshes } from "./run-refreshes.ts";
 
 export async function scheduled(controller: ScheduledController, env: Cloudflare.Env, _ctx: ExecutionContext): Promise<void> {
   const started = startHandler(env, { cron: controller.cron });
@@ -17,6 +18,7 @@ export async function scheduled(controller: ScheduledController, env: Cloudflare
     purgeDeleted: () => purgeDeleted(db, config.DATASETS, { retentionDays: config.RETENTION_DAYS, stores: config.DATASET_STORES }),
     recoverAnalyses: () => recoverAnalyses(db, config.ANALYSIS_QUEUE),
     requeueDatasetLoads: () => requeueDatasetLoads(db, config.DATASET_LOAD_QUEUE),
+    runRefreshes: () => runRefreshes(db, config, logger),
   };
   for (const [name, job] of Object.entries(jobs)) {
     const started = performance.now();

@@ -1,8 +1,8 @@
 // Postgres data sources: the catalog, read-only paged queries, and imports into datasets.
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { full } from "../datasets/datasets.handlers.ts";
-import { importRows, uniqueNames } from "../../services/data-sources/import.ts";
-import { listSchemas, listTables, queryAll, runQuery } from "../../services/data-sources/postgres.ts";
+import { importRows, postgresRows } from "../../services/data-sources/import.ts";
+import { listSchemas, listTables, runQuery } from "../../services/data-sources/postgres.ts";
 import { postgresTarget } from "../../services/data-sources/registry.ts";
 import { requireDataSource } from "../../lib/tenancy.ts";
 import type * as routes from "./data-source-postgres.routes.ts";
@@ -43,10 +43,7 @@ export const importQuery: AppRouteHandler<typeof routes.importQuery> = async (c)
   const { slug, id } = c.req.valid("param");
   const { sql, projectId, name } = c.req.valid("json");
   const { source } = await requireDataSource(c, slug, id, "data_sources:query");
-  const config = c.get("config");
-  const result = await queryAll(await postgresTarget(config, source, c.get("trace").traceparent), sql, config.DATA_SOURCE_IMPORT_MAX_ROWS);
-  const columns = uniqueNames(result.columns);
-  const rows = result.rows.map((row) => Object.fromEntries(columns.map((column, i) => [column, row[i] ?? null])));
+  const rows = await postgresRows(c.get("config"), source, sql, c.get("trace").traceparent);
   const { dataset, created } = await importRows(c, projectId, name, rows);
   c.set("auditTarget", { type: "datasets", id: dataset.id });
   c.header(created ? "Location" : "Content-Location", `/api/v1/datasets/${dataset.id}`);
