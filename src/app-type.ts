@@ -23,6 +23,7 @@ import type * as orgs from "./routes/orgs/orgs.routes.ts";
 import type * as projects from "./routes/projects/projects.routes.ts";
 import type * as queries from "./routes/queries/queries.routes.ts";
 import type * as savedQueries from "./routes/saved-queries/saved-queries.routes.ts";
+import type * as refreshes from "./routes/refreshes/refreshes.routes.ts";
 import type * as sessions from "./routes/sessions/sessions.routes.ts";
 import type * as uploads from "./routes/uploads/uploads.routes.ts";
 import type * as webhooks from "./routes/webhooks/webhooks.routes.ts";
@@ -52,6 +53,7 @@ export const typedRouteFolders = [
   "projects",
   "queries",
   "saved-queries",
+  "refreshes",
   "sessions",
   "uploads",
   "webhooks",
@@ -80,6 +82,7 @@ export type ApiRouteModules = {
   projects: typeof projects;
   queries: typeof queries;
   savedQueries: typeof savedQueries;
+  refreshes: typeof refreshes;
   sessions: typeof sessions;
   uploads: typeof uploads;
   webhooks: typeof webhooks;

@@ -23,6 +23,7 @@ import { playground } from "./routes/playground/playground.index.ts";
 import { projectsRouter } from "./routes/projects/projects.index.ts";
 import { queriesRouter } from "./routes/queries/queries.index.ts";
 import { savedQueriesRouter } from "./routes/saved-queries/saved-queries.index.ts";
+import { refreshesRouter } from "./routes/refreshes/refreshes.index.ts";
 import { sessionsRouter } from "./routes/sessions/sessions.index.ts";
 import { uploadsRouter } from "./routes/uploads/uploads.index.ts";
 import { webhooksRouter } from "./routes/webhooks/webhooks.index.ts";
@@ -58,6 +59,7 @@ const routers = [
   dataSourceRedisRouter,
   savedQueriesRouter,
   webhooksRouter,
+  refreshesRouter,
 ];
 for (const router of routers) app.route("/api/v1", router);
 

@@ -8,6 +8,7 @@ import { purgeDeleted } from "./purge-deleted.ts";
 import { purgeWebhookDeliveries } from "./purge-webhook-deliveries.ts";
 import { recoverAnalyses } from "./recover-analyses.ts";
 import { requeueDatasetLoads } from "./requeue-dataset-loads.ts";
+import { runRefreshes } from "./run-refreshes.ts";
 
 export async function scheduled(controller: ScheduledController, env: Cloudflare.Env, _ctx: ExecutionContext): Promise<void> {
   const started = startHandler(env, { cron: controller.cron });
@@ -21,6 +22,7 @@ export async function scheduled(controller: ScheduledController, env: Cloudflare
     requeueDatasetLoads: () => requeueDatasetLoads(db, config.DATASET_LOAD_QUEUE),
     expireUploads: () => expireUploads(db, config.DATASETS, config.DATASET_INGEST_QUEUE),
     purgeWebhookDeliveries: () => purgeWebhookDeliveries(db, { retentionDays: config.RETENTION_DAYS }),
+    runRefreshes: () => runRefreshes(db, config, logger),
   };
   for (const [name, job] of Object.entries(jobs)) {
     const started = performance.now();

@@ -21,6 +21,25 @@ export interface ParseOptions {
    * skip, readers use the ceiling: every stored row passed the limit of its day).
    */
   maxDepth?: number;
+  /** Column types chosen by the dataset's owner (PATCH /datasets/{id}/schema): every reader applies them (see type-overrides.ts). */
+  types?: TypeOverride[];
+}
+
+/** The types a column can be set to: `text` keeps a zip code's zeros, `date` and `datetime` read a `format` such as DD/MM/YYYY. */
+export type OverrideType = "text" | "integer" | "number" | "boolean" | "date" | "datetime";
+
+export interface TypeOverride {
+  column: string;
+  type: OverrideType;
+  format?: string;
+}
+
+/** What a profile says of a column whose type was overridden: values that did not fit are null, counted here. */
+export interface OverrideSummary {
+  type: OverrideType;
+  format: string | null;
+  unfit: number;
+  examples: string[];
 }
 
 /** What an upload does with a row that fails its checks: refuse the file (422), or leave the row out and report it. */
@@ -66,6 +85,8 @@ export interface ColumnProfile {
   quantiles: Record<string, number> | null;
   topValues: { value: string; count: number }[];
   approximate?: Approximate;
+  /** Set when the column's type was overridden. */
+  override?: OverrideSummary;
 }
 
 export interface Profile {

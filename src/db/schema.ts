@@ -734,3 +734,50 @@ export const usageReceipts = pgTable(
   },
   (t) => [index("usage_receipts_received_idx").on(t.receivedAt)],
 );
+
+/** How often a scheduled refresh runs. */
+export const refreshSchedules = ["hourly", "daily", "weekly"] as const;
+export const refreshStatuses = ["succeeded", "failed"] as const;
+
+/** What a scheduled import reads: a Postgres query, or Redis keys (named, or by pattern). */
+export type RefreshRequest = { kind: "postgres"; sql: string } | { kind: "redis"; keys?: string[]; match?: string; maxKeys: number };
+
+/**
+ * A data-source import saved with a schedule: the cron runs it when due (claimed by moving next_run_at and setting
+ * running_since in one statement, so two runs never take one), each run a new version of `dataset_name` in the project,
+ * and optionally a fresh analysis of the session `rerun_session_id` on it.
+ */
+export const dataRefreshes = pgTable(
+  "data_refreshes",
+  {
+    id: uuid("id").primaryKey(),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    dataSourceId: uuid("data_source_id")
+      .notNull()
+      .references(() => dataSources.id, { onDelete: "cascade" }),
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    datasetName: text("dataset_name").notNull(),
+    request: jsonb("request").$type<RefreshRequest>().notNull(),
+    schedule: text("schedule", { enum: refreshSchedules }).notNull(),
+    rerunSessionId: uuid("rerun_session_id").references(() => analysisSessions.id, { onDelete: "set null" }),
+    nextRunAt: instant("next_run_at").notNull(),
+    /** Set while a cron run holds it: a run that died is taken again once this is old (see run-refreshes.ts). */
+    runningSince: instant("running_since"),
+    lastRunAt: instant("last_run_at"),
+    lastStatus: text("last_status", { enum: refreshStatuses }),
+    lastError: text("last_error"),
+    lastDatasetId: uuid("last_dataset_id").references(() => datasets.id, { onDelete: "set null" }),
+    lastAnalysisId: uuid("last_analysis_id").references(() => analyses.id, { onDelete: "set null" }),
+    runs: integer("runs").notNull().default(0),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    ...timestamps,
+  },
+  (t) => [
+    index("data_refreshes_source_created_idx").on(t.dataSourceId, t.createdAt, t.id),
+    index("data_refreshes_due_idx").on(t.nextRunAt),
+  ],
+);

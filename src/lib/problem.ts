@@ -48,6 +48,7 @@ export const ErrorCode = z.enum([
   "BINARY_FILE",
   "NOT_UTF8",
   "ENCODING_MISMATCH",
+  "UNKNOWN_COLUMN",
   "CSV_MALFORMED",
   "JSON_MALFORMED",
   "JSON_TOO_DEEP",

@@ -2,7 +2,7 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import worker from "../../src/index.ts";
-import { storeFor } from "../../src/services/dataset-store/stub.ts";
+import { type StoreKey, storeFor } from "../../src/services/dataset-store/stub.ts";
 import { checkedFetch, BASE, call, json, randomIp, type Person } from "./harness.ts";
 
 export interface DatasetBody {
@@ -47,7 +47,7 @@ export async function settled(who: Person, id: string, timeoutMs = 45_000): Prom
   }
 }
 
-type Key = { id: string; sha256: string; orgId?: string; organizationId?: string };
+type Key = { id: string; sha256: string; orgId?: string; organizationId?: string; parseOptions?: StoreKey["parseOptions"] };
 
 /** Runs `fn` on the store's own SQLite, inside the object. */
 export function inStore<T>(dataset: Key, fn: (sql: SqlStorage) => T): Promise<T> {

@@ -3,7 +3,8 @@ import { ESCAPED, unescapeCell } from "../../services/datasets/csv-scanner.ts";
 import { textDecoderFor } from "../../services/datasets/encoding.ts";
 import { openStoredCsv } from "../../services/datasets/stored-csv.ts";
 import { JSON_DEPTH_CEILING, type ParseOptions, rowsOf } from "../../services/datasets/parsers.ts";
-import { CsvColumn } from "./csv-values.ts";
+import { coerceRow, coercersFor } from "../../services/datasets/type-overrides.ts";
+import { CsvColumn, cellText } from "./csv-values.ts";
 import { LoadError, type SqlValue, type StoreColumn, toSqlValue } from "./values.ts";
 
 export interface StoredFile {
@@ -62,7 +63,19 @@ async function streamCsv(body: ReadableStream<Uint8Array>, file: StoredFile, sin
   let skipHeader = file.parse.header === true;
   const skip = file.parse.onError === "skip";
   let unescaped: Uint8Array = new Uint8Array(256);
-  const converters = columns.map((column) => new CsvColumn(column.name, column.type));
+  const coercers = coercersFor(
+    columns.map((column) => column.name),
+    file.parse.types,
+  );
+  // An overridden column is read as text and coerced (as the profiler read it); the others straight from their bytes.
+  const converters = columns.map((column, i) => {
+    const coercer = coercers?.[i];
+    if (!coercer) return new CsvColumn(column.name, column.type);
+    return {
+      value: (bytes: Uint8Array, start: number, end: number, row: number) =>
+        toSqlValue(coercer.coerce(cellText(bytes, start, end)), column.type, row, column.name),
+    };
+  });
   const batch = new Batch();
   const onRecord = (bytes: Uint8Array, cells: Int32Array, count: number, row: number) => {
     if (skipHeader) {
@@ -108,10 +121,15 @@ async function streamJson(body: ReadableStream<Uint8Array>, file: StoredFile, si
     maxDepth: JSON_DEPTH_CEILING,
   });
   const batch = new Batch();
+  const coercers = coercersFor(
+    columns.map((column) => column.name),
+    file.parse.types,
+  );
   let row = 0;
   for await (const parsed of rows) {
     for (const cells of parsed) {
       row++;
+      if (coercers) coerceRow(cells, coercers);
       if (cells.length > columns.length) throw new LoadError(`Row ${row} has a key the dataset's profile does not have.`);
       const values: SqlValue[] = new Array(columns.length);
       for (let i = 0; i < columns.length; i++) values[i] = toSqlValue(cells[i], columns[i]!.type, row, columns[i]!.name);

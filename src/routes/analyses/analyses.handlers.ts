@@ -1,6 +1,6 @@
 // Analyses: start one (streamed over SSE or queued), read one with its charts, list a session's.
 import { and, eq, inArray } from "drizzle-orm";
-import { analyses, charts } from "../../db/schema.ts";
+import { analyses, charts, datasets } from "../../db/schema.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError, problemBody } from "../../lib/problem.ts";
 import { eventStream, wantsEventStream } from "../../lib/sse.ts";
@@ -154,7 +154,17 @@ export const rerun: AppRouteHandler<typeof routes.rerun> = async (c) => {
       detail: `The analysis is ${analysis.status}; only a succeeded analysis has charts to rerun.`,
     });
   const configs = stored.sort((a, b) => a.position - b.position).map((chart) => chart.config as Partial<Chart>);
-  const charts = await rerunCharts(c.get("config"), analysis.orgId, configs);
+  // Charts name the dataset version they were drawn from: its type overrides (if any) name the store they reran on.
+  const drawnFrom = [...new Set(configs.map((chart) => chart.dataset?.id).filter((id): id is string => typeof id === "string"))];
+  const versions = drawnFrom.length
+    ? await c
+        .get("services")
+        .db.select({ id: datasets.id, parseOptions: datasets.parseOptions })
+        .from(datasets)
+        .where(and(eq(datasets.orgId, analysis.orgId), inArray(datasets.id, drawnFrom)))
+    : [];
+  const parseOptions = new Map(versions.map((version) => [version.id, version.parseOptions]));
+  const charts = await rerunCharts(c.get("config"), analysis.orgId, configs, (id) => parseOptions.get(id));
   return c.json(
     {
       analysisId: analysis.id,

@@ -1,15 +1,18 @@
 // Datasets: streamed upload with profiling, reads, a rows preview from R2, the reject report, versions, soft delete.
 import { and, asc, count, desc, eq, gt, isNull, sql } from "drizzle-orm";
 import { datasetRejectedRows, datasets } from "../../db/schema.ts";
-import { etagOf, etagged } from "../../lib/etag.ts";
+import { etagOf, etagged, expectedVersion } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { type Dataset, requireDataset, requireProject } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { principalOf } from "../../lib/principal.ts";
 import { queueDatasetLoad } from "../../queues/dataset-loads/enqueue.ts";
-import { ingest } from "../../services/datasets/ingest.ts";
-import { ProjectGoneError, saveDataset } from "../../services/datasets/store.ts";
+import { ingest, reprofile } from "../../services/datasets/ingest.ts";
+import { JSON_DEPTH_CEILING } from "../../services/datasets/parsers.ts";
+import { mergeOverrides } from "../../services/datasets/type-overrides.ts";
+import { canonicalTypes } from "../../services/dataset-store/stub.ts";
+import { NewerVersionError, overridesOf, ProjectGoneError, saveDataset } from "../../services/datasets/store.ts";
 import { recordUsage } from "../../services/usage/record.ts";
 import { boundaryOf, filePart } from "../../services/datasets/multipart.ts";
 import type { Format } from "../../services/datasets/parsers.ts";
@@ -49,20 +52,25 @@ export const full = (d: Dataset) => ({
   ...summary(d),
   profile: {
     rowCount: d.profile.rowCount,
-    columns: d.profile.columns.map(({ name, type, count, nulls, distinct, min, max, mean, stddev, quantiles, topValues, approximate }) => ({
-      name,
-      type,
-      count,
-      nulls,
-      distinct,
-      min,
-      max,
-      mean,
-      stddev,
-      quantiles,
-      topValues,
-      ...(approximate ? { approximate: { distinct: approximate.distinct, quantiles: approximate.quantiles } } : {}),
-    })),
+    columns: d.profile.columns.map(
+      ({ name, type, count, nulls, distinct, min, max, mean, stddev, quantiles, topValues, approximate, override }) => ({
+        name,
+        type,
+        count,
+        nulls,
+        distinct,
+        min,
+        max,
+        mean,
+        stddev,
+        quantiles,
+        topValues,
+        ...(approximate ? { approximate: { distinct: approximate.distinct, quantiles: approximate.quantiles } } : {}),
+        ...(override
+          ? { override: { type: override.type, format: override.format, unfit: override.unfit, examples: override.examples } }
+          : {}),
+      }),
+    ),
   },
   sample: d.sample,
 });
@@ -141,8 +149,14 @@ export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
   const datasetId = crypto.randomUUID();
   const key = `datasets/${project.orgId}/${project.id}/${datasetId}`;
   // Only a skip is recorded in the parse options: a dataset without onError reads as every dataset before it did.
-  const parse =
-    query.onError === "skip" ? { format, encoding: query.encoding, onError: "skip" as const } : { format, encoding: query.encoding };
+  // The name's type overrides (PATCH /datasets/{id}/schema) carry over to its next version.
+  const types = await overridesOf(c.get("services").db, project.id, name);
+  const parse = {
+    format,
+    encoding: query.encoding,
+    ...(query.onError === "skip" ? { onError: "skip" as const } : {}),
+    ...(types ? { types } : {}),
+  };
   const ingested = await ingest(stream, parse, config.DATASETS, key, type || "application/octet-stream", {
     maxBytes: config.MAX_UPLOAD_BYTES,
     maxRows: config.MAX_ROWS,
@@ -245,4 +259,51 @@ export const rejects: AppRouteHandler<typeof routes.rejects> = async (c) => {
     db.select({ n: count() }).from(datasetRejectedRows).where(eq(datasetRejectedRows.datasetId, dataset.id)),
   ]);
   return c.json({ rejectedCount: dataset.rejectedCount, listed: listed?.n ?? 0, offset, limit, data: rows }, 200);
+};
+
+export const setSchema: AppRouteHandler<typeof routes.setSchema> = async (c) => {
+  const { columns: changes } = c.req.valid("json");
+  const { dataset } = await requireDataset(c, c.req.valid("param").id, "datasets:write");
+  expectedVersion(c, dataset.sha256);
+  const names = new Set(dataset.profile.columns.map((column) => column.name));
+  const unknown = changes.filter((change) => !names.has(change.column));
+  if (unknown.length > 0) {
+    throw new ApiError(422, {
+      code: "UNKNOWN_COLUMN",
+      detail: `The dataset has no column ${unknown.map((change) => JSON.stringify(change.column)).join(", ")}.`,
+      errors: unknown.map((change) => ({ path: `body.columns[${changes.indexOf(change)}].column`, message: "No such column" })),
+    });
+  }
+  const types = mergeOverrides(dataset.parseOptions.types, changes as Parameters<typeof mergeOverrides>[1]);
+  if (canonicalTypes(types) === canonicalTypes(dataset.parseOptions.types ?? [])) return c.json(full(dataset), 200);
+  const { types: _old, ...rest } = dataset.parseOptions;
+  const parse = types.length ? { ...rest, types } : rest;
+  const config = c.get("config");
+  const project = { id: dataset.projectId, orgId: dataset.orgId } as Parameters<typeof saveDataset>[2]["project"];
+  const ingested = await reprofile(config.DATASETS, dataset, parse, {
+    maxBytes: Number.MAX_SAFE_INTEGER,
+    maxRows: Number.MAX_SAFE_INTEGER,
+    maxColumns: Number.MAX_SAFE_INTEGER,
+    maxDepth: parse.maxDepth ?? JSON_DEPTH_CEILING,
+  });
+  if (!ingested) throw new ApiError(404, { detail: "The dataset's file is no longer stored." });
+  const id = crypto.randomUUID();
+  const created = await saveDataset(c.get("services").db, config.DATASETS, {
+    id,
+    project,
+    name: dataset.name,
+    format: dataset.format,
+    key: dataset.r2Key,
+    ingested,
+    userId: principalOf(c).userId,
+    rereads: { version: dataset.version },
+  }).catch((error: unknown) => {
+    if (error instanceof NewerVersionError)
+      throw new ApiError(412, { detail: "A newer version of this dataset exists (or it was deleted); set the types on the newest one." });
+    throw error;
+  });
+  c.set("auditTarget", { type: "datasets", id: created.id });
+  await queueDatasetLoad(config, c.get("logger"), created);
+  c.header("Location", `/api/v1/datasets/${created.id}`);
+  return c.json(full(created), 201);
 };

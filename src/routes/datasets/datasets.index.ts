@@ -11,4 +11,5 @@ datasetsRouter
   .openapi(routes.rows, handlers.rows)
   .openapi(routes.rejects, handlers.rejects)
   .openapi(routes.versions, handlers.versions)
+  .openapi(routes.setSchema, handlers.setSchema)
   .openapi(routes.remove, handlers.remove);

@@ -2,10 +2,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authed } from "../../lib/create-app.ts";
 import { ENCODINGS } from "../../services/datasets/encoding.ts";
-import { problemResponses } from "../../lib/openapi.ts";
+import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
 import { rejectReasons } from "../../db/dataset-documents.ts";
-import { IdParam, Text, Timestamp } from "../schemas.ts";
+import { IdParam, ifMatchOf, Text, Timestamp } from "../schemas.ts";
+import { OVERRIDE_TYPES, overrideProblem } from "../../services/datasets/type-overrides.ts";
 
 /** A dataset's name, wherever it comes from: the query, a multipart `name` field or the file name. */
 export const DatasetName = Text.trim().min(1).max(200);
@@ -42,6 +43,15 @@ const ColumnProfile = z
       .openapi({
         description: "Which figures are estimates. Absent on profiles made before it was recorded (treat their figures as estimates).",
       }),
+    override: z
+      .object({
+        type: z.enum(OVERRIDE_TYPES),
+        format: z.string().nullable(),
+        unfit: z.number().int().openapi({ description: "Values the type cannot hold: read as null (and counted in `nulls`)" }),
+        examples: z.array(z.string()).openapi({ description: "The first few unfit values (at most 5, cut at 100 characters)" }),
+      })
+      .optional()
+      .openapi({ description: "Present when the column's type was set with PATCH /datasets/{id}/schema" }),
   })
   .openapi("ColumnProfile");
 
@@ -285,5 +295,57 @@ export const rejects = createRoute({
       },
     },
     ...problemResponses(400, 401, 404),
+  },
+});
+
+const ColumnOverride = z
+  .object({
+    column: z.string().min(1).max(1_000).openapi({ description: "A column of the dataset, by name" }),
+    type: z.enum([...OVERRIDE_TYPES, "auto"]).openapi({
+      description:
+        "text (keeps a zip code's leading zeros, a 6.4.3 version as written), integer, number, boolean (true/false, yes/no, t/f, 1/0), date (YYYY-MM-DD), datetime; `auto` removes the override and the type is inferred again",
+    }),
+    format: z.string().min(1).max(64).optional().openapi({
+      description:
+        "date and datetime: how the values are written, of the tokens YYYY, MM, M, DD, D, HH, H, mm, ss, SSS between literal characters (UTC); without it ISO 8601",
+      example: "DD/MM/YYYY",
+    }),
+  })
+  .strict()
+  .superRefine((override, ctx) => {
+    const problem = override.type === "auto" ? (override.format ? "auto takes no format" : null) : overrideProblem(override as never);
+    if (problem) ctx.addIssue({ code: "custom", path: ["format"], message: problem });
+  })
+  .openapi("ColumnTypeOverride");
+
+export const SchemaChange = z
+  .object({
+    columns: z
+      .array(ColumnOverride)
+      .min(1)
+      .max(1_000)
+      .refine((columns) => new Set(columns.map((column) => column.column)).size === columns.length, "A column is named twice"),
+  })
+  .strict()
+  .openapi("DatasetSchemaChange");
+
+export const setSchema = createRoute({
+  method: "patch",
+  path: "/datasets/{id}/schema",
+  operationId: "setDatasetSchema",
+  tags: ["Datasets"],
+  summary: "Set column types: a new version of the dataset, profiled and loaded again (members and above)",
+  description:
+    "The listed columns are read as the given types from now on: the same stored file is profiled again as the name's next version (201, its query store loaded anew), and later uploads and imports of the name carry the overrides forward. A value the type cannot hold (\"n/a\" aside, which is null anyway) is read as null and counted in the column profile's `override.unfit`, with examples; it never refuses the file. Overrides not listed are kept; `auto` removes one. The dataset named must be the newest live version of its name (else 412), and If-Match, when sent, its ETag. An unknown column is 422 `UNKNOWN_COLUMN`; a malformed type or format 400. Types the same as the current ones answer 200 with the dataset as it is.",
+  ...authed,
+  request: { params: IdParam, headers: ifMatchOf("dataset"), body: jsonBody(SchemaChange) },
+  responses: {
+    200: { description: "Nothing changed: the dataset as it is", content: { "application/json": { schema: Dataset } } },
+    201: {
+      description: "The new version",
+      headers: z.object({ Location: z.string() }),
+      content: { "application/json": { schema: Dataset } },
+    },
+    ...problemResponses(400, 401, 403, 404, 412, 415, 422),
   },
 });

@@ -7,6 +7,7 @@ import type { AppRouteHandler } from "../../lib/types.ts";
 import { csvText } from "../../services/downloads/csv.ts";
 import { parquetChunks } from "../../services/downloads/parquet.ts";
 import { storedRows } from "../../services/downloads/stored-rows.ts";
+import { contentKey } from "../../services/dataset-store/stub.ts";
 import { namedAttachment } from "../../services/exports/filename.ts";
 import type * as routes from "./downloads.routes.ts";
 
@@ -26,9 +27,12 @@ export const download: AppRouteHandler<typeof routes.download> = async (c) => {
   // CSV downloads are UTF-8 and hold the dataset's rows: a CSV uploaded in another encoding, or one whose upload left rows
   // out (onError=skip), is re-read and written out (`original` keeps its bytes).
   const utf8 = (dataset.parseOptions.encoding ?? "utf-8") === "utf-8";
-  const asUploaded = format === "original" || (format === "csv" && dataset.format === "csv" && utf8 && dataset.rejectedCount === 0);
+  // Type overrides change the values (a day-first date becomes ISO): such a CSV is written out too.
+  const typed = Boolean(dataset.parseOptions.types?.length);
+  const asUploaded =
+    format === "original" || (format === "csv" && dataset.format === "csv" && utf8 && dataset.rejectedCount === 0 && !typed);
   // A version never changes: its hash tags the bytes as uploaded; a conversion is the same data, not the same bytes (weak).
-  const etag = asUploaded ? etagOf(dataset.sha256) : `W/"${dataset.sha256}.${format}"`;
+  const etag = asUploaded ? etagOf(dataset.sha256) : `W/"${contentKey(dataset)}.${format}"`;
   if (notModified(c, etag)) return c.body(null, 304, { ETag: etag });
   const object = await c.get("config").DATASETS.get(dataset.r2Key);
   if (!object) throw new ApiError(404, { detail: "The dataset's file is no longer stored." });

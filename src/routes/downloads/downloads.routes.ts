@@ -16,7 +16,7 @@ export const download = createRoute({
   summary: "Download a dataset version: the uploaded file, as CSV, or as Parquet",
   description: [
     "Streamed, never held whole. `original` (the default): the bytes as uploaded, with their media type (`text/csv`, `text/tab-separated-values`, `application/json`, `application/x-ndjson`),",
-    "`Content-Length`, and the content hash (`sha256`) as the strong `ETag` (the charset is the upload's `encoding`). `csv`: for a UTF-8 CSV upload the same bytes as `original`; for a CSV in another encoding, or JSON or NDJSON, the rows in UTF-8",
+    "`Content-Length`, and the content hash (`sha256`) as the strong `ETag` (the charset is the upload's `encoding`). `csv`: for a UTF-8 CSV upload the same bytes as `original`; for a CSV in another encoding or with type overrides (PATCH /datasets/{id}/schema), or JSON or NDJSON, the rows in UTF-8",
     "as RFC 4180 CSV (comma, CRLF, a header of the profile's columns, objects as JSON, null and missing as empty). `parquet`: the rows read with the",
     "upload's own parsers and typed by the profile (integer INT64, number DOUBLE, boolean BOOLEAN, datetime TIMESTAMP in milliseconds UTC, string UTF-8;",
     "null spellings as nulls), written by hyparquet-writer in row groups of at most 65,536 rows and 131,072 cells, Snappy-compressed. Converted downloads",

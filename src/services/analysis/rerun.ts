@@ -3,7 +3,7 @@
 import type { Config } from "../../env.ts";
 import { ApiError } from "../../lib/problem.ts";
 import { type ChartCell, chartLimit, rowObjects } from "../query/chart-data.ts";
-import { queryDataset } from "../query/run.ts";
+import { type QueryDataset, queryDataset } from "../query/run.ts";
 import { type Chart, MAX_CHART_POINTS } from "./result.ts";
 
 export interface ChartRerun {
@@ -32,7 +32,13 @@ function sameRows(a: Record<string, ChartCell>[], b: Record<string, ChartCell>[]
 const hasQuery = (chart: Partial<Chart>): chart is Chart =>
   Boolean(chart.query?.sql && chart.dataset?.sha256 && chart.spec && Array.isArray(chart.data));
 
-export async function rerunCharts(config: Config, orgId: string, charts: Partial<Chart>[]): Promise<ChartRerun[]> {
+export async function rerunCharts(
+  config: Config,
+  orgId: string,
+  charts: Partial<Chart>[],
+  /** The parse options of the dataset versions the charts were drawn from (their type overrides name the store). */
+  parseOptionsOf: (datasetId: string) => QueryDataset["parseOptions"],
+): Promise<ChartRerun[]> {
   const results: ChartRerun[] = [];
   for (const [index, chart] of charts.entries()) {
     const title = chart.title ?? "";
@@ -42,10 +48,16 @@ export async function rerunCharts(config: Config, orgId: string, charts: Partial
     }
     const limit = chartLimit(chart.spec, MAX_CHART_POINTS);
     try {
-      const answer = await queryDataset(config, { ...chart.dataset, orgId }, chart.query.sql, chart.query.params, {
-        cache: false,
-        maxRows: limit + 1,
-      });
+      const answer = await queryDataset(
+        config,
+        { ...chart.dataset, orgId, parseOptions: parseOptionsOf(chart.dataset.id) },
+        chart.query.sql,
+        chart.query.params,
+        {
+          cache: false,
+          maxRows: limit + 1,
+        },
+      );
       const rows = rowObjects(
         answer.columns.map((column) => column.name),
         answer.rows.slice(0, limit),

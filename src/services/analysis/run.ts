@@ -267,7 +267,13 @@ export async function runAnalysis(
   );
   const target: GroundingTarget | null = store.ready
     ? {
-        dataset: { id: dataset.id, orgId: dataset.orgId, version: dataset.version, sha256: dataset.sha256 },
+        dataset: {
+          id: dataset.id,
+          orgId: dataset.orgId,
+          version: dataset.version,
+          sha256: dataset.sha256,
+          parseOptions: dataset.parseOptions,
+        },
         columns: dataset.profile.columns.map(({ name, type }) => ({ name, type })),
       }
     : null;

@@ -1,6 +1,6 @@
 // Waits (a bounded poll of the store's own status) for a dataset's store to be ready before an analysis queries it.
 import type { Config } from "../../env.ts";
-import { storeFor } from "../dataset-store/stub.ts";
+import { type StoreKey, storeFor } from "../dataset-store/stub.ts";
 
 /** Between looks at the store: a load of a large file takes seconds, and each look is one cheap RPC. */
 const POLL_MS = 250;
@@ -20,12 +20,17 @@ export interface StoreWait {
  */
 export async function waitForStore(
   config: Config,
-  dataset: { id: string; orgId: string; sha256: string },
+  dataset: { id: string; orgId: string; sha256: string; parseOptions: StoreKey["parseOptions"] },
   maxMs: number,
   onWait: (status: string) => Promise<void>,
 ): Promise<StoreWait> {
   const started = Date.now();
-  const store = storeFor(config, { id: dataset.id, organizationId: dataset.orgId, sha256: dataset.sha256 });
+  const store = storeFor(config, {
+    id: dataset.id,
+    organizationId: dataset.orgId,
+    sha256: dataset.sha256,
+    parseOptions: dataset.parseOptions,
+  });
   let told = false;
   for (;;) {
     const meta = await store.meta();

@@ -1,4 +1,5 @@
 // One chat turn once the session's turn is held: read the context, answer (the model with its tools, or the statistical engine), save both messages, publish them.
+import type { QueryDataset } from "../query/run.ts";
 import { and, desc, eq } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
 import { analyses, organizations } from "../../db/schema.ts";
@@ -28,7 +29,7 @@ export interface TurnInput {
   sessionId: string;
   userId: string;
   /** The session's dataset version: what the prompt describes and where the tools run. */
-  dataset: DatasetContext & { id: string; orgId: string; version: number; sha256: string };
+  dataset: DatasetContext & QueryDataset;
   question: string;
   engine: Engine;
   /** Sent to the model as `traceparent`. */

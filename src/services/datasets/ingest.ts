@@ -9,6 +9,7 @@ import { columnNames, headerOf, partingColumn, raggedRowDetail } from "./csv-hea
 import { readCsvHead } from "./csv-head.ts";
 import { type ParseOptions, rowsOf } from "./parsers.ts";
 import { rawOfRecord, RejectLog, type RejectedRow } from "./rejects.ts";
+import { coerceRow, coercersFor } from "./type-overrides.ts";
 
 export interface Limits {
   maxBytes: number;
@@ -135,7 +136,7 @@ async function profileCsv(reader: ChunkReader, options: ParseOptions, limits: Li
       if (count > limits.maxColumns) throw tooManyColumns(count, limits.maxColumns);
       const first = Array.from({ length: count }, (_, i) => cellText(bytes, cells, i));
       columns = columnNames(first, header);
-      profiler = new Profiler(columns);
+      profiler = new Profiler(columns, options.types);
       if (header) return;
     }
     if (count !== columns.length) {
@@ -155,7 +156,13 @@ async function profileCsv(reader: ChunkReader, options: ParseOptions, limits: Li
   }
   scanner.end(onRecord);
   if (!profiler) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
-  const parse: ParseOptions = { format: "csv", delimiter, header, ...(skip ? { onError: "skip" as const } : {}) };
+  const parse: ParseOptions = {
+    format: "csv",
+    delimiter,
+    header,
+    ...(skip ? { onError: "skip" as const } : {}),
+    ...(options.types?.length ? { types: options.types } : {}),
+  };
   return { columns, rowCount: profiler.rowCount, profile: profiler.result(), sample, parse };
 }
 
@@ -174,7 +181,7 @@ async function profileJson(reader: ChunkReader, options: ParseOptions, limits: L
     rows,
     options: parse,
   } = await rowsOf(bytes.pipeThrough(new TextDecoderStream("utf-8", { fatal: true })), options, limits, rejects.add);
-  const profiler = new Profiler(columns);
+  const profiler = new Profiler(columns, options.types);
   const sample: Cell[][] = [];
   for await (const batch of rows) {
     if (profiler.rowCount + batch.length > limits.maxRows) throw tooManyRows(limits.maxRows);
@@ -224,13 +231,16 @@ export function ingestedOf({ rows, encoding, rejects }: Profiled, sizeBytes: num
     throw new ApiError(422, { code: "EMPTY_FILE", detail: `The file has no data rows${left}.` });
   }
   const { columns } = rows;
+  // The sample shows values as the readers give them: overridden columns read as their type (fresh readers: the profile counted the unfit).
+  const coercers = coercersFor(columns, rows.parse.types);
+  const sample = coercers ? rows.sample.map((row) => coerceRow([...row], coercers)) : rows.sample;
   return {
     sizeBytes,
     sha256,
     columns,
     rowCount: rows.rowCount,
     profile: rows.profile,
-    sample: rows.sample.map((row) => Object.fromEntries(columns.map((name, i) => [name, row[i] ?? null]))),
+    sample: sample.map((row) => Object.fromEntries(columns.map((name, i) => [name, row[i] ?? null]))),
     parse: { ...rows.parse, encoding },
     rejectedCount: rejects.count,
     rejects: rejects.listed,
@@ -269,6 +279,28 @@ export async function ingest(
   } catch (error) {
     await reader.cancel().catch(() => {});
     await upload.abort().catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * A stored file profiled again under other parse options (new type overrides): the same bytes, read from R2 as ingest read
+ * them, so the new version's profile, sample and reject report are what an upload under those options would have made.
+ * Null when the object is gone.
+ */
+export async function reprofile(
+  bucket: R2Bucket,
+  file: { r2Key: string; sizeBytes: number; sha256: string },
+  parse: ParseOptions,
+  limits: Limits,
+): Promise<Ingested | null> {
+  const object = await bucket.get(file.r2Key);
+  if (!object) return null;
+  const reader = new BodyReader(object.body);
+  try {
+    return ingestedOf(await profileBytes(reader, parse, limits), file.sizeBytes, file.sha256);
+  } catch (error) {
+    await reader.cancel().catch(() => {});
     throw error;
   }
 }

@@ -2,6 +2,7 @@
 import { textDecoderFor } from "./encoding.ts";
 import type { ParseOptions } from "./parsers.ts";
 import { JSON_DEPTH_CEILING, rowsOf } from "./parsers.ts";
+import { coerceRow, coercersFor } from "./type-overrides.ts";
 
 export interface StoredFile {
   r2Key: string;
@@ -20,10 +21,12 @@ export async function readRows(
   const text = object.body.pipeThrough(textDecoderFor(file.parseOptions.encoding, false));
   const { columns, rows } = await rowsOf(text, file.parseOptions, { maxDepth: JSON_DEPTH_CEILING });
   const out: Record<string, unknown>[] = [];
+  const coercers = coercersFor(columns, file.parseOptions.types);
   let index = 0;
   reading: for await (const batch of rows) {
     for (const row of batch) {
       if (index++ < offset) continue;
+      if (coercers) coerceRow(row, coercers);
       out.push(Object.fromEntries(columns.map((column, i) => [column, row[i] ?? null])));
       if (out.length >= limit) break reading;
     }

@@ -1,6 +1,7 @@
 // Writes one ingested dataset version: its row (next version of its name, unless the same bytes are already there) in one batch.
-import { and, eq, isNull, or, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, or, sql } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
+import type { ParseOptions } from "../../db/dataset-documents.ts";
 import { datasets, projects } from "../../db/schema.ts";
 import type { Dataset, Project } from "../../lib/tenancy.ts";
 import type { Ingested } from "./ingest.ts";
@@ -13,7 +14,12 @@ export interface NewDataset {
   /** The R2 object ingest wrote. */
   key: string;
   ingested: Ingested;
-  userId: string;
+  userId: string | null;
+  /**
+   * A version that re-reads another's file (a type override): inserted although its bytes are in the project, only while
+   * `version` is still the newest of its name, and the shared file is never deleted here.
+   */
+  rereads?: { version: number };
 }
 
 /** The first key of the advisory lock that serializes the version allocation of one project's uploads. */
@@ -21,6 +27,9 @@ const VERSION_LOCK = 0x6461_7461; // "data"
 
 /** Thrown when the project (or its organization) was deleted while the file was uploading. */
 export class ProjectGoneError extends Error {}
+
+/** Thrown for a re-read (a type override) of a version that is no longer the newest of its name, or whose project is gone. */
+export class NewerVersionError extends Error {}
 
 /**
  * One batch (one transaction): take the project's upload lock, insert unless these bytes are already
@@ -33,9 +42,14 @@ export class ProjectGoneError extends Error {}
 export async function saveDataset(
   db: Database,
   bucket: R2Bucket,
-  { id, project, name, format, key, ingested, userId }: NewDataset,
+  { id, project, name, format, key, ingested, userId, rereads }: NewDataset,
 ): Promise<Dataset> {
-  const sameBytes = and(eq(datasets.projectId, project.id), eq(datasets.sha256, ingested.sha256), isNull(datasets.deletedAt));
+  const sameBytes = rereads
+    ? sql`false`
+    : and(eq(datasets.projectId, project.id), eq(datasets.sha256, ingested.sha256), isNull(datasets.deletedAt));
+  const allowed = rereads
+    ? sql`coalesce(max(version) FILTER (WHERE deleted_at IS NULL), 0) = ${rereads.version}`
+    : sql`NOT EXISTS (SELECT 1 FROM datasets d WHERE d.project_id = ${project.id} AND d.sha256 = ${ingested.sha256} AND d.deleted_at IS NULL)`;
   const live = sql`EXISTS (SELECT 1 FROM projects p JOIN organizations o ON o.id = p.org_id
                            WHERE p.id = ${project.id} AND p.deleted_at IS NULL AND o.deleted_at IS NULL)`;
   try {
@@ -47,8 +61,7 @@ export async function saveDataset(
                ${ingested.rowCount}, ${ingested.columns.length}, ${JSON.stringify(ingested.parse)}::jsonb, ${JSON.stringify(ingested.profile)}::jsonb,
                ${JSON.stringify(ingested.sample)}::jsonb, ${key}, ${userId}, ${ingested.rejectedCount}
         FROM datasets WHERE project_id = ${project.id} AND name = ${name}
-        HAVING NOT EXISTS (SELECT 1 FROM datasets d WHERE d.project_id = ${project.id} AND d.sha256 = ${ingested.sha256} AND d.deleted_at IS NULL)
-           AND ${live}`),
+        HAVING ${allowed} AND ${live}`),
       // The reject report, one row per listed reject, only when this version was inserted.
       db.execute(sql`
         INSERT INTO dataset_rejected_rows (dataset_id, position, line, "column", reason, raw)
@@ -63,13 +76,29 @@ export async function saveDataset(
         .select()
         .from(datasets)
         .where(and(or(eq(datasets.id, id), sameBytes), live))
-        .orderBy(sql`${datasets.id} = ${id} DESC`, datasets.createdAt)
+        // The same bytes again: the newest version that has them (a type override's reads them as its owner chose).
+        .orderBy(sql`${datasets.id} = ${id} DESC`, desc(datasets.createdAt))
         .limit(1),
     ]);
-    if (!rows[0]) throw new ProjectGoneError();
+    if (!rows[0]) throw rereads ? new NewerVersionError() : new ProjectGoneError();
     return rows[0];
   } catch (error) {
-    await bucket.delete(key).catch(() => {});
+    if (!rereads) await bucket.delete(key).catch(() => {});
     throw error;
   }
+}
+
+/**
+ * The type overrides of the newest live version of `name` in the project: an upload (or an import) of that name reads its
+ * columns the same way, so an override survives re-uploads. Undefined when there is none.
+ */
+export async function overridesOf(db: Database, projectId: string, name: string): Promise<ParseOptions["types"]> {
+  const [newest] = await db
+    .select({ parseOptions: datasets.parseOptions })
+    .from(datasets)
+    .where(and(eq(datasets.projectId, projectId), eq(datasets.name, name), isNull(datasets.deletedAt)))
+    .orderBy(desc(datasets.version))
+    .limit(1);
+  const types = newest?.parseOptions.types;
+  return types?.length ? types : undefined;
 }

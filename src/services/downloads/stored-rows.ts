@@ -4,6 +4,7 @@ import { textDecoderFor } from "../datasets/encoding.ts";
 import { JSON_DEPTH_CEILING, type ParseOptions, rowsOf } from "../datasets/parsers.ts";
 import { openStoredCsv } from "../datasets/stored-csv.ts";
 import type { Cell } from "../datasets/profile/types.ts";
+import { coerceRow, coercersFor } from "../datasets/type-overrides.ts";
 
 /** CSV records as the profiler saw them: the same scanner, delimiter, line break, header and BOM handling as ingest. */
 async function* csvBatches(body: ReadableStream<Uint8Array>, parse: ParseOptions, width: number): AsyncGenerator<Cell[][]> {
@@ -42,6 +43,20 @@ async function* csvBatches(body: ReadableStream<Uint8Array>, parse: ParseOptions
  * the values as parsed. Bounded memory: one chunk of input at a time.
  */
 export async function storedRows(
+  body: ReadableStream<Uint8Array>,
+  parse: ParseOptions,
+  columns: readonly string[],
+): Promise<AsyncGenerator<Cell[][]>> {
+  const rows = await parsedRows(body, parse, columns);
+  const coercers = coercersFor(columns, parse.types);
+  if (!coercers) return rows;
+  // Overridden columns as their type, as the profile and the store read them.
+  return (async function* () {
+    for await (const batch of rows) yield batch.map((row) => coerceRow(row, coercers));
+  })();
+}
+
+async function parsedRows(
   body: ReadableStream<Uint8Array>,
   parse: ParseOptions,
   columns: readonly string[],

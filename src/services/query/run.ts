@@ -4,7 +4,7 @@ import { checkSql } from "../../durable-objects/dataset-store/sql-tokens.ts";
 import type { Config } from "../../env.ts";
 import { sha256Hex } from "../../lib/crypto.ts";
 import { ApiError } from "../../lib/problem.ts";
-import { storeFor } from "../dataset-store/stub.ts";
+import { contentKey, type StoreKey, storeFor } from "../dataset-store/stub.ts";
 import { LRUCache } from "lru-cache";
 
 export interface QueryDataset {
@@ -12,6 +12,8 @@ export interface QueryDataset {
   orgId: string;
   version: number;
   sha256: string;
+  /** Its type overrides name its store (see contentKey). */
+  parseOptions: StoreKey["parseOptions"];
 }
 
 export interface QueryAnswer extends Omit<QuerySuccess, "ok" | "rowsRead"> {
@@ -64,7 +66,7 @@ type SavedResult = Omit<QueryAnswer, "cached" | "elapsedMs" | "sql" | "dataset">
 const recent = new LRUCache<string, string>({ maxSize: 8 * 1024 * 1024 });
 
 const cacheUrl = async (dataset: QueryDataset, key: unknown) =>
-  `https://dataset-queries.datacrafted.internal/${dataset.sha256}/${await sha256Hex(JSON.stringify(key))}`;
+  `https://dataset-queries.datacrafted.internal/${contentKey(dataset)}/${await sha256Hex(JSON.stringify(key))}`;
 
 /**
  * `sql` over the dataset's store, capped by the configured rows, bytes and time. Throws ApiError for anything the caller should
@@ -121,7 +123,9 @@ export async function queryDataset(
   let outcome: QueryOutcome;
   try {
     outcome = (await Promise.race([
-      storeFor(config, { id: dataset.id, organizationId: dataset.orgId, sha256: dataset.sha256 }).query({ sql, params, ...limits }),
+      storeFor(config, { id: dataset.id, organizationId: dataset.orgId, sha256: dataset.sha256, parseOptions: dataset.parseOptions }).query(
+        { sql, params, ...limits },
+      ),
       late,
     ])) as QueryOutcome;
   } catch (error) {

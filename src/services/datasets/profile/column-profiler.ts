@@ -370,8 +370,8 @@ export class ColumnProfiler {
     }
   }
 
-  /** A JSON value: text as its UTF-8 bytes; numbers and booleans by their text, but typed by what they are. */
-  add(cell: Cell) {
+  /** A JSON value: text as its UTF-8 bytes; numbers and booleans by their text, but typed by what they are (or as `kind` says). */
+  add(cell: Cell, kind?: Kind) {
     if (cell === null || cell === undefined) {
       this.count++;
       this.nulls++;
@@ -387,6 +387,7 @@ export class ColumnProfiler {
     if (typeof cell === "number") typed = Number.isInteger(cell) ? Kind.Integer : Kind.Number;
     else if (typeof cell === "boolean") typed = Kind.Boolean;
     else if (typeof cell === "object") typed = Kind.Text;
+    if (kind !== undefined) typed = kind;
     if (typeof cell === "number") this.parsed = cell;
     this.addBytes(this.scratch, this.scratchView, 0, written, typed);
   }

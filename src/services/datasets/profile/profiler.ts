@@ -2,8 +2,11 @@
 // CSV records are held by their byte spans and profiled a column at a time (see addRecord): part of the hot path measured
 // by `BENCH_ONLY=upload npm run bench`.
 import { ESCAPED, unescapeCell } from "../csv-scanner.ts";
+import { type Coercer, coercersFor, profileType, type TypeOverride } from "../type-overrides.ts";
 import { ColumnProfiler } from "./column-profiler.ts";
-import type { Cell, Profile } from "./types.ts";
+import { type Cell, NotUtf8Error, type Profile } from "./types.ts";
+
+const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** CSV cells waiting to be profiled a column at a time (see Profiler.addRecord). */
 const BATCH_CELLS = 16_384;
@@ -22,10 +25,18 @@ export class Profiler {
   private batchBytes: Uint8Array | null = null;
   private batchView: DataView = new DataView(new ArrayBuffer(0));
   rowCount = 0;
+  /** Overridden columns' readers by column index (JSON columns found later are never overridden: see grow). */
+  private readonly coercers: (Coercer | undefined)[];
 
-  constructor(private readonly names: readonly string[]) {}
+  constructor(
+    private readonly names: readonly string[],
+    private readonly overrides?: readonly TypeOverride[],
+  ) {
+    this.coercers = coercersFor(names, overrides) ?? [];
+  }
 
   private grow() {
+    if (this.columns.length < this.names.length) this.coerceNewColumns();
     while (this.columns.length < this.names.length) {
       const column = new ColumnProfiler(this.names[this.columns.length]!, this.names.length);
       column.skip(this.rowCount);
@@ -36,7 +47,20 @@ export class Profiler {
   add(row: Cell[]) {
     this.grow();
     this.rowCount++;
-    for (let i = 0; i < this.columns.length; i++) this.columns[i]!.add(row[i]);
+    const { coercers } = this;
+    for (let i = 0; i < this.columns.length; i++) {
+      const coercer = coercers[i];
+      if (coercer) this.columns[i]!.add(coercer.coerce(row[i]), coercer.kind);
+      else this.columns[i]!.add(row[i]);
+    }
+  }
+
+  /** JSON brings keys as it goes: an override of a key first seen after the first row gets its reader when the key appears. */
+  private coerceNewColumns() {
+    if (!this.overrides?.length || this.coercers.length >= this.names.length) return;
+    const from = this.coercers.length;
+    const more = coercersFor(this.names.slice(from), this.overrides);
+    for (let i = from; i < this.names.length; i++) this.coercers[i] = more?.[i - from];
   }
 
   /**
@@ -67,6 +91,11 @@ export class Profiler {
     this.batchRows = 0;
     for (let i = 0; i < columns.length; i++) {
       const column = columns[i]!;
+      const coercer = this.coercers[i];
+      if (coercer) {
+        this.flushCoerced(column, coercer, i, rows);
+        continue;
+      }
       for (let at = 3 * i; at < rows * width; at += width) {
         const start = batch[at]!;
         const end = batch[at + 1]!;
@@ -84,8 +113,39 @@ export class Profiler {
     }
   }
 
+  /** An overridden column's cells: as text, read as its type (off the hot path: only overridden columns come here). */
+  private flushCoerced(column: ColumnProfiler, coercer: Coercer, i: number, rows: number) {
+    const { batch } = this;
+    const bytes = this.batchBytes!;
+    const width = 3 * this.columns.length;
+    for (let at = 3 * i; at < rows * width; at += width) {
+      const start = batch[at]!;
+      const end = batch[at + 1]!;
+      let text: string;
+      try {
+        if (batch[at + 2] !== ESCAPED) text = strict.decode(bytes.subarray(start, end));
+        else {
+          const [unescaped, length] = unescapeCell(bytes, start, end, this.unescaped);
+          this.unescaped = unescaped;
+          this.unescapedView = new DataView(unescaped.buffer);
+          text = strict.decode(unescaped.subarray(0, length));
+        }
+      } catch {
+        throw new NotUtf8Error("not UTF-8");
+      }
+      column.add(coercer.coerce(text), coercer.kind);
+    }
+  }
+
   result(): Profile {
     if (this.batchRows > 0) this.flush();
-    return { rowCount: this.rowCount, columns: this.columns.map((column) => column.result()) };
+    return {
+      rowCount: this.rowCount,
+      columns: this.columns.map((column, i) => {
+        const profile = column.result();
+        const coercer = this.coercers[i];
+        return coercer ? { ...profile, type: profileType(coercer.override.type), override: coercer.summary() } : profile;
+      }),
+    };
   }
 }
