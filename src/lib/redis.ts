@@ -1,17 +1,13 @@
 // The Upstash Redis client for one request (REST over fetch; built per request from env, never at module scope).
 import { Redis } from "@upstash/redis/cloudflare";
 import type { Config } from "../env.ts";
-import { timed } from "./dependency-timing.ts";
 
 export function createRedis(config: Pick<Config, "UPSTASH_REDIS_REST_URL" | "UPSTASH_REDIS_REST_TOKEN">): Redis {
-  const redis = new Redis({
+  return new Redis({
     url: config.UPSTASH_REDIS_REST_URL,
     token: config.UPSTASH_REDIS_REST_TOKEN,
     // A request must not hang on a dead Redis: two quick retries, then the caller decides.
     retry: { retries: 2, backoff: (attempt) => 25 * 2 ** attempt },
     enableTelemetry: false,
   });
-  // Each round trip timed for the request's Analytics Engine data point (src/middleware/analytics.ts).
-  redis.use((request, next) => timed("redis", () => next(request)));
-  return redis;
 }

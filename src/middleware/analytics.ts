@@ -1,5 +1,5 @@
 // Operators' metrics: one Workers Analytics Engine data point per request (route pattern, status, duration, dependency
-// latencies), written to the optional ANALYTICS binding; where it is absent nothing is written.
+// latencies: Postgres and data sources), written to the optional ANALYTICS binding; where it is absent nothing is written.
 import { createMiddleware } from "hono/factory";
 import { type DependencyTimings, newTimings, withTimings } from "../lib/dependency-timing.ts";
 import { routePattern } from "../lib/route.ts";
@@ -21,26 +21,17 @@ const round = (ms: number) => Math.round(ms * 10) / 10;
 /**
  * The data point's layout, which the SQL API reads by position (README "Request metrics"):
  * blob1 route pattern, blob2 method, blob3 status class (2xx…), blob4 problem code, blob5 organization id, blob6 colo;
- * double1 status, double2 duration ms, double3/4 Postgres ms and calls, double5/6 Redis ms and calls, double7/8 data-source ms
- * and calls; index1 the route pattern (the sampling key).
+ * double1 status, double2 duration ms, double3/4 Postgres ms and calls, double5/6 data-source ms and calls; index1 the route
+ * pattern (the sampling key).
  */
 export function writeRequestPoint(dataset: AnalyticsEngineDataset | undefined, point: RequestPoint): void {
   if (typeof dataset?.writeDataPoint !== "function") return;
   const route = point.route ?? "unmatched";
-  const { postgres, redis, dataSource } = point.dependencies;
+  const { postgres, dataSource } = point.dependencies;
   dataset.writeDataPoint({
     indexes: [route.slice(0, 96)],
     blobs: [route, point.method, `${Math.floor(point.status / 100)}xx`, point.problemCode ?? "", point.orgId ?? "", point.colo ?? ""],
-    doubles: [
-      point.status,
-      round(point.durationMs),
-      round(postgres.ms),
-      postgres.calls,
-      round(redis.ms),
-      redis.calls,
-      round(dataSource.ms),
-      dataSource.calls,
-    ],
+    doubles: [point.status, round(point.durationMs), round(postgres.ms), postgres.calls, round(dataSource.ms), dataSource.calls],
   });
 }
 
