@@ -78,9 +78,9 @@ export async function measureTus({ url, token, projectId, path, megabytes, chunk
   const saved = performance.now();
   const dataset =
     state.status === "ready"
-      ? await poll<{ rowCount: number; query: { status: string; error: string | null } }>(
+      ? await poll<{ rowCount: number; query?: { status: string; error: string | null } }>(
           `/api/v1/datasets/${state.datasetId}`,
-          (d) => d.query.status === "ready" || d.query.status === "failed",
+          (d) => d.query?.status === "ready" || d.query?.status === "failed", // a problem (a busy runtime's 503) has no query
         )
       : null;
   const ready = performance.now();
@@ -89,8 +89,8 @@ export async function measureTus({ url, token, projectId, path, megabytes, chunk
   return {
     fileMB: Math.round(mb),
     chunkMiB,
-    status: dataset?.query.status ?? state.status,
-    error: state.error ?? dataset?.query.error ?? null,
+    status: dataset?.query?.status ?? state.status,
+    error: state.error ?? dataset?.query?.error ?? null,
     rows: dataset?.rowCount ?? null,
     uploadSeconds: seconds(started, uploaded),
     uploadMBps: Math.round((mb / ((uploaded - started) / 1000)) * 10) / 10,
