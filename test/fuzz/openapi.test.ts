@@ -238,7 +238,16 @@ describe("every operation in /openapi.json", () => {
       headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
     });
     const analysisId = /"analysisId":"([0-9a-f-]{36})"/.exec(await analysis.text())?.[1];
+    // A resumable upload (tus creation, no bytes yet) for GET /uploads/{id}.
+    const resumable = await json<{ id: string }>(
+      await send("post", `/api/v1/projects/${values.id}/uploads`, {
+        token: owner.token,
+        headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "12", "Upload-Metadata": `filename ${btoa("fuzz.csv")}` },
+      }),
+      201,
+    );
     const ids: Record<string, string> = {
+      "/api/v1/uploads/{id}": resumable.id,
       "/api/v1/datasets/{id}": dataset.id,
       "/api/v1/datasets/{id}/rows": dataset.id,
       "/api/v1/datasets/{id}/rejects": dataset.id,
