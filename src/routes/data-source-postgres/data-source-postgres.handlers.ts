@@ -84,7 +84,21 @@ export const query: AppRouteHandler<typeof routes.query> = async (c) => {
       const result = await explain(target, sql, params, { verbose: plan !== true && plan.verbose === true });
       const durationMs = Date.now() - started;
       recordQuery(c, source, { ...run, durationMs, rowCount: null });
-      return c.json({ plan: result as unknown[], durationMs }, 200);
+      // One response shape for both: the plan is also the query's one row, so a grid shows it as it shows rows.
+      const steps = result as unknown[];
+      return c.json(
+        {
+          columns: [{ name: "QUERY PLAN", type: "json" }],
+          rows: [[steps]],
+          offset: 0,
+          limit,
+          nextOffset: null,
+          truncated: false,
+          durationMs,
+          plan: steps,
+        },
+        200,
+      );
     }
     const page = await runQuery(target, sql, offset, limit, params);
     const durationMs = Date.now() - started;
