@@ -86,7 +86,21 @@ export const query: AppRouteHandler<typeof routes.query> = async (c) => {
       const durationMs = Date.now() - started;
       recordQuery(c, source, { ...run, durationMs, rowCount: null });
       recordUsage(c, { dataSourceQueries: 1 });
-      return c.json({ plan: result as unknown[], durationMs }, 200);
+      // One response shape for both: the plan is also the query's one row, so a grid shows it as it shows rows.
+      const steps = result as unknown[];
+      return c.json(
+        {
+          columns: [{ name: "QUERY PLAN", type: "json" }],
+          rows: [[steps]],
+          offset: 0,
+          limit,
+          nextOffset: null,
+          truncated: false,
+          durationMs,
+          plan: steps,
+        },
+        200,
+      );
     }
     const page = await runQuery(target, sql, offset, limit, params);
     const durationMs = Date.now() - started;

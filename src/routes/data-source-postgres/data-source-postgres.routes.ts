@@ -261,15 +261,11 @@ export const QueryResult = z
       .boolean()
       .openapi({ description: "Rows were left off to stay under DATA_SOURCE_MAX_RESULT_BYTES; continue from nextOffset" }),
     durationMs: z.number().int(),
+    plan: z.array(z.unknown()).optional().openapi({
+      description: "With `explain`: EXPLAIN (FORMAT JSON) as Postgres gives it (`[{ Plan: {…} }]`), also the one cell of `rows`",
+    }),
   })
   .openapi("PostgresQueryResult");
-
-export const QueryPlan = z
-  .object({
-    plan: z.array(z.unknown()).openapi({ description: "EXPLAIN (FORMAT JSON) as Postgres gives it: `[{ Plan: {…} }]`" }),
-    durationMs: z.number().int(),
-  })
-  .openapi("PostgresQueryPlan");
 
 export const query = createRoute({
   method: "post",
@@ -307,7 +303,7 @@ export const query = createRoute({
   responses: {
     200: {
       description: "One page, or the plan with `explain`",
-      content: { "application/json": { schema: z.union([QueryResult, QueryPlan]) } },
+      content: { "application/json": { schema: QueryResult } },
     },
     ...problemResponses(...outbound, 415),
   },
