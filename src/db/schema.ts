@@ -1,7 +1,7 @@
 // Drizzle tables. drizzle-kit reads this file to generate migrations/ (npm run db:generate).
 import { sql } from "drizzle-orm";
 import type { ChatGrounding } from "./chat-documents.ts";
-import { type ParseOptions, type Profile, rejectReasons } from "./dataset-documents.ts";
+import { formats, type ParseOptions, type Profile, rejectReasons } from "./dataset-documents.ts";
 import {
   bigint,
   boolean,
@@ -313,7 +313,7 @@ export const datasets = pgTable(
     /** Versions share a name within a project. */
     name: text("name").notNull(),
     version: integer("version").notNull(),
-    format: text("format", { enum: ["csv", "json", "ndjson"] }).notNull(),
+    format: text("format", { enum: formats }).notNull(),
     status: text("status", { enum: ["ready"] })
       .notNull()
       .default("ready"),

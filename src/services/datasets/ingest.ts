@@ -9,6 +9,7 @@ import { columnNames, headerOf, partingColumn, raggedRowDetail } from "./csv-hea
 import { readCsvHead } from "./csv-head.ts";
 import { type ParseOptions, rowsOf } from "./parsers.ts";
 import { rawOfRecord, RejectLog, type RejectedRow } from "./rejects.ts";
+import { type BinaryFormat, checkMagic, isBinaryFormat, openStoredTabular } from "./formats/tabular.ts";
 
 export interface Limits {
   maxBytes: number;
@@ -16,6 +17,8 @@ export interface Limits {
   maxColumns: number;
   /** JSON and NDJSON: how deep a row may nest (see parsers.ts). */
   maxDepth: number;
+  /** xlsx: how many bytes its parts may inflate to (a zip bomb's bound); absent where no workbook can come. */
+  maxInflatedBytes?: number;
 }
 
 export interface Ingested {
@@ -185,6 +188,85 @@ async function profileJson(reader: ChunkReader, options: ParseOptions, limits: L
   return { columns, rowCount: profiler.rowCount, profile: profiler.result(), sample, parse };
 }
 
+/** The default bound on what a workbook may inflate to (MAX_XLSX_INFLATED_BYTES). */
+export const DEFAULT_MAX_INFLATED_BYTES = 512 * 1024 * 1024;
+
+/**
+ * A stored Parquet or Excel file profiled from R2 by range reads (the upload stores it first: both formats need random access).
+ * Also what a job that finds such a file already in R2 runs.
+ */
+export async function profileStored(bucket: R2Bucket, key: string, options: ParseOptions, limits: Limits): Promise<Rows> {
+  const file = await openStoredTabular(bucket, key, options, {
+    maxRows: limits.maxRows,
+    maxColumns: limits.maxColumns,
+    maxInflatedBytes: limits.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES,
+  });
+  if (!file) throw new Error(`the stored file ${key} is gone`);
+  let profiler: Profiler | undefined;
+  const sample: Cell[][] = [];
+  for await (const batch of file.batches()) {
+    profiler ??= new Profiler(file.columns); // (Excel: the header is read with the first rows; the names may grow)
+    for (const row of batch) profiler.add(row);
+    for (const row of batch.slice(0, SAMPLE_ROWS - sample.length)) sample.push(row);
+  }
+  profiler ??= new Profiler(file.columns);
+  const parse = { ...file.parse, ...(options.onError === "skip" ? { onError: "skip" as const } : {}) };
+  return { columns: file.columns, rowCount: profiler.rowCount, profile: profiler.result(), sample, parse };
+}
+
+/** Bytes the magic check reads before the rest is stored. */
+const MAGIC_BYTES = 4;
+
+/** A binary upload: every byte to R2 (counted, hashed, its first bytes checked), then profiled from there; on failure nothing stays. */
+async function ingestBinary(
+  body: ReadableStream<Uint8Array>,
+  parse: ParseOptions & { format: BinaryFormat },
+  bucket: R2Bucket,
+  key: string,
+  contentType: string,
+  limits: Limits,
+): Promise<Ingested> {
+  const upload = await bucket.createMultipartUpload(key, { httpMetadata: { contentType } });
+  const storage = new Storage(upload, limits.maxBytes);
+  const reader = new BodyReader(body);
+  let stored = false;
+  try {
+    const head = new Uint8Array(MAGIC_BYTES);
+    for (;;) {
+      const chunk = await reader.read();
+      if (!chunk) break;
+      if (storage.sizeBytes < MAGIC_BYTES) {
+        head.set(chunk.subarray(0, MAGIC_BYTES - storage.sizeBytes), storage.sizeBytes);
+        if (storage.sizeBytes + chunk.length >= MAGIC_BYTES) checkMagic(parse.format, head);
+      }
+      await storage.take(chunk);
+    }
+    if (storage.sizeBytes === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
+    checkMagic(parse.format, head);
+    const sha256 = await storage.finish();
+    stored = true;
+    const rows = await profileStored(bucket, key, parse, limits);
+    if (rows.rowCount === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file has no data rows." });
+    const { columns } = rows;
+    return {
+      sizeBytes: storage.sizeBytes,
+      sha256,
+      columns,
+      rowCount: rows.rowCount,
+      profile: rows.profile,
+      sample: rows.sample.map((row) => Object.fromEntries(columns.map((name, i) => [name, row[i] ?? null]))),
+      parse: rows.parse,
+      rejectedCount: 0,
+      rejects: [],
+    };
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    if (stored) await bucket.delete(key).catch(() => {});
+    else await upload.abort().catch(() => {});
+    throw error;
+  }
+}
+
 /**
  * Streams `body` into R2 at `key` while hashing and profiling it. On any failure (a limit, bad
  * data, a dropped connection) the multipart upload is aborted: no object is left behind.
@@ -197,6 +279,7 @@ export async function ingest(
   contentType: string,
   limits: Limits,
 ): Promise<Ingested> {
+  if (isBinaryFormat(parse.format)) return ingestBinary(body, { ...parse, format: parse.format }, bucket, key, contentType, limits);
   const upload = await bucket.createMultipartUpload(key, { httpMetadata: { contentType } });
   const storage = new Storage(upload, limits.maxBytes);
   const reader = new BodyReader(body);
