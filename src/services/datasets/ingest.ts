@@ -117,6 +117,8 @@ interface Rows {
   profile: Profile;
   sample: Cell[][];
   parse: ParseOptions;
+  /** See TabularFile.variant. */
+  variant?: string;
 }
 
 /**
@@ -211,7 +213,16 @@ export async function profileStored(bucket: R2Bucket, key: string, options: Pars
   }
   profiler ??= new Profiler(file.columns);
   const parse = { ...file.parse, ...(options.onError === "skip" ? { onError: "skip" as const } : {}) };
-  return { columns: file.columns, rowCount: profiler.rowCount, profile: profiler.result(), sample, parse };
+  return { columns: file.columns, rowCount: profiler.rowCount, profile: profiler.result(), sample, parse, variant: file.variant };
+}
+
+/**
+ * A dataset is its bytes, and for a workbook the sheet read: a sheet other than the first gets the hash of the file's hash and
+ * its name, so it is a dataset (and a store) of its own rather than the same bytes again.
+ */
+async function identity(sha256: string, variant: string | undefined) {
+  if (variant === undefined) return sha256;
+  return toHex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${sha256}\nsheet:${variant}`)));
 }
 
 /** Bytes the magic check reads before the rest is stored. */
@@ -250,7 +261,7 @@ async function ingestBinary(
     const { columns } = rows;
     return {
       sizeBytes: storage.sizeBytes,
-      sha256,
+      sha256: await identity(sha256, rows.variant),
       columns,
       rowCount: rows.rowCount,
       profile: rows.profile,

@@ -30,6 +30,8 @@ export interface TabularFile {
   batches(): AsyncGenerator<Cell[][]>;
   /** What the reader settled on, to be kept with the dataset (the sheet read). */
   parse: ParseOptions;
+  /** xlsx: the sheet's name when it is not the workbook's first (the same bytes then hold another table). */
+  variant?: string;
 }
 
 const MAGIC: Record<BinaryFormat, number[]> = { parquet: PARQUET_MAGIC, xlsx: ZIP_MAGIC };
@@ -56,7 +58,8 @@ export async function openTabular(source: RangeSource, parse: ParseOptions, limi
   }
   checkMagic("xlsx", await source.bytes(0, 4));
   const book = await openXlsx(source, { sheet: parse.sheet, ...limits });
-  return { columns: book.columns, batches: book.batches, parse: { format: "xlsx", sheet: book.sheet } };
+  const variant = book.sheet === book.sheets[0] ? {} : { variant: book.sheet };
+  return { columns: book.columns, batches: book.batches, parse: { format: "xlsx", sheet: book.sheet }, ...variant };
 }
 
 /** Opens the stored binary file at `key`, or null when it is no longer stored. */

@@ -76,6 +76,7 @@ async function* parsedChunks(source: RangeSource, entry: ZipEntry, budget: Infla
       parser.write(text);
       if (!chunk) parser.close();
     } catch (error) {
+      if (error instanceof ApiError) throw error; // a limit, or a cell the reader refused
       throw malformed(`${entry.name} is not well-formed XML (${error instanceof Error ? error.message.slice(0, 120) : "unreadable"})`);
     }
   };
