@@ -12,6 +12,7 @@ import { startOpenAIStub } from "../dev/openai-stub/server.ts";
 import { connectInspector } from "./inspector.ts";
 import { startStack } from "../dev/stack.ts";
 import { measureStore } from "./store.ts";
+import { measureBinary } from "./binary.ts";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -25,7 +26,8 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 // BENCH_ONLY=upload runs the upload alone (for work on the upload path); BENCH_ONLY=formats the CSV/NDJSON/JSON comparison alone;
 // BENCH_ONLY=store the DatasetStore alone (load, queries and DuckDB beside them).
 const only = process.env.BENCH_ONLY;
-const uploadOnly = only === "upload" || only === "formats" || only === "store";
+// BENCH_ONLY=binary: Parquet and Excel uploads of the same rows (bench/binary.ts).
+const uploadOnly = only === "upload" || only === "formats" || only === "store" || only === "binary";
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 process.env.WRANGLER_SEND_METRICS ??= "false";
@@ -232,7 +234,7 @@ const uploadedIds: string[] = [];
 // (The projects are made first: a pooled connection left idle while papaparse holds the loop is closed under it.)
 const uploadProjects = [await newProject("bench upload 1"), await newProject("bench upload 2"), await newProject("bench upload 3")];
 const gcLogStart = existsSync(debugLog) ? readFileSync(debugLog, "utf8").length : 0;
-for (let round = 0; round < (only === "formats" || only === "store" ? 0 : 3); round++) {
+for (let round = 0; round < (only === "formats" || only === "store" || only === "binary" ? 0 : 3); round++) {
   const papaStarted = performance.now();
   let papaRows = 0;
   Papa.parse(csv.toString("utf8"), { header: true, step: () => void papaRows++ });
@@ -250,7 +252,7 @@ async function waitForStore(token: string, id: string, timeoutMs = 300_000) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
-for (const projectId of only === "formats" || only === "store" ? [] : uploadProjects) {
+for (const projectId of only === "formats" || only === "store" || only === "binary" ? [] : uploadProjects) {
   if (uploadedIds.length === 1) await waitForStore(accessToken, uploadedIds[0]!);
   const uploadStarted = performance.now();
   const response = await fetch(`${uploader.url}/api/v1/projects/${projectId}/datasets?name=bench`, {
@@ -349,7 +351,7 @@ if (process.env.BENCH_PROFILE === "1") {
   console.table(topFunctions(profile));
   inspector.close();
 }
-if (uploadStatus !== 201 && only !== "store") console.error("[bench] upload failed:", uploadBody);
+if (uploadStatus !== 201 && only !== "store" && only !== "binary") console.error("[bench] upload failed:", uploadBody);
 
 // The same rows as CSV, NDJSON and one JSON array (on one line), each about 45 MB, and one NDJSON line of
 // 45 MB (a single long value): MB/s of each upload, in this run. The JSON rows have typed values (numbers,
@@ -405,7 +407,21 @@ async function measureFormats() {
   }
   return out;
 }
-const formats = only === "upload" || only === "store" ? [] : await measureFormats();
+const formats = only === "upload" || only === "store" || only === "binary" ? [] : await measureFormats();
+// Parquet and Excel of the same rows, to the heap-capped runtime (bench/binary.ts).
+const binary =
+  only === undefined || only === "binary"
+    ? await measureBinary(csv, {
+        url: uploader.url,
+        auth,
+        newProject,
+        waitForStore: (id) => waitForStore(accessToken, id),
+        mark: () => {
+          const start = existsSync(debugLog) ? readFileSync(debugLog, "utf8").length : 0;
+          return () => gcPeaks(readFileSync(debugLog, "utf8").slice(start)).peakUsedMB;
+        },
+      })
+    : [];
 // The DatasetStore (bench/store.ts): the same bytes uploaded by a new organization (so its store loads alone, after the
 // uploads above have loaded theirs) in the heap-capped runtime: the upload beside DuckDB's SUMMARIZE, the load (from the
 // upload's 201 to query.status "ready", polled every 50 ms, so the queue's delivery is included) and five queries, first run
@@ -594,6 +610,7 @@ const summary = {
     on && off ? { p50Ms: on.p50 - off.p50, p99Ms: on.p99 - off.p99, rpsRatio: Math.round((on.rps / off.rps) * 100) / 100 } : null,
   upload,
   formats,
+  binary,
   download,
   store,
   grounded,
@@ -605,6 +622,7 @@ console.table(table);
 console.log("rate limiting adds:", summary.rateLimitOverhead);
 console.table([upload]);
 console.table(formats);
+console.table(binary);
 console.table([download]);
 if (store) {
   console.table([store.profile]);
