@@ -249,6 +249,7 @@ describe("the OpenAPI document", () => {
       "application/json",
       "application/x-ndjson",
       "application/vnd.apache.parquet",
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ]);
     for (const [type, media] of Object.entries(content)) {
       const expected =
