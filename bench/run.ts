@@ -15,6 +15,7 @@ import { measureStore } from "./store.ts";
 import { measureTus } from "./tus.ts";
 import { measureRedisSources } from "./redis-sources.ts";
 import { measureSources } from "./sources.ts";
+import { measureBinary } from "./binary.ts";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -32,7 +33,8 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 // BENCH_ONLY=sources Postgres data sources alone (a one-row query on each transport, cold and warm, beside postgres.js
 // from Node; bench/sources.ts).
 const only = process.env.BENCH_ONLY;
-const uploadOnly = only === "upload" || only === "formats" || only === "store" || only === "tus";
+// BENCH_ONLY=binary: Parquet and Excel uploads of the same rows (bench/binary.ts).
+const uploadOnly = only === "upload" || only === "formats" || only === "store" || only === "tus" || only === "binary";
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 process.env.WRANGLER_SEND_METRICS ??= "false";
@@ -308,7 +310,7 @@ const uploadedIds: string[] = [];
 // (The projects are made first: a pooled connection left idle while papaparse holds the loop is closed under it.)
 const uploadProjects = [await newProject("bench upload 1"), await newProject("bench upload 2"), await newProject("bench upload 3")];
 const gcLogStart = existsSync(debugLog) ? readFileSync(debugLog, "utf8").length : 0;
-for (let round = 0; round < (only === "formats" || only === "store" ? 0 : 3); round++) {
+for (let round = 0; round < (only === "formats" || only === "store" || only === "binary" ? 0 : 3); round++) {
   const papaStarted = performance.now();
   let papaRows = 0;
   Papa.parse(csv.toString("utf8"), { header: true, step: () => void papaRows++ });
@@ -326,7 +328,7 @@ async function waitForStore(token: string, id: string, timeoutMs = 300_000) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
-for (const projectId of only === "formats" || only === "store" ? [] : uploadProjects) {
+for (const projectId of only === "formats" || only === "store" || only === "binary" ? [] : uploadProjects) {
   if (uploadedIds.length === 1) await waitForStore(accessToken, uploadedIds[0]!);
   const uploadStarted = performance.now();
   const response = await fetch(`${uploader.url}/api/v1/projects/${projectId}/datasets?name=bench`, {
@@ -425,7 +427,7 @@ if (process.env.BENCH_PROFILE === "1") {
   console.table(topFunctions(profile));
   inspector.close();
 }
-if (uploadStatus !== 201 && only !== "store") console.error("[bench] upload failed:", uploadBody);
+if (uploadStatus !== 201 && only !== "store" && only !== "binary") console.error("[bench] upload failed:", uploadBody);
 
 // The same rows as CSV, NDJSON and one JSON array (on one line), each about 45 MB, and one NDJSON line of
 // 45 MB (a single long value): MB/s of each upload, in this run. The JSON rows have typed values (numbers,
@@ -481,12 +483,26 @@ async function measureFormats() {
   }
   return out;
 }
-const formats = only === "upload" || only === "store" || only === "tus" ? [] : await measureFormats();
+const formats = only === "upload" || only === "store" || only === "tus" || only === "binary" ? [] : await measureFormats();
 /** Peak heap (MB used) of the heap-capped runtime from now: call the answer when the work is done. */
 const heapSince = () => {
   const start = existsSync(debugLog) ? readFileSync(debugLog, "utf8").length : 0;
   return () => gcPeaks(existsSync(debugLog) ? readFileSync(debugLog, "utf8").slice(start) : "").peakUsedMB;
 };
+// Parquet and Excel of the same rows, to the heap-capped runtime (bench/binary.ts).
+const binary =
+  only === undefined || only === "binary"
+    ? await measureBinary(csv, {
+        url: uploader.url,
+        auth,
+        newProject,
+        waitForStore: (id) => waitForStore(accessToken, id),
+        mark: () => {
+          const start = existsSync(debugLog) ? readFileSync(debugLog, "utf8").length : 0;
+          return () => gcPeaks(readFileSync(debugLog, "utf8").slice(start)).peakUsedMB;
+        },
+      })
+    : [];
 // The DatasetStore (bench/store.ts): the same bytes uploaded by a new organization (so its store loads alone, after the
 // uploads above have loaded theirs) in the heap-capped runtime: the upload beside DuckDB's SUMMARIZE, the load (from the
 // upload's 201 to query.status "ready", polled every 50 ms, so the queue's delivery is included) and five queries, first run
@@ -701,6 +717,7 @@ const summary = {
   upload,
   resumable,
   formats,
+  binary,
   download,
   store,
   grounded,
@@ -712,6 +729,7 @@ console.table(table);
 console.log("rate limiting adds:", summary.rateLimitOverhead);
 console.table([upload]);
 console.table(formats);
+console.table(binary);
 console.table([download]);
 if (store) {
   console.table([store.profile]);

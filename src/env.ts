@@ -76,6 +76,8 @@ export const configSchema = z
     RESUMABLE_UPLOAD_EXPIRY_HOURS: positiveInt(24),
     MAX_ROWS: positiveInt(1_000_000),
     MAX_COLUMNS: positiveInt(1_000),
+    /** The parts an .xlsx upload reads (workbook, styles, shared strings, the sheet) may inflate to this many bytes in all: the zip bomb bound. */
+    MAX_XLSX_INFLATED_BYTES: positiveInt(512 * 1024 * 1024),
     /** JSON and NDJSON uploads: how deep a row may nest (its object is level 1); deeper is a 422 JSON_TOO_DEEP. */
     MAX_JSON_DEPTH: z.coerce.number().int().min(2).max(JSON_DEPTH_CEILING).default(32),
     /** The R2 bucket of uploaded dataset files. */

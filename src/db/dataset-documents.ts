@@ -1,7 +1,9 @@
 // The shapes of the datasets table's JSON columns (parse_options, profile): the stored contract, which the upload writes and the
 // load job's exact statistics refine. Types (and one list of codes) only, so the schema imports nothing from the services.
 
-export type Format = "csv" | "json" | "ndjson";
+/** What a dataset file is: text (CSV, JSON, NDJSON) or binary (Parquet, an Excel .xlsx workbook). */
+export const formats = ["csv", "json", "ndjson", "parquet", "xlsx"] as const;
+export type Format = (typeof formats)[number];
 
 /** The text encodings an upload may be in (WHATWG labels, as TextDecoder takes them). */
 export type Encoding = "utf-8" | "utf-16le" | "utf-16be" | "windows-1252" | "iso-8859-1" | "iso-8859-15";
@@ -21,6 +23,8 @@ export interface ParseOptions {
    * skip, readers use the ceiling: every stored row passed the limit of its day).
    */
   maxDepth?: number;
+  /** xlsx: the sheet read (the upload's `sheet`, else the workbook's first). */
+  sheet?: string;
   /** Column types chosen by the dataset's owner (PATCH /datasets/{id}/schema): every reader applies them (see type-overrides.ts). */
   types?: TypeOverride[];
 }

@@ -1,7 +1,7 @@
 // Drizzle tables. drizzle-kit reads this file to generate migrations/ (npm run db:generate).
 import { sql } from "drizzle-orm";
 import type { ChatGrounding } from "./chat-documents.ts";
-import { type ParseOptions, type Profile, rejectReasons } from "./dataset-documents.ts";
+import { formats, type ParseOptions, type Profile, rejectReasons } from "./dataset-documents.ts";
 import {
   bigint,
   boolean,
@@ -316,7 +316,7 @@ export const datasets = pgTable(
     /** Versions share a name within a project. */
     name: text("name").notNull(),
     version: integer("version").notNull(),
-    format: text("format", { enum: ["csv", "json", "ndjson"] }).notNull(),
+    format: text("format", { enum: formats }).notNull(),
     status: text("status", { enum: ["ready"] })
       .notNull()
       .default("ready"),
@@ -398,7 +398,7 @@ export const resumableUploads = pgTable(
     /** The id the dataset takes once processed (or, for the same bytes already in the project, where it points). */
     datasetId: uuid("dataset_id").notNull(),
     name: text("name").notNull(),
-    format: text("format", { enum: ["csv", "json", "ndjson"] }).notNull(),
+    format: text("format", { enum: formats }).notNull(),
     contentType: text("content_type").notNull(),
     /** Upload-Metadata as sent, decoded. */
     metadata: jsonb("metadata").$type<Record<string, string>>().notNull(),

@@ -10,9 +10,10 @@ import { ApiError } from "../../lib/problem.ts";
 import type { ResumableUpload } from "../../lib/tenancy.ts";
 import { BodyReader } from "../../services/datasets/body-reader.ts";
 import type { ChunkReader } from "../../services/datasets/encoding.ts";
-import { ingestedOf, profileBytes } from "../../services/datasets/ingest.ts";
+import { type Ingested, ingestedOf, ingestStoredBinary, profileBytes } from "../../services/datasets/ingest.ts";
+import { isBinaryFormat } from "../../services/datasets/formats/tabular.ts";
 import type { ParseOptions } from "../../services/datasets/parsers.ts";
-import { ProjectGoneError, saveDataset } from "../../services/datasets/store.ts";
+import { overridesOf, ProjectGoneError, saveDataset } from "../../services/datasets/store.ts";
 import { publishDatasetEvent, throttled } from "../../services/uploads/progress.ts";
 import { queueDatasetLoad } from "../dataset-loads/enqueue.ts";
 import { DatasetIngestMessage } from "./message.ts";
@@ -79,14 +80,32 @@ async function ingestUpload(config: Config, db: Database, logger: Logger, upload
     maxColumns: config.MAX_COLUMNS,
     maxDepth: config.MAX_JSON_DEPTH,
   };
-  const profiled = await profileBytes(reader, parseOptionsOf(upload), limits).catch(async (error: unknown) => {
-    await reader.cancel().catch(() => {});
-    throw error;
-  });
-  await hasher.close();
-  rowsDone = profiled.rows.rowCount;
-  await progress(true);
-  const ingested = ingestedOf(profiled, bytesDone, toHex(await digest.digest));
+  // The name's type overrides carry over to this version, as for a direct upload.
+  const types = await overridesOf(db, project.id, upload.name);
+  const parse = { ...parseOptionsOf(upload), ...(types ? { types } : {}) };
+  let ingested: Ingested;
+  if (isBinaryFormat(parse.format)) {
+    // Parquet and Excel are read by range from the stored object; this pass only hashes and counts its bytes.
+    try {
+      while (await reader.read());
+    } catch (error) {
+      await reader.cancel().catch(() => {});
+      throw error;
+    }
+    await hasher.close();
+    ingested = await ingestStoredBinary(config.DATASETS, upload.r2Key, parse, limits, bytesDone, toHex(await digest.digest));
+    rowsDone = ingested.rowCount;
+    await progress(true);
+  } else {
+    const profiled = await profileBytes(reader, parse, limits).catch(async (error: unknown) => {
+      await reader.cancel().catch(() => {});
+      throw error;
+    });
+    await hasher.close();
+    rowsDone = profiled.rows.rowCount;
+    await progress(true);
+    ingested = ingestedOf(profiled, bytesDone, toHex(await digest.digest));
+  }
   const dataset = await saveDataset(db, config.DATASETS, {
     id: upload.datasetId,
     project,

@@ -4,6 +4,7 @@ import { textDecoderFor } from "../../services/datasets/encoding.ts";
 import { openStoredCsv } from "../../services/datasets/stored-csv.ts";
 import { JSON_DEPTH_CEILING, type ParseOptions, rowsOf } from "../../services/datasets/parsers.ts";
 import { coerceRow, coercersFor } from "../../services/datasets/type-overrides.ts";
+import { isBinaryFormat, openStoredTabular } from "../../services/datasets/formats/tabular.ts";
 import { CsvColumn, cellText } from "./csv-values.ts";
 import { LoadError, type SqlValue, type StoreColumn, toSqlValue } from "./values.ts";
 
@@ -50,6 +51,7 @@ class Batch {
 
 /** Every row of the file to `sink`; throws LoadError (or the parsers' ApiError) for a file that cannot be loaded. */
 export async function streamRows(bucket: R2Bucket, file: StoredFile, sink: BatchSink): Promise<void> {
+  if (isBinaryFormat(file.parse.format)) return streamBinary(bucket, file, sink);
   const object = await bucket.get(file.r2Key);
   if (!object) throw new LoadError("The dataset's file is no longer stored.");
   if (file.parse.format === "csv") await streamCsv(object.body, file, sink);
@@ -131,6 +133,32 @@ async function streamJson(body: ReadableStream<Uint8Array>, file: StoredFile, si
       row++;
       if (coercers) coerceRow(cells, coercers);
       if (cells.length > columns.length) throw new LoadError(`Row ${row} has a key the dataset's profile does not have.`);
+      const values: SqlValue[] = new Array(columns.length);
+      for (let i = 0; i < columns.length; i++) values[i] = toSqlValue(cells[i], columns[i]!.type, row, columns[i]!.name);
+      batch.add(values);
+      if (batch.full) await batch.send(sink);
+    }
+  }
+  await batch.send(sink);
+}
+
+/** Parquet and Excel read from R2 by range reads (see formats/tabular.ts), their typed cells converted as JSON values are. */
+async function streamBinary(bucket: R2Bucket, file: StoredFile, sink: BatchSink) {
+  const { columns } = file;
+  const opened = await openStoredTabular(bucket, file.r2Key, file.parse);
+  if (!opened) throw new LoadError("The dataset's file is no longer stored.");
+  const batch = new Batch();
+  // Type overrides apply to Parquet and Excel rows as to JSON's: the profiler read them so.
+  const coercers = coercersFor(
+    columns.map((column) => column.name),
+    file.parse.types,
+  );
+  let row = 0;
+  for await (const parsed of opened.batches()) {
+    for (const cells of parsed) {
+      row++;
+      if (coercers) coerceRow(cells, coercers);
+      if (cells.length > columns.length) throw new LoadError(`Row ${row} has more columns than the dataset's profile.`);
       const values: SqlValue[] = new Array(columns.length);
       for (let i = 0; i < columns.length; i++) values[i] = toSqlValue(cells[i], columns[i]!.type, row, columns[i]!.name);
       batch.add(values);

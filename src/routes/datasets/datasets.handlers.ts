@@ -84,8 +84,20 @@ export const byMediaType: Record<string, Format> = {
   "application/ndjson": "ndjson",
   "application/jsonl": "ndjson",
   "application/x-jsonlines": "ndjson",
+  "application/vnd.apache.parquet": "parquet",
+  "application/x-parquet": "parquet",
+  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
 };
-export const byExtension: Record<string, Format> = { csv: "csv", tsv: "csv", txt: "csv", json: "json", ndjson: "ndjson", jsonl: "ndjson" };
+export const byExtension: Record<string, Format> = {
+  csv: "csv",
+  tsv: "csv",
+  txt: "csv",
+  json: "json",
+  ndjson: "ndjson",
+  jsonl: "ndjson",
+  parquet: "parquet",
+  xlsx: "xlsx",
+};
 
 export const mediaType = (header: string | null | undefined) => header?.split(";")[0]?.trim().toLowerCase() ?? "";
 export const extension = (filename: string | null) => filename?.split(".").pop()?.toLowerCase() ?? "";
@@ -142,7 +154,7 @@ export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
   if (!format) {
     await stream.cancel().catch(() => {});
     throw new ApiError(415, {
-      detail: `Upload CSV (text/csv), JSON (application/json, an array of objects) or NDJSON (application/x-ndjson), raw or as multipart/form-data; got ${type || "no Content-Type"}.`,
+      detail: `Upload CSV (text/csv), JSON (application/json, an array of objects), NDJSON (application/x-ndjson), Parquet (application/vnd.apache.parquet) or Excel (.xlsx), raw or as multipart/form-data; got ${type || "no Content-Type"}.`,
     });
   }
   const name = await nameOf(stream, query.name, fieldName, filename);
@@ -156,12 +168,14 @@ export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
     encoding: query.encoding,
     ...(query.onError === "skip" ? { onError: "skip" as const } : {}),
     ...(types ? { types } : {}),
+    ...(format === "xlsx" && query.sheet !== undefined ? { sheet: query.sheet } : {}),
   };
   const ingested = await ingest(stream, parse, config.DATASETS, key, type || "application/octet-stream", {
     maxBytes: config.MAX_UPLOAD_BYTES,
     maxRows: config.MAX_ROWS,
     maxColumns: config.MAX_COLUMNS,
     maxDepth: config.MAX_JSON_DEPTH,
+    maxInflatedBytes: config.MAX_XLSX_INFLATED_BYTES,
   });
 
   const dataset = await saveDataset(c.get("services").db, config.DATASETS, {

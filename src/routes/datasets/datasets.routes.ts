@@ -4,7 +4,7 @@ import { authed } from "../../lib/create-app.ts";
 import { ENCODINGS } from "../../services/datasets/encoding.ts";
 import { jsonBody, problemResponses } from "../../lib/openapi.ts";
 import { PageQuery, pageSchema } from "../../lib/pagination.ts";
-import { rejectReasons } from "../../db/dataset-documents.ts";
+import { formats, rejectReasons } from "../../db/dataset-documents.ts";
 import { IdParam, ifMatchOf, Text, Timestamp } from "../schemas.ts";
 import { OVERRIDE_TYPES, overrideProblem } from "../../services/datasets/type-overrides.ts";
 
@@ -73,7 +73,7 @@ export const DatasetSummary = z
     projectId: z.uuid(),
     name: z.string(),
     version: z.number().int(),
-    format: z.enum(["csv", "json", "ndjson"]),
+    format: z.enum(formats),
     encoding: z.enum(ENCODINGS).openapi({
       description: "How the file's bytes were decoded: declared with the upload's `encoding`, else a UTF-16 byte order mark, else utf-8",
     }),
@@ -114,12 +114,20 @@ const uploadContent = {
       description: "An array of row objects",
     },
   },
+  "application/vnd.apache.parquet": { schema: { type: "string" as const, format: "binary", description: "A Parquet file" } },
+  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+    schema: { type: "string" as const, format: "binary", description: "An Excel .xlsx workbook (its first sheet, or `sheet`)" },
+  },
   "multipart/form-data": {
     schema: {
       type: "object" as const,
       required: ["file"],
       properties: {
-        file: { type: "string" as const, format: "binary", description: "The CSV, JSON or NDJSON file" },
+        file: {
+          type: "string" as const,
+          format: "binary",
+          description: "The CSV, JSON, NDJSON, Parquet or .xlsx file (told by its media type or extension)",
+        },
         name: { type: "string" as const, maxLength: 200, description: "The dataset's name (the query's `name` wins)" },
       },
     },
@@ -131,15 +139,16 @@ export const upload = createRoute({
   path: "/projects/{id}/datasets",
   operationId: "uploadDataset",
   tags: ["Datasets"],
-  summary: "Upload a CSV, JSON or NDJSON file (streamed and profiled)",
+  summary: "Upload a CSV, JSON, NDJSON, Parquet or Excel (.xlsx) file (streamed and profiled)",
   description:
-    "Send the file as the raw body (`text/csv`, `application/json` for an array of objects, `application/x-ndjson`) or as `multipart/form-data` with a `file` field. CSV delimiter and header are detected. Text is UTF-8 (with or without BOM), UTF-16LE/BE told by their BOM, or the `encoding` given (422 `ENCODING_MISMATCH` when the bytes cannot be in it). The same bytes uploaded again to the project answer 200 with the existing dataset; a changed file under the same name becomes its next version. Limits: MAX_UPLOAD_BYTES (413 `UPLOAD_TOO_LARGE`), MAX_ROWS (422 `TOO_MANY_ROWS`), MAX_COLUMNS (422 `TOO_MANY_COLUMNS`), MAX_JSON_DEPTH (422 `JSON_TOO_DEEP`), an NDJSON line past 8 Mi characters (422 `ROW_TOO_LARGE`); a refused upload, or one whose project is deleted before it finishes (404), leaves nothing behind.",
+    'Send the file as the raw body (`text/csv`, `application/json` for an array of objects, `application/x-ndjson`, `application/vnd.apache.parquet`, `application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`) or as `multipart/form-data` with a `file` field (a `.parquet` or `.xlsx` name is enough). Parquet and Excel files are stored first and then read from storage by range reads (Parquet a row group at a time, an .xlsx sheet as its XML inflates): Parquet types map to the profile\'s (dates and timestamps as datetimes); an .xlsx sheet is its first (or `sheet`), cells with a date format read as dates, formulas as their cached values, error cells as nulls, and merged cells take their top-left value (a header merged across columns names each, a header merged down two rows joins the parts, as "Revenue Q1"). Bytes that are not the declared format answer 422 `FORMAT_MISMATCH`, a damaged or truncated file 422 `PARQUET_MALFORMED` or `XLSX_MALFORMED`, a workbook inflating past MAX_XLSX_INFLATED_BYTES 422 `XLSX_TOO_LARGE`, a missing sheet 422 `XLSX_SHEET_NOT_FOUND`. CSV delimiter and header are detected. Text is UTF-8 (with or without BOM), UTF-16LE/BE told by their BOM, or the `encoding` given (422 `ENCODING_MISMATCH` when the bytes cannot be in it). The same bytes uploaded again to the project answer 200 with the existing dataset; a changed file under the same name becomes its next version. Limits: MAX_UPLOAD_BYTES (413 `UPLOAD_TOO_LARGE`), MAX_ROWS (422 `TOO_MANY_ROWS`), MAX_COLUMNS (422 `TOO_MANY_COLUMNS`), MAX_JSON_DEPTH (422 `JSON_TOO_DEEP`), an NDJSON line past 8 Mi characters (422 `ROW_TOO_LARGE`); a refused upload, or one whose project is deleted before it finishes (404), leaves nothing behind.',
   ...authed,
   request: {
     params: IdParam,
     query: z.object({
       name: DatasetName.optional().openapi({ description: "Defaults to the file name, or a multipart `name` field" }),
-      format: z.enum(["csv", "json", "ndjson"]).optional().openapi({ description: "Overrides what Content-Type and file name say" }),
+      format: z.enum(formats).optional().openapi({ description: "Overrides what Content-Type and file name say" }),
+      sheet: Text.min(1).max(31).optional().openapi({ description: "xlsx: the sheet to read by its name (default: the workbook's first)" }),
       encoding: z.enum(ENCODINGS).optional().openapi({
         description:
           "The file's text encoding. Without it: UTF-8, or UTF-16LE/BE when the file starts with their byte order mark. Declare the single-byte ones (windows-1252, iso-8859-1, iso-8859-15) for older exports; iso-8859-1 is decoded as windows-1252, as the WHATWG Encoding standard (and every browser) does. A declared encoding the bytes cannot be in (a byte order mark of another, an odd byte count or an unpaired surrogate in UTF-16) answers 422 `ENCODING_MISMATCH`; an unknown value 400.",

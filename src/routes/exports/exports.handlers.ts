@@ -5,12 +5,16 @@ import type { AppRouteHandler } from "../../lib/types.ts";
 import { loadBundle, transcriptPages } from "../../services/exports/bundle.ts";
 import { contentDisposition } from "../../services/exports/filename.ts";
 import { csvExport, type ExportFormat, jsonExport, markdownExport } from "../../services/exports/formats.ts";
+import { xlsxExport } from "../../services/exports/xlsx.ts";
 import type * as routes from "./exports.routes.ts";
 
-const formats: Record<ExportFormat, { type: string; write: typeof jsonExport }> = {
+type Writer = (...args: Parameters<typeof jsonExport>) => AsyncGenerator<string | Uint8Array>;
+
+const formats: Record<ExportFormat, { type: string; write: Writer }> = {
   json: { type: "application/json; charset=utf-8", write: jsonExport },
   csv: { type: "text/csv; charset=utf-8", write: csvExport },
   md: { type: "text/markdown; charset=utf-8", write: markdownExport },
+  xlsx: { type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", write: xlsxExport },
 };
 
 export const exportSession: AppRouteHandler<typeof routes.exportSession> = async (c) => {

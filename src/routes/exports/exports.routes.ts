@@ -15,11 +15,13 @@ export const exportSession = createRoute({
   tags: ["Sessions"],
   summary: "Download the session: its latest analysis (summary, insights, chart configs) and the whole chat transcript",
   description:
-    "Streamed as it is read, so a long transcript is fine. `json`: one document with `session`, `dataset`, `analysis` (null when none succeeded) and `messages` (oldest first). `csv`: one row per item, columns `section,index,kind,title,detail,columns,role,content,created_at` (sections `session`, `analysis`, `insight`, `chart` with its config as JSON in `detail`, `message`); cells a spreadsheet would run as formulas are prefixed with `'`. `md`: headings, insights as bullets, chart configs as fenced JSON, the transcript as a list.",
+    "Streamed as it is read, so a long transcript is fine. `json`: one document with `session`, `dataset`, `analysis` (null when none succeeded) and `messages` (oldest first). `csv`: one row per item, columns `section,index,kind,title,detail,columns,role,content,created_at` (sections `session`, `analysis`, `insight`, `chart` with its config as JSON in `detail`, `message`); cells a spreadsheet would run as formulas are prefixed with `'`. `md`: headings, insights as bullets, chart configs as fenced JSON, the transcript as a list. `xlsx`: a workbook with an `Analysis` sheet (the CSV's columns but `role` and `content`, one row per session, analysis, insight and chart) and a `Messages` sheet (`index,role,engine,model,content,created_at`, dates as dates); its cells are text, never formulas.",
   ...authed,
   request: {
     params: IdParam,
-    query: z.object({ format: z.enum(["json", "csv", "md"]).default("json").openapi({ description: "File format (default json)" }) }),
+    query: z.object({
+      format: z.enum(["json", "csv", "md", "xlsx"]).default("json").openapi({ description: "File format (default json)" }),
+    }),
   },
   responses: {
     200: {
@@ -29,6 +31,7 @@ export const exportSession = createRoute({
         "application/json": { schema: z.object({}).passthrough() },
         "text/csv": { schema: z.string() },
         "text/markdown": { schema: z.string() },
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": { schema: { type: "string", format: "binary" } },
       },
     },
     ...problemResponses(400, 401, 404),

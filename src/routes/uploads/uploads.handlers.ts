@@ -1,6 +1,7 @@
 // Resumable uploads (tus 1.0): create, append, offset and state, terminate; and a dataset's event stream.
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
+import { type Format, formats } from "../../db/dataset-documents.ts";
 import { resumableUploads } from "../../db/schema.ts";
 import { describeError } from "../../lib/logger.ts";
 import { principalOf } from "../../lib/principal.ts";
@@ -64,16 +65,16 @@ function describe(metadata: Record<string, string>) {
   const contentType = metadata.filetype ?? metadata.contentType ?? "";
   const type = mediaType(contentType);
   const declared = metadata.format;
-  if (declared !== undefined && !["csv", "json", "ndjson"].includes(declared))
-    throw invalid("header.upload-metadata.format", "must be csv, json or ndjson");
+  if (declared !== undefined && !(formats as readonly string[]).includes(declared))
+    throw invalid("header.upload-metadata.format", `must be one of ${formats.join(", ")}`);
   const format =
-    (declared as "csv" | "json" | "ndjson" | undefined) ??
+    (declared as Format | undefined) ??
     byMediaType[type] ??
     byExtension[extension(filename)] ??
     (type === "text/plain" ? "csv" : undefined);
   if (!format)
     throw new ApiError(415, {
-      detail: `Upload CSV, JSON or NDJSON: name it in Upload-Metadata's filetype (text/csv, application/json, application/x-ndjson) or filename; got ${type || "neither"}.`,
+      detail: `Upload CSV, JSON, NDJSON, Parquet or Excel (.xlsx): name it in Upload-Metadata's filetype (text/csv, application/json, application/x-ndjson, application/vnd.apache.parquet, the .xlsx type) or filename; got ${type || "neither"}.`,
     });
   const fromFile =
     filename

@@ -1,6 +1,7 @@
 // Route definitions for resumable uploads (tus 1.0: creation, creation-with-upload, termination, expiration) and a
 // dataset's load progress (SSE).
 import { createRoute, z } from "@hono/zod-openapi";
+import { formats } from "../../db/dataset-documents.ts";
 import { authed } from "../../lib/create-app.ts";
 import { problemResponses } from "../../lib/openapi.ts";
 import { IdParam, Timestamp } from "../schemas.ts";
@@ -28,7 +29,7 @@ export const UploadState = z
         "The dataset this upload becomes (follow GET /datasets/{id}/events); when the same bytes were already in the project, the dataset that has them",
     }),
     name: z.string(),
-    format: z.enum(["csv", "json", "ndjson"]),
+    format: z.enum(formats),
     length: z.number().int(),
     offset: z.number().int(),
     status: z.enum(["uploading", "processing", "ready", "failed"]).openapi({

@@ -10,6 +10,7 @@ import { readCsvHead } from "./csv-head.ts";
 import { type ParseOptions, rowsOf } from "./parsers.ts";
 import { rawOfRecord, RejectLog, type RejectedRow } from "./rejects.ts";
 import { coerceRow, coercersFor } from "./type-overrides.ts";
+import { type BinaryFormat, checkMagic, isBinaryFormat, openStoredTabular } from "./formats/tabular.ts";
 
 export interface Limits {
   maxBytes: number;
@@ -17,6 +18,8 @@ export interface Limits {
   maxColumns: number;
   /** JSON and NDJSON: how deep a row may nest (see parsers.ts). */
   maxDepth: number;
+  /** xlsx: how many bytes its parts may inflate to (a zip bomb's bound); absent where no workbook can come. */
+  maxInflatedBytes?: number;
 }
 
 export interface Ingested {
@@ -115,6 +118,8 @@ interface Rows {
   profile: Profile;
   sample: Cell[][];
   parse: ParseOptions;
+  /** See TabularFile.variant. */
+  variant?: string;
 }
 
 /**
@@ -223,6 +228,122 @@ export async function profileBytes(reader: ChunkReader, parse: ParseOptions, lim
   }
 }
 
+/** The default bound on what a workbook may inflate to (MAX_XLSX_INFLATED_BYTES). */
+export const DEFAULT_MAX_INFLATED_BYTES = 512 * 1024 * 1024;
+
+/**
+ * A stored Parquet or Excel file profiled from R2 by range reads (the upload stores it first: both formats need random access).
+ * Also what a job that finds such a file already in R2 runs.
+ */
+export async function profileStored(bucket: R2Bucket, key: string, options: ParseOptions, limits: Limits): Promise<Rows> {
+  const file = await openStoredTabular(bucket, key, options, {
+    maxRows: limits.maxRows,
+    maxColumns: limits.maxColumns,
+    maxInflatedBytes: limits.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES,
+  });
+  if (!file) throw new Error(`the stored file ${key} is gone`);
+  let profiler: Profiler | undefined;
+  const sample: Cell[][] = [];
+  for await (const batch of file.batches()) {
+    profiler ??= new Profiler(file.columns, options.types); // (Excel: the header is read with the first rows; the names may grow)
+    for (const row of batch) profiler.add(row);
+    for (const row of batch.slice(0, SAMPLE_ROWS - sample.length)) sample.push(row);
+  }
+  profiler ??= new Profiler(file.columns, options.types);
+  const parse = {
+    ...file.parse,
+    ...(options.onError === "skip" ? { onError: "skip" as const } : {}),
+    ...(options.types?.length ? { types: options.types } : {}),
+  };
+  return { columns: file.columns, rowCount: profiler.rowCount, profile: profiler.result(), sample, parse, variant: file.variant };
+}
+
+/**
+ * A dataset is its bytes, and for a workbook the sheet read: a sheet other than the first gets the hash of the file's hash and
+ * its name, so it is a dataset (and a store) of its own rather than the same bytes again.
+ */
+async function identity(sha256: string, variant: string | undefined) {
+  if (variant === undefined) return sha256;
+  return toHex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${sha256}\nsheet:${variant}`)));
+}
+
+/** Bytes the magic check reads before the rest is stored. */
+const MAGIC_BYTES = 4;
+
+/** A stored Parquet or Excel file's figures, as ingestedOf gives a text file's (no rows are rejected: cells have no raggedness). */
+function binaryIngested(rows: Rows, sizeBytes: number, sha256: string): Ingested {
+  if (rows.rowCount === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file has no data rows." });
+  const { columns } = rows;
+  const coercers = coercersFor(columns, rows.parse.types);
+  const sample = coercers ? rows.sample.map((row) => coerceRow([...row], coercers)) : rows.sample;
+  return {
+    sizeBytes,
+    sha256,
+    columns,
+    rowCount: rows.rowCount,
+    profile: rows.profile,
+    sample: sample.map((row) => Object.fromEntries(columns.map((name, i) => [name, row[i] ?? null]))),
+    parse: rows.parse,
+    rejectedCount: 0,
+    rejects: [],
+  };
+}
+
+/** A Parquet or Excel file already in R2 (a resumable upload's object), hashed by its reader: the dataset version's figures. */
+export async function ingestStoredBinary(
+  bucket: R2Bucket,
+  key: string,
+  parse: ParseOptions,
+  limits: Limits,
+  sizeBytes: number,
+  sha256: string,
+) {
+  if (sizeBytes === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
+  const head = await bucket.get(key, { range: { offset: 0, length: MAGIC_BYTES } });
+  if (!head) throw new ApiError(422, { detail: "The uploaded file is no longer stored." });
+  checkMagic(parse.format as BinaryFormat, new Uint8Array(await head.arrayBuffer()));
+  const rows = await profileStored(bucket, key, parse, limits);
+  return binaryIngested(rows, sizeBytes, await identity(sha256, rows.variant));
+}
+
+/** A binary upload: every byte to R2 (counted, hashed, its first bytes checked), then profiled from there; on failure nothing stays. */
+async function ingestBinary(
+  body: ReadableStream<Uint8Array>,
+  parse: ParseOptions & { format: BinaryFormat },
+  bucket: R2Bucket,
+  key: string,
+  contentType: string,
+  limits: Limits,
+): Promise<Ingested> {
+  const upload = await bucket.createMultipartUpload(key, { httpMetadata: { contentType } });
+  const storage = new Storage(upload, limits.maxBytes);
+  const reader = new BodyReader(body);
+  let stored = false;
+  try {
+    const head = new Uint8Array(MAGIC_BYTES);
+    for (;;) {
+      const chunk = await reader.read();
+      if (!chunk) break;
+      if (storage.sizeBytes < MAGIC_BYTES) {
+        head.set(chunk.subarray(0, MAGIC_BYTES - storage.sizeBytes), storage.sizeBytes);
+        if (storage.sizeBytes + chunk.length >= MAGIC_BYTES) checkMagic(parse.format, head);
+      }
+      await storage.take(chunk);
+    }
+    if (storage.sizeBytes === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
+    checkMagic(parse.format, head);
+    const sha256 = await storage.finish();
+    stored = true;
+    const rows = await profileStored(bucket, key, parse, limits);
+    return binaryIngested(rows, storage.sizeBytes, await identity(sha256, rows.variant));
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    if (stored) await bucket.delete(key).catch(() => {});
+    else await upload.abort().catch(() => {});
+    throw error;
+  }
+}
+
 /** The dataset version's figures from a profiled file of `sizeBytes` bytes; an empty file (or no accepted row) is a 422. */
 export function ingestedOf({ rows, encoding, rejects }: Profiled, sizeBytes: number, sha256: string): Ingested {
   if (sizeBytes === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
@@ -259,6 +380,7 @@ export async function ingest(
   contentType: string,
   limits: Limits,
 ): Promise<Ingested> {
+  if (isBinaryFormat(parse.format)) return ingestBinary(body, { ...parse, format: parse.format }, bucket, key, contentType, limits);
   const upload = await bucket.createMultipartUpload(key, { httpMetadata: { contentType } });
   const storage = new Storage(upload, limits.maxBytes);
   const reader = new BodyReader(body);
@@ -294,6 +416,10 @@ export async function reprofile(
   parse: ParseOptions,
   limits: Limits,
 ): Promise<Ingested | null> {
+  if (isBinaryFormat(parse.format)) {
+    if (!(await bucket.head(file.r2Key))) return null;
+    return binaryIngested(await profileStored(bucket, file.r2Key, parse, limits), file.sizeBytes, file.sha256);
+  }
   const object = await bucket.get(file.r2Key);
   if (!object) return null;
   const reader = new BodyReader(object.body);

@@ -3,6 +3,8 @@ import { textDecoderFor } from "./encoding.ts";
 import type { ParseOptions } from "./parsers.ts";
 import { JSON_DEPTH_CEILING, rowsOf } from "./parsers.ts";
 import { coerceRow, coercersFor } from "./type-overrides.ts";
+import { isBinaryFormat, openStoredTabular } from "./formats/tabular.ts";
+import type { Cell } from "./profile/types.ts";
 
 export interface StoredFile {
   r2Key: string;
@@ -16,10 +18,19 @@ export async function readRows(
   offset: number,
   limit: number,
 ): Promise<{ columns: string[]; rows: Record<string, unknown>[] } | null> {
-  const object = await bucket.get(file.r2Key);
-  if (!object) return null;
-  const text = object.body.pipeThrough(textDecoderFor(file.parseOptions.encoding, false));
-  const { columns, rows } = await rowsOf(text, file.parseOptions, { maxDepth: JSON_DEPTH_CEILING });
+  let columns: readonly string[];
+  let rows: AsyncGenerator<Cell[][]>;
+  if (isBinaryFormat(file.parseOptions.format)) {
+    const opened = await openStoredTabular(bucket, file.r2Key, file.parseOptions);
+    if (!opened) return null;
+    ({ columns } = opened);
+    rows = opened.batches();
+  } else {
+    const object = await bucket.get(file.r2Key);
+    if (!object) return null;
+    const text = object.body.pipeThrough(textDecoderFor(file.parseOptions.encoding, false));
+    ({ columns, rows } = await rowsOf(text, file.parseOptions, { maxDepth: JSON_DEPTH_CEILING }));
+  }
   const out: Record<string, unknown>[] = [];
   const coercers = coercersFor(columns, file.parseOptions.types);
   let index = 0;

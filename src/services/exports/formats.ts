@@ -3,7 +3,7 @@ import Papa from "papaparse";
 import type { StoredMessage } from "../chat/transcript.ts";
 import type { ExportBundle } from "./bundle.ts";
 
-export type ExportFormat = "json" | "csv" | "md";
+export type ExportFormat = "json" | "csv" | "md" | "xlsx";
 
 type Pages = AsyncIterable<StoredMessage[]>;
 
@@ -35,14 +35,14 @@ export async function* jsonExport(bundle: ExportBundle, pages: Pages): AsyncGene
 }
 
 export const csvColumns = ["section", "index", "kind", "title", "detail", "columns", "role", "content", "created_at"] as const;
-type CsvRow = Partial<Record<(typeof csvColumns)[number], string | number | null>>;
+export type CsvRow = Partial<Record<(typeof csvColumns)[number], string | number | null>>;
 
 /** Quoted as RFC 4180 wants; cells that a spreadsheet would run as a formula (=, +, -, @…) are escaped. */
 const csv = (rows: CsvRow[], header: boolean) =>
   `${Papa.unparse(rows, { columns: [...csvColumns], header, newline: "\r\n", escapeFormulae: true })}\r\n`;
 
-/** One row per item: the session, the analysis summary, each insight, each chart (its config as JSON), each message. */
-export async function* csvExport(bundle: ExportBundle, pages: Pages): AsyncGenerator<string> {
+/** The rows before the transcript: the session, the analysis summary, each insight, each chart (its config as JSON). */
+export function headRows(bundle: ExportBundle): CsvRow[] {
   const { session, dataset, analysis } = bundle;
   const head: CsvRow[] = [
     {
@@ -84,7 +84,12 @@ export async function* csvExport(bundle: ExportBundle, pages: Pages): AsyncGener
       }),
     );
   }
-  yield csv(head, true);
+  return head;
+}
+
+/** One row per item: the session, the analysis summary, each insight, each chart (its config as JSON), each message. */
+export async function* csvExport(bundle: ExportBundle, pages: Pages): AsyncGenerator<string> {
+  yield csv(headRows(bundle), true);
   let index = 0;
   for await (const page of pages) {
     yield csv(

@@ -218,16 +218,17 @@ describe("who may download", () => {
   it("another tenant, a deleted dataset, no token and a bad format are problems, not files", async () => {
     const [ada, eve] = [await person("dl-owner"), await person("dl-eve")];
     const dataset = await upload(ada, await project(ada), csv, "text/csv", "private");
-    for (const query of ["", "?format=csv", "?format=parquet"])
+    for (const query of ["", "?format=csv", "?format=parquet", "?format=xlsx"])
       await expectProblem(await download(eve.token, dataset.id, query), 404, "NOT_FOUND");
     await expectProblem(await call(`/api/v1/datasets/${dataset.id}/download`), 401, "UNAUTHORIZED");
 
-    const bad = await expectProblem(await download(ada.token, dataset.id, "?format=xlsx"), 400, "VALIDATION_FAILED");
+    const bad = await expectProblem(await download(ada.token, dataset.id, "?format=xls"), 400, "VALIDATION_FAILED");
     expect((bad.errors as { path: string }[]).map((error) => error.path)).toEqual(["query.format"]);
     await expectProblem(await download(ada.token, "not-a-uuid"), 400, "VALIDATION_FAILED");
 
     expect((await call(`/api/v1/datasets/${dataset.id}`, { method: "DELETE", token: ada.token })).status).toBe(204);
-    for (const query of ["", "?format=parquet"]) await expectProblem(await download(ada.token, dataset.id, query), 404, "NOT_FOUND");
+    for (const query of ["", "?format=parquet", "?format=xlsx"])
+      await expectProblem(await download(ada.token, dataset.id, query), 404, "NOT_FOUND");
   });
 });
 
@@ -248,6 +249,7 @@ describe("the OpenAPI document", () => {
       "application/json",
       "application/x-ndjson",
       "application/vnd.apache.parquet",
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ]);
     for (const [type, media] of Object.entries(content)) {
       const expected =

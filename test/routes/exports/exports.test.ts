@@ -4,7 +4,7 @@ import Papa from "papaparse";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../../src/db/client.ts";
 import { chatMessages } from "../../../src/db/schema.ts";
-import { call, json, person, type Person } from "../../support/harness.ts";
+import { BASE, call, checkedFetch, json, person, randomIp, type Person } from "../../support/harness.ts";
 import { expectProblem } from "../../support/problem.ts";
 import { analyse, dataOf, readSse, sessionOn } from "../../support/analysis.ts";
 
@@ -167,6 +167,51 @@ describe("GET /sessions/{id}/export (integration, SELF)", () => {
     expect(md.match(/^- \*\*/gm)).toHaveLength(1_203);
   });
 
+  it("exports an .xlsx workbook (Analysis and Messages sheets) that reads back as datasets; another tenant's session is 404", async () => {
+    const { ada, sessionId, analysis } = await sessionWithContent("export-xlsx");
+    const response = await exportOf(ada, sessionId, "xlsx");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Type")).toBe("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    expect(response.headers.get("Content-Disposition")).toMatch(new RegExp(`^attachment; filename="Cafe-sales-Q1-${today()}\\.xlsx"`));
+    const workbook = await response.arrayBuffer();
+    // Read back through the Excel upload: each sheet a dataset.
+    const projectId = (
+      await json<{ id: string }>(await call("/api/v1/projects", { method: "POST", token: ada.token, body: { name: "Back" } }), 201)
+    ).id;
+    const sheet = async (name: string) =>
+      json<{ columnCount: number; rowCount: number; sample: Record<string, unknown>[] }>(
+        await checkedFetch(`${BASE}/api/v1/projects/${projectId}/datasets?sheet=${name}&name=${name}`, {
+          method: "POST",
+          headers: {
+            Authorization: `Bearer ${ada.token}`,
+            "CF-Connecting-IP": randomIp(),
+            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+          },
+          body: workbook,
+        }),
+        201,
+      );
+    const messages = await sheet("Messages");
+    expect(messages.rowCount).toBe(4);
+    expect(messages.sample.map((row) => [row.index, row.role, row.content])).toEqual([
+      [0, "user", 'He said "units, please"\nthen left'],
+      [1, "assistant", expect.any(String)],
+      [2, "user", "=SUM(A1:A9) of revenue"],
+      [3, "assistant", expect.any(String)],
+    ]);
+    expect(messages.sample[0]!.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    const head = await sheet("Analysis");
+    expect(head.sample.map((row) => row.section)).toEqual([
+      "session",
+      "analysis",
+      ...analysis.insights.map(() => "insight"),
+      ...analysis.charts.map(() => "chart"),
+    ]);
+    expect(head.sample[0]).toMatchObject({ title: "Café sales: Q1", detail: 'Dataset "sales": 60 rows, 5 columns' });
+    const stranger = await person("export-xlsx-stranger");
+    await expectProblem(await exportOf(stranger, sessionId, "xlsx"), 404, "NOT_FOUND");
+  });
+
   it("exports an empty session as valid files", async () => {
     const ada = await person("export-empty");
     const { sessionId } = await sessionOn(ada, "plain name");
@@ -181,7 +226,7 @@ describe("GET /sessions/{id}/export (integration, SELF)", () => {
   it("refuses an unknown format with a 400 problem", async () => {
     const ada = await person("export-bad");
     const { sessionId } = await sessionOn(ada, "sales");
-    const problem = await expectProblem(await exportOf(ada, sessionId, "xlsx"), 400, "VALIDATION_FAILED");
+    const problem = await expectProblem(await exportOf(ada, sessionId, "xls"), 400, "VALIDATION_FAILED");
     expect(problem.errors).toEqual([expect.objectContaining({ path: "query.format" })]);
   });
 });

@@ -3,6 +3,7 @@
 // (wrong offset, past the length, wrong media type or version, another tenant, a viewer) leaving nothing behind.
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { eq } from "drizzle-orm";
+import { parquetWriteBuffer } from "hyparquet-writer";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../../src/db/client.ts";
 import { resumableUploads } from "../../../src/db/schema.ts";
@@ -171,6 +172,44 @@ describe("a resumable upload from first byte to dataset", () => {
 
     // A finished upload takes no more bytes and cannot be terminated.
     await expectProblem(await patch(owner, upload.id, file.length, new Uint8Array([1])), 409, "CONFLICT");
+  });
+
+  it("takes a Parquet file, read by range from the finished object, into a queryable dataset", async () => {
+    const owner = await person("tus-parquet");
+    const projectId = await newProject(owner, "Resumable Parquet");
+    const rows = 20_000;
+    const file = new Uint8Array(
+      parquetWriteBuffer({
+        columnData: [
+          { name: "id", data: Array.from({ length: rows }, (_, i) => i + 1), type: "INT32" },
+          { name: "region", data: Array.from({ length: rows }, (_, i) => ["North", "South"][i % 2]!), type: "STRING" },
+          { name: "amount", data: Array.from({ length: rows }, (_, i) => i * 0.5), type: "DOUBLE" },
+        ],
+      }),
+    );
+    const metadata = `filename ${b64("sales.parquet")},filetype ${b64("application/vnd.apache.parquet")}`;
+    const upload = await json<UploadState>(await create(owner, projectId, file.length, { metadata, body: file }), 201);
+    const done = await eventually(
+      () => state(owner, upload.id),
+      (s) => s.status === "ready" || s.status === "failed",
+    );
+    expect(done.status, done.error ?? "").toBe("ready");
+    const dataset = await settled(owner, upload.datasetId);
+    expect(dataset).toMatchObject({ format: "parquet", rowCount: rows, sha256: await sha256(file) });
+    expect(dataset.query.status).toBe("ready");
+    const answer = await json<{ rows: unknown[][] }>(
+      await call(`/api/v1/datasets/${upload.datasetId}/query`, {
+        method: "POST",
+        token: owner.token,
+        body: { sql: "SELECT region, count(*), sum(amount) FROM dataset GROUP BY region ORDER BY region" },
+      }),
+      200,
+    );
+    // amounts are i/2 for i = 0…19,999: the even i (North) sum to 99,990,000 / 2, the odd (South) to 100,000,000 / 2.
+    expect(answer.rows).toEqual([
+      ["North", 10_000, 49_995_000],
+      ["South", 10_000, 50_000_000],
+    ]);
   });
 
   it("a file that cannot be a dataset fails its upload and leaves nothing in R2", async () => {
