@@ -95,6 +95,22 @@ describe.runIf(redisTcpUrl() && inject("redisTcpProxyUrl"))("a Redis source over
     expect(clients.length).toBeLessThanOrEqual(3);
   });
 
+  it("replaces a warm connection the server closed, without failing the next call", async () => {
+    const killed = await createSource(owner, slug, redisTcpBody());
+    await json(await info(at(killed.id)), 200);
+    const [before] = await clientsOf(killed.id);
+    const admin = await direct();
+    try {
+      expect(await admin.sendCommand(["CLIENT", "KILL", "ID", before!])).toBe(1);
+    } finally {
+      admin.destroy();
+    }
+    await json(await info(at(killed.id)), 200);
+    const after = await clientsOf(killed.id);
+    expect(after).toHaveLength(1);
+    expect(after).not.toContain(before);
+  });
+
   it("closes the pool's connections when the source is deleted", async () => {
     const doomed = await createSource(owner, slug, redisTcpBody());
     await json(await info(at(doomed.id)), 200);
