@@ -51,6 +51,8 @@ declare module "vitest" {
      * there), and the same server behind a stoppable proxy (faultControlUrl's /postgres-tcp/stop|start); null without one.
      */
     postgresTcp: { adminUrl: string; proxyPort: number } | null;
+    /** The machine's Redis (redisTcpUrl) behind a stoppable proxy of its own (faultControlUrl's /redis-tcp/stop|start). */
+    redisTcpProxyUrl: string | null;
     /** The email stub the Worker under test sends to (Resend's wire format); GET /_stub/messages reads what it received. */
     emailStub: string;
     /** The webhook receiver (test/support/webhook-receiver.ts): POST /hooks/{name} receives, /_control/{name} scripts and reads. */
@@ -149,7 +151,14 @@ export default async function setup(project: TestProject) {
     ? await startTcpProxy({ host: realPostgres.hostname, port: Number(realPostgres.port || 5432) })
     : undefined;
   project.provide("postgresTcp", postgresTcp && postgresUrl ? { adminUrl: postgresUrl, proxyPort: postgresTcp.port } : null);
-  const faults: FaultTargets = { stack: faultStack, openai: faultStub, persistDir, postgresTcp };
+  const realRedis = stacks[0]!.redis === "redis" && redisUrl ? new URL(redisUrl) : undefined;
+  const redisTcp = realRedis ? await startTcpProxy({ host: realRedis.hostname, port: Number(realRedis.port || 6379) }) : undefined;
+  if (realRedis && redisTcp) {
+    const proxied = new URL(realRedis);
+    proxied.port = String(redisTcp.port);
+    project.provide("redisTcpProxyUrl", proxied.toString());
+  } else project.provide("redisTcpProxyUrl", null);
+  const faults: FaultTargets = { stack: faultStack, openai: faultStub, persistDir, postgresTcp, redisTcp };
   const faultVars = {
     ...workerVars,
     ...faultStack.workerVars,
@@ -186,6 +195,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     await control.close();
     await postgresTcp?.close();
+    await redisTcp?.close();
     await faultWorker.dispose();
     await faultStub.close();
     await faultStack.stop();

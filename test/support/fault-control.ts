@@ -10,6 +10,8 @@ export interface FaultTargets {
   stack: Stack;
   /** A TCP proxy in front of the machine's Postgres, for TCP data sources (absent without a real Postgres). */
   postgresTcp?: TcpProxy;
+  /** The same in front of the machine's Redis, for redis:// sources (absent without a real Redis). */
+  redisTcp?: TcpProxy;
   openai: OpenAIStub;
   /** The fault Worker's persistence directory (wrangler's `dev.persist`): where its R2 bucket lives. */
   persistDir: string;
@@ -62,7 +64,7 @@ async function r2State(persistDir: string, fragment: string): Promise<R2State> {
 }
 
 /**
- * `POST /{neon|upstash|openai|postgres-tcp}/{stop|start}` really closes (dropping in-flight connections) and
+ * `POST /{neon|upstash|openai|postgres-tcp|redis-tcp}/{stop|start}` really closes (dropping in-flight connections) and
  * reopens that server on its port; `POST /neon/delay?ms=` adds latency to each SQL request;
  * `GET /neon/stats` counts SQL requests; `GET /r2/objects?contains=` lists the Worker's R2 keys.
  */
@@ -72,6 +74,7 @@ export async function startFaultControl(targets: FaultTargets): Promise<Listenin
     upstash: targets.stack.upstash,
     openai: targets.openai,
     ...(targets.postgresTcp ? { "postgres-tcp": targets.postgresTcp } : {}),
+    ...(targets.redisTcp ? { "redis-tcp": targets.redisTcp } : {}),
   };
   return listen(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://control");

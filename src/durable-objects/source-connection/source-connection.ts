@@ -1,11 +1,15 @@
 // SourceConnection: one per registered data source. It owns the source's warm connections, its circuit breaker, a cap on
-// calls at once and the call log its health and metrics are read from; routes reach it over RPC. Postgres over TCP is the
-// first kind it serves; another kind adds its own pool and call method and records into the same breaker and log.
+// calls at once and the call log its health and metrics are read from; routes reach it over RPC. It serves Postgres and
+// Redis over TCP: each kind has its own pool and call method, and both record into the same breaker and log.
 import { DurableObject } from "cloudflare:workers";
 import { ApiError } from "../../lib/problem.ts";
 import { circuitState, type CircuitState, resetCircuit, throughCircuit } from "../../services/data-sources/circuit.ts";
 import type { PostgresAddress, Sslmode } from "../../services/data-sources/network.ts";
 import { answers, openPool, type Pool, type RawResult, readOnlyTcp, type Step } from "../../services/data-sources/postgres-tcp.ts";
+import type { RedisAddress } from "../../services/data-sources/redis-address.ts";
+import { type Command, type Reply, sendThrough } from "../../services/data-sources/redis.ts";
+import { sendOverTcp } from "../../services/data-sources/redis-tcp.ts";
+import { RedisPool } from "./redis-pool.ts";
 import { type CallFigures, callFigures, type Outcome, outageOutcomes, recordCall, setUpMetrics, WINDOW_MS } from "./metrics.ts";
 
 /** A problem as it crosses RPC (an ApiError's class and fields do not). */
@@ -36,6 +40,17 @@ export interface PostgresCall {
   callerText: boolean;
 }
 
+export interface RedisCall {
+  sourceId: string;
+  /** The URL's server and database: every connection of the pool SELECTs that database, and no other. */
+  address: RedisAddress;
+  limits: SourceLimits;
+  commands: Command[];
+  atomic: boolean;
+  /** A caller's pipeline: an outage-like failure is checked with a PING on a connection of its own before it counts. */
+  callerText: boolean;
+}
+
 export interface SourceMetrics extends CallFigures {
   breaker: CircuitState;
   /** Connections kept warm, calls holding one now, calls waiting for one, and the cap on calls at once. */
@@ -57,6 +72,7 @@ const outcomeOf: Partial<Record<string, Outcome>> = {
   QUERY_NOT_READ_ONLY: "query_failed",
   QUERY_NOT_ALLOWED: "query_failed",
   RESULT_TOO_LARGE: "query_failed",
+  REDIS_COMMAND_FAILED: "query_failed",
   QUERY_TIMEOUT: "query_timeout",
   DATA_SOURCE_TIMEOUT: "timeout",
   DATA_SOURCE_UNREACHABLE: "unreachable",
@@ -67,6 +83,7 @@ const outcomeOf: Partial<Record<string, Outcome>> = {
 
 export class SourceConnection extends DurableObject<Cloudflare.Env> {
   private pool: { key: string; sql: Pool; size: number } | undefined;
+  private redisPool: RedisPool | undefined;
   private inFlight = 0;
   private sourceId = "";
   private maxConcurrent = 0;
@@ -91,8 +108,27 @@ export class SourceConnection extends DurableObject<Cloudflare.Env> {
     });
   }
 
+  /** Sends the commands on a warm connection of the source's pool, through the breaker, under the cap. */
+  async redis(call: RedisCall): Promise<Answer<Reply[]>> {
+    this.sourceId = call.sourceId;
+    this.maxConcurrent = call.limits.maxConcurrent;
+    return this.measured(call.limits.maxConcurrent, () => {
+      const pool = this.redisPoolFor(call);
+      return sendThrough(
+        call.sourceId,
+        // The probe (its own shorter clock) connects afresh: a pooled connection says nothing about a new one.
+        (commands, atomic, timeoutMs) =>
+          timeoutMs === call.limits.timeoutMs
+            ? pool.use((connection) => connection.send(commands, { atomic }))
+            : sendOverTcp(call.address, commands, { atomic, timeoutMs }),
+        call.commands,
+        { atomic: call.atomic, callerText: call.callerText, timeoutMs: call.limits.timeoutMs },
+      );
+    });
+  }
+
   metrics(): SourceMetrics {
-    const size = this.pool?.size ?? 0;
+    const size = this.pool?.size ?? this.redisPool?.size ?? 0;
     return {
       ...callFigures(this.ctx.storage, Date.now()),
       breaker: circuitState(this.sourceId),
@@ -124,7 +160,21 @@ export class SourceConnection extends DurableObject<Cloudflare.Env> {
     resetCircuit(sourceId);
     const pool = this.pool;
     this.pool = undefined;
+    this.redisPool?.close();
+    this.redisPool = undefined;
     await pool?.sql.end({ timeout: 2 }).catch(() => undefined);
+  }
+
+  /** The Redis pool for this address: the warm one, or a new one when the URL or limits changed. */
+  private redisPoolFor(call: RedisCall): RedisPool {
+    const key = JSON.stringify([call.address, call.limits.poolSize, call.limits.timeoutMs]);
+    if (this.redisPool?.key === key) return this.redisPool;
+    this.redisPool?.close();
+    this.redisPool = new RedisPool(key, call.address, call.limits.poolSize, {
+      timeoutMs: call.limits.timeoutMs,
+      name: `datacrafted:${call.sourceId}`,
+    });
+    return this.redisPool;
   }
 
   /** The pool for these credentials: the warm one, or a new one when the credentials changed. */

@@ -9,18 +9,16 @@ import { collectKeys, deleteKey as del, readKey, scanKeys, serverInfo, writeKey 
 import { canonicalName, classify, refusal } from "../../services/data-sources/redis-commands.ts";
 import { opWrites, planOp } from "../../services/data-sources/redis-ops.ts";
 import { memory as memoryOf, publish as publishTo, slowlog as slowlogOf } from "../../services/data-sources/redis-server.ts";
-import { type Command, type RedisTarget, release, send, sendAll } from "../../services/data-sources/redis.ts";
+import { type Command, type RedisTarget, send, sendAll } from "../../services/data-sources/redis.ts";
 import { capBytes } from "../../services/data-sources/postgres.ts";
-import { redisCredentials } from "../../services/data-sources/registry.ts";
+import { redisTarget } from "../../services/data-sources/registry.ts";
 import { requireDataSource } from "../../lib/tenancy.ts";
 import { recordUsage } from "../../services/usage/record.ts";
 import type { Action } from "../../lib/policy.ts";
 import type * as routes from "./data-source-redis.routes.ts";
 
-/**
- * Runs `work` on the Redis source named by the route's params, for a caller allowed `action`; over TCP its calls share
- * one connection, closed when `work` is done.
- */
+/** Runs `work` on the Redis source named by the route's params, for a caller allowed `action` (over TCP its calls go
+ * through the source's SourceConnection object and its warm connections). */
 async function withRedis<T>(
   c: Context<AppEnv>,
   { slug, id }: { slug: string; id: string },
@@ -28,19 +26,7 @@ async function withRedis<T>(
   work: (redis: RedisTarget) => Promise<T>,
 ): Promise<T> {
   const { source } = await requireDataSource(c, slug, id, action);
-  const config = c.get("config");
-  const redis: RedisTarget = {
-    id: source.id,
-    credentials: await redisCredentials(config, source),
-    timeoutMs: config.DATA_SOURCE_TIMEOUT_MS,
-    maxBytes: config.DATA_SOURCE_MAX_RESULT_BYTES,
-    session: {},
-  };
-  try {
-    return await work(redis);
-  } finally {
-    await release(redis);
-  }
+  return work(await redisTarget(c.get("config"), source));
 }
 
 export const keys: AppRouteHandler<typeof routes.keys> = async (c) => {

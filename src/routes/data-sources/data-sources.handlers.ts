@@ -17,7 +17,7 @@ import {
   displayOf,
   open,
   postgresTarget,
-  redisCredentials,
+  redisTarget,
   seal,
 } from "../../services/data-sources/registry.ts";
 import type { Config } from "../../env.ts";
@@ -42,20 +42,21 @@ export const present = (source: DataSource, org: string) => ({
 /** After a change or a delete: the isolate's breaker and the source object's connections and breaker start afresh. */
 async function forget(config: Config, source: DataSource) {
   resetCircuit(source.id);
-  if (source.kind === "postgres") await connectionOf(config, source.id).reset(source.id);
+  await connectionOf(config, source.id).reset(source.id);
 }
 
 const connectionOf = (config: Config, id: string) => config.SOURCE_CONNECTIONS.get(config.SOURCE_CONNECTIONS.idFromName(id));
 
-/** Health and metrics are kept by the source's connection object, which TCP Postgres sources go through. */
+/** Health and metrics are kept by the source's connection object, which TCP sources (Postgres and Redis) go through. */
 async function requireTcpSource(c: Parameters<AppRouteHandler<typeof routes.health>>[0]) {
   const { slug, id } = c.req.valid("param");
   const { source } = await requireDataSource(c, slug, id, "data_sources:read");
-  const credentials = source.kind === "postgres" ? await open(c.get("config"), source) : undefined;
-  if (credentials?.kind !== "postgres" || transportOf(credentials.postgres) !== "tcp") {
+  const credentials = await open(c.get("config"), source);
+  const tcp = credentials.kind === "postgres" ? transportOf(credentials.postgres) === "tcp" : credentials.redis.transport === "tcp";
+  if (!tcp) {
     throw new ApiError(422, {
       code: "DATA_SOURCE_WRONG_KIND",
-      detail: "Health and metrics are kept for Postgres sources on the tcp transport; this one is not.",
+      detail: "Health and metrics are kept for sources on the tcp transport (Postgres or Redis); this one is not.",
     });
   }
   return connectionOf(c.get("config"), source.id);
@@ -223,13 +224,7 @@ export const test: AppRouteHandler<typeof routes.test> = async (c) => {
   if (source.kind === "postgres") {
     result = await testPostgres(await postgresTarget(config, source, c.get("trace").traceparent));
   } else {
-    const target = {
-      id: source.id,
-      credentials: await redisCredentials(config, source),
-      timeoutMs: config.DATA_SOURCE_TIMEOUT_MS,
-      maxBytes: config.DATA_SOURCE_MAX_RESULT_BYTES,
-    };
-    result = { ...(await testRedis(target)), warnings: [] };
+    result = { ...(await testRedis(await redisTarget(config, source))), warnings: [] };
   }
   await c.get("services").db.update(dataSources).set({ lastTestedAt: sql`now()` }).where(eq(dataSources.id, source.id));
   return c.json({ ok: true as const, ...result }, 200);

@@ -7,7 +7,7 @@ import type { Database } from "../../db/client.ts";
 import type { RefreshRequest } from "../../db/schema.ts";
 import { type Param, queryAll } from "./postgres.ts";
 import { collectKeys } from "./redis-browse.ts";
-import { postgresTarget, redisCredentials } from "./registry.ts";
+import { postgresTarget, redisTarget } from "./registry.ts";
 import type { Config } from "../../env.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { queueDatasetLoad } from "../../queues/dataset-loads/enqueue.ts";
@@ -105,13 +105,7 @@ export async function importInto(
 /** The rows a saved import reads (the same reads as POST …/import and …/import-keys). */
 export async function refreshRows(config: Config, source: DataSource, request: RefreshRequest): Promise<Record<string, unknown>[]> {
   if (request.kind === "postgres") return postgresRows(config, source, request.sql);
-  const target = {
-    id: source.id,
-    credentials: await redisCredentials(config, source),
-    timeoutMs: config.DATA_SOURCE_TIMEOUT_MS,
-    maxBytes: config.DATA_SOURCE_MAX_RESULT_BYTES,
-  };
-  return collectKeys(target, { keys: request.keys, match: request.match, maxKeys: request.maxKeys });
+  return collectKeys(await redisTarget(config, source), { keys: request.keys, match: request.match, maxKeys: request.maxKeys });
 }
 
 /** A read-only query's whole result (at most DATA_SOURCE_IMPORT_MAX_ROWS rows) as records, its column names made unique. */

@@ -1,6 +1,5 @@
 // RESP over TCP with node-redis (@redis/client, through node:net / node:tls with nodejs_compat): connect, send, close.
-// A connection is opened per call for now (a Worker may not share a socket between requests); a Durable Object could
-// hold one instead. ioredis 5 was tried first: under workerd its `debug` import resolves to itself and recurses.
+// Connections are kept warm by the source's SourceConnection object (redis-pool.ts); a probe connects on its own. ioredis 5 was tried first: under workerd its `debug` import resolves to itself and recurses.
 import { createClient, ErrorReply, MultiErrorReply } from "@redis/client";
 import type { RedisAddress } from "./redis-address.ts";
 import type { Command, Reply } from "./redis.ts";
@@ -8,6 +7,8 @@ import type { Command, Reply } from "./redis.ts";
 export interface RedisConnection {
   /** `commands` in one round trip (a MULTI/EXEC when `atomic`), each answered by its own result or error. */
   send(commands: Command[], options?: { atomic?: boolean }): Promise<Reply[]>;
+  /** Still connected and usable (false once the server closed it, or a deadline destroyed it). */
+  readonly ready: boolean;
   close(): void;
 }
 
@@ -52,13 +53,18 @@ function transportError(error: unknown): unknown {
  * Opens a connection to `address` (AUTH and SELECT of its database in the handshake: the caller never chooses the
  * database) and answers once it is ready, or rejects with RedisTcpError (or the server's ErrorReply) within `timeoutMs`.
  */
-export async function connectRedis(address: RedisAddress, { timeoutMs }: { timeoutMs: number }): Promise<RedisConnection> {
+export async function connectRedis(
+  address: RedisAddress,
+  { timeoutMs, name }: { timeoutMs: number; name?: string },
+): Promise<RedisConnection> {
   const client: Client = createClient({
     // RESP2: replies shaped as Upstash's REST protocol gives them (flat arrays for HGETALL, strings for scores).
     RESP: 2,
     username: address.username,
     password: address.password,
     database: address.db,
+    // CLIENT SETNAME in the handshake, so the source's admins (and our tests) can tell our connections apart.
+    ...(name ? { name } : {}),
     disableClientInfo: true,
     socket: {
       host: address.host,
@@ -100,6 +106,9 @@ export async function connectRedis(address: RedisAddress, { timeoutMs }: { timeo
         if (reason instanceof ErrorReply) return commands.map(() => ({ error: reason.message }));
         throw reason;
       }
+    },
+    get ready() {
+      return client.isReady;
     },
     close() {
       client.destroy();

@@ -1,10 +1,12 @@
 // External Redis over either transport, RESP over TCP (redis-tcp.ts) or Upstash's REST protocol (@upstash/redis):
-// pipelines with timeouts, a circuit breaker and stable errors.
+// pipelines with timeouts, a circuit breaker and stable errors. TCP calls go through the source's SourceConnection object.
 import { Redis } from "@upstash/redis/cloudflare";
-import { ApiError } from "../../lib/problem.ts";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Answer, SourceConnection, SourceLimits } from "../../durable-objects/source-connection/source-connection.ts";
+import { ApiError, type ErrorCode } from "../../lib/problem.ts";
 import { throughCircuit } from "./circuit.ts";
 import { parseRedisUrl } from "./redis-address.ts";
-import { connectRedis, isReplyError, type RedisConnection, RedisTcpError, sendOverTcp } from "./redis-tcp.ts";
+import { isReplyError, RedisTcpError } from "./redis-tcp.ts";
 import type { RedisCredentials } from "./registry.ts";
 
 export interface RedisTarget {
@@ -12,11 +14,11 @@ export interface RedisTarget {
   credentials: RedisCredentials;
   timeoutMs: number;
   maxBytes: number;
-  /**
-   * Over TCP, with a session: the calls of one request share a connection, opened on first use; `release` closes it.
-   * Without one, each call connects and closes on its own.
-   */
-  session?: { connection?: Promise<RedisConnection> };
+  /** For the TCP transport: the source objects and the pool's limits (the calls go through the source's object). */
+  tcp?: {
+    connections: DurableObjectNamespace<SourceConnection>;
+    limits: Omit<SourceLimits, "timeoutMs">;
+  };
 }
 
 export type Command = [string, ...string[]];
@@ -84,45 +86,25 @@ async function overRest(target: RedisTarget, commands: Command[], atomic: boolea
   return pipeline.exec({ keepErrors: true });
 }
 
-/** RESP over TCP: on the session's connection when there is one (a probe, with its own shorter clock, connects afresh). */
-async function overTcp(target: RedisTarget, commands: Command[], atomic: boolean, timeoutMs: number): Promise<Reply[]> {
-  const address = parseRedisUrl(target.credentials.url, "url");
-  const { session } = target;
-  if (!session || timeoutMs !== target.timeoutMs) return sendOverTcp(address, commands, { atomic, timeoutMs });
-  session.connection ??= connectRedis(address, { timeoutMs });
-  const connection = await session.connection.catch((error: unknown) => {
-    session.connection = undefined;
-    throw error;
-  });
-  return connection.send(commands, { atomic }).catch((error: unknown) => {
-    // A connection that failed is not used again: the next call of the request connects afresh.
-    if (session.connection) void release(target);
-    throw error;
-  });
-}
-
-/** Closes the session's connection, if one was opened. */
-export async function release(target: RedisTarget) {
-  const pending = target.session?.connection;
-  if (!pending || !target.session) return;
-  target.session.connection = undefined;
-  (await pending.catch(() => undefined))?.close();
-}
-
-/** The source's transport, chosen by its stored credentials (sources registered before transports existed are REST). */
-const overTransport = (target: RedisTarget, commands: Command[], atomic: boolean, timeoutMs: number) =>
-  target.credentials.transport === "tcp" ? overTcp(target, commands, atomic, timeoutMs) : overRest(target, commands, atomic, timeoutMs);
+/** Sends commands over one transport, under a clock of `timeoutMs`. */
+export type RedisTransportCall = (commands: Command[], atomic: boolean, timeoutMs: number) => Promise<Reply[]>;
 
 /**
- * Sends `commands` in one round trip (a pipeline, or MULTI/EXEC when `atomic`), each answered by
- * its own result or error. Values stay as Redis sent them (no JSON guessing).
+ * Sends `commands` over `transport` through source `id`'s breaker: outages (unreachable, timeout) count, a reply error
+ * (WRONGTYPE, a refused command) is an answer and never does. `callerText`: a caller's pipeline may be slow on its own (a
+ * long LRANGE), so an outage counts only if a PING fails too.
  */
-export async function send(target: RedisTarget, commands: Command[], { atomic = false, callerText = false } = {}): Promise<Reply[]> {
+export async function sendThrough(
+  id: string,
+  transport: RedisTransportCall,
+  commands: Command[],
+  { atomic, callerText, timeoutMs }: { atomic: boolean; callerText: boolean; timeoutMs: number },
+): Promise<Reply[]> {
   return throughCircuit(
-    target.id,
+    id,
     async () => {
       try {
-        const replies = await overTransport(target, commands, atomic, target.timeoutMs);
+        const replies = await transport(commands, atomic, timeoutMs);
         const refused = replies.find((reply) => reply.error && authFailure.test(reply.error));
         if (refused)
           throw new ApiError(502, { code: "DATA_SOURCE_AUTH_FAILED", detail: `Redis refused the stored credentials: ${refused.error}` });
@@ -131,17 +113,45 @@ export async function send(target: RedisTarget, commands: Command[], { atomic = 
         throw redisProblem(error);
       }
     },
-    // A caller's pipeline may be slow on its own (a long LRANGE): the breaker counts it only if a PING fails too.
     callerText
       ? {
           confirmOutage: async () =>
-            !(await overTransport(target, [["PING"]], false, Math.min(target.timeoutMs, 2_000)).then(
+            !(await transport([["PING"]], false, Math.min(timeoutMs, 2_000)).then(
               () => true,
               () => false,
             )),
         }
       : {},
   );
+}
+
+/** TCP: the commands go to the source's SourceConnection, which sends them on a warm connection behind its own breaker. */
+async function overSourceConnection(target: RedisTarget, commands: Command[], atomic: boolean, callerText: boolean): Promise<Reply[]> {
+  const tcp = target.tcp;
+  if (!tcp) throw new Error("A TCP Redis target needs its SourceConnection namespace (redisTarget sets it).");
+  const stub = tcp.connections.get(tcp.connections.idFromName(target.id));
+  // Replies are `unknown` to the RPC types, but Redis's are strings, numbers, nulls and arrays of them: they clone as they are.
+  const answer = (await stub.redis({
+    sourceId: target.id,
+    address: parseRedisUrl(target.credentials.url, "url"),
+    limits: { ...tcp.limits, timeoutMs: target.timeoutMs },
+    commands,
+    atomic,
+    callerText,
+  })) as Answer<Reply[]>;
+  if (answer.ok) return answer.value;
+  const { status, code, detail, headers } = answer.problem;
+  throw new ApiError(status as ContentfulStatusCode, { code: code as ErrorCode, detail, headers });
+}
+
+/**
+ * Sends `commands` in one round trip (a pipeline, or MULTI/EXEC when `atomic`), each answered by
+ * its own result or error. Values stay as Redis sent them (no JSON guessing).
+ */
+export async function send(target: RedisTarget, commands: Command[], { atomic = false, callerText = false } = {}): Promise<Reply[]> {
+  if (target.credentials.transport === "tcp") return overSourceConnection(target, commands, atomic, callerText);
+  const rest: RedisTransportCall = (batch, inOne, timeoutMs) => overRest(target, batch, inOne, timeoutMs);
+  return sendThrough(target.id, rest, commands, { atomic, callerText, timeoutMs: target.timeoutMs });
 }
 
 /** `send`, where any error is the request's: 422 REDIS_COMMAND_FAILED naming the command. */

@@ -7,6 +7,7 @@ import { enforceHost, parseOrigin, parsePostgresUrl } from "./network.ts";
 import { checkedRedisUrl, parseRedisUrl, type RedisTransport } from "./redis-address.ts";
 import { type PostgresCredentials, type PostgresTarget, transportOf } from "./postgres.ts";
 import { decryptSecret, encryptSecret, keyIdOf } from "./secrets.ts";
+import type { RedisTarget } from "./redis.ts";
 
 export type { DataSource };
 
@@ -100,6 +101,20 @@ export async function redisCredentials(config: Config, source: DataSource): Prom
   if (credentials.kind !== "redis")
     throw new ApiError(409, { code: "DATA_SOURCE_SECRET_UNREADABLE", detail: "The stored credentials are not a Redis connection." });
   return credentials.redis;
+}
+
+/** A Redis source's target: its credentials, the clocks, and (for TCP) the source objects its calls go through. */
+export async function redisTarget(config: Config, source: DataSource): Promise<RedisTarget> {
+  return {
+    id: source.id,
+    credentials: await redisCredentials(config, source),
+    timeoutMs: config.DATA_SOURCE_TIMEOUT_MS,
+    maxBytes: config.DATA_SOURCE_MAX_RESULT_BYTES,
+    tcp: {
+      connections: config.SOURCE_CONNECTIONS,
+      limits: { poolSize: config.DATA_SOURCE_POOL_SIZE, maxConcurrent: config.DATA_SOURCE_MAX_CONCURRENT },
+    },
+  };
 }
 
 /** What of a connection may be shown: where it goes and as whom, and whether a secret is set — never the secret. */
