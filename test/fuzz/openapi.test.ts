@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, inject, it } from "vitest";
 import app from "../../src/app.ts";
 import worker from "../../src/index.ts";
 import { call, json, person, randomIp, team, type Person } from "../support/harness.ts";
+import { redisTcpUrl } from "../support/data-sources.ts";
 import { checkResponse } from "../support/openapi-responses.ts";
 
 interface Operation {
@@ -311,8 +312,34 @@ describe("every operation in /openapi.json", () => {
       201,
     );
     for (const suffix of ["", "/deliveries"]) ids[`/api/v1/orgs/{slug}/webhooks/{id}${suffix}`] = webhook.id;
+    // A saved import on a schedule (never due here: the cron does not run in this test) for the refresh reads.
+    const refresh = await json<{ id: string }>(
+      await send("post", `/api/v1/orgs/${values.slug}/data-sources/${pg}/refreshes`, {
+        token: owner.token,
+        body: JSON.stringify({
+          projectId: values.id,
+          name: "fuzz-refresh",
+          schedule: "weekly",
+          import: { kind: "postgres", sql: "SELECT 1 AS x" },
+        }),
+        headers: { "Content-Type": "application/json" },
+      }),
+      201,
+    );
+    values.refreshId = refresh.id;
+    for (const suffix of ["/refreshes", "/refreshes/{refreshId}"]) ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = pg;
+    // Health and metrics are kept for TCP sources: a Redis one on the machine's Redis (absent without real services).
+    const tcpUrl = redisTcpUrl();
+    const tcp = tcpUrl ? await register({ kind: "redis", name: "fuzz-redis-tcp", url: tcpUrl }) : undefined;
+    for (const suffix of ["/health", "/metrics"]) if (tcp) ids[`/api/v1/orgs/{slug}/data-sources/{id}${suffix}`] = tcp;
     // Event streams never end by themselves: they have their own tests (test/routes/events).
-    const reads = operations.filter((op) => op.method === "get" && op.path.startsWith("/api/v1/") && !op.path.endsWith("/events"));
+    const reads = operations.filter(
+      (op) =>
+        op.method === "get" &&
+        op.path.startsWith("/api/v1/") &&
+        !op.path.endsWith("/events") &&
+        (tcp !== undefined || !/\/(health|metrics)$/.test(op.path)),
+    );
     for (const op of reads) {
       const path = op.path.replaceAll(/\{(\w+)\}/g, (_, name: string) => (name === "id" && ids[op.path]) || values[name] || "");
       for (const token of [owner.token, key]) {
