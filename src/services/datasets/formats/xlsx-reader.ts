@@ -1,5 +1,6 @@
 // An .xlsx workbook read from a stored object: its zip directory by range reads, then one sheet's XML inflated and parsed (saxes)
-// as it streams, a batch of rows per chunk. Shared strings (bounded: MAX_SHARED_STRINGS_BYTES), styles and merged ranges are held; rows never are.
+// as it streams, a batch of rows per chunk. Shared strings (bounded: MAX_SHARED_STRINGS_BYTES), styles and merged ranges are
+// held; rows never are.
 import { SaxesParser, type SaxesTagPlain } from "saxes";
 import { ApiError } from "../../../lib/problem.ts";
 import type { Cell } from "../profile/types.ts";
