@@ -1,5 +1,6 @@
 // An .xlsx workbook read from a stored object: its zip directory by range reads, then one sheet's XML inflated and parsed (saxes)
-// as it streams, a batch of rows per chunk. Shared strings and styles are held (bounded by the inflate budget); rows never are.
+// as it streams, a batch of rows per chunk. Shared strings (bounded: MAX_SHARED_STRINGS_BYTES), styles and merged ranges are
+// held; rows never are.
 import { SaxesParser, type SaxesTagPlain } from "saxes";
 import { ApiError } from "../../../lib/problem.ts";
 import type { Cell } from "../profile/types.ts";
@@ -38,6 +39,11 @@ const EXCEL_COLUMNS = 16_384;
 
 const malformed = (detail: string) =>
   new ApiError(422, { code: "XLSX_MALFORMED", detail: `The file is not a readable .xlsx workbook: ${detail}.` });
+const sharedStringsTooLarge = () =>
+  new ApiError(422, {
+    code: "XLSX_TOO_LARGE",
+    detail: `The workbook's shared strings (the text its cells name) hold more than ${MAX_SHARED_STRINGS_BYTES} bytes, the limit; save it with fewer distinct texts or as CSV.`,
+  });
 const localName = (name: string) => name.slice(name.indexOf(":") + 1);
 
 /** "AB12" as 0-based column 27 and row 12 (1-based, as the sheet numbers rows); NaN parts when absent. */
@@ -144,11 +150,19 @@ async function readDateStyles(source: RangeSource, entries: Map<string, ZipEntry
   return formats.map((id) => isDateFormat(id, codes.get(id)));
 }
 
-/** The shared strings (rich text runs joined; phonetic guides left out). */
+/**
+ * The shared strings are held while the sheet is read (a cell names one by index, anywhere in the sheet): at most this much, as
+ * estimated (characters, and 32 bytes a string for what the runtime keeps beside it), so a table of millions does not fill the heap.
+ */
+export const MAX_SHARED_STRINGS_BYTES = 16 * 1024 * 1024;
+const STRING_OVERHEAD = 32;
+
+/** The shared strings (rich text runs joined; phonetic guides left out), refused past MAX_SHARED_STRINGS_BYTES. */
 async function readSharedStrings(source: RangeSource, entries: Map<string, ZipEntry>, budget: InflateBudget): Promise<string[]> {
   const entry = entries.get("xl/sharedStrings.xml");
   if (!entry) return [];
   const strings: string[] = [];
+  let held = 0;
   let current: string | null = null;
   let inText = false;
   let phonetic = 0;
@@ -160,13 +174,17 @@ async function readSharedStrings(source: RangeSource, entries: Map<string, ZipEn
       else if (name === "t" && phonetic === 0) inText = !tag.isSelfClosing;
     });
     parser.on("text", (text) => {
-      if (inText && current !== null) current += text;
+      if (!inText || current === null) return;
+      current += text;
+      if (held + current.length > MAX_SHARED_STRINGS_BYTES) throw sharedStringsTooLarge();
     });
     parser.on("closetag", (tag: SaxesTagPlain) => {
       const name = localName(tag.name);
       if (name === "t") inText = false;
       else if (name === "rPh") phonetic--;
       else if (name === "si" && current !== null) {
+        held += current.length + STRING_OVERHEAD;
+        if (held > MAX_SHARED_STRINGS_BYTES) throw sharedStringsTooLarge();
         strings.push(current);
         current = null;
       }
@@ -175,31 +193,59 @@ async function readSharedStrings(source: RangeSource, entries: Map<string, ZipEn
   return strings;
 }
 
+/** Merged ranges a sheet may declare: each is held (and checked on every row), so a sheet of millions is refused. */
+export const MAX_MERGES = 100_000;
+/** The end of the rows: `</sheetData>` (any prefix) or an empty `<sheetData/>`. */
+const SHEET_DATA_END = /<\/(?:[\w.-]+:)?sheetData\s*>|<(?:[\w.-]+:)?sheetData\s*\/>/;
+const MERGE_CELL = /<(?:[\w.-]+:)?mergeCell\s[^>]*?\bref="([A-Za-z]+\d+(?::[A-Za-z]+\d+)?)"[^>]*>/g;
+/** Text carried from one chunk to the next while looking for the end of the rows: longer than `</x:sheetData >`. */
+const END_CARRY = 64;
+/** Longest tag carried between chunks after the rows (a <mergeCell> is a few dozen characters). */
+const MAX_TAG_CHARS = 64 * 1024;
+
 /**
- * The first pass over the sheet: its merged cells (written after the rows, so needed before the header can be named). Only the
- * bytes after </sheetData> are parsed; the rows are inflated (and counted against the budget) but not read.
+ * The first pass over the sheet: its merged cells (written after the rows, so needed before the header can be named). The rows
+ * are inflated (and counted against the budget) but not read; after </sheetData>, each chunk is scanned for <mergeCell> as it
+ * comes, carrying only an unfinished tag into the next, so this pass holds a chunk and the ranges, never the sheet.
  */
 async function readMerges(source: RangeSource, entry: ZipEntry, budget: InflateBudget): Promise<Range[]> {
   const latin1 = new TextDecoder("windows-1252");
-  let carry = "";
-  let tail: string | null = null;
-  for await (const chunk of entryChunks(source, entry, budget)) {
-    if (tail !== null) {
-      tail += latin1.decode(chunk);
-      continue;
-    }
-    const text = carry + latin1.decode(chunk);
-    const end = text.indexOf("sheetData>");
-    if (end >= 0) tail = text.slice(end);
-    else carry = text.slice(-16);
-  }
-  if (tail === null) return [];
   const merges: Range[] = [];
-  for (const match of (tail as string).matchAll(/<(?:\w+:)?mergeCell\s[^>]*?\bref="([A-Za-z]+\d+(?::[A-Za-z]+\d+)?)"/g)) {
-    const range = rangeOf(match[1]!);
-    if (range) merges.push(range);
+  let carry = "";
+  let afterRows = false;
+  for await (const chunk of entryChunks(source, entry, budget)) {
+    let text = carry + latin1.decode(chunk);
+    if (!afterRows) {
+      const end = SHEET_DATA_END.exec(text);
+      if (!end) {
+        carry = text.slice(-END_CARRY);
+        continue;
+      }
+      afterRows = true;
+      text = text.slice(end.index + end[0].length);
+    }
+    // Scan the complete tags; an unfinished one (from its last "<") waits for the next chunk.
+    const open = text.lastIndexOf("<");
+    const complete = open >= 0 && text.indexOf(">", open) < 0 ? text.slice(0, open) : text;
+    carry = text.slice(complete.length);
+    if (carry.length > MAX_TAG_CHARS) throw malformed("a tag after the rows does not end");
+    scanMerges(complete, merges);
   }
+  if (afterRows) scanMerges(carry, merges);
   return merges.sort((a, b) => a.r1 - b.r1);
+}
+
+function scanMerges(text: string, merges: Range[]) {
+  for (const match of text.matchAll(MERGE_CELL)) {
+    const range = rangeOf(match[1]!);
+    if (!range) continue;
+    if (merges.length >= MAX_MERGES)
+      throw new ApiError(422, {
+        code: "XLSX_TOO_LARGE",
+        detail: `The sheet has more than ${MAX_MERGES} merged ranges, the limit.`,
+      });
+    merges.push(range);
+  }
 }
 
 /** Header names from the header rows: each column's distinct parts joined ("Revenue Q1"), else column_N; repeats get _2, _3… */

@@ -15,6 +15,12 @@ export interface ZipEntry {
 export const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04]; // "PK\3\4"
 /** The end-of-central-directory record is at most 22 bytes plus a 65,535-byte comment from the end. */
 const EOCD_SEARCH = 22 + 65_535;
+/**
+ * Compressed bytes handed to the inflater at a time. It answers each write with everything that write inflates to, in one chunk,
+ * and a range read may arrive in chunks of megabytes: XML deflates 10-20 to 1 (a bomb over 1,000 to 1), so an unsliced chunk
+ * would inflate to tens or hundreds of megabytes at once, before the budget could see it.
+ */
+const INFLATE_INPUT_BYTES = 16 * 1024;
 /** A spreadsheet's directory is a few kilobytes; past this it is not one. */
 const MAX_DIRECTORY_BYTES = 8 * 1024 * 1024;
 
@@ -81,6 +87,14 @@ export async function zipEntries(source: RangeSource): Promise<Map<string, ZipEn
   return entries;
 }
 
+/** Chunks cut to at most `size` bytes (views, not copies). */
+const slices = (size: number) =>
+  new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      for (let at = 0; at < chunk.length; at += size) controller.enqueue(chunk.subarray(at, at + size));
+    },
+  });
+
 /** The entry's inflated bytes as a stream, each chunk counted against `budget`. */
 export async function entryStream(source: RangeSource, entry: ZipEntry, budget: InflateBudget): Promise<ReadableStream<Uint8Array>> {
   if (entry.flags & 1) throw malformed(`${entry.name} is encrypted`);
@@ -92,7 +106,10 @@ export async function entryStream(source: RangeSource, entry: ZipEntry, budget: 
   const end = start + entry.compressedSize;
   if (end > source.size) throw malformed(`the entry ${entry.name} runs past the end of the file (truncated?)`);
   const raw = await source.stream(start, end);
-  const inflated = entry.method === 8 ? raw.pipeThrough(new DecompressionStream("deflate-raw")) : raw;
+  const inflated =
+    entry.method === 8
+      ? raw.pipeThrough(slices(INFLATE_INPUT_BYTES)).pipeThrough(new DecompressionStream("deflate-raw"))
+      : raw.pipeThrough(slices(INFLATE_INPUT_BYTES * 16));
   return inflated.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
