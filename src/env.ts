@@ -74,6 +74,11 @@ export const configSchema = z
     /** Resumable (tus) uploads: the largest file, and how long an unfinished one is kept before the cron aborts it. */
     MAX_RESUMABLE_UPLOAD_BYTES: positiveInt(5 * 1024 * 1024 * 1024),
     RESUMABLE_UPLOAD_EXPIRY_HOURS: positiveInt(24),
+    /**
+     * A big file's profile and its store load go in segments of about this many bytes, one queue message each, so no
+     * invocation nears Workers' 30 s CPU default (the object's query backstop, so not raised).
+     */
+    INGEST_SEGMENT_BYTES: positiveInt(128 * 1024 * 1024),
     MAX_ROWS: positiveInt(1_000_000),
     MAX_COLUMNS: positiveInt(1_000),
     /** The parts an .xlsx upload reads (workbook, styles, shared strings, the sheet) may inflate to this many bytes in all: the zip bomb bound. */

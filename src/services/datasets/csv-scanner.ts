@@ -24,24 +24,43 @@ export class CsvScanner {
   private carry: Uint8Array | null = null;
   private cells: Int32Array;
   /** Records seen so far, blank lines included (so a row number matches a spreadsheet's). */
-  private row = 0;
+  private row: number;
+  /** Bytes pushed so far (carried ones included). */
+  private pushed = 0;
 
   /**
    * @param lineBreak LF (which also ends a line after CR) or CR, for files that use CR alone.
    * @param maxCells  spans stored per record; more cells are counted but not stored.
    * @param maxRecordBytes a record longer than this is refused (an unclosed quote swallowing the file).
+   * @param rowsBefore records before the first byte pushed (a scan resumed part-way through a file numbers on from there).
    */
   constructor(
     private readonly delimiter: number,
     private readonly lineBreak: number,
     private readonly maxCells: number,
     private readonly maxRecordBytes: number,
+    rowsBefore = 0,
   ) {
     this.cells = new Int32Array(3 * Math.min(maxCells, 64));
+    this.row = rowsBefore;
+  }
+
+  /**
+   * Between pushes, where the complete records end: every byte before it went to a sink, the unfinished record after it
+   * waits for the next chunk. A scan resumed from there (a new scanner, `rowsBefore` = `records`) reads the rest alike.
+   */
+  get consumed(): number {
+    return this.pushed - (this.carry?.length ?? 0);
+  }
+
+  /** Records (blank lines included) emitted so far, `rowsBefore` included. */
+  get records(): number {
+    return this.row;
   }
 
   /** Scans `chunk` after any bytes carried over; each complete record goes to `sink`. */
   push(chunk: Uint8Array, sink: RecordSink) {
+    this.pushed += chunk.length;
     let bytes = chunk;
     if (this.carry) {
       // Usually the carried record ends at the chunk's first line break: join only that much, not the whole chunk.

@@ -104,4 +104,41 @@ describe("CsvScanner", () => {
     scanner.push(new TextEncoder().encode("1,2,3,4,5,6\n"), (_, __, count) => void counts.push(count));
     expect(counts).toEqual([6]);
   });
+
+  it("resumes from `consumed` with a new scanner, giving the same records and row numbers as one scan", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(cellText, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 5 }),
+        fc.nat(),
+        (rows, rawCuts, rawStop) => {
+          const bytes = new TextEncoder().encode(`${rows.map((row) => row.map((cell) => quote(cell, false)).join(",")).join("\n")}\n`);
+          const whole = scan(bytes, rawCuts.map((cut) => cut % (bytes.length + 1)));
+          // The first scanner stops after some push; a second one takes the bytes from where its complete records end.
+          const stopAt = rawStop % (bytes.length + 1);
+          const seen: [string[], number][] = [];
+          const sink = (numbered: [string[], number][]) => (buffer: Uint8Array, cells: Int32Array, count: number, row: number) => {
+            const texts = Array.from({ length: count }, (_, i) => {
+              const [start, end] = [cells[3 * i]!, cells[3 * i + 1]!];
+              if (cells[3 * i + 2] !== ESCAPED) return decoder.decode(buffer.subarray(start, end));
+              const [out, length] = unescapeCell(buffer, start, end, new Uint8Array(0));
+              return decoder.decode(out.subarray(0, length));
+            });
+            numbered.push([texts, row]);
+          };
+          const first = new CsvScanner(44, 10, 1_000, 1 << 20);
+          first.push(bytes.subarray(0, stopAt), sink(seen));
+          const second = new CsvScanner(44, 10, 1_000, 1 << 20, first.records);
+          second.push(bytes.subarray(first.consumed), sink(seen));
+          second.end(sink(seen));
+          expect(seen.map(([texts]) => texts)).toEqual(whole);
+          const single: [string[], number][] = [];
+          const one = new CsvScanner(44, 10, 1_000, 1 << 20);
+          one.push(bytes, sink(single));
+          one.end(sink(single));
+          expect(seen.map(([, row]) => row)).toEqual(single.map(([, row]) => row));
+        },
+      ),
+    );
+  });
 });
