@@ -92,6 +92,8 @@ export const configSchema = z
     ),
     /** Days a soft-deleted resource can be restored before the cron purges it. */
     RETENTION_DAYS: positiveInt(30),
+    /** Days a data source's query history keeps an entry (its text and params) before the cron deletes it. */
+    QUERY_HISTORY_DAYS: positiveInt(30),
     /** Off only to measure what limiting costs, or in an emergency: every limit stops being checked. */
     RATE_LIMIT_ENABLED: z
       .enum(["true", "false"])

@@ -5,6 +5,7 @@ import { cleanupAuthSessions } from "./cleanup-auth-sessions.ts";
 import { cleanupVerificationTokens } from "./cleanup-verification-tokens.ts";
 import { expireUploads } from "./expire-uploads.ts";
 import { purgeDeleted } from "./purge-deleted.ts";
+import { purgeQueryHistory } from "./purge-query-history.ts";
 import { purgeWebhookDeliveries } from "./purge-webhook-deliveries.ts";
 import { recoverAnalyses } from "./recover-analyses.ts";
 import { requeueDatasetLoads } from "./requeue-dataset-loads.ts";
@@ -22,6 +23,7 @@ export async function scheduled(controller: ScheduledController, env: Cloudflare
     requeueDatasetLoads: () => requeueDatasetLoads(db, config.DATASET_LOAD_QUEUE),
     expireUploads: () => expireUploads(db, config.DATASETS, config.DATASET_INGEST_QUEUE),
     purgeWebhookDeliveries: () => purgeWebhookDeliveries(db, { retentionDays: config.RETENTION_DAYS }),
+    purgeQueryHistory: () => purgeQueryHistory(db, { days: config.QUERY_HISTORY_DAYS }),
     runRefreshes: () => runRefreshes(db, config, logger),
   };
   for (const [name, job] of Object.entries(jobs)) {

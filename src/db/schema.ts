@@ -587,7 +587,11 @@ export const dataSourceQueries = pgTable(
     rowCount: integer("row_count"),
     createdAt: instant("created_at").notNull().defaultNow(),
   },
-  (t) => [index("data_source_queries_user_idx").on(t.sourceId, t.userId, t.createdAt, t.id)],
+  (t) => [
+    index("data_source_queries_user_idx").on(t.sourceId, t.userId, t.createdAt, t.id),
+    // The cron's purge of entries past QUERY_HISTORY_DAYS.
+    index("data_source_queries_created_idx").on(t.createdAt),
+  ],
 );
 
 /** A query kept under a name on a data source, shared with the organization: members save, the creator or an admin changes it. */

@@ -1,0 +1,1 @@
+CREATE INDEX "data_source_queries_created_idx" ON "data_source_queries" USING btree ("created_at");
