@@ -1,6 +1,7 @@
 // A small pool of warm RESP connections to one Redis source, kept by its SourceConnection object. Each call has a
 // connection to itself for its round trip (a MULTI/EXEC never interleaves with another call's commands); the database
 // is the one the URL names, SELECTed in each connection's handshake.
+import { ApiError } from "../../lib/problem.ts";
 import type { RedisAddress } from "../../services/data-sources/redis-address.ts";
 import { connectRedis, type RedisConnection } from "../../services/data-sources/redis-tcp.ts";
 
@@ -18,9 +19,12 @@ export class RedisPool {
     private readonly options: { timeoutMs: number; name: string },
   ) {}
 
-  /** Runs `work` on a warm connection (or a new one while fewer than `size` are open; else waits for one to come back). */
-  async use<T>(work: (connection: RedisConnection) => Promise<T>): Promise<T> {
-    const connection = await this.acquire();
+  /**
+   * Runs `work` on a warm connection (or a new one while fewer than `size` are open; else waits up to `waitMs` for one to
+   * come back, then 503 DATA_SOURCE_BUSY: our own congestion, never counted as the source's outage).
+   */
+  async use<T>(work: (connection: RedisConnection) => Promise<T>, waitMs: number): Promise<T> {
+    const connection = await this.acquire(Date.now() + waitMs);
     this.inUse++;
     try {
       return await work(connection);
@@ -42,7 +46,7 @@ export class RedisPool {
     for (const wake of this.waiters.splice(0)) wake();
   }
 
-  private async acquire(): Promise<RedisConnection> {
+  private async acquire(deadline: number): Promise<RedisConnection> {
     for (;;) {
       const warm = this.idle.pop();
       if (warm?.ready) return warm;
@@ -62,8 +66,32 @@ export class RedisPool {
           throw error;
         }
       }
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      await this.waitForRelease(deadline);
     }
+  }
+
+  /** Resolves when a connection comes back (or the pool closes); rejects at `deadline`, leaving the queue. */
+  private waitForRelease(deadline: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(
+        () => {
+          this.waiters = this.waiters.filter((waiter) => waiter !== wake);
+          reject(
+            new ApiError(503, {
+              code: "DATA_SOURCE_BUSY",
+              detail: `All ${this.size} connections to this Redis source stayed busy while the call waited; try again shortly.`,
+              headers: { "Retry-After": "1" },
+            }),
+          );
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+      this.waiters.push(wake);
+    });
   }
 
   /** A connection that is still ready goes back to the pool; one that failed or timed out (destroyed) is dropped. */

@@ -119,7 +119,7 @@ export class SourceConnection extends DurableObject<Cloudflare.Env> {
         // The probe (its own shorter clock) connects afresh: a pooled connection says nothing about a new one.
         (commands, atomic, timeoutMs) =>
           timeoutMs === call.limits.timeoutMs
-            ? pool.use((connection) => connection.send(commands, { atomic }))
+            ? pool.use((connection) => connection.send(commands, { atomic }), timeoutMs)
             : sendOverTcp(call.address, commands, { atomic, timeoutMs }),
         call.commands,
         { atomic: call.atomic, callerText: call.callerText, timeoutMs: call.limits.timeoutMs },
