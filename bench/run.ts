@@ -548,12 +548,16 @@ if (only === undefined || only === "store") {
 let resumable: (Awaited<ReturnType<typeof measureTus>> & { directReadySecondsPerMB: number | null }) | null = null;
 if (only === undefined || only === "tus") {
   if (uploadedIds.length > 0) await waitForStore(accessToken, uploadedIds[0]!);
+  // The file plus a copy of its first row: other bytes, so neither the dataset nor its store (named by the file's hash) is
+  // reused from the upload runs above, and the direct path's time includes a whole load.
+  const firstRowEnd = csv.indexOf(10, csv.indexOf(10) + 1) + 1;
+  const directCsv = Buffer.concat([csv, csv.subarray(csv.indexOf(10) + 1, firstRowEnd)]);
   const directStarted = performance.now();
   const direct = (await (
     await fetch(`${uploader.url}/api/v1/projects/${await newProject("bench direct to ready")}/datasets?name=direct`, {
       method: "POST",
       headers: { ...auth, "content-type": "text/csv" },
-      body: new Uint8Array(csv),
+      body: new Uint8Array(directCsv),
     })
   ).json()) as { id?: string };
   const directReady = direct.id ? await waitForStore(accessToken, direct.id).then(() => performance.now()) : null;
