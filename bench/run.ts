@@ -573,7 +573,9 @@ if (only === undefined || only === "tus") {
     })),
     directReadySecondsPerMB: directReady ? Math.round(((directReady - directStarted) / 1000 / csvMB) * 1000) / 1000 : null,
   };
-  console.table([resumable]);
+  const { queried, ...figures } = resumable;
+  console.table([figures]);
+  console.log("the resumable upload's store, queried:", queried);
 }
 
 // A statistical analysis over the loaded store (every figure and chart in SQL over all rows): time to `done`, in the

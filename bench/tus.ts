@@ -84,6 +84,7 @@ export async function measureTus({ url, token, projectId, path, megabytes, chunk
         )
       : null;
   const ready = performance.now();
+  const queried = dataset?.query?.status === "ready" ? await queryCheck(url, token, state.datasetId, path) : null;
   const mb = size / 1_000_000;
   const seconds = (from: number, to: number) => Math.round((to - from) / 10) / 100;
   return {
@@ -100,5 +101,34 @@ export async function measureTus({ url, token, projectId, path, megabytes, chunk
     /** Upload, profile and load together, per MB: compare with the direct path's upload + load per MB. */
     totalSecondsPerMB: Math.round(((ready - started) / 1000 / mb) * 1000) / 1000,
     heapPeakUsedMB: heap(),
+    /** The store answers for every row: COUNT(*) and SUM(qty) over it equal the file's, counted here in Node. */
+    queried,
+  };
+}
+
+/** Rows and the sum of `qty` (row i holds i % 50) as the file has them, beside the store's answer to one query. */
+async function queryCheck(url: string, token: string, datasetId: string, path: string) {
+  let newlines = 0;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) newlines++;
+  }
+  const fileRows = newlines - 1; // the header; no cell of the generated file holds a line break
+  const cycles = Math.floor(fileRows / 50);
+  const rest = fileRows % 50;
+  const fileQtySum = cycles * 1_225 + (rest * (rest + 1)) / 2;
+  const response = await fetch(`${url}/api/v1/datasets/${datasetId}/query`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ sql: "SELECT COUNT(*) AS n, SUM(qty) AS qty FROM dataset" }),
+  });
+  const answer = (await response.json()) as { rows?: [number, number][] };
+  const [storeRows, storeQtySum] = answer.rows?.[0] ?? [null, null];
+  return {
+    status: response.status,
+    fileRows,
+    storeRows,
+    fileQtySum,
+    storeQtySum,
+    matches: storeRows === fileRows && storeQtySum === fileQtySum,
   };
 }
