@@ -124,6 +124,14 @@ describe("queue(): dataset loads in segments", () => {
       expect(csv.slice(0, segment.fromByte).endsWith("\n")).toBe(true); // (ASCII: characters are bytes)
     }
     await expectLoaded(ada, key, records);
+    // Progress goes on across segments: each one's first batch tells the rows stored so far, counting the segments before it.
+    const room = env.SESSION_ROOMS.get(env.SESSION_ROOMS.idFromName(`dataset:${dataset.id}`));
+    const events = (await room.eventsAfter(0)) as unknown as { type: string; data: { phase?: string; rowsDone?: number } }[];
+    const rowsDone = new Set(events.filter((e) => e.type === "progress" && e.data.phase === "loading").map((e) => e.data.rowsDone));
+    for (const [i, segment] of segments.entries()) {
+      const firstBatch = Math.min((segments[i + 1]?.fromRow ?? records.length) - segment.fromRow, 5_000);
+      expect(rowsDone.has(segment.fromRow + firstBatch), `rowsDone ${segment.fromRow + firstBatch}`).toBe(true);
+    }
   });
 
   it("cuts only between records: quoted cells holding line breaks, CR LF, across every boundary", async () => {
