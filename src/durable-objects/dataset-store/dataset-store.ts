@@ -12,6 +12,7 @@ import {
   type LoadResume,
   type LoadStart,
   type PublicMeta,
+  releaseLoad,
   type ResumeResult,
   resumeLoad,
   storeMeta,
@@ -38,6 +39,11 @@ export class DatasetStore extends DurableObject<Cloudflare.Env> {
 
   finishLoad(loadId: string, expectedRows: number): LoadResult {
     return finishLoad(this.ctx, loadId, expectedRows);
+  }
+
+  /** The delivery writing gave up for now (it will be retried): its retry is not kept waiting as busy. */
+  releaseLoad(loadId: string): void {
+    releaseLoad(this.ctx, loadId);
   }
 
   failLoad(loadId: string, error: string): LoadResult {

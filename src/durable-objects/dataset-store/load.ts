@@ -169,6 +169,12 @@ export function finishLoad(ctx: DurableObjectState, loadId: string, expectedRows
   return { status: "ready", rows, loadedAt, reused: false };
 }
 
+/** The load's delivery gave up for now (it threw, and will be retried): its retry need not wait out the heartbeat as busy. */
+export function releaseLoad(ctx: DurableObjectState, loadId: string): void {
+  const { sql } = ctx.storage;
+  if (currentLoadId(sql) === loadId) writeMeta(sql, { heartbeat: null });
+}
+
 /** The load cannot succeed: its rows go (the next attempt rebuilds the table anyway) and the error stays. */
 export function failLoad(ctx: DurableObjectState, loadId: string, error: string): LoadResult {
   const { sql } = ctx.storage;

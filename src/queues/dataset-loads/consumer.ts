@@ -89,12 +89,19 @@ async function load(config: Config, logger: Logger, dataset: Dataset, from: Data
     await Promise.allSettled(inFlight);
     if (error instanceof LoadError || error instanceof ApiError)
       return store.failLoad(loadId, error instanceof ApiError ? error.detail : error.message);
+    // Retried later: the retry may take over at once (the store may be what failed, so this may fail too).
+    await store.releaseLoad(loadId).catch(() => {});
     throw error;
   }
   if (next) {
     // Every row before it is in the store: the next segment goes on from there (sent before this message is acknowledged).
     const segment = { datasetId: dataset.id, loadId: from?.loadId ?? loadId, fromRow: rowsDone, ...next } satisfies DatasetLoadSegment;
-    await config.DATASET_LOAD_QUEUE.send(segment, { contentType: "json" });
+    try {
+      await config.DATASET_LOAD_QUEUE.send(segment, { contentType: "json" });
+    } catch (error) {
+      await store.releaseLoad(loadId).catch(() => {});
+      throw error;
+    }
     return { status: "continued" };
   }
   return store.finishLoad(loadId, dataset.rowCount);

@@ -198,6 +198,25 @@ describe("queue(): dataset loads in segments", () => {
     await expectLoaded(ada, key, records);
   });
 
+  it("lets the retry of a segment that gave up (it threw) take over at once, rather than wait as busy", async () => {
+    const ada = await person("segments");
+    const { db, deliver, drain } = consumerContext();
+    const { csv, records } = rowsFile(1_000);
+    const { dataset, key } = await pending(ada, db, csv);
+    const next = DatasetLoadSegment.parse((await deliver({ datasetId: dataset.id })).sent[0]);
+    // The segment began and wrote a batch; then R2 or the store failed it, and it let go before being retried.
+    const store = storeFor(env, key);
+    const began = await store.resumeLoad({ load: next.loadId, fromByte: next.fromByte, fromRow: next.fromRow });
+    if (began.status !== "started") throw new Error(`expected the segment to start, got ${began.status}`);
+    expect(await store.appendRows(began.loadId, [-1, -1, "stray"], 1)).toMatchObject({ ok: true });
+    expect(await store.resumeLoad({ load: next.loadId, fromByte: next.fromByte, fromRow: next.fromRow })).toEqual({ status: "busy" });
+    await store.releaseLoad(began.loadId);
+    const retried = await deliver(next);
+    expect(retried).toMatchObject({ acked: true, retried: false });
+    await drain(retried.sent[0]);
+    await expectLoaded(ada, key, records);
+  });
+
   it("stops when the dataset is deleted mid-load: the next segment writes nothing and queues nothing", async () => {
     const ada = await person("segments");
     const { db, deliver } = consumerContext();
