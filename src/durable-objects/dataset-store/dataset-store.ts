@@ -9,11 +9,15 @@ import {
   failLoad,
   finishLoad,
   type LoadResult,
+  type LoadResume,
   type LoadStart,
+  type PublicMeta,
+  releaseLoad,
+  type ResumeResult,
+  resumeLoad,
   storeMeta,
 } from "./load.ts";
 import { exactColumnStats, type ExactStatsOutcome, type ExactStatsWanted } from "./exact-stats.ts";
-import type { StoreMeta } from "./meta.ts";
 import type { SqlValue } from "../../queues/dataset-loads/values.ts";
 import { type QueryOutcome, type QueryRequest, runQuery } from "./query.ts";
 
@@ -21,6 +25,11 @@ export class DatasetStore extends DurableObject<Cloudflare.Env> {
   /** Starts a load (a fresh `dataset` table), or says the store is ready, failed for good, or being loaded. */
   beginLoad(job: LoadStart): BeginResult {
     return beginLoad(this.ctx, job);
+  }
+
+  /** A later segment of a load takes over writing (rows past `fromRow` from an earlier try go), or is refused. */
+  resumeLoad(job: LoadResume): ResumeResult {
+    return resumeLoad(this.ctx, job);
   }
 
   /** One batch of rows, their values one after another, in one transaction. */
@@ -32,12 +41,17 @@ export class DatasetStore extends DurableObject<Cloudflare.Env> {
     return finishLoad(this.ctx, loadId, expectedRows);
   }
 
+  /** The delivery writing gave up for now (it will be retried): its retry is not kept waiting as busy. */
+  releaseLoad(loadId: string): void {
+    releaseLoad(this.ctx, loadId);
+  }
+
   failLoad(loadId: string, error: string): LoadResult {
     return failLoad(this.ctx, loadId, error);
   }
 
   /** Status, rows, loadedAt, error and columns, from `_store_meta`. */
-  meta(): Omit<StoreMeta, "loadId" | "heartbeat"> {
+  meta(): PublicMeta {
     return storeMeta(this.ctx);
   }
 

@@ -1,5 +1,6 @@
-// DatasetStore's load steps: begin (a fresh table), append rows (one transaction a batch), finish or fail. The queue's
-// consumer streams the file and calls them, so every batch is a request of its own (its own CPU budget, nothing held after it).
+// DatasetStore's load steps: begin (a fresh table), append rows (one transaction a batch), resume (a later segment of the file),
+// finish or fail. The queue's consumer streams the file and calls them, so every batch is a request of its own (its own CPU
+// budget, nothing held after it).
 import { currentLoadId, readMeta, type StoreMeta, writeMeta } from "./meta.ts";
 import { quoteIdentifier, type SqlValue, sqlType, type StoreColumn } from "../../queues/dataset-loads/values.ts";
 
@@ -13,6 +14,14 @@ export interface LoadStart {
 
 export type LoadResult = { status: "ready"; rows: number; loadedAt: string; reused: boolean } | { status: "failed"; error: string };
 export type BeginResult = LoadResult | { status: "busy" } | { status: "started"; loadId: string };
+/** A later segment's claim: rows before it, and the file offset it starts at (strictly growing along a load). */
+export interface LoadResume {
+  load: string;
+  fromByte: number;
+  fromRow: number;
+}
+/** `stale`: the segment is not the load's next (delivered again after a later one started, or the load started over). */
+export type ResumeResult = BeginResult | { status: "stale" };
 export type AppendResult = { ok: true; rows: number } | { ok: false; error: string };
 
 /** SQLite in a Durable Object allows 100 columns a table (and 100 bound values a statement, each at most 2 MB). */
@@ -62,11 +71,41 @@ export function beginLoad(ctx: DurableObjectState, job: LoadStart): BeginResult 
   ctx.storage.transactionSync(() => {
     const entries = { sha256: job.sha256, datasetId: job.datasetId, columns: JSON.stringify(job.columns), rows: "0", loadedAt: null };
     sql.exec(`DROP TABLE IF EXISTS dataset`);
-    if (problem) return writeMeta(sql, { ...entries, status: "failed", error: problem, loadId: null, heartbeat: null });
-    writeMeta(sql, { ...entries, status: "loading", error: null, loadId, heartbeat: new Date().toISOString() });
+    if (problem) return writeMeta(sql, { ...entries, status: "failed", error: problem, loadId: null, heartbeat: null, load: null });
+    const heartbeat = new Date().toISOString();
+    writeMeta(sql, { ...entries, status: "loading", error: null, loadId, heartbeat, load: loadId, segmentByte: "0" });
     sql.exec(`CREATE TABLE dataset (${job.columns.map((column) => `${quoteIdentifier(column.name)} ${sqlType(column.type)}`).join(", ")})`);
   });
   return problem ? { status: "failed", error: problem } : { status: "started", loadId };
+}
+
+/**
+ * A later segment of load `load` takes over writing: the rows past `fromRow` (an earlier try of this segment's) go, by rowid,
+ * which counts rows in file order in the table beginLoad made. Busy while another delivery writes (the same segment again,
+ * or the one before it again); stale for an earlier segment than the one last begun, or rows that do not add up (the
+ * segment before it will be delivered again and send this one anew). A ready or failed load answers as beginLoad would.
+ */
+export function resumeLoad(ctx: DurableObjectState, job: LoadResume): ResumeResult {
+  const { sql } = ctx.storage;
+  const meta = readMeta(sql);
+  if (meta.load !== job.load) return { status: "stale" };
+  if (meta.status === "ready") return { status: "ready", rows: meta.rows, loadedAt: meta.loadedAt!, reused: true };
+  if (meta.status === "failed") return { status: "failed", error: meta.error ?? "The load failed." };
+  if (meta.status !== "loading" || job.fromByte < meta.segmentByte) return { status: "stale" };
+  const live = meta.heartbeat !== null && Date.now() - Date.parse(meta.heartbeat) < STALE_LOAD_MS;
+  if (job.fromByte === meta.segmentByte) {
+    if (live) return { status: "busy" };
+    if (meta.rows < job.fromRow) return { status: "stale" };
+  } else if (meta.rows !== job.fromRow) {
+    return live ? { status: "busy" } : { status: "stale" };
+  }
+  const loadId = crypto.randomUUID();
+  ctx.storage.transactionSync(() => {
+    sql.exec(`DELETE FROM dataset WHERE rowid > ?`, job.fromRow);
+    const heartbeat = new Date().toISOString();
+    writeMeta(sql, { rows: String(job.fromRow), loadId, heartbeat, segmentByte: String(job.fromByte) });
+  });
+  return { status: "started", loadId };
 }
 
 /**
@@ -130,6 +169,12 @@ export function finishLoad(ctx: DurableObjectState, loadId: string, expectedRows
   return { status: "ready", rows, loadedAt, reused: false };
 }
 
+/** The load's delivery gave up for now (it threw, and will be retried): its retry need not wait out the heartbeat as busy. */
+export function releaseLoad(ctx: DurableObjectState, loadId: string): void {
+  const { sql } = ctx.storage;
+  if (currentLoadId(sql) === loadId) writeMeta(sql, { heartbeat: null });
+}
+
 /** The load cannot succeed: its rows go (the next attempt rebuilds the table anyway) and the error stays. */
 export function failLoad(ctx: DurableObjectState, loadId: string, error: string): LoadResult {
   const { sql } = ctx.storage;
@@ -141,9 +186,11 @@ export function failLoad(ctx: DurableObjectState, loadId: string, error: string)
   return { status: "failed", error };
 }
 
+export type PublicMeta = Omit<StoreMeta, "loadId" | "heartbeat" | "load" | "segmentByte">;
+
 /** The store's metadata (status, rows, loadedAt, error, columns…), for the consumer and the query path. */
-export function storeMeta(ctx: DurableObjectState): Omit<StoreMeta, "loadId" | "heartbeat"> {
-  const { loadId: _, heartbeat: __, ...meta } = readMeta(ctx.storage.sql);
+export function storeMeta(ctx: DurableObjectState): PublicMeta {
+  const { loadId: _, heartbeat: __, load: ___, segmentByte: ____, ...meta } = readMeta(ctx.storage.sql);
   return meta;
 }
 

@@ -15,9 +15,24 @@ export interface StoreMeta {
   loadId: string | null;
   /** When the running load last wrote (internal: one silent for long was cut short). */
   heartbeat: string | null;
+  /** The load across its segments (internal: a later segment presents it; `loadId` is the segment writing now). */
+  load: string | null;
+  /** The file offset the segment writing now started at (internal: an earlier segment delivered again is refused). */
+  segmentByte: number;
 }
 
-type MetaKey = "status" | "rows" | "loadedAt" | "error" | "columns" | "sha256" | "datasetId" | "loadId" | "heartbeat";
+type MetaKey =
+  | "status"
+  | "rows"
+  | "loadedAt"
+  | "error"
+  | "columns"
+  | "sha256"
+  | "datasetId"
+  | "loadId"
+  | "heartbeat"
+  | "load"
+  | "segmentByte";
 
 /** Every entry point calls this first: the table may be gone after deleteAll(). */
 export function ensureMeta(sql: SqlStorage) {
@@ -38,6 +53,8 @@ export function readMeta(sql: SqlStorage): StoreMeta {
     datasetId: values.get("datasetId") ?? null,
     loadId: values.get("loadId") ?? null,
     heartbeat: values.get("heartbeat") ?? null,
+    load: values.get("load") ?? null,
+    segmentByte: Number(values.get("segmentByte") ?? 0),
   };
 }
 

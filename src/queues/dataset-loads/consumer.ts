@@ -10,9 +10,9 @@ import { describeError } from "../../lib/logger.ts";
 import type { Dataset } from "../../lib/tenancy.ts";
 import { storeFor } from "../../services/dataset-store/stub.ts";
 import { ApiError } from "../../lib/problem.ts";
-import type { BeginResult } from "../../durable-objects/dataset-store/load.ts";
+import type { ResumeResult } from "../../durable-objects/dataset-store/load.ts";
 import { replaceEstimates } from "./exact-stats.ts";
-import { DatasetLoadMessage } from "./message.ts";
+import { DatasetLoadMessage, type DatasetLoadSegment } from "./message.ts";
 import { emitEvent } from "../../services/webhooks/events.ts";
 import { streamRows } from "./stream.ts";
 import { publishDatasetEvent, throttled } from "../../services/uploads/progress.ts";
@@ -34,20 +34,27 @@ async function tellSessions(config: Config, db: Database, logger: Logger, datase
   await Promise.all(sessions.map((session) => publish(config, logger, session.id, type, data)));
 }
 
+/** What one message's part of a load came to: the load's end, a next segment sent, or nothing (busy, stale). */
+type LoadOutcome = Exclude<ResumeResult, { status: "started" }> | { status: "continued" };
+
 /**
- * Loads the dataset's file into its store: begin (a fresh table, or the answer that it is ready, failed or
- * busy), every batch of rows, finish. A file that cannot be loaded fails the load; anything else throws.
+ * Loads the dataset's file into its store, or (a UTF-8 CSV past INGEST_SEGMENT_BYTES) one segment of it: begin (a fresh table,
+ * or the answer that it is ready, failed or busy) or resume (a later segment), every batch of rows, then finish, or queue the
+ * next segment. A file that cannot be loaded fails the load; anything else throws.
  */
-async function load(config: Config, logger: Logger, dataset: Dataset): Promise<Exclude<BeginResult, { status: "started" }>> {
+async function load(config: Config, logger: Logger, dataset: Dataset, from: DatasetLoadSegment | null): Promise<LoadOutcome> {
   const store = storeFor(config, dataset);
   const columns = dataset.profile.columns.map(({ name, type }) => ({ name, type }));
-  const begun = await store.beginLoad({ datasetId: dataset.id, sha256: dataset.sha256, columns });
+  const begun = from
+    ? await store.resumeLoad({ load: from.loadId, fromByte: from.fromByte, fromRow: from.fromRow })
+    : await store.beginLoad({ datasetId: dataset.id, sha256: dataset.sha256, columns });
   if (begun.status !== "started") return begun;
+  // The segment's own writer; a later segment presents the load's id (the first segment's).
   const { loadId } = begun;
   // A few batches in flight: the store takes them in order, and the wait for one's write to be confirmed overlaps the next.
   const inFlight: Promise<void>[] = [];
-  // Rows in the store so far, on the dataset's event stream about once a second.
-  let rowsDone = 0;
+  // Rows in the store so far (earlier segments' too), on the dataset's event stream about once a second.
+  let rowsDone = from?.fromRow ?? 0;
   const progress = throttled(1_000, () =>
     publishDatasetEvent(config, logger, dataset.id, "progress", {
       phase: "loading",
@@ -63,19 +70,39 @@ async function load(config: Config, logger: Logger, dataset: Dataset): Promise<E
     rowsDone += rows;
     await progress();
   };
+  const file = { r2Key: dataset.r2Key, parse: dataset.parseOptions, columns };
+  let next;
   try {
-    await streamRows(config.DATASETS, { r2Key: dataset.r2Key, parse: dataset.parseOptions, columns }, async (values, rows) => {
-      const sent = append(values, rows);
-      sent.catch(() => {}); // awaited below; this only keeps an early failure from being reported as unhandled
-      inFlight.push(sent);
-      if (inFlight.length >= BATCHES_IN_FLIGHT) await inFlight.shift();
-    });
+    next = await streamRows(
+      config.DATASETS,
+      file,
+      async (values, rows) => {
+        const sent = append(values, rows);
+        sent.catch(() => {}); // awaited below; this only keeps an early failure from being reported as unhandled
+        inFlight.push(sent);
+        if (inFlight.length >= BATCHES_IN_FLIGHT) await inFlight.shift();
+      },
+      { bytes: config.INGEST_SEGMENT_BYTES, from: from ?? undefined },
+    );
     for (const sent of inFlight.splice(0)) await sent;
   } catch (error) {
     await Promise.allSettled(inFlight);
     if (error instanceof LoadError || error instanceof ApiError)
       return store.failLoad(loadId, error instanceof ApiError ? error.detail : error.message);
+    // Retried later: the retry may take over at once (the store may be what failed, so this may fail too).
+    await store.releaseLoad(loadId).catch(() => {});
     throw error;
+  }
+  if (next) {
+    // Every row before it is in the store: the next segment goes on from there (sent before this message is acknowledged).
+    const segment = { datasetId: dataset.id, loadId: from?.loadId ?? loadId, fromRow: rowsDone, ...next } satisfies DatasetLoadSegment;
+    try {
+      await config.DATASET_LOAD_QUEUE.send(segment, { contentType: "json" });
+    } catch (error) {
+      await store.releaseLoad(loadId).catch(() => {});
+      throw error;
+    }
+    return { status: "continued" };
   }
   return store.finishLoad(loadId, dataset.rowCount);
 }
@@ -88,20 +115,21 @@ export async function handleDatasetLoad(message: Message<unknown>, config: Confi
     return;
   }
   const { datasetId } = parsed.data;
+  const from = "loadId" in parsed.data ? parsed.data : null;
   const [dataset] = await db.select().from(datasets).where(eq(datasets.id, datasetId));
-  // Gone, deleted meanwhile, or loaded by an earlier delivery: nothing to do.
+  // Gone, deleted meanwhile (a load in segments stops here), or loaded by an earlier delivery: nothing to do.
   if (!dataset || dataset.deletedAt || dataset.queryStatus === "ready") {
     message.ack();
     return;
   }
-  // Stamped as taken: the cron's sweep of stuck loads (src/cron/requeue-dataset-loads.ts) counts from here.
+  // Stamped as taken, by every segment: the cron's sweep of stuck loads (src/cron/requeue-dataset-loads.ts) counts from here.
   await db
     .update(datasets)
     .set({ queryStatus: "loading", queryQueuedAt: sql`now()` })
     .where(and(eq(datasets.id, datasetId), ne(datasets.queryStatus, "ready")));
   let result;
   try {
-    result = await load(config, logger, dataset);
+    result = await load(config, logger, dataset, from);
   } catch (error) {
     // The store or R2 was unwell: back to pending with the error on record, and another delivery later (the DLQ makes it final).
     const detail = error instanceof Error ? error.message : String(error);
@@ -116,6 +144,12 @@ export async function handleDatasetLoad(message: Message<unknown>, config: Confi
   if (result.status === "busy") {
     // Another delivery is loading it right now: look again once it should be done.
     message.retry({ delaySeconds: 30 });
+    return;
+  }
+  if (result.status === "continued" || result.status === "stale") {
+    // The next segment is queued; or this one is not the load's next (a redelivery, a load started over), so it is dropped.
+    if (result.status === "stale") logger.info("dataset load segment stale; dropped", { datasetId, fromByte: from?.fromByte });
+    message.ack();
     return;
   }
   if (result.status === "ready") {

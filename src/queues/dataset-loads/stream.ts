@@ -1,7 +1,7 @@
 // Streams a stored dataset file from R2 through the upload's parsers, typed for the store, a batch of rows at a time.
 import { ESCAPED, unescapeCell } from "../../services/datasets/csv-scanner.ts";
 import { textDecoderFor } from "../../services/datasets/encoding.ts";
-import { openStoredCsv } from "../../services/datasets/stored-csv.ts";
+import { openStoredCsv, resumeStoredCsv, type StoredCsv } from "../../services/datasets/stored-csv.ts";
 import { JSON_DEPTH_CEILING, type ParseOptions, rowsOf } from "../../services/datasets/parsers.ts";
 import { coerceRow, coercersFor } from "../../services/datasets/type-overrides.ts";
 import { isBinaryFormat, openStoredTabular } from "../../services/datasets/formats/tabular.ts";
@@ -16,6 +16,25 @@ export interface StoredFile {
 
 /** A batch: `rows` rows' values one after another. Awaited before the file is read further, so memory holds one batch. */
 export type BatchSink = (values: SqlValue[], rows: number) => Promise<void>;
+
+/** Where a CSV segment stopped (a record's first byte) and how the file's records are read: the next segment starts there. */
+export interface CsvResume {
+  /** The file's byte offset of the next record. */
+  fromByte: number;
+  /** Records scanned before it (header and blank lines included): row numbers in errors go on from there. */
+  fromRecord: number;
+  delimiter: number;
+  lineBreak: number;
+}
+
+/** A load in segments: at most about `bytes` of the file this time, from `from` (a later segment) or the start. */
+export interface Segment {
+  bytes: number;
+  from?: CsvResume;
+}
+
+/** The smallest piece of a chunk pushed to the scanner when a segment's budget ends inside the chunk. */
+const MIN_PIECE_BYTES = 64 * 1024;
 
 /** Rows per batch (one RPC to the store, one transaction there). */
 export const BATCH_ROWS = 5_000;
@@ -49,20 +68,46 @@ class Batch {
   }
 }
 
-/** Every row of the file to `sink`; throws LoadError (or the parsers' ApiError) for a file that cannot be loaded. */
-export async function streamRows(bucket: R2Bucket, file: StoredFile, sink: BatchSink): Promise<void> {
-  if (isBinaryFormat(file.parse.format)) return streamBinary(bucket, file, sink);
+const gone = () => new LoadError("The dataset's file is no longer stored.");
+
+/**
+ * Every row of the file to `sink` (with `segment`: those of one segment); throws LoadError (or the parsers' ApiError) for a
+ * file that cannot be loaded. Returns where the next segment starts, or null when the file is done. Only a UTF-8 CSV goes in
+ * segments (its scanner's offsets are the file's); other encodings, JSON, NDJSON, Parquet and Excel load whole.
+ */
+export async function streamRows(bucket: R2Bucket, file: StoredFile, sink: BatchSink, segment?: Segment): Promise<CsvResume | null> {
+  if (isBinaryFormat(file.parse.format)) {
+    await streamBinary(bucket, file, sink);
+    return null;
+  }
+  if (file.parse.format === "csv") return streamCsv(bucket, file, sink, segment);
   const object = await bucket.get(file.r2Key);
-  if (!object) throw new LoadError("The dataset's file is no longer stored.");
-  if (file.parse.format === "csv") await streamCsv(object.body, file, sink);
-  else await streamJson(object.body, file, sink);
+  if (!object) throw gone();
+  await streamJson(object.body, file, sink);
+  return null;
+}
+
+/** The CSV from its start, or a later segment's records from its byte (a range read) with the first segment's reading. */
+async function openCsv(bucket: R2Bucket, file: StoredFile, from: CsvResume | undefined): Promise<StoredCsv & { base: number }> {
+  const width = file.columns.length;
+  if (!from) {
+    const object = await bucket.get(file.r2Key);
+    if (!object) throw gone();
+    const opened = await openStoredCsv(object.body, file.parse, width);
+    return { ...opened, base: opened.skipped };
+  }
+  const object = await bucket.get(file.r2Key, { range: { offset: from.fromByte } });
+  if (!object) throw gone();
+  const reading = { delimiter: from.delimiter, lineBreak: from.lineBreak, rowsBefore: from.fromRecord };
+  return { ...resumeStoredCsv(object.body, reading, width), base: from.fromByte };
 }
 
 /** CSV as the upload read it: the same scanner, line break and BOM handling; the header record (if any) skipped. */
-async function streamCsv(body: ReadableStream<Uint8Array>, file: StoredFile, sink: BatchSink) {
+async function streamCsv(bucket: R2Bucket, file: StoredFile, sink: BatchSink, segment: Segment | undefined): Promise<CsvResume | null> {
   const { columns } = file;
-  const { scanner, chunks } = await openStoredCsv(body, file.parse, columns.length);
-  let skipHeader = file.parse.header === true;
+  const { scanner, chunks, encoding, base, delimiter, lineBreak } = await openCsv(bucket, file, segment?.from);
+  // The header is the first segment's first record.
+  let skipHeader = file.parse.header === true && !segment?.from;
   const skip = file.parse.onError === "skip";
   let unescaped: Uint8Array = new Uint8Array(256);
   const coercers = coercersFor(
@@ -107,13 +152,28 @@ async function streamCsv(body: ReadableStream<Uint8Array>, file: StoredFile, sin
     }
     batch.rows++;
   };
-  // A chunk (256 KB) at a time into the batch; a full batch goes to the store before the next chunk is read.
+  // Past this many bytes of complete records the segment stops (the bytes after them are read again by the next one).
+  const budget = segment && encoding === "utf-8" ? segment.bytes : Number.POSITIVE_INFINITY;
+  // Near the budget, pieces of what is left of it, but not tiny ones (each push joins a carried record again).
+  const least = Math.min(MIN_PIECE_BYTES, Math.ceil(budget / 4));
+  // A chunk (256 KB) at a time into the batch (in pieces when the budget ends inside it); a full batch goes to the store before more is read.
   for await (const chunk of chunks) {
-    scanner.push(chunk, onRecord);
-    if (batch.full) await batch.send(sink);
+    let at = 0;
+    while (at < chunk.length) {
+      // Bytes are left (the rest of this chunk), so a next segment has records to read.
+      if (scanner.consumed >= budget) {
+        await batch.send(sink);
+        return { fromByte: base + scanner.consumed, fromRecord: scanner.records, delimiter, lineBreak };
+      }
+      const end = Math.min(chunk.length, at + Math.max(budget - scanner.consumed, least));
+      scanner.push(at === 0 && end === chunk.length ? chunk : chunk.subarray(at, end), onRecord);
+      at = end;
+      if (batch.full) await batch.send(sink);
+    }
   }
   scanner.end(onRecord);
   await batch.send(sink);
+  return null;
 }
 
 /** JSON and NDJSON through the upload's parser: rows arrive as arrays in the order the profile's columns were first seen. */
