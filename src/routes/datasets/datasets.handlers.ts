@@ -4,7 +4,7 @@ import { datasetRejectedRows, datasets } from "../../db/schema.ts";
 import { etagOf, etagged, expectedVersion } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
-import { type Dataset, requireDataset, requireProject } from "../../lib/tenancy.ts";
+import { type Dataset, findDataset, requireDataset, requireProject } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { principalOf } from "../../lib/principal.ts";
 import { queueDatasetLoad } from "../../queues/dataset-loads/enqueue.ts";
@@ -17,6 +17,7 @@ import { recordUsage } from "../../services/usage/record.ts";
 import { boundaryOf, filePart } from "../../services/datasets/multipart.ts";
 import type { Format } from "../../services/datasets/parsers.ts";
 import { readRows } from "../../services/datasets/read-rows.ts";
+import { pendingDataset } from "../../services/uploads/pending-dataset.ts";
 import { DatasetName } from "./datasets.routes.ts";
 import type * as routes from "./datasets.routes.ts";
 
@@ -221,7 +222,15 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 };
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
-  const { dataset } = await requireDataset(c, c.req.valid("param").id, "datasets:read");
+  const id = c.req.valid("param").id;
+  const { dataset, upload } = await findDataset(c, id, "datasets:read");
+  if (upload) {
+    // Still on its way: it changes with every chunk and job step (its weak ETag, from the body, changes with it).
+    c.header("Cache-Control", "no-store");
+    return c.json(pendingDataset(id, upload), 200);
+  }
+  // The upload's bytes were already this dataset: the reserved id says where they are.
+  if (dataset.id !== id) return c.redirect(`/api/v1/datasets/${dataset.id}`, 303);
   // A dataset version never changes: its content hash is its ETag.
   return etagged(c, etagOf(dataset.sha256), () => c.json(full(dataset), 200));
 };
