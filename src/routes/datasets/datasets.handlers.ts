@@ -17,7 +17,8 @@ import { recordUsage } from "../../services/usage/record.ts";
 import { boundaryOf, filePart } from "../../services/datasets/multipart.ts";
 import type { Format } from "../../services/datasets/parsers.ts";
 import { readRows } from "../../services/datasets/read-rows.ts";
-import { pendingDataset } from "../../services/uploads/pending-dataset.ts";
+import { pendingDataset, pendingStatus } from "../../services/uploads/pending-dataset.ts";
+import { lastProgress } from "../../services/uploads/progress.ts";
 import { DatasetName } from "./datasets.routes.ts";
 import type * as routes from "./datasets.routes.ts";
 
@@ -227,7 +228,8 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   if (upload) {
     // Still on its way: it changes with every chunk and job step (its weak ETag, from the body, changes with it).
     c.header("Cache-Control", "no-store");
-    return c.json(pendingDataset(id, upload), 200);
+    const progress = pendingStatus(upload) === "processing" ? await lastProgress(c.get("config"), c.get("logger"), id) : null;
+    return c.json(pendingDataset(id, upload, progress), 200);
   }
   // The upload's bytes were already this dataset: the reserved id says where they are.
   if (dataset.id !== id) return c.redirect(`/api/v1/datasets/${dataset.id}`, 303);

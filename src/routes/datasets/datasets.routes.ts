@@ -118,6 +118,19 @@ export const PendingDataset = z
     onError: z.enum(["fail", "skip"]),
     createdBy: z.uuid().nullable(),
     createdAt: Timestamp,
+    progress: z
+      .object({
+        phase: z.string().openapi({ description: "profiling while the job reads the file (loading follows, once it is saved)" }),
+        bytesDone: z.number().int().nullable(),
+        bytesTotal: z.number().int().nullable(),
+        rowsDone: z.number().int().nullable(),
+        at: Timestamp.openapi({ description: "When the job reported it (about once a second while it reads)" }),
+      })
+      .nullable()
+      .openapi({
+        description:
+          "While processing: the job's last progress event, as GET /datasets/{id}/events sent it; null before the job's first and in other states",
+      }),
     upload: z
       .object({
         id: z.uuid(),

@@ -2,6 +2,7 @@
 // GET /datasets/{id} gives it, and the problem every other dataset route answers for it.
 import { ApiError } from "../../lib/problem.ts";
 import type { ResumableUpload } from "../../lib/tenancy.ts";
+import type { DatasetProgress } from "./progress.ts";
 
 /** How long a client should wait before asking again about a dataset still on its way. */
 const RETRY_AFTER_SECONDS = 5;
@@ -17,8 +18,8 @@ export function pendingStatus(upload: ResumableUpload): PendingStatus {
 
 const errorOf = (upload: ResumableUpload) => (upload.status === "uploading" ? EXPIRED : (upload.error ?? "The upload failed."));
 
-/** The dataset as far as it is known: what the upload declared, and the upload itself to follow. */
-export function pendingDataset(id: string, upload: ResumableUpload) {
+/** The dataset as far as it is known: what the upload declared, the upload itself to follow, and the job's last progress. */
+export function pendingDataset(id: string, upload: ResumableUpload, progress: DatasetProgress | null) {
   const status = pendingStatus(upload);
   return {
     id,
@@ -31,6 +32,7 @@ export function pendingDataset(id: string, upload: ResumableUpload) {
     onError: upload.metadata.onError === "skip" ? ("skip" as const) : ("fail" as const),
     createdBy: upload.createdBy,
     createdAt: upload.createdAt.toISOString(),
+    progress: status === "processing" ? progress : null,
     upload: {
       id: upload.id,
       url: `/api/v1/uploads/${upload.id}`,

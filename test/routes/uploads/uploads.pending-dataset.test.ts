@@ -6,6 +6,8 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../../src/db/client.ts";
 import { resumableUploads } from "../../../src/db/schema.ts";
+import { loadConfig } from "../../../src/env.ts";
+import { datasetRoom } from "../../../src/services/uploads/progress.ts";
 import { newProject, settled } from "../../support/dataset-loads.ts";
 import { eventually } from "../../support/eventually.ts";
 import { BASE, call, checkedFetch, json, type Person, person, randomIp } from "../../support/harness.ts";
@@ -21,6 +23,7 @@ interface Pending {
   status: string;
   error: string | null;
   sizeBytes: number;
+  progress: { phase: string; bytesDone: number | null; bytesTotal: number | null; rowsDone: number | null; at: string } | null;
   rowCount?: number;
   sha256?: string;
   upload: { id: string; url: string; offset: number; length: number; expiresAt: string };
@@ -101,6 +104,7 @@ describe("a dataset id reserved by a resumable upload", () => {
       upload: { id: upload.id, url: `/api/v1/uploads/${upload.id}`, offset: half, length: file.length },
     });
     expect(body.rowCount).toBeUndefined();
+    expect(body.progress).toBeNull();
 
     for (const response of await Promise.all(needsSaved(owner, upload.datasetId))) {
       const problem = await expectProblem(response, 409, "DATASET_NOT_READY");
@@ -126,6 +130,28 @@ describe("a dataset id reserved by a resumable upload", () => {
     await saved.body?.cancel();
     expect((await settled(owner, upload.datasetId)).query.status).toBe("ready");
     await expectProblem(await getDataset(stranger, upload.datasetId), 404, "NOT_FOUND");
+  });
+
+  it("while processing, progress is the job's last progress event from the dataset's event log", async () => {
+    const owner = await person("pending-progress");
+    const projectId = await newProject(owner);
+    const file = csv(100);
+    const upload = await start(owner, projectId, file.length, file.slice(0, 10));
+    // The last byte in, its job not yet run: the state a queued job leaves (no job is queued here, so it stays so).
+    await createDb(env)
+      .update(resumableUploads)
+      .set({ status: "processing", offset: file.length })
+      .where(eq(resumableUploads.id, upload.id));
+    expect(await pending(owner, upload.datasetId)).toMatchObject({ status: "processing", progress: null });
+    const loaded = loadConfig(env);
+    if (!loaded.ok) throw new Error(loaded.problems.join("; "));
+    const room = datasetRoom(loaded.config, upload.datasetId);
+    await room.publish("progress", { phase: "profiling", bytesDone: 1_000, bytesTotal: file.length, rowsDone: 40 });
+    await room.publish("progress", { phase: "profiling", bytesDone: 2_000, bytesTotal: file.length, rowsDone: 80 });
+    const processing = await pending(owner, upload.datasetId);
+    expect(processing.progress).toMatchObject({ phase: "profiling", bytesDone: 2_000, bytesTotal: file.length, rowsDone: 80 });
+    expect(Date.parse(processing.progress!.at)).not.toBeNaN();
+    await expectProblem(await call(`/api/v1/datasets/${upload.datasetId}/rows`, { token: owner.token }), 409, "DATASET_NOT_READY");
   });
 
   it("a file that cannot be a dataset is failed with the reason, and 409 UPLOAD_FAILED elsewhere", async () => {
