@@ -219,10 +219,21 @@ export const list = createRoute({
   operationId: "listDatasets",
   tags: ["Datasets"],
   summary: "A project's datasets (every version), newest first",
+  description:
+    "Saved datasets only, unless `include=pending`: then the datasets resumable uploads are still bringing (PendingDataset: uploading, processing, or failed) are listed too, by when their upload was created, in the same keyset order; a pending one's `progress` is null here (GET it for the job's progress). Once saved, a dataset is listed by when it was saved.",
   ...authed,
-  request: { params: IdParam, query: PageQuery.extend({ name: Text.min(1).max(200).optional() }) },
+  request: {
+    params: IdParam,
+    query: PageQuery.extend({
+      name: Text.min(1).max(200).optional(),
+      include: z.enum(["pending"]).optional().openapi({ description: "`pending`: list resumable uploads' datasets not saved yet too" }),
+    }),
+  },
   responses: {
-    200: { description: "A page", content: { "application/json": { schema: pageSchema(DatasetSummary) } } },
+    200: {
+      description: "A page",
+      content: { "application/json": { schema: pageSchema(z.union([DatasetSummary, PendingDataset])) } },
+    },
     ...problemResponses(400, 401, 404),
   },
 });

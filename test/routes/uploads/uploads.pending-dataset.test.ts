@@ -8,7 +8,7 @@ import { createDb } from "../../../src/db/client.ts";
 import { resumableUploads } from "../../../src/db/schema.ts";
 import { loadConfig } from "../../../src/env.ts";
 import { datasetRoom } from "../../../src/services/uploads/progress.ts";
-import { newProject, settled } from "../../support/dataset-loads.ts";
+import { newProject, settled, upload as directUpload } from "../../support/dataset-loads.ts";
 import { eventually } from "../../support/eventually.ts";
 import { BASE, call, checkedFetch, json, type Person, person, randomIp } from "../../support/harness.ts";
 import { expectProblem } from "../../support/problem.ts";
@@ -193,6 +193,37 @@ describe("a dataset id reserved by a resumable upload", () => {
     expect(deleted.status).toBe(204);
     await expectProblem(await getDataset(owner, terminated.datasetId), 404, "NOT_FOUND");
     await expectProblem(await call(`/api/v1/datasets/${terminated.datasetId}/rows`, { token: owner.token }), 404, "NOT_FOUND");
+  });
+
+  it("the project's list includes pending datasets with include=pending, in the same keyset pages", async () => {
+    const owner = await person("pending-list");
+    const projectId = await newProject(owner);
+    const saved = await directUpload(owner, projectId, "a,b\n1,2\n", { name: "saved" });
+    const file = csv(100);
+    const upload = await start(owner, projectId, file.length, file.slice(0, 10));
+    type Page = { data: { id: string; status: string }[]; nextCursor: string | null };
+    const list = async (query: string) =>
+      json<Page>(await call(`/api/v1/projects/${projectId}/datasets?${query}`, { token: owner.token }), 200);
+
+    expect((await list("")).data.map((d) => d.id)).toEqual([saved.id]);
+    const first = await list("include=pending&limit=1");
+    expect(first.data).toMatchObject([{ id: upload.datasetId, status: "uploading" }]);
+    const second = await list(`include=pending&limit=1&cursor=${first.nextCursor}`);
+    expect(second.data).toMatchObject([{ id: saved.id, status: "ready" }]);
+    expect(second.nextCursor).toBeNull();
+    expect((await list("include=pending&name=sales")).data.map((d) => d.id)).toEqual([upload.datasetId]);
+
+    // Once saved it is listed once, as the ready dataset (newest: by when it was saved).
+    expect((await patch(owner, upload.id, 10, file.slice(10))).status).toBe(204);
+    await eventually(
+      () => pending(owner, upload.datasetId),
+      (d) => d.status === "ready",
+    );
+    const after = await list("include=pending");
+    expect(after.data.map((d) => [d.id, d.status])).toEqual([
+      [upload.datasetId, "ready"],
+      [saved.id, "ready"],
+    ]);
   });
 
   it("bytes already in the project: the reserved id answers 303 to the dataset that has them", async () => {
