@@ -55,7 +55,7 @@ export function notReady(id: string, upload: ResumableUpload): ApiError {
     });
   const detail =
     status === "uploading"
-      ? `The dataset is still uploading (${upload.offset} of ${upload.length} bytes): send the rest to /api/v1/uploads/${upload.id}.`
+      ? `The dataset is still uploading (${upload.offset} of ${upload.length} bytes): send the rest to /api/v1/uploads/${upload.id} (or DELETE it there to abort).`
       : `The dataset is being processed; follow GET /api/v1/datasets/${id}/events, or try again shortly.`;
   return new ApiError(409, { code: "DATASET_NOT_READY", detail, headers: { "Retry-After": String(RETRY_AFTER_SECONDS) }, extensions });
 }
