@@ -397,6 +397,8 @@ export const resumableUploads = pgTable(
       .references(() => projects.id, { onDelete: "cascade" }),
     /** The id the dataset takes once processed (or, for the same bytes already in the project, where it points). */
     datasetId: uuid("dataset_id").notNull(),
+    /** The id reserved at creation, kept when datasetId is pointed at a duplicate (null on rows from before it was kept). */
+    reservedDatasetId: uuid("reserved_dataset_id"),
     name: text("name").notNull(),
     format: text("format", { enum: formats }).notNull(),
     contentType: text("content_type").notNull(),
@@ -418,6 +420,7 @@ export const resumableUploads = pgTable(
   },
   (t) => [
     index("resumable_uploads_dataset_idx").on(t.datasetId),
+    index("resumable_uploads_reserved_dataset_idx").on(t.reservedDatasetId),
     // The cron's sweep of abandoned uploads.
     index("resumable_uploads_expiring_idx").on(t.expiresAt).where(sql`status = 'uploading'`),
     check("resumable_uploads_status_check", sql`${t.status} IN ('uploading', 'processing', 'ready', 'failed')`),

@@ -42,6 +42,7 @@ export const ErrorCode = z.enum([
   "UPLOAD_TOO_LARGE",
   "UPLOAD_OFFSET_MISMATCH",
   "UPLOAD_EXPIRED",
+  "UPLOAD_FAILED",
   "TOO_MANY_ROWS",
   "TOO_MANY_COLUMNS",
   "EMPTY_FILE",

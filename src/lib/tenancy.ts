@@ -1,5 +1,5 @@
 // Tenant isolation: every organization-scoped route resolves its organization here, so another tenant's is a 404.
-import { and, eq, inArray, isNotNull, isNull, type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, or, type SQL, sql } from "drizzle-orm";
 import { type PgColumn, QueryBuilder } from "drizzle-orm/pg-core";
 import type { Context } from "hono";
 import {
@@ -16,6 +16,7 @@ import {
 } from "../db/schema.ts";
 import { principalOf } from "./principal.ts";
 import { type Action, allows, keyMayTake, keyRole, policy } from "./policy.ts";
+import { notReady } from "../services/uploads/pending-dataset.ts";
 import { guarded } from "./session-guard.ts";
 import { ApiError } from "./problem.ts";
 import type { AppEnv } from "./types.ts";
@@ -130,8 +131,8 @@ export async function requireProject(
 
 export type Dataset = typeof datasets.$inferSelect;
 
-/** Dataset `id` (live, in a live project) as the caller may see it; anything else is a 404. */
-export async function requireDataset(c: Context<AppEnv>, id: string, action: Action): Promise<{ dataset: Dataset; role: Role }> {
+/** Dataset `id` (live, in a live project and organization) if the caller may see it. */
+async function datasetRow(c: Context<AppEnv>, id: string) {
   const { visible, role, mfaMissing } = standing(c, datasets.orgId);
   const [[row]] = await guarded(c, (db) => [
     db
@@ -141,9 +142,50 @@ export async function requireDataset(c: Context<AppEnv>, id: string, action: Act
       .innerJoin(organizations, and(eq(organizations.id, datasets.orgId), isNull(organizations.deletedAt)))
       .where(and(eq(datasets.id, id), isNull(datasets.deletedAt), visible)),
   ]);
-  if (!row) throw new ApiError(404, { detail: "No dataset with this id is visible to you." });
-  authorize(c, row.dataset.orgId, row.role, action, row.mfaMissing);
   return row;
+}
+
+const noDataset = () => new ApiError(404, { detail: "No dataset with this id is visible to you." });
+
+/**
+ * Dataset `id` as the caller may see it, or (an id a resumable upload reserved, not saved yet) the upload on its way.
+ * An upload whose bytes were already a dataset of the project gives that dataset: its id is not `id`. Anything else is a
+ * 404, another tenant's dataset or upload included.
+ */
+export async function findDataset(
+  c: Context<AppEnv>,
+  id: string,
+  action: Action,
+): Promise<{ dataset: Dataset; upload?: undefined; role: Role } | { dataset?: undefined; upload: ResumableUpload; role: Role }> {
+  const row = await datasetRow(c, id);
+  if (row) {
+    authorize(c, row.dataset.orgId, row.role, action, row.mfaMissing);
+    return row;
+  }
+  const pending = await uploadRow(c, "reservedDatasetId", id);
+  if (!pending) throw noDataset();
+  authorize(c, pending.upload.orgId, pending.role, action, pending.mfaMissing);
+  if (pending.upload.status !== "ready") return pending;
+  // Saved since the first read, or pointed at the dataset that already had these bytes (unless that was deleted since).
+  const saved = await datasetRow(c, pending.upload.datasetId);
+  if (!saved) throw noDataset();
+  return saved;
+}
+
+/**
+ * Dataset `id` (live, in a live project) as the caller may see it; anything else is a 404. An id a resumable upload
+ * reserved is a 409 until its dataset is saved (pending-dataset.ts), and a 404 naming the dataset that has its bytes when
+ * they were already in the project.
+ */
+export async function requireDataset(c: Context<AppEnv>, id: string, action: Action): Promise<{ dataset: Dataset; role: Role }> {
+  const found = await findDataset(c, id, action);
+  if (found.upload) throw notReady(id, found.upload);
+  if (found.dataset.id !== id)
+    throw new ApiError(404, {
+      detail: `This id was reserved by an upload whose bytes were already dataset ${found.dataset.id}: use that id.`,
+      extensions: { datasetId: found.dataset.id },
+    });
+  return found;
 }
 
 export type AnalysisSession = typeof analysisSessions.$inferSelect;
@@ -240,18 +282,28 @@ export async function requireUpload(
   id: string,
   action: Action,
 ): Promise<{ upload: ResumableUpload; role: Role }> {
+  const row = await uploadRow(c, by, id);
+  if (!row) throw new ApiError(404, { detail: "No upload with this id is visible to you." });
+  authorize(c, row.upload.orgId, row.role, action, row.mfaMissing);
+  return row;
+}
+
+/** The caller's visible upload by `by`; the reserved dataset id is the dataset id for rows from before it was kept. */
+async function uploadRow(c: Context<AppEnv>, by: "id" | "datasetId" | "reservedDatasetId", id: string) {
   const { visible, role, mfaMissing } = standing(c, resumableUploads.orgId);
+  const match =
+    by === "reservedDatasetId"
+      ? or(eq(resumableUploads.reservedDatasetId, id), and(isNull(resumableUploads.reservedDatasetId), eq(resumableUploads.datasetId, id)))
+      : eq(by === "id" ? resumableUploads.id : resumableUploads.datasetId, id);
   const [[row]] = await guarded(c, (db) => [
     db
       .select({ upload: resumableUploads, role, mfaMissing })
       .from(resumableUploads)
       .innerJoin(projects, and(eq(projects.id, resumableUploads.projectId), isNull(projects.deletedAt)))
       .innerJoin(organizations, and(eq(organizations.id, resumableUploads.orgId), isNull(organizations.deletedAt)))
-      .where(and(eq(by === "id" ? resumableUploads.id : resumableUploads.datasetId, id), visible))
+      .where(and(match, visible))
       .orderBy(resumableUploads.createdAt)
       .limit(1),
   ]);
-  if (!row) throw new ApiError(404, { detail: "No upload with this id is visible to you." });
-  authorize(c, row.upload.orgId, row.role, action, row.mfaMissing);
   return row;
 }

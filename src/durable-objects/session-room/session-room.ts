@@ -60,6 +60,14 @@ export class SessionRoom extends DurableObject<Cloudflare.Env> {
       .map((row) => ({ id: row.id, type: row.type, data: JSON.parse(row.data) as unknown, at: row.at }));
   }
 
+  /** The newest event of `type` still kept (its data as JSON text), or null: a dataset's last progress, for a read that does not stream. */
+  lastEvent(type: string): { id: number; data: string; at: string } | null {
+    const [row] = this.ctx.storage.sql
+      .exec<{ id: number; data: string; at: string }>(`SELECT id, data, at FROM events WHERE type = ? ORDER BY id DESC LIMIT 1`, type)
+      .toArray();
+    return row ? { id: row.id, data: row.data, at: row.at } : null;
+  }
+
   /**
    * `GET` with an optional `Last-Event-ID`: an SSE stream of what the client missed, then every new
    * event. The backlog is read and the client registered in one synchronous step, so no event

@@ -1,10 +1,11 @@
 // Datasets: streamed upload with profiling, reads, a rows preview from R2, the reject report, versions, soft delete.
-import { and, asc, count, desc, eq, gt, isNull, sql } from "drizzle-orm";
-import { datasetRejectedRows, datasets } from "../../db/schema.ts";
+import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, notExists, sql } from "drizzle-orm";
+import type { Database } from "../../db/client.ts";
+import { datasetRejectedRows, datasets, resumableUploads } from "../../db/schema.ts";
 import { etagOf, etagged, expectedVersion } from "../../lib/etag.ts";
 import { keyset, toPage } from "../../lib/pagination.ts";
 import { ApiError } from "../../lib/problem.ts";
-import { type Dataset, requireDataset, requireProject } from "../../lib/tenancy.ts";
+import { type Dataset, findDataset, requireDataset, requireProject } from "../../lib/tenancy.ts";
 import type { AppRouteHandler } from "../../lib/types.ts";
 import { principalOf } from "../../lib/principal.ts";
 import { queueDatasetLoad } from "../../queues/dataset-loads/enqueue.ts";
@@ -17,6 +18,8 @@ import { recordUsage } from "../../services/usage/record.ts";
 import { boundaryOf, filePart } from "../../services/datasets/multipart.ts";
 import type { Format } from "../../services/datasets/parsers.ts";
 import { readRows } from "../../services/datasets/read-rows.ts";
+import { pendingDataset, pendingStatus } from "../../services/uploads/pending-dataset.ts";
+import { lastProgress } from "../../services/uploads/progress.ts";
 import { DatasetName } from "./datasets.routes.ts";
 import type * as routes from "./datasets.routes.ts";
 
@@ -206,22 +209,68 @@ export const upload: AppRouteHandler<typeof routes.upload> = async (c) => {
 
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { id } = c.req.valid("param");
-  const { limit, cursor, name } = c.req.valid("query");
+  const { limit, cursor, name, include } = c.req.valid("query");
   const page = keyset(datasets.createdAt, datasets.id, cursor);
   const { project } = await requireProject(c, id, "datasets:read");
-  const rows = await c
-    .get("services")
-    .db.select()
-    .from(datasets)
-    .where(and(eq(datasets.projectId, project.id), isNull(datasets.deletedAt), name ? eq(datasets.name, name) : undefined, page.after))
-    .orderBy(...page.order)
-    .limit(limit + 1);
-  const { data, nextCursor } = toPage(c, rows, limit, (row) => ({ at: row.createdAt, id: row.id }));
-  return c.json({ data: data.map(summary), nextCursor }, 200);
+  const { db } = c.get("services");
+  const [rows, uploads] = await Promise.all([
+    db
+      .select()
+      .from(datasets)
+      .where(and(eq(datasets.projectId, project.id), isNull(datasets.deletedAt), name ? eq(datasets.name, name) : undefined, page.after))
+      .orderBy(...page.order)
+      .limit(limit + 1),
+    include === "pending" ? pendingUploads(db, project.id, name, cursor, limit + 1) : [],
+  ]);
+  // Both pages are in the same keyset order: their merge's first limit + 1 are the union's.
+  const items = [
+    ...rows.map((row) => ({ at: row.createdAt, id: row.id, item: summary(row) as ReturnType<typeof summary> | Pending })),
+    ...uploads.map((upload) => ({
+      at: upload.createdAt,
+      id: upload.reservedDatasetId!,
+      item: pendingDataset(upload.reservedDatasetId!, upload, null),
+    })),
+  ].sort((a, b) => b.at.getTime() - a.at.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  const { data, nextCursor } = toPage(c, items, limit, (entry) => ({ at: entry.at, id: entry.id }));
+  return c.json({ data: data.map((entry) => entry.item), nextCursor }, 200);
 };
 
+type Pending = ReturnType<typeof pendingDataset>;
+
+/**
+ * The project's uploads whose datasets are not saved yet, in the list's keyset order by the id they reserved (uploads from
+ * before that id was kept are left out). One whose dataset the job just saved is left to the datasets' page.
+ */
+function pendingUploads(db: Database, projectId: string, name: string | undefined, cursor: string | undefined, limit: number) {
+  const page = keyset(resumableUploads.createdAt, resumableUploads.reservedDatasetId, cursor);
+  return db
+    .select()
+    .from(resumableUploads)
+    .where(
+      and(
+        eq(resumableUploads.projectId, projectId),
+        inArray(resumableUploads.status, ["uploading", "processing", "failed"]),
+        isNotNull(resumableUploads.reservedDatasetId),
+        notExists(db.select({ id: datasets.id }).from(datasets).where(eq(datasets.id, resumableUploads.reservedDatasetId))),
+        name ? eq(resumableUploads.name, name) : undefined,
+        page.after,
+      ),
+    )
+    .orderBy(...page.order)
+    .limit(limit);
+}
+
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
-  const { dataset } = await requireDataset(c, c.req.valid("param").id, "datasets:read");
+  const id = c.req.valid("param").id;
+  const { dataset, upload } = await findDataset(c, id, "datasets:read");
+  if (upload) {
+    // Still on its way: it changes with every chunk and job step (its weak ETag, from the body, changes with it).
+    c.header("Cache-Control", "no-store");
+    const progress = pendingStatus(upload) === "processing" ? await lastProgress(c.get("config"), c.get("logger"), id) : null;
+    return c.json(pendingDataset(id, upload, progress), 200);
+  }
+  // The upload's bytes were already this dataset: the reserved id says where they are.
+  if (dataset.id !== id) return c.redirect(`/api/v1/datasets/${dataset.id}`, 303);
   // A dataset version never changes: its content hash is its ETag.
   return etagged(c, etagOf(dataset.sha256), () => c.json(full(dataset), 200));
 };

@@ -103,6 +103,49 @@ export const Dataset = DatasetSummary.extend({
   sample: z.array(z.record(z.string(), z.unknown())).openapi({ description: "The first rows" }),
 }).openapi("Dataset");
 
+export const PendingDataset = z
+  .object({
+    id: z.uuid().openapi({ description: "The id the resumable upload reserved" }),
+    projectId: z.uuid(),
+    name: z.string(),
+    format: z.enum(formats),
+    status: z.enum(["uploading", "processing", "failed"]).openapi({
+      description:
+        "uploading while bytes are still to come, processing once the last one is in (the job profiling and saving it, or queued), failed for good with `error` (the file could not be a dataset, or the upload expired unfinished)",
+    }),
+    error: z.string().nullable().openapi({ description: "Why it failed; null otherwise" }),
+    sizeBytes: z.number().int().openapi({ description: "The upload's declared length" }),
+    onError: z.enum(["fail", "skip"]),
+    createdBy: z.uuid().nullable(),
+    createdAt: Timestamp,
+    progress: z
+      .object({
+        phase: z.string().openapi({ description: "profiling while the job reads the file (loading follows, once it is saved)" }),
+        bytesDone: z.number().int().nullable(),
+        bytesTotal: z.number().int().nullable(),
+        rowsDone: z.number().int().nullable(),
+        at: Timestamp.openapi({ description: "When the job reported it (about once a second while it reads)" }),
+      })
+      .nullable()
+      .openapi({
+        description:
+          "While processing: the job's last progress event, as GET /datasets/{id}/events sent it; null before the job's first and in other states",
+      }),
+    upload: z
+      .object({
+        id: z.uuid(),
+        url: z.string().openapi({ description: "The tus upload's URL (PATCH, HEAD, DELETE)" }),
+        offset: z.number().int().openapi({ description: "Bytes received" }),
+        length: z.number().int(),
+        expiresAt: Timestamp.openapi({ description: "When an unfinished upload is aborted" }),
+      })
+      .openapi({ description: "The resumable upload this dataset is coming from" }),
+  })
+  .openapi("PendingDataset", {
+    description:
+      "A dataset id a resumable upload reserved, before the dataset is saved: what is known so far. Once saved the id answers the ready Dataset.",
+  });
+
 /** The upload's body, per media type (plain OpenAPI schemas: the handler streams the body, nothing parses it first). */
 const uploadContent = {
   "text/csv": { schema: { type: "string" as const, description: "The CSV text, with a header row" } },
@@ -176,10 +219,21 @@ export const list = createRoute({
   operationId: "listDatasets",
   tags: ["Datasets"],
   summary: "A project's datasets (every version), newest first",
+  description:
+    "Saved datasets only, unless `include=pending`: then the datasets resumable uploads are still bringing (PendingDataset: uploading, processing, or failed) are listed too, by when their upload was created, in the same keyset order; a pending one's `progress` is null here (GET it for the job's progress). Once saved, a dataset is listed by when it was saved.",
   ...authed,
-  request: { params: IdParam, query: PageQuery.extend({ name: Text.min(1).max(200).optional() }) },
+  request: {
+    params: IdParam,
+    query: PageQuery.extend({
+      name: Text.min(1).max(200).optional(),
+      include: z.enum(["pending"]).optional().openapi({ description: "`pending`: list resumable uploads' datasets not saved yet too" }),
+    }),
+  },
   responses: {
-    200: { description: "A page", content: { "application/json": { schema: pageSchema(DatasetSummary) } } },
+    200: {
+      description: "A page",
+      content: { "application/json": { schema: pageSchema(z.union([DatasetSummary, PendingDataset])) } },
+    },
     ...problemResponses(400, 401, 404),
   },
 });
@@ -189,11 +243,23 @@ export const get = createRoute({
   path: "/datasets/{id}",
   operationId: "getDataset",
   tags: ["Datasets"],
-  summary: "One dataset with its profile and sample",
+  summary: "One dataset with its profile and sample (or, while a resumable upload brings it, its progress)",
+  description:
+    "A saved dataset is `status: ready`, with its profile and sample and an `ETag`. The id a resumable upload reserved answers before the dataset exists too: a PendingDataset (`uploading`, `processing` or `failed` with `error`, the upload's `offset` and URL; `Cache-Control: no-store`, a weak ETag of the body), then the ready dataset once the job saved it. When the upload's bytes were already a dataset of the project, the reserved id answers 303 See Other with `Location` at that dataset. A terminated (DELETE) or expired-and-swept upload leaves a 404, as does another tenant's id.",
   ...authed,
   request: { params: IdParam },
   responses: {
-    200: { description: "The dataset", headers: z.object({ ETag: z.string() }), content: { "application/json": { schema: Dataset } } },
+    200: {
+      description: "The dataset, or the pending one a resumable upload is bringing",
+      headers: z.object({
+        ETag: z.string().openapi({ description: "A ready dataset's (strong, its content hash); a pending one's is weak" }),
+      }),
+      content: { "application/json": { schema: z.union([Dataset, PendingDataset]) } },
+    },
+    303: {
+      description: "The reserved id's upload held bytes already in the project: `Location` is the dataset that has them",
+      headers: z.object({ Location: z.string() }),
+    },
     304: { description: "Not modified (If-None-Match)" },
     ...problemResponses(400, 401, 404),
   },
@@ -228,7 +294,7 @@ export const rows = createRoute({
         },
       },
     },
-    ...problemResponses(400, 401, 404),
+    ...problemResponses(400, 401, 404, 409),
   },
 });
 
@@ -242,7 +308,7 @@ export const versions = createRoute({
   request: { params: IdParam },
   responses: {
     200: { description: "Versions", content: { "application/json": { schema: z.object({ data: z.array(DatasetSummary) }) } } },
-    ...problemResponses(400, 401, 404),
+    ...problemResponses(400, 401, 404, 409),
   },
 });
 
@@ -254,7 +320,7 @@ export const remove = createRoute({
   summary: "Delete a dataset version (soft; its file is purged after RETENTION_DAYS)",
   ...authed,
   request: { params: IdParam },
-  responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404) },
+  responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404, 409) },
 });
 
 export const RejectedRow = z
@@ -303,7 +369,7 @@ export const rejects = createRoute({
         },
       },
     },
-    ...problemResponses(400, 401, 404),
+    ...problemResponses(400, 401, 404, 409),
   },
 });
 
@@ -355,6 +421,6 @@ export const setSchema = createRoute({
       headers: z.object({ Location: z.string() }),
       content: { "application/json": { schema: Dataset } },
     },
-    ...problemResponses(400, 401, 403, 404, 412, 415, 422),
+    ...problemResponses(400, 401, 403, 404, 409, 412, 415, 422),
   },
 });

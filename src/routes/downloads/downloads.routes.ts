@@ -50,6 +50,6 @@ export const download = createRoute({
       },
     },
     304: { description: "Not modified (If-None-Match)" },
-    ...problemResponses(400, 401, 404, 422),
+    ...problemResponses(400, 401, 404, 409, 422),
   },
 });

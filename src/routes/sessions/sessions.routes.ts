@@ -56,7 +56,7 @@ export const create = createRoute({
       z.object({ datasetId: z.uuid(), title: Title.optional().openapi({ description: "Defaults to the dataset's name" }) }).strict(),
     ),
   },
-  responses: { 201: one("Created"), ...problemResponses(400, 401, 403, 404, 415, 422) },
+  responses: { 201: one("Created"), ...problemResponses(400, 401, 403, 404, 409, 415, 422) },
 });
 
 export const get = createRoute({

@@ -6,7 +6,7 @@ import { resumableUploads } from "../../db/schema.ts";
 import { describeError } from "../../lib/logger.ts";
 import { principalOf } from "../../lib/principal.ts";
 import { ApiError } from "../../lib/problem.ts";
-import { requireDataset, requireProject, requireUpload, type ResumableUpload } from "../../lib/tenancy.ts";
+import { findDataset, requireProject, requireUpload, type ResumableUpload } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
 import type { DatasetIngestMessage } from "../../queues/dataset-ingest/message.ts";
 import { ENCODINGS } from "../../services/datasets/encoding.ts";
@@ -158,6 +158,7 @@ export const create: AppRouteHandler<typeof routes.create> = (c) =>
           orgId: project.orgId,
           projectId: project.id,
           datasetId,
+          reservedDatasetId: datasetId,
           name,
           format,
           contentType,
@@ -234,10 +235,7 @@ export const terminate: AppRouteHandler<typeof routes.terminate> = (c) =>
 export const datasetEvents: AppRouteHandler<typeof routes.datasetEvents> = async (c) => {
   const id = c.req.valid("param").id;
   // The dataset, or (before it exists) the upload that reserved its id; either way the caller's tenancy decides.
-  await requireDataset(c, id, "datasets:read").catch(async (error: unknown) => {
-    if (!(error instanceof ApiError) || error.status !== 404) throw error;
-    await requireUpload(c, "datasetId", id, "datasets:read");
-  });
+  await findDataset(c, id, "datasets:read");
   const config = c.get("config");
   const lastEventId = c.req.valid("header")["last-event-id"] ?? c.req.valid("query").lastEventId;
   const response = await datasetRoom(config, id).fetch(`https://room/events?heartbeat=${config.SSE_HEARTBEAT_SECONDS}`, {

@@ -50,7 +50,7 @@ export const create = createRoute({
   tags: ["Uploads"],
   summary: "Start a resumable upload (tus 1.0 creation, with an optional first chunk)",
   description:
-    "tus 1.0 (https://tus.io/protocols/resumable-upload): send `Tus-Resumable: 1.0.0`, `Upload-Length` (up to MAX_RESUMABLE_UPLOAD_BYTES, 5 GiB by default) and `Upload-Metadata` (`filename`, `filetype`; optional `name` for the dataset's name, `format` csv|json|ndjson, `encoding`, `onError` fail|skip, each base64). With a body of `Content-Type: application/offset+octet-stream` the first chunk is appended at once (creation-with-upload). `Location` is the upload's URL for PATCH, HEAD and DELETE. Once the last byte arrives the file is profiled into a dataset version by a queue job: follow `GET /datasets/{datasetId}/events`. OPTIONS on this path answers `Tus-Version`, `Tus-Extension` and `Tus-Max-Size`.",
+    "tus 1.0 (https://tus.io/protocols/resumable-upload): send `Tus-Resumable: 1.0.0`, `Upload-Length` (up to MAX_RESUMABLE_UPLOAD_BYTES, 5 GiB by default) and `Upload-Metadata` (`filename`, `filetype`; optional `name` for the dataset's name, `format` csv|json|ndjson, `encoding`, `onError` fail|skip, each base64). With a body of `Content-Type: application/offset+octet-stream` the first chunk is appended at once (creation-with-upload). `Location` is the upload's URL for PATCH, HEAD and DELETE. Once the last byte arrives the file is profiled into a dataset version by a queue job: follow `GET /datasets/{datasetId}/events`, or poll `GET /datasets/{datasetId}` (a PendingDataset, uploading then processing, until it is the ready dataset). OPTIONS on this path answers `Tus-Version`, `Tus-Extension` and `Tus-Max-Size`.",
   ...authed,
   request: {
     params: IdParam,

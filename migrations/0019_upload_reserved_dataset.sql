@@ -1,0 +1,2 @@
+ALTER TABLE "resumable_uploads" ADD COLUMN "reserved_dataset_id" uuid;--> statement-breakpoint
+CREATE INDEX "resumable_uploads_reserved_dataset_idx" ON "resumable_uploads" USING btree ("reserved_dataset_id");
