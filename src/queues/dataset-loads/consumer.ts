@@ -142,8 +142,15 @@ export async function handleDatasetLoad(message: Message<unknown>, config: Confi
     return;
   }
   if (result.status === "busy") {
-    // Another delivery is loading it right now: look again once it should be done.
-    message.retry({ delaySeconds: 30 });
+    // Another delivery is loading it right now (another version with the same bytes shares the store): look again once it
+    // should be done. A fresh message, not a retry: a long load (many segments) must not spend this one's retries into the
+    // dead-letter queue, which would fail a dataset whose store is about to be ready.
+    try {
+      await config.DATASET_LOAD_QUEUE.send(parsed.data, { contentType: "json", delaySeconds: 30 });
+      message.ack();
+    } catch {
+      message.retry({ delaySeconds: 30 });
+    }
     return;
   }
   if (result.status === "continued" || result.status === "stale") {

@@ -237,8 +237,8 @@ describe("queue(): dataset loads", () => {
       [1, 2].map(() => deliver("datacrafted-dataset-loads", [{ datasetId: dataset.id }])),
     );
     expect(results.filter((result) => result.explicitAcks.length === 1).length).toBeGreaterThanOrEqual(1);
-    // Each delivery is settled one way: acknowledged (it loaded, or found the store ready) or sent back (the store was busy).
-    for (const result of results) expect(result.explicitAcks.length + result.retryMessages.length).toBe(1);
+    // Each delivery is acknowledged: it loaded, found the store ready, or found it busy and queued a fresh look for later.
+    for (const result of results) expect(result).toMatchObject({ explicitAcks: [expect.any(String)], retryMessages: [] });
     expect((await getDataset(ada, dataset.id)).query).toMatchObject({ status: "ready", rows: 3_000 });
     expect((await storeRows<{ n: number }>(key, `SELECT count(*) AS n FROM dataset`))[0]!.n).toBe(3_000);
   });
