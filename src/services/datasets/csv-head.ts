@@ -19,6 +19,8 @@ export interface CsvHead {
   delimiter: string;
   /** The line break's byte (LF or CR). */
   lineBreak: number;
+  /** Bytes of a UTF-8 byte order mark taken off the first chunk (0 or 3). */
+  bom: number;
 }
 
 /** Reads up to HEAD_BYTES of `reader`; the delimiter is `delimiter` when the dataset recorded one, else sniffed. */
@@ -39,6 +41,7 @@ export async function readCsvHead(reader: ChunkReader, delimiter?: string): Prom
   const text = chunks.map((chunk, i) => decoder.decode(chunk, { stream: i < chunks.length - 1 })).join("");
   // A byte order mark is not part of the first cell.
   const first = chunks[0];
-  if (first && first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf) chunks[0] = first.subarray(3);
-  return { chunks, text, done, delimiter: delimiter ?? sniffDelimiter(text), lineBreak: lineBreakOf(text) };
+  const bom = first && first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf ? 3 : 0;
+  if (bom) chunks[0] = first!.subarray(bom);
+  return { chunks, text, done, delimiter: delimiter ?? sniffDelimiter(text), lineBreak: lineBreakOf(text), bom };
 }
