@@ -53,7 +53,8 @@ export class CsvRows {
     }
     const { columns, profiler, sample } = this;
     if (count !== columns.length) {
-      if (this.skip) return this.rejects.add(row, partingColumn(count, columns.length), "CSV_RAGGED_ROW", () => rawOfRecord(bytes, start, end));
+      if (this.skip)
+        return this.rejects.add(row, partingColumn(count, columns.length), "CSV_RAGGED_ROW", () => rawOfRecord(bytes, start, end));
       throw new ApiError(422, { code: "CSV_MALFORMED", detail: raggedRowDetail(row, count, columns.length) });
     }
     if (profiler.rowCount >= limits.maxRows) throw tooManyRows(limits.maxRows);

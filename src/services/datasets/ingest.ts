@@ -259,7 +259,11 @@ export async function profileCsvSegment(
       scanner = new CsvScanner(state.delimiter.charCodeAt(0), state.lineBreak, limits.maxColumns + 1, MAX_RECORD_BYTES, checkpoint.records);
     } else {
       const head = await readCsvHead(bytes, parse.delimiter);
-      state = { delimiter: head.delimiter, lineBreak: head.lineBreak, header: parse.header ?? headerOf(head.text, head.delimiter, head.done) };
+      state = {
+        delimiter: head.delimiter,
+        lineBreak: head.lineBreak,
+        header: parse.header ?? headerOf(head.text, head.delimiter, head.done),
+      };
       ({ chunks } = head);
       from = head.bom;
       csv = new CsvRows(parse, limits, state.header, new RejectLog());
