@@ -48,9 +48,9 @@ export interface SegmentJob {
  * and without a UTF-16 byte order mark). Everything else (other encodings, JSON, NDJSON, Parquet, Excel) is one message.
  */
 export async function isSegmented(config: Config, upload: ResumableUpload, parse: ParseOptions, fromByte: number | undefined) {
+  if (fromByte !== undefined) return true; // a chain under way goes on by its checkpoint (whatever the setting is now)
   if (parse.format !== "csv" || upload.length <= config.INGEST_SEGMENT_BYTES) return false;
   if (parse.encoding && parse.encoding !== "utf-8") return false;
-  if (fromByte !== undefined) return true;
   const head = await config.DATASETS.get(upload.r2Key, { range: { offset: 0, length: 3 } });
   if (!head) return false; // (the one pass says the file is gone)
   const bom = bomOf(new Uint8Array(await head.arrayBuffer()));

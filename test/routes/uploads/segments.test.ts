@@ -1,10 +1,13 @@
 // A resumable CSV larger than INGEST_SEGMENT_BYTES (1 MiB in the test config) is profiled in segments, a queue message
 // each: its dataset has the profile, sha256, row count and reject report of the same bytes uploaded directly (one pass),
 // records that run across a segment's end (quoted newlines) included, and messages delivered twice change nothing.
-// Profiles are compared once both stores settled (the load makes estimated figures exact; every other figure is the
-// profiler's): test/services/datasets/profile/segments.test.ts shows the estimates themselves are the same too.
+// Profiles are compared once both stores made the estimated figures exact (every other figure is the profiler's):
+// test/services/datasets/profile/segments.test.ts shows the estimates themselves are the same too.
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { eq } from "drizzle-orm";
+import { createDb } from "../../../src/db/client.ts";
+import { resumableUploads } from "../../../src/db/schema.ts";
 import worker from "../../../src/index.ts";
 import { dataOf, readSse } from "../../support/analysis.ts";
 import { getDataset, newProject, settled } from "../../support/dataset-loads.ts";
@@ -12,6 +15,7 @@ import { eventually } from "../../support/eventually.ts";
 import { BASE, call, checkedFetch, json, person, randomIp, type Person } from "../../support/harness.ts";
 
 const encoder = new TextEncoder();
+const db = () => createDb(env);
 const SEGMENT = Number(env.INGEST_SEGMENT_BYTES);
 
 interface Dataset {
@@ -24,11 +28,11 @@ interface Dataset {
 }
 
 /** About `bytes` of CSV whose every row has a quoted cell with a newline (so segment ends fall inside records), and ragged rows when asked. */
-function csv(bytes: number, { ragged = false } = {}): Uint8Array {
+function csv(bytes: number, { ragged = false, raggedAt = 0 } = {}): Uint8Array {
   const lines = ["id,note,amount,tag"];
   let size = 0;
   for (let i = 1; size < bytes; i++) {
-    const line = `${i},"row ${i}, line one\nline ""two""",${((i * 7919) % 100_003) / 100},${i % 7 === 0 ? "" : `t${i % 311}`}${ragged && i % 997 === 0 ? ",extra" : ""}`;
+    const line = `${i},"row ${i}, line one\nline ""two""",${((i * 7919) % 100_003) / 100},${i % 7 === 0 ? "" : `t${i % 311}`}${(ragged && i % 997 === 0) || i === raggedAt ? ",extra" : ""}`;
     lines.push(line);
     size += line.length + 1;
   }
@@ -63,8 +67,21 @@ async function ready(who: Person, upload: { id: string; datasetId: string }) {
     (s) => s.status === "ready" || s.status === "failed",
   );
   expect(done.status, done.error ?? "").toBe("ready");
-  await settled(who, upload.datasetId);
-  return json<Dataset>(await call(`/api/v1/datasets/${upload.datasetId}`, { token: who.token }), 200);
+  return exact(who, upload.datasetId);
+}
+
+interface Approximate {
+  approximate?: { distinct: boolean; quantiles: boolean };
+}
+
+/** The dataset once its store is ready and the store's exact figures replaced the profile's estimates (which follows the load). */
+async function exact(who: Person, id: string) {
+  await settled(who, id);
+  return eventually(
+    async () => json<Dataset>(await call(`/api/v1/datasets/${id}`, { token: who.token }), 200),
+    (dataset) =>
+      (dataset.profile as { columns: Approximate[] }).columns.every((c) => !c.approximate?.distinct && !c.approximate?.quantiles),
+  );
 }
 
 async function direct(who: Person, file: Uint8Array, query = "") {
@@ -74,10 +91,8 @@ async function direct(who: Person, file: Uint8Array, query = "") {
     headers: { Authorization: `Bearer ${who.token}`, "Content-Type": "text/csv", "CF-Connecting-IP": randomIp() },
     body: file,
   });
-  const { id } = await json<Dataset>(response, 201);
-  // Read once its store settled, as the resumable one is (the load makes the quantiles and distinct counts exact).
-  await settled(who, id);
-  return json<Dataset>(await call(`/api/v1/datasets/${id}`, { token: who.token }), 200);
+  // Read once its store made the estimates exact, as the resumable one is.
+  return exact(who, (await json<Dataset>(response, 201)).id);
 }
 
 const rejectsOf = async (who: Person, id: string) =>
@@ -129,6 +144,25 @@ describe("a resumable CSV profiled in segments", () => {
     expect(segmented).toMatchObject({ rowCount: whole.rowCount, rejectedCount: whole.rejectedCount, sha256: whole.sha256 });
     expect(segmented.profile).toEqual(whole.profile);
     expect(await rejectsOf(owner, segmented.id)).toEqual(await rejectsOf(owner, whole.id));
+  });
+
+  it("a ragged row in a later segment fails the upload with its row number, and leaves neither object nor checkpoint", async () => {
+    const owner = await person("segments-ragged");
+    const projectId = await newProject(owner, "Ragged");
+    // Rows are about 60 bytes: id 42,000 is past 2 MiB, in the third segment.
+    const file = csv(2.5 * SEGMENT, { raggedAt: 42_000 });
+    expect(new TextDecoder().decode(file).indexOf("\n42000,")).toBeGreaterThan(2 * SEGMENT);
+    const upload = await resumable(owner, projectId, file);
+    const done = await eventually(
+      async () => json<{ status: string; error: string | null }>(await call(`/api/v1/uploads/${upload.id}`, { token: owner.token }), 200),
+      (s) => s.status === "ready" || s.status === "failed",
+    );
+    expect(done.status).toBe("failed");
+    // Row numbers count records, the header first, across segments.
+    expect(done.error).toContain("row 42001 has 5 columns where the first has 4");
+    const [row] = await db().select().from(resumableUploads).where(eq(resumableUploads.id, upload.id));
+    expect(await env.DATASETS.head(`checkpoints/${upload.id}`)).toBeNull();
+    expect(await env.DATASETS.head(row!.r2Key)).toBeNull();
   });
 
   it("messages delivered twice (the first, a segment's, and after the end) leave one correct dataset version", async () => {
