@@ -8,7 +8,7 @@ import type { Logger } from "../../lib/logger.ts";
 import { ApiError } from "../../lib/problem.ts";
 import type { ResumableUpload } from "../../lib/tenancy.ts";
 import { BodyReader } from "../../services/datasets/body-reader.ts";
-import { bomOf, type ChunkReader } from "../../services/datasets/encoding.ts";
+import { bomOf } from "../../services/datasets/encoding.ts";
 import { type CsvCheckpoint, type Ingested, ingestedOf, type Limits, profileCsvSegment } from "../../services/datasets/ingest.ts";
 import type { ParseOptions } from "../../services/datasets/parsers.ts";
 import type { DatasetIngestMessage } from "./message.ts";
@@ -109,24 +109,13 @@ export async function ingestSegment(job: SegmentJob): Promise<Ingested | null> {
   }
   const object = await bucket.get(upload.r2Key, { range: { offset: fromByte } });
   if (!object) throw gone();
-  const body = new BodyReader(object.body);
-  let bytesDone = fromByte;
+  const reader = new BodyReader(object.body);
   const rowsBefore = checkpoint.csv?.rows.profiler?.rowCount ?? 0;
-  const reader: ChunkReader = {
-    read: async () => {
-      const chunk = await body.read();
-      if (chunk) {
-        bytesDone += chunk.length;
-        await job.progress(bytesDone, rowsBefore);
-      }
-      return chunk;
-    },
-    cancel: (reason) => body.cancel(reason),
-  };
   const result = await profileCsvSegment(reader, job.parse, job.limits, {
     checkpoint: checkpoint.csv,
     bytes: config.INGEST_SEGMENT_BYTES,
     total: upload.length,
+    progress: (bytesDone) => job.progress(bytesDone, rowsBefore),
   }).catch(async (error: unknown) => {
     await reader.cancel().catch(() => {});
     throw error;

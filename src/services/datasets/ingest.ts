@@ -232,6 +232,8 @@ export interface CsvSegment {
   bytes: number;
   /** The file's length. */
   total: number;
+  /** After each chunk: the file's bytes whose records are read (never more than the segment's end, for progress that only rises). */
+  progress?: (bytesDone: number) => Promise<void>;
 }
 
 /**
@@ -274,6 +276,7 @@ export async function profileCsvSegment(
       if (!chunk) break;
       scanner.push(chunk, csv.onRecord);
       const reached = from + scanner.consumed;
+      await segment.progress?.(reached);
       if (scanner.consumed >= segment.bytes && reached < segment.total) {
         await bytes.cancel().catch(() => {});
         return { checkpoint: { reached, ...state, records: scanner.records, rows: csv.snapshot() } };
