@@ -91,7 +91,9 @@ export async function ingestSegment(job: SegmentJob): Promise<Ingested | null> {
       return null;
     }
     const sha256 = await hashObject(bucket, upload.r2Key);
-    await bucket.put(key, JSON.stringify({ sha256, from: null, reached: 0, csv: null } satisfies Checkpoint));
+    const first: Checkpoint = { sha256, from: null, reached: 0, csv: null };
+    // Only where there is none: a copy of this message that hashed sooner has started the chain.
+    if (!(await bucket.put(key, JSON.stringify(first), { onlyIf: { etagDoesNotMatch: "*" } }))) return null;
     await send(config, upload, 0);
     return null;
   }
