@@ -32,6 +32,8 @@ export default defineConfig({
                 WEBHOOK_RETRY_BASE_SECONDS: "1",
                 WEBHOOK_RETRY_WINDOW_SECONDS: "6",
                 WEBHOOK_TIMEOUT_MS: "3000",
+                // 1 MiB: a resumable CSV of a few MB is profiled in several segments (test/routes/uploads/segments.test.ts).
+                INGEST_SEGMENT_BYTES: "1048576",
               },
             },
           })),

@@ -2,13 +2,14 @@
 import { ApiError } from "../../lib/problem.ts";
 import { BodyReader } from "./body-reader.ts";
 import { type ChunkReader, utf8Reader } from "./encoding.ts";
-import { cellText, CsvScanner } from "./csv-scanner.ts";
+import { CsvScanner } from "./csv-scanner.ts";
+import { CsvRows, type CsvRowsSnapshot, SAMPLE_ROWS, tooManyColumns, tooManyRows } from "./csv-rows.ts";
 import { Profiler } from "./profile/profiler.ts";
 import { type Cell, NotUtf8Error, type Profile } from "./profile/types.ts";
-import { columnNames, headerOf, partingColumn, raggedRowDetail } from "./csv-header.ts";
+import { headerOf } from "./csv-header.ts";
 import { readCsvHead } from "./csv-head.ts";
 import { type ParseOptions, rowsOf } from "./parsers.ts";
-import { rawOfRecord, RejectLog, type RejectedRow } from "./rejects.ts";
+import { RejectLog, type RejectedRow } from "./rejects.ts";
 import { coerceRow, coercersFor } from "./type-overrides.ts";
 import { type BinaryFormat, checkMagic, isBinaryFormat, openStoredTabular } from "./formats/tabular.ts";
 
@@ -37,15 +38,10 @@ export interface Ingested {
 
 /** R2 multipart parts must be at least 5 MiB (but the last): memory holds one part at a time. */
 const PART_BYTES = 5 * 1024 * 1024;
-const SAMPLE_ROWS = 20;
 /** One record longer than this means an unclosed quote swallowing the file: refuse instead of buffering it. */
 export const MAX_RECORD_BYTES = 1024 * 1024;
 
 const toHex = (buffer: ArrayBuffer) => [...new Uint8Array(buffer)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-const tooManyRows = (limit: number) =>
-  new ApiError(422, { code: "TOO_MANY_ROWS", detail: `The file has more than ${limit} rows, the limit.` });
-const tooManyColumns = (count: number | string, limit: number) =>
-  new ApiError(422, { code: "TOO_MANY_COLUMNS", detail: `The file has ${count} columns; the limit is ${limit}.` });
 
 /** Every byte of the upload passes here once, as uploaded: counted, hashed, and stored in R2 parts. */
 class Storage {
@@ -122,6 +118,20 @@ interface Rows {
   variant?: string;
 }
 
+/** Rows from the CSV's records as CsvRows left them at the end of the file. */
+function rowsOfCsv(csv: CsvRows, options: ParseOptions, delimiter: string, header: boolean): Rows {
+  const { profiler } = csv;
+  if (!profiler) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
+  const parse: ParseOptions = {
+    format: "csv",
+    delimiter,
+    header,
+    ...(options.onError === "skip" ? { onError: "skip" as const } : {}),
+    ...(options.types?.length ? { types: options.types } : {}),
+  };
+  return { columns: csv.columns, rowCount: profiler.rowCount, profile: profiler.result(), sample: csv.sample, parse };
+}
+
 /**
  * CSV straight from the bytes: the scanner finds each record's cells and the profiler reads them in
  * place, so no text is made of a cell but for the header, the sample and values not seen before.
@@ -130,45 +140,16 @@ async function profileCsv(reader: ChunkReader, options: ParseOptions, limits: Li
   const head = await readCsvHead(reader, options.delimiter);
   const { delimiter, done } = head;
   const scanner = new CsvScanner(delimiter.charCodeAt(0), head.lineBreak, limits.maxColumns + 1, MAX_RECORD_BYTES);
-
-  let columns: string[] = [];
   const header = options.header ?? headerOf(head.text, delimiter, done);
-  let profiler: Profiler | undefined;
-  const sample: Cell[][] = [];
-  const skip = options.onError === "skip";
-  const onRecord = (bytes: Uint8Array, cells: Int32Array, count: number, row: number, start: number, end: number) => {
-    if (!profiler) {
-      if (count > limits.maxColumns) throw tooManyColumns(count, limits.maxColumns);
-      const first = Array.from({ length: count }, (_, i) => cellText(bytes, cells, i));
-      columns = columnNames(first, header);
-      profiler = new Profiler(columns, options.types);
-      if (header) return;
-    }
-    if (count !== columns.length) {
-      if (skip) return rejects.add(row, partingColumn(count, columns.length), "CSV_RAGGED_ROW", () => rawOfRecord(bytes, start, end));
-      throw new ApiError(422, { code: "CSV_MALFORMED", detail: raggedRowDetail(row, count, columns.length) });
-    }
-    if (profiler.rowCount >= limits.maxRows) throw tooManyRows(limits.maxRows);
-    profiler.addRecord(bytes, cells);
-    if (sample.length < SAMPLE_ROWS) sample.push(Array.from({ length: count }, (_, i) => cellText(bytes, cells, i)));
-  };
-
-  for (const chunk of head.chunks) scanner.push(chunk, onRecord);
+  const csv = new CsvRows(options, limits, header, rejects);
+  for (const chunk of head.chunks) scanner.push(chunk, csv.onRecord);
   while (!done) {
     const chunk = await reader.read();
     if (!chunk) break;
-    scanner.push(chunk, onRecord);
+    scanner.push(chunk, csv.onRecord);
   }
-  scanner.end(onRecord);
-  if (!profiler) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
-  const parse: ParseOptions = {
-    format: "csv",
-    delimiter,
-    header,
-    ...(skip ? { onError: "skip" as const } : {}),
-    ...(options.types?.length ? { types: options.types } : {}),
-  };
-  return { columns, rowCount: profiler.rowCount, profile: profiler.result(), sample, parse };
+  scanner.end(csv.onRecord);
+  return rowsOfCsv(csv, options, delimiter, header);
 }
 
 /** JSON and NDJSON: decoded as a stream and parsed into rows of values (see parsers.ts). */
@@ -223,8 +204,89 @@ export async function profileBytes(reader: ChunkReader, parse: ParseOptions, lim
     const rows = await (parse.format === "csv" ? profileCsv : profileJson)(refuseBinary(decoded), parse, limits, rejects);
     return { rows, encoding, rejects };
   } catch (error) {
-    if (error instanceof NotUtf8Error || (error instanceof TypeError && /decode|utf-?8|encoding/i.test(error.message))) throw notUtf8();
-    throw error;
+    throw decodingError(error);
+  }
+}
+
+/** A failure to decode is the file's fault (NOT_UTF8); anything else as it was. */
+const decodingError = (error: unknown) =>
+  error instanceof NotUtf8Error || (error instanceof TypeError && /decode|utf-?8|encoding/i.test(error.message)) ? notUtf8() : error;
+
+/** Where a CSV profiled in segments stands between two of them (JSON, kept in R2 by the ingest job). */
+export interface CsvCheckpoint {
+  /** The file's byte the next segment starts from: the start of a record. */
+  reached: number;
+  /** What the first segment read of the file's head, which the others cannot see. */
+  delimiter: string;
+  lineBreak: number;
+  header: boolean;
+  /** Records (blank lines included) before `reached`: the next scan's row numbers go on from there. */
+  records: number;
+  rows: CsvRowsSnapshot;
+}
+
+export interface CsvSegment {
+  /** Null for the first segment, which reads the head; then what the last one left. */
+  checkpoint: CsvCheckpoint | null;
+  /** About how many bytes a segment reads: it stops at the first record boundary past this many. */
+  bytes: number;
+  /** The file's length. */
+  total: number;
+  /** After each chunk: the file's bytes whose records are read (never more than the segment's end, for progress that only rises). */
+  progress?: (bytesDone: number) => Promise<void>;
+}
+
+/**
+ * One segment of a UTF-8 CSV: `reader` gives the file's bytes from `checkpoint.reached` (from 0 for the first). Either the
+ * file ends in it (its rows, as profileBytes would give them for the whole file), or it stops at a record boundary about
+ * `segment.bytes` on and gives the checkpoint to go on from.
+ */
+export async function profileCsvSegment(
+  reader: ChunkReader,
+  parse: ParseOptions,
+  limits: Limits,
+  segment: CsvSegment,
+): Promise<{ profiled: Profiled } | { checkpoint: CsvCheckpoint }> {
+  try {
+    const bytes = refuseBinary(reader);
+    const { checkpoint } = segment;
+    let chunks: Uint8Array[] = [];
+    let from: number;
+    let csv: CsvRows;
+    let scanner: CsvScanner;
+    let state: Pick<CsvCheckpoint, "delimiter" | "lineBreak" | "header">;
+    if (checkpoint) {
+      ({ reached: from, ...state } = checkpoint);
+      csv = CsvRows.restored(checkpoint.rows, parse, limits, state.header);
+      scanner = new CsvScanner(state.delimiter.charCodeAt(0), state.lineBreak, limits.maxColumns + 1, MAX_RECORD_BYTES, checkpoint.records);
+    } else {
+      const head = await readCsvHead(bytes, parse.delimiter);
+      state = {
+        delimiter: head.delimiter,
+        lineBreak: head.lineBreak,
+        header: parse.header ?? headerOf(head.text, head.delimiter, head.done),
+      };
+      ({ chunks } = head);
+      from = head.bom;
+      csv = new CsvRows(parse, limits, state.header, new RejectLog());
+      scanner = new CsvScanner(state.delimiter.charCodeAt(0), state.lineBreak, limits.maxColumns + 1, MAX_RECORD_BYTES);
+    }
+    for (;;) {
+      const chunk = chunks.shift() ?? (await bytes.read());
+      if (!chunk) break;
+      scanner.push(chunk, csv.onRecord);
+      const reached = from + scanner.consumed;
+      await segment.progress?.(reached);
+      if (scanner.consumed >= segment.bytes && reached < segment.total) {
+        await bytes.cancel().catch(() => {});
+        return { checkpoint: { reached, ...state, records: scanner.records, rows: csv.snapshot() } };
+      }
+    }
+    scanner.end(csv.onRecord);
+    const rows = rowsOfCsv(csv, parse, state.delimiter, state.header);
+    return { profiled: { rows, encoding: "utf-8", rejects: csv.rejects } };
+  } catch (error) {
+    throw decodingError(error);
   }
 }
 

@@ -40,6 +40,14 @@ export class RejectLog {
   count = 0;
   readonly listed: RejectedRow[] = [];
 
+  /** A log that goes on from `count` and `listed` (the report so far of a file profiled in segments). */
+  static restored({ count, listed }: { count: number; listed: RejectedRow[] }): RejectLog {
+    const log = new RejectLog();
+    log.count = count;
+    log.listed.push(...listed);
+    return log;
+  }
+
   readonly add: RejectSink = (line, column, reason, raw) => {
     this.count++;
     if (this.listed.length < MAX_LISTED) this.listed.push({ line, column, reason, raw: raw() });

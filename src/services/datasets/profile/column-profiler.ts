@@ -16,7 +16,8 @@ import {
   parseNumber,
   readDecimal,
 } from "./cells.ts";
-import { DistinctCounter, hashBytes, hashWords, Moments, Reservoir, TopValues } from "./sketches.ts";
+import { DistinctCounter, hashBytes, hashWords, Moments, Reservoir, type ReservoirSnapshot, TopValues } from "./sketches.ts";
+import { fromBase64, fromNum, type Num, num, toBase64 } from "./snapshot.ts";
 import { type Cell, type ColumnProfile, type ColumnType, Kind, NotUtf8Error } from "./types.ts";
 
 /** The quantiles a profile gives (p5, p25, p50, p75, p95); the load job recomputes the same ones exactly. */
@@ -65,6 +66,27 @@ interface Seen {
   w2: number;
   hash: number;
   long: boolean;
+}
+
+/** A Seen entry written out: [top key, count, settled, kind, value, key bytes, length, w0, w1, w2, hash, long]. */
+type SeenSnapshot = [number, number, number, Kind, Num, string, number, number, number, number, number, boolean];
+
+/** A column's whole state (see ColumnProfiler.snapshot). */
+export interface ColumnSnapshot {
+  name: string;
+  /** The width its memory budget was set for. */
+  columns: number;
+  count: number;
+  nulls: number;
+  kinds: { integer: number; number: number; boolean: number; datetime: number };
+  distinct: string;
+  sketching: boolean;
+  top: { entries: SeenSnapshot[]; evictions: number; unique: boolean };
+  moments: [number, Num, Num];
+  reservoir: ReservoirSnapshot;
+  num: [Num, Num];
+  date: [Num, Num];
+  text: [string | null, boolean, string | null, boolean];
 }
 
 /** Bytes start…end of `a` equal all of `b`. */
@@ -124,7 +146,7 @@ export class ColumnProfiler {
   /** `columns`: how many the file has (so far), which sets this column's share of the memory budget. */
   constructor(
     readonly name: string,
-    columns: number,
+    private readonly columns: number,
   ) {
     const values = valuesPerColumn(columns);
     this.top = new TopValues<number, Seen>(
@@ -136,6 +158,71 @@ export class ColumnProfiler {
     this.mask = 4 * values - 1;
     this.reservoir = new Reservoir(QUANTILE_SAMPLE);
     this.distinct = new DistinctCounter(columns > WIDE ? 12 : 14);
+  }
+
+  /**
+   * Everything this column has taken in, as JSON: restore() on a column made alike (name, width) goes on exactly as this
+   * one would. The cache of slots is left out (it only holds entries of the map, which is kept in its order).
+   */
+  snapshot(): ColumnSnapshot {
+    const key = (bytes: Uint8Array | null) => (bytes === null ? null : toBase64(bytes));
+    return {
+      name: this.name,
+      columns: this.columns,
+      count: this.count,
+      nulls: this.nulls,
+      kinds: { ...this.kinds },
+      distinct: this.distinct.snapshot(),
+      sketching: this.sketching,
+      top: this.top.snapshot((at, e) => [
+        at,
+        e.count,
+        e.settled,
+        e.kind,
+        num(e.value),
+        toBase64(e.key),
+        e.length,
+        e.w0,
+        e.w1,
+        e.w2,
+        e.hash,
+        e.long,
+      ]),
+      moments: this.moments.snapshot(),
+      reservoir: this.reservoir.snapshot(),
+      num: [num(this.numMin), num(this.numMax)],
+      date: [num(this.dateMin), num(this.dateMax)],
+      text: [key(this.textMin), this.textMinLong, key(this.textMax), this.textMaxLong],
+    };
+  }
+
+  /** A column as snapshot() wrote it. */
+  static restored(snapshot: ColumnSnapshot): ColumnProfiler {
+    const column = new ColumnProfiler(snapshot.name, snapshot.columns);
+    column.count = snapshot.count;
+    column.nulls = snapshot.nulls;
+    Object.assign(column.kinds, snapshot.kinds);
+    column.distinct.restore(snapshot.distinct);
+    column.sketching = snapshot.sketching;
+    const { entries, evictions, unique } = snapshot.top;
+    column.top.restore(
+      entries.map(([at, count, settled, kind, value, key, length, w0, w1, w2, hash, long]): [number, Seen] => [
+        at,
+        { count, settled, kind, value: fromNum(value), key: fromBase64(key), length, w0, w1, w2, hash, long },
+      ]),
+      evictions,
+      unique,
+    );
+    column.moments.restore(snapshot.moments);
+    column.reservoir.restore(snapshot.reservoir);
+    [column.numMin, column.numMax] = snapshot.num.map(fromNum) as [number, number];
+    [column.dateMin, column.dateMax] = snapshot.date.map(fromNum) as [number, number];
+    const [min, minLong, max, maxLong] = snapshot.text;
+    column.textMin = min === null ? null : fromBase64(min);
+    column.textMinLong = minLong;
+    column.textMax = max === null ? null : fromBase64(max);
+    column.textMaxLong = maxLong;
+    return column;
   }
 
   /** Rows that came before this column existed (a key first seen late in JSON): nulls. */

@@ -3,13 +3,22 @@
 // by `BENCH_ONLY=upload npm run bench`.
 import { ESCAPED, unescapeCell } from "../csv-scanner.ts";
 import { type Coercer, coercersFor, profileType, type TypeOverride } from "../type-overrides.ts";
-import { ColumnProfiler } from "./column-profiler.ts";
+import { type ColumnSnapshot, ColumnProfiler } from "./column-profiler.ts";
 import { type Cell, NotUtf8Error, type Profile } from "./types.ts";
 
 const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** CSV cells waiting to be profiled a column at a time (see Profiler.addRecord). */
 const BATCH_CELLS = 16_384;
+
+/** A profiler's whole state between two segments of a file (see Profiler.snapshot): JSON. */
+export interface ProfilerSnapshot {
+  names: string[];
+  rowCount: number;
+  columns: ColumnSnapshot[];
+  /** Each overridden column's unfit values so far (null where none is overridden). */
+  coercers: ({ unfit: number; examples: string[] } | null)[];
+}
 
 /**
  * Profiles rows in the order of `names` (which may grow as JSON brings new keys): JSON rows as
@@ -33,6 +42,36 @@ export class Profiler {
     private readonly overrides?: readonly TypeOverride[],
   ) {
     this.coercers = coercersFor(names, overrides) ?? [];
+  }
+
+  /**
+   * The state after every row added so far (held CSV records are profiled first: a column's cells go in the same order
+   * whenever the batch is cut), for Profiler.restored to go on from as this one would: profiling a file in segments
+   * gives the same profile as one pass.
+   */
+  snapshot(): ProfilerSnapshot {
+    if (this.batchRows > 0) this.flush();
+    return {
+      names: [...this.names],
+      rowCount: this.rowCount,
+      columns: this.columns.map((column) => column.snapshot()),
+      coercers: this.coercers.map((coercer) => (coercer ? { unfit: coercer.unfit, examples: [...coercer.examples] } : null)),
+    };
+  }
+
+  /** A profiler as snapshot() left it; `overrides` as it was made with. */
+  static restored(snapshot: ProfilerSnapshot, overrides?: readonly TypeOverride[]): Profiler {
+    const profiler = new Profiler(snapshot.names, overrides);
+    profiler.rowCount = snapshot.rowCount;
+    profiler.columns.push(...snapshot.columns.map((column) => ColumnProfiler.restored(column)));
+    profiler.coerceNewColumns();
+    snapshot.coercers.forEach((state, i) => {
+      const coercer = profiler.coercers[i];
+      if (!state || !coercer) return;
+      coercer.unfit = state.unfit;
+      coercer.examples.push(...state.examples);
+    });
+    return profiler;
   }
 
   private grow() {

@@ -1,4 +1,6 @@
-// Small streaming sketches for column profiles: each takes one value at a time in bounded memory.
+// Small streaming sketches for column profiles: each takes one value at a time in bounded memory, and each can write its
+// state out and take it back (a big file is profiled in segments, one queue message each: see Profiler.snapshot).
+import { float64sFromBase64, float64sToBase64, fromBase64, fromNum, type Num, num, toBase64 } from "./snapshot.ts";
 
 /** murmur3's finalizer: every input bit reaches every output bit. */
 function fmix32(hash: number): number {
@@ -78,6 +80,14 @@ export class DistinctCounter {
     if (rank > this.registers[index]!) this.registers[index] = rank;
   }
 
+  snapshot(): string {
+    return toBase64(this.registers);
+  }
+
+  restore(registers: string) {
+    this.registers.set(fromBase64(registers));
+  }
+
   estimate(): number {
     const m = this.registers.length;
     const q = 32 - this.bits;
@@ -91,18 +101,50 @@ export class DistinctCounter {
   }
 }
 
+const RESERVOIR_SEED = 0x2545f491;
+
+export interface ReservoirSnapshot {
+  values: string;
+  skip: Num;
+  w: Num;
+  seen: number;
+  state: number;
+}
+
 /**
  * A uniform random sample of fixed size: quantiles of any stream, from `size` values (exact while the
  * stream has no more). Li's Algorithm L: once full, it draws how many values to skip rather than a
  * random number per value.
  */
 export class Reservoir {
-  private readonly values: number[] = [];
+  private values: number[] = [];
   private skip = 0;
   private w = 1;
   /** How many values were added in all. */
   private seen = 0;
+  /** mulberry32's state: seeded, so a file's quantiles are the same on every reading, and in segments as in one pass. */
+  private state = RESERVOIR_SEED;
   constructor(private readonly size = 2_048) {}
+
+  /** A uniform draw in [0, 1), as Math.random gives. */
+  private random(): number {
+    this.state = (this.state + 0x6d2b79f5) | 0;
+    let t = Math.imul(this.state ^ (this.state >>> 15), 1 | this.state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  snapshot(): ReservoirSnapshot {
+    return { values: float64sToBase64(this.values), skip: num(this.skip), w: num(this.w), seen: this.seen, state: this.state };
+  }
+
+  restore(snapshot: ReservoirSnapshot) {
+    this.values = float64sFromBase64(snapshot.values);
+    this.skip = fromNum(snapshot.skip);
+    this.w = fromNum(snapshot.w);
+    this.seen = snapshot.seen;
+    this.state = snapshot.state;
+  }
 
   /** Whether the quantiles come from a sample (more values were added than it holds), so are estimates. */
   get sampled(): boolean {
@@ -123,15 +165,15 @@ export class Reservoir {
       } else {
         // The value after the skipped ones takes a random place.
         times -= this.skip + 1;
-        this.values[Math.floor(Math.random() * this.size)] = value;
+        this.values[Math.floor(this.random() * this.size)] = value;
         this.draw();
       }
     }
   }
 
   private draw() {
-    this.w *= Math.exp(Math.log(Math.random()) / this.size);
-    this.skip = Math.floor(Math.log(Math.random()) / Math.log(1 - this.w));
+    this.w *= Math.exp(Math.log(this.random()) / this.size);
+    this.skip = Math.floor(Math.log(this.random()) / Math.log(1 - this.w));
   }
 
   /** `p…` for each point, by linear interpolation between the held values' order statistics (as DuckDB's quantile_cont). */
@@ -224,6 +266,17 @@ export class TopValues<Key = string, Entry extends Counted = Counted> {
     else this.admit(key, { count: 1 } as Entry);
   }
 
+  /** Every entry in the order held (which breaks ties in the sorts), with what else it takes to go on alike. */
+  snapshot<T>(encode: (key: Key, entry: Entry) => T): { entries: T[]; evictions: number; unique: boolean } {
+    return { entries: [...this.entries].map(([key, entry]) => encode(key, entry)), evictions: this.evictions, unique: this.unique };
+  }
+
+  restore(entries: Iterable<[Key, Entry]>, evictions: number, unique: boolean) {
+    this.entries = new Map(entries);
+    this.evictions = evictions;
+    this.unique = unique;
+  }
+
   /** The `n` most frequent values held, with their entries. */
   top(n = 10): { key: Key; entry: Entry }[] {
     return [...this.entries]
@@ -247,6 +300,16 @@ export class Moments {
     this.mean += delta * share;
     this.m2 += delta * delta * this.count * share;
     this.count = count;
+  }
+
+  snapshot(): [number, Num, Num] {
+    return [this.count, num(this.mean), num(this.m2)];
+  }
+
+  restore([count, mean, m2]: [number, Num, Num]) {
+    this.count = count;
+    this.mean = fromNum(mean);
+    this.m2 = fromNum(m2);
   }
 
   result(): { mean: number; stddev: number } | null {
