@@ -161,6 +161,8 @@ async function saveIngested(
     key: upload.r2Key,
     ingested,
     userId: upload.createdBy as string,
+    // A save that failed for now is retried with the same object; `fail` removes it when the upload fails for good.
+    keepFileOnError: true,
   });
   if (dataset.id !== upload.datasetId) await config.DATASETS.delete(upload.r2Key); // the same bytes again: the dataset that has them
   await db

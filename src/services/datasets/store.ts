@@ -20,6 +20,8 @@ export interface NewDataset {
    * `version` is still the newest of its name, and the shared file is never deleted here.
    */
   rereads?: { version: number };
+  /** The caller removes the file when it gives up: a queue job whose save failed for now retries with the same object. */
+  keepFileOnError?: boolean;
 }
 
 /** The first key of the advisory lock that serializes the version allocation of one project's uploads. */
@@ -37,12 +39,12 @@ export class NewerVersionError extends Error {}
  * when nothing was inserted, the dataset that has the bytes (the caller then deletes its own R2
  * object). Under the lock each upload's INSERT sees the versions committed before it (read committed
  * takes a snapshot per statement), so uploads of one name at once get consecutive versions and the
- * same bytes at once give one dataset. On failure, or when the project is gone, the R2 object is deleted.
+ * same bytes at once give one dataset. On failure, or when the project is gone, the R2 object is deleted (unless `keepFileOnError`).
  */
 export async function saveDataset(
   db: Database,
   bucket: R2Bucket,
-  { id, project, name, format, key, ingested, userId, rereads }: NewDataset,
+  { id, project, name, format, key, ingested, userId, rereads, keepFileOnError }: NewDataset,
 ): Promise<Dataset> {
   const sameBytes = rereads
     ? sql`false`
@@ -83,7 +85,7 @@ export async function saveDataset(
     if (!rows[0]) throw rereads ? new NewerVersionError() : new ProjectGoneError();
     return rows[0];
   } catch (error) {
-    if (!rereads) await bucket.delete(key).catch(() => {});
+    if (!rereads && !keepFileOnError) await bucket.delete(key).catch(() => {});
     throw error;
   }
 }
