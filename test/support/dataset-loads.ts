@@ -4,6 +4,7 @@ import { expect } from "vitest";
 import worker from "../../src/index.ts";
 import { type StoreKey, storeFor } from "../../src/services/dataset-store/stub.ts";
 import { checkedFetch, BASE, call, json, randomIp, type Person } from "./harness.ts";
+import { backoff } from "./eventually.ts";
 
 export interface DatasetBody {
   id: string;
@@ -39,11 +40,12 @@ export const getDataset = async (who: Person, id: string) =>
 /** Polls the dataset until its store is ready or failed (the queue delivers within a second or so; the bound is generous). */
 export async function settled(who: Person, id: string, timeoutMs = 45_000): Promise<DatasetBody> {
   const started = Date.now();
+  const pause = backoff(100);
   for (;;) {
     const dataset = await getDataset(who, id);
     if (dataset.query.status === "ready" || dataset.query.status === "failed") return dataset;
     expect(Date.now() - started, `dataset ${id} still ${dataset.query.status}`).toBeLessThan(timeoutMs);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await pause();
   }
 }
 
