@@ -113,7 +113,10 @@ describe("CsvScanner", () => {
         fc.nat(),
         (rows, rawCuts, rawStop) => {
           const bytes = new TextEncoder().encode(`${rows.map((row) => row.map((cell) => quote(cell, false)).join(",")).join("\n")}\n`);
-          const whole = scan(bytes, rawCuts.map((cut) => cut % (bytes.length + 1)));
+          const whole = scan(
+            bytes,
+            rawCuts.map((cut) => cut % (bytes.length + 1)),
+          );
           // The first scanner stops after some push; a second one takes the bytes from where its complete records end.
           const stopAt = rawStop % (bytes.length + 1);
           const seen: [string[], number][] = [];
