@@ -79,6 +79,8 @@ export const configSchema = z
      * invocation nears Workers' 30 s CPU default (the object's query backstop, so not raised).
      */
     INGEST_SEGMENT_BYTES: positiveInt(128 * 1024 * 1024),
+    /** A resumable upload read in one job (anything but a UTF-8 CSV) may be at most this large: one job's CPU is bounded. */
+    MAX_SINGLE_JOB_UPLOAD_BYTES: positiveInt(256 * 1024 * 1024),
     MAX_ROWS: positiveInt(1_000_000),
     MAX_COLUMNS: positiveInt(1_000),
     /** The parts an .xlsx upload reads (workbook, styles, shared strings, the sheet) may inflate to this many bytes in all: the zip bomb bound. */

@@ -19,6 +19,7 @@ import { publishDatasetEvent, throttled } from "../../services/uploads/progress.
 import { queueDatasetLoad } from "../dataset-loads/enqueue.ts";
 import { DatasetIngestMessage } from "./message.ts";
 import { checkpointKey, ingestSegment, isSegmented } from "./segments.ts";
+import { tooLargeForOneJob } from "../../services/uploads/tus.ts";
 
 /** A progress event at most this often. */
 const PROGRESS_MS = 1_000;
@@ -63,6 +64,8 @@ async function ingestUpload(config: Config, db: Database, logger: Logger, upload
   const parse = { ...parseOptionsOf(upload), ...(types ? { types } : {}) };
   let ingested: Ingested | null;
   const segmented = await isSegmented(config, upload, parse, fromByte);
+  // Checked at creation from the metadata; a CSV found to be UTF-16 (its byte order mark) only now.
+  if (!segmented && upload.length > config.MAX_SINGLE_JOB_UPLOAD_BYTES) throw tooLargeForOneJob(upload.format, config);
   if (segmented) {
     let progressed = { bytesDone: 0, rowsDone: 0 };
     const progress = throttled(PROGRESS_MS, () =>

@@ -20,6 +20,7 @@ import {
   parseMetadata,
   requireTusResumable,
   TUS_VERSION,
+  tooLargeForOneJob,
 } from "../../services/uploads/tus.ts";
 import { byExtension, byMediaType, extension, mediaType } from "../datasets/datasets.handlers.ts";
 import { DatasetName } from "../datasets/datasets.routes.ts";
@@ -92,6 +93,9 @@ function describe(metadata: Record<string, string>) {
   return { format, name: name.data, contentType: type || "application/octet-stream" };
 }
 
+/** Only a UTF-8 CSV is profiled and loaded in segments (src/queues/dataset-ingest/segments.ts); anything else in one job each. */
+const segmentable = (format: Format, encoding: string | undefined) => format === "csv" && (encoding === undefined || encoding === "utf-8");
+
 /** The request carries file bytes: none (no body, or an empty one), or a chunk of the tus media type (415 otherwise). */
 function chunkOf(c: Context<AppEnv>, required: boolean): ReadableStream<Uint8Array> | null {
   const length = c.req.header("Content-Length");
@@ -141,6 +145,7 @@ export const create: AppRouteHandler<typeof routes.create> = (c) =>
     if (length === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file is empty." });
     const metadata = parseMetadata(headers["upload-metadata"]);
     const { format, name, contentType } = describe(metadata);
+    if (!segmentable(format, metadata.encoding) && length > config.MAX_SINGLE_JOB_UPLOAD_BYTES) throw tooLargeForOneJob(format, config);
     const body = chunkOf(c, false);
     if (body && Number(c.req.header("Content-Length") ?? 0) > length) throw pastLength(length);
 

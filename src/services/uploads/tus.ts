@@ -1,4 +1,5 @@
 // The tus 1.0 protocol's fixed parts: what this server speaks, its headers, and Upload-Metadata.
+import type { Config } from "../../env.ts";
 import { ApiError } from "../../lib/problem.ts";
 
 export const TUS_VERSION = "1.0.0";
@@ -56,3 +57,10 @@ export function requireTusResumable(header: string | undefined) {
 
 /** Upload-Expires is an HTTP date (RFC 9110 IMF-fixdate). */
 export const httpDate = (at: Date) => at.toUTCString();
+
+/** A file read in one job (not a UTF-8 CSV) past MAX_SINGLE_JOB_UPLOAD_BYTES: refused, as a job's CPU is bounded. */
+export const tooLargeForOneJob = (format: string, config: Pick<Config, "MAX_SINGLE_JOB_UPLOAD_BYTES" | "MAX_RESUMABLE_UPLOAD_BYTES">) =>
+  new ApiError(413, {
+    code: "UPLOAD_TOO_LARGE",
+    detail: `This ${format} file would be read in one job, so it may be at most ${config.MAX_SINGLE_JOB_UPLOAD_BYTES} bytes; only a UTF-8 CSV is read in segments, up to ${config.MAX_RESUMABLE_UPLOAD_BYTES} bytes.`,
+  });

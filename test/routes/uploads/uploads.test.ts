@@ -277,7 +277,17 @@ describe("tus refusals", () => {
     await expectProblem(await create(owner, projectId, 0), 422, "EMPTY_FILE");
     await expectProblem(await create(owner, projectId, 10, { body: new Uint8Array(11) }), 413, "UPLOAD_TOO_LARGE");
     await expectProblem(await create(owner, projectId, 10, { headers: { "Tus-Resumable": "" } }), 412, "PRECONDITION_FAILED");
+    // Past MAX_SINGLE_JOB_UPLOAD_BYTES (256 MiB) only a UTF-8 CSV, read in segments, is taken; anything else is one job's work.
+    const big = 256 * 1024 * 1024 + 1;
+    const jsonFile = `filename ${b64("events.json")},filetype ${b64("application/json")}`;
+    const oneJob = await expectProblem(await create(owner, projectId, big, { metadata: jsonFile }), 413, "UPLOAD_TOO_LARGE");
+    expect(oneJob.detail).toMatch(/only a UTF-8 CSV is read in segments/);
+    const latin1 = `filename ${b64("old.csv")},filetype ${b64("text/csv")},encoding ${b64("windows-1252")}`;
+    await expectProblem(await create(owner, projectId, big, { metadata: latin1 }), 413, "UPLOAD_TOO_LARGE");
     expect(await db().select().from(resumableUploads).where(eq(resumableUploads.projectId, projectId))).toHaveLength(before);
+    // The same size as a UTF-8 CSV is taken (and terminated here).
+    const segmented = await json<UploadState>(await create(owner, projectId, big), 201);
+    expect((await checkedFetch(`${BASE}/api/v1/uploads/${segmented.id}`, { method: "DELETE", headers: tus(owner) })).status).toBe(204);
   });
 
   it("another tenant's upload is 404 on every verb; a viewer may look (HEAD) but not create, append or terminate", async () => {
