@@ -332,23 +332,10 @@ async function identity(sha256: string, variant: string | undefined) {
 /** Bytes the magic check reads before the rest is stored. */
 const MAGIC_BYTES = 4;
 
-/** A stored Parquet or Excel file's figures, as ingestedOf gives a text file's (no rows are rejected: cells have no raggedness). */
+/** A stored Parquet or Excel file's figures, as a text file's: no row is rejected (typed cells cannot be ragged), none decoded. */
 function binaryIngested(rows: Rows, sizeBytes: number, sha256: string): Ingested {
-  if (rows.rowCount === 0) throw new ApiError(422, { code: "EMPTY_FILE", detail: "The file has no data rows." });
-  const { columns } = rows;
-  const coercers = coercersFor(columns, rows.parse.types);
-  const sample = coercers ? rows.sample.map((row) => coerceRow([...row], coercers)) : rows.sample;
-  return {
-    sizeBytes,
-    sha256,
-    columns,
-    rowCount: rows.rowCount,
-    profile: rows.profile,
-    sample: sample.map((row) => Object.fromEntries(columns.map((name, i) => [name, row[i] ?? null]))),
-    parse: rows.parse,
-    rejectedCount: 0,
-    rejects: [],
-  };
+  const ingested = ingestedOf({ rows, encoding: "utf-8", rejects: new RejectLog() }, sizeBytes, sha256);
+  return { ...ingested, parse: rows.parse }; // no encoding in its parse options: the file is not text
 }
 
 /** A Parquet or Excel file already in R2 (a resumable upload's object), hashed by its reader: the dataset version's figures. */

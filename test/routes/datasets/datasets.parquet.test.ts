@@ -1,11 +1,10 @@
 // Parquet uploads through the Worker into real R2 and Postgres: read back by range reads, profiled, loaded into the store; a CSV's
 // Parquet download uploaded again is the same dataset; truncated and mislabelled files leave nothing behind; tenancy.
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { describe, expect, it } from "vitest";
-import worker from "../../../src/index.ts";
-import { addMember, BASE, call, checkedFetch, json, person, randomIp, team, type Person } from "../../support/harness.ts";
+import { addMember, call, json, person, team, type Person } from "../../support/harness.ts";
 import { settled } from "../../support/dataset-loads.ts";
+import { datasetsOf, query, send, sendWith, stored } from "../../support/dataset-uploads.ts";
 import { expectProblem } from "../../support/problem.ts";
 
 const PARQUET = "application/vnd.apache.parquet";
@@ -38,38 +37,6 @@ async function project(who: Person, org?: string) {
     )
   ).id;
 }
-
-const send = (who: Person, projectId: string, body: BodyInit, type: string, query = "") =>
-  checkedFetch(`${BASE}/api/v1/projects/${projectId}/datasets${query}`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${who.token}`, "CF-Connecting-IP": randomIp(), "Content-Type": type },
-    body,
-  });
-
-/** The upload with configuration overrides (a lower limit), straight to the Worker as the other upload tests do. */
-async function sendWith(who: Person, projectId: string, body: BodyInit, type: string, overrides: Partial<Cloudflare.Env>) {
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(
-    new Request(`${BASE}/api/v1/projects/${projectId}/datasets`, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${who.token}`, "CF-Connecting-IP": randomIp(), "Content-Type": type },
-      body,
-    }),
-    { ...env, ...overrides },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return response;
-}
-
-const stored = async (projectId: string) =>
-  (await env.DATASETS.list({ prefix: "datasets/" })).objects.filter((o) => o.key.includes(projectId));
-const datasetsOf = async (who: Person, projectId: string) =>
-  (await json<{ data: unknown[] }>(await call(`/api/v1/projects/${projectId}/datasets`, { token: who.token }), 200)).data;
-/** Rows of the dataset's store through the query API (once it is ready). */
-const query = async (who: Person, id: string, sql: string) =>
-  (await json<{ rows: unknown[][] }>(await call(`/api/v1/datasets/${id}/query`, { method: "POST", token: who.token, body: { sql } }), 200))
-    .rows;
 
 /** 2,500 rows in row groups of 1,000: integers, doubles, text, booleans, timestamps, dates as UTC midnights, and nulls in each. */
 const N = 2_500;
@@ -219,9 +186,9 @@ describe("bad Parquet input", () => {
   it("a file past MAX_ROWS or MAX_COLUMNS is refused from its footer (422), leaving nothing", async () => {
     const ada = await person("pq-rows");
     const projectId = await project(ada);
-    await expectProblem(await sendWith(ada, projectId, fixture(), PARQUET, { MAX_ROWS: "2499" } as never), 422, "TOO_MANY_ROWS");
-    await expectProblem(await sendWith(ada, projectId, fixture(), PARQUET, { MAX_COLUMNS: "5" } as never), 422, "TOO_MANY_COLUMNS");
-    await expectProblem(await sendWith(ada, projectId, fixture(), PARQUET, { MAX_UPLOAD_BYTES: "1000" } as never), 413, "UPLOAD_TOO_LARGE");
+    await expectProblem(await sendWith(ada, projectId, fixture(), PARQUET, { MAX_ROWS: "2499" }), 422, "TOO_MANY_ROWS");
+    await expectProblem(await sendWith(ada, projectId, fixture(), PARQUET, { MAX_COLUMNS: "5" }), 422, "TOO_MANY_COLUMNS");
+    await expectProblem(await sendWith(ada, projectId, fixture(), PARQUET, { MAX_UPLOAD_BYTES: "1000" }), 413, "UPLOAD_TOO_LARGE");
     expect(await stored(projectId)).toEqual([]);
     expect(await datasetsOf(ada, projectId)).toEqual([]);
   });

@@ -1,11 +1,10 @@
 // Excel uploads through the Worker into real R2 and Postgres: merged headers, dates, formulas, shared strings, sheets; a CSV's
 // .xlsx download uploaded again is the same dataset; zip bombs, damaged and mislabelled files and too many rows leave nothing.
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { unzipSync } from "fflate";
 import { describe, expect, it } from "vitest";
-import worker from "../../../src/index.ts";
-import { addMember, BASE, call, checkedFetch, json, person, randomIp, team, type Person } from "../../support/harness.ts";
+import { addMember, BASE, call, json, person, team, type Person } from "../../support/harness.ts";
 import { settled } from "../../support/dataset-loads.ts";
+import { datasetsOf, query, send, sendWith, stored } from "../../support/dataset-uploads.ts";
 import { expectProblem } from "../../support/problem.ts";
 import { type FixtureCell, type FixtureSheet, serial, workbook } from "../../support/xlsx-fixtures.ts";
 
@@ -28,37 +27,6 @@ async function project(who: Person, org?: string) {
     )
   ).id;
 }
-
-const send = (who: Person, projectId: string, body: BodyInit, type: string, query = "") =>
-  checkedFetch(`${BASE}/api/v1/projects/${projectId}/datasets${query}`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${who.token}`, "CF-Connecting-IP": randomIp(), "Content-Type": type },
-    body,
-  });
-
-/** The upload with configuration overrides (a lower limit), straight to the Worker as the other upload tests do. */
-async function sendWith(who: Person, projectId: string, body: BodyInit, overrides: Record<string, string>) {
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(
-    new Request(`${BASE}/api/v1/projects/${projectId}/datasets`, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${who.token}`, "CF-Connecting-IP": randomIp(), "Content-Type": XLSX },
-      body,
-    }),
-    { ...env, ...overrides },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return response;
-}
-
-const stored = async (projectId: string) =>
-  (await env.DATASETS.list({ prefix: "datasets/" })).objects.filter((o) => o.key.includes(projectId));
-const datasetsOf = async (who: Person, projectId: string) =>
-  (await json<{ data: unknown[] }>(await call(`/api/v1/projects/${projectId}/datasets`, { token: who.token }), 200)).data;
-const query = async (who: Person, id: string, sql: string) =>
-  (await json<{ rows: unknown[][] }>(await call(`/api/v1/datasets/${id}/query`, { method: "POST", token: who.token, body: { sql } }), 200))
-    .rows;
 
 const s = (text: string): FixtureCell => ({ s: text });
 const n = (value: number, style?: number): FixtureCell => ({ n: value, style });
@@ -265,7 +233,7 @@ describe("bad Excel input", () => {
     );
     expect(honest.length).toBeLessThan(64 * 1024);
     const limit = { MAX_XLSX_INFLATED_BYTES: String(1024 * 1024) };
-    await expectProblem(await sendWith(ada, projectId, honest, limit), 422, "XLSX_TOO_LARGE");
+    await expectProblem(await sendWith(ada, projectId, honest, XLSX, limit), 422, "XLSX_TOO_LARGE");
     // The same bomb with its central directory claiming 100 bytes: caught while it inflates.
     const liar = honest.slice();
     const view = new DataView(liar.buffer);
@@ -274,7 +242,7 @@ describe("bad Excel input", () => {
       const name = new TextDecoder().decode(liar.subarray(at + 46, at + 46 + view.getUint16(at + 28, true)));
       if (name === "xl/worksheets/sheet1.xml") view.setUint32(at + 24, 100, true);
     }
-    await expectProblem(await sendWith(ada, projectId, liar, limit), 422, "XLSX_TOO_LARGE");
+    await expectProblem(await sendWith(ada, projectId, liar, XLSX, limit), 422, "XLSX_TOO_LARGE");
     expect(await stored(projectId)).toEqual([]);
     expect(await datasetsOf(ada, projectId)).toEqual([]);
   });
@@ -283,7 +251,7 @@ describe("bad Excel input", () => {
     const ada = await person("xl-bad");
     const projectId = await project(ada);
     const many: FixtureSheet = { name: "Many", rows: [[s("i")], ...Array.from({ length: 150 }, (_, i) => [n(i)])] };
-    await expectProblem(await sendWith(ada, projectId, workbook([many]), { MAX_ROWS: "100" }), 422, "TOO_MANY_ROWS");
+    await expectProblem(await sendWith(ada, projectId, workbook([many]), XLSX, { MAX_ROWS: "100" }), 422, "TOO_MANY_ROWS");
     const file = workbook([report]);
     await expectProblem(await send(ada, projectId, file.subarray(0, file.length - 200), XLSX), 422, "XLSX_MALFORMED");
     const broken = workbook([report], {
