@@ -49,13 +49,15 @@ export interface SegmentJob {
  */
 export async function isSegmented(config: Config, upload: ResumableUpload, parse: ParseOptions, fromByte: number | undefined) {
   if (fromByte !== undefined) return true; // a chain under way goes on by its checkpoint (whatever the setting is now)
-  if (parse.format !== "csv" || upload.length <= config.INGEST_SEGMENT_BYTES) return false;
-  if (parse.encoding && parse.encoding !== "utf-8") return false;
+  if (!segmentable(parse.format, parse.encoding) || upload.length <= config.INGEST_SEGMENT_BYTES) return false;
   const head = await config.DATASETS.get(upload.r2Key, { range: { offset: 0, length: 3 } });
   if (!head) return false; // (the one pass says the file is gone)
   const bom = bomOf(new Uint8Array(await head.arrayBuffer()));
   return bom === undefined || bom === "utf-8";
 }
+
+/** What can go in segments, as declared: a CSV read as UTF-8 (a UTF-16 byte order mark, found later, still makes it one job). */
+export const segmentable = (format: string, encoding: string | undefined) => format === "csv" && (!encoding || encoding === "utf-8");
 
 const send = (config: Config, upload: ResumableUpload, fromByte?: number) =>
   config.DATASET_INGEST_QUEUE.send(

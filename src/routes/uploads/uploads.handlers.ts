@@ -9,6 +9,7 @@ import { ApiError } from "../../lib/problem.ts";
 import { findDataset, requireProject, requireUpload, type ResumableUpload } from "../../lib/tenancy.ts";
 import type { AppEnv, AppRouteHandler } from "../../lib/types.ts";
 import type { DatasetIngestMessage } from "../../queues/dataset-ingest/message.ts";
+import { segmentable } from "../../queues/dataset-ingest/segments.ts";
 import { ENCODINGS } from "../../services/datasets/encoding.ts";
 import { appendChunk, discardUpload, pastLength } from "../../services/uploads/append.ts";
 import { datasetRoom } from "../../services/uploads/progress.ts";
@@ -92,9 +93,6 @@ function describe(metadata: Record<string, string>) {
     throw invalid("header.upload-metadata.onError", "must be fail or skip");
   return { format, name: name.data, contentType: type || "application/octet-stream" };
 }
-
-/** Only a UTF-8 CSV is profiled and loaded in segments (src/queues/dataset-ingest/segments.ts); anything else in one job each. */
-const segmentable = (format: Format, encoding: string | undefined) => format === "csv" && (encoding === undefined || encoding === "utf-8");
 
 /** The request carries file bytes: none (no body, or an empty one), or a chunk of the tus media type (415 otherwise). */
 function chunkOf(c: Context<AppEnv>, required: boolean): ReadableStream<Uint8Array> | null {
